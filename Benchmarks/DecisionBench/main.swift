@@ -1,0 +1,1 @@
+// DecisionBench: filled in by its module's work.

@@ -1,0 +1,1 @@
+// GeoBench: filled in by its module's work.

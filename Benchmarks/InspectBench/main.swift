@@ -1,0 +1,1 @@
+// InspectBench: filled in by its module's work.

@@ -1,0 +1,1 @@
+// LedgerBench: filled in by its module's work.

@@ -1,0 +1,2 @@
+#include "CShims.h"
+int customs_shims_version(void) { return 1; }

@@ -1,0 +1,2 @@
+#include "CTLSShims.h"
+int customs_tls_shims_version(void) { return 1; }

@@ -1,0 +1,2 @@
+// Ledger: durable distinct-subject counting per recipient, category and window.
+public enum LedgerModule { public static let name = "Ledger" }

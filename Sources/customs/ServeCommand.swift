@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the gateway.")
+    func run() async throws { throw ValidationError("'serve' is not built yet") }
+}

@@ -1,0 +1,46 @@
+import Testing
+import Foundation
+@testable import CustomsCore
+
+@Suite struct IPAddressTests {
+    @Test func parsesAndPrintsBothFamilies() {
+        #expect(IPAddress("8.8.8.8") == .v4(0x0808_0808))
+        #expect(IPAddress("8.8.8.8")?.description == "8.8.8.8")
+        #expect(IPAddress("2001:db8::1")?.description == "2001:db8::1")
+        #expect(IPAddress("[::1]")?.description == "::1")
+        #expect(IPAddress("1.2.3") == nil)
+        #expect(IPAddress("256.1.1.1") == nil)
+        #expect(IPAddress("gibberish") == nil)
+    }
+
+    @Test func mappedAddressesBecomeIPv4() {
+        #expect(IPAddress("::ffff:1.2.3.4")?.v4MappedOrSelf == IPAddress("1.2.3.4"))
+        #expect(IPAddress("::1")?.v4MappedOrSelf == IPAddress("::1"))
+    }
+
+    @Test func networksContainTheirEdgesOnly() throws {
+        let n = try #require(IPNetwork("10.1.2.3/8"))
+        #expect(n.description == "10.0.0.0/8")
+        #expect(n.contains(IPAddress("10.0.0.0")!))
+        #expect(n.contains(IPAddress("10.255.255.255")!))
+        #expect(!n.contains(IPAddress("11.0.0.0")!))
+        #expect(!n.contains(IPAddress("9.255.255.255")!))
+        #expect(n.contains(IPAddress("::ffff:10.9.9.9")!))
+        let v6 = try #require(IPNetwork("fe80::/10"))
+        #expect(v6.contains(IPAddress("febf:ffff::1")!))
+        #expect(!v6.contains(IPAddress("fec0::")!))
+        #expect(IPNetwork("0.0.0.0/0")!.contains(IPAddress("255.255.255.255")!))
+        #expect(IPNetwork("1.2.3.4/33") == nil)
+    }
+}
+
+@Suite struct CalendarTests {
+    @Test func windowsStartAtLocalMidnight() {
+        let cst = CivilCalendar.chinaStandardTime
+        // 2026-01-01T00:30+08:00 is 2025-12-31T16:30Z: already the new year in China.
+        let t = Date(timeIntervalSince1970: 1_767_198_600)
+        #expect(cst.civilDate(t) == (2026, 1, 1))
+        #expect(cst.windowStart(.calendarYear, now: t).timeIntervalSince1970 == 1_767_196_800)
+        #expect(CivilCalendar.utc.civilDate(t) == (2025, 12, 31))
+    }
+}

@@ -1,0 +1,186 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where things are, for tests that drive the real binary or read shared data.
+public enum TestPaths {
+    /// The package root (the folder holding Package.swift).
+    public static let packageRoot: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        while url.path != "/" {
+            url.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url }
+        }
+        fatalError("Package.swift not found above \(#filePath)")
+    }()
+
+    /// `../shared` beside the project (CI lays a copy there).
+    public static let shared: URL = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+
+    /// The `customs` executable built alongside the running test bundle
+    /// (override with CUSTOMS_BIN).
+    public static let customsBinary: URL = {
+        if let env = ProcessInfo.processInfo.environment["CUSTOMS_BIN"] { return URL(fileURLWithPath: env) }
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("customs")
+    }()
+
+    /// A fresh temporary directory, removed by the caller (or left for post-mortems under /tmp).
+    public static func temporaryDirectory(_ label: String = "customs-test") throws -> URL {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(label)-\(getpid())-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir
+    }
+}
+
+/// A loopback TCP port that was free a moment ago.
+public func freeLoopbackPort() -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    precondition(fd >= 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = 0
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return UInt16(bigEndian: addr.sin_port)
+}
+
+/// The result of a finished child process.
+public struct ProcessResult: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+    public let stdoutData: Data
+}
+
+/// Runs a program to completion with a hard deadline (the child is killed when it passes).
+@discardableResult
+public func runProcess(_ executable: String, _ arguments: [String], stdin: Data? = nil,
+                       environment: [String: String]? = nil, currentDirectory: URL? = nil,
+                       timeout: TimeInterval = 60) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+    p.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+    if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    if let currentDirectory { p.currentDirectoryURL = currentDirectory }
+    let dir = try TestPaths.temporaryDirectory("proc")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    p.standardOutput = try FileHandle(forWritingTo: outURL)
+    p.standardError = try FileHandle(forWritingTo: errURL)
+    if let stdin {
+        let inURL = dir.appendingPathComponent("in")
+        try stdin.write(to: inURL)
+        p.standardInput = try FileHandle(forReadingFrom: inURL)
+    } else {
+        p.standardInput = FileHandle.nullDevice
+    }
+    try p.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(10_000) }
+    if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+    let out = (try? Data(contentsOf: outURL)) ?? Data()
+    let err = (try? Data(contentsOf: errURL)) ?? Data()
+    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                         stderr: String(decoding: err, as: UTF8.self), stdoutData: out)
+}
+
+/// A long-running child (a gateway, an upstream server) that is killed when released or at `stop()`.
+public final class BackgroundProcess: @unchecked Sendable {
+    // Only touched from the test's own task; the lock guards stop() racing deinit.
+    public let process = Process()
+    public let logURL: URL
+    private let lock = NSLock()
+
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                currentDirectory: URL? = nil) throws {
+        let dir = try TestPaths.temporaryDirectory("bg")
+        logURL = dir.appendingPathComponent("output.log")
+        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
+        process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if let currentDirectory { process.currentDirectoryURL = currentDirectory }
+        let h = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = h
+        process.standardError = h
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var output: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    public var pid: Int32 { process.processIdentifier }
+
+    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Stops the child (SIGTERM, then SIGKILL after `grace`) and waits for it.
+    @discardableResult
+    public func stop(grace: TimeInterval = 5) -> Int32 {
+        lock.lock(); defer { lock.unlock() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(grace)
+            while process.isRunning && Date() < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { _ = stop(grace: 1) }
+}
+
+/// Waits until something accepts TCP connections on 127.0.0.1:`port` (or ::1), or throws.
+public func waitForListener(port: UInt16, host: String = "127.0.0.1", timeout: TimeInterval = 20) throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if canConnect(host: host, port: port) { return }
+        usleep(20_000)
+    }
+    throw TestSupportError.timeout("nothing listening on \(host):\(port) after \(timeout)s")
+}
+
+public func canConnect(host: String, port: UInt16) -> Bool {
+    let v6 = host.contains(":")
+    let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    if v6 {
+        var a = sockaddr_in6()
+        a.sin6_family = sa_family_t(AF_INET6)
+        a.sin6_port = port.bigEndian
+        inet_pton(AF_INET6, host, &a.sin6_addr)
+        return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0 } }
+    }
+    var a = sockaddr_in()
+    a.sin_family = sa_family_t(AF_INET)
+    a.sin_port = port.bigEndian
+    a.sin_addr.s_addr = inet_addr(host)
+    return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 } }
+}
+
+public enum TestSupportError: Error, CustomStringConvertible {
+    case timeout(String)
+    case missingTool(String)
+    public var description: String {
+        switch self {
+        case .timeout(let s): return "timeout: \(s)"
+        case .missingTool(let s): return "missing tool: \(s) (the README's test command installs it)"
+        }
+    }
+}
+
+/// Fails loudly when a tool the test needs is absent, rather than skipping quietly.
+public func requireTool(_ name: String) throws {
+    let r = try runProcess("sh", ["-c", "command -v \(name)"], timeout: 10)
+    if r.status != 0 { throw TestSupportError.missingTool(name) }
+}

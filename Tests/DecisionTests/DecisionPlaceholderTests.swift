@@ -1,0 +1,6 @@
+import Testing
+import Decision
+
+@Suite struct DecisionModuleTests {
+    @Test func moduleLinks() { #expect(DecisionModule.name == "Decision") }
+}

@@ -1,0 +1,6 @@
+import Testing
+import Geo
+
+@Suite struct GeoModuleTests {
+    @Test func moduleLinks() { #expect(GeoModule.name == "Geo") }
+}

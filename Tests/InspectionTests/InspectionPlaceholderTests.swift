@@ -1,0 +1,6 @@
+import Testing
+import Inspection
+
+@Suite struct InspectionModuleTests {
+    @Test func moduleLinks() { #expect(InspectionModule.name == "Inspection") }
+}

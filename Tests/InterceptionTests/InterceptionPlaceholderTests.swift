@@ -1,0 +1,6 @@
+import Testing
+import Interception
+
+@Suite struct InterceptionModuleTests {
+    @Test func moduleLinks() { #expect(InterceptionModule.name == "Interception") }
+}

@@ -1,0 +1,6 @@
+import Testing
+import Policy
+
+@Suite struct PolicyModuleTests {
+    @Test func moduleLinks() { #expect(PolicyModule.name == "Policy") }
+}

@@ -1,0 +1,6 @@
+import Testing
+import Wire
+
+@Suite struct WireModuleTests {
+    @Test func moduleLinks() { #expect(WireModule.name == "Wire") }
+}
