@@ -1,6 +1,69 @@
 import ArgumentParser
+import Audit
+import Foundation
 
-struct ReviewCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "review", abstract: "Read and verify the audit log.")
-    func run() async throws { throw ValidationError("'review' is not built yet") }
+struct ReviewCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "Read, summarise and verify the audit log of block and monitor decisions.",
+        discussion: """
+        Reads the hash-chained audit log (the current file and its rotated predecessors) and \
+        prints the records that match the filters, oldest first. --verify walks the whole chain \
+        instead and names the first record that was edited, deleted, inserted or reordered; the \
+        exit status is 0 when the chain holds and 1 when it does not.
+        """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
+
+    @Option(help: "The audit log (default: <state>/audit.jsonl).") var log: String?
+    @Option(help: "The state folder the gateway was started with.") var state: String = "state"
+    @Option(help: "Only records at or after this time (2026-11-29, 2026-11-29T10:00, RFC 3339).") var since: String?
+    @Option(help: "Only records before this time.") var until: String?
+    @Option(help: "Only this recipient (id or name).") var recipient: String?
+    @Option(help: "Only this action (block, monitor, allow).") var action: String?
+    @Option(help: "Only this rule id (or a prefix such as a regime id).") var rule: String?
+    @Option(help: "Only this client (address, client name or proxy user).") var client: String?
+    @Option(help: "Output format: table, json or csv.") var format: Format = .table
+    @Option(help: "Summarise instead of listing: recipient, rule, day or client.") var summary: String?
+    @Flag(help: "Verify the hash chain and report the first broken record.") var verify = false
+
+    func run() throws {
+        let path = log ?? (state as NSString).appendingPathComponent("audit.jsonl")
+        if verify {
+            switch AuditLogReader.verify(logPath: path) {
+            case .intact(let records, let files):
+                print("ok: \(records) record\(records == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s"), chain intact")
+                return
+            case .broken(let file, let line, let reason):
+                FileHandle.standardError.write(Data("\(file):\(line): chain broken: \(reason)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+        func date(_ text: String?, _ flag: String) throws -> Date? {
+            guard let text else { return nil }
+            guard let d = AuditTime.parse(text) else { throw ValidationError("--\(flag): cannot read '\(text)' as a time") }
+            return d
+        }
+        let filter = AuditFilter(since: try date(since, "since"), until: try date(until, "until"),
+                                 recipient: recipient, action: action, rule: rule, client: client)
+        guard !AuditLogFiles.chain(for: path).isEmpty else {
+            throw ValidationError("no audit log at \(path) (use --log or --state)")
+        }
+        let records: [AuditRecord]
+        do { records = try AuditLogReader.entries(logPath: path).map(\.record).filter(filter.matches) } catch {
+            throw ValidationError("\(error)")
+        }
+        if let summary {
+            guard let key = AuditSummaryKey(rawValue: summary) else {
+                throw ValidationError("--summary takes one of: \(AuditSummaryKey.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            print(AuditReport.summary(records, by: key), terminator: "")
+            return
+        }
+        switch format {
+        case .table: print(AuditReport.table(records), terminator: "")
+        case .json: print(AuditReport.json(records), terminator: "")
+        case .csv: print(AuditReport.csv(records), terminator: "")
+        }
+    }
 }

@@ -1,2 +1,0 @@
-// Audit: append-only hash-chained decision log, rotation, verify, query.
-public enum AuditModule { public static let name = "Audit" }

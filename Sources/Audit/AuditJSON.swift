@@ -1,0 +1,117 @@
+import Foundation
+
+/// The on-disk form of a record: one JSON object per line with a fixed key order, so the same
+/// record always yields the same bytes and the chain hash covers exactly what a reader sees.
+enum AuditJSON {
+    static func encode(_ r: AuditRecord, prev: String) -> String {
+        var o = JSONObjectWriter()
+        o.string("time", AuditTime.format(r.time))
+        o.string("incident", r.incident)
+        o.string("flow", r.flow)
+        o.string("action", r.action)
+        o.string("rule", r.rule)
+        o.optional("regime", r.regime)
+        o.optional("required_instrument", r.requiredInstrument)
+        o.optional("approval", r.approval)
+        o.strings("approval_findings", r.approvalFindings)
+        o.optional("exemption", r.exemption)
+        o.string("reason", r.reason)
+        o.string("client", r.clientAddress)
+        o.optional("client_name", r.clientName)
+        o.optional("user", r.user)
+        o.string("method", r.method)
+        o.string("host", r.host)
+        o.string("path", r.path)
+        o.optional("destination", r.destination)
+        o.optional("country", r.country)
+        o.string("recipient", r.recipient)
+        o.optional("recipient_name", r.recipientName)
+        o.intMap("subjects_new", r.subjectsNew)
+        o.countMap("counts", r.counts)
+        o.strings("masked", r.masked)
+        o.optional("uninspectable", r.uninspectable)
+        if let b = r.bytes { o.int("bytes", b) }
+        o.string("prev", prev)
+        return o.body
+    }
+
+    /// Reads a record back (for review). Unknown keys are ignored so older readers keep working.
+    static func decode(_ line: Substring) -> AuditRecord? {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        func s(_ k: String) -> String? { obj[k] as? String }
+        guard let timeText = s("time"), let time = AuditTime.parse(timeText),
+              let incident = s("incident"), let action = s("action"), let rule = s("rule") else { return nil }
+        var counts: [String: AuditRecord.CountPair] = [:]
+        for (k, v) in (obj["counts"] as? [String: Any]) ?? [:] {
+            if let pair = v as? [String: Any], let b = pair["before"] as? Int, let a = pair["after"] as? Int {
+                counts[k] = .init(before: b, after: a)
+            }
+        }
+        return AuditRecord(
+            time: time, incident: incident, flow: s("flow") ?? "", action: action, rule: rule,
+            regime: s("regime"), requiredInstrument: s("required_instrument"), approval: s("approval"),
+            approvalFindings: obj["approval_findings"] as? [String] ?? [], exemption: s("exemption"),
+            reason: s("reason") ?? "", clientAddress: s("client") ?? "", clientName: s("client_name"),
+            user: s("user"), method: s("method") ?? "", host: s("host") ?? "", path: s("path") ?? "",
+            destination: s("destination"), country: s("country"), recipient: s("recipient") ?? "",
+            recipientName: s("recipient_name"),
+            subjectsNew: obj["subjects_new"] as? [String: Int] ?? [:], counts: counts,
+            masked: obj["masked"] as? [String] ?? [], uninspectable: s("uninspectable"),
+            bytes: obj["bytes"] as? Int)
+    }
+}
+
+/// Builds a JSON object's text field by field; keys come out in the order they are written.
+struct JSONObjectWriter {
+    private(set) var text = "{"
+    private var first = true
+
+    var body: String { text }   // without the closing brace: the hash field is appended after
+
+    private mutating func key(_ k: String) {
+        if !first { text += "," }
+        first = false
+        text += "\"\(k)\":"
+    }
+
+    mutating func string(_ k: String, _ v: String) { key(k); text += JSONObjectWriter.quote(v) }
+    mutating func int(_ k: String, _ v: Int) { key(k); text += String(v) }
+    mutating func optional(_ k: String, _ v: String?) { if let v { string(k, v) } }
+
+    mutating func strings(_ k: String, _ v: [String]) {
+        guard !v.isEmpty else { return }
+        key(k)
+        text += "[" + v.map(JSONObjectWriter.quote).joined(separator: ",") + "]"
+    }
+
+    mutating func intMap(_ k: String, _ v: [String: Int]) {
+        key(k)
+        text += "{" + v.keys.sorted().map { "\(JSONObjectWriter.quote($0)):\(v[$0]!)" }.joined(separator: ",") + "}"
+    }
+
+    mutating func countMap(_ k: String, _ v: [String: AuditRecord.CountPair]) {
+        guard !v.isEmpty else { return }
+        key(k)
+        text += "{" + v.keys.sorted().map {
+            "\(JSONObjectWriter.quote($0)):{\"before\":\(v[$0]!.before),\"after\":\(v[$0]!.after)}"
+        }.joined(separator: ",") + "}"
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20 || u.value == 0x2028 || u.value == 0x2029:
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+
+/// One decision worth keeping: every block and monitor verdict (and, if configured, every verdict).
+/// Holds no raw personal data: counts, rule ids, and at most masked samples (last 4 characters).
+public struct AuditRecord: Sendable, Equatable {
+    public var time: Date
+    public var incident: String
+    public var flow: String
+    public var action: String
+    public var rule: String
+    public var regime: String?
+    public var requiredInstrument: String?
+    public var approval: String?
+    public var approvalFindings: [String]
+    public var exemption: String?
+    public var reason: String
+    public var clientAddress: String
+    public var clientName: String?
+    public var user: String?
+    public var method: String
+    public var host: String
+    public var path: String
+    public var destination: String?
+    public var country: String?
+    public var recipient: String
+    public var recipientName: String?
+    /// New distinct subjects this flow carried, by category.
+    public var subjectsNew: [String: Int]
+    /// Cumulative distinct counts: counter description ("company/pi/calendar_year") → (before, after).
+    public var counts: [String: CountPair]
+    public var masked: [String]
+    public var uninspectable: String?
+    public var bytes: Int?
+
+    public struct CountPair: Sendable, Equatable {
+        public var before: Int
+        public var after: Int
+        public init(before: Int, after: Int) { self.before = before; self.after = after }
+    }
+
+    public init(time: Date, incident: String, flow: String, action: String, rule: String,
+                regime: String? = nil, requiredInstrument: String? = nil, approval: String? = nil,
+                approvalFindings: [String] = [], exemption: String? = nil, reason: String,
+                clientAddress: String, clientName: String? = nil, user: String? = nil,
+                method: String, host: String, path: String, destination: String? = nil,
+                country: String? = nil, recipient: String, recipientName: String? = nil,
+                subjectsNew: [String: Int] = [:], counts: [String: CountPair] = [:],
+                masked: [String] = [], uninspectable: String? = nil, bytes: Int? = nil) {
+        self.time = time; self.incident = incident; self.flow = flow; self.action = action
+        self.rule = rule; self.regime = regime; self.requiredInstrument = requiredInstrument
+        self.approval = approval; self.approvalFindings = approvalFindings; self.exemption = exemption
+        self.reason = reason; self.clientAddress = clientAddress; self.clientName = clientName
+        self.user = user; self.method = method; self.host = host; self.path = path
+        self.destination = destination; self.country = country; self.recipient = recipient
+        self.recipientName = recipientName; self.subjectsNew = subjectsNew; self.counts = counts
+        self.masked = masked; self.uninspectable = uninspectable; self.bytes = bytes
+    }
+}
+
+/// Incident ids a person can read out on the phone: date plus 40 random bits in Crockford base32.
+public enum IncidentID {
+    private static let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+
+    public static func make(at time: Date = Date()) -> String {
+        var rng = SystemRandomNumberGenerator()
+        var bits = rng.next() & 0xFF_FFFF_FFFF
+        var tail = [UInt8](repeating: 0, count: 8)
+        for i in (0..<8).reversed() { tail[i] = alphabet[Int(bits & 31)]; bits >>= 5 }
+        return "CUS-\(AuditTime.compactDay(time))-\(String(decoding: tail, as: UTF8.self))"
+    }
+}
+
+/// RFC 3339 UTC timestamps with milliseconds, formatted without Foundation formatters on the
+/// writer path (they are slow and not Sendable).
+public enum AuditTime {
+    public static func format(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let milli = Int(ms - secs * 1000)
+        let (y, m, d) = civil(days: Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400))
+        let sod = Int(secs - Int64((secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)) * 86_400)
+        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(sod / 3600, 2)):\(pad(sod / 60 % 60, 2)):\(pad(sod % 60, 2)).\(pad(milli, 3))Z"
+    }
+
+    public static func compactDay(_ date: Date) -> String {
+        let (y, m, d) = civil(days: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
+        return "\(pad(y, 4))\(pad(m, 2))\(pad(d, 2))"
+    }
+
+    /// Parses what `format` writes and the looser forms a person types on the command line:
+    /// `2026-11-29`, `2026-11-29T10:00`, `2026-11-29T10:00:00Z`, `2026-11-29T10:00:00+08:00`.
+    public static func parse(_ text: String) -> Date? {
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = iso.date(from: text) { return d }
+        iso.formatOptions = [.withInternetDateTime]
+        if let d = iso.date(from: text) { return d }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        for pattern in ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd"] {
+            f.dateFormat = pattern
+            if let d = f.date(from: text) { return d }
+        }
+        return nil
+    }
+
+    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func civil(days: Int) -> (Int, Int, Int) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+    }
+
+    static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+}
