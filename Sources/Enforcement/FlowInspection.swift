@@ -1,0 +1,138 @@
+import Audit
+import CustomsCore
+import Decision
+import Foundation
+import Gateway
+import Inspection
+import Ledger
+import Policy
+import Synchronization
+
+/// One request body on its way out: inspected as it arrives, then judged. The gateway calls
+/// `consume` and `verdict` on the connection's queue and never calls `verdict` again before the
+/// previous completion ran, so the inspector is confined to that queue; `counted` is shared with
+/// completions that run on the ledger's queue, hence the Mutex.
+final class FlowInspection: BodyInspection, @unchecked Sendable {
+    private let governor: EnforcementGovernor
+    private let runtime: PolicyRuntime
+    private let flow: FlowContext
+    private let country: CountryCode?
+    private let recipient: RecipientMatch
+    private let inspector: BodyInspector
+    private let counted = Mutex<Set<SubjectKey>>([])
+
+    init(governor: EnforcementGovernor, runtime: PolicyRuntime, flow: FlowContext, country: CountryCode?,
+         recipient: RecipientMatch) {
+        self.governor = governor
+        self.runtime = runtime
+        self.flow = flow
+        self.country = country
+        self.recipient = recipient
+        var contentType: String?, contentEncoding: String?
+        for (name, value) in flow.requestHeaders {
+            if name.caseInsensitiveCompare("Content-Type") == .orderedSame { contentType = value }
+            if name.caseInsensitiveCompare("Content-Encoding") == .orderedSame { contentEncoding = value }
+        }
+        var config = runtime.inspection
+        config.now = flow.startedAt
+        inspector = BodyInspector(contentType: contentType, contentEncoding: contentEncoding, configuration: config)
+    }
+
+    func consume(_ bytes: UnsafeRawBufferPointer) { inspector.feed(bytes) }
+
+    func verdict(final: Bool, completion: @escaping @Sendable (BodyVerdict) -> Void) {
+        if !final && runtime.overHoldLimit == .block {
+            let v = syntheticVerdict(rule: "site/body-over-hold-limit",
+                                     reason: "the body is larger than the hold limit and the site blocks such bodies")
+            block(v, facts: facts(.uninspectable("body over the hold limit")), result: nil, completion: completion)
+            return
+        }
+        let result = final ? inspector.finish() : inspector.partialResult()
+        if let why = result.uninspectable {
+            judgeWithoutCounting(facts(.uninspectable(why)), result: result, completion: completion)
+            return
+        }
+        let already = counted.withLock { $0 }
+        let fresh = result.subjects.filter { !already.contains($0.key) }
+        if fresh.isEmpty {
+            // No person in the body (or none not already counted for this flow): nothing to decide.
+            completion(.forward)
+            return
+        }
+        var byCategory: [Category: Int] = [:]
+        let subjects = fresh.map { s -> (key: SubjectKey, categories: Set<Category>) in
+            let cats = runtime.policy.categories(forKinds: s.kinds, sensitive: s.isSensitive)
+            for c in cats { byCategory[c, default: 0] += 1 }
+            return (s.key, cats)
+        }
+        let facts = facts(.subjects(newByCategory: byCategory))
+        let batch = LedgerBatch(time: flow.startedAt, recipient: recipient.id, subjects: subjects,
+                                keys: runtime.policy.countKeys(forRecipient: recipient.id),
+                                calendar: runtime.policy.calendar)
+        let policy = runtime.policy
+        governor.ledger.admit(batch, decide: { preview in
+            let v = Decide.verdict(facts, policy: policy, counts: preview)
+            return (v.countsFlow ? .commit : .discard, v)
+        }, completion: { [self] outcome in
+            switch outcome {
+            case .failure(let error):
+                // Could not count: fail closed. Nothing goes out uncounted.
+                governor.logger.error("ledger refused a batch; blocking the flow", metadata: [
+                    "flow": "\(flow.flowID)", "error": "\(error)"])
+                let v = syntheticVerdict(rule: "customs/ledger-unavailable",
+                                         reason: "the ledger could not record this flow (\(error.kind.rawValue)); it was not sent")
+                block(v, facts: facts, result: result, status: 503, completion: completion)
+            case .success(let v):
+                governor.metrics.verdict(v)
+                if v.countsFlow {
+                    counted.withLock { set in for s in fresh { set.insert(s.key) } }
+                    governor.metrics.counted(byCategory)
+                }
+                settle(v, facts: facts, result: result, completion: completion)
+            }
+        })
+    }
+
+    private func judgeWithoutCounting(_ facts: FlowFacts, result: InspectionResult, completion: @escaping @Sendable (BodyVerdict) -> Void) {
+        let v = Decide.verdict(facts, policy: runtime.policy, counts: [:])
+        governor.metrics.verdict(v)
+        settle(v, facts: facts, result: result, completion: completion)
+    }
+
+    private func settle(_ v: Verdict, facts: FlowFacts, result: InspectionResult?, completion: @escaping @Sendable (BodyVerdict) -> Void) {
+        switch v.action {
+        case .allow:
+            if runtime.auditEveryVerdict { governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime) { _ in } }
+            completion(.forward)
+        case .monitor:
+            governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime) { _ in }
+            completion(.forward)
+        case .block:
+            block(v, facts: facts, result: result, completion: completion)
+        }
+    }
+
+    /// A block is answered only once its audit record is durable.
+    private func block(_ v: Verdict, facts: FlowFacts, result: InspectionResult?, status: Int = 451,
+                       completion: @escaping @Sendable (BodyVerdict) -> Void) {
+        let response = BlockResponse.make(incident: IncidentID.make(at: flow.startedAt), rule: v.rule,
+                                          recipient: recipient.id, verdict: v, reason: v.reason,
+                                          blockedBy: runtime.blockedBy, contact: runtime.contact, status: status)
+        let incident = response.headers.first { $0.name == "Customs-Incident" }!.value
+        // Even if the record could not be written the flow stays blocked.
+        governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, incident: incident) { _ in
+            completion(.block(response))
+        }
+    }
+
+    private func facts(_ content: FlowContent) -> FlowFacts {
+        FlowFacts(time: flow.startedAt, clientAddress: flow.client.address, clientName: flow.client.name,
+                  user: flow.client.user, method: flow.method, host: flow.host, path: flow.path,
+                  destination: flow.destination, country: country, recipient: recipient, content: content)
+    }
+
+    private func syntheticVerdict(rule: String, reason: String) -> Verdict {
+        Verdict(action: .block, rule: rule, regime: nil, requiredInstrument: nil, approvalUsed: nil,
+                approvalFindings: [], exemption: nil, countsFlow: false, counts: [:], reason: reason, considered: [])
+    }
+}
