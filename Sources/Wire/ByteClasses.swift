@@ -26,10 +26,11 @@ enum ByteClass {
         return t
     }()
 
-    /// Request-target bytes: VCHAR and obs-text (no whitespace, no controls).
+    /// Request-target bytes: VCHAR only. Raw non-ASCII in a URI is refused, as HAProxy does:
+    /// origins disagree on how to decode it.
     static let target: [Bool] = {
         var t = [Bool](repeating: false, count: 256)
-        for b in 0x21...0xFF where b != 0x7F { t[b] = true }
+        for b in 0x21...0x7E { t[b] = true }
         return t
     }()
 

@@ -20,6 +20,7 @@ public enum HeadParseResult<Head: Sendable>: Sendable {
 public struct HeadParser: Sendable {
     public let maxRequestLine: Int
     public let maxHeaderBytes: Int
+    public let maxHeaderFields: Int
 
     private enum Kind: Sendable { case request, response }
     private enum StartLine: Sendable {
@@ -34,9 +35,10 @@ public struct HeadParser: Sendable {
     private var startLine = StartLine.none
     private var headers = HTTPHeaders()
 
-    public init(maxRequestLine: Int = 8192, maxHeaderBytes: Int = 65536) {
+    public init(maxRequestLine: Int = 8192, maxHeaderBytes: Int = 65536, maxHeaderFields: Int = 256) {
         self.maxRequestLine = maxRequestLine
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderFields = maxHeaderFields
     }
 
     public mutating func reset() {
@@ -178,7 +180,9 @@ public struct HeadParser: Sendable {
     // MARK: - Field lines
 
     private mutating func parseField(_ line: UnsafeRawBufferPointer) throws(WireError) {
+        guard headers.count < maxHeaderFields else { throw WireError(status: 431, "too many header fields") }
         let field = try parseFieldLine(line)
+        if headers.fields.capacity == 0 { headers.fields.reserveCapacity(16) }
         headers.add(field.name, field.value)
     }
 

@@ -21,8 +21,10 @@ enum TargetParser {
     }
 
     private static func absolute(_ raw: String) throws(WireError) -> RequestTarget {
-        guard let sep = raw.range(of: "://") else { throw .malformed("request target is not a path or an absolute URL") }
-        let scheme = raw[..<sep.lowerBound]
+        guard let colon = raw.firstIndex(of: ":"), raw[colon...].hasPrefix("://") else {
+            throw .malformed("request target is not a path or an absolute URL")
+        }
+        let scheme = raw[..<colon]
         guard !scheme.isEmpty, scheme.utf8.allSatisfy(isSchemeByte),
               let f = scheme.utf8.first, ByteClass.lower(f) &- 0x61 < 26 else {
             throw .malformed("invalid URL scheme")
@@ -30,7 +32,7 @@ enum TargetParser {
         guard scheme.asciiCaseInsensitiveEquals("http") else {
             throw .unsupported("only http URLs are forwarded; use CONNECT for https")
         }
-        let rest = raw[sep.upperBound...]
+        let rest = raw[raw.utf8.index(colon, offsetBy: 3)...]
         if rest.utf8.contains(UInt8(ascii: "#")) { throw .malformed("fragment in request target") }
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         let auth = try authority(rest[..<authorityEnd], requirePort: false)

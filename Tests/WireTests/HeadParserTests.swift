@@ -56,6 +56,8 @@ import Wire
         Case(name: "tab separator", head: "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
         Case(name: "trailing space after version", head: "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", status: 400),
         Case(name: "space in target", head: "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
+        Case(name: "raw non-ASCII in target", head: "GET /caf\u{E9} HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
+        Case(name: "control char in target", head: "GET /a\u{1}b HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
         Case(name: "whitespace line after request line", head: "GET / HTTP/1.1\r\n Host: a\r\n\r\n", status: 400),
     ]
 
@@ -88,6 +90,15 @@ import Wire
         let many = "GET / HTTP/1.1\r\nHost: a\r\n" + String(repeating: "X-A: b\r\n", count: 200)
         #expect(refusal(many, maxHeaderBytes: 1024) == 431)
         #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "b", count: 500), maxHeaderBytes: 1024) == nil)
+    }
+
+    @Test func tooManyFields() {
+        var parser = HeadParser(maxHeaderFields: 10)
+        let head = "GET / HTTP/1.1\r\nHost: a\r\n" + String(repeating: "X: y\r\n", count: 10) + "\r\n"
+        let bytes = Array(head.utf8)
+        #expect(throws: WireError(status: 431, "too many header fields")) {
+            try bytes.withUnsafeBytes { raw in try parser.parseRequest(raw) }
+        }
     }
 
     @Test func errorMessagesDoNotEchoInput() {
