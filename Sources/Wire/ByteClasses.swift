@@ -8,33 +8,24 @@ enum ByteClass {
     static let htab: UInt8 = 0x09
     static let colon: UInt8 = 0x3A
 
-    /// tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-    static let token: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for b in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(b)] = true }
-        for b in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(b)] = true }
-        for b in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(b)] = true }
-        for c in "!#$%&'*+-.^_`|~".utf8 { t[Int(c)] = true }
-        return t
-    }()
+    /// tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA,
+    /// as a 128-bit set (bytes 0–63 and 64–127); literal constants need no lazy initialisation.
+    private static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000
+    private static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+
+    @inline(__always) static func isToken(_ b: UInt8) -> Bool {
+        b < 64 ? (tokenLow >> UInt64(b)) & 1 != 0 : b < 128 && (tokenHigh >> UInt64(b & 63)) & 1 != 0
+    }
 
     /// field-value bytes: HTAB, SP, VCHAR, obs-text. Everything else (NUL, CR, LF, other CTLs, DEL) is refused.
-    static let fieldValue: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        t[0x09] = true
-        for b in 0x20...0xFF where b != 0x7F { t[b] = true }
-        return t
-    }()
+    @inline(__always) static func isFieldValue(_ b: UInt8) -> Bool {
+        (b >= 0x20 && b != 0x7F) || b == htab
+    }
 
     /// Request-target bytes: VCHAR only. Raw non-ASCII in a URI is refused, as HAProxy does:
     /// origins disagree on how to decode it.
-    static let target: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for b in 0x21...0x7E { t[b] = true }
-        return t
-    }()
+    @inline(__always) static func isTarget(_ b: UInt8) -> Bool { b &- 0x21 < 0x5E }
 
-    @inline(__always) static func isToken(_ b: UInt8) -> Bool { token.withUnsafeBufferPointer { $0[Int(b)] } }
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 {
@@ -54,15 +45,9 @@ enum ByteClass {
 extension StringProtocol {
     /// ASCII case-insensitive comparison without allocating a lowercased copy.
     func asciiCaseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        var a = utf8.makeIterator()
-        var b = other.utf8.makeIterator()
-        while true {
-            switch (a.next(), b.next()) {
-            case (nil, nil): return true
-            case let (x?, y?): if ByteClass.lower(x) != ByteClass.lower(y) { return false }
-            default: return false
-            }
-        }
+        guard utf8.count == other.utf8.count else { return false }
+        for (x, y) in zip(utf8, other.utf8) where ByteClass.lower(x) != ByteClass.lower(y) { return false }
+        return true
     }
 }
 
@@ -72,4 +57,25 @@ extension String {
     init(wire bytes: UnsafeRawBufferPointer) {
         self = String(decoding: bytes, as: UTF8.self)
     }
+}
+
+extension UnsafeRawBufferPointer {
+    func firstIndex(of byte: UInt8, from start: Int = 0) -> Int? {
+        var i = start
+        while i < count {
+            if self[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// Runs `body` over the UTF-8 bytes of `text` without copying when the storage is contiguous.
+func withUTF8Bytes<R>(_ text: some StringProtocol, _ body: (UnsafeRawBufferPointer) throws(WireError) -> R) throws(WireError) -> R {
+    let direct = text.utf8.withContiguousStorageIfAvailable { buffer in
+        Result { () throws(WireError) in try body(UnsafeRawBufferPointer(buffer)) }
+    }
+    if let direct { return try direct.get() }
+    let copy = Array(text.utf8)
+    return try copy.withUnsafeBytes { raw in Result { () throws(WireError) in try body(raw) } }.get()
 }

@@ -76,7 +76,7 @@ public struct ChunkedDecoder: Sendable {
                     state = .sizeLF
                 } else {
                     extensionBytes += 1
-                    guard ByteClass.fieldValue[Int(b)] else { throw .malformed("control character in chunk extension") }
+                    guard ByteClass.isFieldValue(b) else { throw .malformed("control character in chunk extension") }
                     guard extensionBytes <= maxExtensionBytes else { throw .malformed("chunk extensions too long") }
                 }
             case .sizeLF:

@@ -60,7 +60,7 @@ public struct HTTPRequestHead: Sendable {
     /// such as those seen in transparent mode. Nil when absent or empty.
     public var hostHeader: (host: String, port: UInt16?)? {
         guard let value = headers.first("host"), !value.isEmpty else { return nil }
-        return try? TargetParser.authority(Substring(value), requirePort: false)
+        return try? TargetParser.authority(value, requirePort: false)
     }
 
     /// The head as bytes to send upstream; `originForm` rewrites an absolute-form target to its

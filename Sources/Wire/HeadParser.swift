@@ -25,7 +25,7 @@ public struct HeadParser: Sendable {
     private enum Kind: Sendable { case request, response }
     private enum StartLine: Sendable {
         case none
-        case request(method: String, target: String, version: HTTPVersion)
+        case request(method: String, rawTarget: String, target: RequestTarget, version: HTTPVersion)
         case response(version: HTTPVersion, status: Int, reason: String)
     }
 
@@ -52,9 +52,8 @@ public struct HeadParser: Sendable {
     public mutating func parseRequest(_ buf: UnsafeRawBufferPointer) throws(WireError) -> HeadParseResult<HTTPRequestHead> {
         guard let end = try scan(buf, as: .request) else { return .incomplete }
         defer { reset() }
-        guard case let .request(method, rawTarget, version) = startLine else { preconditionFailure("request line parsed") }
+        guard case let .request(method, rawTarget, target, version) = startLine else { preconditionFailure("request line parsed") }
         try checkHost(version: version)
-        let target = try TargetParser.parse(rawTarget, method: method)
         let head = HTTPRequestHead(method: method, rawTarget: rawTarget, target: target, version: version, headers: headers)
         return .complete(head, headerBytes: end)
     }
@@ -139,12 +138,13 @@ public struct HeadParser: Sendable {
         let method = String(wire: UnsafeRawBufferPointer(rebasing: line[0..<i]))
         let targetStart = i + 1
         i = targetStart
-        let targetTable = ByteClass.target
-        while i < line.count, targetTable[Int(line[i])] { i += 1 }
+        while i < line.count, ByteClass.isTarget(line[i]) { i += 1 }
         guard i > targetStart, i < line.count, line[i] == ByteClass.sp else { throw .malformed("malformed request line") }
-        let target = String(wire: UnsafeRawBufferPointer(rebasing: line[targetStart..<i]))
         let version = try parseVersion(UnsafeRawBufferPointer(rebasing: line[(i + 1)...]))
-        startLine = .request(method: method, target: target, version: version)
+        let targetBytes = UnsafeRawBufferPointer(rebasing: line[targetStart..<i])
+        let rawTarget = String(wire: targetBytes)
+        let target = try TargetParser.parse(targetBytes, raw: rawTarget, method: method)
+        startLine = .request(method: method, rawTarget: rawTarget, target: target, version: version)
     }
 
     private mutating func parseStatusLine(_ line: UnsafeRawBufferPointer) throws(WireError) {
@@ -157,8 +157,7 @@ public struct HeadParser: Sendable {
             // Some servers omit the reason phrase and its space; tolerate that, but nothing else.
             guard line[12] == ByteClass.sp else { throw .malformed("malformed status line") }
             let phrase = UnsafeRawBufferPointer(rebasing: line[13...])
-            let table = ByteClass.fieldValue
-            for b in phrase where !table[Int(b)] { throw .malformed("control character in reason phrase") }
+            for b in phrase where !ByteClass.isFieldValue(b) { throw .malformed("control character in reason phrase") }
             reason = String(wire: phrase)
         }
         startLine = .response(version: version, status: Int(d0) * 100 + Int(d1) * 10 + Int(d2), reason: reason)
@@ -198,7 +197,7 @@ public struct HeadParser: Sendable {
         if count > 1 { throw .malformed("more than one Host header") }
         if count == 0 && version == .http11 { throw .malformed("HTTP/1.1 request without Host header") }
         if let value, !value.isEmpty {
-            _ = try TargetParser.authority(Substring(value), requirePort: false)
+            _ = try TargetParser.authority(value, requirePort: false)
         }
     }
 }
