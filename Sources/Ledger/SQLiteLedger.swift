@@ -1,0 +1,263 @@
+import CustomsCore
+import Dispatch
+import Foundation
+import Logging
+
+/// The embedded ledger: counts in memory (compact tables rebuilt from the file at start),
+/// durability in SQLite with group commit.
+///
+/// Two serial queues: `stateQueue` owns the counts and the commit pipeline; `writerQueue` owns
+/// the SQLite connection. A batch is counted in memory the moment its decision says commit (so
+/// the next preview already sees it), and its completion fires once the transaction holding it
+/// has been fsync'd. While one transaction is being written the next batches gather, and all of
+/// them go in the next one. If a transaction fails, its batches fail and every batch not yet
+/// durable is taken back out of memory; the ones after the failed group are counted again and
+/// written next (their decisions saw the failed group's subjects, so they erred high, never low).
+public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
+    // `state`, `phase`, `waiting`, `writing`, `writerBusy` are confined to `stateQueue`;
+    // `store` is used only on `writerQueue` once `init` returns.
+    public let path: String
+    private let logger: Logger
+    private let stateQueue = DispatchQueue(label: "customs.ledger.state")
+    private let writerQueue = DispatchQueue(label: "customs.ledger.writer")
+    private let completionQueue = DispatchQueue.global(qos: .userInitiated)
+    private let store: SQLiteStore
+    private let readOnly: Bool
+
+    private var state = CountState()
+    private var phase = Phase.open
+    private var waiting: [Pending] = []
+    private var writing: [Pending] = []
+    private var writerBusy = false
+    private var closeWaiters: [DispatchSemaphore] = []
+
+    private enum Phase { case open, closing, closed }
+
+    private struct Pending {
+        let batch: LedgerBatch
+        var changes: [SightingChange]
+        let finish: @Sendable (LedgerError?) -> Void
+    }
+
+    public struct Options: Sendable {
+        /// Open an existing ledger only to read counts (no commits, no compaction).
+        public var readOnly = false
+        /// Caps the file at this many SQLite pages; a commit beyond fails like a full disk.
+        public var maxPageCount: Int?
+        /// Rewrite the file at start when it holds more than this many rows per live entry.
+        public var compactionRatio = 2.0
+        public init(readOnly: Bool = false, maxPageCount: Int? = nil, compactionRatio: Double = 2.0) {
+            self.readOnly = readOnly
+            self.maxPageCount = maxPageCount
+            self.compactionRatio = compactionRatio
+        }
+    }
+
+    public convenience init(path: String, logger: Logger) throws(LedgerError) {
+        try self.init(path: path, options: Options(), logger: logger)
+    }
+
+    /// Opens (or creates) the ledger at `path` and rebuilds the counts from it.
+    public init(path: String, options: Options, logger: Logger) throws(LedgerError) {
+        self.path = path
+        self.logger = logger
+        self.readOnly = options.readOnly
+        if options.readOnly && !FileManager.default.fileExists(atPath: path) {
+            throw LedgerError(kind: .open, path: path, operation: "open", message: "no such file")
+        }
+        store = try SQLiteStore(path: path, options: .init(readOnly: options.readOnly, maxPageCount: options.maxPageCount))
+        let started = Date()
+        for (id, key) in try store.loadSeries() { state.restoreSeries(id: id, key: key) }
+        let seriesCount = state.series.count
+        var state = self.state
+        let rows = try store.loadSightings { (id, key, hour) throws(LedgerError) in
+            guard Int(id) < seriesCount, id >= 0 else {
+                throw LedgerError(kind: .format, path: path, operation: "read sightings", message: "sighting names unknown series \(id)")
+            }
+            state.restore(series: id, key: key, hour: hour)
+        }
+        self.state = state
+        let entries = state.subjectEntries
+        logger.info("ledger opened", metadata: [
+            "path": "\(path)", "series": "\(seriesCount)", "entries": "\(entries)", "rows": "\(rows)",
+            "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
+        ])
+        if !options.readOnly && rows > 10_000 && Double(rows) > Double(entries) * options.compactionRatio {
+            do {
+                try store.rewrite(state)
+                logger.info("ledger compacted", metadata: ["path": "\(path)", "rows": "\(rows)", "entries": "\(entries)"])
+            } catch {
+                // The old rows are intact (the rewrite is one transaction): carry on with them.
+                logger.warning("ledger compaction failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    deinit {
+        store.close()
+    }
+
+    // MARK: SubjectLedger
+
+    public func admit<T: Sendable>(_ batch: LedgerBatch,
+                                   decide: @escaping @Sendable (CountPreview) -> (LedgerOutcome, T),
+                                   completion: @escaping @Sendable (Result<T, LedgerError>) -> Void) {
+        stateQueue.async { [self] in
+            guard phase == .open else {
+                let error = readOnly
+                    ? LedgerError(kind: .write, path: path, operation: "commit", message: "the ledger is open read-only")
+                    : LedgerError.closed(path)
+                completionQueue.async { completion(.failure(error)) }
+                return
+            }
+            let (outcome, value) = decide(state.preview(batch))
+            guard outcome == .commit else {
+                completionQueue.async { completion(.success(value)) }
+                return
+            }
+            if readOnly {
+                let error = LedgerError(kind: .write, path: path, operation: "commit", message: "the ledger is open read-only")
+                completionQueue.async { completion(.failure(error)) }
+                return
+            }
+            let changes = state.apply(batch)
+            if changes.isEmpty && waiting.isEmpty && !writerBusy {
+                // Nothing new, and everything it depends on is already durable.
+                completionQueue.async { completion(.success(value)) }
+                return
+            }
+            waiting.append(Pending(batch: batch, changes: changes) { error in
+                completion(error.map { .failure($0) } ?? .success(value))
+            })
+            startWriteIfIdle()
+        }
+    }
+
+    public func preview(_ batch: LedgerBatch) throws(LedgerError) -> CountPreview {
+        let result: CountPreview? = stateQueue.sync { phase == .closed ? nil : state.preview(batch) }
+        guard let result else { throw LedgerError.closed(path) }
+        return result
+    }
+
+    public func counts(_ keys: Set<CountKey>, at: Date, calendar: CivilCalendar) -> [CountKey: Int] {
+        stateQueue.sync {
+            var result: [CountKey: Int] = [:]
+            for key in keys { result[key] = state.count(key, at: at, calendar: calendar) }
+            return result
+        }
+    }
+
+    public func allKeys() -> Set<CountKey> {
+        stateQueue.sync {
+            var keys = Set<CountKey>()
+            for s in state.series {
+                for window in CountingWindow.allCases {
+                    keys.insert(CountKey(scope: s.key.scope, category: s.key.category, window: window))
+                }
+            }
+            return keys
+        }
+    }
+
+    public func close() {
+        let done = DispatchSemaphore(value: 0)
+        stateQueue.sync {
+            switch phase {
+            case .closed:
+                done.signal()
+            case .closing:
+                closeWaiters.append(done)
+            case .open:
+                phase = .closing
+                closeWaiters.append(done)
+                finishCloseIfIdle()
+            }
+        }
+        done.wait()
+    }
+
+    // MARK: Beyond the protocol
+
+    /// When `subject` was last counted in (scope, category), to the hour; nil if never.
+    public func lastSeen(_ subject: SubjectKey, scope: CountScope, category: Category) -> Date? {
+        stateQueue.sync {
+            state.lastSeen(subject, in: SeriesKey(scope: scope, category: category))
+                .map { Date(timeIntervalSince1970: Double($0) * 3600) }
+        }
+    }
+
+    /// Size figures for operators and benchmarks.
+    public struct Statistics: Sendable {
+        /// Counted (scope, category) pairs.
+        public let series: Int
+        /// Subject entries across all series (a subject sent to one recipient in one category is 2).
+        public let entries: Int
+        /// Bytes held by the in-memory tables and histograms.
+        public let memoryBytes: Int
+    }
+
+    public func statistics() -> Statistics {
+        stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries, memoryBytes: state.memoryBytes) }
+    }
+
+    // MARK: Group commit (on stateQueue)
+
+    private func startWriteIfIdle() {
+        guard !writerBusy, !waiting.isEmpty else { return }
+        let newSeries = state.unpersistedSeries()
+        if newSeries.isEmpty && waiting.allSatisfy({ $0.changes.isEmpty }) {
+            // Only batches that added nothing, and what they depend on is durable by now.
+            let done = waiting
+            waiting = []
+            completionQueue.async { for p in done { p.finish(nil) } }
+            return
+        }
+        writerBusy = true
+        writing = waiting
+        waiting = []
+        let changes = writing.map(\.changes)
+        writerQueue.async { [self] in
+            let failure: LedgerError?
+            do throws(LedgerError) {
+                try store.write(series: newSeries, changes: changes)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            stateQueue.async { [self] in finishWrite(newSeries: newSeries.map(\.id), failure: failure) }
+        }
+    }
+
+    private func finishWrite(newSeries: [Int32], failure: LedgerError?) {
+        let done = writing
+        writing = []
+        writerBusy = false
+        if let failure {
+            logger.error("ledger commit failed; its flows are refused", metadata: [
+                "path": "\(path)", "batches": "\(done.count)", "error": "\(failure)",
+            ])
+            for p in waiting.reversed() { state.undo(p.changes) }
+            for p in done.reversed() { state.undo(p.changes) }
+            for i in waiting.indices { waiting[i].changes = state.apply(waiting[i].batch) }
+            completionQueue.async { for p in done { p.finish(failure) } }
+        } else {
+            state.markPersisted(newSeries)
+            completionQueue.async { for p in done { p.finish(nil) } }
+        }
+        startWriteIfIdle()
+        finishCloseIfIdle()
+    }
+
+    private func finishCloseIfIdle() {
+        guard phase == .closing, !writerBusy else { return }
+        // Whatever gathered while closing still goes out before the file is released.
+        if !waiting.isEmpty { startWriteIfIdle(); if writerBusy { return } }
+        phase = .closed
+        let waiters = closeWaiters
+        closeWaiters = []
+        writerQueue.async { [store] in
+            store.close()
+            for w in waiters { w.signal() }
+        }
+    }
+}
