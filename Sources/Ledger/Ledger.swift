@@ -52,7 +52,7 @@ public protocol SubjectLedger: AnyObject, Sendable {
     /// Distinct counts for `keys` in windows ending at `at`.
     func counts(_ keys: Set<CountKey>, at: Date, calendar: CivilCalendar) -> [CountKey: Int]
 
-    /// Every (scope, category) the ledger has counted, in every `CountingWindow`.
+    /// Every (scope, category) holding at least one subject, in every `CountingWindow`.
     func allKeys() -> Set<CountKey>
 
     /// Waits for the commits in flight, then releases the storage. Later calls fail with `.closed`.

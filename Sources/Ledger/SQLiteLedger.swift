@@ -150,7 +150,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     public func allKeys() -> Set<CountKey> {
         stateQueue.sync {
             var keys = Set<CountKey>()
-            for s in state.series {
+            for s in state.series where s.table.count > 0 {
                 for window in CountingWindow.allCases {
                     keys.insert(CountKey(scope: s.key.scope, category: s.key.category, window: window))
                 }
