@@ -29,6 +29,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     private var waiting: [Pending] = []
     private var writing: [Pending] = []
     private var writerBusy = false
+    private var transactions = 0
     private var closeWaiters: [DispatchSemaphore] = []
 
     private enum Phase { case open, closing, closed }
@@ -194,10 +195,13 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public let entries: Int
         /// Bytes held by the in-memory tables and histograms.
         public let memoryBytes: Int
+        /// Transactions (each one fsync) committed since open.
+        public let transactions: Int
     }
 
     public func statistics() -> Statistics {
-        stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries, memoryBytes: state.memoryBytes) }
+        stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries,
+                                     memoryBytes: state.memoryBytes, transactions: transactions) }
     }
 
     // MARK: Group commit (on stateQueue)
@@ -242,6 +246,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             completionQueue.async { for p in done { p.finish(failure) } }
         } else {
             state.markPersisted(newSeries)
+            transactions += 1
             completionQueue.async { for p in done { p.finish(nil) } }
         }
         startWriteIfIdle()
