@@ -190,7 +190,23 @@ func benchReopen(dir: String) throws {
     let stats = ledger.statistics()
     let subjects = ledger.counts([CountKey(scope: .company, category: .pi, window: .unbounded)], at: Bench.hour,
                                  calendar: .chinaStandardTime).values.first ?? 0
+    // Previews through the public API (queue hop included): 50 subjects per batch, 4 keys each.
+    let keys: Set<CountKey> = [CountKey(scope: .company, category: .pi, window: .calendarYear),
+                               CountKey(scope: .company, category: .pi, window: .rolling12Months),
+                               CountKey(scope: .recipient("r3"), category: .pi, window: .calendarYear),
+                               CountKey(scope: .recipient("r3"), category: .pi, window: .rolling12Months)]
+    let previews = (0..<2_000).map { b in
+        LedgerBatch(time: Bench.hour, recipient: "r3", subjects: batchKeys(seed: UInt64(b), count: 50).map { ($0, [Category.pi]) },
+                    keys: keys, calendar: .chinaStandardTime)
+    }
+    let previewStart = DispatchTime.now()
+    var added = 0
+    for _ in 0..<5 {
+        for batch in previews { added += try ledger.preview(batch).values.reduce(0) { $0 + $1.added } }
+    }
+    let previewSeconds = Double(DispatchTime.now().uptimeNanoseconds - previewStart.uptimeNanoseconds) / 1e9
     ledger.close()
+    print("preview: \(5 * previews.count) previews of 50 subjects × 4 keys in \(fmt(previewSeconds)) s: \(fmt(Double(5 * previews.count) / previewSeconds)) previews/s, \(fmt(Double(5 * previews.count * 50) / previewSeconds)) subjects checked/s (sum of added \(added))")
     print("reopen: rebuilt \(stats.entries) entries (\(subjects) subjects) in \(fmt(seconds)) s (\(fmt(Double(stats.entries) / seconds)) entries/s)")
     print("  resident memory grew \(mib(rss1 - rss0)): \(mib((rss1 - rss0) * 1_000_000 / max(subjects, 1))) per million subjects (index alone \(mib(stats.memoryBytes * 1_000_000 / max(subjects, 1))))")
 }

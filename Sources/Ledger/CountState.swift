@@ -52,6 +52,23 @@ enum LedgerClock {
     }
 }
 
+/// Window start hours, remembered per civil day: Foundation's calendar arithmetic costs
+/// microseconds, and every flow of a day asks the same question.
+struct WindowStartCache: Sendable {
+    private struct Key: Hashable { let offset: Int; let day: Int; let window: CountingWindow }
+    private var starts: [Key: Int] = [:]
+
+    mutating func startHour(_ window: CountingWindow, now: Date, calendar: CivilCalendar) -> Int {
+        if window == .unbounded { return 0 }
+        let key = Key(offset: calendar.utcOffsetSeconds, day: calendar.dayNumber(now), window: window)
+        if let hit = starts[key] { return hit }
+        if starts.count > 1_024 { starts.removeAll(keepingCapacity: true) }
+        let start = LedgerClock.startHour(window, now: now, calendar: calendar)
+        starts[key] = start
+        return start
+    }
+}
+
 /// The in-memory count state: series, their subject tables and hour histograms. Not thread-safe;
 /// its owner confines it to one queue.
 struct CountState: Sendable {
@@ -64,6 +81,7 @@ struct CountState: Sendable {
 
     private(set) var series: [Series] = []
     private var index: [SeriesKey: Int32] = [:]
+    private var windowStarts = WindowStartCache()
 
     var subjectEntries: Int { series.reduce(0) { $0 + $1.table.count } }
     var memoryBytes: Int { series.reduce(0) { $0 + $1.table.memoryBytes + $1.histogram.memoryBytes } }
@@ -104,20 +122,20 @@ struct CountState: Sendable {
         return series[Int(id)].table.lastSeen(subject)
     }
 
-    func count(_ key: CountKey, at: Date, calendar: CivilCalendar) -> Int {
+    mutating func count(_ key: CountKey, at: Date, calendar: CivilCalendar) -> Int {
         guard let id = index[SeriesKey(scope: key.scope, category: key.category)] else { return 0 }
-        let start = LedgerClock.startHour(key.window, now: at, calendar: calendar)
+        let start = windowStarts.startHour(key.window, now: at, calendar: calendar)
         return series[Int(id)].histogram.count(atOrAfter: start)
     }
 
-    func preview(_ batch: LedgerBatch) -> CountPreview {
+    mutating func preview(_ batch: LedgerBatch) -> CountPreview {
         var result = CountPreview(minimumCapacity: batch.keys.count)
         // Keys sharing a series share one pass over the batch's subjects.
         var bySeries: [SeriesKey: [CountKey]] = [:]
         for key in batch.keys { bySeries[SeriesKey(scope: key.scope, category: key.category), default: []].append(key) }
         for (seriesKey, keys) in bySeries {
             let id = index[seriesKey]
-            let starts = keys.map { LedgerClock.startHour($0.window, now: batch.time, calendar: batch.calendar) }
+            let starts = keys.map { windowStarts.startHour($0.window, now: batch.time, calendar: batch.calendar) }
             let befores = starts.map { start in id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0 }
             var added = Array(repeating: 0, count: keys.count)
             let affected: Bool
@@ -126,14 +144,26 @@ struct CountState: Sendable {
             case .recipient(let r): affected = r == batch.recipient
             }
             if affected {
-                for subject in batch.subjects where subject.categories.contains(seriesKey.category) {
-                    let seen = id.flatMap { series[Int($0)].table.lastSeen(subject.key) }
-                    for k in keys.indices where seen.map({ Int($0) < starts[k] }) ?? true { added[k] += 1 }
+                let table = id.map { series[Int($0)].table }
+                for subject in batch.subjects where Self.holds(subject.categories, seriesKey.category) {
+                    guard let seen = table?.lastSeen(subject.key) else {
+                        for k in keys.indices { added[k] += 1 }
+                        continue
+                    }
+                    for k in keys.indices where Int(seen) < starts[k] { added[k] += 1 }
                 }
             }
             for k in keys.indices { result[keys[k]] = CountChange(before: befores[k], after: befores[k] + added[k]) }
         }
         return result
+    }
+
+    /// Set membership without hashing the name: a subject has one to three categories.
+    @inline(__always)
+    private static func holds(_ categories: Set<Category>, _ category: Category) -> Bool {
+        if categories.count > 4 { return categories.contains(category) }
+        for c in categories where c == category { return true }
+        return false
     }
 
     /// Counts `batch` in memory; returns what changed, for storage and for undo.
