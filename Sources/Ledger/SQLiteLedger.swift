@@ -13,6 +13,8 @@ import Logging
 /// them go in the next one. If a transaction fails, its batches fail and every batch not yet
 /// durable is taken back out of memory; the ones after the failed group are counted again and
 /// written next (their decisions saw the failed group's subjects, so they erred high, never low).
+/// Between groups, while no batch waits, the writer folds the commit log into the subject table
+/// a chunk at a time, so the file stays near one row per (series, subject).
 public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     // `state`, `phase`, `waiting`, `writing`, `writerBusy` are confined to `stateQueue`;
     // `store` is used only on `writerQueue` once `init` returns.
@@ -23,6 +25,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     private let completionQueue = DispatchQueue.global(qos: .userInitiated)
     private let store: SQLiteStore
     private let readOnly: Bool
+    private let options: Options
 
     private var state = CountState()
     private var phase = Phase.open
@@ -30,6 +33,8 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     private var writing: [Pending] = []
     private var writerBusy = false
     private var transactions = 0
+    private var logRows = 0
+    private var nextMergeAt = 0
     private var closeWaiters: [DispatchSemaphore] = []
 
     private enum Phase { case open, closing, closed }
@@ -41,16 +46,20 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     }
 
     public struct Options: Sendable {
-        /// Open an existing ledger only to read counts (no commits, no compaction).
+        /// Open an existing ledger only to read counts (no commits, no log merging).
         public var readOnly = false
         /// Caps the file at this many SQLite pages; a commit beyond fails like a full disk.
         public var maxPageCount: Int?
-        /// Rewrite the file at start when it holds more than this many rows per live entry.
-        public var compactionRatio = 2.0
-        public init(readOnly: Bool = false, maxPageCount: Int? = nil, compactionRatio: Double = 2.0) {
+        /// Merge the commit log into the subject table, while no batch waits, once it holds this
+        /// many rows. (It is merged even with batches waiting once it outgrows 4 rows per entry.)
+        public var logMergeThreshold = 100_000
+        /// Log rows folded per merge transaction: bounds how long a batch can wait behind one.
+        public var logMergeChunk = 8_192
+        public init(readOnly: Bool = false, maxPageCount: Int? = nil, logMergeThreshold: Int = 100_000, logMergeChunk: Int = 8_192) {
             self.readOnly = readOnly
             self.maxPageCount = maxPageCount
-            self.compactionRatio = compactionRatio
+            self.logMergeThreshold = logMergeThreshold
+            self.logMergeChunk = logMergeChunk
         }
     }
 
@@ -63,6 +72,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         self.path = path
         self.logger = logger
         self.readOnly = options.readOnly
+        self.options = options
         if options.readOnly && !FileManager.default.fileExists(atPath: path) {
             throw LedgerError(kind: .open, path: path, operation: "open", message: "no such file")
         }
@@ -71,27 +81,20 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         for (id, key) in try store.loadSeries() { state.restoreSeries(id: id, key: key) }
         let seriesCount = state.series.count
         var state = self.state
-        let rows = try store.loadSightings { (id, key, hour) throws(LedgerError) in
+        let rows = try store.load { (id, key, hour) throws(LedgerError) in
             guard Int(id) < seriesCount, id >= 0 else {
                 throw LedgerError(kind: .format, path: path, operation: "read sightings", message: "sighting names unknown series \(id)")
             }
             state.restore(series: id, key: key, hour: hour)
         }
         self.state = state
-        let entries = state.subjectEntries
+        logRows = rows.log
         logger.info("ledger opened", metadata: [
-            "path": "\(path)", "series": "\(seriesCount)", "entries": "\(entries)", "rows": "\(rows)",
+            "path": "\(path)", "series": "\(seriesCount)", "entries": "\(state.subjectEntries)",
+            "merged_rows": "\(rows.merged)", "log_rows": "\(rows.log)",
             "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
         ])
-        if !options.readOnly && rows > 10_000 && Double(rows) > Double(entries) * options.compactionRatio {
-            do {
-                try store.rewrite(state)
-                logger.info("ledger compacted", metadata: ["path": "\(path)", "rows": "\(rows)", "entries": "\(entries)"])
-            } catch {
-                // The old rows are intact (the rewrite is one transaction): carry on with them.
-                logger.warning("ledger compaction failed", metadata: ["error": "\(error)"])
-            }
-        }
+        if !readOnly { stateQueue.async { [self] in pump() } }
     }
 
     deinit {
@@ -130,7 +133,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             waiting.append(Pending(batch: batch, changes: changes) { error in
                 completion(error.map { .failure($0) } ?? .success(value))
             })
-            startWriteIfIdle()
+            pump()
         }
     }
 
@@ -171,7 +174,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             case .open:
                 phase = .closing
                 closeWaiters.append(done)
-                finishCloseIfIdle()
+                pump()
             }
         }
         done.wait()
@@ -195,19 +198,36 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public let entries: Int
         /// Bytes held by the in-memory tables and histograms.
         public let memoryBytes: Int
-        /// Transactions (each one fsync) committed since open.
+        /// Group-commit transactions (each one fsync) since open.
         public let transactions: Int
+        /// Rows in the commit log not yet merged into the subject table.
+        public let logRows: Int
     }
 
     public func statistics() -> Statistics {
         stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries,
-                                     memoryBytes: state.memoryBytes, transactions: transactions) }
+                                     memoryBytes: state.memoryBytes, transactions: transactions, logRows: logRows) }
     }
 
-    // MARK: Group commit (on stateQueue)
+    // MARK: The writer's jobs (on stateQueue)
 
-    private func startWriteIfIdle() {
-        guard !writerBusy, !waiting.isEmpty else { return }
+    /// Gives the writer its next job if it is free: a log merge that cannot wait any longer, the
+    /// batches gathered so far, a merge while nothing waits, or closing the file.
+    private func pump() {
+        guard !writerBusy else { return }
+        let mergeable = phase == .open && !readOnly && logRows >= max(options.logMergeThreshold, nextMergeAt)
+        if mergeable && logRows > 4 * (state.subjectEntries + options.logMergeThreshold) {
+            return startMerge()
+        }
+        if !waiting.isEmpty {
+            startWrite()
+            if writerBusy { return }
+        }
+        if mergeable { return startMerge() }
+        if phase == .closing { finishClose() }
+    }
+
+    private func startWrite() {
         let newSeries = state.unpersistedSeries()
         if newSeries.isEmpty && waiting.allSatisfy({ $0.changes.isEmpty }) {
             // Only batches that added nothing, and what they depend on is durable by now.
@@ -247,16 +267,35 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         } else {
             state.markPersisted(newSeries)
             transactions += 1
+            logRows += done.reduce(0) { $0 + $1.changes.count }
             completionQueue.async { for p in done { p.finish(nil) } }
         }
-        startWriteIfIdle()
-        finishCloseIfIdle()
+        pump()
     }
 
-    private func finishCloseIfIdle() {
-        guard phase == .closing, !writerBusy else { return }
-        // Whatever gathered while closing still goes out before the file is released.
-        if !waiting.isEmpty { startWriteIfIdle(); if writerBusy { return } }
+    private func startMerge() {
+        writerBusy = true
+        let chunk = options.logMergeChunk
+        writerQueue.async { [self] in
+            let result: Result<Int, LedgerError>
+            do throws(LedgerError) { result = .success(try store.merge(limit: chunk)) } catch { result = .failure(error) }
+            stateQueue.async { [self] in
+                writerBusy = false
+                switch result {
+                case .success(let removed):
+                    logRows = removed == 0 ? 0 : max(0, logRows - removed)
+                    nextMergeAt = 0
+                case .failure(let error):
+                    // The log stays as it was (one transaction); try again once it has grown.
+                    logger.warning("ledger log merge failed", metadata: ["path": "\(path)", "error": "\(error)"])
+                    nextMergeAt = logRows + options.logMergeThreshold
+                }
+                pump()
+            }
+        }
+    }
+
+    private func finishClose() {
         phase = .closed
         let waiters = closeWaiters
         closeWaiters = []

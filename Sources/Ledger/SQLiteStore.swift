@@ -3,8 +3,12 @@ import CustomsCore
 import Foundation
 
 /// The ledger's SQLite file: WAL, `synchronous=FULL` (every commit fsyncs the WAL, so a commit
-/// that returned survives kill -9 and power loss), one append-only table of sightings (a subject's
-/// last-seen hour moving forward in a series) and one table naming the series.
+/// that returned survives kill -9 and power loss).
+///
+/// Commits append to `sightings`, a rowid log of "subject seen in series at hour" rows (appends
+/// are the cheapest write SQLite has). `merge` folds the oldest log rows into `subjects`, keyed by
+/// (series, subject), keeping the latest hour, a chunk at a time so no commit waits long.
+/// A subject's last-seen hour is the largest hour across both tables; `series` names the series.
 /// Not thread-safe: SQLiteLedger confines it to its writer queue (hence `@unchecked Sendable`).
 final class SQLiteStore: @unchecked Sendable {
     static let schemaVersion: Int32 = 1
@@ -14,6 +18,8 @@ final class SQLiteStore: @unchecked Sendable {
     private var db: OpaquePointer?
     private var insertSighting: OpaquePointer?
     private var insertSeries: OpaquePointer?
+    private var mergeRows: OpaquePointer?
+    private var deleteRows: OpaquePointer?
 
     struct Options {
         var readOnly = false
@@ -72,6 +78,9 @@ final class SQLiteStore: @unchecked Sendable {
                     id INTEGER PRIMARY KEY, scope TEXT NOT NULL, category TEXT NOT NULL, UNIQUE(scope, category));
                 CREATE TABLE IF NOT EXISTS sightings(
                     series INTEGER NOT NULL, hi INTEGER NOT NULL, lo INTEGER NOT NULL, hour INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS subjects(
+                    series INTEGER NOT NULL, hi INTEGER NOT NULL, lo INTEGER NOT NULL, hour INTEGER NOT NULL,
+                    PRIMARY KEY(series, hi, lo)) WITHOUT ROWID;
                 PRAGMA application_id = \(Self.applicationID);
                 PRAGMA user_version = \(Self.schemaVersion);
                 COMMIT;
@@ -85,14 +94,25 @@ final class SQLiteStore: @unchecked Sendable {
         if !options.readOnly {
             insertSighting = try prepare("INSERT INTO sightings(series, hi, lo, hour) VALUES (?, ?, ?, ?)")
             insertSeries = try prepare("INSERT OR IGNORE INTO series(id, scope, category) VALUES (?, ?, ?)")
+            // `WHERE` keeps the parser from reading ON CONFLICT as a join constraint.
+            mergeRows = try prepare("""
+                INSERT INTO subjects(series, hi, lo, hour)
+                    SELECT series, hi, lo, hour FROM sightings WHERE rowid <= ?1 ORDER BY rowid
+                ON CONFLICT(series, hi, lo) DO UPDATE SET hour = max(hour, excluded.hour)
+                """)
+            deleteRows = try prepare("DELETE FROM sightings WHERE rowid <= ?1")
         }
     }
 
     func close() {
         sqlite3_finalize(insertSighting)
         sqlite3_finalize(insertSeries)
+        sqlite3_finalize(mergeRows)
+        sqlite3_finalize(deleteRows)
         insertSighting = nil
         insertSeries = nil
+        mergeRows = nil
+        deleteRows = nil
         if let db { sqlite3_close_v2(db) }
         db = nil
     }
@@ -120,10 +140,17 @@ final class SQLiteStore: @unchecked Sendable {
         return result
     }
 
-    /// Streams every stored sighting; returns how many rows there were.
+    /// Streams every stored (series, subject, hour), merged rows first, then the log (a subject
+    /// may appear more than once; the largest hour wins). Returns (merged rows, log rows).
     @discardableResult
-    func loadSightings(_ body: (Int32, SubjectKey, UInt32) throws(LedgerError) -> Void) throws(LedgerError) -> Int {
-        let stmt = try prepare("SELECT series, hi, lo, hour FROM sightings")
+    func load(_ body: (Int32, SubjectKey, UInt32) throws(LedgerError) -> Void) throws(LedgerError) -> (merged: Int, log: Int) {
+        let merged = try stream("SELECT series, hi, lo, hour FROM subjects", body)
+        let log = try stream("SELECT series, hi, lo, hour FROM sightings ORDER BY rowid", body)
+        return (merged, log)
+    }
+
+    private func stream(_ sql: String, _ body: (Int32, SubjectKey, UInt32) throws(LedgerError) -> Void) throws(LedgerError) -> Int {
+        let stmt = try prepare(sql)
         defer { sqlite3_finalize(stmt) }
         var rows = 0
         while true {
@@ -140,6 +167,17 @@ final class SQLiteStore: @unchecked Sendable {
             rows += 1
         }
         return rows
+    }
+
+    /// The log's first rowid and its length (rowids are dense: rows are appended and only
+    /// ever removed from the front).
+    func logExtent() throws(LedgerError) -> (first: Int64, count: Int) {
+        let stmt = try prepare("SELECT min(rowid), max(rowid) FROM sightings")
+        defer { sqlite3_finalize(stmt) }
+        guard sqlite3_step(stmt) == SQLITE_ROW else { throw failure(.read, "measure the log", sqlite3_errcode(db)) }
+        if sqlite3_column_type(stmt, 0) == SQLITE_NULL { return (0, 0) }
+        let first = sqlite3_column_int64(stmt, 0), last = sqlite3_column_int64(stmt, 1)
+        return (first, Int(last - first + 1))
     }
 
     // MARK: Writing
@@ -165,20 +203,21 @@ final class SQLiteStore: @unchecked Sendable {
         }
     }
 
-    /// Replaces every sighting with one row per live entry, in one transaction.
-    func rewrite(_ state: CountState) throws(LedgerError) {
+    /// Folds up to `limit` of the oldest log rows into `subjects`, in one transaction.
+    /// Returns how many log rows it removed.
+    func merge(limit: Int) throws(LedgerError) -> Int {
+        let extent = try logExtent()
+        guard extent.count > 0 else { return 0 }
+        let upTo = extent.first + Int64(min(limit, extent.count)) - 1
         try exec("BEGIN IMMEDIATE", .write)
         do throws(LedgerError) {
-            try exec("DELETE FROM sightings", .write)
-            for (id, s) in state.series.enumerated() {
-                var failed: LedgerError?
-                s.table.forEach { key, hour in
-                    guard failed == nil else { return }
-                    do throws(LedgerError) { try insert(series: Int32(id), key: key, hour: hour) } catch { failed = error }
-                }
-                if let failed { throw failed }
-            }
+            sqlite3_bind_int64(mergeRows, 1, upTo)
+            try step(mergeRows, "merge the log")
+            sqlite3_bind_int64(deleteRows, 1, upTo)
+            try step(deleteRows, "trim the log")
+            let removed = Int(sqlite3_changes(db))
             try exec("COMMIT", .write)
+            return removed
         } catch {
             if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
             throw error

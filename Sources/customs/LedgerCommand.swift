@@ -179,11 +179,13 @@ struct LedgerDrillCommand: ParsableCommand {
     @Option var batches = 1_000
     @Option var producers = 8
     @Option var size = 20
+    @Option(name: .customLong("log-merge-threshold")) var logMergeThreshold = 100_000
 
     func run() throws {
         var logger = Logger(label: "customs.ledger")
         logger.logLevel = .warning
-        let ledger = try SQLiteLedger(path: db, logger: logger)
+        let ledger = try SQLiteLedger(path: db, options: .init(logMergeThreshold: logMergeThreshold, logMergeChunk: 2_000),
+                                      logger: logger)
         let out = LineWriter()
         let perProducer = (batches + producers - 1) / producers
         let (first, batches, size) = (first, batches, size)

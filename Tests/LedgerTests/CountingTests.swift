@@ -129,33 +129,37 @@ import Testing
         #expect(reopened.allCounts(at: at, calendar: cst) == before)
     }
 
-    @Test func compactionKeepsCountsAndShrinksTheFile() throws {
+    @Test func logMergeKeepsCountsAndShrinksTheFile() throws {
         let folder = try LedgerFolder()
         let at = instant("2026-12-31T12:00:00+08:00")
+        let options = SQLiteLedger.Options(logMergeThreshold: 1_000, logMergeChunk: 700)
         var before: [CountKey: Int] = [:]
         do {
-            let ledger = try folder.open()
-            // The same 4,000 subjects seen again every day for five days: 5 rows each per series.
+            let ledger = try folder.open(options)
+            // The same 4,000 subjects seen again every day for five days: 5 log rows each per series.
             for day in 0..<5 {
                 let t = instant("2026-01-01T08:00:00+08:00").addingTimeInterval(Double(day) * 86_400)
                 try commit(ledger, makeBatch(t, "acme", Array(0..<4_000)))
             }
             before = ledger.allCounts(at: at, calendar: cst)
+            // Merging runs while the ledger is idle.
+            let deadline = Date().addingTimeInterval(30)
+            while ledger.statistics().logRows >= 1_000 && Date() < deadline { usleep(10_000) }
+            #expect(ledger.statistics().logRows < 1_000)
             ledger.close()
         }
-        do {
-            let compacting = try folder.open()
-            #expect(compacting.allCounts(at: at, calendar: cst) == before)
-            compacting.close()
-        }
-        var rows = 0
         let store = try SQLiteStore(path: folder.path, options: .init(readOnly: true))
-        rows = try store.loadSightings { _, _, _ in }
+        let rows = try store.load { _, _, _ in }
         store.close()
-        #expect(rows == 8_000)
+        #expect(rows.log < 1_000)
+        #expect(rows.merged <= 8_000)
+        #expect(rows.merged + rows.log < 9_000)
         let reopened = try folder.open()
         defer { reopened.close() }
         #expect(reopened.allCounts(at: at, calendar: cst) == before)
         #expect(reopened.lastSeen(subject(7), scope: .company, category: .pi) == instant("2026-01-05T00:00:00Z"))
+        // Sightings after the merge still move last-seen forward.
+        try commit(reopened, makeBatch(instant("2026-02-01T08:00:00+08:00"), "acme", [7]))
+        #expect(reopened.lastSeen(subject(7), scope: .company, category: .pi) == instant("2026-02-01T00:00:00Z"))
     }
 }

@@ -18,6 +18,8 @@ import Testing
             let child = try BackgroundProcess(binary, [
                 "ledger", "drill", "--db", folder.path, "--first", String(run * perRun), "--batches", String(perRun),
                 "--producers", "16", "--size", String(size),
+                // Small merges, so some kills land in the middle of one.
+                "--log-merge-threshold", "3000",
             ])
             // Wait until it has made some progress, then kill it mid-flight at a random moment.
             let deadline = Date().addingTimeInterval(20)
