@@ -200,6 +200,35 @@ struct CountState: Sendable {
         return SightingChange(series: id, key: key, old: old, new: hour)
     }
 
+    /// The log rows still needed for durability: those carrying their subject's durable
+    /// last-seen hour. `pending` are changes counted in memory but not yet stored, oldest first;
+    /// for the subjects they touch, the durable hour is the one before the first of them.
+    func liveRows(_ rows: [SQLiteStore.LogRow], pending: [[SightingChange]]) -> [SQLiteStore.LogRow] {
+        struct Slot: Hashable { let series: Int32; let key: SubjectKey }
+        var durableBefore: [Slot: UInt32?] = [:]
+        for changes in pending {
+            for c in changes {
+                let slot = Slot(series: c.series, key: c.key)
+                if durableBefore.index(forKey: slot) == nil { durableBefore[slot] = .some(c.old) }
+            }
+        }
+        var kept = Set<Slot>()
+        var live: [SQLiteStore.LogRow] = []
+        for row in rows {
+            let slot = Slot(series: row.series, key: row.key)
+            let durable: UInt32?
+            if let before = durableBefore[slot] {
+                durable = before
+            } else {
+                durable = Int(row.series) < series.count ? series[Int(row.series)].table.lastSeen(row.key) : nil
+            }
+            // Keep the row that holds the durable hour (once); anything unexplained stays too.
+            if let durable, durable > row.hour { continue }
+            if kept.insert(slot).inserted || durable == nil { live.append(row) }
+        }
+        return live
+    }
+
     /// Reverses `changes` (made by `apply`, most recent batch first).
     mutating func undo(_ changes: [SightingChange]) {
         for change in changes.reversed() {

@@ -13,8 +13,8 @@ import Logging
 /// them go in the next one. If a transaction fails, its batches fail and every batch not yet
 /// durable is taken back out of memory; the ones after the failed group are counted again and
 /// written next (their decisions saw the failed group's subjects, so they erred high, never low).
-/// Between groups, while no batch waits, the writer folds the commit log into the subject table
-/// a chunk at a time, so the file stays near one row per (series, subject).
+/// Between groups, while no batch waits, the writer cleans the log a chunk at a time (see
+/// SQLiteStore), so the file stays within about two rows per (series, subject).
 public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     // `state`, `phase`, `waiting`, `writing`, `writerBusy` are confined to `stateQueue`;
     // `store` is used only on `writerQueue` once `init` returns.
@@ -34,7 +34,9 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     private var writerBusy = false
     private var transactions = 0
     private var logRows = 0
-    private var nextMergeAt = 0
+    /// While a cleaning pass runs: the last rowid it covers (`Int64.max` until its first step).
+    private var cleaningThrough: Int64?
+    private var nextCleaningAt = 0
     private var closeWaiters: [DispatchSemaphore] = []
 
     private enum Phase { case open, closing, closed }
@@ -50,16 +52,16 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public var readOnly = false
         /// Caps the file at this many SQLite pages; a commit beyond fails like a full disk.
         public var maxPageCount: Int?
-        /// Merge the commit log into the subject table, while no batch waits, once it holds this
-        /// many rows. (It is merged even with batches waiting once it outgrows 4 rows per entry.)
-        public var logMergeThreshold = 100_000
-        /// Log rows folded per merge transaction: bounds how long a batch can wait behind one.
-        public var logMergeChunk = 8_192
-        public init(readOnly: Bool = false, maxPageCount: Int? = nil, logMergeThreshold: Int = 100_000, logMergeChunk: Int = 8_192) {
+        /// Superseded log rows tolerated beyond one per entry before the log is cleaned (while no
+        /// batch waits; it is cleaned even with batches waiting past three per entry).
+        public var cleaningSlack = 100_000
+        /// Log rows cleaned per transaction: bounds how long a batch can wait behind one.
+        public var cleaningChunk = 8_192
+        public init(readOnly: Bool = false, maxPageCount: Int? = nil, cleaningSlack: Int = 100_000, cleaningChunk: Int = 8_192) {
             self.readOnly = readOnly
             self.maxPageCount = maxPageCount
-            self.logMergeThreshold = logMergeThreshold
-            self.logMergeChunk = logMergeChunk
+            self.cleaningSlack = cleaningSlack
+            self.cleaningChunk = cleaningChunk
         }
     }
 
@@ -88,10 +90,9 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             state.restore(series: id, key: key, hour: hour)
         }
         self.state = state
-        logRows = rows.log
+        logRows = rows
         logger.info("ledger opened", metadata: [
-            "path": "\(path)", "series": "\(seriesCount)", "entries": "\(state.subjectEntries)",
-            "merged_rows": "\(rows.merged)", "log_rows": "\(rows.log)",
+            "path": "\(path)", "series": "\(seriesCount)", "entries": "\(state.subjectEntries)", "rows": "\(rows)",
             "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
         ])
         if !readOnly { stateQueue.async { [self] in pump() } }
@@ -200,7 +201,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public let memoryBytes: Int
         /// Group-commit transactions (each one fsync) since open.
         public let transactions: Int
-        /// Rows in the commit log not yet merged into the subject table.
+        /// Rows in the log (one per entry once cleaned; more when subjects were seen again later).
         public let logRows: Int
     }
 
@@ -211,19 +212,22 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
 
     // MARK: The writer's jobs (on stateQueue)
 
-    /// Gives the writer its next job if it is free: a log merge that cannot wait any longer, the
-    /// batches gathered so far, a merge while nothing waits, or closing the file.
+    /// Gives the writer its next job if it is free: a cleaning step that cannot wait any longer,
+    /// the batches gathered so far, a cleaning step while nothing waits, or closing the file.
     private func pump() {
         guard !writerBusy else { return }
-        let mergeable = phase == .open && !readOnly && logRows >= max(options.logMergeThreshold, nextMergeAt)
-        if mergeable && logRows > 4 * (state.subjectEntries + options.logMergeThreshold) {
-            return startMerge()
+        let entries = state.subjectEntries
+        if cleaningThrough == nil && phase == .open && !readOnly
+            && logRows > 2 * entries + options.cleaningSlack && logRows >= nextCleaningAt {
+            cleaningThrough = Int64.max
         }
+        let cleaning = cleaningThrough != nil && phase == .open
+        if cleaning && logRows > 4 * entries + 2 * options.cleaningSlack { return startCleaning() }
         if !waiting.isEmpty {
             startWrite()
             if writerBusy { return }
         }
-        if mergeable { return startMerge() }
+        if cleaning { return startCleaning() }
         if phase == .closing { finishClose() }
     }
 
@@ -273,26 +277,57 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         pump()
     }
 
-    private func startMerge() {
+    private struct CleaningStep: Sendable {
+        var removed = 0
+        var kept = 0
+        var through: Int64 = 0
+        var passDone = true
+    }
+
+    /// One step of a cleaning pass: read a chunk off the log's head, keep the rows that still carry
+    /// a durable last-seen hour, and swap them in (the writer is reserved, so durable state cannot
+    /// change in between; only batches counted in memory can, and `liveRows` sees through them).
+    private func startCleaning() {
         writerBusy = true
-        let chunk = options.logMergeChunk
+        let limit = options.cleaningChunk
+        let through = cleaningThrough ?? Int64.max
         writerQueue.async { [self] in
-            let result: Result<Int, LedgerError>
-            do throws(LedgerError) { result = .success(try store.merge(limit: chunk)) } catch { result = .failure(error) }
-            stateQueue.async { [self] in
-                writerBusy = false
-                switch result {
-                case .success(let removed):
-                    logRows = removed == 0 ? 0 : max(0, logRows - removed)
-                    nextMergeAt = 0
-                case .failure(let error):
-                    // The log stays as it was (one transaction); try again once it has grown.
-                    logger.warning("ledger log merge failed", metadata: ["path": "\(path)", "error": "\(error)"])
-                    nextMergeAt = logRows + options.logMergeThreshold
+            let result: Result<CleaningStep, LedgerError>
+            do throws(LedgerError) {
+                var step = CleaningStep()
+                if let extent = try store.logExtent() {
+                    step.through = min(through, extent.last)
+                    let rows = try store.head(limit: limit, through: step.through)
+                    if let last = rows.last {
+                        let live = stateQueue.sync { state.liveRows(rows, pending: waiting.map(\.changes)) }
+                        try store.replaceHead(through: last.rowid, keeping: live)
+                        step = CleaningStep(removed: rows.count, kept: live.count, through: step.through,
+                                            passDone: last.rowid >= step.through)
+                    }
                 }
-                pump()
+                result = .success(step)
+            } catch {
+                result = .failure(error)
             }
+            stateQueue.async { [self] in finishCleaning(result) }
         }
+    }
+
+    private func finishCleaning(_ result: Result<CleaningStep, LedgerError>) {
+        writerBusy = false
+        switch result {
+        case .success(let step):
+            logRows += step.kept - step.removed
+            cleaningThrough = step.passDone ? nil : step.through
+            // A pass that found little to drop should not start again at once.
+            if step.passDone { nextCleaningAt = logRows + options.cleaningSlack }
+        case .failure(let error):
+            // The log is as it was (one transaction); try again once it has grown.
+            logger.warning("ledger log cleaning failed", metadata: ["path": "\(path)", "error": "\(error)"])
+            cleaningThrough = nil
+            nextCleaningAt = logRows + options.cleaningSlack
+        }
+        pump()
     }
 
     private func finishClose() {

@@ -5,12 +5,21 @@ import Foundation
 /// The ledger's SQLite file: WAL, `synchronous=FULL` (every commit fsyncs the WAL, so a commit
 /// that returned survives kill -9 and power loss).
 ///
-/// Commits append to `sightings`, a rowid log of "subject seen in series at hour" rows (appends
-/// are the cheapest write SQLite has). `merge` folds the oldest log rows into `subjects`, keyed by
-/// (series, subject), keeping the latest hour, a chunk at a time so no commit waits long.
-/// A subject's last-seen hour is the largest hour across both tables; `series` names the series.
+/// One append-only log, `sightings`: a row says "subject seen in series at hour", written when a
+/// subject's last-seen hour moves forward (appends are the cheapest write SQLite has). A subject's
+/// last-seen hour is the largest hour among its rows. The cleaner keeps the log near one row per
+/// (series, subject): it takes rows off the head, drops the superseded ones and re-appends the
+/// rest, so it only ever reads, deletes and appends in rowid order. `series` names the series.
 /// Not thread-safe: SQLiteLedger confines it to its writer queue (hence `@unchecked Sendable`).
 final class SQLiteStore: @unchecked Sendable {
+    /// One row of the log, with its place in it.
+    struct LogRow: Sendable {
+        let rowid: Int64
+        let series: Int32
+        let key: SubjectKey
+        let hour: UInt32
+    }
+
     static let schemaVersion: Int32 = 1
     static let applicationID: Int32 = 0x4355_5354  // "CUST"
 
@@ -18,8 +27,8 @@ final class SQLiteStore: @unchecked Sendable {
     private var db: OpaquePointer?
     private var insertSighting: OpaquePointer?
     private var insertSeries: OpaquePointer?
-    private var mergeRows: OpaquePointer?
-    private var deleteRows: OpaquePointer?
+    private var readHead: OpaquePointer?
+    private var deleteHead: OpaquePointer?
 
     struct Options {
         var readOnly = false
@@ -78,9 +87,6 @@ final class SQLiteStore: @unchecked Sendable {
                     id INTEGER PRIMARY KEY, scope TEXT NOT NULL, category TEXT NOT NULL, UNIQUE(scope, category));
                 CREATE TABLE IF NOT EXISTS sightings(
                     series INTEGER NOT NULL, hi INTEGER NOT NULL, lo INTEGER NOT NULL, hour INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS subjects(
-                    series INTEGER NOT NULL, hi INTEGER NOT NULL, lo INTEGER NOT NULL, hour INTEGER NOT NULL,
-                    PRIMARY KEY(series, hi, lo)) WITHOUT ROWID;
                 PRAGMA application_id = \(Self.applicationID);
                 PRAGMA user_version = \(Self.schemaVersion);
                 COMMIT;
@@ -94,25 +100,20 @@ final class SQLiteStore: @unchecked Sendable {
         if !options.readOnly {
             insertSighting = try prepare("INSERT INTO sightings(series, hi, lo, hour) VALUES (?, ?, ?, ?)")
             insertSeries = try prepare("INSERT OR IGNORE INTO series(id, scope, category) VALUES (?, ?, ?)")
-            // `WHERE` keeps the parser from reading ON CONFLICT as a join constraint.
-            mergeRows = try prepare("""
-                INSERT INTO subjects(series, hi, lo, hour)
-                    SELECT series, hi, lo, hour FROM sightings WHERE rowid <= ?1 ORDER BY rowid
-                ON CONFLICT(series, hi, lo) DO UPDATE SET hour = max(hour, excluded.hour)
-                """)
-            deleteRows = try prepare("DELETE FROM sightings WHERE rowid <= ?1")
+            readHead = try prepare("SELECT rowid, series, hi, lo, hour FROM sightings WHERE rowid <= ?1 ORDER BY rowid LIMIT ?2")
+            deleteHead = try prepare("DELETE FROM sightings WHERE rowid <= ?1")
         }
     }
 
     func close() {
         sqlite3_finalize(insertSighting)
         sqlite3_finalize(insertSeries)
-        sqlite3_finalize(mergeRows)
-        sqlite3_finalize(deleteRows)
+        sqlite3_finalize(readHead)
+        sqlite3_finalize(deleteHead)
         insertSighting = nil
         insertSeries = nil
-        mergeRows = nil
-        deleteRows = nil
+        readHead = nil
+        deleteHead = nil
         if let db { sqlite3_close_v2(db) }
         db = nil
     }
@@ -140,13 +141,11 @@ final class SQLiteStore: @unchecked Sendable {
         return result
     }
 
-    /// Streams every stored (series, subject, hour), merged rows first, then the log (a subject
-    /// may appear more than once; the largest hour wins). Returns (merged rows, log rows).
+    /// Streams every stored sighting (a subject may appear more than once; the largest hour wins).
+    /// Returns how many rows there were.
     @discardableResult
-    func load(_ body: (Int32, SubjectKey, UInt32) throws(LedgerError) -> Void) throws(LedgerError) -> (merged: Int, log: Int) {
-        let merged = try stream("SELECT series, hi, lo, hour FROM subjects", body)
-        let log = try stream("SELECT series, hi, lo, hour FROM sightings ORDER BY rowid", body)
-        return (merged, log)
+    func load(_ body: (Int32, SubjectKey, UInt32) throws(LedgerError) -> Void) throws(LedgerError) -> Int {
+        try stream("SELECT series, hi, lo, hour FROM sightings", body)
     }
 
     private func stream(_ sql: String, _ body: (Int32, SubjectKey, UInt32) throws(LedgerError) -> Void) throws(LedgerError) -> Int {
@@ -169,15 +168,38 @@ final class SQLiteStore: @unchecked Sendable {
         return rows
     }
 
-    /// The log's first rowid and its length (rowids are dense: rows are appended and only
-    /// ever removed from the front).
-    func logExtent() throws(LedgerError) -> (first: Int64, count: Int) {
+    /// The log's first and last rowid (rowids only grow: rows are appended at the tail and only
+    /// ever removed from the head), or nil when it is empty.
+    func logExtent() throws(LedgerError) -> (first: Int64, last: Int64)? {
         let stmt = try prepare("SELECT min(rowid), max(rowid) FROM sightings")
         defer { sqlite3_finalize(stmt) }
-        guard sqlite3_step(stmt) == SQLITE_ROW else { throw failure(.read, "measure the log", sqlite3_errcode(db)) }
-        if sqlite3_column_type(stmt, 0) == SQLITE_NULL { return (0, 0) }
-        let first = sqlite3_column_int64(stmt, 0), last = sqlite3_column_int64(stmt, 1)
-        return (first, Int(last - first + 1))
+        let rc = sqlite3_step(stmt)
+        guard rc == SQLITE_ROW else { throw failure(.read, "measure the log", rc) }
+        if sqlite3_column_type(stmt, 0) == SQLITE_NULL { return nil }
+        return (sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1))
+    }
+
+    /// Up to `limit` rows from the head of the log, none past `through`.
+    func head(limit: Int, through: Int64) throws(LedgerError) -> [LogRow] {
+        sqlite3_bind_int64(readHead, 1, through)
+        sqlite3_bind_int64(readHead, 2, Int64(limit))
+        defer { sqlite3_reset(readHead) }
+        var rows: [LogRow] = []
+        rows.reserveCapacity(limit)
+        while true {
+            let rc = sqlite3_step(readHead)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw failure(.read, "read the log head", rc) }
+            let hour = sqlite3_column_int64(readHead, 4)
+            guard hour >= 0 && hour <= Int64(SubjectTable.maxHour) else {
+                throw LedgerError(kind: .format, path: path, operation: "read the log head", message: "hour \(hour) out of range")
+            }
+            rows.append(LogRow(rowid: sqlite3_column_int64(readHead, 0), series: sqlite3_column_int(readHead, 1),
+                               key: SubjectKey(hi: UInt64(bitPattern: sqlite3_column_int64(readHead, 2)),
+                                               lo: UInt64(bitPattern: sqlite3_column_int64(readHead, 3))),
+                               hour: UInt32(hour)))
+        }
+        return rows
     }
 
     // MARK: Writing
@@ -203,21 +225,14 @@ final class SQLiteStore: @unchecked Sendable {
         }
     }
 
-    /// Folds up to `limit` of the oldest log rows into `subjects`, in one transaction.
-    /// Returns how many log rows it removed.
-    func merge(limit: Int) throws(LedgerError) -> Int {
-        let extent = try logExtent()
-        guard extent.count > 0 else { return 0 }
-        let upTo = extent.first + Int64(min(limit, extent.count)) - 1
+    /// Removes the log's head up to `through` and re-appends `live`, in one transaction.
+    func replaceHead(through: Int64, keeping live: [LogRow]) throws(LedgerError) {
         try exec("BEGIN IMMEDIATE", .write)
         do throws(LedgerError) {
-            sqlite3_bind_int64(mergeRows, 1, upTo)
-            try step(mergeRows, "merge the log")
-            sqlite3_bind_int64(deleteRows, 1, upTo)
-            try step(deleteRows, "trim the log")
-            let removed = Int(sqlite3_changes(db))
+            sqlite3_bind_int64(deleteHead, 1, through)
+            try step(deleteHead, "trim the log")
+            for row in live { try insert(series: row.series, key: row.key, hour: row.hour) }
             try exec("COMMIT", .write)
-            return removed
         } catch {
             if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
             throw error

@@ -168,7 +168,9 @@ enum CivilTimeParser {
 
 /// A crash drill for tests: commits numbered batches from several producers and prints
 /// `durable <n>` once batch n's completion fired, so a test can SIGKILL it at any moment and
-/// check that every printed batch survived. Batch n holds subjects n*size ..< (n+1)*size.
+/// check that every printed batch survived. Batch n holds subjects (n, 0..<size) to recipient
+/// r(n % 4); with `--revisit k` it holds subjects (n % k, 0..<size) seen at hour n after
+/// 2026-01-01T00:00Z instead, so subjects come back later and the log needs cleaning.
 struct LedgerDrillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drill", abstract: "Commit numbered batches and report each once durable (crash tests).",
@@ -179,22 +181,26 @@ struct LedgerDrillCommand: ParsableCommand {
     @Option var batches = 1_000
     @Option var producers = 8
     @Option var size = 20
-    @Option(name: .customLong("log-merge-threshold")) var logMergeThreshold = 100_000
+    @Option var revisit = 0
+    @Option(name: .customLong("cleaning-slack")) var cleaningSlack = 100_000
 
     func run() throws {
         var logger = Logger(label: "customs.ledger")
         logger.logLevel = .warning
-        let ledger = try SQLiteLedger(path: db, options: .init(logMergeThreshold: logMergeThreshold, logMergeChunk: 2_000),
+        let ledger = try SQLiteLedger(path: db, options: .init(cleaningSlack: cleaningSlack, cleaningChunk: 2_000),
                                       logger: logger)
         let out = LineWriter()
         let perProducer = (batches + producers - 1) / producers
-        let (first, batches, size) = (first, batches, size)
+        let (first, batches, size, revisit) = (first, batches, size, revisit)
+        let start = Date(timeIntervalSince1970: 1_767_225_600)  // 2026-01-01T00:00:00Z
         DispatchQueue.concurrentPerform(iterations: producers) { p in
             for i in 0..<perProducer {
                 let n = first + p * perProducer + i
                 guard n < first + batches else { return }
-                let subjects = (0..<size).map { (key: SubjectKey(hi: UInt64(n), lo: UInt64($0)), categories: Set<Category>([.pi])) }
-                let batch = LedgerBatch(time: Date(), recipient: "r\(n % 4)", subjects: subjects, keys: [],
+                let hi = UInt64(revisit > 0 ? n % revisit : n)
+                let subjects = (0..<size).map { (key: SubjectKey(hi: hi, lo: UInt64($0)), categories: Set<Category>([.pi])) }
+                let time = revisit > 0 ? start.addingTimeInterval(Double(n) * 3600) : Date()
+                let batch = LedgerBatch(time: time, recipient: "r\(n % 4)", subjects: subjects, keys: [],
                                         calendar: .chinaStandardTime)
                 let done = DispatchSemaphore(value: 0)
                 ledger.admit(batch, decide: { _ in (.commit, n) }) { result in
