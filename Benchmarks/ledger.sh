@@ -12,3 +12,4 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 "$bin" write --subjects "$subjects" --producers 64 --batch 50 --dir "$dir"
 "$bin" reopen --dir "$dir"
 "$bin" membership --subjects "$subjects" --lookups 50000000
+"$bin" clean --subjects 200000 --rounds 5 --dir "$dir"

@@ -3,6 +3,7 @@
 //
 //   LedgerBench write  [--subjects N] [--producers P] [--batch B] [--dir DIR]
 //   LedgerBench reopen --dir DIR        (rebuild time and resident memory in a fresh process)
+//   LedgerBench clean  [--subjects N] [--rounds R] [--dir DIR]   (the same subjects seen again hourly)
 //   LedgerBench membership [--subjects N] [--lookups M]
 import CSQLite
 import CustomsCore
@@ -79,12 +80,24 @@ func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int) thro
                                calendar: .chinaStandardTime)
         })
     }
+    let seconds = runProducers(ledger, work)
+    let stats = ledger.statistics()
+    let rss1 = residentBytes()
+    ledger.close()
+    print("group commit: \(total) new subjects (\(stats.entries) entries: company + recipient) from \(producers) producers in batches of \(batchSize)")
+    print("  \(fmt(seconds)) s, \(fmt(Double(total) / seconds)) durable subjects/s, \(fmt(Double(stats.entries) / seconds)) rows/s, \(stats.transactions) transactions (\(fmt(Double(total / batchSize) / Double(stats.transactions))) batches per fsync)")
+    print("  in-memory index: \(mib(stats.memoryBytes)), \(fmt(Double(stats.memoryBytes) / Double(total))) bytes per subject (\(fmt(Double(stats.memoryBytes) / Double(stats.entries))) per entry); process RSS grew \(mib(rss1 - rss0))")
+
+    try benchPlainInsert(dir: dir, work: work)
+    try benchPerBatchCommit(dir: dir, work: work)
+}
+
+/// One thread per producer, each waiting on its own commits, like flows waiting to be forwarded.
+func runProducers(_ ledger: SQLiteLedger, _ work: [[LedgerBatch]]) -> Double {
     let group = DispatchGroup()
     let start = DispatchTime.now()
-    for p in 0..<producers {
+    for batches in work {
         group.enter()
-        let batches = work[p]
-        // One thread per producer, each waiting on its own commits, like flows waiting to be forwarded.
         let thread = Thread {
             let done = DispatchSemaphore(value: 0)
             for batch in batches {
@@ -100,16 +113,39 @@ func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int) thro
         thread.start()
     }
     group.wait()
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    let stats = ledger.statistics()
-    let rss1 = residentBytes()
-    ledger.close()
-    print("group commit: \(total) new subjects (\(stats.entries) entries: company + recipient) from \(producers) producers in batches of \(batchSize)")
-    print("  \(fmt(seconds)) s, \(fmt(Double(total) / seconds)) durable subjects/s, \(fmt(Double(stats.entries) / seconds)) rows/s, \(stats.transactions) transactions (\(fmt(Double(total / batchSize) / Double(stats.transactions))) batches per fsync)")
-    print("  in-memory index: \(mib(stats.memoryBytes)), \(fmt(Double(stats.memoryBytes) / Double(total))) bytes per subject (\(fmt(Double(stats.memoryBytes) / Double(stats.entries))) per entry); process RSS grew \(mib(rss1 - rss0))")
+    return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
 
-    try benchPlainInsert(dir: dir, work: work)
-    try benchPerBatchCommit(dir: dir, work: work)
+// MARK: Log cleaning
+
+/// The same subjects seen again hour after hour: every round supersedes the last round's rows,
+/// and the cleaner must keep the file near two rows per entry while commits go on.
+func benchCleaning(dir: String, subjects: Int, rounds: Int, producers: Int, batchSize: Int) throws {
+    let ledger = try SQLiteLedger(path: dir + "/revisit.sqlite", logger: Bench.logger)
+    var written = 0
+    var seconds = 0.0
+    for round in 0..<rounds {
+        let time = Bench.hour.addingTimeInterval(Double(round) * 3600)
+        let perProducer = subjects / (producers * batchSize)
+        let work = (0..<producers).map { p in
+            (0..<perProducer).map { b in
+                LedgerBatch(time: time, recipient: "r\(p % 4)",
+                            subjects: batchKeys(seed: UInt64(p * 1_000_003 + b), count: batchSize).map { ($0, [Category.pi]) },
+                            keys: [], calendar: .chinaStandardTime)
+            }
+        }
+        seconds += runProducers(ledger, work)
+        written += producers * perProducer * batchSize * 2
+    }
+    let stats = ledger.statistics()
+    let bound = 2 * stats.entries + SQLiteLedger.Options().cleaningSlack
+    let cleanStart = DispatchTime.now()
+    while ledger.statistics().logRows > bound { usleep(2_000) }
+    let cleanSeconds = Double(DispatchTime.now().uptimeNanoseconds - cleanStart.uptimeNanoseconds) / 1e9
+    let after = ledger.statistics().logRows
+    ledger.close()
+    print("revisits: \(rounds) rounds of the same \(stats.entries / 2) subjects an hour apart: \(written) rows written in \(fmt(seconds)) s (\(fmt(Double(written) / seconds)) durable rows/s with the cleaner running)")
+    print("  log rows at the end of the writes \(stats.logRows), \(after) after \(fmt(cleanSeconds)) s more cleaning (bound 2 per entry + slack = \(bound); \(stats.entries) entries)")
 }
 
 // MARK: Baselines: plain SQLite
@@ -211,20 +247,6 @@ func benchReopen(dir: String) throws {
     print("reopen: rebuilt \(stats.entries) entries (\(subjects) subjects) in \(fmt(seconds)) s (\(fmt(Double(stats.entries) / seconds)) entries/s)")
     print("  resident memory grew \(mib(rss1 - rss0)): \(mib((rss1 - rss0) * 1_000_000 / max(subjects, 1))) per million subjects (index alone \(mib(stats.memoryBytes * 1_000_000 / max(subjects, 1))))")
 
-    // The idle-time merge of the commit log into the subject table, timed to completion.
-    let writable = try SQLiteLedger(path: dir + "/ledger.sqlite", logger: Bench.logger)
-    let logRows = writable.statistics().logRows
-    let mergeStart = DispatchTime.now()
-    while writable.statistics().logRows >= 100_000 { usleep(2_000) }
-    let mergeSeconds = Double(DispatchTime.now().uptimeNanoseconds - mergeStart.uptimeNanoseconds) / 1e9
-    let left = writable.statistics().logRows
-    writable.close()
-    print("log merge: \(logRows - left) log rows folded into the subject table in \(fmt(mergeSeconds)) s (\(fmt(Double(logRows - left) / mergeSeconds)) rows/s, in chunks of 8192)")
-    let again = DispatchTime.now()
-    let merged = try SQLiteLedger(path: dir + "/ledger.sqlite", options: .init(readOnly: true), logger: Bench.logger)
-    let againSeconds = Double(DispatchTime.now().uptimeNanoseconds - again.uptimeNanoseconds) / 1e9
-    print("reopen after the merge: rebuilt \(merged.statistics().entries) entries in \(fmt(againSeconds)) s")
-    merged.close()
 }
 
 // MARK: Membership
@@ -260,9 +282,12 @@ case "write":
                    batchSize: option("--batch", 50))
 case "reopen":
     try benchReopen(dir: dir)
+case "clean":
+    try benchCleaning(dir: dir, subjects: option("--subjects", 200_000), rounds: option("--rounds", 5),
+                      producers: option("--producers", 64), batchSize: option("--batch", 50))
 case "membership":
     benchMembership(subjects: option("--subjects", 1_000_000), lookups: option("--lookups", 50_000_000))
 default:
-    FileHandle.standardError.write(Data("usage: LedgerBench write|reopen|membership [--subjects N] [--producers P] [--batch B] [--dir DIR]\n".utf8))
+    FileHandle.standardError.write(Data("usage: LedgerBench write|reopen|clean|membership [--subjects N] [--producers P] [--batch B] [--dir DIR]\n".utf8))
     exit(2)
 }

@@ -37,6 +37,11 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     /// While a cleaning pass runs: the last rowid it covers (`Int64.max` until its first step).
     private var cleaningThrough: Int64?
     private var nextCleaningAt = 0
+    /// Cleaning takes at most a quarter of the writer's time unless the log is overdue: a queue
+    /// that is empty for a moment between group commits is not an idle ledger.
+    private var cleaningAllowedAt = DispatchTime.now()
+    private var cleaningTimerArmed = false
+    private var admittedSinceCleaning = false
     private var closeWaiters: [DispatchSemaphore] = []
 
     private enum Phase { case open, closing, closed }
@@ -125,6 +130,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
                 completionQueue.async { completion(.failure(error)) }
                 return
             }
+            admittedSinceCleaning = true
             let changes = state.apply(batch)
             if changes.isEmpty && waiting.isEmpty && !writerBusy {
                 // Nothing new, and everything it depends on is already durable.
@@ -227,7 +233,16 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             startWrite()
             if writerBusy { return }
         }
-        if cleaning { return startCleaning() }
+        if cleaning {
+            if !admittedSinceCleaning || DispatchTime.now() >= cleaningAllowedAt { return startCleaning() }
+            if !cleaningTimerArmed {
+                cleaningTimerArmed = true
+                stateQueue.asyncAfter(deadline: cleaningAllowedAt) { [self] in
+                    cleaningTimerArmed = false
+                    pump()
+                }
+            }
+        }
         if phase == .closing { finishClose() }
     }
 
@@ -289,8 +304,10 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     /// change in between; only batches counted in memory can, and `liveRows` sees through them).
     private func startCleaning() {
         writerBusy = true
+        admittedSinceCleaning = false
         let limit = options.cleaningChunk
         let through = cleaningThrough ?? Int64.max
+        let started = DispatchTime.now()
         writerQueue.async { [self] in
             let result: Result<CleaningStep, LedgerError>
             do throws(LedgerError) {
@@ -309,7 +326,11 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             } catch {
                 result = .failure(error)
             }
-            stateQueue.async { [self] in finishCleaning(result) }
+            stateQueue.async { [self] in
+                let took = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+                cleaningAllowedAt = DispatchTime.now() + .nanoseconds(Int(min(took * 3, 1_000_000_000)))
+                finishCleaning(result)
+            }
         }
     }
 

@@ -171,7 +171,9 @@ final class SQLiteStore: @unchecked Sendable {
     /// The log's first and last rowid (rowids only grow: rows are appended at the tail and only
     /// ever removed from the head), or nil when it is empty.
     func logExtent() throws(LedgerError) -> (first: Int64, last: Int64)? {
-        let stmt = try prepare("SELECT min(rowid), max(rowid) FROM sightings")
+        // Two subqueries: SQLite answers a lone min() or max() from the b-tree's ends, but
+        // scans the whole table for both in one SELECT.
+        let stmt = try prepare("SELECT (SELECT min(rowid) FROM sightings), (SELECT max(rowid) FROM sightings)")
         defer { sqlite3_finalize(stmt) }
         let rc = sqlite3_step(stmt)
         guard rc == SQLITE_ROW else { throw failure(.read, "measure the log", rc) }
