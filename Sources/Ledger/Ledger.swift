@@ -8,7 +8,8 @@ public struct LedgerBatch: Sendable {
     public let time: Date
     /// The recipient id the flow goes to.
     public let recipient: String
-    /// Distinct subject keys, each with the categories it counts in for this flow.
+    /// Distinct subject keys, each with the categories it counts in for this flow. (A key listed
+    /// twice is previewed twice, an over-count; it is stored once.)
     public let subjects: [(key: SubjectKey, categories: Set<Category>)]
     /// The counters the policy wants before/after figures for.
     public let keys: Set<CountKey>
@@ -41,6 +42,7 @@ public protocol SubjectLedger: AnyObject, Sendable {
     /// batch durable. `completion` runs (on any queue) only once the commit is durable (group
     /// commit: many batches share one transaction and one fsync), or at once for `.discard`.
     /// Previews and commits are serialised, so two flows can never both slip under a line.
+    /// `decide` runs on the ledger's queue: it must not call back into the ledger.
     func admit<T: Sendable>(_ batch: LedgerBatch,
                             decide: @escaping @Sendable (CountPreview) -> (LedgerOutcome, T),
                             completion: @escaping @Sendable (Result<T, LedgerError>) -> Void)

@@ -16,8 +16,8 @@ import Logging
 /// Between groups, while no batch waits, the writer cleans the log a chunk at a time (see
 /// SQLiteStore), so the file stays within about two rows per (series, subject).
 public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
-    // `state`, `phase`, `waiting`, `writing`, `writerBusy` are confined to `stateQueue`;
-    // `store` is used only on `writerQueue` once `init` returns.
+    // Every `var` below is confined to `stateQueue`; `store` is used only on `writerQueue` once
+    // `init` returns.
     public let path: String
     private let logger: Logger
     private let stateQueue = DispatchQueue(label: "customs.ledger.state")
@@ -53,7 +53,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     }
 
     public struct Options: Sendable {
-        /// Open an existing ledger only to read counts (no commits, no log merging).
+        /// Open an existing ledger only to read counts (no commits, no log cleaning).
         public var readOnly = false
         /// Caps the file at this many SQLite pages; a commit beyond fails like a full disk.
         public var maxPageCount: Int?
