@@ -162,30 +162,48 @@ public final class TLSEngine {
     /// bytes were added. Check `state` afterwards for closure or failure.
     @discardableResult
     public func readPlaintext(appendingTo buffer: inout [UInt8], maximum: Int = Int.max) -> Int {
-        if state == .handshaking { advanceHandshake() }
-        guard state == .established else { return 0 }
         var total = 0
         while total < maximum {
-            var got = 0
             let wanted = min(scratch.count, maximum - total)
-            let ok = scratch.withUnsafeMutableBytes { SSL_read_ex(ssl, $0.baseAddress, wanted, &got) }
+            let got = scratch.withUnsafeMutableBytes { readPlaintext(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<wanted])) }
+            if got == 0 { break }
+            buffer.append(contentsOf: scratch[0..<got])
+            total += got
+        }
+        return total
+    }
+
+    /// Decrypts application data straight into `buffer`; returns the byte count, 0 when nothing
+    /// is available now (then `state` tells whether more may come).
+    public func readPlaintext(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        if state == .handshaking { advanceHandshake() }
+        guard state == .established, !buffer.isEmpty else { return 0 }
+        var total = 0
+        while total < buffer.count {
+            var got = 0
+            let ok = SSL_read_ex(ssl, buffer.baseAddress! + total, buffer.count - total, &got)
             if ok == 1 {
-                buffer.append(contentsOf: scratch[0..<got])
                 total += got
                 continue
             }
             switch SSL_get_error(ssl, ok) {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-                if peerEnded { state = .closed }  // truncated without close_notify
+                if peerEnded && total == 0 { state = .closed }  // truncated without close_notify
             case SSL_ERROR_ZERO_RETURN:
                 receivedCloseNotify = true
-                state = .closed
+                if total == 0 { state = .closed }
             default:
-                state = .failed(.connectionFailed(details: drainOpenSSLErrors()))
+                if total == 0 { state = .failed(.connectionFailed(details: drainOpenSSLErrors())) }
             }
             break
         }
         return total
+    }
+
+    /// True when decrypted data or unprocessed records are held inside the engine, so a reader
+    /// should come back even if the socket has nothing new.
+    public var hasBufferedInput: Bool {
+        SSL_pending(ssl) > 0 || BIO_ctrl_pending(networkIn) > 0
     }
 
     /// Encrypts application data; the records are then in `takeCiphertext()`. Returns the number
