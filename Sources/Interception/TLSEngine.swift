@@ -36,6 +36,7 @@ public final class TLSEngine {
     private let networkIn: OpaquePointer   // ciphertext from the peer, read by OpenSSL
     private let networkOut: OpaquePointer  // ciphertext written by OpenSSL, to send
     private var peerEnded = false
+    private var deferredEnd: State?
     private var scratch = [UInt8](repeating: 0, count: 16 * 1024)
     // Keep the contexts alive as long as the SSL that points into them.
     private let serverContext: TLSServerContext?
@@ -178,6 +179,10 @@ public final class TLSEngine {
     public func readPlaintext(into buffer: UnsafeMutableRawBufferPointer) -> Int {
         if state == .handshaking { advanceHandshake() }
         guard state == .established, !buffer.isEmpty else { return 0 }
+        if let end = deferredEnd {
+            state = end
+            return 0
+        }
         var total = 0
         while total < buffer.count {
             var got = 0
@@ -186,15 +191,17 @@ public final class TLSEngine {
                 total += got
                 continue
             }
+            // The end is reported on the call after the last data, so no byte is lost with it.
             switch SSL_get_error(ssl, ok) {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
-                if peerEnded && total == 0 { state = .closed }  // truncated without close_notify
+                if peerEnded { deferredEnd = .closed }  // truncated without close_notify
             case SSL_ERROR_ZERO_RETURN:
                 receivedCloseNotify = true
-                if total == 0 { state = .closed }
+                deferredEnd = .closed
             default:
-                if total == 0 { state = .failed(.connectionFailed(details: drainOpenSSLErrors())) }
+                deferredEnd = .failed(.connectionFailed(details: drainOpenSSLErrors()))
             }
+            if total == 0, let end = deferredEnd { state = end }
             break
         }
         return total
@@ -203,7 +210,7 @@ public final class TLSEngine {
     /// True when decrypted data or unprocessed records are held inside the engine, so a reader
     /// should come back even if the socket has nothing new.
     public var hasBufferedInput: Bool {
-        SSL_pending(ssl) > 0 || BIO_ctrl_pending(networkIn) > 0
+        (state == .established && deferredEnd != nil) || SSL_pending(ssl) > 0 || BIO_ctrl_pending(networkIn) > 0
     }
 
     /// Encrypts application data; the records are then in `takeCiphertext()`. Returns the number
