@@ -67,6 +67,7 @@ final class InterceptedTunnel: @unchecked Sendable {
             engine = try TLSEngine(client: settings.upstreamSide, host: serverName, port: Int(port))
         } catch {
             upstreamFailure = error
+            settings.metrics.upstreamRefused.increment()
             logger.error("upstream TLS setup failed", metadata: ["host": "\(serverName)", "error": "\(error)"])
             upstreamSocket.close(abort: true)
             mintLeaf(upstreamNames: [])
@@ -86,6 +87,7 @@ final class InterceptedTunnel: @unchecked Sendable {
         let error: TLSError
         if case let .failed(failure) = state { error = failure } else { error = .closedDuringHandshake }
         upstreamFailure = error
+        settings.metrics.upstreamRefused.increment()
         logger.warning("upstream TLS refused; answering 502 over the intercepted connection",
                        metadata: ["host": "\(serverName)", "port": "\(port)", "error": "\(error)"])
         upstream.close(abort: true)
@@ -118,6 +120,7 @@ final class InterceptedTunnel: @unchecked Sendable {
 
     private func startClientHandshake(_ leaf: LeafCertificate) {
         guard onDone != nil else { return }
+        settings.publishCacheStatistics()
         let engine: TLSEngine
         do {
             engine = try TLSEngine(server: settings.clientSide, leaf: leaf)
@@ -133,6 +136,7 @@ final class InterceptedTunnel: @unchecked Sendable {
     private func clientHandshakeEnded(_ state: TLSEngine.State) {
         guard onDone != nil, let client else { return }
         guard state == .established else {
+            settings.metrics.clientHandshakeFailed.increment()
             logger.debug("client TLS handshake ended", metadata: ["host": "\(serverName)", "state": "\(state)"])
             finish(.ended(status: 0, reason: "client TLS handshake: \(state)"))
             return
@@ -151,6 +155,7 @@ final class InterceptedTunnel: @unchecked Sendable {
         }
         timer?.cancel()
         timer = nil
+        settings.metrics.intercepted.increment()
         let done = onDone
         onDone = nil
         done?(.established(client: client, upstream: upstream))
