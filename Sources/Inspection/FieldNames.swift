@@ -7,6 +7,9 @@ enum FieldRole: UInt8, Sendable {
     case geo, latitude, longitude
     /// Names of organisations, products, devices…: never a person's name.
     case notPerson
+    /// An application's own user id (uid, customer_id): not PI by itself, but the same value
+    /// twice in one body is the same person.
+    case accountID
 
     var kind: DetectorKind? {
         switch self {
@@ -83,7 +86,9 @@ struct FieldDictionary: Sendable {
         (.twID, ["twid", "twidno", "taiwanid", "台湾身份证", "台胞证号"]),
         (.latitude, ["lat", "latitude", "wd", "weidu", "纬度"]),
         (.longitude, ["lng", "lon", "long", "longitude", "jd", "jingdu", "经度"]),
-        (.geo, ["geo", "location", "position", "coordinates", "coordinate", "coords", "loc", "gps", "latlng",
+        (.accountID, ["uid", "userid", "customerid", "cid", "memberid", "accountid", "openid", "unionid", "custid",
+                       "buyerid", "passengerid", "patientid", "studentid", "yhid", "khid"]),
+        (.geo, ["经纬度", "jingweidu", "latlong", "geo", "location", "position", "coordinates", "coordinate", "coords", "loc", "gps", "latlng",
                 "lnglat", "latlon", "point", "geolocation", "坐标", "位置", "定位", "zuobiao", "dingwei"]),
     ]
 

@@ -71,7 +71,7 @@ final class RecordAssembler {
     func closeScope() {
         guard var s = scopes.popLast() else { return }
         finishGeo(&s)
-        guard !s.fragment.isEmpty else { return }
+        guard s.fragment.hasPI || !s.fragment.links.isEmpty else { return }
         if recordOpen { recordFragments.append(s.fragment) } else { looseFragments.append(s.fragment) }
     }
 
@@ -86,6 +86,13 @@ final class RecordAssembler {
         switch role {
         case .latitude, .longitude, .geo:
             if geoValue(role: role, v, isNumber: isNumber) { return }
+        case .accountID:
+            if !v.isEmpty && v.count <= 64 {
+                var m = Array("acct:".utf8); m.append(contentsOf: v)
+                let k = SubjectKeys.key(message: m, secret: configuration.secret)
+                if !scopes[scopes.count - 1].fragment.links.contains(k) { scopes[scopes.count - 1].fragment.links.append(k) }
+            }
+            return
         default: break
         }
         if v.isEmpty { return }
@@ -141,8 +148,9 @@ final class RecordAssembler {
         scopes[scopes.count - 1].fragment.add(kind, key: key, tail: tail)
     }
 
-    /// Under 14 on the flow's civil date (UTC+8).
-    private func isMinor(_ ymd: Int) -> Bool { ymd + 14 * 10_000 > todayYMD }
+    /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
+    /// birthday (SPC interpretation on minors' cases, art. 2), so on the 14th birthday one is still under 14.
+    private func isMinor(_ ymd: Int) -> Bool { ymd + 14 * 10_000 >= todayYMD }
 
     // MARK: geolocation
 
@@ -211,7 +219,7 @@ final class RecordAssembler {
 
     private func personName(_ v: UnsafeBufferPointer<UInt8>) -> String? {
         guard let s = plainText(v), s.unicodeScalars.count <= 40 else { return nil }
-        if s.contains("*") || s.contains("@") || s.contains(where: \.isNumber) { return nil }
+        if s.contains("*") || s.contains("@") || s.unicodeScalars.contains(where: { ("0"..."9").contains($0) || ("０"..."９").contains($0) }) { return nil }
         for org in ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"] where s.contains(org) { return nil }
         if Self.emptyWords.contains(s.lowercased()) { return nil }
         return s

@@ -30,9 +30,12 @@ struct Fragment {
     /// Last four characters per value, for the masked form of the subject.
     var tails: [String] = []
     var kinds: Set<DetectorKind> = []
+    /// Account ids: join people within the body, never counted or used as a key.
+    var links: [SubjectKey] = []
     var minor = false
     var fieldBirth: Int?
     var isEmpty: Bool { values.isEmpty && kinds.isEmpty }
+    var hasPI: Bool { !values.isEmpty || !kinds.isEmpty }
     var hasName: Bool { kinds.contains(.name) }
 
     mutating func add(_ kind: DetectorKind, key: SubjectKey, tail: String) {
@@ -44,6 +47,7 @@ struct Fragment {
     mutating func absorb(_ o: Fragment) {
         for (i, v) in o.values.enumerated() where !values.contains(v) { values.append(v); tails.append(o.tails[i]) }
         kinds.formUnion(o.kinds)
+        for l in o.links where !links.contains(l) { links.append(l) }
         minor = minor || o.minor
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
@@ -75,7 +79,7 @@ struct SubjectTable {
 
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
     mutating func add(_ p: Fragment) {
-        guard !p.isEmpty else { return }
+        guard p.hasPI else { return }
         for v in p.values { kindValues[v.kind, default: []].insert(v.key) }
         let id = Int32(people.count)
         parent.append(id)
@@ -97,11 +101,20 @@ struct SubjectTable {
         }
     }
 
-    /// Strong identifiers link; without any, the weaker composite (name+address, name, address…).
+    /// Strong identifiers, account ids, and name+address / name+birth date pairs link; with none of
+    /// these, the weaker composite of what there is (a name, an address…).
     private func linkingValues(_ p: Fragment) -> [SubjectKey] {
-        let strong = p.values.filter { isStrong($0.kind) }.map(\.key)
-        if !strong.isEmpty { return strong }
-        return [compositeKey(p)]
+        var out = p.values.filter { isStrong($0.kind) }.map(\.key) + p.links
+        let names = p.values.filter { $0.kind == .name }
+        for other in p.values where other.kind == .address || other.kind == .birthDate {
+            for n in names { out.append(Self.pair(n.key, other.key)) }
+        }
+        if out.isEmpty { out.append(compositeKey(p)) }
+        return out
+    }
+
+    private static func pair(_ a: SubjectKey, _ b: SubjectKey) -> SubjectKey {
+        SubjectKey(hi: (a.hi &* 0x9E37_79B9_7F4A_7C15) ^ b.lo ^ 0x5151, lo: (a.lo &* 0xC2B2_AE3D_27D4_EB4F) ^ b.hi)
     }
 
     private func compositeKey(_ p: Fragment) -> SubjectKey {

@@ -7,6 +7,8 @@ struct TextNames {
     static let stops: [[UInt8]] = ["来电", "为", "申请", "电话", "手机", "要求", "的", "反馈", "已", "说", "在", "于",
                                    "和", "与", "等", "办理", "先生", "女士", "联系", "投诉", "咨询", "称", "表示", "购买",
                                    "预订", "身份证", "证件", "地址", "邮箱", "银行", "护照", "退款", "订单", "本人"].map { Array($0.utf8) }
+    static let birthTriggers: [[UInt8]] = ["出生日期：", "出生日期:", "出生日期", "生日：", "生日", "出生于", "date of birth ",
+                                           "DOB ", "born "].map { Array($0.utf8) }
     static let addressTriggers: [[UInt8]] = ["地址：", "地址:", "地址为", "地址是", "住址：", "住址为"].map { Array($0.utf8) }
     static let english: [[UInt8]] = ["Customer ", "customer ", "Name: ", "name: ", "Patient ", "Passenger ", "Mr. ", "Ms. ", "Mrs. "].map { Array($0.utf8) }
 
@@ -35,18 +37,34 @@ struct TextNames {
         }
         // A line that starts with a name ("张三申请…", "李四（138…）要求…") after the ticket header.
         var cuts: [(Int, Int, Int)] = mentions.map { ($0.start, $0.nameStart, $0.nameEnd) }
-        if cuts.isEmpty || cuts[0].0 > 0 {
-            if let h = Self.headerEnd(v, limit: cuts.first?.0 ?? n), let e = hanName(v, h) { cuts.insert((h, h, e), at: 0) }
+        if let h = Self.headerEnd(v, limit: cuts.first?.0 ?? n), cuts.first?.0 != h,
+           Self.match(Self.triggers, v, h) == nil, let e = hanName(v, h) {
+            cuts.insert((h, h, e), at: 0)
         }
-        var segStart = 0
+        // Each person gets the text after their name up to the next name; a name followed by a
+        // parenthesis (家长A为孩子B（身份证…）…，联系电话…) gets only the parenthesis, and what follows
+        // goes back to the person named before.
+        var ranges: [[Range<Int>]] = Array(repeating: [], count: cuts.count)
+        let open = Array("（".utf8), close = Array("）".utf8)
         for (k, m) in cuts.enumerated() {
             let segEnd = k + 1 < cuts.count ? cuts[k + 1].0 : n
+            if k == 0 && m.0 > 0 { ranges[0].append(0..<m.0) }
+            var own = m.2..<max(m.2, segEnd)
+            if k > 0, Self.match([open], v, m.2) != nil {
+                var j = m.2
+                while j < segEnd && Self.match([close], v, j) == nil { j += 1 }
+                if j < segEnd {
+                    own = m.2..<(j + close.count)
+                    ranges[k - 1].append((j + close.count)..<segEnd)
+                }
+            }
+            ranges[k].append(own)
+        }
+        for (k, m) in cuts.enumerated() {
             assembler.openScope(key: nil)
-            if k == 0 && m.0 > segStart { part(v, segStart, m.0, assembler) }
             assembler.value(key: "name", UnsafeBufferPointer(rebasing: v[m.1..<m.2]))
-            part(v, m.2, segEnd, assembler)
+            for r in ranges[k] { part(v, r.lowerBound, r.upperBound, assembler) }
             assembler.closeScope()
-            segStart = segEnd
         }
         if cuts.isEmpty {
             assembler.openScope(key: nil)
@@ -62,7 +80,23 @@ struct TextNames {
         // An address after 地址：… up to the end of the clause.
         var i = 0
         while i < seg.count {
-            if seg[i] >= 0xE0, let t = Self.match(Self.addressTriggers, seg, i) {
+            if seg[i] == UInt8(ascii: "p") || seg[i] == UInt8(ascii: "P") || seg[i] == 0xE6,
+               let t = Self.match(Self.passportTriggers, seg, i) {
+                var a = i + t
+                while a < seg.count && (seg[a] == 0x20 || seg[a] == UInt8(ascii: ":")) { a += 1 }
+                if a + 3 <= seg.count && seg[a] == 0xEF && seg[a + 1] == 0xBC && seg[a + 2] == 0x9A { a += 3 }  // ：
+                var j = a
+                while j < seg.count && isAlnum(seg[j]) { j += 1 }
+                if j > a { assembler.value(key: "passport", UnsafeBufferPointer(rebasing: seg[a..<j])) }
+                i = max(j, i + 1)
+            } else if let t = Self.match(Self.birthTriggers, seg, i) {
+                let a = i + t
+                var j = a
+                while j < seg.count && j - a < 12 && (isDigit(seg[j]) || seg[j] == UInt8(ascii: "-") || seg[j] == UInt8(ascii: "/")
+                                                      || seg[j] == UInt8(ascii: ".")) { j += 1 }
+                if j > a { assembler.value(key: "birthday", UnsafeBufferPointer(rebasing: seg[a..<j])) }
+                i = max(j, i + 1)
+            } else if seg[i] >= 0xE0, let t = Self.match(Self.addressTriggers, seg, i) {
                 let a = i + t
                 var j = a
                 while j < seg.count {
@@ -74,6 +108,10 @@ struct TextNames {
             } else { i += 1 }
         }
     }
+
+    static let passportTriggers: [[UInt8]] = ["passport no. ", "passport no.", "passport no ", "passport number ",
+                                              "Passport no. ", "Passport No. ", "passport ", "Passport ", "护照号码", "护照号",
+                                              "护照"].map { Array($0.utf8) }
 
     static let clauseEnds: [[UInt8]] = ["。", "，", "；", ",", ";", "\n", "）"].map { Array($0.utf8) }
 
