@@ -140,3 +140,11 @@ enum Checksums {
         return sum % 10 == 0
     }
 }
+
+extension Checksums {
+    /// Luhn over a string of ASCII digits (tests, tools).
+    static func luhnString(_ s: String) -> Bool {
+        let d = Array(s.utf8)
+        return d.allSatisfy(isDigit) && d.withUnsafeBufferPointer { luhn($0) }
+    }
+}
