@@ -19,7 +19,8 @@ def main():
     bad = 0
     totals = {}
     for f in files:
-        truth = json.load(open(f.rsplit(".", 1)[0].split(".")[0] + ".truth.json"))
+        base = os.path.basename(f).split(".")[0]
+        truth = json.load(open(os.path.join(os.path.dirname(f), base + ".truth.json")))
         out = subprocess.run([binary, "inspect", "--json", "--as-of", "2026-11-29", "--content-type", truth["content_type"], f]
                              + (["--content-encoding", truth["content_encoding"]] if truth.get("content_encoding") else []),
                              capture_output=True, text=True, check=True).stdout

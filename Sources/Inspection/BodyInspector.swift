@@ -141,9 +141,11 @@ public final class BodyInspector {
         kinds[.minor] = minors
         var reason = failure?.description
         if reason == nil && !partFailures.isEmpty { reason = partFailures.joined(separator: "; ") }
-        return InspectionResult(
+        var result = InspectionResult(
             records: assembler.records, subjects: subjects, kindCounts: kinds, minors: minors, bytes: decodedBytes,
             uninspectable: reason,
             categoryCounts: [.pi: subjects.count, .sensitive: subjects.filter(\.isSensitive).count])
+        if configuration.reportValueKeys { result.valueKeys = assembler.table.kindValues }
+        return result
     }
 }

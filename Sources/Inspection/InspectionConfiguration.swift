@@ -18,6 +18,9 @@ public struct InspectionConfiguration: Sendable {
     /// Longest single value (string, CSV cell, text line) scanned as a whole; longer ones are
     /// scanned in overlapping windows so memory stays bounded.
     public var maxValueBytes: Int
+    /// Report the keyed hashes of every distinct value per kind (`InspectionResult.valueKeys`),
+    /// for measuring accuracy against labelled data without ever printing a value.
+    public var reportValueKeys = false
 
     public init(
         secret: [UInt8],

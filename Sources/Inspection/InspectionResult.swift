@@ -30,6 +30,9 @@ public struct InspectionResult: Sendable {
     public var uninspectable: String?
     /// `.pi` and `.sensitive` distinct subjects.
     public var categoryCounts: [Category: Int]
+    /// With `InspectionConfiguration.reportValueKeys`: `SubjectKeys.key(for: value, kind:)` of every
+    /// distinct value per kind. Empty otherwise.
+    public var valueKeys: [DetectorKind: Set<SubjectKey>] = [:]
 
     public init(records: Int = 0, subjects: [DetectedSubject] = [], kindCounts: [DetectorKind: Int] = [:],
                 minors: Int = 0, bytes: Int = 0, uninspectable: String? = nil, categoryCounts: [Category: Int] = [:]) {

@@ -123,6 +123,8 @@ final class MultipartParser: BodyParser {
             skipping = true
             return
         }
+        // A typed part holds its own records: the form's fields so far are one record.
+        try endForm()
         subCharset = try CharsetDecoder(charset: media.parameters["charset"])
         sub = BodyInspector.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
     }
@@ -153,8 +155,6 @@ final class MultipartParser: BodyParser {
             } catch {
                 partFailure("multipart part '\(fieldName ?? "?")': \(error)")
             }
-            // A typed part's records are its own; the form's fields continue as one record.
-            if formOpen { formOpen = false }
         } else if !skipping {
             let key = fieldName
             field.take { v in fieldValue(key, v) }

@@ -24,7 +24,7 @@ final class RecordAssembler {
     private var recordOpen = false
     private var recordFragments: [Fragment] = []
     private var looseFragments: [Fragment] = []
-    private(set) var table = SubjectTable()
+    var table = SubjectTable()
     private(set) var records = 0
     private var scratch: [UInt8] = []
 
@@ -171,7 +171,7 @@ final class RecordAssembler {
                 let parts = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == ";" }).filter { !$0.isEmpty }
                 guard parts.count == 2, Self.preciseCoordinate(parts[0], limit: 180), Self.preciseCoordinate(parts[1], limit: 180),
                       abs(Double(parts[0])!) <= 90 || abs(Double(parts[1])!) <= 90 else { return false }
-                addValue(.geo, "\(parts[0]),\(parts[1])")
+                addGeo(&scopes[i].fragment, Double(parts[0])!, Double(parts[1])!)
                 return true
             }
         }
@@ -187,19 +187,25 @@ final class RecordAssembler {
 
     private func finishGeo(_ s: inout Scope) {
         if let la = s.latitude, let lo = s.longitude {
-            let key = SubjectKeys.key(for: "\(la),\(lo)", kind: .geo, secret: configuration.secret)
-            s.fragment.add(.geo, key: key, tail: String(lo.suffix(4)))
+            addGeo(&s.fragment, Double(la)!, Double(lo)!)
             s.latitude = nil; s.longitude = nil
         }
         if s.geoNumbers.count >= 2 {
             let a = s.geoNumbers[0], b = s.geoNumbers[1]
             if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
                Self.preciseCoordinate(a, limit: 180), Self.preciseCoordinate(b, limit: 180) {
-                let key = SubjectKeys.key(for: "\(a),\(b)", kind: .geo, secret: configuration.secret)
-                s.fragment.add(.geo, key: key, tail: String(b.suffix(4)))
+                addGeo(&s.fragment, Double(a)!, Double(b)!, longitudeFirst: true)
             }
             s.geoNumbers.removeAll()
         }
+    }
+
+    /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
+    /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
+    private func addGeo(_ f: inout Fragment, _ a: Double, _ b: Double, longitudeFirst: Bool = false) {
+        let (lat, lon) = abs(a) > 90 || (longitudeFirst && abs(b) <= 90) ? (b, a) : (a, b)
+        let text = String(format: "%.6f,%.6f", lat, lon)
+        f.add(.geo, key: SubjectKeys.key(for: text, kind: .geo, secret: configuration.secret), tail: String(text.suffix(4)))
     }
 
     /// A decimal degree with at least four decimals (about 11 m), within ±limit.

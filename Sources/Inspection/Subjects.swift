@@ -68,6 +68,8 @@ struct SubjectTable {
     private var people: [Fragment] = []
     private var byValue: [SubjectKey: Int32] = [:]
     private(set) var kindValues: [DetectorKind: Set<SubjectKey>] = [:]
+    /// Free text names people without identifiers; rows and objects do so on purpose.
+    var nameOnlyJoinsNamed = false
 
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
@@ -130,13 +132,31 @@ struct SubjectTable {
     }
 
     func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
-        var out: [DetectedSubject] = []
-        var minors = 0
+        var roots: [Int] = []
         for i in people.indices {
             var r = Int32(i)
             while parent[Int(r)] != r { r = parent[Int(r)] }
-            guard r == Int32(i) else { continue }
-            let p = people[i]
+            if r == Int32(i) { roots.append(i) }
+        }
+        // A person named without any identifier (a ticket that only says "张三") is the person of
+        // that name seen with identifiers elsewhere in the body, when there is exactly one.
+        var named: [SubjectKey: Int] = [:]
+        for i in roots where people[i].values.contains(where: { isStrong($0.kind) }) {
+            for v in people[i].values where v.kind == .name { named[v.key] = named[v.key] == nil ? i : -1 }
+        }
+        var merged = [Int: Fragment]()
+        var absorbed = Set<Int>()
+        for i in roots where nameOnlyJoinsNamed && !people[i].values.contains(where: { isStrong($0.kind) }) {
+            let targets = Set(people[i].values.filter { $0.kind == .name }.compactMap { named[$0.key] })
+            if targets.count == 1, let t = targets.first, t >= 0 {
+                merged[t, default: people[t]].absorb(people[i])
+                absorbed.insert(i)
+            }
+        }
+        var out: [DetectedSubject] = []
+        var minors = 0
+        for i in roots where !absorbed.contains(i) {
+            let p = merged[i] ?? people[i]
             var best: Int?
             for (j, v) in p.values.enumerated() {
                 if let b = best {

@@ -3,7 +3,7 @@
 /// line; identifiers after it belong to them until the next name.
 struct TextNames {
     static let triggers: [[UInt8]] = ["客户", "家长", "孩子", "回访", "收件人", "寄件人", "联系人", "乘客", "患者",
-                                      "用户", "姓名：", "姓名:", "姓名", "号：", "持卡人", "申请人", "学生", "会员", "员工"].map { Array($0.utf8) }
+                                      "用户", "姓名：", "姓名:", "姓名", "持卡人", "申请人", "学生", "会员", "员工"].map { Array($0.utf8) }
     static let stops: [[UInt8]] = ["来电", "为", "申请", "电话", "手机", "要求", "的", "反馈", "已", "说", "在", "于",
                                    "和", "与", "等", "办理", "先生", "女士", "联系", "投诉", "咨询", "称", "表示", "购买",
                                    "预订", "身份证", "证件", "地址", "邮箱", "银行", "护照", "退款", "订单", "本人"].map { Array($0.utf8) }
@@ -24,7 +24,7 @@ struct TextNames {
             if c >= 0xE0 {
                 if let t = Self.match(Self.triggers, v, i) {
                     let s = i + t
-                    if let e = hanName(v, s) { mentions.append((i, s, e)); i = e; continue }
+                    if let e = hanName(v, s) ?? latinName(v, s) { mentions.append((i, s, e)); i = e; continue }
                     i += t; continue
                 }
             } else if c == UInt8(ascii: "C") || c == UInt8(ascii: "c") || c == UInt8(ascii: "N") || c == UInt8(ascii: "n")

@@ -8,6 +8,7 @@ final class TextParser: BodyParser {
         self.assembler = assembler
         self.line = ValueBuffer(limit: maxValueBytes)
         self.names = TextNames()
+        assembler.table.nameOnlyJoinsNamed = true
     }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {

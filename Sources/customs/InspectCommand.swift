@@ -31,6 +31,9 @@ struct InspectCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Flow date for ages, YYYY-MM-DD (default: today in UTC+8).")
     var asOf: String?
 
+    @Flag(name: .long, help: "With --json, add \"values\": the keyed hashes (HMAC with the secret) of every distinct value per kind, for accuracy measurement.")
+    var valueKeys = false
+
     @Argument(help: "Bodies to inspect.")
     var files: [String]
 
@@ -43,6 +46,7 @@ struct InspectCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = InspectionConfiguration(secret: try secret(), sensitivity: SensitivityMapping.named(sensitivity)!)
+        configuration.reportValueKeys = valueKeys
         if let asOf {
             let p = asOf.split(separator: "-").compactMap { Int($0) }
             guard p.count == 3 else { throw ValidationError("--as-of wants YYYY-MM-DD, got '\(asOf)'") }
@@ -113,6 +117,9 @@ struct InspectCommand: AsyncParsableCommand {
         return "{\"file\":\(str(file)),\"records\":\(r.records),\"subjects\":\(r.subjects.count),"
             + "\"categories\":{\"pi\":\(r.categoryCounts[.pi] ?? 0),\"sensitive\":\(r.categoryCounts[.sensitive] ?? 0)},"
             + "\"kinds\":{\(kinds)},\"minors\":\(r.minors),"
-            + "\"uninspectable\":\(r.uninspectable.map(str) ?? "null"),\"bytes\":\(r.bytes)}"
+            + "\"uninspectable\":\(r.uninspectable.map(str) ?? "null"),\"bytes\":\(r.bytes)"
+            + (r.valueKeys.isEmpty ? "" : ",\"values\":{" + r.valueKeys.sorted { $0.key < $1.key }.map { k, v in
+                "\"\(k.rawValue)\":[" + v.map { "\"\($0)\"" }.sorted().joined(separator: ",") + "]" }.joined(separator: ",") + "}")
+            + "}"
     }
 }
