@@ -237,3 +237,18 @@ enum CivilDate {
         return "\(y)-\(two(m))-\(two(d))"
     }
 }
+
+extension CivilDate {
+    /// Midnight UTC of a `YYYY-MM-DD` date, or nil.
+    static func epochSeconds(isoDate s: String) -> UInt64? {
+        let p = s.split(separator: "-")
+        guard p.count == 3, let y = Int64(p[0]), let m = Int64(p[1]), let d = Int64(p[2]),
+              (1...12).contains(m), (1...31).contains(d), y >= 1970 else { return nil }
+        let yy = m <= 2 ? y - 1 : y
+        let era = yy / 400
+        let yoe = yy - era * 400
+        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return UInt64((era * 146_097 + doe - 719_468) * 86_400)
+    }
+}
