@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "CustomsTestSupport", dependencies: ["CustomsCore"], path: "Tests/CustomsTestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["CustomsCore"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "CustomsTestSupport"]),
-        .testTarget(name: "GeoTests", dependencies: ["Geo", "CustomsTestSupport"]),
+        .testTarget(name: "GeoTests", dependencies: ["Geo", "CustomsTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "InspectionTests", dependencies: ["Inspection", "CustomsTestSupport"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Geo", "CustomsTestSupport"]),
         .testTarget(name: "DecisionTests", dependencies: ["Decision", "Policy", "CustomsTestSupport"]),

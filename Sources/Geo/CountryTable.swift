@@ -49,9 +49,6 @@ public final class CountryTable: Sendable {
     private let v4: SegmentIndex<UInt32>
     private let v6: SegmentIndex<UInt128>
 
-    static let v4IndexBits = 16
-    static let v6IndexBits = 20
-
     init(data: TableData, overrides: [GeoOverride] = []) {
         self.data = data
         self.overrides = overrides
@@ -63,8 +60,8 @@ public final class CountryTable: Sendable {
             for l in layer.v4 { s4 = s4.overlaid(with: l) }
             for l in layer.v6 { s6 = s6.overlaid(with: l) }
         }
-        v4 = SegmentIndex(s4, bits: Self.v4IndexBits)
-        v6 = SegmentIndex(s6, bits: Self.v6IndexBits)
+        v4 = SegmentIndex(s4, bits: 16, subBits: 8)
+        v6 = SegmentIndex(s6, bits: 20, subBits: 12)
     }
 
     /// Networks grouped by prefix length (shortest first), each group sorted; a network listed

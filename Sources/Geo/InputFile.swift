@@ -15,7 +15,15 @@ struct InputFile {
             throw GeoError(file: path, "cannot read: \(String(cString: strerror(errno)))")
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw GeoError(file: path, "not a regular file") }
-        // gzread passes plain files through unchanged, so one path reads both.
+        var head = [UInt8](repeating: 0, count: 2)
+        if let f = fopen(path, "rb") {
+            head.withUnsafeMutableBytes { _ = fread($0.baseAddress, 1, 2, f) }
+            fclose(f)
+        }
+        if head != [0x1F, 0x8B] {
+            bytes = try Self.readPlain(path, size: Int(st.st_size))
+            return
+        }
         guard let gz = gzopen(path, "rb") else {
             throw GeoError(file: path, "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -35,6 +43,28 @@ struct InputFile {
             out.append(contentsOf: chunk[0..<Int(n)])
         }
         bytes = out
+    }
+
+    /// A plain file in one read into a buffer of its exact size.
+    private static func readPlain(_ path: String, size: Int) throws(GeoError) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw GeoError(file: path, "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var failure: Int32 = 0
+        let out = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            var got = 0
+            while got < size {
+                let n = read(fd, buf.baseAddress! + got, size - got)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { failure = n < 0 ? errno : 0; break }
+                got += n
+            }
+            count = got
+        }
+        guard out.count == size else {
+            throw GeoError(file: path, failure != 0 ? "cannot read: \(String(cString: strerror(failure)))" : "file shrank while being read")
+        }
+        return out
     }
 
     /// Calls `body` with each line (1-based number, bytes without the line ending).
