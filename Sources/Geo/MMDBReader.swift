@@ -126,7 +126,7 @@ struct MMDBReader {
                     let isV4 = bits == 32 || (d >= 96 && p >> 32 == 0)
                     let start = isV4 ? p & 0xFFFF_FFFF : p
                     if value == 0 {
-                        c.drop(code: "", addresses: size &+ 1, line: 0)
+                        c.drop(code: "", v4: isV4, addresses: size &+ 1, line: 0)
                     } else {
                         try c.add(v4: isV4, start: start, end: start + size, country: CountryCode(raw: value), line: 0)
                     }

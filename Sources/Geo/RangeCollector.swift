@@ -16,7 +16,7 @@ struct RangeCollector {
     private(set) var v4: [Row] = []
     private(set) var v6: [Row] = []
     private(set) var files: [String] = []
-    private var dropped: [String: (ranges: Int, addresses: UInt128, file: String, line: Int)] = [:]
+    private var dropped: [String: (ranges: Int, addresses: UInt128, file: String, line: Int, code: String, v4: Bool)] = [:]
     let strictOrder: Bool
 
     init(strictOrder: Bool) { self.strictOrder = strictOrder }
@@ -38,7 +38,7 @@ struct RangeCollector {
         guard let cc = CountryCode(String(decoding: code, as: UTF8.self)), CountryCodes.isKnown(cc) else {
             let text = String(decoding: code, as: UTF8.self)
             if dropNonISO {
-                drop(code: text, addresses: end - start + 1, line: line)
+                drop(code: text, v4: isV4, addresses: end - start + 1, line: line)
                 return
             }
             throw error(line, text.isEmpty ? "missing country code" : "unknown country code '\(text)' (not ISO 3166-1 alpha-2)")
@@ -58,9 +58,10 @@ struct RangeCollector {
     }
 
     /// Records a range left out on purpose (a non-ISO code such as EU or AP), for one warning per code.
-    mutating func drop(code: String, addresses: UInt128, line: Int) {
-        let key = code.isEmpty ? "(empty)" : code
-        var d = dropped[key] ?? (0, 0, currentFile, line)
+    mutating func drop(code: String, v4: Bool, addresses: UInt128, line: Int) {
+        let name = code.isEmpty ? "(empty)" : code
+        let key = name + (v4 ? " 4" : " 6")
+        var d = dropped[key] ?? (0, 0, currentFile, line, name, v4)
         d.ranges += 1
         d.addresses &+= addresses
         dropped[key] = d
@@ -69,7 +70,8 @@ struct RangeCollector {
     var warnings: [String] {
         dropped.keys.sorted().map { k in
             let d = dropped[k]!
-            return "\(d.file):\(d.line): dropped \(d.ranges) range\(d.ranges == 1 ? "" : "s") with code '\(k)', which is not an ISO 3166-1 country (\(d.addresses) addresses; first on this line)"
+            let family = d.v4 ? "IPv4" : "IPv6"
+            return "\(d.file):\(d.line): dropped \(d.ranges) \(family) range\(d.ranges == 1 ? "" : "s") with code '\(d.code)', which is not an ISO 3166-1 country (\(d.addresses) addresses; the first is on this line)"
         }
     }
 

@@ -207,7 +207,7 @@ enum TextFormats {
                 }
                 let r = IPAddressBridge.range(of: net)
                 if code.isEmpty {
-                    c.drop(code: "", addresses: r.end - r.start + 1, line: n)
+                    c.drop(code: "", v4: r.v4, addresses: r.end - r.start + 1, line: n)
                     return
                 }
                 var bytes = Array(code.utf8)

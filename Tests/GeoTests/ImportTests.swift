@@ -33,16 +33,16 @@ import Testing
         let dir = Fixture.dir.path
         let (tor, torWarnings) = try CountryTable.importing(.tor, from: ["\(dir)/geoip", "\(dir)/geoip6"])
         #expect(torWarnings == [
-            "\(dir)/geoip6:2: dropped 1 range with code 'AP', which is not an ISO 3166-1 country (309485009821345068724781056 addresses; first on this line)",
-            "\(dir)/geoip:5: dropped 1 range with code 'EU', which is not an ISO 3166-1 country (256 addresses; first on this line)",
+            "\(dir)/geoip6:2: dropped 1 IPv6 range with code 'AP', which is not an ISO 3166-1 country (309485009821345068724781056 addresses; the first is on this line)",
+            "\(dir)/geoip:5: dropped 1 IPv4 range with code 'EU', which is not an ISO 3166-1 country (256 addresses; the first is on this line)",
         ])
         #expect(tor.info.date == nil)
         let (rir, rirWarnings) = try CountryTable.importing(.rir, from: ImportTests.formats[5].1.map(Fixture.path))
-        #expect(rirWarnings.count == 1 && rirWarnings[0].contains("delegated-ripencc-extended-latest:2: dropped 1 range with code 'EU'"))
+        #expect(rirWarnings.count == 1 && rirWarnings[0].contains("delegated-ripencc-extended-latest:2: dropped 1 IPv4 range with code 'EU'"))
         #expect(rir.info.date == "2026-10-26")
         #expect(rir.info.rangesV4 == 4 && rir.info.rangesV6 == 2 && rir.info.countries == 3)
         let (geo, geoWarnings) = try CountryTable.importing(.geolite2, from: ImportTests.formats[4].1.map(Fixture.path))
-        #expect(geoWarnings.count == 1 && geoWarnings[0].contains("GeoLite2-Country-Blocks-IPv4.csv:5: dropped 1 range with code '(empty)'"))
+        #expect(geoWarnings.count == 1 && geoWarnings[0].contains("GeoLite2-Country-Blocks-IPv4.csv:5: dropped 1 IPv4 range with code '(empty)'"))
         #expect(geo.info.source == "geolite2: GeoLite2-Country-Blocks-IPv4.csv, GeoLite2-Country-Blocks-IPv6.csv, GeoLite2-Country-Locations-en.csv")
         let (dated, _) = try CountryTable.importing(.csv, from: [Fixture.path("table.csv")], date: "2026-11-01")
         #expect(dated.info.date == "2026-11-01")
