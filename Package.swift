@@ -31,7 +31,7 @@ let package = Package(
 
         .target(name: "CustomsCore", swiftSettings: swiftSettings),
         .target(name: "Wire", dependencies: ["CustomsCore"], swiftSettings: swiftSettings),
-        .target(name: "Geo", dependencies: ["CustomsCore", "CZlib"], swiftSettings: swiftSettings),
+        .target(name: "Geo", dependencies: ["CustomsCore", "CZlib", log], swiftSettings: swiftSettings),
         .target(name: "Inspection", dependencies: ["CustomsCore", "COpenSSL", "CZlib"], swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["CustomsCore", "Geo", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         .target(name: "Decision", dependencies: ["CustomsCore", "Policy"], swiftSettings: swiftSettings),
@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "CustomsTestSupport", dependencies: ["CustomsCore"], path: "Tests/CustomsTestSupport"),
         .testTarget(name: "CoreTests", dependencies: ["CustomsCore"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "CustomsTestSupport"]),
-        .testTarget(name: "GeoTests", dependencies: ["Geo", "CustomsTestSupport"]),
+        .testTarget(name: "GeoTests", dependencies: ["Geo", "CustomsTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "InspectionTests", dependencies: ["Inspection", "CustomsTestSupport"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Geo", "CustomsTestSupport"]),
         .testTarget(name: "DecisionTests", dependencies: ["Decision", "Policy", "CustomsTestSupport"]),

@@ -1,1 +1,293 @@
-// LedgerBench: filled in by its module's work.
+// LedgerBench: durable new subjects per second with group commit, membership checks per second,
+// memory per million subjects, and plain SQLite inserts of the same rows measured in the same run.
+//
+//   LedgerBench write  [--subjects N] [--producers P] [--batch B] [--dir DIR]
+//   LedgerBench reopen --dir DIR        (rebuild time and resident memory in a fresh process)
+//   LedgerBench clean  [--subjects N] [--rounds R] [--dir DIR]   (the same subjects seen again hourly)
+//   LedgerBench membership [--subjects N] [--lookups M]
+import CSQLite
+import CustomsCore
+import Foundation
+import Ledger
+import Logging
+
+struct SplitMix64 {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func key() -> SubjectKey { SubjectKey(hi: next(), lo: next()) }
+}
+
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func option(_ name: String, _ fallback: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return fallback }
+    return v
+}
+
+func stringOption(_ name: String) -> String? {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
+    return args[i + 1]
+}
+
+func fmt(_ x: Double) -> String {
+    x >= 100 ? String(format: "%.0f", x) : String(format: "%.2f", x)
+}
+
+func mib(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+enum Bench {
+    static let hour = Date(timeIntervalSince1970: 1_780_000_000)
+    static var logger: Logger {
+        var logger = Logger(label: "customs.ledger.bench")
+        logger.logLevel = .warning
+        return logger
+    }
+}
+
+/// Keys for producer p's batch b, reproducible from the seed.
+func batchKeys(seed: UInt64, count: Int) -> [SubjectKey] {
+    var rng = SplitMix64(state: seed)
+    return (0..<count).map { _ in rng.key() }
+}
+
+// MARK: Group commit through SQLiteLedger
+
+func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int) throws {
+    let path = dir + "/ledger.sqlite"
+    let rss0 = residentBytes()
+    let ledger = try SQLiteLedger(path: path, logger: Bench.logger)
+    let batchesPerProducer = subjects / (producers * batchSize)
+    let total = batchesPerProducer * producers * batchSize
+    // Build every batch first so the timing covers the ledger only.
+    var work: [[LedgerBatch]] = []
+    for p in 0..<producers {
+        work.append((0..<batchesPerProducer).map { b in
+            let keys = batchKeys(seed: UInt64(p * 1_000_003 + b), count: batchSize)
+            return LedgerBatch(time: Bench.hour, recipient: "r\(p % 16)", subjects: keys.map { ($0, [Category.pi]) },
+                               keys: [CountKey(scope: .company, category: .pi, window: .calendarYear)],
+                               calendar: .chinaStandardTime)
+        })
+    }
+    let seconds = runProducers(ledger, work)
+    let stats = ledger.statistics()
+    let rss1 = residentBytes()
+    ledger.close()
+    print("group commit: \(total) new subjects (\(stats.entries) entries: company + recipient) from \(producers) producers in batches of \(batchSize)")
+    print("  \(fmt(seconds)) s, \(fmt(Double(total) / seconds)) durable subjects/s, \(fmt(Double(stats.entries) / seconds)) rows/s, \(stats.transactions) transactions (\(fmt(Double(total / batchSize) / Double(stats.transactions))) batches per fsync)")
+    print("  in-memory index: \(mib(stats.memoryBytes)), \(fmt(Double(stats.memoryBytes) / Double(total))) bytes per subject (\(fmt(Double(stats.memoryBytes) / Double(stats.entries))) per entry); process RSS grew \(mib(rss1 - rss0))")
+
+    try benchPlainInsert(dir: dir, work: work)
+    try benchPerBatchCommit(dir: dir, work: work)
+}
+
+/// One thread per producer, each waiting on its own commits, like flows waiting to be forwarded.
+func runProducers(_ ledger: SQLiteLedger, _ work: [[LedgerBatch]]) -> Double {
+    let group = DispatchGroup()
+    let start = DispatchTime.now()
+    for batches in work {
+        group.enter()
+        let thread = Thread {
+            let done = DispatchSemaphore(value: 0)
+            for batch in batches {
+                ledger.admit(batch, decide: { _ in (.commit, 0) }) { result in
+                    if case .failure(let e) = result { fatalError("\(e)") }
+                    done.signal()
+                }
+                done.wait()
+            }
+            group.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+    group.wait()
+    return Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+}
+
+// MARK: Log cleaning
+
+/// The same subjects seen again hour after hour: every round supersedes the last round's rows,
+/// and the cleaner must keep the file near two rows per entry while commits go on.
+func benchCleaning(dir: String, subjects: Int, rounds: Int, producers: Int, batchSize: Int) throws {
+    let ledger = try SQLiteLedger(path: dir + "/revisit.sqlite", logger: Bench.logger)
+    var written = 0
+    var seconds = 0.0
+    for round in 0..<rounds {
+        let time = Bench.hour.addingTimeInterval(Double(round) * 3600)
+        let perProducer = subjects / (producers * batchSize)
+        let work = (0..<producers).map { p in
+            (0..<perProducer).map { b in
+                LedgerBatch(time: time, recipient: "r\(p % 4)",
+                            subjects: batchKeys(seed: UInt64(p * 1_000_003 + b), count: batchSize).map { ($0, [Category.pi]) },
+                            keys: [], calendar: .chinaStandardTime)
+            }
+        }
+        seconds += runProducers(ledger, work)
+        written += producers * perProducer * batchSize * 2
+    }
+    let stats = ledger.statistics()
+    let bound = 2 * stats.entries + SQLiteLedger.Options().cleaningSlack
+    let cleanStart = DispatchTime.now()
+    while ledger.statistics().logRows > bound { usleep(2_000) }
+    let cleanSeconds = Double(DispatchTime.now().uptimeNanoseconds - cleanStart.uptimeNanoseconds) / 1e9
+    let after = ledger.statistics().logRows
+    ledger.close()
+    print("revisits: \(rounds) rounds of the same \(stats.entries / 2) subjects an hour apart: \(written) rows written in \(fmt(seconds)) s (\(fmt(Double(written) / seconds)) durable rows/s with the cleaner running)")
+    print("  log rows at the end of the writes \(stats.logRows), \(after) after \(fmt(cleanSeconds)) s more cleaning (bound 2 per entry + slack = \(bound); \(stats.entries) entries)")
+}
+
+// MARK: Baselines: plain SQLite
+
+func openPlain(_ path: String) -> OpaquePointer? {
+    var db: OpaquePointer?
+    guard sqlite3_open(path, &db) == SQLITE_OK else { fatalError("open \(path)") }
+    for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                "CREATE TABLE sightings(series INTEGER NOT NULL, hi INTEGER NOT NULL, lo INTEGER NOT NULL, hour INTEGER NOT NULL)"] {
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { fatalError(String(cString: sqlite3_errmsg(db))) }
+    }
+    return db
+}
+
+func insertRows(_ db: OpaquePointer?, _ stmt: OpaquePointer?, _ batch: LedgerBatch, recipientSeries: Int32) {
+    let h = Int64(batch.time.timeIntervalSince1970 / 3600)
+    for s in batch.subjects {
+        for series in [Int32(0), recipientSeries] {
+            sqlite3_bind_int(stmt, 1, series)
+            sqlite3_bind_int64(stmt, 2, Int64(bitPattern: s.key.hi))
+            sqlite3_bind_int64(stmt, 3, Int64(bitPattern: s.key.lo))
+            sqlite3_bind_int64(stmt, 4, h)
+            guard sqlite3_step(stmt) == SQLITE_DONE else { fatalError(String(cString: sqlite3_errmsg(db))) }
+            sqlite3_reset(stmt)
+        }
+    }
+}
+
+/// The same rows, one prepared INSERT each, all in one transaction with one commit.
+func benchPlainInsert(dir: String, work: [[LedgerBatch]]) throws {
+    let db = openPlain(dir + "/plain.sqlite")
+    defer { sqlite3_close(db) }
+    var stmt: OpaquePointer?
+    sqlite3_prepare_v2(db, "INSERT INTO sightings VALUES (?, ?, ?, ?)", -1, &stmt, nil)
+    defer { sqlite3_finalize(stmt) }
+    let start = DispatchTime.now()
+    sqlite3_exec(db, "BEGIN", nil, nil, nil)
+    var subjects = 0
+    for (p, batches) in work.enumerated() {
+        for batch in batches {
+            insertRows(db, stmt, batch, recipientSeries: Int32(1 + p % 16))
+            subjects += batch.subjects.count
+        }
+    }
+    sqlite3_exec(db, "COMMIT", nil, nil, nil)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    print("plain SQLite, one transaction: \(subjects) subjects (\(2 * subjects) rows) in \(fmt(seconds)) s, \(fmt(Double(subjects) / seconds)) subjects/s, \(fmt(Double(2 * subjects) / seconds)) rows/s")
+}
+
+/// The same batches with one transaction (one fsync) each: what group commit saves. A sample only.
+func benchPerBatchCommit(dir: String, work: [[LedgerBatch]]) throws {
+    let db = openPlain(dir + "/perbatch.sqlite")
+    defer { sqlite3_close(db) }
+    var stmt: OpaquePointer?
+    sqlite3_prepare_v2(db, "INSERT INTO sightings VALUES (?, ?, ?, ?)", -1, &stmt, nil)
+    defer { sqlite3_finalize(stmt) }
+    let sample = work.flatMap { $0.prefix(8) }.prefix(500)
+    let start = DispatchTime.now()
+    var subjects = 0
+    for batch in sample {
+        sqlite3_exec(db, "BEGIN", nil, nil, nil)
+        insertRows(db, stmt, batch, recipientSeries: 1)
+        sqlite3_exec(db, "COMMIT", nil, nil, nil)
+        subjects += batch.subjects.count
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    print("plain SQLite, one transaction per batch (\(sample.count) batches): \(fmt(Double(subjects) / seconds)) subjects/s, \(fmt(Double(sample.count) / seconds)) commits/s")
+}
+
+// MARK: Rebuild at start
+
+func benchReopen(dir: String) throws {
+    let rss0 = residentBytes()
+    let start = DispatchTime.now()
+    // Read-only, so the background log merge does not run during these measurements.
+    let ledger = try SQLiteLedger(path: dir + "/ledger.sqlite", options: .init(readOnly: true), logger: Bench.logger)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    let rss1 = residentBytes()
+    let stats = ledger.statistics()
+    let subjects = ledger.counts([CountKey(scope: .company, category: .pi, window: .unbounded)], at: Bench.hour,
+                                 calendar: .chinaStandardTime).values.first ?? 0
+    // Previews through the public API (queue hop included): 50 subjects per batch, 4 keys each.
+    let keys: Set<CountKey> = [CountKey(scope: .company, category: .pi, window: .calendarYear),
+                               CountKey(scope: .company, category: .pi, window: .rolling12Months),
+                               CountKey(scope: .recipient("r3"), category: .pi, window: .calendarYear),
+                               CountKey(scope: .recipient("r3"), category: .pi, window: .rolling12Months)]
+    let previews = (0..<2_000).map { b in
+        LedgerBatch(time: Bench.hour, recipient: "r3", subjects: batchKeys(seed: UInt64(b), count: 50).map { ($0, [Category.pi]) },
+                    keys: keys, calendar: .chinaStandardTime)
+    }
+    let previewStart = DispatchTime.now()
+    var added = 0
+    for _ in 0..<5 {
+        for batch in previews { added += try ledger.preview(batch).values.reduce(0) { $0 + $1.added } }
+    }
+    let previewSeconds = Double(DispatchTime.now().uptimeNanoseconds - previewStart.uptimeNanoseconds) / 1e9
+    ledger.close()
+    print("preview: \(5 * previews.count) previews of 50 subjects × 4 keys in \(fmt(previewSeconds)) s: \(fmt(Double(5 * previews.count) / previewSeconds)) previews/s, \(fmt(Double(5 * previews.count * 50) / previewSeconds)) subjects checked/s (sum of added \(added))")
+    print("reopen: rebuilt \(stats.entries) entries (\(subjects) subjects) in \(fmt(seconds)) s (\(fmt(Double(stats.entries) / seconds)) entries/s)")
+    print("  resident memory grew \(mib(rss1 - rss0)): \(mib((rss1 - rss0) * 1_000_000 / max(subjects, 1))) per million subjects (index alone \(mib(stats.memoryBytes * 1_000_000 / max(subjects, 1))))")
+
+}
+
+// MARK: Membership
+
+func benchMembership(subjects: Int, lookups: Int) {
+    var table = SubjectTable()
+    var rng = SplitMix64(state: 42)
+    let present = (0..<subjects).map { _ in rng.key() }
+    for k in present { table.set(k, hour: 500_000) }
+    let absent = (0..<subjects).map { _ in rng.key() }
+    // Probe in a scrambled order so the cache sees what a gateway would.
+    var probes: [SubjectKey] = []
+    probes.reserveCapacity(1 << 20)
+    var pick = SplitMix64(state: 7)
+    for i in 0..<(1 << 20) { probes.append(i & 1 == 0 ? present[Int(pick.next() % UInt64(subjects))] : absent[Int(pick.next() % UInt64(subjects))]) }
+    var hits = 0
+    let start = DispatchTime.now()
+    var done = 0
+    while done < lookups {
+        for k in probes where table.lastSeen(k) != nil { hits += 1 }
+        done += probes.count
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    print("membership: \(done) lookups (half present) in a table of \(subjects) in \(fmt(seconds)) s: \(fmt(Double(done) / seconds)) checks/s (hits \(hits)); table \(mib(table.memoryBytes)), \(fmt(Double(table.memoryBytes) / Double(subjects))) bytes per subject")
+}
+
+let mode = CommandLine.arguments.dropFirst().first ?? "write"
+let dir = stringOption("--dir") ?? NSTemporaryDirectory() + "ledgerbench-\(getpid())"
+try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+switch mode {
+case "write":
+    try benchWrite(dir: dir, subjects: option("--subjects", 1_000_000), producers: option("--producers", 64),
+                   batchSize: option("--batch", 50))
+case "reopen":
+    try benchReopen(dir: dir)
+case "clean":
+    try benchCleaning(dir: dir, subjects: option("--subjects", 200_000), rounds: option("--rounds", 5),
+                      producers: option("--producers", 64), batchSize: option("--batch", 50))
+case "membership":
+    benchMembership(subjects: option("--subjects", 1_000_000), lookups: option("--lookups", 50_000_000))
+default:
+    FileHandle.standardError.write(Data("usage: LedgerBench write|reopen|clean|membership [--subjects N] [--producers P] [--batch B] [--dir DIR]\n".utf8))
+    exit(2)
+}

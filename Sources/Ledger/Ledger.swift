@@ -1,2 +1,69 @@
-// Ledger: durable distinct-subject counting per recipient, category and window.
-public enum LedgerModule { public static let name = "Ledger" }
+import CustomsCore
+import Foundation
+
+/// One flow's subjects, as the ledger sees them: who went where, when, and which counters the
+/// policy wants previewed.
+public struct LedgerBatch: Sendable {
+    /// The flow's time; every window ends here.
+    public let time: Date
+    /// The recipient id the flow goes to.
+    public let recipient: String
+    /// Distinct subject keys, each with the categories it counts in for this flow. (A key listed
+    /// twice is previewed twice, an over-count; it is stored once.)
+    public let subjects: [(key: SubjectKey, categories: Set<Category>)]
+    /// The counters the policy wants before/after figures for.
+    public let keys: Set<CountKey>
+    /// The civil calendar the windows roll over in (China: +08:00).
+    public let calendar: CivilCalendar
+
+    public init(time: Date, recipient: String, subjects: [(key: SubjectKey, categories: Set<Category>)],
+                keys: Set<CountKey>, calendar: CivilCalendar) {
+        self.time = time
+        self.recipient = recipient
+        self.subjects = subjects
+        self.keys = keys
+        self.calendar = calendar
+    }
+}
+
+/// What the caller's decision does with a previewed batch.
+public enum LedgerOutcome: Sendable, Hashable {
+    /// The flow goes out: make its subjects durable before it is forwarded.
+    case commit
+    /// The flow is blocked: nothing is counted.
+    case discard
+}
+
+/// A durable distinct-subject counter. The protocol carries no storage types, so a shared
+/// backend (PostgreSQL) can stand in for the embedded one without touching callers.
+public protocol SubjectLedger: AnyObject, Sendable {
+    /// Atomically: compute the preview (before/after for every key in `batch.keys`), call `decide`
+    /// (a pure, fast function) on the ledger's serial queue, and if it returns `.commit`, make the
+    /// batch durable. `completion` runs (on any queue) only once the commit is durable (group
+    /// commit: many batches share one transaction and one fsync), or at once for `.discard`.
+    /// Previews and commits are serialised, so two flows can never both slip under a line.
+    /// `decide` runs on the ledger's queue: it must not call back into the ledger.
+    func admit<T: Sendable>(_ batch: LedgerBatch,
+                            decide: @escaping @Sendable (CountPreview) -> (LedgerOutcome, T),
+                            completion: @escaping @Sendable (Result<T, LedgerError>) -> Void)
+
+    /// Read-only preview: the counts before and after for `batch.keys` if the batch were committed.
+    /// It sees every batch already admitted for commit, durable or not yet.
+    func preview(_ batch: LedgerBatch) throws(LedgerError) -> CountPreview
+
+    /// Distinct counts for `keys` in windows ending at `at`.
+    func counts(_ keys: Set<CountKey>, at: Date, calendar: CivilCalendar) -> [CountKey: Int]
+
+    /// Every (scope, category) holding at least one subject, in every `CountingWindow`.
+    func allKeys() -> Set<CountKey>
+
+    /// Waits for the commits in flight, then releases the storage. Later calls fail with `.closed`.
+    func close()
+}
+
+extension SubjectLedger {
+    /// Every known counter's count at `at` (what `customs ledger status` shows).
+    public func allCounts(at: Date, calendar: CivilCalendar) -> [CountKey: Int] {
+        counts(allKeys(), at: at, calendar: calendar)
+    }
+}

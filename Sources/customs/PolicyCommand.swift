@@ -1,6 +1,170 @@
 import ArgumentParser
+import CustomsCore
+import Decision
+import Foundation
+import Policy
 
 struct PolicyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Check and explain policy files.")
-    func run() async throws { throw ValidationError("'policy' is not built yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "policy", abstract: "Check and explain policy files.",
+        subcommands: [PolicyCheck.self, PolicyExplain.self])
+}
+
+struct PolicyCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate site and regime files; print every problem as file:line:col: message.")
+
+    @Option(name: .customLong("regimes"), help: "Extra directory to look regimes up in (repeatable).")
+    var regimeDirectories: [String] = []
+
+    @Argument(help: "Site or regime files (a site file is checked with the regimes it names).")
+    var files: [String]
+
+    func run() throws {
+        var failed = false
+        for file in files {
+            do {
+                if PolicySnapshot.isRegimeFile(path: file) {
+                    let r = try PolicySnapshot.loadRegime(path: file)
+                    print("\(file): ok (regime \(r.id))")
+                } else {
+                    let s = try PolicySnapshot.load(sitePath: file, regimeDirectories: regimeDirectories)
+                    print("\(file): ok (site; regimes \(s.regimes.map(\.id).joined(separator: ", ")); \(s.site.recipients.count) recipients, \(s.site.approvals.count) approvals)")
+                }
+            } catch {
+                failed = true
+                FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
+
+struct PolicyExplain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show what would happen to a flow: verdict, rules considered, counts, approvals.",
+        discussion: """
+        Counts are hypothetical: --existing gives the counts before the flow (company:CAT=N, \
+        recipient:CAT=N for the matched recipient, recipient:ID:CAT=N), --new the flow's new people \
+        per category; after = before + new. Example:
+          customs policy explain --config site.yaml --host api.acme-crm.com --new pi=5 \\
+            --existing company:pi=99998 --at 2025-06-01
+        """)
+
+    @Option(help: "Site policy file (default: the shipped default-site.yaml).") var config: String?
+    @Option(name: .customLong("regimes"), help: "Extra directory to look regimes up in (repeatable).") var regimeDirectories: [String] = []
+    @Option(help: "Destination host.") var host: String?
+    @Option(help: "Destination IP address.") var ip: String?
+    @Option(help: "TLS SNI, for tunnels.") var sni: String?
+    @Option(help: "Destination country (two letters); default: the recipient's fixed country or a geo override.") var country: String?
+    @Option(help: "Client name (as in gateway.clients).") var client: String?
+    @Option(help: "HTTP method.") var method: String = "POST"
+    @Option(help: "Request path.") var path: String = "/"
+    @Option(help: "New people by category, e.g. pi=10,sensitive=2 (0 = carried but not new).") var new: String?
+    @Option(help: "Counts before the flow, e.g. company:pi=99990,recipient:sensitive=3.") var existing: String?
+    @Option(help: "When (YYYY-MM-DD in the primary regime's calendar, or ISO 8601); default now.") var at: String?
+    @Option(help: "Body file to inspect (needs the inspector wired in; use --new otherwise).") var body: String?
+    @Flag(help: "Treat the flow as an uninspected tunnel.") var tunnel = false
+    @Option(help: "Treat the body as uninspectable for this reason.") var uninspectable: String?
+    @Flag(help: "Print the verdict as JSON.") var json = false
+
+    func validate() throws {
+        if host == nil && ip == nil && sni == nil { throw ValidationError("give --host, --ip or --sni") }
+        if let ip, IPAddress(ip) == nil { throw ValidationError("--ip: not an IP address: \(ip)") }
+        if let country, CountryCode(country) == nil { throw ValidationError("--country: not a two-letter code: \(country)") }
+    }
+
+    func run() throws {
+        guard let sitePath = config ?? PolicySnapshot.shippedDefaultSitePath() else {
+            throw ValidationError("no --config and the shipped Policies/default-site.yaml was not found")
+        }
+        let policy: PolicySnapshot
+        do { policy = try PolicySnapshot.load(sitePath: sitePath, regimeDirectories: regimeDirectories) } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(1)
+        }
+        if body != nil {
+            throw ValidationError("--body: body inspection is wired in by the gateway build; pass --new with the categories instead")
+        }
+        let time = try parseTime(at, calendar: policy.calendar)
+        let address = ip.flatMap { IPAddress($0) }
+        var cc = country.flatMap { CountryCode($0) }
+        if cc == nil, let a = address { cc = policy.countryOverrides.first { $0.network.contains(a) }?.country }
+        let match = policy.recipient(host: host ?? "", sni: sni, address: address, country: cc)
+        let newCounts = try parseNew(new)
+        let preview = try buildPreview(policy: policy, recipient: match.id, new: newCounts, existing: existing)
+        let content: FlowContent = tunnel ? .tunnel : uninspectable.map { .uninspectable($0) } ?? .subjects(newByCategory: newCounts)
+        let facts = FlowFacts(time: time, clientAddress: nil, clientName: client, method: method,
+                              host: host ?? sni ?? ip ?? "", path: path, destination: address,
+                              country: cc, recipient: match, content: content)
+        let v = Decide.verdict(facts, policy: policy, counts: preview)
+        if json {
+            print(verdictJSON(v, match: match, time: time))
+        } else {
+            print("flow: \(method) \(host ?? sni ?? ip ?? "")\(path) at \(ISO8601DateFormatter().string(from: time))")
+            print("recipient: \(match.id) (\(match.configured ? "configured" : "unconfigured: registrable domain"), country \(match.country?.description ?? "unknown"))")
+            print("outside: \(policy.isOutside(match.country) ? "yes" : "no")")
+            print(v.explanation())
+        }
+    }
+
+    func parseTime(_ s: String?, calendar: CivilCalendar) throws -> Date {
+        guard let s else { return Date() }
+        if let d = PolicyDate(s) { return d.start(in: calendar) }
+        let f = ISO8601DateFormatter()
+        if let t = f.date(from: s) { return t }
+        throw ValidationError("--at: not a date (YYYY-MM-DD) or ISO 8601 time: \(s)")
+    }
+
+    func parseNew(_ s: String?) throws -> [Category: Int] {
+        var out: [Category: Int] = [:]
+        for part in (s ?? "").split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, let n = Int(kv[1]), n >= 0 else { throw ValidationError("--new: expected CATEGORY=N, got '\(part)'") }
+            out[Category(String(kv[0]))] = n
+        }
+        return out
+    }
+
+    func buildPreview(policy: PolicySnapshot, recipient: String, new: [Category: Int], existing: String?) throws -> CountPreview {
+        var before: [String: Int] = [:]   // "scope/category"
+        for part in (existing ?? "").split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, let n = Int(kv[1]), n >= 0 else { throw ValidationError("--existing: expected SCOPE:CATEGORY=N, got '\(part)'") }
+            let lhs = kv[0].split(separator: ":").map(String.init)
+            let scope: String, cat: String
+            switch (lhs.count, lhs.first) {
+            case (2, "company"): scope = "company"; cat = lhs[1]
+            case (2, "recipient"): scope = "recipient:\(recipient)"; cat = lhs[1]
+            case (3, "recipient"): scope = "recipient:\(lhs[1])"; cat = lhs[2]
+            default: throw ValidationError("--existing: scope must be company:CAT, recipient:CAT or recipient:ID:CAT, got '\(kv[0])'")
+            }
+            before["\(scope)/\(cat)"] = n
+        }
+        var out: CountPreview = [:]
+        for key in policy.countKeys(forRecipient: recipient) {
+            let b = before["\(key.scope)/\(key.category)"] ?? 0
+            out[key] = CountChange(before: b, after: b + (new[key.category] ?? 0))
+        }
+        return out
+    }
+
+    func verdictJSON(_ v: Verdict, match: RecipientMatch, time: Date) -> String {
+        var obj: [String: Any] = [
+            "action": v.action.rawValue, "rule": v.rule, "reason": v.reason, "counts_flow": v.countsFlow,
+            "recipient": match.id, "time": ISO8601DateFormatter().string(from: time),
+            "approval_findings": v.approvalFindings, "considered": v.considered.map(\.description),
+        ]
+        obj["regime"] = v.regime
+        obj["required_instrument"] = v.requiredInstrument
+        obj["approval_used"] = v.approvalUsed
+        obj["exemption"] = v.exemption
+        var counts: [String: [String: Int]] = [:]
+        for (k, c) in v.counts { counts[k.description] = ["before": c.before, "after": c.after] }
+        obj["counts"] = counts
+        let data = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .prettyPrinted])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
 }

@@ -1,0 +1,266 @@
+import CustomsCore
+import Foundation
+import Policy
+
+/// The verdict for one flow: a pure function of the facts, the policy and the ledger's preview.
+///
+/// Order: a stop order blocks first; a flow no regime counts as outside is allowed uncounted; opaque
+/// bodies and tunnels follow the site's action; then each regime in force for the destination either
+/// exempts the flow or checks every column (scope × category) the flow carries against its ladder,
+/// using the counts after the flow, plus any overriding flags. Every column whose band needs an
+/// instrument needs a valid approval; the most severe regime result wins. A flow that adds nobody
+/// new is still a transfer: it is blocked while its category sits in a band whose approval is missing.
+public enum Decide {
+    public static func verdict(_ facts: FlowFacts, policy: PolicySnapshot, counts: CountPreview) -> Verdict {
+        let site = policy.site
+        var traces: [RuleTrace] = []
+        let recipientID = facts.recipient.id
+        let country = facts.recipient.country ?? facts.country
+
+        // Stop orders (2022 Measures Art. 17) override counts and approvals.
+        let today = PolicyDate(dayNumber: policy.calendar.dayNumber(facts.time))
+        for e in site.events {
+            guard case .stopOrder(let target) = e.kind, target == nil || target == recipientID, today >= e.date else { continue }
+            let rule = "site/stop-order/\(e.id)"
+            traces.append(RuleTrace(rule: rule, outcome: .decided, note: "regulator stop order since \(e.date)"))
+            return finish(site.mode(forRule: rule), rule: rule, regime: nil, instrument: nil, counts: counts, traces: traces,
+                          reason: "a regulator stop order (\(e.id), \(e.date)) halts transfers to \(target ?? "every recipient")")
+        }
+
+        guard policy.isOutside(country) else {
+            traces.append(RuleTrace(rule: "site/domestic", outcome: .decided, note: "no loaded regime counts \(country?.description ?? "this destination") as outside"))
+            return Verdict(action: .allow, rule: "site/domestic", regime: nil, requiredInstrument: nil, approvalUsed: nil,
+                           approvalFindings: [], exemption: nil, countsFlow: false, counts: counts,
+                           reason: "destination is not outside any loaded regime's territory", considered: traces)
+        }
+
+        let newByCategory: [Category: Int]
+        switch facts.content {
+        case .uninspectable(let why):
+            return opaque(site.uninspectable, rule: "site/uninspectable", what: "the body could not be inspected (\(why))",
+                          site: site, counts: counts)
+        case .tunnel:
+            return opaque(site.tunnels, rule: "site/tunnel", what: "an uninspected tunnel to the outside", site: site, counts: counts)
+        case .subjects(let m):
+            newByCategory = m
+        }
+        if newByCategory.isEmpty {
+            return Verdict(action: .allow, rule: "site/no-personal-data", regime: nil, requiredInstrument: nil, approvalUsed: nil,
+                           approvalFindings: [], exemption: nil, countsFlow: false, counts: counts,
+                           reason: "no personal information found", considered: [RuleTrace(rule: "site/no-personal-data", outcome: .decided)])
+        }
+
+        var best: RegimeResult?
+        var applicable = 0, exemptUncounted = 0
+        for regime in policy.regimes {
+            guard let result = evaluate(regime, facts: facts, newByCategory: newByCategory, country: country, policy: policy,
+                                        counts: counts, traces: &traces) else { continue }
+            applicable += 1
+            if result.exemption != nil, !result.exemptionCounts { exemptUncounted += 1 }
+            if best == nil || result.action > best!.action || (result.action == best!.action && result.rank > best!.rank) {
+                best = result
+            }
+        }
+        guard let b = best else {
+            return Verdict(action: .allow, rule: "site/no-regime-applies", regime: nil, requiredInstrument: nil, approvalUsed: nil,
+                           approvalFindings: [], exemption: nil, countsFlow: true, counts: counts,
+                           reason: "no loaded regime applies to this destination, date and categories", considered: traces)
+        }
+        let counted = b.action != .block && !(applicable > 0 && exemptUncounted == applicable)
+        return Verdict(action: b.action, rule: b.rule, regime: b.regime, requiredInstrument: b.instrument, approvalUsed: b.approval,
+                       approvalFindings: b.findings, exemption: b.exemption, countsFlow: counted, counts: counts,
+                       reason: b.reason, considered: traces)
+    }
+
+    struct RegimeResult {
+        var action: VerdictAction
+        var rule: String
+        var regime: String
+        var instrument: String?
+        var rank: Int
+        var approval: String?
+        var findings: [String]
+        var exemption: String?
+        var exemptionCounts: Bool
+        var reason: String
+    }
+
+    /// One requirement: a column (or an override) that needs an instrument.
+    struct Need {
+        var rule: String
+        var instrument: String
+        var rank: Int
+        var category: Category
+        var key: CountKey?
+        var change: CountChange?
+    }
+
+    static func evaluate(_ r: Regime, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
+                         policy: PolicySnapshot, counts: CountPreview, traces: inout [RuleTrace]) -> RegimeResult? {
+        let day = PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
+        guard r.inForce(on: day) else {
+            traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "not in force on \(day)"))
+            return nil
+        }
+        let outside = country.map(r.isOutside) ?? policy.site.unknownCountryOutside
+        guard outside else {
+            traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "\(country?.description ?? "unknown country") is not outside for this regime"))
+            return nil
+        }
+        var carried: [Category] = []
+        for c in r.categories where newByCategory[c] != nil { carried.append(c) }
+        guard !carried.isEmpty else {
+            traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "the flow carries no category this regime counts"))
+            return nil
+        }
+
+        let site = policy.site
+        let recipientID = facts.recipient.id
+        for ex in site.exemptions {
+            guard let basis = r.exemptions[ex.basis], exemptionMatches(ex, facts: facts) else { continue }
+            let rule = "\(r.id)/exemption/\(ex.basis)"
+            let counts = ex.counts ?? basis.counts
+            traces.append(RuleTrace(rule: rule, outcome: .exempt, note: "site exemption '\(ex.id)'\(basis.cite.map { " relying on \($0)" } ?? ""); \(counts ? "still counted" : "not counted")"))
+            return RegimeResult(action: .allow, rule: rule, regime: r.id, instrument: nil, rank: -1, approval: nil, findings: [],
+                                exemption: ex.id, exemptionCounts: counts,
+                                reason: "exempt under \(basis.cite ?? ex.basis) (site exemption \(ex.id))")
+        }
+
+        var needs: [Need] = []
+        for scope in r.scopes {
+            for c in carried {
+                let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
+                let change = counts[key] ?? CountChange(before: 0, after: newByCategory[c] ?? 0)
+                if let band = r.band(c, count: change.after), band.instrument != "none" {
+                    needs.append(Need(rule: band.rule, instrument: band.instrument, rank: r.rank(band.instrument), category: c, key: key, change: change))
+                } else {
+                    traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
+                }
+            }
+        }
+        let tags = policy.recipient(id: recipientID)?.tags ?? []
+        for o in r.overrides {
+            let hit = o.flag.map { site.flags.contains($0) } ?? o.recipientTag.map { tags.contains($0) } ?? false
+            guard hit else { continue }
+            for c in carried {
+                needs.append(Need(rule: o.rule, instrument: o.instrument, rank: r.rank(o.instrument), category: c, key: nil, change: nil))
+            }
+        }
+        if needs.isEmpty {
+            return RegimeResult(action: .allow, rule: "\(r.id)/below-thresholds", regime: r.id, instrument: nil, rank: 0, approval: nil,
+                                findings: [], exemption: nil, exemptionCounts: true,
+                                reason: "below every line of \(r.id)")
+        }
+
+        var missing: Need?, covered: (Need, String)?
+        var findings: [String] = []
+        for need in needs {
+            var mine: [String] = []
+            if let a = validApproval(for: need, regime: r, facts: facts, country: country, day: day, site: site, counts: counts, findings: &mine) {
+                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, note: "approval \(a)"))
+                if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
+            } else {
+                traces.append(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
+                                        note: mine.isEmpty ? "no approval on file" : "\(mine.count) candidate(s) not valid"))
+                findings += mine
+                if missing == nil || need.rank > missing!.rank { missing = need }
+            }
+        }
+        if let m = missing {
+            let mode = site.mode(forRule: m.rule)
+            let countText = m.change.map { " (\(m.category): \($0.before) -> \($0.after))" } ?? ""
+            let what = r.instruments[m.instrument]?.satisfiedBy.isEmpty == true
+                ? "\(m.instrument): no approval can permit it"
+                : "requires \(m.instrument) and no valid approval covers \(m.category) to \(recipientID)"
+            return RegimeResult(action: mode == .monitor ? .monitor : .block, rule: m.rule, regime: r.id, instrument: m.instrument,
+                                rank: m.rank, approval: nil, findings: findings, exemption: nil, exemptionCounts: true,
+                                reason: "\(r.id) \(what)\(countText)\(mode == .monitor ? " (monitor mode: would block)" : "")")
+        }
+        let (n, a) = covered!
+        return RegimeResult(action: .allow, rule: n.rule, regime: r.id, instrument: n.instrument, rank: n.rank, approval: a,
+                            findings: [], exemption: nil, exemptionCounts: true,
+                            reason: "\(r.id) requires \(n.instrument); covered by approval \(a)")
+    }
+
+    /// The first approval valid for `need`; why each other candidate fails goes to `findings`.
+    static func validApproval(for need: Need, regime r: Regime, facts: FlowFacts, country: CountryCode?, day: PolicyDate,
+                              site: Site, counts: CountPreview, findings: inout [String]) -> String? {
+        let satisfiedBy = r.instruments[need.instrument]?.satisfiedBy ?? []
+        let recipientID = facts.recipient.id
+        for a in site.approvals {
+            guard a.regime == nil || a.regime == r.id, let kind = r.approvalKinds[a.kind] else { continue }
+            guard a.covers(recipient: recipientID) else { continue }
+            if !satisfiedBy.contains(a.kind) {
+                findings.append("\(a.id): a \(a.kind) does not satisfy \(need.instrument)"); continue
+            }
+            if !a.covers(need.category) {
+                findings.append("\(a.id): does not cover category \(need.category)"); continue
+            }
+            if a.status != .active {
+                findings.append("\(a.id): status is \(a.status.rawValue)"); continue
+            }
+            if day < a.issued {
+                findings.append("\(a.id): not valid until it is issued on \(a.issued)"); continue
+            }
+            if let until = a.validUntil(kind: kind), day > until {
+                findings.append("\(a.id): expired; last valid day was \(until)"); continue
+            }
+            if let e = suspendingEvent(a, site: site, country: country, day: day), case .legalChange(let c) = e.kind {
+                findings.append("\(a.id): suspended by event \(e.id) (legal environment change in \(c) on \(e.date); approval issued \(a.issued))"); continue
+            }
+            if let cap = a.cap {
+                let key = CountKey(scope: .recipient(recipientID), category: need.category, window: r.window)
+                if let after = counts[key]?.after, after > cap {
+                    findings.append("\(a.id): volume cap \(cap) exceeded (\(need.category) to \(recipientID) would be \(after))"); continue
+                }
+            }
+            return a.id
+        }
+        return nil
+    }
+
+    /// A legal-environment change in the recipient's country after the approval was issued.
+    static func suspendingEvent(_ a: Approval, site: Site, country: CountryCode?, day: PolicyDate) -> PolicyEvent? {
+        guard let country else { return nil }
+        return site.events.first { e in
+            guard case .legalChange(let c) = e.kind else { return false }
+            return c == country && e.date > a.issued && day >= e.date
+        }
+    }
+
+    static func exemptionMatches(_ ex: SiteExemption, facts: FlowFacts) -> Bool {
+        if let r = ex.recipients, !r.contains(facts.recipient.id) { return false }
+        if !ex.hosts.isEmpty {
+            let h = HostPattern.normalize(facts.host)
+            if !ex.hosts.contains(where: { $0.matches(normalizedHost: h) }) { return false }
+        }
+        if !ex.pathPrefixes.isEmpty, !ex.pathPrefixes.contains(where: { facts.path.hasPrefix($0) }) { return false }
+        if let c = ex.clients, !(facts.clientName.map(c.contains) ?? false) { return false }
+        if let m = ex.methods, !m.contains(facts.method.uppercased()) { return false }
+        return true
+    }
+
+    static func opaque(_ action: OpaqueFlowAction, rule: String, what: String, site: Site, counts: CountPreview) -> Verdict {
+        let trace = [RuleTrace(rule: rule, outcome: .decided, note: "site action: \(action.rawValue)")]
+        switch action {
+        case .allow:
+            return Verdict(action: .allow, rule: rule, regime: nil, requiredInstrument: nil, approvalUsed: nil, approvalFindings: [],
+                           exemption: nil, countsFlow: false, counts: counts,
+                           reason: "\(what); allowed by site policy, bytes logged", considered: trace)
+        case .block:
+            return finish(site.mode(forRule: rule), rule: rule, regime: nil, instrument: nil, counts: counts, traces: trace,
+                          reason: "\(what); the site policy blocks such flows")
+        case .requireInterception:
+            return finish(site.mode(forRule: rule), rule: rule, regime: nil, instrument: nil, counts: counts, traces: trace,
+                          reason: "\(what); the site requires inspection: enable TLS interception for this destination")
+        }
+    }
+
+    static func finish(_ mode: PolicyMode, rule: String, regime: String?, instrument: String?, counts: CountPreview,
+                       traces: [RuleTrace], reason: String) -> Verdict {
+        let monitor = mode == .monitor
+        return Verdict(action: monitor ? .monitor : .block, rule: rule, regime: regime, requiredInstrument: instrument,
+                       approvalUsed: nil, approvalFindings: [], exemption: nil, countsFlow: monitor, counts: counts,
+                       reason: monitor ? reason + " (monitor mode: would block)" : reason, considered: traces)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Bytes in a declared or detected character set → UTF-8. UTF-8 passes through (BOM dropped);
+/// anything else goes through iconv, keeping a sequence split between chunks for the next one.
+final class CharsetDecoder {
+    private var converter: iconv_t?
+    private var declared: String?
+    private var decided = false
+    private var sniffed: [UInt8] = []
+    private var carry: [UInt8] = []
+    private var out = [UInt8](repeating: 0, count: 64 * 1024)
+    private var sawBOMCheck = false
+    private(set) var charsetName = "utf-8"
+
+    init(charset: String?) throws(UninspectableError) {
+        let c = charset?.lowercased().trimmingCharacters(in: .init(charactersIn: "\" "))
+        if let c, !["utf-8", "utf8", "us-ascii", "ascii"].contains(c) {
+            let name = ["gbk", "gb2312", "gb18030", "cp936", "x-gbk", "euc-cn"].contains(c) ? "GB18030" : c.uppercased()
+            try open(name)
+            decided = true
+        } else {
+            declared = c
+        }
+    }
+
+    deinit { if let converter { iconv_close(converter) } }
+
+    private func open(_ name: String) throws(UninspectableError) {
+        let cd = iconv_open("UTF-8", name)
+        if cd == iconv_t(bitPattern: -1) { throw UninspectableError("unsupported charset \(name.lowercased())") }
+        converter = cd
+        charsetName = name.lowercased()
+    }
+
+    func feed(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        if !decided {
+            // Decide on the first 4 KiB: a UTF-8 body (declared or not) that is not valid UTF-8 is
+            // taken for GB18030, the usual encoding of Chinese spreadsheet exports.
+            sniffed.append(contentsOf: input)
+            if sniffed.count < 4096 { return }
+            try decide(final: false)
+            let s = sniffed; sniffed = []
+            try s.withUnsafeBufferPointer { b throws(UninspectableError) in try pass(b, sink) }
+            return
+        }
+        try pass(input, sink)
+    }
+
+    func finish(_ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        if !decided {
+            try decide(final: true)
+            let s = sniffed; sniffed = []
+            try s.withUnsafeBufferPointer { b throws(UninspectableError) in try pass(b, sink) }
+        }
+        if !carry.isEmpty && converter != nil {
+            throw UninspectableError("body ends inside a \(charsetName) character")
+        }
+    }
+
+    private func decide(final: Bool) throws(UninspectableError) {
+        decided = true
+        if sniffed.starts(with: [0xEF, 0xBB, 0xBF]) { sniffed.removeFirst(3); return }
+        if sniffed.starts(with: [0xFF, 0xFE]) || sniffed.starts(with: [0xFE, 0xFF]) {
+            try open("UTF-16"); return
+        }
+        if !Self.validUTF8(sniffed, final: final) { try open("GB18030") }
+    }
+
+    private func pass(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        guard let cd = converter else { try sink(input); return }
+        var data = carry
+        data.append(contentsOf: input)
+        carry = []
+        try data.withUnsafeMutableBufferPointer { inBuf throws(UninspectableError) in
+            var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(inBuf.baseAddress)?.assumingMemoryBound(to: CChar.self)
+            var inLeft = inBuf.count
+            while inLeft > 0 {
+                let (rc, err, produced): (Int, Int32, Int) = out.withUnsafeMutableBufferPointer { o in
+                    var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(o.baseAddress)?.assumingMemoryBound(to: CChar.self)
+                    var outLeft = o.count
+                    let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+                    return (rc, errno, o.count - outLeft)
+                }
+                if produced > 0 { try out.withUnsafeBufferPointer { o throws(UninspectableError) in try sink(UnsafeBufferPointer(rebasing: o[0..<produced])) } }
+                if rc != -1 { break }
+                switch err {
+                case E2BIG: continue
+                case EINVAL:
+                    carry = Array(UnsafeBufferPointer(start: UnsafeRawPointer(inPtr!).assumingMemoryBound(to: UInt8.self), count: inLeft))
+                    inLeft = 0
+                default:
+                    // An invalid byte: skip it (as U+FFFD would) rather than give up on the body.
+                    inPtr = inPtr! + 1; inLeft -= 1
+                    try [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer { r throws(UninspectableError) in try sink(r) }
+                }
+            }
+        }
+    }
+
+    static func validUTF8(_ b: [UInt8], final: Bool) -> Bool {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            let len: Int
+            if c & 0xE0 == 0xC0 && c >= 0xC2 { len = 2 } else if c & 0xF0 == 0xE0 { len = 3 } else if c & 0xF8 == 0xF0 && c <= 0xF4 { len = 4 } else { return false }
+            if i + len > n { return !final }
+            for k in 1..<len where b[i + k] & 0xC0 != 0x80 { return false }
+            i += len
+        }
+        return true
+    }
+}

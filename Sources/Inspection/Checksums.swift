@@ -1,0 +1,150 @@
+// Validation rules for identifier formats (REGULATIONS.md §5). All take ASCII bytes.
+
+@inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+@inline(__always) func isUpper(_ c: UInt8) -> Bool { c &- 0x41 < 26 }
+@inline(__always) func isLower(_ c: UInt8) -> Bool { c &- 0x61 < 26 }
+@inline(__always) func isAlpha(_ c: UInt8) -> Bool { (c | 0x20) &- 0x61 < 26 }
+@inline(__always) func isAlnum(_ c: UInt8) -> Bool { isDigit(c) || isAlpha(c) }
+
+enum Checksums {
+    /// GB/T 2260 first-level division codes (plus 71 Taiwan, 81 Hong Kong, 82 Macau, 83 residence permits).
+    static let provinceCodes: Set<Int> = [
+        11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
+        50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
+    ]
+
+    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
+        switch m {
+        case 2: return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func number(_ d: UnsafeBufferPointer<UInt8>, _ from: Int, _ count: Int) -> Int {
+        var v = 0
+        for i in from..<(from + count) { v = v * 10 + Int(d[i] &- 0x30) }
+        return v
+    }
+
+    /// A civil date that can be a birth date on or before `today` (yyyymmdd as an Int).
+    static func plausibleBirth(year: Int, month: Int, day: Int, today: Int) -> Bool {
+        guard year >= 1900, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year, month) else { return false }
+        return year * 10_000 + month * 100 + day <= today
+    }
+
+    /// 18-character resident ID: 17 digits + check character (MOD 11-2). Returns yyyymmdd birth.
+    static func residentID18(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
+        guard d.count == 18 else { return nil }
+        for i in 0..<17 where !isDigit(d[i]) { return nil }
+        guard provinceCodes.contains(number(d, 0, 2)) else { return nil }
+        let y = number(d, 6, 4), m = number(d, 10, 2), day = number(d, 12, 2)
+        guard plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        var sum = 0
+        for i in 0..<17 { sum += Int(d[i] &- 0x30) * weights[i] }
+        let check: [UInt8] = Array("10X98765432".utf8)
+        let c = d[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : d[17]
+        guard c == check[sum % 11] else { return nil }
+        return y * 10_000 + m * 100 + day
+    }
+
+    /// Legacy 15-digit resident ID (YYMMDD in the 1900s, no check character).
+    static func residentID15(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
+        guard d.count == 15 else { return nil }
+        for i in 0..<15 where !isDigit(d[i]) { return nil }
+        guard provinceCodes.contains(number(d, 0, 2)) else { return nil }
+        let y = 1900 + number(d, 6, 2), m = number(d, 8, 2), day = number(d, 10, 2)
+        guard plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
+        return y * 10_000 + m * 100 + day
+    }
+
+    /// Mainland mobile prefixes in service: 13x, 145-149, 15x but 154, 162/5/6/7, 170-178, 18x, 19x but 194.
+    static func mobilePrefix(_ a: UInt8, _ b: UInt8) -> Bool {
+        switch (a, b) {
+        case (3, _), (8, _): return true
+        case (4, _): return b >= 5
+        case (5, _): return b != 4
+        case (6, _): return b == 2 || b == 5 || b == 6 || b == 7
+        case (7, _): return b <= 8
+        case (9, _): return b != 4
+        default: return false
+        }
+    }
+
+    /// 11 national digits starting with 1 on a real prefix.
+    static func mobile11(_ d: UnsafeBufferPointer<UInt8>, _ from: Int) -> Bool {
+        d[from] == UInt8(ascii: "1") && mobilePrefix(d[from + 1] &- 0x30, d[from + 2] &- 0x30)
+    }
+
+    static func luhn(_ d: UnsafeBufferPointer<UInt8>) -> Bool {
+        var sum = 0
+        var double = false
+        var i = d.count - 1
+        while i >= 0 {
+            var v = Int(d[i] &- 0x30)
+            if double { v *= 2; if v > 9 { v -= 9 } }
+            sum += v
+            double.toggle()
+            i -= 1
+        }
+        return sum % 10 == 0
+    }
+
+    /// Issuer ranges and lengths of the card schemes seen in China (UnionPay, Visa, Mastercard,
+    /// Amex, JCB, Diners, Discover), so that Luhn-valid order numbers are not taken for cards.
+    static func cardIssuer(_ d: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = d.count
+        let p2 = number(d, 0, 2), p4 = number(d, 0, 4)
+        switch d[0] &- 0x30 {
+        case 4: return n == 13 || n == 16 || n == 19
+        case 5: return p2 >= 51 && p2 <= 55 && n == 16
+        case 2: return p4 >= 2221 && p4 <= 2720 && n == 16
+        case 3:
+            if p2 == 34 || p2 == 37 { return n == 15 }
+            if p2 == 35 { return n >= 16 && n <= 19 }
+            if p2 == 30 || p2 == 36 || p2 == 38 || p2 == 39 { return n >= 14 && n <= 19 }
+            return false
+        case 6:
+            if p2 == 62 || p2 == 60 || p2 == 65 || p2 == 64 { return n >= 16 && n <= 19 }
+            return false
+        case 9: return p2 == 95 && n == 16 // domestic PBOC debit range seen on older cards
+        default: return false
+        }
+    }
+
+    /// Hong Kong identity card: one or two letters, six digits, check digit 0-9 or A.
+    static func hkID(letters: [UInt8], digits: UnsafeBufferPointer<UInt8>, check: UInt8) -> Bool {
+        guard letters.count == 1 || letters.count == 2, digits.count == 6 else { return false }
+        var values: [Int] = letters.count == 1 ? [36] : []
+        for l in letters { values.append(Int(l - UInt8(ascii: "A")) + 10) }
+        for c in digits { values.append(Int(c &- 0x30)) }
+        var sum = 0
+        for (i, v) in values.enumerated() { sum += v * (9 - i) }
+        let cv: Int
+        if check == UInt8(ascii: "A") { cv = 10 } else if isDigit(check) { cv = Int(check &- 0x30) } else { return false }
+        return (sum + cv) % 11 == 0
+    }
+
+    static let twLetterCodes: [Int] = [10, 11, 12, 13, 14, 15, 16, 17, 34, 18, 19, 20, 21, 22, 35, 23, 24, 25, 26, 27, 28, 29, 32, 30, 31, 33]
+
+    /// Taiwan national ID / resident certificate: letter + 9 digits (first 1, 2, 8 or 9).
+    static func twID(letter: UInt8, digits: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard isUpper(letter), digits.count == 9 else { return false }
+        let first = digits[0] &- 0x30
+        guard first == 1 || first == 2 || first == 8 || first == 9 else { return false }
+        let code = twLetterCodes[Int(letter - UInt8(ascii: "A"))]
+        var sum = code / 10 + (code % 10) * 9
+        let w = [8, 7, 6, 5, 4, 3, 2, 1, 1]
+        for i in 0..<9 { sum += Int(digits[i] &- 0x30) * w[i] }
+        return sum % 10 == 0
+    }
+}
+
+extension Checksums {
+    /// Luhn over a string of ASCII digits (tests, tools).
+    static func luhnString(_ s: String) -> Bool {
+        let d = Array(s.utf8)
+        return d.allSatisfy(isDigit) && d.withUnsafeBufferPointer { luhn($0) }
+    }
+}

@@ -1,0 +1,142 @@
+/// Streaming CSV/TSV (RFC 4180 quoting). The first row names the fields; every later row is a record.
+final class DelimitedParser: BodyParser {
+    private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
+
+    private let assembler: RecordAssembler
+    private var delimiter: UInt8?
+    private var state: State = .fieldStart
+    private var cell: ValueBuffer
+    private var header: [Substring]?
+    private var headerCells: [Substring] = []
+    private var column = 0
+    private var rowHasContent = false
+    private var rowOpen = false
+    private var sniff: [UInt8] = []
+
+    init(assembler: RecordAssembler, delimiter: UInt8?, maxValueBytes: Int) {
+        self.assembler = assembler
+        self.delimiter = delimiter
+        self.cell = ValueBuffer(limit: maxValueBytes)
+    }
+
+    func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        if delimiter == nil {
+            // Tab-separated if the first line has tabs and no commas.
+            sniff.append(contentsOf: bytes)
+            guard let nl = sniff.firstIndex(of: 0x0A) ?? (sniff.count > 65_536 ? sniff.count : nil) else { return }
+            let line = sniff[..<nl]
+            delimiter = line.contains(0x09) && !line.contains(0x2C) ? 0x09 : 0x2C
+            let buffered = sniff
+            sniff = []
+            buffered.withUnsafeBufferPointer { run($0) }
+            return
+        }
+        run(bytes)
+    }
+
+    private func run(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let d = delimiter!
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let c = bytes[i]
+            switch state {
+            case .fieldStart:
+                if c == 0x22 { state = .quoted; rowHasContent = true }
+                else if c == d { endCell() }
+                else if c == 0x0A { endCell(); endRow() }
+                else if c == 0x0D { }
+                else { state = .unquoted; rowHasContent = true; continue }
+            case .unquoted:
+                var j = i
+                while j < n && bytes[j] != d && bytes[j] != 0x0A && bytes[j] != 0x0D { j += 1 }
+                appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                i = j
+                if j < n {
+                    let e = bytes[j]
+                    if e == d { endCell(); state = .fieldStart }
+                    else if e == 0x0A { endCell(); endRow(); state = .fieldStart }
+                }
+            case .quoted:
+                var j = i
+                while j < n && bytes[j] != 0x22 { j += 1 }
+                appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                i = j
+                if j < n { state = .quoteInQuoted }
+            case .quoteInQuoted:
+                if c == 0x22 { appendCell(0x22); state = .quoted }
+                else if c == d { endCell(); state = .fieldStart }
+                else if c == 0x0A { endCell(); endRow(); state = .fieldStart }
+                else if c == 0x0D { }
+                else { appendCell(c); state = .unquoted }  // lenient: `"a"b` reads as `ab`
+            }
+            i += 1
+        }
+    }
+
+    func finish() throws(UninspectableError) {
+        if delimiter == nil {
+            let buffered = sniff
+            sniff = []
+            delimiter = buffered.contains(0x09) && !buffered.contains(0x2C) ? 0x09 : 0x2C
+            buffered.withUnsafeBufferPointer { run($0) }
+        }
+        if state == .quoted { throw UninspectableError("malformed CSV: body ends inside a quoted field") }
+        if rowHasContent || column > 0 { endCell(); endRow() }
+        assembler.endDocument()
+    }
+
+    private var currentKey: Substring? {
+        guard let header, column < header.count else { return nil }
+        return header[column]
+    }
+
+    private func appendCell(_ s: UnsafeBufferPointer<UInt8>) {
+        let key = currentKey
+        cell.append(s) { chunk in assembler.value(key: key, chunk) }
+    }
+
+    private func appendCell(_ c: UInt8) {
+        let key = currentKey
+        cell.append(c) { chunk in assembler.value(key: key, chunk) }
+    }
+
+    private func endCell() {
+        if header == nil {
+            headerCells.append(Substring(String(decoding: Self.spreadsheetValue(cell.bytes[...]), as: UTF8.self)))
+            cell.bytes.removeAll(keepingCapacity: true)
+        } else {
+            if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
+            let key = currentKey
+            let v = Self.spreadsheetValue(cell.bytes[...])
+            v.withUnsafeBufferPointer { assembler.value(key: key, $0) }
+            cell.bytes.removeAll(keepingCapacity: true)
+        }
+        column += 1
+    }
+
+    private func endRow() {
+        if header == nil {
+            if headerCells.contains(where: { !$0.isEmpty }) { header = headerCells }
+            headerCells = []
+        } else if rowOpen {
+            assembler.closeScope()
+            assembler.endRecord()
+            rowOpen = false
+        }
+        column = 0
+        rowHasContent = false
+    }
+
+    /// Spreadsheet exports keep long numbers as text with `'…`, `="…"` or a leading tab.
+    static func spreadsheetValue(_ v: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var s = v
+        while let f = s.first, f == 0x09 || f == 0x20 { s = s.dropFirst() }
+        while let l = s.last, l == 0x09 || l == 0x20 || l == 0x0D { s = s.dropLast() }
+        if s.first == UInt8(ascii: "'") { return s.dropFirst() }
+        if s.count >= 3 && s.first == UInt8(ascii: "=") && s[s.startIndex + 1] == 0x22 && s.last == 0x22 {
+            return s.dropFirst(2).dropLast()
+        }
+        return s
+    }
+}

@@ -1,0 +1,85 @@
+/// application/x-www-form-urlencoded. The form is one record; bracketed names
+/// (`contacts[0][name]`) group fields into one scope per person.
+final class FormParser: BodyParser {
+    private let assembler: RecordAssembler
+    private var key: [UInt8] = []
+    private var value: ValueBuffer
+    private var inValue = false
+    private var group: String?
+    private var opened = false
+
+    init(assembler: RecordAssembler, maxValueBytes: Int) {
+        self.assembler = assembler
+        self.value = ValueBuffer(limit: maxValueBytes)
+    }
+
+    func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        for c in bytes {
+            switch c {
+            case UInt8(ascii: "&"): pair()
+            case UInt8(ascii: "=") where !inValue: inValue = true
+            default:
+                if inValue { value.append(c) { _ in } } else if key.count < 1024 { key.append(c) }
+            }
+        }
+    }
+
+    func finish() throws(UninspectableError) {
+        pair()
+        if opened {
+            if group != nil { assembler.closeScope() }
+            assembler.closeScope()
+            assembler.endRecord()
+        }
+        assembler.endDocument()
+    }
+
+    private func pair() {
+        defer { key.removeAll(keepingCapacity: true); value.bytes.removeAll(keepingCapacity: true); inValue = false }
+        guard !key.isEmpty else { return }
+        let name = String(decoding: Self.percentDecode(key[...]), as: UTF8.self)
+        if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
+        var field = Substring(name)
+        var prefix: String?
+        if let lb = name.firstIndex(of: "[") {
+            // `a[0][name]` → group `a[0]`, field `name`; `a[]` → field `a`.
+            let inner = name[lb...].split(whereSeparator: { $0 == "[" || $0 == "]" })
+            if let last = inner.last, !(last.allSatisfy(\.isNumber)) {
+                field = last
+                prefix = String(name[..<name.index(name.endIndex, offsetBy: -(last.count + 2), limitedBy: name.startIndex)!])
+            } else {
+                field = name[..<lb]
+            }
+        }
+        if prefix != group {
+            if group != nil { assembler.closeScope() }
+            group = prefix
+            if let prefix { assembler.openScope(key: Substring(prefix)) }
+        }
+        let decoded = Self.percentDecode(value.bytes[...])
+        decoded.withUnsafeBufferPointer { assembler.value(key: field, $0) }
+    }
+
+    static func percentDecode(_ s: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.count)
+        var i = s.startIndex
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: return c - 0x30
+            case 0x41...0x46: return c - 0x41 + 10
+            case 0x61...0x66: return c - 0x61 + 10
+            default: return nil
+            }
+        }
+        while i < s.endIndex {
+            let c = s[i]
+            if c == UInt8(ascii: "+") { out.append(0x20) }
+            else if c == UInt8(ascii: "%"), i + 2 < s.endIndex, let h = hex(s[i + 1]), let l = hex(s[i + 2]) {
+                out.append(h << 4 | l); i += 2
+            } else { out.append(c) }
+            i += 1
+        }
+        return out
+    }
+}

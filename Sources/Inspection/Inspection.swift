@@ -1,2 +1,0 @@
-// Inspection: streaming body decoders, record segmentation, PI detectors, subject keys.
-public enum InspectionModule { public static let name = "Inspection" }

@@ -1,0 +1,249 @@
+/// Streaming JSON / NDJSON parser (RFC 8259) as an explicit state machine, so a token may be split
+/// anywhere between two `feed` calls. Records are objects that are array elements (the outermost
+/// such objects), or, in NDJSON, each line's value.
+final class JSONParser: BodyParser {
+    private enum State {
+        case value, firstKeyOrEnd, key, colon, afterValue
+        case string, escape, unicode(Int, UInt32), number, literal
+    }
+
+    private struct Frame {
+        var isObject: Bool
+        var isRecord: Bool
+        /// Field name this container sits under (arrays pass their parent's down to elements).
+        var key: Substring?
+        /// In an object, the current member's name.
+        var member: Substring?
+    }
+
+    private let assembler: RecordAssembler
+    private let lines: Bool
+    private var state: State = .value
+    private var stack: [Frame] = []
+    private var token: ValueBuffer
+    private var stringIsKey = false
+    private var highSurrogate: UInt32 = 0
+    private var literal: [UInt8] = []
+    private var offset = 0
+    private var documents = 0
+    private let maxDepth = 256
+
+    init(assembler: RecordAssembler, lines: Bool, maxValueBytes: Int) {
+        self.assembler = assembler
+        self.lines = lines
+        self.token = ValueBuffer(limit: maxValueBytes)
+    }
+
+    private func fail(_ why: String) -> UninspectableError {
+        UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
+    }
+
+    private var valueKey: Substring? {
+        guard let top = stack.last else { return nil }
+        return top.isObject ? top.member : top.key
+    }
+
+    func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            let c = bytes[i]
+            switch state {
+            case .string:
+                // Copy the run of plain characters in one go.
+                var j = i
+                while j < n && bytes[j] != 0x22 && bytes[j] != 0x5C { j += 1 }
+                if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
+                if j < n {
+                    if bytes[j] == 0x22 { try endString() } else { state = .escape }
+                    j += 1
+                }
+                offset += j - i; i = j
+                continue
+            case .escape:
+                switch c {
+                case 0x22, 0x5C, 0x2F: appendByte(c); state = .string
+                case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+                    appendByte(0x20); state = .string
+                case UInt8(ascii: "u"): state = .unicode(0, 0)
+                default: throw fail("bad escape \\\(Character(Unicode.Scalar(c)))")
+                }
+            case .unicode(let count, let code):
+                let h: UInt32
+                switch c {
+                case 0x30...0x39: h = UInt32(c - 0x30)
+                case 0x41...0x46: h = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: h = UInt32(c - 0x61 + 10)
+                default: throw fail("bad \\u escape")
+                }
+                let v = code << 4 | h
+                if count == 3 { appendScalar(v); state = .string } else { state = .unicode(count + 1, v) }
+            case .number:
+                if (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D {
+                    appendByte(c)
+                } else {
+                    endNumber()
+                    continue // re-read c in .afterValue
+                }
+            case .literal:
+                if c >= 0x61 && c <= 0x7A { literal.append(c); if literal.count > 5 { throw fail("bad literal") } }
+                else {
+                    guard literal == Array("true".utf8) || literal == Array("false".utf8) || literal == Array("null".utf8)
+                    else { throw fail("bad literal") }
+                    literal.removeAll(keepingCapacity: true)
+                    try valueDone()
+                    continue
+                }
+            case .value:
+                switch c {
+                case 0x20, 0x09, 0x0D, 0x0A: break
+                case 0x7B: try open(object: true)
+                case 0x5B: try open(object: false)
+                case 0x22: stringIsKey = false; state = .string
+                case 0x2D, 0x30...0x39: appendByte(c); state = .number
+                case 0x74, 0x66, 0x6E: literal.append(c); state = .literal
+                case 0x5D where stack.last.map { !$0.isObject } == true && lastWasOpen:
+                    try close(object: false)
+                default:
+                    if stack.isEmpty && documents > 0 && !lines { throw fail("data after the JSON value") }
+                    throw fail("unexpected '\(Character(Unicode.Scalar(c)))'")
+                }
+            case .firstKeyOrEnd, .key:
+                switch c {
+                case 0x20, 0x09, 0x0D, 0x0A: break
+                case 0x22: stringIsKey = true; state = .string
+                case 0x7D:
+                    guard case .firstKeyOrEnd = state else { throw fail("trailing comma") }
+                    try close(object: true)
+                default: throw fail("expected a member name")
+                }
+            case .colon:
+                switch c {
+                case 0x20, 0x09, 0x0D, 0x0A: break
+                case 0x3A: state = .value; lastWasOpen = false
+                default: throw fail("expected ':'")
+                }
+            case .afterValue:
+                switch c {
+                case 0x20, 0x09, 0x0D: break
+                case 0x0A: if stack.isEmpty && lines { state = .value }
+                case 0x2C:
+                    guard let top = stack.last else { throw fail("',' outside a container") }
+                    state = top.isObject ? .key : .value
+                    lastWasOpen = false
+                case 0x7D: try close(object: true)
+                case 0x5D: try close(object: false)
+                default:
+                    if stack.isEmpty && lines { state = .value; continue }
+                    throw fail(stack.isEmpty ? "data after the JSON value" : "expected ',' or a closing bracket")
+                }
+            }
+            i += 1; offset += 1
+        }
+    }
+
+    private var lastWasOpen = false
+
+    func finish() throws(UninspectableError) {
+        switch state {
+        case .number: endNumber()
+        case .literal:
+            guard literal == Array("true".utf8) || literal == Array("false".utf8) || literal == Array("null".utf8)
+            else { throw fail("bad literal") }
+            try valueDone()
+        default: break
+        }
+        if !stack.isEmpty { throw fail("body ends inside \(stack.last!.isObject ? "an object" : "an array")") }
+        switch state {
+        case .afterValue: break
+        case .value where lines || documents > 0: break
+        default: throw fail(documents == 0 ? "empty body" : "body ends inside a value")
+        }
+    }
+
+    // MARK: tokens
+
+    @inline(__always) private func appendByte(_ c: UInt8) {
+        if stringIsKey { if token.bytes.count < 256 { token.bytes.append(c) }; return }
+        token.append(c) { chunk in assembler.value(key: valueKey, chunk) }
+    }
+
+    @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
+        if stringIsKey { token.bytes.append(contentsOf: s.prefix(max(0, 256 - token.bytes.count))); return }
+        let key = valueKey
+        token.append(s) { chunk in assembler.value(key: key, chunk) }
+    }
+
+    private func appendScalar(_ v: UInt32) {
+        var scalar = v
+        if v >= 0xD800 && v < 0xDC00 { highSurrogate = v; return }
+        if v >= 0xDC00 && v < 0xE000 {
+            guard highSurrogate != 0 else { scalar = 0xFFFD; highSurrogate = 0; return }
+            scalar = 0x10000 + ((highSurrogate - 0xD800) << 10) + (v - 0xDC00)
+            highSurrogate = 0
+        }
+        guard let u = Unicode.Scalar(scalar) else { return }
+        for b in UTF8.encode(u)! { appendByte(b) }
+    }
+
+    private func endString() throws(UninspectableError) {
+        if stringIsKey {
+            stack[stack.count - 1].member = Substring(String(decoding: token.bytes, as: UTF8.self))
+            token.bytes.removeAll(keepingCapacity: true)
+            stringIsKey = false
+            state = .colon
+            return
+        }
+        let key = valueKey
+        token.take { assembler.value(key: key, $0) }
+        try valueDone()
+    }
+
+    private func endNumber() {
+        let key = valueKey
+        token.take { assembler.value(key: key, $0, isNumber: true) }
+        // A number ends at a delimiter, which is then read in .afterValue.
+        state = .afterValue
+        if stack.isEmpty { topLevelDone() }
+    }
+
+    private func valueDone() throws(UninspectableError) {
+        state = .afterValue
+        if stack.isEmpty { topLevelDone() }
+    }
+
+    private func topLevelDone() {
+        documents += 1
+        assembler.endDocument()
+    }
+
+    // MARK: containers
+
+    private func open(object: Bool) throws(UninspectableError) {
+        guard stack.count < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+        let parentIsArray = stack.last.map { !$0.isObject } ?? false
+        let key = valueKey
+        var isRecord = false
+        if object && !assembler.inRecord && (parentIsArray || (lines && stack.isEmpty)) {
+            assembler.beginRecord()
+            isRecord = true
+        }
+        if object { assembler.openScope(key: key) }
+        stack.append(Frame(isObject: object, isRecord: isRecord, key: key, member: nil))
+        state = object ? .firstKeyOrEnd : .value
+        lastWasOpen = !object
+    }
+
+    private func close(object: Bool) throws(UninspectableError) {
+        guard let top = stack.last, top.isObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
+        stack.removeLast()
+        if object {
+            assembler.closeScope()
+            if top.isRecord { assembler.endRecord() }
+        } else {
+            assembler.closeGeoArray()
+        }
+        lastWasOpen = false
+        try valueDone()
+    }
+}

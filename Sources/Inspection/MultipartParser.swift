@@ -1,0 +1,168 @@
+/// multipart/form-data: each part by its own type. Plain fields of the form together are one
+/// record (like a urlencoded form); typed parts (JSON, CSV, …) are parsed by their own parser.
+final class MultipartParser: BodyParser {
+    private enum State { case preamble, headers, body, done }
+
+    private let delimiter: [UInt8]
+    private let assembler: RecordAssembler
+    private let configuration: InspectionConfiguration
+    private let partFailure: (String) -> Void
+    private var state: State = .preamble
+    private var pending: [UInt8] = [0x0D, 0x0A]  // the first delimiter has no CRLF before it
+    private var headerBytes: [UInt8] = []
+    private var fieldName: Substring?
+    private var field: ValueBuffer
+    private var sub: BodyParser?
+    private var subCharset: CharsetDecoder?
+    private var skipping = false
+    private var formOpen = false
+
+    init(boundary: String, assembler: RecordAssembler, configuration: InspectionConfiguration, partFailure: @escaping (String) -> Void) {
+        delimiter = Array("\r\n--\(boundary)".utf8)
+        self.assembler = assembler
+        self.configuration = configuration
+        self.partFailure = partFailure
+        field = ValueBuffer(limit: configuration.maxValueBytes)
+    }
+
+    func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        pending.append(contentsOf: bytes)
+        var start = 0
+        defer { pending.removeFirst(start) }
+        while true {
+            switch state {
+            case .done: start = pending.count; return
+            case .preamble, .body:
+                if let at = find(delimiter, from: start) {
+                    if state == .body { try partData(start, at); try endPart() }
+                    // Need the two bytes after the delimiter: "--" ends, CRLF starts a part.
+                    guard at + delimiter.count + 2 <= pending.count else { start = at; return }
+                    let a = pending[at + delimiter.count], b = pending[at + delimiter.count + 1]
+                    if a == 0x2D && b == 0x2D { state = .done; start = pending.count; try endForm(); return }
+                    start = at + delimiter.count
+                    if a == 0x0D && b == 0x0A { start += 2 }
+                    state = .headers
+                    headerBytes.removeAll()
+                } else {
+                    let safe = max(start, pending.count - delimiter.count - 1)
+                    if state == .body { try partData(start, safe) }
+                    start = safe
+                    return
+                }
+            case .headers:
+                let end: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
+                if let at = find(end, from: start) {
+                    headerBytes.append(contentsOf: pending[start..<at])
+                    start = at + 4
+                    try beginPart()
+                    state = .body
+                } else {
+                    headerBytes.append(contentsOf: pending[start...])
+                    if headerBytes.count > 16_384 { throw UninspectableError("multipart part headers too long") }
+                    start = pending.count
+                    return
+                }
+            }
+        }
+    }
+
+    func finish() throws(UninspectableError) {
+        if state != .done { throw UninspectableError("multipart body ends before its closing boundary") }
+        assembler.endDocument()
+    }
+
+    private func find(_ needle: [UInt8], from: Int) -> Int? {
+        let n = pending.count, m = needle.count
+        guard n - from >= m else { return nil }
+        var i = from
+        let first = needle[0]
+        while i <= n - m {
+            if pending[i] == first {
+                var k = 1
+                while k < m && pending[i + k] == needle[k] { k += 1 }
+                if k == m { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    private func beginPart() throws(UninspectableError) {
+        let text = String(decoding: headerBytes, as: UTF8.self)
+        var name: String?
+        var contentType: String?
+        var filename: String?
+        for line in text.split(separator: "\r\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let h = line[..<colon].lowercased()
+            let v = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            if h == "content-type" { contentType = v }
+            if h == "content-disposition" {
+                let params = MediaType(v)?.parameters ?? [:]
+                name = params["name"]; filename = params["filename"]
+            }
+        }
+        skipping = false
+        sub = nil
+        subCharset = nil
+        fieldName = name.map { Substring($0) }
+        guard let contentType, let media = MediaType(contentType) else {
+            if filename == nil { return }  // a plain form field
+            partFailure("multipart part '\(name ?? "?")' (file \(filename!)) has no type")
+            skipping = true
+            return
+        }
+        if media.type == "text/plain" && filename == nil { return }
+        guard let syntax = media.syntax else {
+            partFailure("multipart part '\(name ?? "?")' of type \(media.type) is not inspectable")
+            skipping = true
+            return
+        }
+        if case .multipart = syntax {
+            partFailure("nested multipart part '\(name ?? "?")' is not inspectable")
+            skipping = true
+            return
+        }
+        // A typed part holds its own records: the form's fields so far are one record.
+        try endForm()
+        subCharset = try CharsetDecoder(charset: media.parameters["charset"])
+        sub = BodyInspector.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
+    }
+
+    private func partData(_ s: Int, _ e: Int) throws(UninspectableError) {
+        guard e > s, !skipping else { return }
+        try pending.withUnsafeBufferPointer { p throws(UninspectableError) in
+            let chunk = UnsafeBufferPointer(rebasing: p[s..<e])
+            if let sub, let subCharset {
+                try subCharset.feed(chunk) { u throws(UninspectableError) in try sub.feed(u) }
+            } else {
+                let key = fieldName
+                field.append(chunk) { c in self.fieldValue(key, c) }
+            }
+        }
+    }
+
+    private func fieldValue(_ key: Substring?, _ v: UnsafeBufferPointer<UInt8>) {
+        if !formOpen { assembler.beginRecord(); assembler.openScope(key: nil); formOpen = true }
+        assembler.value(key: key, v)
+    }
+
+    private func endPart() throws(UninspectableError) {
+        if let sub, let subCharset {
+            do throws(UninspectableError) {
+                try subCharset.finish { u throws(UninspectableError) in try sub.feed(u) }
+                try sub.finish()
+            } catch {
+                partFailure("multipart part '\(fieldName ?? "?")': \(error)")
+            }
+        } else if !skipping {
+            let key = fieldName
+            field.take { v in fieldValue(key, v) }
+        }
+        sub = nil; subCharset = nil; skipping = false
+    }
+
+    private func endForm() throws(UninspectableError) {
+        if formOpen { assembler.closeScope(); assembler.endRecord(); formOpen = false }
+    }
+}

@@ -1,0 +1,344 @@
+import CustomsCore
+import Foundation
+
+/// Turns what parsers see (scopes, field names, values) into records and people.
+///
+/// A scope is an object, a row, a form or a line. The smallest scope holding PI is a fragment of a
+/// person; the fragments of one record are joined into people (same name or identifier, or the
+/// un-named parts of a record that names one person), and people are joined across records by
+/// identifiers in `SubjectTable`.
+final class RecordAssembler {
+    private struct Scope {
+        var key: Substring?
+        var fragment = Fragment()
+        var latitude: Substring?
+        var longitude: Substring?
+        var geoNumbers: [Substring] = []
+    }
+
+    private let configuration: InspectionConfiguration
+    private var fields: FieldDictionary
+    private let scanner: ValueScanner
+    private let todayYMD: Int
+    private var scopes: [Scope] = []
+    private var recordOpen = false
+    private var recordFragments: [Fragment] = []
+    private var looseFragments: [Fragment] = []
+    var table = SubjectTable()
+    private(set) var records = 0
+    private var scratch: [UInt8] = []
+
+    init(configuration: InspectionConfiguration) {
+        self.configuration = configuration
+        self.fields = FieldDictionary(extra: configuration.extraFieldNames)
+        let c = CivilCalendar.chinaStandardTime.civilDate(configuration.now)
+        todayYMD = c.year * 10_000 + c.month * 100 + c.day
+        scanner = ValueScanner(today: todayYMD)
+        scratch.reserveCapacity(256)
+    }
+
+    // MARK: structure
+
+    func beginRecord() {
+        if recordOpen { endRecord() }
+        recordOpen = true
+        records += 1
+    }
+
+    func endRecord() {
+        guard recordOpen else { return }
+        recordOpen = false
+        commit(&recordFragments)
+    }
+
+    var inRecord: Bool { recordOpen }
+
+    /// End of one top-level document (a JSON value, an NDJSON line): PI found outside any record
+    /// (a single object posted on its own) makes one record.
+    func endDocument() {
+        while !scopes.isEmpty { closeScope() }
+        endRecord()
+        if !looseFragments.isEmpty {
+            records += 1
+            commit(&looseFragments)
+        }
+    }
+
+    func openScope(key: Substring?) {
+        scopes.append(Scope(key: key))
+    }
+
+    func closeScope() {
+        guard var s = scopes.popLast() else { return }
+        finishGeo(&s)
+        guard s.fragment.hasPI || !s.fragment.links.isEmpty else { return }
+        if recordOpen { recordFragments.append(s.fragment) } else { looseFragments.append(s.fragment) }
+    }
+
+    private var parentKey: Substring? { scopes.last?.key }
+
+    // MARK: values
+
+    /// One scalar. `key` is its field name (nil in free text); `isNumber` for unquoted JSON numbers.
+    func value(key: Substring?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
+        if scopes.isEmpty { openScope(key: nil) }
+        let role: FieldRole = key.map { fields.role(key: $0, parent: parentKey) } ?? .none
+        switch role {
+        case .latitude, .longitude, .geo:
+            if geoValue(role: role, v, isNumber: isNumber) { return }
+        case .accountID:
+            if !v.isEmpty && v.count <= 64 {
+                var m = Array("acct:".utf8); m.append(contentsOf: v)
+                let k = SubjectKeys.key(message: m, secret: configuration.secret)
+                if !scopes[scopes.count - 1].fragment.links.contains(k) { scopes[scopes.count - 1].fragment.links.append(k) }
+            }
+            return
+        default: break
+        }
+        if v.isEmpty { return }
+        let normalizedFullWidth = containsFullWidth(v)
+        if normalizedFullWidth {
+            scratch.removeAll(keepingCapacity: true)
+            foldFullWidth(v, into: &scratch)
+            scratch.withUnsafeBufferPointer { inspect($0, role: role) }
+        } else {
+            inspect(v, role: role)
+        }
+    }
+
+    private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
+        var identified = false
+        scanner.scan(v, role: role) { id in
+            identified = true
+            record(id)
+        }
+        if identified { return }
+        switch role {
+        case .passport:
+            if let p = fieldPassport(v) { addValue(.passport, p) }
+        case .name:
+            if let name = personName(v) { addValue(.name, name) }
+        case .address:
+            if let a = plainText(v), a.unicodeScalars.count >= 4, !a.contains("*") { addValue(.address, a) }
+        case .birthDate:
+            if let ymd = parseDate(v) {
+                addValue(.birthDate, String(ymd))
+                scopes[scopes.count - 1].fragment.fieldBirth = ymd
+                if isMinor(ymd) { scopes[scopes.count - 1].fragment.minor = true }
+            }
+        case .health, .biometric, .religion, .financial:
+            if let t = plainText(v), !Self.emptyWords.contains(t.lowercased()) { addValue(role.kind!, t) }
+        default: break
+        }
+    }
+
+    static let emptyWords: Set<String> = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
+
+    private func record(_ id: Identifier) {
+        addValue(id.kind, id.normalized)
+        if let b = id.birth {
+            addValue(.birthDate, String(b))
+            if isMinor(b) { scopes[scopes.count - 1].fragment.minor = true }
+        }
+    }
+
+    private func addValue(_ kind: DetectorKind, _ normalized: String) {
+        let key = SubjectKeys.key(for: normalized, kind: kind, secret: configuration.secret)
+        let tail = String(normalized.suffix(4))
+        scopes[scopes.count - 1].fragment.add(kind, key: key, tail: tail)
+    }
+
+    /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
+    /// birthday (SPC interpretation on minors' cases, art. 2), so on the 14th birthday one is still under 14.
+    private func isMinor(_ ymd: Int) -> Bool { ymd + 14 * 10_000 >= todayYMD }
+
+    // MARK: geolocation
+
+    private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
+        let text = Substring(String(decoding: v, as: UTF8.self))
+        let i = scopes.count - 1
+        switch role {
+        case .latitude:
+            guard Self.preciseCoordinate(text, limit: 90) else { return false }
+            scopes[i].latitude = text
+        case .longitude:
+            guard Self.preciseCoordinate(text, limit: 180) else { return false }
+            scopes[i].longitude = text
+        default:
+            if isNumber {
+                scopes[i].geoNumbers.append(text)
+            } else {
+                let parts = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == ";" }).filter { !$0.isEmpty }
+                guard parts.count == 2, Self.preciseCoordinate(parts[0], limit: 180), Self.preciseCoordinate(parts[1], limit: 180),
+                      abs(Double(parts[0])!) <= 90 || abs(Double(parts[1])!) <= 90 else { return false }
+                addGeo(&scopes[i].fragment, Double(parts[0])!, Double(parts[1])!)
+                return true
+            }
+        }
+        finishGeo(&scopes[i])
+        return true
+    }
+
+    /// Called when a geo-named array or scope ends: two precise numbers make a point.
+    func closeGeoArray() {
+        guard let i = scopes.indices.last else { return }
+        finishGeo(&scopes[i])
+    }
+
+    private func finishGeo(_ s: inout Scope) {
+        if let la = s.latitude, let lo = s.longitude {
+            addGeo(&s.fragment, Double(la)!, Double(lo)!)
+            s.latitude = nil; s.longitude = nil
+        }
+        if s.geoNumbers.count >= 2 {
+            let a = s.geoNumbers[0], b = s.geoNumbers[1]
+            if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
+               Self.preciseCoordinate(a, limit: 180), Self.preciseCoordinate(b, limit: 180) {
+                addGeo(&s.fragment, Double(a)!, Double(b)!, longitudeFirst: true)
+            }
+            s.geoNumbers.removeAll()
+        }
+    }
+
+    /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
+    /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
+    private func addGeo(_ f: inout Fragment, _ a: Double, _ b: Double, longitudeFirst: Bool = false) {
+        let (lat, lon) = abs(a) > 90 || (longitudeFirst && abs(b) <= 90) ? (b, a) : (a, b)
+        let text = String(format: "%.6f,%.6f", lat, lon)
+        f.add(.geo, key: SubjectKeys.key(for: text, kind: .geo, secret: configuration.secret), tail: String(text.suffix(4)))
+    }
+
+    /// A decimal degree with at least four decimals (about 11 m), within ±limit.
+    static func preciseCoordinate(_ s: Substring, limit: Double) -> Bool {
+        guard let dot = s.firstIndex(of: "."), let d = Double(s), abs(d) <= limit else { return false }
+        let decimals = s[s.index(after: dot)...]
+        return decimals.count >= 4 && decimals.allSatisfy(\.isASCII) && decimals.allSatisfy(\.isNumber)
+    }
+
+    // MARK: value forms
+
+    private func plainText(_ v: UnsafeBufferPointer<UInt8>) -> String? {
+        let s = String(decoding: v, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if s.isEmpty || s == "null" { return nil }
+        return s
+    }
+
+    private func personName(_ v: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let s = plainText(v), s.unicodeScalars.count <= 40 else { return nil }
+        if s.contains("*") || s.contains("@") || s.unicodeScalars.contains(where: { ("0"..."9").contains($0) || ("０"..."９").contains($0) }) { return nil }
+        for org in ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"] where s.contains(org) { return nil }
+        if Self.emptyWords.contains(s.lowercased()) { return nil }
+        return s
+    }
+
+    /// In a passport field: one or two letters and 7–9 digits, or 8–9 digits.
+    private func fieldPassport(_ v: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let s = plainText(v)?.uppercased() else { return nil }
+        let u = Array(s.utf8)
+        guard u.count >= 8, u.count <= 10 else { return nil }
+        let letters = u.prefix(while: isUpper).count
+        guard letters <= 2, u[letters...].allSatisfy(isDigit), u.count - letters >= 7 else { return nil }
+        return s
+    }
+
+    /// yyyy-mm-dd, yyyy/mm/dd, yyyymmdd, yyyy年m月d日 (and a time after it).
+    private func parseDate(_ v: UnsafeBufferPointer<UInt8>) -> Int? {
+        var nums: [Int] = []
+        var cur = -1, len = 0
+        var firstLen = 0
+        for c in v {
+            if isDigit(c) {
+                cur = (cur < 0 ? 0 : cur) * 10 + Int(c &- 0x30); len += 1
+                if len > 8 { return nil }
+            } else if cur >= 0 {
+                if nums.isEmpty { firstLen = len }
+                nums.append(cur); cur = -1; len = 0
+                if nums.count == 3 { break }
+            }
+        }
+        if cur >= 0 && nums.count < 3 { if nums.isEmpty { firstLen = len }; nums.append(cur) }
+        var y = 0, m = 0, d = 0
+        if nums.count == 1 && firstLen == 8 { y = nums[0] / 10_000; m = nums[0] / 100 % 100; d = nums[0] % 100 }
+        else if nums.count >= 3 && firstLen == 4 { y = nums[0]; m = nums[1]; d = nums[2] }
+        else { return nil }
+        guard Checksums.plausibleBirth(year: y, month: m, day: d, today: todayYMD) else { return nil }
+        return y * 10_000 + m * 100 + d
+    }
+
+    // MARK: full-width digits
+
+    private func containsFullWidth(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let n = v.count
+        while i + 2 < n {
+            if v[i] == 0xEF && v[i + 1] == 0xBC { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// ０-９ → 0-9, Ｘ/ｘ → X, ＠ → @, ＋ → +, －/　 → separators.
+    private func foldFullWidth(_ v: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        var i = 0
+        let n = v.count
+        while i < n {
+            if i + 2 < n && v[i] == 0xEF && v[i + 1] == 0xBC {
+                let t = v[i + 2]
+                switch t {
+                case 0x90...0x99: out.append(t - 0x90 + 0x30); i += 3; continue
+                case 0xB8: out.append(UInt8(ascii: "X")); i += 3; continue
+                case 0xA0: out.append(UInt8(ascii: "@")); i += 3; continue
+                case 0x8B: out.append(UInt8(ascii: "+")); i += 3; continue
+                case 0x8D: out.append(UInt8(ascii: "-")); i += 3; continue
+                default: break
+                }
+            }
+            if i + 2 < n && v[i] == 0xEF && v[i + 1] == 0xBD && v[i + 2] == 0x98 { out.append(UInt8(ascii: "X")); i += 3; continue }
+            out.append(v[i]); i += 1
+        }
+    }
+
+    // MARK: people of one record
+
+    private func commit(_ fragments: inout [Fragment]) {
+        defer { fragments.removeAll(keepingCapacity: true) }
+        guard !fragments.isEmpty else { return }
+        if fragments.count == 1 { table.add(fragments[0]); return }
+        // Join fragments naming the same person or sharing an identifier.
+        var groups: [Fragment] = []
+        var nameless: [Fragment] = []
+        for f in fragments {
+            if !f.hasName && !f.values.contains(where: { isStrong($0.kind) }) { nameless.append(f); continue }
+            if !f.hasName { nameless.append(f); continue }
+            if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                groups[g].absorb(f)
+            } else {
+                groups.append(f)
+            }
+        }
+        // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
+        // they share an identifier with, else to the first named person, else to one another.
+        for f in nameless {
+            if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                groups[g].absorb(f)
+            } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
+                groups[g].absorb(f)
+            } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
+                groups[g].absorb(f)
+            } else {
+                groups.append(f)
+            }
+        }
+        // Joining may have made two groups share a value.
+        var merged: [Fragment] = []
+        for g in groups {
+            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged[m].absorb(g) } else { merged.append(g) }
+        }
+        for g in merged { table.add(g) }
+    }
+
+    private func shares(_ a: Fragment, _ b: Fragment) -> Bool {
+        for v in b.values where (isStrong(v.kind) || v.kind == .name) && a.values.contains(v) { return true }
+        return false
+    }
+}

@@ -1,0 +1,213 @@
+import CustomsCore
+
+/// One identifier found in a value, already validated and normalised.
+struct Identifier {
+    var kind: DetectorKind
+    var normalized: String
+    /// yyyymmdd from a resident ID, for ages.
+    var birth: Int?
+}
+
+/// Finds identifiers inside one value (a JSON string, a CSV cell, a line of text).
+/// Only bytes that can start an identifier (digits, `+`, `@`) are looked at closely.
+struct ValueScanner {
+    /// yyyymmdd of the flow date (UTC+8): later birth dates are impossible.
+    let today: Int
+
+    private static let classTable: [UInt8] = {
+        var t = [UInt8](repeating: 0, count: 256)
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = 1 }
+        t[Int(UInt8(ascii: "@"))] = 2
+        return t
+    }()
+
+    @inline(__always) static func isLocalPart(_ c: UInt8) -> Bool {
+        isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "%")
+            || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+    }
+
+    @inline(__always) static func isDomain(_ c: UInt8) -> Bool {
+        isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-")
+    }
+
+    /// Bytes that glue onto a number and make it part of a longer token (`SO2026…`, `138****5678`).
+    @inline(__always) static func glues(_ c: UInt8) -> Bool {
+        isAlnum(c) || c == UInt8(ascii: "*") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
+    }
+
+    func scan(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, found: (Identifier) -> Void) {
+        let n = v.count
+        var i = 0
+        Self.classTable.withUnsafeBufferPointer { table in
+            while i < n {
+                let c = table[Int(v[i])]
+                if c == 0 { i += 1; continue }
+                if c == 2 {
+                    i = email(v, at: i, found: found)
+                } else {
+                    i = digits(v, at: i, role: role, found: found)
+                }
+            }
+        }
+    }
+
+    // MARK: e-mail
+
+    private func email(_ v: UnsafeBufferPointer<UInt8>, at at: Int, found: (Identifier) -> Void) -> Int {
+        var s = at
+        while s > 0 && at - s < 64 && Self.isLocalPart(v[s - 1]) { s -= 1 }
+        while s < at && (v[s] == UInt8(ascii: ".") || v[s] == UInt8(ascii: "-") || v[s] == UInt8(ascii: "+")) { s += 1 }
+        // A masked local part (`z***@qq.com`) identifies no one.
+        if s == at || (s > 0 && v[s - 1] == UInt8(ascii: "*")) || v[at - 1] == UInt8(ascii: ".") { return at + 1 }
+        var e = at + 1
+        var lastDot = -1
+        while e < v.count && e - at < 255 && Self.isDomain(v[e]) {
+            if v[e] == UInt8(ascii: ".") { if v[e - 1] == UInt8(ascii: ".") { break }; lastDot = e }
+            e += 1
+        }
+        while e > at + 1 && (v[e - 1] == UInt8(ascii: ".") || v[e - 1] == UInt8(ascii: "-")) { e -= 1 }
+        if lastDot >= e { lastDot = -1; for k in (at + 1)..<e where v[k] == UInt8(ascii: ".") { lastDot = k } }
+        guard lastDot > at + 1, e - lastDot - 1 >= 2 else { return at + 1 }
+        for k in (lastDot + 1)..<e where !isAlpha(v[k]) { return at + 1 }
+        if e < v.count && v[e] == UInt8(ascii: "*") { return at + 1 }
+        var bytes = Array(v[s..<e])
+        for k in bytes.indices where isUpper(bytes[k]) { bytes[k] |= 0x20 }
+        found(Identifier(kind: .email, normalized: String(decoding: bytes, as: UTF8.self)))
+        return e
+    }
+
+    // MARK: numbers
+
+    /// A run of digits, possibly grouped by single spaces or dashes (`138 1234 5678`,
+    /// `+86-138-…`, `6222 0212 …`), judged as a whole, then piece by piece.
+    private func digits(_ v: UnsafeBufferPointer<UInt8>, at start: Int, role: FieldRole, found: (Identifier) -> Void) -> Int {
+        let n = v.count
+        var e = start
+        var digitCount = 0
+        var grouped = false
+        var buf: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 digits, stack only
+        return withUnsafeMutableBytes(of: &buf) { raw -> Int in
+            let d = raw.bindMemory(to: UInt8.self)
+            while e < n {
+                let c = v[e]
+                if isDigit(c) {
+                    if digitCount < 24 { d[digitCount] = c }
+                    digitCount += 1; e += 1
+                } else if (c == UInt8(ascii: " ") || c == UInt8(ascii: "-")) && e + 1 < n && isDigit(v[e + 1])
+                            && digitCount < 24 {
+                    grouped = true; e += 1
+                } else { break }
+            }
+            var end = e
+            // ID check character.
+            var x = false
+            if digitCount == 17 && end < n && (v[end] == UInt8(ascii: "X") || v[end] == UInt8(ascii: "x")) {
+                x = true; d[17] = UInt8(ascii: "X"); end += 1
+            }
+            let plus = start > 0 && v[start - 1] == UInt8(ascii: "+")
+            let leftGlue = start > (plus ? 1 : 0) && Self.glues(v[start - (plus ? 2 : 1)])
+            let rightGlue = end < n && Self.glues(v[end]) && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
+                && !(v[end] == UInt8(ascii: ".") && end + 1 < n && !isDigit(v[end + 1]))
+            if start > 0 && isAlpha(v[start - 1]) && !grouped {
+                letterPrefixed(v, start: start, end: e, d: d, count: digitCount, role: role, found: found)
+                return end
+            }
+            if digitCount > 24 || leftGlue || rightGlue { return end }
+            let len = digitCount + (x ? 1 : 0)
+            if judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role, found: found) { return end }
+            guard grouped && !x else { return end }
+            // The run as a whole is nothing: try its pieces (a date next to a phone number…).
+            var p = start
+            while p < e {
+                var q = p
+                while q < e && isDigit(v[q]) { q += 1 }
+                if q - p >= 11 {
+                    let piece = UnsafeBufferPointer(rebasing: v[p..<q])
+                    _ = judge(piece, plus: false, role: role, found: found)
+                }
+                p = q + 1
+            }
+            return end
+        }
+    }
+
+    /// Decides what a bare number is. Returns true when it was an identifier.
+    private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, found: (Identifier) -> Void) -> Bool {
+        let len = d.count
+        if len == 18, let birth = Checksums.residentID18(d, today: today) {
+            found(Identifier(kind: .idNumber, normalized: String(decoding: d, as: UTF8.self), birth: birth))
+            return true
+        }
+        guard d[len - 1] != UInt8(ascii: "X") else { return false }
+        if len == 11 && Checksums.mobile11(d, 0) {
+            found(Identifier(kind: .mobile, normalized: "+86" + String(decoding: d, as: UTF8.self)))
+            return true
+        }
+        if len == 13 && d[0] == UInt8(ascii: "8") && d[1] == UInt8(ascii: "6") && Checksums.mobile11(d, 2) {
+            found(Identifier(kind: .mobile, normalized: "+" + String(decoding: d, as: UTF8.self)))
+            return true
+        }
+        if len == 15 && !plus && d[0] == UInt8(ascii: "0") && d[1] == UInt8(ascii: "0") && d[2] == UInt8(ascii: "8")
+            && d[3] == UInt8(ascii: "6") && Checksums.mobile11(d, 4) {
+            found(Identifier(kind: .mobile, normalized: "+" + String(decoding: d[2...], as: UTF8.self)))
+            return true
+        }
+        if len >= 13 && len <= 19 && !plus && Checksums.luhn(d) && (role == .bankCard || role == .financial || Checksums.cardIssuer(d)) {
+            found(Identifier(kind: .bankCard, normalized: String(decoding: d, as: UTF8.self)))
+            return true
+        }
+        if len == 15 && role == .idNumber, let birth = Checksums.residentID15(d, today: today) {
+            found(Identifier(kind: .idNumber, normalized: String(decoding: d, as: UTF8.self), birth: birth))
+            return true
+        }
+        return false
+    }
+
+    /// Letters followed by digits: passports (E12345678, EA1234567, G12345678, DE1234567, K12345678,
+    /// MA1234567), Hong Kong IDs (A123456(7)), Taiwan IDs (A123456789).
+    private func letterPrefixed(_ v: UnsafeBufferPointer<UInt8>, start: Int, end: Int, d: UnsafeMutableBufferPointer<UInt8>,
+                                count: Int, role: FieldRole, found: (Identifier) -> Void) {
+        var ls = start
+        while ls > 0 && start - ls < 3 && isAlpha(v[ls - 1]) { ls -= 1 }
+        if ls > 0 && (Self.glues(v[ls - 1])) { return }
+        let letters = Array(v[ls..<start])
+        guard letters.allSatisfy(isUpper), letters.count <= 2 else { return }
+        let after: UInt8 = end < v.count ? v[end] : 0
+        let digits = UnsafeBufferPointer(rebasing: d[0..<min(count, 24)])
+        // Hong Kong: X123456(7) or, in an HKID field, X1234567 / X123456A.
+        if count == 6 && after == UInt8(ascii: "(") && end + 2 < v.count && v[end + 2] == UInt8(ascii: ")") {
+            let check = v[end + 1]
+            if Checksums.hkID(letters: letters, digits: digits, check: check) {
+                found(Identifier(kind: .hkID, normalized: String(decoding: letters + Array(digits) + [check], as: UTF8.self)))
+            }
+            return
+        }
+        if Self.glues(after) && !(role == .hkID && count == 6 && after == UInt8(ascii: "A")) { return }
+        if role == .hkID && (count == 7 || (count == 6 && after == UInt8(ascii: "A"))) {
+            let six = UnsafeBufferPointer(rebasing: digits[0..<6])
+            let check = count == 7 ? digits[6] : after
+            if Checksums.hkID(letters: letters, digits: six, check: check) {
+                found(Identifier(kind: .hkID, normalized: String(decoding: letters + Array(six) + [check], as: UTF8.self)))
+            }
+            return
+        }
+        if letters.count == 1 && count == 9 && Checksums.twID(letter: letters[0], digits: digits) {
+            found(Identifier(kind: .twID, normalized: String(decoding: letters + Array(digits), as: UTF8.self)))
+            return
+        }
+        let l0 = letters.last!
+        let passport: Bool
+        switch (letters.count, count) {
+        case (1, 8): passport = l0 == UInt8(ascii: "E") || l0 == UInt8(ascii: "G") || l0 == UInt8(ascii: "K")
+        case (2, 7):
+            let a = letters[0], b = letters[1]
+            passport = (a == UInt8(ascii: "E") && b != UInt8(ascii: "I") && b != UInt8(ascii: "O"))
+                || (b == UInt8(ascii: "E") && (a == UInt8(ascii: "D") || a == UInt8(ascii: "S") || a == UInt8(ascii: "P")))
+                || (a == UInt8(ascii: "M") && b == UInt8(ascii: "A"))
+        default: passport = role == .passport && count >= 7 && count <= 9
+        }
+        if passport {
+            found(Identifier(kind: .passport, normalized: String(decoding: letters + Array(digits), as: UTF8.self)))
+        }
+    }
+}

@@ -1,0 +1,245 @@
+import CustomsCore
+import Foundation
+
+/// One counted (scope, category): who is in it and when each was last seen.
+struct SeriesKey: Hashable, Sendable {
+    let scope: CountScope
+    let category: Category
+
+    /// How the scope is spelled in storage and output: `company` or `recipient:<id>`.
+    var scopeText: String { scope.description }
+
+    init(scope: CountScope, category: Category) {
+        self.scope = scope
+        self.category = category
+    }
+
+    init?(scopeText: String, category: String) {
+        if scopeText == "company" {
+            scope = .company
+        } else if scopeText.hasPrefix("recipient:") {
+            scope = .recipient(String(scopeText.dropFirst("recipient:".count)))
+        } else {
+            return nil
+        }
+        self.category = Category(category)
+    }
+}
+
+/// One change a commit makes to one series: a subject's last-seen hour moved forward (or the
+/// subject is new, `old == nil`). The same record writes the change and undoes it.
+struct SightingChange: Sendable {
+    let series: Int32
+    let key: SubjectKey
+    let old: UInt32?
+    let new: UInt32
+}
+
+/// Hour arithmetic: the ledger keeps last-seen times to the UTC hour.
+enum LedgerClock {
+    static func hour(_ date: Date) -> UInt32 {
+        let h = (date.timeIntervalSince1970 / 3600).rounded(.down)
+        if h <= 0 { return 0 }
+        return h >= Double(SubjectTable.maxHour) ? SubjectTable.maxHour : UInt32(h)
+    }
+
+    /// The first hour inside `window` at `now`. Exact when the calendar's offset is a whole number
+    /// of hours; otherwise rounded down, which can only count a subject early (never miss one).
+    static func startHour(_ window: CountingWindow, now: Date, calendar: CivilCalendar) -> Int {
+        if window == .unbounded { return 0 }
+        let start = calendar.windowStart(window, now: now).timeIntervalSince1970
+        return Int((start / 3600).rounded(.down))
+    }
+}
+
+/// Window start hours, remembered per civil day: Foundation's calendar arithmetic costs
+/// microseconds, and every flow of a day asks the same question.
+struct WindowStartCache: Sendable {
+    private struct Key: Hashable { let offset: Int; let day: Int; let window: CountingWindow }
+    private var starts: [Key: Int] = [:]
+
+    mutating func startHour(_ window: CountingWindow, now: Date, calendar: CivilCalendar) -> Int {
+        if window == .unbounded { return 0 }
+        let key = Key(offset: calendar.utcOffsetSeconds, day: calendar.dayNumber(now), window: window)
+        if let hit = starts[key] { return hit }
+        if starts.count > 1_024 { starts.removeAll(keepingCapacity: true) }
+        let start = LedgerClock.startHour(window, now: now, calendar: calendar)
+        starts[key] = start
+        return start
+    }
+}
+
+/// The in-memory count state: series, their subject tables and hour histograms. Not thread-safe;
+/// its owner confines it to one queue.
+struct CountState: Sendable {
+    struct Series: Sendable {
+        let key: SeriesKey
+        var table = SubjectTable()
+        var histogram = HourHistogram()
+        var persisted: Bool
+    }
+
+    private(set) var series: [Series] = []
+    private var index: [SeriesKey: Int32] = [:]
+    private var windowStarts = WindowStartCache()
+
+    var subjectEntries: Int { series.reduce(0) { $0 + $1.table.count } }
+    var memoryBytes: Int { series.reduce(0) { $0 + $1.table.memoryBytes + $1.histogram.memoryBytes } }
+
+    func id(of key: SeriesKey) -> Int32? { index[key] }
+
+    /// Registers a series read back from storage under its stored id.
+    mutating func restoreSeries(id: Int32, key: SeriesKey) {
+        precondition(Int(id) == series.count, "series ids are dense")
+        series.append(Series(key: key, persisted: true))
+        index[key] = id
+    }
+
+    private mutating func seriesID(_ key: SeriesKey) -> Int32 {
+        if let id = index[key] { return id }
+        let id = Int32(series.count)
+        series.append(Series(key: key, persisted: false))
+        index[key] = id
+        return id
+    }
+
+    /// Series created in memory that storage has not recorded yet.
+    func unpersistedSeries() -> [(id: Int32, key: SeriesKey)] {
+        series.indices.filter { !series[$0].persisted }.map { (Int32($0), series[$0].key) }
+    }
+
+    mutating func markPersisted(_ ids: [Int32]) {
+        for id in ids { series[Int(id)].persisted = true }
+    }
+
+    /// Replays one stored sighting (keeping the latest hour).
+    mutating func restore(series id: Int32, key: SubjectKey, hour: UInt32) {
+        _ = see(key, in: id, at: hour)
+    }
+
+    func lastSeen(_ subject: SubjectKey, in key: SeriesKey) -> UInt32? {
+        guard let id = index[key] else { return nil }
+        return series[Int(id)].table.lastSeen(subject)
+    }
+
+    mutating func count(_ key: CountKey, at: Date, calendar: CivilCalendar) -> Int {
+        guard let id = index[SeriesKey(scope: key.scope, category: key.category)] else { return 0 }
+        let start = windowStarts.startHour(key.window, now: at, calendar: calendar)
+        return series[Int(id)].histogram.count(atOrAfter: start)
+    }
+
+    mutating func preview(_ batch: LedgerBatch) -> CountPreview {
+        var result = CountPreview(minimumCapacity: batch.keys.count)
+        // Keys sharing a series share one pass over the batch's subjects.
+        var bySeries: [SeriesKey: [CountKey]] = [:]
+        for key in batch.keys { bySeries[SeriesKey(scope: key.scope, category: key.category), default: []].append(key) }
+        for (seriesKey, keys) in bySeries {
+            let id = index[seriesKey]
+            let starts = keys.map { windowStarts.startHour($0.window, now: batch.time, calendar: batch.calendar) }
+            let befores = starts.map { start in id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0 }
+            var added = Array(repeating: 0, count: keys.count)
+            let affected: Bool
+            switch seriesKey.scope {
+            case .company: affected = true
+            case .recipient(let r): affected = r == batch.recipient
+            }
+            if affected {
+                let table = id.map { series[Int($0)].table }
+                for subject in batch.subjects where Self.holds(subject.categories, seriesKey.category) {
+                    guard let seen = table?.lastSeen(subject.key) else {
+                        for k in keys.indices { added[k] += 1 }
+                        continue
+                    }
+                    for k in keys.indices where Int(seen) < starts[k] { added[k] += 1 }
+                }
+            }
+            for k in keys.indices { result[keys[k]] = CountChange(before: befores[k], after: befores[k] + added[k]) }
+        }
+        return result
+    }
+
+    /// Set membership without hashing the name: a subject has one to three categories.
+    @inline(__always)
+    private static func holds(_ categories: Set<Category>, _ category: Category) -> Bool {
+        if categories.count > 4 { return categories.contains(category) }
+        for c in categories where c == category { return true }
+        return false
+    }
+
+    /// Counts `batch` in memory; returns what changed, for storage and for undo.
+    mutating func apply(_ batch: LedgerBatch) -> [SightingChange] {
+        let hour = LedgerClock.hour(batch.time)
+        var changes: [SightingChange] = []
+        changes.reserveCapacity(batch.subjects.count * 2)
+        // Categories per batch are few: a short list beats hashing scope and category per subject.
+        var ids: [(category: Category, company: Int32, recipient: Int32)] = []
+        for subject in batch.subjects {
+            for category in subject.categories {
+                let pair: (company: Int32, recipient: Int32)
+                if let hit = ids.first(where: { $0.category == category }) {
+                    pair = (hit.company, hit.recipient)
+                } else {
+                    pair = (seriesID(SeriesKey(scope: .company, category: category)),
+                            seriesID(SeriesKey(scope: .recipient(batch.recipient), category: category)))
+                    ids.append((category, pair.company, pair.recipient))
+                }
+                if let change = see(subject.key, in: pair.company, at: hour) { changes.append(change) }
+                if let change = see(subject.key, in: pair.recipient, at: hour) { changes.append(change) }
+            }
+        }
+        return changes
+    }
+
+    private mutating func see(_ key: SubjectKey, in id: Int32, at hour: UInt32) -> SightingChange? {
+        let s = Int(id)
+        let old = series[s].table.lastSeen(key)
+        if let old, old >= hour { return nil }
+        series[s].table.set(key, hour: hour)
+        if let old { series[s].histogram.remove(old) }
+        series[s].histogram.add(hour)
+        return SightingChange(series: id, key: key, old: old, new: hour)
+    }
+
+    /// The log rows still needed for durability: those carrying their subject's durable
+    /// last-seen hour. `pending` are changes counted in memory but not yet stored, oldest first;
+    /// for the subjects they touch, the durable hour is the one before the first of them.
+    func liveRows(_ rows: [SQLiteStore.LogRow], pending: [[SightingChange]]) -> [SQLiteStore.LogRow] {
+        struct Slot: Hashable { let series: Int32; let key: SubjectKey }
+        var durableBefore: [Slot: UInt32?] = [:]
+        for changes in pending {
+            for c in changes {
+                let slot = Slot(series: c.series, key: c.key)
+                if durableBefore.index(forKey: slot) == nil { durableBefore[slot] = .some(c.old) }
+            }
+        }
+        var kept = Set<Slot>()
+        var live: [SQLiteStore.LogRow] = []
+        for row in rows {
+            let slot = Slot(series: row.series, key: row.key)
+            let durable: UInt32?
+            if let before = durableBefore[slot] {
+                durable = before
+            } else {
+                durable = Int(row.series) < series.count ? series[Int(row.series)].table.lastSeen(row.key) : nil
+            }
+            // Keep the row that holds the durable hour (once); anything unexplained stays too.
+            if let durable, durable > row.hour { continue }
+            if kept.insert(slot).inserted || durable == nil { live.append(row) }
+        }
+        return live
+    }
+
+    /// Reverses `changes` (made by `apply`, most recent batch first).
+    mutating func undo(_ changes: [SightingChange]) {
+        for change in changes.reversed() {
+            let s = Int(change.series)
+            series[s].histogram.remove(change.new)
+            if let old = change.old {
+                series[s].table.set(change.key, hour: old)
+                series[s].histogram.add(old)
+            } else {
+                series[s].table.remove(change.key)
+            }
+        }
+    }
+}

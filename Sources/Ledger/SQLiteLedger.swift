@@ -1,0 +1,363 @@
+import CustomsCore
+import Dispatch
+import Foundation
+import Logging
+
+/// The embedded ledger: counts in memory (compact tables rebuilt from the file at start),
+/// durability in SQLite with group commit.
+///
+/// Two serial queues: `stateQueue` owns the counts and the commit pipeline; `writerQueue` owns
+/// the SQLite connection. A batch is counted in memory the moment its decision says commit (so
+/// the next preview already sees it), and its completion fires once the transaction holding it
+/// has been fsync'd. While one transaction is being written the next batches gather, and all of
+/// them go in the next one. If a transaction fails, its batches fail and every batch not yet
+/// durable is taken back out of memory; the ones after the failed group are counted again and
+/// written next (their decisions saw the failed group's subjects, so they erred high, never low).
+/// Between groups, while no batch waits, the writer cleans the log a chunk at a time (see
+/// SQLiteStore), so the file stays within about two rows per (series, subject).
+public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
+    // Every `var` below is confined to `stateQueue`; `store` is used only on `writerQueue` once
+    // `init` returns.
+    public let path: String
+    private let logger: Logger
+    private let stateQueue = DispatchQueue(label: "customs.ledger.state")
+    private let writerQueue = DispatchQueue(label: "customs.ledger.writer")
+    private let completionQueue = DispatchQueue.global(qos: .userInitiated)
+    private let store: SQLiteStore
+    private let readOnly: Bool
+    private let options: Options
+
+    private var state = CountState()
+    private var phase = Phase.open
+    private var waiting: [Pending] = []
+    private var writing: [Pending] = []
+    private var writerBusy = false
+    private var transactions = 0
+    private var logRows = 0
+    /// While a cleaning pass runs: the last rowid it covers (`Int64.max` until its first step).
+    private var cleaningThrough: Int64?
+    private var nextCleaningAt = 0
+    /// Cleaning takes at most a quarter of the writer's time unless the log is overdue: a queue
+    /// that is empty for a moment between group commits is not an idle ledger.
+    private var cleaningAllowedAt = DispatchTime.now()
+    private var cleaningTimerArmed = false
+    private var admittedSinceCleaning = false
+    private var closeWaiters: [DispatchSemaphore] = []
+
+    private enum Phase { case open, closing, closed }
+
+    private struct Pending {
+        let batch: LedgerBatch
+        var changes: [SightingChange]
+        let finish: @Sendable (LedgerError?) -> Void
+    }
+
+    public struct Options: Sendable {
+        /// Open an existing ledger only to read counts (no commits, no log cleaning).
+        public var readOnly = false
+        /// Caps the file at this many SQLite pages; a commit beyond fails like a full disk.
+        public var maxPageCount: Int?
+        /// Superseded log rows tolerated beyond one per entry before the log is cleaned (while no
+        /// batch waits; it is cleaned even with batches waiting past three per entry).
+        public var cleaningSlack = 100_000
+        /// Log rows cleaned per transaction: bounds how long a batch can wait behind one.
+        public var cleaningChunk = 8_192
+        public init(readOnly: Bool = false, maxPageCount: Int? = nil, cleaningSlack: Int = 100_000, cleaningChunk: Int = 8_192) {
+            self.readOnly = readOnly
+            self.maxPageCount = maxPageCount
+            self.cleaningSlack = cleaningSlack
+            self.cleaningChunk = cleaningChunk
+        }
+    }
+
+    public convenience init(path: String, logger: Logger) throws(LedgerError) {
+        try self.init(path: path, options: Options(), logger: logger)
+    }
+
+    /// Opens (or creates) the ledger at `path` and rebuilds the counts from it.
+    public init(path: String, options: Options, logger: Logger) throws(LedgerError) {
+        self.path = path
+        self.logger = logger
+        self.readOnly = options.readOnly
+        self.options = options
+        if options.readOnly && !FileManager.default.fileExists(atPath: path) {
+            throw LedgerError(kind: .open, path: path, operation: "open", message: "no such file")
+        }
+        store = try SQLiteStore(path: path, options: .init(readOnly: options.readOnly, maxPageCount: options.maxPageCount))
+        let started = Date()
+        for (id, key) in try store.loadSeries() { state.restoreSeries(id: id, key: key) }
+        let seriesCount = state.series.count
+        var state = self.state
+        let rows = try store.load { (id, key, hour) throws(LedgerError) in
+            guard Int(id) < seriesCount, id >= 0 else {
+                throw LedgerError(kind: .format, path: path, operation: "read sightings", message: "sighting names unknown series \(id)")
+            }
+            state.restore(series: id, key: key, hour: hour)
+        }
+        self.state = state
+        logRows = rows
+        logger.info("ledger opened", metadata: [
+            "path": "\(path)", "series": "\(seriesCount)", "entries": "\(state.subjectEntries)", "rows": "\(rows)",
+            "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
+        ])
+        if !readOnly { stateQueue.async { [self] in pump() } }
+    }
+
+    deinit {
+        store.close()
+    }
+
+    // MARK: SubjectLedger
+
+    public func admit<T: Sendable>(_ batch: LedgerBatch,
+                                   decide: @escaping @Sendable (CountPreview) -> (LedgerOutcome, T),
+                                   completion: @escaping @Sendable (Result<T, LedgerError>) -> Void) {
+        stateQueue.async { [self] in
+            guard phase == .open else {
+                let error = readOnly
+                    ? LedgerError(kind: .write, path: path, operation: "commit", message: "the ledger is open read-only")
+                    : LedgerError.closed(path)
+                completionQueue.async { completion(.failure(error)) }
+                return
+            }
+            let (outcome, value) = decide(state.preview(batch))
+            guard outcome == .commit else {
+                completionQueue.async { completion(.success(value)) }
+                return
+            }
+            if readOnly {
+                let error = LedgerError(kind: .write, path: path, operation: "commit", message: "the ledger is open read-only")
+                completionQueue.async { completion(.failure(error)) }
+                return
+            }
+            admittedSinceCleaning = true
+            let changes = state.apply(batch)
+            if changes.isEmpty && waiting.isEmpty && !writerBusy {
+                // Nothing new, and everything it depends on is already durable.
+                completionQueue.async { completion(.success(value)) }
+                return
+            }
+            waiting.append(Pending(batch: batch, changes: changes) { error in
+                completion(error.map { .failure($0) } ?? .success(value))
+            })
+            pump()
+        }
+    }
+
+    public func preview(_ batch: LedgerBatch) throws(LedgerError) -> CountPreview {
+        let result: CountPreview? = stateQueue.sync { phase == .closed ? nil : state.preview(batch) }
+        guard let result else { throw LedgerError.closed(path) }
+        return result
+    }
+
+    public func counts(_ keys: Set<CountKey>, at: Date, calendar: CivilCalendar) -> [CountKey: Int] {
+        stateQueue.sync {
+            var result: [CountKey: Int] = [:]
+            for key in keys { result[key] = state.count(key, at: at, calendar: calendar) }
+            return result
+        }
+    }
+
+    public func allKeys() -> Set<CountKey> {
+        stateQueue.sync {
+            var keys = Set<CountKey>()
+            for s in state.series where s.table.count > 0 {
+                for window in CountingWindow.allCases {
+                    keys.insert(CountKey(scope: s.key.scope, category: s.key.category, window: window))
+                }
+            }
+            return keys
+        }
+    }
+
+    public func close() {
+        let done = DispatchSemaphore(value: 0)
+        stateQueue.sync {
+            switch phase {
+            case .closed:
+                done.signal()
+            case .closing:
+                closeWaiters.append(done)
+            case .open:
+                phase = .closing
+                closeWaiters.append(done)
+                pump()
+            }
+        }
+        done.wait()
+    }
+
+    // MARK: Beyond the protocol
+
+    /// When `subject` was last counted in (scope, category), to the hour; nil if never.
+    public func lastSeen(_ subject: SubjectKey, scope: CountScope, category: Category) -> Date? {
+        stateQueue.sync {
+            state.lastSeen(subject, in: SeriesKey(scope: scope, category: category))
+                .map { Date(timeIntervalSince1970: Double($0) * 3600) }
+        }
+    }
+
+    /// Size figures for operators and benchmarks.
+    public struct Statistics: Sendable {
+        /// Counted (scope, category) pairs.
+        public let series: Int
+        /// Subject entries across all series (a subject sent to one recipient in one category is 2).
+        public let entries: Int
+        /// Bytes held by the in-memory tables and histograms.
+        public let memoryBytes: Int
+        /// Group-commit transactions (each one fsync) since open.
+        public let transactions: Int
+        /// Rows in the log (one per entry once cleaned; more when subjects were seen again later).
+        public let logRows: Int
+    }
+
+    public func statistics() -> Statistics {
+        stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries,
+                                     memoryBytes: state.memoryBytes, transactions: transactions, logRows: logRows) }
+    }
+
+    // MARK: The writer's jobs (on stateQueue)
+
+    /// Gives the writer its next job if it is free: a cleaning step that cannot wait any longer,
+    /// the batches gathered so far, a cleaning step while nothing waits, or closing the file.
+    private func pump() {
+        guard !writerBusy else { return }
+        let entries = state.subjectEntries
+        if cleaningThrough == nil && phase == .open && !readOnly
+            && logRows > 2 * entries + options.cleaningSlack && logRows >= nextCleaningAt {
+            cleaningThrough = Int64.max
+        }
+        let cleaning = cleaningThrough != nil && phase == .open
+        if cleaning && logRows > 4 * entries + 2 * options.cleaningSlack { return startCleaning() }
+        if !waiting.isEmpty {
+            startWrite()
+            if writerBusy { return }
+        }
+        if cleaning {
+            if !admittedSinceCleaning || DispatchTime.now() >= cleaningAllowedAt { return startCleaning() }
+            if !cleaningTimerArmed {
+                cleaningTimerArmed = true
+                stateQueue.asyncAfter(deadline: cleaningAllowedAt) { [self] in
+                    cleaningTimerArmed = false
+                    pump()
+                }
+            }
+        }
+        if phase == .closing { finishClose() }
+    }
+
+    private func startWrite() {
+        let newSeries = state.unpersistedSeries()
+        if newSeries.isEmpty && waiting.allSatisfy({ $0.changes.isEmpty }) {
+            // Only batches that added nothing, and what they depend on is durable by now.
+            let done = waiting
+            waiting = []
+            completionQueue.async { for p in done { p.finish(nil) } }
+            return
+        }
+        writerBusy = true
+        writing = waiting
+        waiting = []
+        let changes = writing.map(\.changes)
+        writerQueue.async { [self] in
+            let failure: LedgerError?
+            do throws(LedgerError) {
+                try store.write(series: newSeries, changes: changes)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            stateQueue.async { [self] in finishWrite(newSeries: newSeries.map(\.id), failure: failure) }
+        }
+    }
+
+    private func finishWrite(newSeries: [Int32], failure: LedgerError?) {
+        let done = writing
+        writing = []
+        writerBusy = false
+        if let failure {
+            logger.error("ledger commit failed; its flows are refused", metadata: [
+                "path": "\(path)", "batches": "\(done.count)", "error": "\(failure)",
+            ])
+            for p in waiting.reversed() { state.undo(p.changes) }
+            for p in done.reversed() { state.undo(p.changes) }
+            for i in waiting.indices { waiting[i].changes = state.apply(waiting[i].batch) }
+            completionQueue.async { for p in done { p.finish(failure) } }
+        } else {
+            state.markPersisted(newSeries)
+            transactions += 1
+            logRows += done.reduce(0) { $0 + $1.changes.count }
+            completionQueue.async { for p in done { p.finish(nil) } }
+        }
+        pump()
+    }
+
+    private struct CleaningStep: Sendable {
+        var removed = 0
+        var kept = 0
+        var through: Int64 = 0
+        var passDone = true
+    }
+
+    /// One step of a cleaning pass: read a chunk off the log's head, keep the rows that still carry
+    /// a durable last-seen hour, and swap them in (the writer is reserved, so durable state cannot
+    /// change in between; only batches counted in memory can, and `liveRows` sees through them).
+    private func startCleaning() {
+        writerBusy = true
+        admittedSinceCleaning = false
+        let limit = options.cleaningChunk
+        let through = cleaningThrough ?? Int64.max
+        let started = DispatchTime.now()
+        writerQueue.async { [self] in
+            let result: Result<CleaningStep, LedgerError>
+            do throws(LedgerError) {
+                var step = CleaningStep()
+                if let extent = try store.logExtent() {
+                    step.through = min(through, extent.last)
+                    let rows = try store.head(limit: limit, through: step.through)
+                    if let last = rows.last {
+                        let live = stateQueue.sync { state.liveRows(rows, pending: waiting.map(\.changes)) }
+                        try store.replaceHead(through: last.rowid, keeping: live)
+                        step = CleaningStep(removed: rows.count, kept: live.count, through: step.through,
+                                            passDone: last.rowid >= step.through)
+                    }
+                }
+                result = .success(step)
+            } catch {
+                result = .failure(error)
+            }
+            stateQueue.async { [self] in
+                let took = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
+                cleaningAllowedAt = DispatchTime.now() + .nanoseconds(Int(min(took * 3, 1_000_000_000)))
+                finishCleaning(result)
+            }
+        }
+    }
+
+    private func finishCleaning(_ result: Result<CleaningStep, LedgerError>) {
+        writerBusy = false
+        switch result {
+        case .success(let step):
+            logRows += step.kept - step.removed
+            cleaningThrough = step.passDone ? nil : step.through
+            // A pass that found little to drop should not start again at once.
+            if step.passDone { nextCleaningAt = logRows + options.cleaningSlack }
+        case .failure(let error):
+            // The log is as it was (one transaction); try again once it has grown.
+            logger.warning("ledger log cleaning failed", metadata: ["path": "\(path)", "error": "\(error)"])
+            cleaningThrough = nil
+            nextCleaningAt = logRows + options.cleaningSlack
+        }
+        pump()
+    }
+
+    private func finishClose() {
+        phase = .closed
+        let waiters = closeWaiters
+        closeWaiters = []
+        writerQueue.async { [store] in
+            store.close()
+            for w in waiters { w.signal() }
+        }
+    }
+}

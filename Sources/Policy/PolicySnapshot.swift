@@ -1,0 +1,227 @@
+import CustomsCore
+import Foundation
+import Yams
+
+/// Who a flow goes to.
+public struct RecipientMatch: Sendable, Hashable {
+    public let id: String
+    public let name: String
+    /// False when no site recipient matched and the id is the host's registrable domain.
+    public let configured: Bool
+    public let country: CountryCode?
+
+    public init(id: String, name: String, configured: Bool, country: CountryCode?) {
+        self.id = id; self.name = name; self.configured = configured; self.country = country
+    }
+}
+
+/// A loaded, validated policy: a site and the regimes it uses. Immutable; swapped whole on reload.
+public struct PolicySnapshot: Sendable {
+    public let site: Site
+    /// In the order the site names them; the first is the primary one (its calendar is used).
+    public let regimes: [Regime]
+    public let sourceFiles: [String]
+    private let recipientIndex: [String: Int]
+    private let companyKeys: [(Category, CountingWindow)]
+    /// Per regime: detector kind → categories under the chosen mapping, sensitive marker included.
+    private let kindTables: [[DetectorKind: [Category]]]
+
+    /// Loads a site file and the regimes it names. Regimes are looked up by id, in order, in
+    /// `regimeDirectories`, in `regimes/` beside the site file, and in the shipped `Policies/regimes`.
+    public static func load(sitePath: String, regimeDirectories: [String] = []) throws(PolicyLoadError) -> PolicySnapshot {
+        let siteSink = ProblemSink(file: sitePath)
+        guard let text = readFile(sitePath, siteSink), let root = siteSink.compose(text) else {
+            if siteSink.problems.isEmpty { siteSink.add(line: 1, column: 1, "the file is empty") }
+            throw PolicyLoadError(problems: siteSink.problems)
+        }
+        let dir = (sitePath as NSString).deletingLastPathComponent
+        let base = dir.isEmpty ? "." : dir
+        var searched = regimeDirectories + [base + "/regimes"]
+        if let shipped = shippedRegimeDirectory() { searched.append(shipped) }
+
+        var regimes: [Regime] = []
+        var problems: [PolicyProblem] = []
+        var files = [sitePath]
+        var seen: Set<String> = []
+        for (id, node) in Site.regimeReferences(root) {
+            if seen.contains(id) { siteSink.add(node, "regime '\(id)' is listed twice"); continue }
+            seen.insert(id)
+            guard let path = searched.map({ "\($0)/\(id).yaml" }).first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                siteSink.add(node, "unknown regime '\(id)' (looked for \(id).yaml in: \(searched.joined(separator: ", ")))")
+                continue
+            }
+            let sink = ProblemSink(file: path)
+            files.append(path)
+            if let t = readFile(path, sink), let rn = sink.compose(t), let regime = Regime.parse(rn, sink: sink) {
+                if regime.id != id { sink.add(rn["id"], "regime file \(path) has id '\(regime.id)', expected '\(id)'") }
+                regimes.append(regime)
+            }
+            problems += sink.problems
+        }
+        let site = Site.parse(root, sink: siteSink, regimes: regimes, baseDirectory: base)
+        problems = siteSink.problems + problems
+        guard problems.isEmpty, let site else { throw PolicyLoadError(problems: problems) }
+        return PolicySnapshot(site: site, regimes: regimes, sourceFiles: files)
+    }
+
+    /// Checks a regime file on its own.
+    public static func loadRegime(path: String) throws(PolicyLoadError) -> Regime {
+        let sink = ProblemSink(file: path)
+        guard let text = readFile(path, sink), let root = sink.compose(text), let regime = Regime.parse(root, sink: sink), sink.problems.isEmpty else {
+            if sink.problems.isEmpty { sink.add(line: 1, column: 1, "the file is empty") }
+            throw PolicyLoadError(problems: sink.problems)
+        }
+        return regime
+    }
+
+    /// Whether a YAML file declares itself a regime (`kind: regime`, or a `ladder:` key).
+    public static func isRegimeFile(path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let root = try? Yams.compose(yaml: text),
+              case .mapping(let m) = root else { return false }
+        if let k = m["kind"]?.scalarString { return k == "regime" }
+        return m["ladder"] != nil
+    }
+
+    public init(site: Site, regimes: [Regime], sourceFiles: [String]) {
+        self.site = site
+        self.regimes = regimes
+        self.sourceFiles = sourceFiles
+        var idx: [String: Int] = [:]
+        for (i, r) in site.recipients.enumerated() where idx[r.id] == nil { idx[r.id] = i }
+        recipientIndex = idx
+        var keys: [(Category, CountingWindow)] = []
+        for r in regimes {
+            for c in r.categories where !keys.contains(where: { $0 == (c, r.window) }) { keys.append((c, r.window)) }
+        }
+        companyKeys = keys
+        kindTables = regimes.map { r in
+            let name = site.sensitivityMapping.flatMap { r.mappings[$0] != nil ? $0 : nil } ?? r.defaultMapping
+            return r.mappings[name] ?? [:]
+        }
+    }
+
+    /// The shipped default site file (`Policies/default-site.yaml`), if it can be found.
+    public static func shippedDefaultSitePath() -> String? {
+        guard let dir = shippedPoliciesDirectory() else { return nil }
+        let p = dir + "/default-site.yaml"
+        return FileManager.default.fileExists(atPath: p) ? p : nil
+    }
+
+    /// `Policies/` of the package: walk up from the running executable to the directory holding
+    /// Package.swift (or an installed `share/customs/Policies`).
+    public static func shippedPoliciesDirectory() -> String? {
+        let fm = FileManager.default
+        if let env = ProcessInfo.processInfo.environment["CUSTOMS_POLICIES"], fm.fileExists(atPath: env + "/regimes") { return env }
+        var starts: [String] = []
+        if let exe = try? fm.destinationOfSymbolicLink(atPath: "/proc/self/exe") { starts.append(exe) }
+        starts.append(fm.currentDirectoryPath + "/x")
+        for start in starts {
+            var dir = (start as NSString).deletingLastPathComponent
+            while !dir.isEmpty && dir != "/" {
+                if fm.fileExists(atPath: dir + "/Package.swift"), fm.fileExists(atPath: dir + "/Policies/regimes") { return dir + "/Policies" }
+                if fm.fileExists(atPath: dir + "/share/customs/Policies/regimes") { return dir + "/share/customs/Policies" }
+                dir = (dir as NSString).deletingLastPathComponent
+            }
+        }
+        return nil
+    }
+
+    static func shippedRegimeDirectory() -> String? { shippedPoliciesDirectory().map { $0 + "/regimes" } }
+
+    private static func readFile(_ path: String, _ sink: ProblemSink) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            sink.add(line: 1, column: 1, "cannot read the file")
+            return nil
+        }
+        guard let s = String(data: data, encoding: .utf8) else {
+            sink.add(line: 1, column: 1, "the file is not UTF-8")
+            return nil
+        }
+        return s
+    }
+
+    // MARK: - Questions the gateway asks
+
+    /// The primary regime's calendar (UTC if no regime is loaded).
+    public var calendar: CivilCalendar { regimes.first?.calendar ?? .utc }
+
+    public func regime(id: String) -> Regime? { regimes.first { $0.id == id } }
+
+    public func recipient(id: String) -> Recipient? { recipientIndex[id].map { site.recipients[$0] } }
+
+    /// The site recipient a flow goes to, best match first: exact host, host wildcard, SNI, network;
+    /// otherwise a recipient named by the host's registrable domain (or the address).
+    public func recipient(host: String, sni: String?, address: IPAddress?, country: CountryCode?) -> RecipientMatch {
+        let h = HostPattern.normalize(host)
+        let s = sni.map(HostPattern.normalize)
+        var best: (score: Int, index: Int)?
+        for (i, r) in site.recipients.enumerated() {
+            var score = 0
+            if !h.isEmpty {
+                for p in r.hosts where p.matches(normalizedHost: h) { score = max(score, p.hasWildcard ? 3 : 4) }
+            }
+            if score == 0, let s {
+                for p in r.sni where p.matches(normalizedHost: s) { score = 2 }
+            }
+            if score == 0, let a = address, r.networks.contains(where: { $0.contains(a) }) { score = 1 }
+            if score > 0, score > (best?.score ?? 0) { best = (score, i) }
+        }
+        if let b = best {
+            let r = site.recipients[b.index]
+            return RecipientMatch(id: r.id, name: r.name, configured: true, country: r.country ?? country)
+        }
+        let named = !h.isEmpty && IPAddress(h) == nil ? h : (s ?? address?.description ?? h)
+        let domain = IPAddress(named) == nil ? RegistrableDomain.of(named) : named
+        return RecipientMatch(id: domain, name: domain, configured: false, country: country)
+    }
+
+    /// Whether any loaded regime counts `country` as outside; an unknown country follows the site.
+    public func isOutside(_ country: CountryCode?) -> Bool {
+        guard let c = country else { return site.unknownCountryOutside }
+        return regimes.contains { $0.isOutside(c) }
+    }
+
+    /// Categories a record with these detector kinds counts in, over all regimes. `sensitive` marks
+    /// a record the inspector found sensitive by field name (the regime's sensitive category).
+    public func categories(forKinds kinds: Set<DetectorKind>, sensitive: Bool) -> Set<Category> {
+        var out: Set<Category> = []
+        for (i, r) in regimes.enumerated() {
+            var mine: Set<Category> = []
+            for k in kinds { if let cs = kindTables[i][k] { mine.formUnion(cs) } }
+            if sensitive, let s = r.sensitiveCategory { mine.insert(s) }
+            if let s = r.sensitiveCategory, mine.contains(s) { mine.formUnion(r.sensitiveAlsoCountsAs) }
+            out.formUnion(mine)
+        }
+        return out
+    }
+
+    /// Every counter a flow to `id` touches: company-wide and per recipient, for each regime's
+    /// categories in its window.
+    public func countKeys(forRecipient id: String) -> Set<CountKey> {
+        var out: Set<CountKey> = []
+        out.reserveCapacity(companyKeys.count * 2)
+        for (c, w) in companyKeys {
+            out.insert(CountKey(scope: .company, category: c, window: w))
+            out.insert(CountKey(scope: .recipient(id), category: c, window: w))
+        }
+        return out
+    }
+
+    // MARK: - Site settings
+
+    public var bodyHoldLimit: Int { site.bodyHoldLimit }
+    public var overLimitAction: OverLimitAction { site.overLimit }
+    public var uninspectableAction: OpaqueFlowAction { site.uninspectable }
+    public var tunnelAction: OpaqueFlowAction { site.tunnels }
+    public var secretFile: String? { site.secretFile }
+    public var ledgerPath: String? { site.ledgerPath }
+    public var auditLogPath: String? { site.auditLogPath }
+    public var gateway: GatewaySettings { site.gateway }
+    public var countryTablePath: String? { site.countryTable }
+    public var countryOverrides: [(network: IPNetwork, country: CountryCode)] { site.countryOverrides }
+    public var blockedByURL: String? { site.blockedBy }
+    public var contactEmail: String? { site.contactEmail }
+    public var extraFieldNames: [DetectorKind: [String]] { site.extraFields }
+    /// The mapping in use for each regime (the site's choice where the regime defines it).
+    public var sensitivityMappingName: String { site.sensitivityMapping ?? regimes.first?.defaultMapping ?? "" }
+}

@@ -1,0 +1,81 @@
+// Byte classification tables for RFC 9110/9112 grammar, looked up once per byte without branching
+// on ranges, so the head scanner stays a tight loop.
+
+enum ByteClass {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let sp: UInt8 = 0x20
+    static let htab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+
+    /// tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA,
+    /// as a 128-bit set (bytes 0–63 and 64–127); literal constants need no lazy initialisation.
+    private static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000
+    private static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+
+    @inline(__always) static func isToken(_ b: UInt8) -> Bool {
+        b < 64 ? (tokenLow >> UInt64(b)) & 1 != 0 : b < 128 && (tokenHigh >> UInt64(b & 63)) & 1 != 0
+    }
+
+    /// field-value bytes: HTAB, SP, VCHAR, obs-text. Everything else (NUL, CR, LF, other CTLs, DEL) is refused.
+    @inline(__always) static func isFieldValue(_ b: UInt8) -> Bool {
+        (b >= 0x20 && b != 0x7F) || b == htab
+    }
+
+    /// Request-target bytes: VCHAR only. Raw non-ASCII in a URI is refused, as HAProxy does:
+    /// origins disagree on how to decode it.
+    @inline(__always) static func isTarget(_ b: UInt8) -> Bool { b &- 0x21 < 0x5E }
+
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 {
+        (b &- 0x41 < 26) ? b | 0x20 : b
+    }
+
+    static func hexValue(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: return b - 0x30
+        case 0x41...0x46: return b - 0x41 + 10
+        case 0x61...0x66: return b - 0x61 + 10
+        default: return nil
+        }
+    }
+}
+
+extension StringProtocol {
+    /// ASCII case-insensitive comparison without allocating a lowercased copy.
+    func asciiCaseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        for (x, y) in zip(utf8, other.utf8) where ByteClass.lower(x) != ByteClass.lower(y) { return false }
+        return true
+    }
+}
+
+extension String {
+    /// Builds a String from wire bytes. Header bytes are Latin-1 in theory and UTF-8 in practice;
+    /// invalid UTF-8 is repaired rather than refused so that obs-text never breaks a request.
+    init(wire bytes: UnsafeRawBufferPointer) {
+        self = String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    func firstIndex(of byte: UInt8, from start: Int = 0) -> Int? {
+        var i = start
+        while i < count {
+            if self[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// Runs `body` over the UTF-8 bytes of `text` without copying when the storage is contiguous.
+func withUTF8Bytes<R>(_ text: some StringProtocol, _ body: (UnsafeRawBufferPointer) throws(WireError) -> R) throws(WireError) -> R {
+    let direct = text.utf8.withContiguousStorageIfAvailable { buffer in
+        Result { () throws(WireError) in try body(UnsafeRawBufferPointer(buffer)) }
+    }
+    if let direct { return try direct.get() }
+    let copy = Array(text.utf8)
+    return try copy.withUnsafeBytes { raw in Result { () throws(WireError) in try body(raw) } }.get()
+}
