@@ -24,7 +24,7 @@ public final class EnforcementGovernor: FlowGovernor {
         self.runtimeBox = Mutex(runtime)
         self.ledger = ledger
         self.audit = audit
-        self.metrics = EnforcementMetrics(registry: metrics, recipients: runtime.policy.configuredRecipientIDs)
+        self.metrics = EnforcementMetrics(registry: metrics, recipients: runtime.recipientIDs)
         self.logger = logger
     }
 
@@ -34,7 +34,7 @@ public final class EnforcementGovernor: FlowGovernor {
     /// Swaps in a reloaded configuration; flows already under way finish with the one they began with.
     public func install(_ runtime: PolicyRuntime) {
         runtimeBox.withLock { $0 = runtime }
-        metrics.trackRecipients(runtime.policy.configuredRecipientIDs)
+        metrics.trackRecipients(runtime.recipientIDs)
     }
 
     public func plan(for flow: FlowContext) -> FlowPlan {

@@ -42,7 +42,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
 
     func verdict(final: Bool, completion: @escaping @Sendable (BodyVerdict) -> Void) {
         if !final && runtime.overHoldLimit == .block {
-            let v = syntheticVerdict(rule: "site/body-over-hold-limit",
+            let v = Verdict.gatewayBlock(rule: "site/body-over-hold-limit",
                                      reason: "the body is larger than the hold limit and the site blocks such bodies")
             block(v, facts: facts(.uninspectable("body over the hold limit")), result: nil, completion: completion)
             return
@@ -65,7 +65,8 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             for c in cats { byCategory[c, default: 0] += 1 }
             return (s.key, cats)
         }
-        let facts = facts(.subjects(newByCategory: byCategory))
+        let counts = byCategory
+        let facts = facts(.subjects(newByCategory: counts))
         let batch = LedgerBatch(time: flow.startedAt, recipient: recipient.id, subjects: subjects,
                                 keys: runtime.policy.countKeys(forRecipient: recipient.id),
                                 calendar: runtime.policy.calendar)
@@ -79,14 +80,14 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
                 // Could not count: fail closed. Nothing goes out uncounted.
                 governor.logger.error("ledger refused a batch; blocking the flow", metadata: [
                     "flow": "\(flow.flowID)", "error": "\(error)"])
-                let v = syntheticVerdict(rule: "customs/ledger-unavailable",
+                let v = Verdict.gatewayBlock(rule: "customs/ledger-unavailable",
                                          reason: "the ledger could not record this flow (\(error.kind.rawValue)); it was not sent")
                 block(v, facts: facts, result: result, status: 503, completion: completion)
             case .success(let v):
                 governor.metrics.verdict(v)
                 if v.countsFlow {
                     counted.withLock { set in for s in fresh { set.insert(s.key) } }
-                    governor.metrics.counted(byCategory)
+                    governor.metrics.counted(counts)
                 }
                 settle(v, facts: facts, result: result, completion: completion)
             }
@@ -129,10 +130,5 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         FlowFacts(time: flow.startedAt, clientAddress: flow.client.address, clientName: flow.client.name,
                   user: flow.client.user, method: flow.method, host: flow.host, path: flow.path,
                   destination: flow.destination, country: country, recipient: recipient, content: content)
-    }
-
-    private func syntheticVerdict(rule: String, reason: String) -> Verdict {
-        Verdict(action: .block, rule: rule, regime: nil, requiredInstrument: nil, approvalUsed: nil,
-                approvalFindings: [], exemption: nil, countsFlow: false, counts: [:], reason: reason, considered: [])
     }
 }

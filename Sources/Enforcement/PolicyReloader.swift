@@ -5,10 +5,9 @@ import Logging
 import Glibc
 #endif
 
-/// Reloads the site policy on SIGHUP and when the site file (or a regime beside it) changes.
+/// Reloads the site policy on SIGHUP and when the site file (or a regime it uses) changes.
 /// A new configuration is validated in full before it replaces the running one; an invalid file
-/// is reported and the running policy stays. Editors that save by rename are handled by
-/// watching the directories, not the files.
+/// is reported and the running policy stays.
 public final class PolicyReloader: @unchecked Sendable {
     // All mutable state is confined to `queue`.
     private let queue = DispatchQueue(label: "customs.policy-reload")
@@ -64,30 +63,19 @@ public final class PolicyReloader: @unchecked Sendable {
         watch(files: files)
     }
 
-    /// Watches each directory holding a policy file; a change re-reads the files' contents and
-    /// reloads only when one of them really changed (and after a short pause, so a save that
-    /// writes in several steps is read once, whole).
+    /// Polls the policy files once a second (Linux libdispatch has no vnode sources; a stat of a
+    /// handful of files is nothing) and reloads when one really changed, after a short pause so a
+    /// save written in several steps is read once, whole. Renames by editors change the inode.
     private func watch(files: [String]) {
         fingerprints = Dictionary(uniqueKeysWithValues: files.map { ($0, Self.fingerprint($0)) })
-        let dirs = Set(files.map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
-        for dir in dirs {
-            let fd = open(dir, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            let src = DispatchSource.makeFileSystemObjectSource(fileDescriptor: fd, eventMask: [.write, .rename, .delete, .extend, .attrib], queue: queue)
-            src.setEventHandler { [weak self] in self?.directoryChanged() }
-            src.setCancelHandler { close(fd) }
-            src.resume()
-            sources.append(src)
-        }
-        // Directory events miss in-place writes to an existing file; a light poll covers them.
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + 1, repeating: 1)
-        timer.setEventHandler { [weak self] in self?.directoryChanged() }
+        timer.setEventHandler { [weak self] in self?.filesMayHaveChanged() }
         timer.resume()
         sources.append(timer)
     }
 
-    private func directoryChanged() {
+    private func filesMayHaveChanged() {
         let changed = fingerprints.contains { Self.fingerprint($0.key) != $0.value }
         guard changed, pending == nil else { return }
         let item = DispatchWorkItem { [weak self] in

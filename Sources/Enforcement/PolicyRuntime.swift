@@ -45,6 +45,7 @@ public struct PolicyRuntime: Sendable {
     var overHoldLimit: OverLimitAction { policy.overLimitAction }
     var auditEveryVerdict: Bool { false }
     var interceptionEnabled: Bool { interception.enabled }
+    var recipientIDs: Set<String> { Set(policy.site.recipients.map(\.id)) }
 
     func isNoIntercept(host: String) -> Bool {
         let h = HostPattern.normalize(host)

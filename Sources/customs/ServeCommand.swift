@@ -2,6 +2,7 @@ import ArgumentParser
 import CustomsCore
 import Dispatch
 import Foundation
+import Enforcement
 import Gateway
 import Logging
 #if canImport(Glibc)
@@ -47,17 +48,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("access-log"), help: ArgumentHelp("Access log file, one JSON line per request or tunnel (default <state>/access.log; 'off' disables it).", valueName: "PATH"))
     var accessLog: String?
 
-    @Option(name: .customLong("hold-limit"), help: ArgumentHelp("Request body bytes held for inspection before approval goes piece by piece (e.g. 8M).", valueName: "BYTES"))
-    var holdLimit: String = "8M"
+    @Option(name: .customLong("hold-limit"), help: ArgumentHelp("Request body bytes held for inspection before approval goes piece by piece (e.g. 8M; default: the site file's body_hold_limit, else 8M).", valueName: "BYTES"))
+    var holdLimit: String?
 
-    @Option(name: .customLong("header-timeout"), help: "Seconds allowed for a request head to arrive (slowloris guard).")
-    var headerTimeout: Double = 10
+    @Option(name: .customLong("header-timeout"), help: "Seconds allowed for a request head to arrive (slowloris guard; default 10).")
+    var headerTimeout: Double?
 
-    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive client connection is kept.")
-    var idleTimeout: Double = 60
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive client connection is kept (default 60).")
+    var idleTimeout: Double?
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds allowed for an upstream TCP connect (then 504).")
-    var connectTimeout: Double = 10
+    @Option(name: .customLong("connect-timeout"), help: "Seconds allowed for an upstream TCP connect (then 504; default 10).")
+    var connectTimeout: Double?
 
     @Option(name: .customLong("response-timeout"), help: "Seconds from request sent to response head (then 504).")
     var responseTimeout: Double = 60
@@ -65,8 +66,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("shutdown-grace"), help: "Seconds in-flight flows get to finish after SIGTERM.")
     var shutdownGrace: Double = 10
 
-    @Option(name: .customLong("max-connections"), help: "Client connections held at once; more are closed at accept.")
-    var maxConnections: Int = 20_000
+    @Option(name: .customLong("max-connections"), help: "Client connections held at once; more are closed at accept (default 20000).")
+    var maxConnections: Int?
 
     @Option(name: .customLong("max-header-bytes"), help: "Largest request head accepted (then 431).")
     var maxHeaderBytes: Int = 65_536
@@ -97,23 +98,31 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             Self.fail("\(error)")
         }
+        let metrics = MetricsRegistry()
+        let enforcement: EnforcementService
+        do {
+            enforcement = try EnforcementService(sitePath: try sitePath(), stateDirectory: state, metrics: metrics)
+        } catch {
+            Self.fail("\(error)")
+        }
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: conf, governor: nil, metrics: MetricsRegistry(), logger: logger)
+            gateway = try Gateway(configuration: conf, governor: enforcement.governor, metrics: metrics, logger: logger)
             try gateway.start()
         } catch {
             Self.fail(error.description)
         }
+        enforcement.start()
         await Self.waitForTerminationSignal()
         logger.info("signal received; draining")
-        await gateway.shutdown(grace: shutdownGrace)
+        await gateway.shutdown(grace: conf.shutdownGrace)
+        enforcement.stop()
         logger.info("stopped")
     }
 
     /// The flags (over the site file, when given) as a gateway configuration.
     func gatewayConfiguration() throws -> GatewayConfiguration {
-        var conf = GatewayConfiguration()
-        if let config { conf = try loadSite(path: config) }
+        var conf = try siteGatewayConfiguration(sitePath: try sitePath())
         if !listen.isEmpty { conf.listen = listen }
         if let admin { conf.admin = admin == "off" ? nil : admin }
         if !transparent.isEmpty { conf.transparent = transparent }
@@ -134,14 +143,16 @@ struct ServeCommand: AsyncParsableCommand {
         case let path?: conf.accessLogPath = path
         case nil: conf.accessLogPath = conf.accessLogPath ?? (state as NSString).appendingPathComponent("access.log")
         }
-        guard let hold = Self.parseSize(holdLimit) else { throw ServeError("--hold-limit '\(holdLimit)' is not a size (e.g. 8M)") }
-        conf.holdLimit = hold
-        conf.headerTimeout = headerTimeout
-        conf.idleTimeout = idleTimeout
-        conf.connectTimeout = connectTimeout
+        if let holdLimit {
+            guard let hold = Self.parseSize(holdLimit) else { throw ServeError("--hold-limit '\(holdLimit)' is not a size (e.g. 8M)") }
+            conf.holdLimit = hold
+        }
+        if let headerTimeout { conf.headerTimeout = headerTimeout }
+        if let idleTimeout { conf.idleTimeout = idleTimeout }
+        if let connectTimeout { conf.connectTimeout = connectTimeout }
         conf.responseTimeout = responseTimeout
         conf.shutdownGrace = shutdownGrace
-        conf.maxConnections = maxConnections
+        if let maxConnections { conf.maxConnections = maxConnections }
         conf.maxHeaderBytes = maxHeaderBytes
         conf.maxRequestLine = maxRequestLine
         conf.queues = queues
@@ -205,10 +216,4 @@ private final class SignalOnce: @unchecked Sendable {
 struct ServeError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }
-}
-
-/// Reads a site file into gateway settings. The policy module owns the site format; the lead
-/// replaces this when it lands.
-func loadSite(path: String) throws -> GatewayConfiguration {
-    throw ServeError("site files are loaded by the policy module (\(path))")
 }

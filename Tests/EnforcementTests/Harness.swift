@@ -1,0 +1,140 @@
+import Foundation
+import CustomsTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real gateway (`customs serve`) with a site file, in its own state folder, and two real
+/// upstreams: 127.0.0.1 (domestic: loopback is inside the network) and 127.0.0.2 (pinned by the
+/// site file to a recipient in the US). Everything listens on loopback and stops with the harness.
+final class EnforcementHarness: @unchecked Sendable {
+    // Used from one test at a time; the processes are killed in deinit.
+    let dir: URL
+    let state: URL
+    let sitePath: URL
+    let proxyPort = freeLoopbackPort()
+    let adminPort = freeLoopbackPort()
+    let upstreamPort = freeLoopbackPort()
+    let journal: URL
+    var gateway: BackgroundProcess?
+    var upstreams: [BackgroundProcess] = []
+
+    init(site: String) throws {
+        dir = try TestPaths.temporaryDirectory("e2e")
+        state = dir.appendingPathComponent("state")
+        sitePath = dir.appendingPathComponent("site.yaml")
+        journal = dir.appendingPathComponent("upstream.jsonl")
+        try site.write(to: sitePath, atomically: true, encoding: .utf8)
+        try requireTool("curl")
+        try requireTool("python3")
+        let script = TestPaths.packageRoot.appendingPathComponent("Tests/EnforcementTests/Fixtures/upstream.py").path
+        for host in ["127.0.0.1", "127.0.0.2"] {
+            upstreams.append(try BackgroundProcess("python3", [script, "--host", host, "--port", String(upstreamPort),
+                                                               "--journal", journal.path, "--lifetime", "600"]))
+            try waitForListener(port: upstreamPort, host: host)
+        }
+        try startGateway()
+    }
+
+    func startGateway() throws {
+        gateway = try BackgroundProcess(TestPaths.customsBinary.path, [
+            "serve", "--config", sitePath.path, "--listen", "127.0.0.1:\(proxyPort)",
+            "--admin", "127.0.0.1:\(adminPort)", "--state", state.path, "--log-level", "notice",
+        ])
+        do { try waitForListener(port: proxyPort) } catch {
+            throw TestSupportError.timeout("gateway did not start: \(gateway?.output ?? "")")
+        }
+    }
+
+    func kill9AndRestart() throws {
+        gateway?.signal(SIGKILL)
+        gateway?.stop(grace: 1)
+        try startGateway()
+    }
+
+    deinit {
+        gateway?.stop(grace: 2)
+        for u in upstreams { u.stop(grace: 1) }
+    }
+
+    struct Response {
+        let status: Int
+        let headers: [String: String]
+        let body: String
+    }
+
+    /// POSTs `body` through the gateway with curl.
+    func post(host: String = "127.0.0.2", path: String = "/v1/customers", body: Data,
+              contentType: String = "application/json", extraHeaders: [String] = []) throws -> Response {
+        let bodyFile = dir.appendingPathComponent("body-\(UUID().uuidString)")
+        try body.write(to: bodyFile)
+        defer { try? FileManager.default.removeItem(at: bodyFile) }
+        let headersFile = dir.appendingPathComponent("headers-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: headersFile) }
+        var args = ["-sS", "-x", "http://127.0.0.1:\(proxyPort)", "-D", headersFile.path, "-o", "-",
+                    "-H", "Content-Type: \(contentType)", "--data-binary", "@\(bodyFile.path)"]
+        for h in extraHeaders { args += ["-H", h] }
+        args.append("http://\(host):\(upstreamPort)\(path)")
+        let r = try runProcess("curl", args, timeout: 120)
+        let headerText = (try? String(contentsOf: headersFile, encoding: .utf8)) ?? ""
+        var status = 0
+        var headers: [String: String] = [:]
+        for line in headerText.split(separator: "\r\n") {
+            if line.hasPrefix("HTTP/") { status = Int(line.split(separator: " ")[1]) ?? 0; headers = [:]; continue }
+            if let colon = line.firstIndex(of: ":") {
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return Response(status: status, headers: headers, body: r.stdout)
+    }
+
+    /// Requests the upstream received whole, in order.
+    func received() -> [[String: Any]] {
+        guard let text = try? String(contentsOf: journal, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    /// Distinct counts straight from the ledger file: "company/pi/calendar_year" → n.
+    func counts() throws -> [String: Int] {
+        let r = try runProcess(TestPaths.customsBinary.path, ["ledger", "counts", "--db", state.appendingPathComponent("ledger.sqlite").path, "--json"])
+        guard r.status == 0, let obj = try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Any],
+              let rows = obj["counts"] as? [[String: Any]] else {
+            throw TestSupportError.timeout("ledger counts failed: \(r.stderr)")
+        }
+        var out: [String: Int] = [:]
+        for row in rows {
+            let scope = (row["recipient"] as? String).map { "recipient:\($0)" } ?? "company"
+            out["\(scope)/\(row["category"]!)/\(row["window"]!)"] = row["count"] as? Int
+        }
+        return out
+    }
+
+    func metrics() throws -> String {
+        try runProcess("curl", ["-s", "http://127.0.0.1:\(adminPort)/metrics"]).stdout
+    }
+
+    /// Rewrites the site file the way an editor would (write a temp file, rename it over).
+    func editSite(_ text: String) throws {
+        try text.write(to: sitePath, atomically: true, encoding: .utf8)
+    }
+
+    /// Waits until the gateway has logged a policy reload outcome `n` times.
+    func waitForReloads(_ n: Int, outcome: String = "success", timeout: TimeInterval = 15) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let m = (try? metrics()) ?? ""
+            if m.contains("customs_policy_reloads_total{outcome=\"\(outcome)\"} \(n)") { return }
+            usleep(100_000)
+        }
+        throw TestSupportError.timeout("no policy reload (\(outcome)) #\(n); gateway said: \(gateway?.output.suffix(2000) ?? "")")
+    }
+}
+
+extension Date {
+    /// YYYY-MM-DD of this instant in UTC+8, offset by `days`.
+    static func chinaDay(offset days: Int) -> String {
+        let d = Date().addingTimeInterval(Double(days) * 86_400 + 8 * 3600)
+        let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: d)
+        return String(format: "%04d-%02d-%02d", c.year!, c.month!, c.day!)
+    }
+}
