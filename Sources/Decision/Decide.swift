@@ -156,7 +156,8 @@ public enum Decide {
         var findings: [String] = []
         for need in needs {
             var mine: [String] = []
-            if let a = validApproval(for: need, regime: r, facts: facts, country: country, day: day, site: site, counts: counts, findings: &mine) {
+            if let a = validApproval(instrument: need.instrument, category: need.category, recipient: recipientID, regime: r,
+                                     country: country, day: day, site: site, counts: counts, findings: &mine) {
                 traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, note: "approval \(a)"))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
             } else {
@@ -182,19 +183,20 @@ public enum Decide {
                             reason: "\(r.id) requires \(n.instrument); covered by approval \(a)")
     }
 
-    /// The first approval valid for `need`; why each other candidate fails goes to `findings`.
-    static func validApproval(for need: Need, regime r: Regime, facts: FlowFacts, country: CountryCode?, day: PolicyDate,
-                              site: Site, counts: CountPreview, findings: inout [String]) -> String? {
-        let satisfiedBy = r.instruments[need.instrument]?.satisfiedBy ?? []
-        let recipientID = facts.recipient.id
+    /// The first approval valid for `instrument` and `category` on `day` (for `recipient`, or for
+    /// any recipient when nil); why each other candidate fails goes to `findings`.
+    static func validApproval(instrument: String, category: Category, recipient recipientID: String?, regime r: Regime,
+                              country: CountryCode?, day: PolicyDate, site: Site, counts: CountPreview,
+                              findings: inout [String]) -> String? {
+        let satisfiedBy = r.instruments[instrument]?.satisfiedBy ?? []
         for a in site.approvals {
             guard a.regime == nil || a.regime == r.id, let kind = r.approvalKinds[a.kind] else { continue }
-            guard a.covers(recipient: recipientID) else { continue }
+            if let recipientID, !a.covers(recipient: recipientID) { continue }
             if !satisfiedBy.contains(a.kind) {
-                findings.append("\(a.id): a \(a.kind) does not satisfy \(need.instrument)"); continue
+                findings.append("\(a.id): a \(a.kind) does not satisfy \(instrument)"); continue
             }
-            if !a.covers(need.category) {
-                findings.append("\(a.id): does not cover category \(need.category)"); continue
+            if !a.covers(category) {
+                findings.append("\(a.id): does not cover category \(category)"); continue
             }
             if a.status != .active {
                 findings.append("\(a.id): status is \(a.status.rawValue)"); continue
@@ -208,10 +210,10 @@ public enum Decide {
             if let e = suspendingEvent(a, site: site, country: country, day: day), case .legalChange(let c) = e.kind {
                 findings.append("\(a.id): suspended by event \(e.id) (legal environment change in \(c) on \(e.date); approval issued \(a.issued))"); continue
             }
-            if let cap = a.cap {
-                let key = CountKey(scope: .recipient(recipientID), category: need.category, window: r.window)
+            if let cap = a.cap, let recipientID {
+                let key = CountKey(scope: .recipient(recipientID), category: category, window: r.window)
                 if let after = counts[key]?.after, after > cap {
-                    findings.append("\(a.id): volume cap \(cap) exceeded (\(need.category) to \(recipientID) would be \(after))"); continue
+                    findings.append("\(a.id): volume cap \(cap) exceeded (\(category) to \(recipientID) would be \(after))"); continue
                 }
             }
             return a.id

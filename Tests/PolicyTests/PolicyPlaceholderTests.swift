@@ -1,6 +1,0 @@
-import Testing
-import Policy
-
-@Suite struct PolicyModuleTests {
-    @Test func moduleLinks() { #expect(PolicyModule.name == "Policy") }
-}
