@@ -109,8 +109,15 @@ struct FieldDictionary: Sendable {
         "tags", "tag", "event", "page", "os", "browser", "file", "files", "attachment", "商户", "商家", "公司", "店铺",
     ]
 
+    /// Built once per process: normalising the dictionaries is not free.
+    static let builtInTable: [String: FieldRole] = {
+        var t: [String: FieldRole] = [:]
+        for (role, names) in builtIn { for n in names { t[normalize(Substring(n))] = role } }
+        return t
+    }()
+
     init(extra: [DetectorKind: [String]]) {
-        for (role, names) in Self.builtIn { for n in names { exact[Self.normalize(Substring(n))] = role } }
+        exact = Self.builtInTable
         for (kind, names) in extra {
             let role: FieldRole? = switch kind {
             case .name: .name
@@ -138,36 +145,49 @@ struct FieldDictionary: Sendable {
     /// Role of `key` (the innermost field name) with `parent` (the enclosing field name, if any).
     mutating func role(key: Substring, parent: Substring?) -> FieldRole {
         if key.isEmpty { return .none }
-        let cacheKey = parent.map { "\($0)\u{1}\(key)" } ?? String(key)
-        if let r = cache[cacheKey] { return r }
-        var r = classify(Self.normalize(key))
-        if r == .name, let parent, Self.notPersonParents.contains(Self.normalize(parent)) { r = .notPerson }
-        if cache.count < 4096 { cache[cacheKey] = r }
+        let r: FieldRole
+        if let c = cache[String(key)] { r = c } else {
+            r = classify(Self.normalize(key))
+            if cache.count < 4096 { cache[String(key)] = r }
+        }
+        // Only a name's meaning depends on where it sits (merchant.name is a company's).
+        if r == .name, let parent {
+            let p = String(parent)
+            let excluded: Bool
+            if let e = parentCache[p] { excluded = e } else {
+                excluded = Self.notPersonParents.contains(Self.normalize(parent))
+                if parentCache.count < 1024 { parentCache[p] = excluded }
+            }
+            if excluded { return .notPerson }
+        }
         return r
     }
+
+    private var parentCache: [String: Bool] = [:]
+
+    static let compoundRules: [(String, FieldRole)] = [
+        ("idcard", .idNumber), ("idno", .idNumber), ("identityno", .idNumber), ("identitynumber", .idNumber),
+        ("身份证", .idNumber), ("证件号", .idNumber), ("sfzh", .idNumber),
+        ("passport", .passport), ("护照", .passport),
+        ("email", .email), ("邮箱", .email),
+        ("bankcard", .bankCard), ("cardno", .bankCard), ("cardnumber", .bankCard), ("银行卡", .bankCard),
+        ("mobile", .mobile), ("phone", .mobile), ("手机", .mobile), ("电话", .mobile), ("tel", .mobile),
+        ("birth", .birthDate), ("生日", .birthDate), ("出生", .birthDate),
+        ("ipaddr", .none), ("macaddr", .none), ("remoteaddr", .none), ("walletaddr", .none),
+        ("address", .address), ("addr", .address), ("地址", .address), ("住址", .address),
+        ("latitude", .latitude), ("longitude", .longitude),
+        ("diagnos", .health), ("medical", .health), ("病", .health), ("health", .health),
+        ("fingerprint", .biometric), ("face", .biometric), ("人脸", .biometric), ("指纹", .biometric),
+        ("religio", .religion), ("宗教", .religion),
+        ("姓名", .name), ("fullname", .name), ("realname", .name),
+        ("location", .geo), ("coordinates", .geo), ("坐标", .geo),
+    ]
 
     private func classify(_ k: String) -> FieldRole {
         if let r = exact[k] { return r }
         if Self.notPersonNames.contains(k) { return .notPerson }
         // Compound names: receiver_phone, buyerIdCard, home_addr, 收件人手机…
-        let rules: [(String, FieldRole)] = [
-            ("idcard", .idNumber), ("idno", .idNumber), ("identityno", .idNumber), ("identitynumber", .idNumber),
-            ("身份证", .idNumber), ("证件号", .idNumber), ("sfzh", .idNumber),
-            ("passport", .passport), ("护照", .passport),
-            ("email", .email), ("邮箱", .email),
-            ("bankcard", .bankCard), ("cardno", .bankCard), ("cardnumber", .bankCard), ("银行卡", .bankCard),
-            ("mobile", .mobile), ("phone", .mobile), ("手机", .mobile), ("电话", .mobile), ("tel", .mobile),
-            ("birth", .birthDate), ("生日", .birthDate), ("出生", .birthDate),
-            ("ipaddr", .none), ("macaddr", .none), ("remoteaddr", .none), ("walletaddr", .none),
-            ("address", .address), ("addr", .address), ("地址", .address), ("住址", .address),
-            ("latitude", .latitude), ("longitude", .longitude),
-            ("diagnos", .health), ("medical", .health), ("病", .health), ("health", .health),
-            ("fingerprint", .biometric), ("face", .biometric), ("人脸", .biometric), ("指纹", .biometric),
-            ("religio", .religion), ("宗教", .religion),
-            ("姓名", .name), ("fullname", .name), ("realname", .name),
-            ("location", .geo), ("coordinates", .geo), ("坐标", .geo),
-        ]
-        for (needle, role) in rules where k.contains(needle) { return role }
+        for (needle, role) in Self.compoundRules where k.utf8.contains(needle.utf8) { return role }
         if k.hasSuffix("name") && k.count <= 16 {
             let stem = k.dropLast(4)
             let people = ["customer", "receiver", "buyer", "sender", "contact", "holder", "passenger", "patient",
@@ -178,5 +198,23 @@ struct FieldDictionary: Sendable {
             return .notPerson
         }
         return .none
+    }
+}
+
+extension String.UTF8View {
+    /// Byte substring search; Foundation's `contains` is locale-aware and far slower.
+    func contains(_ needle: String.UTF8View) -> Bool {
+        let h = Array(self), n = Array(needle)
+        guard n.count <= h.count, let first = n.first else { return n.isEmpty }
+        var i = 0
+        while i + n.count <= h.count {
+            if h[i] == first {
+                var k = 1
+                while k < n.count && h[i + k] == n[k] { k += 1 }
+                if k == n.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 }

@@ -23,3 +23,36 @@ public enum SubjectKeys {
         return SubjectKey(digest: out[0..<16])
     }
 }
+
+/// HMAC-SHA256 with the key's inner and outer pad states computed once, so each value costs two
+/// SHA-256 block runs rather than a full HMAC set-up. Same output as `SubjectKeys.key`.
+struct KeyHasher {
+    private var inner = SHA256_CTX()
+    private var outer = SHA256_CTX()
+
+    init(secret: [UInt8]) {
+        var key = secret
+        if key.count > 64 {
+            var d = [UInt8](repeating: 0, count: 32)
+            SHA256(secret, secret.count, &d)
+            key = d
+        }
+        key += [UInt8](repeating: 0, count: 64 - key.count)
+        let ipad = key.map { $0 ^ 0x36 }, opad = key.map { $0 ^ 0x5c }
+        SHA256_Init(&inner); SHA256_Update(&inner, ipad, 64)
+        SHA256_Init(&outer); SHA256_Update(&outer, opad, 64)
+    }
+
+    func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
+        var i = inner, o = outer
+        var digest = [UInt8](repeating: 0, count: 32)
+        var prefix = kind.rawValue + ":"
+        prefix.withUTF8 { _ = SHA256_Update(&i, $0.baseAddress, $0.count) }
+        var n = normalized
+        n.withUTF8 { _ = SHA256_Update(&i, $0.baseAddress, $0.count) }
+        SHA256_Final(&digest, &i)
+        SHA256_Update(&o, digest, 32)
+        SHA256_Final(&digest, &o)
+        return SubjectKey(digest: digest[0..<16])
+    }
+}
