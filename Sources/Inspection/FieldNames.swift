@@ -28,19 +28,22 @@ enum FieldRole: UInt8, Sendable {
 /// Field-name dictionaries (English, Chinese, pinyin; any case and separator convention).
 struct FieldDictionary: Sendable {
     private var exact: [String: FieldRole] = [:]
-    private var cache: [String: FieldRole] = [:]
+    private var cache: [Substring: FieldRole] = [:]
 
     /// Lower-case, without `_ - . space` and array indexes, so `real_name`, `realName`, `Real-Name` agree.
     static func normalize(_ key: Substring) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(key.utf8.count)
-        for ch in key.unicodeScalars {
-            switch ch {
-            case "_", "-", ".", " ", "\t", "[", "]": continue
-            default: out.unicodeScalars.append(contentsOf: String(ch).lowercased().unicodeScalars)
+        for c in key.utf8 {
+            switch c {
+            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: " "), 0x09,
+                 UInt8(ascii: "["), UInt8(ascii: "]"):
+                continue
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): out.append(c | 0x20)
+            default: out.append(c)  // Chinese has no case; other bytes pass through
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static let builtIn: [(FieldRole, [String])] = [
@@ -146,24 +149,25 @@ struct FieldDictionary: Sendable {
     mutating func role(key: Substring, parent: Substring?) -> FieldRole {
         if key.isEmpty { return .none }
         let r: FieldRole
-        if let c = cache[String(key)] { r = c } else {
+        if let c = cache[key] { r = c } else {
             r = classify(Self.normalize(key))
-            if cache.count < 4096 { cache[String(key)] = r }
+            if cache.count < 4096 { cache[key] = r }
         }
         // Only a name's meaning depends on where it sits (merchant.name is a company's).
         if r == .name, let parent {
-            let p = String(parent)
             let excluded: Bool
-            if let e = parentCache[p] { excluded = e } else {
+            if let e = parentCache[parent] { excluded = e } else {
                 excluded = Self.notPersonParents.contains(Self.normalize(parent))
-                if parentCache.count < 1024 { parentCache[p] = excluded }
+                if parentCache.count < 1024 { parentCache[parent] = excluded }
             }
             if excluded { return .notPerson }
         }
         return r
     }
 
-    private var parentCache: [String: Bool] = [:]
+    private var parentCache: [Substring: Bool] = [:]
+
+    static let compoundNeedles: [([UInt8], FieldRole)] = compoundRules.map { (Array($0.0.utf8), $0.1) }
 
     static let compoundRules: [(String, FieldRole)] = [
         ("idcard", .idNumber), ("idno", .idNumber), ("identityno", .idNumber), ("identitynumber", .idNumber),
@@ -187,7 +191,8 @@ struct FieldDictionary: Sendable {
         if let r = exact[k] { return r }
         if Self.notPersonNames.contains(k) { return .notPerson }
         // Compound names: receiver_phone, buyerIdCard, home_addr, 收件人手机…
-        for (needle, role) in Self.compoundRules where k.utf8.contains(needle.utf8) { return role }
+        let bytes = Array(k.utf8)
+        for (needle, role) in Self.compoundNeedles where bytes.containsBytes(needle) { return role }
         if k.hasSuffix("name") && k.count <= 16 {
             let stem = k.dropLast(4)
             let people = ["customer", "receiver", "buyer", "sender", "contact", "holder", "passenger", "patient",
@@ -201,16 +206,15 @@ struct FieldDictionary: Sendable {
     }
 }
 
-extension String.UTF8View {
+extension Array where Element == UInt8 {
     /// Byte substring search; Foundation's `contains` is locale-aware and far slower.
-    func contains(_ needle: String.UTF8View) -> Bool {
-        let h = Array(self), n = Array(needle)
-        guard n.count <= h.count, let first = n.first else { return n.isEmpty }
+    func containsBytes(_ n: [UInt8]) -> Bool {
+        guard n.count <= count, let first = n.first else { return n.isEmpty }
         var i = 0
-        while i + n.count <= h.count {
-            if h[i] == first {
+        while i + n.count <= count {
+            if self[i] == first {
                 var k = 1
-                while k < n.count && h[i + k] == n[k] { k += 1 }
+                while k < n.count && self[i + k] == n[k] { k += 1 }
                 if k == n.count { return true }
             }
             i += 1

@@ -134,7 +134,7 @@ final class RecordAssembler {
         }
     }
 
-    static let organisationWords = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"]
+    static let organisationWords = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"].map { Array($0.utf8) }
     static let emptyWords: Set<String> = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
 
     private func record(_ id: Identifier) {
@@ -232,7 +232,8 @@ final class RecordAssembler {
     private func personName(_ v: UnsafeBufferPointer<UInt8>) -> String? {
         guard let s = plainText(v), s.unicodeScalars.count <= 40 else { return nil }
         if s.unicodeScalars.contains(where: { $0 == "*" || $0 == "@" || ("0"..."9").contains($0) || ("０"..."９").contains($0) }) { return nil }
-        for org in Self.organisationWords where s.utf8.contains(org.utf8) { return nil }
+        let bytes = Array(s.utf8)
+        for org in Self.organisationWords where bytes.containsBytes(org) { return nil }
         if Self.emptyWords.contains(s.lowercased()) { return nil }
         return s
     }

@@ -29,6 +29,8 @@ public enum SubjectKeys {
 struct KeyHasher {
     private var inner = SHA256_CTX()
     private var outer = SHA256_CTX()
+    /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
+    private var prefixed: [SHA256_CTX] = []
 
     init(secret: [UInt8]) {
         var key = secret
@@ -41,18 +43,26 @@ struct KeyHasher {
         let ipad = key.map { $0 ^ 0x36 }, opad = key.map { $0 ^ 0x5c }
         SHA256_Init(&inner); SHA256_Update(&inner, ipad, 64)
         SHA256_Init(&outer); SHA256_Update(&outer, opad, 64)
+        for kind in DetectorKind.allCases {
+            var c = inner
+            let p = Array((kind.rawValue + ":").utf8)
+            SHA256_Update(&c, p, p.count)
+            prefixed.append(c)
+        }
     }
 
     func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
-        var i = inner, o = outer
-        var digest = [UInt8](repeating: 0, count: 32)
-        var prefix = kind.rawValue + ":"
-        prefix.withUTF8 { _ = SHA256_Update(&i, $0.baseAddress, $0.count) }
+        var i = prefixed[DetectorKind.allCases.firstIndex(of: kind)!], o = outer
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var n = normalized
         n.withUTF8 { _ = SHA256_Update(&i, $0.baseAddress, $0.count) }
-        SHA256_Final(&digest, &i)
-        SHA256_Update(&o, digest, 32)
-        SHA256_Final(&digest, &o)
-        return SubjectKey(digest: digest[0..<16])
+        return withUnsafeMutableBytes(of: &digest) { d in
+            let p = d.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            SHA256_Final(p, &i)
+            SHA256_Update(&o, p, 32)
+            SHA256_Final(p, &o)
+            return SubjectKey(hi: UInt64(bigEndian: d.load(fromByteOffset: 0, as: UInt64.self)),
+                              lo: UInt64(bigEndian: d.load(fromByteOffset: 8, as: UInt64.self)))
+        }
     }
 }
