@@ -13,7 +13,7 @@ final class CharsetDecoder {
     private var decided = false
     private var sniffed: [UInt8] = []
     private var carry: [UInt8] = []
-    private var out = [UInt8](repeating: 0, count: 64 * 1024)
+    private lazy var out = [UInt8](repeating: 0, count: 64 * 1024)
     private var sawBOMCheck = false
     private(set) var charsetName = "utf-8"
 

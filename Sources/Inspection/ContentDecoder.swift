@@ -9,7 +9,7 @@ final class ContentDecoder {
     private var stream = z_stream()
     private var started = false
     private var ended = false
-    private var out = [UInt8](repeating: 0, count: 64 * 1024)
+    private lazy var out = [UInt8](repeating: 0, count: 64 * 1024)
     private var encodedBytes = 0
     private(set) var decodedBytes = 0
     private let maxDecoded: Int

@@ -28,19 +28,22 @@ enum FieldRole: UInt8, Sendable {
 /// Field-name dictionaries (English, Chinese, pinyin; any case and separator convention).
 struct FieldDictionary: Sendable {
     private var exact: [String: FieldRole] = [:]
-    private var cache: [String: FieldRole] = [:]
+    private var cache: [Substring: FieldRole] = [:]
 
     /// Lower-case, without `_ - . space` and array indexes, so `real_name`, `realName`, `Real-Name` agree.
     static func normalize(_ key: Substring) -> String {
-        var out = ""
+        var out: [UInt8] = []
         out.reserveCapacity(key.utf8.count)
-        for ch in key.unicodeScalars {
-            switch ch {
-            case "_", "-", ".", " ", "\t", "[", "]": continue
-            default: out.unicodeScalars.append(contentsOf: String(ch).lowercased().unicodeScalars)
+        for c in key.utf8 {
+            switch c {
+            case UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: " "), 0x09,
+                 UInt8(ascii: "["), UInt8(ascii: "]"):
+                continue
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): out.append(c | 0x20)
+            default: out.append(c)  // Chinese has no case; other bytes pass through
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static let builtIn: [(FieldRole, [String])] = [
@@ -109,8 +112,15 @@ struct FieldDictionary: Sendable {
         "tags", "tag", "event", "page", "os", "browser", "file", "files", "attachment", "商户", "商家", "公司", "店铺",
     ]
 
+    /// Built once per process: normalising the dictionaries is not free.
+    static let builtInTable: [String: FieldRole] = {
+        var t: [String: FieldRole] = [:]
+        for (role, names) in builtIn { for n in names { t[normalize(Substring(n))] = role } }
+        return t
+    }()
+
     init(extra: [DetectorKind: [String]]) {
-        for (role, names) in Self.builtIn { for n in names { exact[Self.normalize(Substring(n))] = role } }
+        exact = Self.builtInTable
         for (kind, names) in extra {
             let role: FieldRole? = switch kind {
             case .name: .name
@@ -138,36 +148,51 @@ struct FieldDictionary: Sendable {
     /// Role of `key` (the innermost field name) with `parent` (the enclosing field name, if any).
     mutating func role(key: Substring, parent: Substring?) -> FieldRole {
         if key.isEmpty { return .none }
-        let cacheKey = parent.map { "\($0)\u{1}\(key)" } ?? String(key)
-        if let r = cache[cacheKey] { return r }
-        var r = classify(Self.normalize(key))
-        if r == .name, let parent, Self.notPersonParents.contains(Self.normalize(parent)) { r = .notPerson }
-        if cache.count < 4096 { cache[cacheKey] = r }
+        let r: FieldRole
+        if let c = cache[key] { r = c } else {
+            r = classify(Self.normalize(key))
+            if cache.count < 4096 { cache[key] = r }
+        }
+        // Only a name's meaning depends on where it sits (merchant.name is a company's).
+        if r == .name, let parent {
+            let excluded: Bool
+            if let e = parentCache[parent] { excluded = e } else {
+                excluded = Self.notPersonParents.contains(Self.normalize(parent))
+                if parentCache.count < 1024 { parentCache[parent] = excluded }
+            }
+            if excluded { return .notPerson }
+        }
         return r
     }
+
+    private var parentCache: [Substring: Bool] = [:]
+
+    static let compoundNeedles: [([UInt8], FieldRole)] = compoundRules.map { (Array($0.0.utf8), $0.1) }
+
+    static let compoundRules: [(String, FieldRole)] = [
+        ("idcard", .idNumber), ("idno", .idNumber), ("identityno", .idNumber), ("identitynumber", .idNumber),
+        ("身份证", .idNumber), ("证件号", .idNumber), ("sfzh", .idNumber),
+        ("passport", .passport), ("护照", .passport),
+        ("email", .email), ("邮箱", .email),
+        ("bankcard", .bankCard), ("cardno", .bankCard), ("cardnumber", .bankCard), ("银行卡", .bankCard),
+        ("mobile", .mobile), ("phone", .mobile), ("手机", .mobile), ("电话", .mobile), ("tel", .mobile),
+        ("birth", .birthDate), ("生日", .birthDate), ("出生", .birthDate),
+        ("ipaddr", .none), ("macaddr", .none), ("remoteaddr", .none), ("walletaddr", .none),
+        ("address", .address), ("addr", .address), ("地址", .address), ("住址", .address),
+        ("latitude", .latitude), ("longitude", .longitude),
+        ("diagnos", .health), ("medical", .health), ("病", .health), ("health", .health),
+        ("fingerprint", .biometric), ("face", .biometric), ("人脸", .biometric), ("指纹", .biometric),
+        ("religio", .religion), ("宗教", .religion),
+        ("姓名", .name), ("fullname", .name), ("realname", .name),
+        ("location", .geo), ("coordinates", .geo), ("坐标", .geo),
+    ]
 
     private func classify(_ k: String) -> FieldRole {
         if let r = exact[k] { return r }
         if Self.notPersonNames.contains(k) { return .notPerson }
         // Compound names: receiver_phone, buyerIdCard, home_addr, 收件人手机…
-        let rules: [(String, FieldRole)] = [
-            ("idcard", .idNumber), ("idno", .idNumber), ("identityno", .idNumber), ("identitynumber", .idNumber),
-            ("身份证", .idNumber), ("证件号", .idNumber), ("sfzh", .idNumber),
-            ("passport", .passport), ("护照", .passport),
-            ("email", .email), ("邮箱", .email),
-            ("bankcard", .bankCard), ("cardno", .bankCard), ("cardnumber", .bankCard), ("银行卡", .bankCard),
-            ("mobile", .mobile), ("phone", .mobile), ("手机", .mobile), ("电话", .mobile), ("tel", .mobile),
-            ("birth", .birthDate), ("生日", .birthDate), ("出生", .birthDate),
-            ("ipaddr", .none), ("macaddr", .none), ("remoteaddr", .none), ("walletaddr", .none),
-            ("address", .address), ("addr", .address), ("地址", .address), ("住址", .address),
-            ("latitude", .latitude), ("longitude", .longitude),
-            ("diagnos", .health), ("medical", .health), ("病", .health), ("health", .health),
-            ("fingerprint", .biometric), ("face", .biometric), ("人脸", .biometric), ("指纹", .biometric),
-            ("religio", .religion), ("宗教", .religion),
-            ("姓名", .name), ("fullname", .name), ("realname", .name),
-            ("location", .geo), ("coordinates", .geo), ("坐标", .geo),
-        ]
-        for (needle, role) in rules where k.contains(needle) { return role }
+        let bytes = Array(k.utf8)
+        for (needle, role) in Self.compoundNeedles where bytes.containsBytes(needle) { return role }
         if k.hasSuffix("name") && k.count <= 16 {
             let stem = k.dropLast(4)
             let people = ["customer", "receiver", "buyer", "sender", "contact", "holder", "passenger", "patient",
@@ -178,5 +203,22 @@ struct FieldDictionary: Sendable {
             return .notPerson
         }
         return .none
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Byte substring search; Foundation's `contains` is locale-aware and far slower.
+    func containsBytes(_ n: [UInt8]) -> Bool {
+        guard n.count <= count, let first = n.first else { return n.isEmpty }
+        var i = 0
+        while i + n.count <= count {
+            if self[i] == first {
+                var k = 1
+                while k < n.count && self[i + k] == n[k] { k += 1 }
+                if k == n.count { return true }
+            }
+            i += 1
+        }
+        return false
     }
 }

@@ -19,6 +19,7 @@ final class RecordAssembler {
     private let configuration: InspectionConfiguration
     private var fields: FieldDictionary
     private let scanner: ValueScanner
+    private let hasher: KeyHasher
     private let todayYMD: Int
     private var scopes: [Scope] = []
     private var recordOpen = false
@@ -34,6 +35,7 @@ final class RecordAssembler {
         let c = CivilCalendar.chinaStandardTime.civilDate(configuration.now)
         todayYMD = c.year * 10_000 + c.month * 100 + c.day
         scanner = ValueScanner(today: todayYMD)
+        hasher = KeyHasher(secret: configuration.secret)
         scratch.reserveCapacity(256)
     }
 
@@ -132,6 +134,7 @@ final class RecordAssembler {
         }
     }
 
+    static let organisationWords = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"].map { Array($0.utf8) }
     static let emptyWords: Set<String> = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
 
     private func record(_ id: Identifier) {
@@ -143,7 +146,7 @@ final class RecordAssembler {
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
-        let key = SubjectKeys.key(for: normalized, kind: kind, secret: configuration.secret)
+        let key = hasher.key(kind: kind, normalized)
         let tail = String(normalized.suffix(4))
         scopes[scopes.count - 1].fragment.add(kind, key: key, tail: tail)
     }
@@ -205,7 +208,7 @@ final class RecordAssembler {
     private func addGeo(_ f: inout Fragment, _ a: Double, _ b: Double, longitudeFirst: Bool = false) {
         let (lat, lon) = abs(a) > 90 || (longitudeFirst && abs(b) <= 90) ? (b, a) : (a, b)
         let text = String(format: "%.6f,%.6f", lat, lon)
-        f.add(.geo, key: SubjectKeys.key(for: text, kind: .geo, secret: configuration.secret), tail: String(text.suffix(4)))
+        f.add(.geo, key: hasher.key(kind: .geo, text), tail: String(text.suffix(4)))
     }
 
     /// A decimal degree with at least four decimals (about 11 m), within ±limit.
@@ -218,15 +221,19 @@ final class RecordAssembler {
     // MARK: value forms
 
     private func plainText(_ v: UnsafeBufferPointer<UInt8>) -> String? {
-        let s = String(decoding: v, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        if s.isEmpty || s == "null" { return nil }
-        return s
+        var a = 0, b = v.count
+        while a < b && (v[a] == 0x20 || v[a] == 0x09 || v[a] == 0x0A || v[a] == 0x0D) { a += 1 }
+        while b > a && (v[b - 1] == 0x20 || v[b - 1] == 0x09 || v[b - 1] == 0x0A || v[b - 1] == 0x0D) { b -= 1 }
+        if a == b { return nil }
+        let s = String(decoding: UnsafeBufferPointer(rebasing: v[a..<b]), as: UTF8.self)
+        return s == "null" ? nil : s
     }
 
     private func personName(_ v: UnsafeBufferPointer<UInt8>) -> String? {
         guard let s = plainText(v), s.unicodeScalars.count <= 40 else { return nil }
-        if s.contains("*") || s.contains("@") || s.unicodeScalars.contains(where: { ("0"..."9").contains($0) || ("０"..."９").contains($0) }) { return nil }
-        for org in ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"] where s.contains(org) { return nil }
+        if s.unicodeScalars.contains(where: { $0 == "*" || $0 == "@" || ("0"..."9").contains($0) || ("０"..."９").contains($0) }) { return nil }
+        let bytes = Array(s.utf8)
+        for org in Self.organisationWords where bytes.containsBytes(org) { return nil }
         if Self.emptyWords.contains(s.lowercased()) { return nil }
         return s
     }

@@ -23,3 +23,46 @@ public enum SubjectKeys {
         return SubjectKey(digest: out[0..<16])
     }
 }
+
+/// HMAC-SHA256 with the key's inner and outer pad states computed once, so each value costs two
+/// SHA-256 block runs rather than a full HMAC set-up. Same output as `SubjectKeys.key`.
+struct KeyHasher {
+    private var inner = SHA256_CTX()
+    private var outer = SHA256_CTX()
+    /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
+    private var prefixed: [SHA256_CTX] = []
+
+    init(secret: [UInt8]) {
+        var key = secret
+        if key.count > 64 {
+            var d = [UInt8](repeating: 0, count: 32)
+            SHA256(secret, secret.count, &d)
+            key = d
+        }
+        key += [UInt8](repeating: 0, count: 64 - key.count)
+        let ipad = key.map { $0 ^ 0x36 }, opad = key.map { $0 ^ 0x5c }
+        SHA256_Init(&inner); SHA256_Update(&inner, ipad, 64)
+        SHA256_Init(&outer); SHA256_Update(&outer, opad, 64)
+        for kind in DetectorKind.allCases {
+            var c = inner
+            let p = Array((kind.rawValue + ":").utf8)
+            SHA256_Update(&c, p, p.count)
+            prefixed.append(c)
+        }
+    }
+
+    func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
+        var i = prefixed[DetectorKind.allCases.firstIndex(of: kind)!], o = outer
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var n = normalized
+        n.withUTF8 { _ = SHA256_Update(&i, $0.baseAddress, $0.count) }
+        return withUnsafeMutableBytes(of: &digest) { d in
+            let p = d.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            SHA256_Final(p, &i)
+            SHA256_Update(&o, p, 32)
+            SHA256_Final(p, &o)
+            return SubjectKey(hi: UInt64(bigEndian: d.load(fromByteOffset: 0, as: UInt64.self)),
+                              lo: UInt64(bigEndian: d.load(fromByteOffset: 8, as: UInt64.self)))
+        }
+    }
+}

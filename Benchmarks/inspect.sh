@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Inspector speed vs Hyperscan+checksums and a C digit-run loop, same bodies, same core.
+# Usage: Benchmarks/inspect.sh [BYTES] [SECONDS]   (default 16 MiB of mixed JSON/NDJSON/CSV/form, 5 s each)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bytes=${1:-16777216}; secs=${2:-5}
+dpkg-query -W -f='${Status}' libhyperscan-dev 2>/dev/null | grep -q "install ok installed" || apt-get install -y libhyperscan-dev >&2
+python3 -c 'import faker' 2>/dev/null || Deploy/install-deps.sh test
+out=Benchmarks/out/inspect
+mkdir -p "$out"
+swift build -c release --product InspectBench >&2
+gcc -O2 -march=native -o "$out/hs_driver" Benchmarks/inspect/hs_driver.c -lhs
+gcc -O2 -march=native -o "$out/digitrun" Benchmarks/inspect/digitrun.c
+corpus="$out/corpus"
+if [ ! -f "$corpus/.bytes-$bytes" ]; then
+  rm -rf "$corpus"
+  # Oversize the corpus: only the JSON/NDJSON/CSV/form bodies are kept.
+  python3 Benchmarks/corpus/generate_corpus.py "$corpus" --bytes $((bytes * 7 / 4)) --seed 99
+  touch "$corpus/.bytes-$bytes"
+fi
+files=$(ls "$corpus"/*.json "$corpus"/*.ndjson "$corpus"/*.csv "$corpus"/*.form 2>/dev/null | grep -v truth)
+json=$(ls "$corpus"/*.json | grep -v truth)
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); pinned to core 1"
+echo "mixed corpus: $(cat $files | wc -c) bytes in $(echo $files | wc -w) bodies; JSON only: $(cat $json | wc -c) bytes"
+taskset -c 1 .build/release/InspectBench --seconds "$secs" $files
+echo "-- mixed --"
+taskset -c 1 "$out/hs_driver" "$secs" $files
+taskset -c 1 "$out/digitrun" "$secs" $files
+echo "-- json --"
+taskset -c 1 "$out/hs_driver" "$secs" $json
+taskset -c 1 "$out/digitrun" "$secs" $json
