@@ -110,8 +110,9 @@ func run(table path: String, dir: String, rounds: Int) {
         loads.append(now() - t0)
     }
     loads.sort()
-    print(String(format: "swift load %@: median %.1f ms (min %.1f), RSS +%d KiB (total %d KiB)",
-                 (path as NSString).lastPathComponent, loads[2] * 1e3, loads[0] * 1e3, rss1 - rss0, rss1))
+    let mem = table.memoryBytes
+    print(String(format: "swift load %@: median %.1f ms (min %.1f), RSS +%d KiB (total %d KiB); lookup structures %d KiB, ranges %d KiB",
+                 (path as NSString).lastPathComponent, loads[2] * 1e3, loads[0] * 1e3, rss1 - rss0, rss1, mem.lookup / 1024, mem.ranges / 1024))
 
     guard let d4 = FileManager.default.contents(atPath: dir + "/v4.addr"),
           let d6 = FileManager.default.contents(atPath: dir + "/v6.addr") else { fail("run 'prepare' first") }

@@ -47,7 +47,11 @@ public final class CountryTable: Sendable {
     let data: TableData
     public let overrides: [GeoOverride]
     private let v4: SegmentIndex<UInt32>
-    private let v6: SegmentIndex<UInt128>
+    /// IPv6 by /64 (`split` marks a /64 with a boundary inside); `v6Full` answers those, and
+    /// exists only when the data has such boundaries.
+    private let v6: SegmentIndex<UInt64>
+    private let v6Full: SegmentIndex<UInt128>?
+    private static var split: UInt16 { 0xFF }
 
     init(data: TableData, overrides: [GeoOverride] = []) {
         self.data = data
@@ -61,7 +65,9 @@ public final class CountryTable: Sendable {
             for l in layer.v6 { s6 = s6.overlaid(with: l) }
         }
         v4 = SegmentIndex(s4, bits: 16, subBits: 8)
-        v6 = SegmentIndex(s6, bits: 20, subBits: 12)
+        var fine: Segments<UInt128>? = nil
+        v6 = SegmentIndex(Segments(high64: s6, split: Self.split, fine: &fine), bits: 18, subBits: 12)
+        v6Full = fine.map { SegmentIndex($0, bits: 12, subBits: 8) }
     }
 
     /// Networks grouped by prefix length (shortest first), each group sorted; a network listed
@@ -100,7 +106,7 @@ public final class CountryTable: Sendable {
             if hi >> 48 == 0x2002 {                                   // 6to4 2002:aabb:ccdd::
                 return Self.answer(v4.value(UInt32(truncatingIfNeeded: hi >> 16)))
             }
-            return Self.answer(v6.value(UInt128(hi) << 64 | UInt128(lo)))
+            return Self.answer(rawValue(v6: hi, lo))
         }
     }
 
@@ -110,7 +116,11 @@ public final class CountryTable: Sendable {
     public func rawValue(v4 a: UInt32) -> UInt16 { v4.value(a) }
 
     @inline(__always)
-    public func rawValue(v6 hi: UInt64, _ lo: UInt64) -> UInt16 { v6.value(UInt128(hi) << 64 | UInt128(lo)) }
+    public func rawValue(v6 hi: UInt64, _ lo: UInt64) -> UInt16 {
+        let v = v6.value(hi)
+        if v != Self.split { return v }
+        return v6Full!.value(UInt128(hi) << 64 | UInt128(lo))
+    }
 
     @inline(__always)
     static func answer(_ v: UInt16) -> GeoAnswer {
@@ -122,6 +132,12 @@ public final class CountryTable: Sendable {
     /// This table with `overrides` applied on top of the ones it already has (later ones win).
     public func applying(overrides more: [GeoOverride]) -> CountryTable {
         CountryTable(data: data, overrides: overrides + more)
+    }
+
+    /// Bytes held by the lookup structures (segments and indexes of both families) and by the
+    /// table's own ranges, for stats and benchmarks.
+    public var memoryBytes: (lookup: Int, ranges: Int) {
+        (v4.memoryBytes + v6.memoryBytes + (v6Full?.memoryBytes ?? 0), data.v4.count * 10 + data.v6.count * 34)
     }
 
     public var info: TableInfo {

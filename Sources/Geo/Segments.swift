@@ -71,8 +71,8 @@ final class SegmentIndex<Key: FixedWidthInteger & UnsignedInteger & Sendable>: @
     private let subShift: Int
     private let subMask: Int
     private static var flag: UInt32 { 0x8000_0000 }
-    /// Bytes held by the index structures (for benchmarks and stats).
-    let indexBytes: Int
+    /// Bytes held by the segments and index structures (for benchmarks and stats).
+    let memoryBytes: Int
 
     init(_ segs: Segments<Key>, bits: Int, subBits: Int, dense: Int = 16) {
         let count = segs.starts.count
@@ -109,7 +109,7 @@ final class SegmentIndex<Key: FixedWidthInteger & UnsignedInteger & Sendable>: @
         for (n, k) in heavy.enumerated() { index[k] = Self.flag | UInt32(n * width) }
         (self.count, self.starts, self.values, self.index, self.shift) = (count, starts, values, index, shift)
         (self.sub, self.subShift, self.subMask) = (sub, subShift, (1 << subBits) - 1)
-        indexBytes = (buckets + 1) * 4 + heavy.count * width * 4
+        memoryBytes = count * (MemoryLayout<Key>.stride + 2) + (buckets + 1) * 4 + heavy.count * width * 4
     }
 
     deinit {
@@ -137,5 +137,37 @@ final class SegmentIndex<Key: FixedWidthInteger & UnsignedInteger & Sendable>: @
             n -= half
         }
         return values[base]
+    }
+}
+
+extension Segments where Key == UInt64 {
+    /// IPv6 segments seen per /64: each /64 gets the value of the segment covering it, or
+    /// `split` when a segment boundary falls inside it (then the 128-bit segments answer).
+    /// Registry data is allocated in /64s or larger, so in practice nothing is split and
+    /// lookups compare 8-byte keys.
+    /// `fine` receives the 128-bit segments of the split /64s only (addresses elsewhere are
+    /// never looked up there), or stays nil when nothing is split.
+    init(high64 s: Segments<UInt128>, split: UInt16, fine: inout Segments<UInt128>?) {
+        self.init()
+        starts.removeAll(); values.removeAll()
+        let n = s.starts.count
+        var i = 0
+        while i < n {
+            let h = UInt64(truncatingIfNeeded: s.starts[i] >> 64)
+            var j = i
+            while j + 1 < n && UInt64(truncatingIfNeeded: s.starts[j + 1] >> 64) == h { j += 1 }
+            if i == j && UInt64(truncatingIfNeeded: s.starts[i]) == 0 {
+                push(h, s.values[i])
+            } else {
+                var f = fine ?? Segments<UInt128>()
+                f.push(UInt128(h) << 64, i > 0 && UInt64(truncatingIfNeeded: s.starts[i]) != 0 ? s.values[i - 1] : s.values[i])
+                for k in i...j { f.push(s.starts[k], s.values[k]) }
+                if h != .max { f.push(UInt128(h + 1) << 64, 0) }
+                fine = f
+                push(h, split)
+                if h != .max { push(h + 1, s.values[j]) }
+            }
+            i = j + 1
+        }
     }
 }

@@ -192,6 +192,7 @@ struct GeoStats: ParsableCommand {
             ipv6_ranges\t\(i.rangesV6)
             countries\t\(i.countries)
             overrides\t\(i.overrides)
+            memory_kib\t\(table.memoryBytes.lookup / 1024) lookup + \(table.memoryBytes.ranges / 1024) ranges
             load_ms\t\(String(format: "%.1f", ms))
             """)
     }

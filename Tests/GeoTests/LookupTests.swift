@@ -67,6 +67,22 @@ import Testing
         #expect(answer(nested, "9.9.9.9") == "CH")
     }
 
+    /// Boundaries inside a /64 take the exact 128-bit path; whole /64s the fast one.
+    @Test func ipv6BoundariesInsideA64() {
+        let t = table.applying(overrides: [
+            GeoOverride(network: IPNetwork("2001:4860:4860::8888/128")!, country: "SG"),
+            GeoOverride(network: IPNetwork("2001:4860:4860:0:8000::/65")!, country: "JP"),
+            GeoOverride(network: IPNetwork("2400:3200:1::/48")!, country: "HK"),
+        ])
+        let cases = [("2001:4860:4860::8887", "US"), ("2001:4860:4860::8888", "SG"), ("2001:4860:4860::8889", "US"),
+                     ("2001:4860:4860:0:7fff:ffff:ffff:ffff", "US"), ("2001:4860:4860:0:8000::", "JP"),
+                     ("2001:4860:4860:0:ffff:ffff:ffff:ffff", "JP"), ("2001:4860:4860:1::", "US"),
+                     ("2001:4860:485f:ffff:ffff:ffff:ffff:ffff", "US"), ("2400:3200:0:ffff:ffff:ffff:ffff:ffff", "CN"),
+                     ("2400:3200:1::", "HK"), ("2400:3200:1:ffff:ffff:ffff:ffff:ffff", "HK"), ("2400:3200:2::", "CN"),
+                     ("::", "unspecified"), ("::1", "loopback"), ("::2", "unknown"), ("0:0:0:1::", "unknown")]
+        for (a, expected) in cases { #expect(answer(t, a) == expected, "\(a)") }
+    }
+
     @Test func overrideErrorsNameFileAndLine() throws {
         let p = try temporaryFile("o.csv", "1.2.3.0/24,DE\n1.2.3.4/24,DE\n")
         #expect(geoError { _ = try GeoOverrides.loadCSV(path: p) } == "\(p):2: 1.2.3.4/24 has host bits set (the network is 1.2.3.0/24)")
