@@ -7,9 +7,9 @@ import Foundation
 ///
 /// One append-only log, `sightings`: a row says "subject seen in series at hour", written when a
 /// subject's last-seen hour moves forward (appends are the cheapest write SQLite has). A subject's
-/// last-seen hour is the largest hour among its rows. The cleaner keeps the log near one row per
-/// (series, subject): it takes rows off the head, drops the superseded ones and re-appends the
-/// rest, so it only ever reads, deletes and appends in rowid order. `series` names the series.
+/// last-seen hour is the largest hour among its rows. The cleaner keeps the log within about two
+/// rows per (series, subject): it takes rows off the head, drops the superseded ones and
+/// re-appends the rest, so it only ever reads, deletes and appends in rowid order. `series` names the series.
 /// Not thread-safe: SQLiteLedger confines it to its writer queue (hence `@unchecked Sendable`).
 final class SQLiteStore: @unchecked Sendable {
     /// One row of the log, with its place in it.

@@ -31,9 +31,9 @@ final class LedgerFolder {
     init() throws { url = try TestPaths.temporaryDirectory("ledger") }
     deinit { try? FileManager.default.removeItem(at: url) }
 
-    func open(_ options: SQLiteLedger.Options = .init()) throws -> SQLiteLedger {
+    func open(_ options: SQLiteLedger.Options = .init(), logLevel: Logger.Level = .warning) throws -> SQLiteLedger {
         var logger = Logger(label: "customs.ledger.test")
-        logger.logLevel = .warning
+        logger.logLevel = logLevel
         return try SQLiteLedger(path: path, options: options, logger: logger)
     }
 }
