@@ -11,6 +11,10 @@ extension ClientConnection {
         phase = .preparing
         client.pauseReading()
         setDeadline(.none, 0)
+        if let origin = interception?.origin {
+            startInterceptedRequest(head, origin)
+            return
+        }
 
         var user: String?
         if let creds = core.credentials {
@@ -98,7 +102,7 @@ extension ClientConnection {
         }
     }
 
-    private func destinationsResolved(_ ex: Exchange, _ r: Result<[IPAddress], Resolver.Failure>) {
+    func destinationsResolved(_ ex: Exchange, _ r: Result<[IPAddress], Resolver.Failure>) {
         switch guardDestinations(r, host: ex.host) {
         case .failure(let refused):
             ex.outcome = .refused
@@ -183,6 +187,10 @@ extension ClientConnection {
 
     /// Takes a pooled connection or opens a new one to the first reachable allowed address.
     func connectUpstream(_ ex: Exchange, fresh: Bool = false, _ then: @escaping () -> Void) {
+        if let origin = interception?.origin {
+            connectInterceptedUpstream(ex, origin, fresh: fresh, then)
+            return
+        }
         let key = UpstreamPool.Key(address: ex.candidates[0], port: ex.port)
         if !fresh, let t = loop.pool.checkout(key) {
             ex.upstream = t
@@ -233,7 +241,7 @@ extension ClientConnection {
         }
     }
 
-    private func attachUpstream(_ ex: Exchange, _ t: SocketTransport) {
+    func attachUpstream(_ ex: Exchange, _ t: ByteTransport) {
         t.onReadable = { [unowned self] in self.upstreamReadable(ex) }
         t.onDrained = { [unowned self] in self.upstreamDrained(ex) }
         t.resumeReading()

@@ -32,9 +32,11 @@ final class InterceptedTunnel: @unchecked Sendable {
     private let clientSocket: ByteTransport
     private let upstreamSocket: ByteTransport
     /// Name the client asked for: SNI, else the CONNECT host.
-    private let serverName: String
+    let serverName: String
     private let port: UInt16
     private let sniPresent: Bool
+    /// ClientHello bytes the gateway already read off the socket (after the CONNECT head).
+    private let earlyClientBytes: [UInt8]
     private var upstream: TLSTransport?
     private var client: TLSTransport?
     private var upstreamFailure: TLSError?
@@ -42,7 +44,9 @@ final class InterceptedTunnel: @unchecked Sendable {
     private var onDone: ((Outcome) -> Void)?
 
     init(settings: InterceptionSettings, queue: DispatchQueue, logger: Logger, via: String,
-         client: ByteTransport, upstream: ByteTransport, connectHost: String, port: UInt16, sni: String?) {
+         client: ByteTransport, upstream: ByteTransport, connectHost: String, port: UInt16, sni: String?,
+         earlyClientBytes: [UInt8] = []) {
+        self.earlyClientBytes = earlyClientBytes
         self.settings = settings
         self.queue = queue
         self.logger = logger
@@ -128,6 +132,7 @@ final class InterceptedTunnel: @unchecked Sendable {
             finish(.ended(status: 502, reason: "\(error)"))
             return
         }
+        if !earlyClientBytes.isEmpty { engine.feedCiphertext(earlyClientBytes) }
         let transport = TLSTransport(engine: engine, inner: clientSocket, queue: queue)
         client = transport
         transport.handshake { [weak self] state in self?.clientHandshakeEnded(state) }
