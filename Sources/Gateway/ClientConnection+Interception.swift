@@ -21,6 +21,8 @@ final class ConnectionInterception {
         let serverName: String
         let user: String?
         let settings: InterceptionSettings
+        /// Set when the upstream's TLS was refused: every request is answered 502 with this.
+        let upstreamRefusal: String?
     }
 
     var origin: Origin?
@@ -28,6 +30,8 @@ final class ConnectionInterception {
     var notTLS = false
     var setup: InterceptedTunnel?
     var idleUpstream: TLSTransport?
+    /// The kept upstream is the one opened during setup and has not served a request yet.
+    var idleUpstreamIsFresh = false
 
     func closeIdleUpstream() {
         idleUpstream?.close(abort: false)
@@ -120,7 +124,7 @@ extension ClientConnection {
         headBuffer = []
         let state = interception ?? ConnectionInterception()
         interception = state
-        let setup = InterceptedTunnel(settings: settings, queue: loop.queue, logger: core.logger, via: core.config.via,
+        let setup = InterceptedTunnel(settings: settings, queue: loop.queue, logger: core.logger,
                                       client: client, upstream: up, connectHost: ex.host, port: ex.port, sni: sni,
                                       earlyClientBytes: early)
         state.setup = setup
@@ -136,9 +140,10 @@ extension ClientConnection {
                 self.core.logger.debug("interception ended during setup", metadata: ["host": "\(ex.host)", "reason": "\(reason)"])
                 // The setup closes (or drains, then closes) the sockets itself.
                 self.detachFromTransports(connectionEnded: true)
-            case let .established(clientTLS, upstreamTLS):
-                ex.status = 200
-                self.core.metrics.tunnels[.relayed]?.increment()
+            case let .established(clientTLS, upstreamTLS, refusal):
+                ex.status = refusal == nil ? 200 : 502
+                ex.outcome = refusal == nil ? .forwarded : .error
+                self.core.metrics.tunnels[refusal == nil ? .relayed : .error]?.increment()
                 self.finishLog(ex)
                 let inner = ClientConnection(core: self.core, loop: self.loop, client: clientTLS,
                                              peer: (self.peerAddress, self.peerPort),
@@ -146,9 +151,11 @@ extension ClientConnection {
                 let innerState = ConnectionInterception()
                 innerState.origin = ConnectionInterception.Origin(
                     host: ex.host, port: ex.port, destination: destination, serverName: setup.serverName,
-                    user: ex.user, settings: settings)
-                upstreamTLS.pauseReading()
+                    user: ex.user, settings: settings,
+                    upstreamRefusal: refusal.map { "Customs refused the upstream TLS connection to \(setup.serverName): \($0)" })
+                upstreamTLS?.pauseReading()
                 innerState.idleUpstream = upstreamTLS
+                innerState.idleUpstreamIsFresh = true
                 inner.interception = innerState
                 self.detachFromTransports(connectionEnded: false)
                 inner.start()
@@ -172,6 +179,10 @@ extension ClientConnection {
     // MARK: inner connection: HTTP over the client's TLS
 
     func startInterceptedRequest(_ head: HTTPRequestHead, _ origin: ConnectionInterception.Origin) {
+        if let refusal = origin.upstreamRefusal {
+            refuseRequest(head, 502, refusal, user: origin.user)
+            return
+        }
         switch head.target {
         case .origin:
             break
@@ -203,8 +214,9 @@ extension ClientConnection {
             let socket = kept.inner as? SocketTransport
             if !fresh, !kept.isClosed, kept.engine.state == .established, let socket, !Socket.isStale(socket.fd) {
                 ex.upstream = kept
-                ex.reusedUpstream = true
-                core.metrics.upstreamReused.increment()
+                ex.reusedUpstream = !state.idleUpstreamIsFresh
+                if ex.reusedUpstream { core.metrics.upstreamReused.increment() }
+                state.idleUpstreamIsFresh = false
                 attachUpstream(ex, kept)
                 then()
                 return
@@ -245,13 +257,7 @@ extension ClientConnection {
                     self.upstreamFailed(status: 502, "Customs refused the upstream TLS connection: \(reason)")
                     return
                 }
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - ex.connectStarted) / 1e6
-                ex.connectMs = ms
-                self.core.metrics.upstreamConnects.increment()
-                self.core.metrics.upstreamConnectSeconds.observe(ms / 1000)
-                self.setDeadline(.activity, self.core.config.idleTimeout)
-                self.attachUpstream(ex, tls)
-                then()
+                self.upstreamConnected(ex, tls, then)
             }
         }
         socket.requestWritable()

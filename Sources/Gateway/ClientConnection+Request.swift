@@ -229,16 +229,21 @@ extension ClientConnection {
                     self.connectNext(ex, index: index + 1, then)
                     return
                 }
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - ex.connectStarted) / 1e6
-                ex.connectMs = ms
-                self.core.metrics.upstreamConnects.increment()
-                self.core.metrics.upstreamConnectSeconds.observe(ms / 1000)
-                self.setDeadline(.activity, self.core.config.idleTimeout)
-                self.attachUpstream(ex, t)
-                then()
+                self.upstreamConnected(ex, t, then)
             }
             t.requestWritable()
         }
+    }
+
+    /// A new upstream connection is ready (TCP, or TLS on intercepted connections): time it, use it.
+    func upstreamConnected(_ ex: Exchange, _ t: ByteTransport, _ then: () -> Void) {
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - ex.connectStarted) / 1e6
+        ex.connectMs = ms
+        core.metrics.upstreamConnects.increment()
+        core.metrics.upstreamConnectSeconds.observe(ms / 1000)
+        setDeadline(.activity, core.config.idleTimeout)
+        attachUpstream(ex, t)
+        then()
     }
 
     func attachUpstream(_ ex: Exchange, _ t: ByteTransport) {
