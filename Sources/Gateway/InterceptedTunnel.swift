@@ -11,42 +11,45 @@ import Logging
 /// 2. A leaf for the client's SNI (or the CONNECT host), plus the upstream certificate's names,
 ///    from the leaf cache (minted off the event queue on a miss).
 /// 3. TLS to the client with that leaf (ALPN http/1.1).
-/// 4. Both TLS transports go to the HTTP pipeline. When the upstream was refused, the client gets
-///    a 502 page over its TLS connection instead, never a silent downgrade.
+/// 4. Both TLS transports go to the HTTP pipeline. When the upstream was refused, the client's TLS
+///    still completes so its requests get a readable 502 page, never a silent downgrade.
 ///
 /// @unchecked Sendable: all state is confined to `queue` (the owning event loop); the leaf cache's
 /// completion hops back onto it before touching anything.
 final class InterceptedTunnel: @unchecked Sendable {
     enum Outcome {
-        /// Both sides are up: run HTTP over these transports.
-        case established(client: TLSTransport, upstream: TLSTransport)
-        /// The tunnel ended during setup (status for the access log: 502 for a refused upstream,
-        /// 0 when the client went away); all transports are closed.
+        /// The client's TLS is up: run HTTP over it, to `upstream`, or answering 502 with
+        /// `upstreamRefusal` when the upstream's TLS was refused.
+        case established(client: TLSTransport, upstream: TLSTransport?, upstreamRefusal: TLSError?)
+        /// The tunnel ended during setup (status for the access log; 0 when the client went away);
+        /// all transports are closed.
         case ended(status: Int, reason: String)
     }
 
     private let settings: InterceptionSettings
     private let queue: DispatchQueue
     private let logger: Logger
-    private let via: String
     private let clientSocket: ByteTransport
     private let upstreamSocket: ByteTransport
     /// Name the client asked for: SNI, else the CONNECT host.
-    private let serverName: String
+    let serverName: String
     private let port: UInt16
     private let sniPresent: Bool
+    /// ClientHello bytes the gateway already read off the socket (after the CONNECT head).
+    private let earlyClientBytes: [UInt8]
     private var upstream: TLSTransport?
     private var client: TLSTransport?
     private var upstreamFailure: TLSError?
     private var timer: DispatchSourceTimer?
     private var onDone: ((Outcome) -> Void)?
 
-    init(settings: InterceptionSettings, queue: DispatchQueue, logger: Logger, via: String,
-         client: ByteTransport, upstream: ByteTransport, connectHost: String, port: UInt16, sni: String?) {
+    init(settings: InterceptionSettings, queue: DispatchQueue, logger: Logger,
+         client: ByteTransport, upstream: ByteTransport, connectHost: String, port: UInt16, sni: String?,
+         earlyClientBytes: [UInt8] = []) {
+        self.earlyClientBytes = earlyClientBytes
         self.settings = settings
         self.queue = queue
         self.logger = logger
-        self.via = via
         clientSocket = client
         upstreamSocket = upstream
         serverName = (sni?.isEmpty == false ? sni! : connectHost)
@@ -88,7 +91,7 @@ final class InterceptedTunnel: @unchecked Sendable {
         if case let .failed(failure) = state { error = failure } else { error = .closedDuringHandshake }
         upstreamFailure = error
         settings.metrics.upstreamRefused.increment()
-        logger.warning("upstream TLS refused; answering 502 over the intercepted connection",
+        logger.warning("upstream TLS refused; the client gets 502 over the intercepted connection",
                        metadata: ["host": "\(serverName)", "port": "\(port)", "error": "\(error)"])
         upstream.close(abort: true)
         self.upstream = nil
@@ -128,6 +131,7 @@ final class InterceptedTunnel: @unchecked Sendable {
             finish(.ended(status: 502, reason: "\(error)"))
             return
         }
+        if !earlyClientBytes.isEmpty { engine.feedCiphertext(earlyClientBytes) }
         let transport = TLSTransport(engine: engine, inner: clientSocket, queue: queue)
         client = transport
         transport.handshake { [weak self] state in self?.clientHandshakeEnded(state) }
@@ -141,24 +145,12 @@ final class InterceptedTunnel: @unchecked Sendable {
             finish(.ended(status: 0, reason: "client TLS handshake: \(state)"))
             return
         }
-        if let failure = upstreamFailure {
-            let body = "Customs refused the upstream TLS connection to \(serverName):\(port): \(failure)\n"
-            let page = ResponseBytes.make(ResponseBytes.text(502, body), keepAlive: false, via: via)
-            page.withUnsafeBytes { _ = client.send($0) }
-            client.shutdownOutput()
-            finish(.ended(status: 502, reason: "\(failure)"))
-            return
-        }
-        guard let upstream else {
-            finish(.ended(status: 502, reason: "upstream gone"))
-            return
-        }
         timer?.cancel()
         timer = nil
-        settings.metrics.intercepted.increment()
+        if upstreamFailure == nil { settings.metrics.intercepted.increment() }
         let done = onDone
         onDone = nil
-        done?(.established(client: client, upstream: upstream))
+        done?(.established(client: client, upstream: upstream, upstreamRefusal: upstreamFailure))
     }
 
     private func timedOut() {
@@ -174,20 +166,7 @@ final class InterceptedTunnel: @unchecked Sendable {
         timer?.cancel()
         timer = nil
         if let upstream { upstream.close(abort: true) } else { upstreamSocket.close(abort: true) }
-        if let client {
-            if case .ended(502, _) = outcome, upstreamFailure != nil, client.engine.state == .established {
-                // Let the 502 page drain before the socket goes.
-                if client.hasPendingOutput {
-                    client.onDrained = { [client] in client.close(abort: false) }
-                } else {
-                    client.close(abort: false)
-                }
-            } else {
-                client.close(abort: true)
-            }
-        } else {
-            clientSocket.close(abort: true)
-        }
+        if let client { client.close(abort: true) } else { clientSocket.close(abort: true) }
         upstream = nil
         self.client = nil
         done(outcome)

@@ -10,14 +10,18 @@ public struct InterceptionSettings: Sendable {
     public let leaves: LeafCache
     public let clientSide: TLSServerContext
     public let upstreamSide: TLSClientContext
+    /// Hosts never intercepted (pinned apps, banks): their tunnels are spliced.
+    public let noIntercept: HostPatternList
     let metrics: InterceptionMetrics
 
     /// - Parameters:
     ///   - upstreamTrustFiles: extra PEM CA files trusted for upstreams, besides the system store.
     ///   - leafCacheDirectory: persist minted leaves (and the shared leaf key) here across restarts.
     ///   - insecureUpstream: skip upstream verification entirely (logged loudly; tests and labs only).
+    ///   - noIntercept: host patterns (`bank.example`, `*.bank.example`, `.bank.example`) always spliced.
     ///   - registry: where interception metrics go (pass the gateway's registry).
-    public init(authority: CertificateAuthority, upstreamTrustFiles: [String] = [], leafCacheCapacity: Int = 4096,
+    public init(authority: CertificateAuthority, upstreamTrustFiles: [String] = [], noIntercept: [String] = [],
+                leafCacheCapacity: Int = 4096,
                 leafCacheDirectory: String? = nil, leafValidityDays: Int = 7,
                 insecureUpstream: Bool = false, registry: MetricsRegistry = MetricsRegistry()) throws(TLSError) {
         let leafKey: PrivateKey?
@@ -32,7 +36,11 @@ public struct InterceptionSettings: Sendable {
         clientSide = try TLSServerContext(minter: minter)
         upstreamSide = try TLSClientContext(configuration: TLSClientConfiguration(
             verifyPeer: !insecureUpstream, extraTrustFiles: upstreamTrustFiles))
+        self.noIntercept = try HostPatternList(noIntercept)
         metrics = InterceptionMetrics(registry)
+        if insecureUpstream {
+            Logger(label: "customs.interception").warning("upstream certificate verification is OFF (--insecure-upstream)")
+        }
     }
 
     /// Copies the leaf cache's counters into the metrics (cheap: one uncontended lock).
