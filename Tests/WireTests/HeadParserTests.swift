@@ -176,6 +176,11 @@ import Wire
         #expect(try requestHead("GET http://a/ HTTP/1.0\r\n\r\n").version == .http10)
     }
 
+    @Test func expectContinue() throws {
+        #expect(try requestHead("PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n").expectsContinue)
+        #expect(try !requestHead("PUT /x HTTP/1.1\r\nHost: a\r\n\r\n").expectsContinue)
+    }
+
     @Test func leadingEmptyLinesAreSkipped() throws {
         guard case .complete(let head, let n) = try parseRequest("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nrest") else {
             Issue.record("incomplete"); return
