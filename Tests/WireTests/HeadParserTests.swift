@@ -189,6 +189,22 @@ import Wire
         #expect(n == 4 + 16 + 9 + 2)
     }
 
+    @Test func pipelinedRequests() throws {
+        let bytes = Array("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3".utf8)
+        var parser = HeadParser()
+        var offset = 0
+        var paths: [String] = []
+        while true {
+            let rest = Array(bytes[offset...])
+            let r = try rest.withUnsafeBytes { raw in Result { () throws(WireError) in try parser.parseRequest(raw) } }.get()
+            guard case .complete(let head, let n) = r else { break }
+            paths.append(head.pathWithoutQuery)
+            offset += n
+        }
+        #expect(paths == ["/1", "/2"])
+        #expect(offset == bytes.count - 6)
+    }
+
     @Test func headerBytesPointsAtBody() throws {
         let text = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
         guard case .complete(_, let n) = try parseRequest(text) else { Issue.record("incomplete"); return }
