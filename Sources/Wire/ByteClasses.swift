@@ -22,6 +22,30 @@ enum ByteClass {
         (b >= 0x20 && b != 0x7F) || b == htab
     }
 
+    /// Whether every byte is a field-value byte. Checks eight bytes at a time (SWAR): a word
+    /// passes when it holds no byte below 0x20 and no 0x7F; words that fail (HTAB included) are
+    /// re-checked byte by byte.
+    static func allFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i + 8 <= bytes.count {
+            let x = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let belowSpace = (x &- ones &* 0x20) & ~x & highs
+            let del = x ^ (ones &* 0x7F)
+            let hasDel = (del &- ones) & ~del & highs
+            if belowSpace | hasDel != 0 {
+                for k in i..<(i + 8) where !isFieldValue(bytes[k]) { return false }
+            }
+            i += 8
+        }
+        while i < bytes.count {
+            if !isFieldValue(bytes[i]) { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// Request-target bytes: VCHAR only. Raw non-ASCII in a URI is refused, as HAProxy does:
     /// origins disagree on how to decode it.
     @inline(__always) static func isTarget(_ b: UInt8) -> Bool { b &- 0x21 < 0x5E }
@@ -46,12 +70,31 @@ extension StringProtocol {
     /// ASCII case-insensitive comparison without allocating a lowercased copy.
     func asciiCaseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
+        let fast = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in
+                for i in 0..<a.count where ByteClass.lower(a[i]) != ByteClass.lower(b[i]) { return false }
+                return true
+            }
+        }
+        if let fast, let result = fast { return result }
         for (x, y) in zip(utf8, other.utf8) where ByteClass.lower(x) != ByteClass.lower(y) { return false }
         return true
     }
 }
 
 extension String {
+    /// Case-insensitive comparison with a lowercase ASCII literal: the hot path for field names.
+    @inline(__always) func equalsLowercased(_ literal: StaticString) -> Bool {
+        guard utf8.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        var i = 0
+        for b in utf8 {
+            if ByteClass.lower(b) != expected[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// Builds a String from wire bytes. Header bytes are Latin-1 in theory and UTF-8 in practice;
     /// invalid UTF-8 is repaired rather than refused so that obs-text never breaks a request.
     init(wire bytes: UnsafeRawBufferPointer) {

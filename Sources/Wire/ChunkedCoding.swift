@@ -11,7 +11,8 @@ public struct ChunkedDecoder: Sendable {
     private enum State: Sendable {
         case sizeStart
         case size
-        case afterSize          // BWS between the size and ";" or CR
+        case afterSize          // right after the size digits: ";", BWS or CR
+        case sizeWhitespace     // BWS, which must lead to an extension (RFC 9112 §7.1.1)
         case extensions
         case sizeLF
         case data
@@ -66,9 +67,17 @@ public struct ChunkedDecoder: Sendable {
                 }
             case .afterSize:
                 switch b {
-                case ByteClass.sp, ByteClass.htab: break
+                case ByteClass.sp, ByteClass.htab: state = .sizeWhitespace
                 case UInt8(ascii: ";"): state = .extensions
                 case ByteClass.cr: state = .sizeLF
+                default: throw .malformed("invalid chunk size")
+                }
+            case .sizeWhitespace:
+                switch b {
+                case ByteClass.sp, ByteClass.htab:
+                    extensionBytes += 1
+                    guard extensionBytes <= maxExtensionBytes else { throw .malformed("chunk extensions too long") }
+                case UInt8(ascii: ";"): state = .extensions
                 default: throw .malformed("invalid chunk size")
                 }
             case .extensions:

@@ -56,6 +56,9 @@ public struct HTTPRequestHead: Sendable {
     /// Whether the client wants the connection kept open after this exchange.
     public var keepAlive: Bool { persistent(version: version, headers: headers, honourProxyConnection: true) }
 
+    /// Whether the client waits for `100 Continue` before sending its body (RFC 9110 §10.1.1).
+    public var expectsContinue: Bool { headers.containsToken("expect", "100-continue") }
+
     /// The `Host` field parsed as an authority (port nil when absent), for origin-form requests
     /// such as those seen in transparent mode. Nil when absent or empty.
     public var hostHeader: (host: String, port: UInt16?)? {

@@ -157,7 +157,7 @@ public struct HeadParser: Sendable {
             // Some servers omit the reason phrase and its space; tolerate that, but nothing else.
             guard line[12] == ByteClass.sp else { throw .malformed("malformed status line") }
             let phrase = UnsafeRawBufferPointer(rebasing: line[13...])
-            for b in phrase where !ByteClass.isFieldValue(b) { throw .malformed("control character in reason phrase") }
+            guard ByteClass.allFieldValue(phrase) else { throw .malformed("control character in reason phrase") }
             reason = String(wire: phrase)
         }
         startLine = .response(version: version, status: Int(d0) * 100 + Int(d1) * 10 + Int(d2), reason: reason)
@@ -190,7 +190,7 @@ public struct HeadParser: Sendable {
     private func checkHost(version: HTTPVersion) throws(WireError) {
         var count = 0
         var value: String?
-        for field in headers.fields where field.name.asciiCaseInsensitiveEquals("host") {
+        for field in headers.fields where field.name.equalsLowercased("host") {
             count += 1
             value = field.value
         }

@@ -64,6 +64,9 @@ import Wire
         "5\r\nhello\r0\r\n\r\n",
         "5;a\u{0}b\r\nhello\r\n",      // control in extension
         "5 x\r\nhello\r\n",            // garbage after size
+        "5 \r\nhello\r\n0\r\n\r\n",     // whitespace not followed by an extension
+        "5\t\r\nhello\r\n0\r\n\r\n",
+        "5;a\nb\r\nhello\r\n",         // LF inside an extension
         "0\r\nX: a\n\r\n",             // bare LF in trailer
         "0\r\nX : a\r\n\r\n",          // bad trailer name
         "0\r\n folded\r\n\r\n",        // obs-fold trailer

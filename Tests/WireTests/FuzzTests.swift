@@ -97,6 +97,35 @@ func outcome(_ parse: () throws(WireError) -> HeadParseResult<HTTPRequestHead>) 
         #expect(outcomes.count >= 3)
     }
 
+    @Test func mutatedResponsesParseTheSameWholeOrSplit() {
+        var rng = SplitMix64(state: 0x5EED)
+        let seeds = [
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 12\r\nSet-Cookie: a=b\r\n\r\n",
+            "HTTP/1.0 404 Not Found\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ].map { Array($0.utf8) }
+        func summary(_ r: Result<HeadParseResult<HTTPResponseHead>, WireError>) -> String {
+            switch r {
+            case .failure(let e): return "refused \(e.status)"
+            case .success(.incomplete): return "incomplete"
+            case .success(.complete(let h, let n)): return "\(h.status) \(h.reason) \(h.headers) \(n)"
+            }
+        }
+        for iteration in 0..<3000 {
+            let bytes = Mutator.mutate(seeds[iteration % seeds.count], using: &rng)
+            var wholeParser = HeadParser()
+            let whole = summary(bytes.withUnsafeBytes { raw in Result { () throws(WireError) in try wholeParser.parseResponse(raw) } })
+            var splitParser = HeadParser()
+            let split = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
+            var pieces = summary(Array(bytes[..<split]).withUnsafeBytes { raw in
+                Result { () throws(WireError) in try splitParser.parseResponse(raw) }
+            })
+            if pieces == "incomplete" {
+                pieces = summary(bytes.withUnsafeBytes { raw in Result { () throws(WireError) in try splitParser.parseResponse(raw) } })
+            }
+            #expect(pieces == whole, "iteration \(iteration)")
+        }
+    }
+
     @Test func randomBytesNeverCrashTheParsers() {
         var rng = SplitMix64(state: 42)
         for _ in 0..<3000 {
