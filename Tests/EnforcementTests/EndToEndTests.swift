@@ -125,12 +125,19 @@ func gzip(_ data: Data) throws -> Data {
         try h.waitForReloads(1, outcome: "failure")
         r = try h.post(body: ResidentIDs.jsonBody(100_010..<100_015))
         #expect(r.status == 451)
+        try h.editSite(site(approvals: scc(validUntil: Date.chinaDay(offset: 30)), events: event))
 
-        // kill -9 and restart: the counts are what they were.
+        // Metrics: verdicts by action and rule; distinct counts per configured recipient.
+        let metrics = try h.metrics()
+        #expect(metrics.contains("customs_verdicts_total{action=\"block\""))
+        #expect(metrics.contains("customs_distinct_subjects{recipient=\"overseas-crm\",category=\"pi\",window=\"calendar_year\"}"))
+
+        // kill -9 and restart: the counts are what they were, and the gauges are seeded from them.
         let before = try h.counts()
         try h.kill9AndRestart()
         #expect(try h.counts() == before)
         #expect(before[key] == 100_010)
+        #expect(try h.metrics().contains("customs_distinct_subjects{recipient=\"company\",category=\"pi\",window=\"calendar_year\"} 100010"))
 
         // The audit log holds every block, verifies, and fails after a one-byte edit.
         let log = h.state.appendingPathComponent("audit.jsonl")
@@ -147,9 +154,6 @@ func gzip(_ data: Data) throws -> Data {
         #expect(broken.status == 1)
         #expect(broken.stderr.contains("chain broken"))
 
-        let metrics = try h.metrics()
-        #expect(metrics.contains("customs_verdicts_total{action=\"block\""))
-        #expect(metrics.contains("customs_distinct_subjects{recipient=\"overseas-crm\",category=\"pi\",window=\"calendar_year\"}"))
     }
 
     @Test func monitorModeForwardsAndLogs() throws {

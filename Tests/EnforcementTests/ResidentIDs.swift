@@ -7,10 +7,13 @@ enum ResidentIDs {
 
     static func make(_ index: Int, birthYear: Int = 1985) -> String {
         let region = regions[index % regions.count]
-        let dayOfYear = (index / regions.count) % 365
-        let month = dayOfYear / 28 % 12 + 1, day = dayOfYear % 28 + 1
-        let seq = (index / (regions.count * 365)) % 1000
-        let body = region + String(format: "%04d%02d%02d%03d", birthYear + (index / (regions.count * 365 * 1000)) % 20, month, day, seq)
+        // 12 months × 28 days keeps every date valid; region × date × sequence is unique below
+        // 2,688,000 people, and the year steps after that.
+        let date = (index / regions.count) % 336
+        let month = date / 28 + 1, day = date % 28 + 1
+        let seq = (index / (regions.count * 336)) % 1000
+        let year = birthYear + (index / (regions.count * 336 * 1000)) % 20
+        let body = region + String(format: "%04d%02d%02d%03d", year, month, day, seq)
         return body + String(check(body))
     }
 
