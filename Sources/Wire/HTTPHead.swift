@@ -49,7 +49,7 @@ public struct HTTPRequestHead: Sendable {
     /// The path without its query, safe to log.
     public var pathWithoutQuery: String {
         let p = pathAndQuery
-        if let q = p.firstIndex(of: "?") { return String(p[..<q]) }
+        if let q = p.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(p[..<q]) }
         return p
     }
 
