@@ -144,6 +144,15 @@ public enum ChunkedEncoder {
         return Array(String(size, radix: 16).utf8) + crlf
     }
 
+    /// Appends `payload` as one chunk (header, bytes, CRLF); an empty payload appends nothing, so
+    /// a relay can pass every read through without ending the body by accident.
+    public static func appendChunk(_ payload: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        guard !payload.isEmpty else { return }
+        out.append(contentsOf: header(for: payload.count))
+        out.append(contentsOf: payload)
+        out.append(contentsOf: crlf)
+    }
+
     /// The CRLF that closes each chunk's data.
     public static let chunkEnd: [UInt8] = crlf
 

@@ -120,12 +120,17 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         }
     }
 
+    /// Bytes the fields take on the wire.
+    var estimatedSize: Int {
+        fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+    }
+
     func serialize(into out: inout [UInt8]) {
         for field in fields {
-            out.append(contentsOf: field.name.utf8)
+            out.appendUTF8(field.name)
             out.append(ByteClass.colon)
             out.append(ByteClass.sp)
-            out.append(contentsOf: field.value.utf8)
+            out.appendUTF8(field.value)
             out.append(ByteClass.cr)
             out.append(ByteClass.lf)
         }

@@ -31,6 +31,8 @@ public struct HeadParser: Sendable {
 
     private var kind: Kind?
     private var lineStart = 0
+    /// Bytes of the current line already searched for LF, so a long line trickling in is scanned once.
+    private var scanned = 0
     private var headerStart = 0
     private var startLine = StartLine.none
     private var headers = HTTPHeaders()
@@ -44,6 +46,7 @@ public struct HeadParser: Sendable {
     public mutating func reset() {
         kind = nil
         lineStart = 0
+        scanned = 0
         headerStart = 0
         startLine = .none
         headers = HTTPHeaders()
@@ -70,7 +73,7 @@ public struct HeadParser: Sendable {
 
     /// Returns the offset just past the head's final CRLF, or nil when more bytes are needed.
     private mutating func scan(_ buf: UnsafeRawBufferPointer, as newKind: Kind) throws(WireError) -> Int? {
-        if kind != newKind || buf.count < lineStart { reset(); kind = newKind }
+        if kind != newKind || buf.count < max(lineStart, scanned) { reset(); kind = newKind }
         do {
             return try scanLines(buf)
         } catch {
@@ -82,8 +85,9 @@ public struct HeadParser: Sendable {
     private mutating func scanLines(_ buf: UnsafeRawBufferPointer) throws(WireError) -> Int? {
         guard let base = buf.baseAddress else { return nil }
         while true {
-            let remaining = buf.count - lineStart
-            guard remaining > 0, let hit = memchr(base + lineStart, Int32(ByteClass.lf), remaining) else {
+            let from = max(lineStart, scanned)
+            guard from < buf.count, let hit = memchr(base + from, Int32(ByteClass.lf), buf.count - from) else {
+                scanned = buf.count
                 try checkLimits(seenUpTo: buf.count, lineComplete: false)
                 return nil
             }

@@ -76,6 +76,18 @@ struct LedgerCountsCommand: ParsableCommand {
                 let category: String
                 let window: String
                 let count: Int
+
+                private enum Keys: String, CodingKey { case scope, recipient, category, window, count }
+
+                // `recipient` is written as null for the company, so every row has the same keys.
+                func encode(to encoder: Encoder) throws {
+                    var c = encoder.container(keyedBy: Keys.self)
+                    try c.encode(scope, forKey: .scope)
+                    try c.encode(recipient, forKey: .recipient)
+                    try c.encode(category, forKey: .category)
+                    try c.encode(window, forKey: .window)
+                    try c.encode(count, forKey: .count)
+                }
             }
             struct Output: Encodable {
                 let db: String

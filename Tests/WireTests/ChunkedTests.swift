@@ -93,6 +93,16 @@ import Wire
         #expect(throws: WireError.self) { try decodeChunked(Array(longTrailer.utf8)) }
     }
 
+    @Test func appendChunkSkipsEmptyPayloads() throws {
+        var wire: [UInt8] = []
+        for piece in ["ab", "", "cde"] {
+            Array(piece.utf8).withUnsafeBytes { ChunkedEncoder.appendChunk($0, to: &wire) }
+        }
+        wire += ChunkedEncoder.terminator
+        #expect(String(decoding: wire, as: UTF8.self) == "2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n")
+        #expect(try decodeChunked(wire).body == Array("abcde".utf8))
+    }
+
     @Test func encoderRoundTrip() throws {
         var wire: [UInt8] = []
         let pieces = [Array("abc".utf8), [UInt8](repeating: 7, count: 300), Array("z".utf8)]

@@ -181,6 +181,18 @@ import Wire
         #expect(noPort.target == .absolute(scheme: "http", host: "::1", port: 80, pathAndQuery: "/"))
     }
 
+    @Test(arguments: [
+        ("http://127.0.0.1:8080/x", RequestTarget.absolute(scheme: "http", host: "127.0.0.1", port: 8080, pathAndQuery: "/x")),
+        ("http://[::ffff:192.0.2.1]/", RequestTarget.absolute(scheme: "http", host: "::ffff:192.0.2.1", port: 80, pathAndQuery: "/")),
+        ("http://[2001:db8:0:0:0:0:0:1]/", RequestTarget.absolute(scheme: "http", host: "2001:db8::1", port: 80, pathAndQuery: "/")),
+        ("http://internal_host.corp/", RequestTarget.absolute(scheme: "http", host: "internal_host.corp", port: 80, pathAndQuery: "/")),
+        ("http://a.example/%7Euser/a%20b?q=%26", RequestTarget.absolute(scheme: "http", host: "a.example", port: 80, pathAndQuery: "/%7Euser/a%20b?q=%26")),
+        ("http://a.example:65535?x=1", RequestTarget.absolute(scheme: "http", host: "a.example", port: 65535, pathAndQuery: "/?x=1")),
+    ])
+    func absoluteFormVariants(_ raw: String, _ expected: RequestTarget) throws {
+        #expect(try requestHead("GET \(raw) HTTP/1.1\r\nHost: h\r\n\r\n").target == expected)
+    }
+
     @Test func connectAuthority() throws {
         let head = try requestHead("CONNECT Example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
         #expect(head.target == .authority(host: "example.com", port: 443))

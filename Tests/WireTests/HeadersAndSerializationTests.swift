@@ -58,6 +58,16 @@ import Wire
         #expect(String(decoding: head.serialized(originForm: false), as: UTF8.self).hasPrefix("GET http://a.example:8080/p?q=1 HTTP/1.1\r\n"))
     }
 
+    @Test func serializeAppendsToAReusedBuffer() throws {
+        let head = try requestHead("GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n")
+        var out = Array("prefix".utf8)
+        head.serialize(originForm: true, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "prefixGET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        out.removeAll(keepingCapacity: true)
+        try responseHead("HTTP/1.1 204 No Content\r\n\r\n").serialize(into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "HTTP/1.1 204 No Content\r\n\r\n")
+    }
+
     @Test func serializedRequestParsesBack() throws {
         let text = "POST /x HTTP/1.0\r\nHost: h\r\nContent-Length: 0\r\nX: a b\r\n\r\n"
         let head = try requestHead(text)
