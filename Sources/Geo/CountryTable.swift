@@ -66,7 +66,7 @@ public final class CountryTable: Sendable {
         }
         v4 = SegmentIndex(s4, bits: 16, subBits: 8)
         var fine: Segments<UInt128>? = nil
-        v6 = SegmentIndex(Segments(high64: s6, split: Self.split, fine: &fine), bits: 18, subBits: 12)
+        v6 = SegmentIndex(Segments(high64: s6, split: Self.split, fine: &fine), bits: 20, subBits: 12)
         v6Full = fine.map { SegmentIndex($0, bits: 12, subBits: 8) }
     }
 
