@@ -15,6 +15,14 @@ static double now(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* On-CPU time of this thread: lookups per second per core, not counting the time the shared
+ * machine gives the core to other processes. */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static uint8_t *slurp(const char *dir, const char *name, size_t *len) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -73,19 +81,19 @@ int main(int argc, char **argv) {
 
     double best = 1e9; uint64_t sum = 0;
     for (int r = 0; r < rounds; r++) {
-        double t = now(); sum = 0;
+        double t = cpu_now(); sum = 0;
         for (size_t i = 0; i < m4; i++) sum += lookup(&db, (struct sockaddr *)&s4[i]);
-        t = now() - t; if (t < best) best = t;
+        t = cpu_now() - t; if (t < best) best = t;
     }
-    printf("libmaxminddb ipv4: %.2f M lookups/s (best of %d rounds of %zu), checksum %llu\n", m4 / best / 1e6, rounds, m4, (unsigned long long)sum);
+    printf("libmaxminddb ipv4: %.2f M lookups/s per CPU-second (best of %d rounds of %zu), checksum %llu\n", m4 / best / 1e6, rounds, m4, (unsigned long long)sum);
     best = 1e9;
     for (int r = 0; r < rounds; r++) {
-        double t = now(); sum = 0;
+        double t = cpu_now(); sum = 0;
         for (size_t i = 0; i < m6; i++) sum += lookup(&db, (struct sockaddr *)&s6[i]);
-        t = now() - t; if (t < best) best = t;
+        t = cpu_now() - t; if (t < best) best = t;
     }
-    printf("libmaxminddb ipv6: %.2f M lookups/s (best of %d rounds of %zu), checksum %llu\n", m6 / best / 1e6, rounds, m6, (unsigned long long)sum);
-    printf("libmaxminddb RSS after lookups: +%ld KiB\n", rss_kib() - rss0);
+    printf("libmaxminddb ipv6: %.2f M lookups/s per CPU-second (best of %d rounds of %zu), checksum %llu\n", m6 / best / 1e6, rounds, m6, (unsigned long long)sum);
+    printf("libmaxminddb RSS after lookups: +%ld KiB (includes this driver's address and sockaddr arrays)\n", rss_kib() - rss0);
     MMDB_close(&db);
     return 0;
 }

@@ -66,7 +66,7 @@ public final class CountryTable: Sendable {
         }
         v4 = SegmentIndex(s4, bits: 16, subBits: 8)
         var fine: Segments<UInt128>? = nil
-        v6 = SegmentIndex(Segments(high64: s6, split: Self.split, fine: &fine), bits: 18, subBits: 12)
+        v6 = SegmentIndex(Segments(high64: s6, split: Self.split, fine: &fine), bits: 20, subBits: 12)
         v6Full = fine.map { SegmentIndex($0, bits: 12, subBits: 8) }
     }
 
@@ -110,13 +110,9 @@ public final class CountryTable: Sendable {
         }
     }
 
-    /// The raw table value for an IPv4 address (0 unknown, < 256 special, else a country's raw
-    /// code), for callers that keep their own answer encoding, such as benchmarks.
+    /// The table value of an IPv6 address: 0 unknown, < 256 special, else a country's raw code.
     @inline(__always)
-    public func rawValue(v4 a: UInt32) -> UInt16 { v4.value(a) }
-
-    @inline(__always)
-    public func rawValue(v6 hi: UInt64, _ lo: UInt64) -> UInt16 {
+    private func rawValue(v6 hi: UInt64, _ lo: UInt64) -> UInt16 {
         let v = v6.value(hi)
         if v != Self.split { return v }
         return v6Full!.value(UInt128(hi) << 64 | UInt128(lo))

@@ -57,59 +57,64 @@ struct Segments<Key: FixedWidthInteger & UnsignedInteger & Sendable> {
 }
 
 /// Segments in raw memory with a two-level direct index. The top `bits` bits of a key pick a
-/// bucket whose addresses all fall in segments `index[k]...index[k+1]`; a bucket holding more
-/// than `dense` segments gets a second index on the next `subBits` bits (its `index` entry then
-/// has the top bit set and holds the offset of that second index in `sub`), so a lookup is one
-/// or two index loads and a short branch-free search. Immutable after init; freed in deinit.
+/// bucket; a bucket holding more than `dense` segments has a second index on the next `subBits`
+/// bits. Every index entry describes the first address of its (sub-)bucket: the segment that
+/// covers it, that segment's value, and whether the segment starts exactly there. An entry and
+/// its successor bound the segments the (sub-)bucket can hold: when that is one segment (most
+/// lookups) the entry itself is the answer, otherwise a short branch-free search follows.
+/// Immutable after init; freed in deinit.
 final class SegmentIndex<Key: FixedWidthInteger & UnsignedInteger & Sendable>: @unchecked Sendable {
     let count: Int
     private let starts: UnsafeMutablePointer<Key>
     private let values: UnsafeMutablePointer<UInt16>
-    private let index: UnsafeMutablePointer<UInt32>
-    private let sub: UnsafeMutablePointer<UInt32>
+    /// Entry: bits 0-15 value, 16-47 segment (or, with `heavy`, the offset in `sub`),
+    /// bit 62 `exact`, bit 63 `heavy`.
+    private let index: UnsafeMutablePointer<UInt64>
+    private let sub: UnsafeMutablePointer<UInt64>
     private let shift: Int
     private let subShift: Int
     private let subMask: Int
-    private static var flag: UInt32 { 0x8000_0000 }
+    private static var heavyBit: UInt64 { 1 << 63 }
+    private static var exactBit: UInt64 { 1 << 62 }
     /// Bytes held by the segments and index structures (for benchmarks and stats).
     let memoryBytes: Int
 
     init(_ segs: Segments<Key>, bits: Int, subBits: Int, dense: Int = 16) {
         let count = segs.starts.count
+        precondition(count < 1 << 31, "too many segments for 32-bit positions")
         let starts = UnsafeMutablePointer<Key>.allocate(capacity: count)
         let values = UnsafeMutablePointer<UInt16>.allocate(capacity: count)
         segs.starts.withUnsafeBufferPointer { starts.initialize(from: $0.baseAddress!, count: count) }
         segs.values.withUnsafeBufferPointer { values.initialize(from: $0.baseAddress!, count: count) }
         let shift = Key.bitWidth - bits
         let buckets = 1 << bits
-        let index = UnsafeMutablePointer<UInt32>.allocate(capacity: buckets + 1)
-        // Last segment starting at or before `first`, searching forward from `j`.
-        func covering(_ first: Key, from j: inout Int) -> UInt32 {
+        // The entry for `first`, searching forward from segment `j`.
+        func entry(_ first: Key, from j: inout Int) -> UInt64 {
             while j + 1 < count && starts[j + 1] <= first { j += 1 }
-            return UInt32(j)
+            return UInt64(values[j]) | UInt64(j) << 16 | (starts[j] == first ? Self.exactBit : 0)
         }
+        let index = UnsafeMutablePointer<UInt64>.allocate(capacity: buckets + 1)
         var j = 0
-        for k in 0..<buckets { index[k] = covering(Key(truncatingIfNeeded: k) << shift, from: &j) }
-        index[buckets] = UInt32(count - 1)
+        for k in 0..<buckets { index[k] = entry(Key(truncatingIfNeeded: k) << shift, from: &j) }
+        index[buckets] = UInt64(count - 1) << 16
 
         let subShift = shift - subBits
         let width = (1 << subBits) + 1
-        let heavy = (0..<buckets).filter { Int(index[$0 + 1]) - Int(index[$0]) > dense }
-        let sub = UnsafeMutablePointer<UInt32>.allocate(capacity: max(1, heavy.count * width))
-        precondition(count < Int(Self.flag) && heavy.count * width < Int(Self.flag), "table too large for 31-bit offsets")
+        let heavy = (0..<buckets).filter { Self.position(index[$0 + 1]) - Self.position(index[$0]) > dense }
+        precondition(heavy.count * width < 1 << 31, "second-level index too large")
+        let sub = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, heavy.count * width))
         for (n, k) in heavy.enumerated() {
-            var j = Int(index[k])
+            var j = Self.position(index[k])
             for s in 0..<(1 << subBits) {
-                let first = Key(truncatingIfNeeded: k) << shift | Key(truncatingIfNeeded: s) << subShift
-                sub[n * width + s] = covering(first, from: &j)
+                sub[n * width + s] = entry(Key(truncatingIfNeeded: k) << shift | Key(truncatingIfNeeded: s) << subShift, from: &j)
             }
             sub[n * width + width - 1] = index[k + 1]
         }
-        // Flag only after every sub-index is built: building reads the plain entries.
-        for (n, k) in heavy.enumerated() { index[k] = Self.flag | UInt32(n * width) }
+        // Mark heavy buckets only now: building the blocks reads the plain entries.
+        for (n, k) in heavy.enumerated() { index[k] = Self.heavyBit | UInt64(n * width) << 16 }
         (self.count, self.starts, self.values, self.index, self.shift) = (count, starts, values, index, shift)
         (self.sub, self.subShift, self.subMask) = (sub, subShift, (1 << subBits) - 1)
-        memoryBytes = count * (MemoryLayout<Key>.stride + 2) + (buckets + 1) * 4 + heavy.count * width * 4
+        memoryBytes = count * (MemoryLayout<Key>.stride + 2) + (buckets + 1) * 8 + heavy.count * width * 8
     }
 
     deinit {
@@ -117,20 +122,24 @@ final class SegmentIndex<Key: FixedWidthInteger & UnsignedInteger & Sendable>: @
     }
 
     @inline(__always)
+    private static func position(_ e: UInt64) -> Int { Int(truncatingIfNeeded: e >> 16 & 0xFFFF_FFFF) }
+
+    @inline(__always)
     func value(_ key: Key) -> UInt16 {
         let k = Int(truncatingIfNeeded: key >> shift)
-        var base: Int, n: Int
-        let e = index[k]
-        if e & Self.flag == 0 {
-            var up = index[k + 1]
-            if up & Self.flag != 0 { up = sub[Int(up & ~Self.flag)] }
-            base = Int(e)
-            n = Int(up) - base + 1
+        var e = index[k], next: UInt64
+        if e & Self.heavyBit == 0 {
+            next = index[k + 1]
+            if next & Self.heavyBit != 0 { next = sub[Self.position(next)] }
         } else {
-            let p = Int(e & ~Self.flag) + Int(truncatingIfNeeded: key >> subShift) & subMask
-            base = Int(sub[p])
-            n = Int(sub[p + 1]) - base + 1
+            let p = Self.position(e) + Int(truncatingIfNeeded: key >> subShift) & subMask
+            e = sub[p]
+            next = sub[p + 1]
         }
+        var base = Self.position(e)
+        // A segment starting exactly at the next bucket does not reach into this one.
+        var n = Self.position(next) - Int(truncatingIfNeeded: next >> 62 & 1) - base + 1
+        if n == 1 { return UInt16(truncatingIfNeeded: e) }
         while n > 1 {
             let half = n >> 1
             base = starts[base + half] <= key ? base + half : base
