@@ -14,6 +14,7 @@ public enum Decide {
     public static func verdict(_ facts: FlowFacts, policy: PolicySnapshot, counts: CountPreview) -> Verdict {
         let site = policy.site
         var traces: [RuleTrace] = []
+        traces.reserveCapacity(8)
         let recipientID = facts.recipient.id
         let country = facts.recipient.country ?? facts.country
 
@@ -138,7 +139,7 @@ public enum Decide {
                 }
             }
         }
-        let tags = policy.recipient(id: recipientID)?.tags ?? []
+        let tags = r.hasRecipientTagOverrides ? policy.recipient(id: recipientID)?.tags ?? [] : []
         for o in r.overrides {
             let hit = o.flag.map { site.flags.contains($0) } ?? o.recipientTag.map { tags.contains($0) } ?? false
             guard hit else { continue }
@@ -147,9 +148,8 @@ public enum Decide {
             }
         }
         if needs.isEmpty {
-            return RegimeResult(action: .allow, rule: "\(r.id)/below-thresholds", regime: r.id, instrument: nil, rank: 0, approval: nil,
-                                findings: [], exemption: nil, exemptionCounts: true,
-                                reason: "below every line of \(r.id)")
+            return RegimeResult(action: .allow, rule: r.belowRule, regime: r.id, instrument: nil, rank: 0, approval: nil,
+                                findings: [], exemption: nil, exemptionCounts: true, reason: r.belowReason)
         }
 
         var missing: Need?, covered: (Need, String)?
@@ -158,11 +158,11 @@ public enum Decide {
             var mine: [String] = []
             if let a = validApproval(instrument: need.instrument, category: need.category, recipient: recipientID, regime: r,
                                      country: country, day: day, site: site, counts: counts, findings: &mine) {
-                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, note: "approval \(a)"))
+                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, approval: a))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
             } else {
                 traces.append(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
-                                        note: mine.isEmpty ? "no approval on file" : "\(mine.count) candidate(s) not valid"))
+                                        note: mine.isEmpty ? "no approval on file" : "no candidate approval is valid"))
                 findings += mine
                 if missing == nil || need.rank > missing!.rank { missing = need }
             }

@@ -85,7 +85,7 @@ public enum ScopeKind: String, Sendable, Hashable, CaseIterable {
 }
 
 /// One law encoded as data.
-public struct Regime: Sendable {
+public final class Regime: Sendable {
     public let id: String
     public let title: String
     public let file: String
@@ -107,6 +107,36 @@ public struct Regime: Sendable {
     public let overrides: [RegimeOverride]
     public let approvalKinds: [String: ApprovalKind]
     public let exemptions: [String: ExemptionBasis]
+    /// Rule id and reason of a flow below every line (built once, used on every verdict).
+    public let belowRule: String
+    public let belowReason: String
+    public let hasRecipientTagOverrides: Bool
+
+    init(id: String, title: String, file: String, effectiveFrom: PolicyDate?, effectiveUntil: PolicyDate?, home: CountryCode?, outside: CountrySet, calendar: CivilCalendar, window: CountingWindow, scopes: [ScopeKind], categories: [Category], sensitiveCategory: Category?, sensitiveAlsoCountsAs: [Category], defaultMapping: String, mappings: [String: [DetectorKind: [Category]]], instruments: [String: Instrument], ladder: [Category: [Band]], overrides: [RegimeOverride], approvalKinds: [String: ApprovalKind], exemptions: [String: ExemptionBasis]) {
+        self.id = id
+        self.title = title
+        self.file = file
+        self.effectiveFrom = effectiveFrom
+        self.effectiveUntil = effectiveUntil
+        self.home = home
+        self.outside = outside
+        self.calendar = calendar
+        self.window = window
+        self.scopes = scopes
+        self.categories = categories
+        self.sensitiveCategory = sensitiveCategory
+        self.sensitiveAlsoCountsAs = sensitiveAlsoCountsAs
+        self.defaultMapping = defaultMapping
+        self.mappings = mappings
+        self.instruments = instruments
+        self.ladder = ladder
+        self.overrides = overrides
+        self.approvalKinds = approvalKinds
+        self.exemptions = exemptions
+        belowRule = "\(id)/below-thresholds"
+        belowReason = "below every line of \(id)"
+        hasRecipientTagOverrides = overrides.contains { $0.recipientTag != nil }
+    }
 
     public func isOutside(_ c: CountryCode) -> Bool { outside.contains(c) }
 

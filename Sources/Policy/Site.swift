@@ -89,9 +89,17 @@ public struct SiteExemption: Sendable {
 public struct ModeOverride: Sendable {
     public let rule: String
     public let mode: PolicyMode
+    /// `rule` without its trailing `*` when it is a prefix pattern (cut once, not per verdict).
+    private let prefix: String?
+
+    public init(rule: String, mode: PolicyMode) {
+        self.rule = rule; self.mode = mode
+        prefix = rule.hasSuffix("*") ? String(rule.dropLast()) : nil
+    }
 
     public func matches(_ id: String) -> Bool {
-        rule.hasSuffix("*") ? id.hasPrefix(rule.dropLast()) : id == rule
+        if let prefix { return id.hasPrefix(prefix) }
+        return id == rule
     }
 }
 
@@ -110,7 +118,7 @@ public struct GatewaySettings: Sendable {
 }
 
 /// The file a user edits: which regimes, who the recipients are, what is on file, and how to act.
-public struct Site: Sendable {
+public final class Site: Sendable {
     public let file: String
     public let regimeIDs: [String]
     public let mode: PolicyMode
@@ -135,6 +143,33 @@ public struct Site: Sendable {
     public let countryOverrides: [(network: IPNetwork, country: CountryCode)]
     public let unknownCountryOutside: Bool
     public let gateway: GatewaySettings
+
+    init(file: String, regimeIDs: [String], mode: PolicyMode, modeOverrides: [ModeOverride], flags: Set<OperatorFlag>, blockedBy: String?, contactEmail: String?, recipients: [Recipient], approvals: [Approval], events: [PolicyEvent], exemptions: [SiteExemption], uninspectable: OpaqueFlowAction, tunnels: OpaqueFlowAction, bodyHoldLimit: Int, overLimit: OverLimitAction, sensitivityMapping: String?, extraFields: [DetectorKind: [String]], secretFile: String?, ledgerPath: String?, auditLogPath: String?, countryTable: String?, countryOverrides: [(network: IPNetwork, country: CountryCode)], unknownCountryOutside: Bool, gateway: GatewaySettings) {
+        self.file = file
+        self.regimeIDs = regimeIDs
+        self.mode = mode
+        self.modeOverrides = modeOverrides
+        self.flags = flags
+        self.blockedBy = blockedBy
+        self.contactEmail = contactEmail
+        self.recipients = recipients
+        self.approvals = approvals
+        self.events = events
+        self.exemptions = exemptions
+        self.uninspectable = uninspectable
+        self.tunnels = tunnels
+        self.bodyHoldLimit = bodyHoldLimit
+        self.overLimit = overLimit
+        self.sensitivityMapping = sensitivityMapping
+        self.extraFields = extraFields
+        self.secretFile = secretFile
+        self.ledgerPath = ledgerPath
+        self.auditLogPath = auditLogPath
+        self.countryTable = countryTable
+        self.countryOverrides = countryOverrides
+        self.unknownCountryOutside = unknownCountryOutside
+        self.gateway = gateway
+    }
 
     public func mode(forRule id: String) -> PolicyMode {
         modeOverrides.last { $0.matches(id) }?.mode ?? mode
