@@ -34,13 +34,18 @@ let scenarios: [(String, FlowFacts, CountPreview)] = [
     ("missing approval (block, findings)", scenario(host: "api.unlisted.io", new: [.pi: 3, .sensitive: 1], companyPI: 1_500_000, companySPI: 20_000)),
 ].map { ($0, $1.0, $1.1) }
 
+/// Best of five rounds: the machine is shared, so the fastest round is the least disturbed one.
 func measure(_ body: () -> Int) -> (Double, Int) {
-    let t0 = DispatchTime.now().uptimeNanoseconds
-    let sink = body()
-    return (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, sink)
+    var best = Double.infinity, sink = 0
+    for _ in 0..<5 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        sink &+= body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    return (best, sink)
 }
 
-print("DecisionBench: \(iterations) verdicts per scenario, site \(dir)/example-site.yaml")
+print("DecisionBench: best of 5 rounds of \(iterations) verdicts per scenario, site \(dir)/example-site.yaml")
 // Baseline in the same run: the cheapest thing a verdict must at least do, one preview lookup per column.
 let keys = Array(scenarios[0].2.keys)
 let (baseSecs, baseSink) = measure {

@@ -63,7 +63,7 @@ public enum ComplianceStatus {
                     if instrument != "none" {
                         var ignored: [String] = []
                         let country = recipient.flatMap { policy.recipient(id: $0)?.country }
-                        approval = Decide.validApproval(instrument: instrument, category: c, recipient: recipient, regime: r,
+                        approval = Decide.validApproval(instrument: instrument, satisfiedBy: r.instruments[instrument]?.satisfiedBy ?? [], category: c, recipient: recipient, regime: r,
                                                         country: country, day: today, site: site, counts: [:], findings: &ignored)
                         if let id = approval, let a = site.approvals.first(where: { $0.id == id }) {
                             let kind = r.approvalKinds[a.kind]

@@ -90,6 +90,7 @@ public enum Decide {
     struct Need {
         var rule: String
         var instrument: String
+        var satisfiedBy: Set<String>
         var rank: Int
         var category: Category
         var key: CountKey?
@@ -133,7 +134,7 @@ public enum Decide {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
                 let change = counts[key] ?? CountChange(before: 0, after: newByCategory[c] ?? 0)
                 if let band = r.band(c, count: change.after), band.instrument != "none" {
-                    needs.append(Need(rule: band.rule, instrument: band.instrument, rank: r.rank(band.instrument), category: c, key: key, change: change))
+                    needs.append(Need(rule: band.rule, instrument: band.instrument, satisfiedBy: band.satisfiedBy, rank: band.rank, category: c, key: key, change: change))
                 } else {
                     traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
@@ -144,7 +145,7 @@ public enum Decide {
             let hit = o.flag.map { site.flags.contains($0) } ?? o.recipientTag.map { tags.contains($0) } ?? false
             guard hit else { continue }
             for c in carried {
-                needs.append(Need(rule: o.rule, instrument: o.instrument, rank: r.rank(o.instrument), category: c, key: nil, change: nil))
+                needs.append(Need(rule: o.rule, instrument: o.instrument, satisfiedBy: o.satisfiedBy, rank: o.rank, category: c, key: nil, change: nil))
             }
         }
         if needs.isEmpty {
@@ -156,7 +157,7 @@ public enum Decide {
         var findings: [String] = []
         for need in needs {
             var mine: [String] = []
-            if let a = validApproval(instrument: need.instrument, category: need.category, recipient: recipientID, regime: r,
+            if let a = validApproval(instrument: need.instrument, satisfiedBy: need.satisfiedBy, category: need.category, recipient: recipientID, regime: r,
                                      country: country, day: day, site: site, counts: counts, findings: &mine) {
                 traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, approval: a))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
@@ -170,7 +171,7 @@ public enum Decide {
         if let m = missing {
             let mode = site.mode(forRule: m.rule)
             let countText = m.change.map { " (\(m.category): \($0.before) -> \($0.after))" } ?? ""
-            let what = r.instruments[m.instrument]?.satisfiedBy.isEmpty == true
+            let what = m.satisfiedBy.isEmpty
                 ? "\(m.instrument): no approval can permit it"
                 : "requires \(m.instrument) and no valid approval covers \(m.category) to \(recipientID)"
             return RegimeResult(action: mode == .monitor ? .monitor : .block, rule: m.rule, regime: r.id, instrument: m.instrument,
@@ -185,10 +186,9 @@ public enum Decide {
 
     /// The first approval valid for `instrument` and `category` on `day` (for `recipient`, or for
     /// any recipient when nil); why each other candidate fails goes to `findings`.
-    static func validApproval(instrument: String, category: Category, recipient recipientID: String?, regime r: Regime,
-                              country: CountryCode?, day: PolicyDate, site: Site, counts: CountPreview,
+    static func validApproval(instrument: String, satisfiedBy: Set<String>, category: Category, recipient recipientID: String?,
+                              regime r: Regime, country: CountryCode?, day: PolicyDate, site: Site, counts: CountPreview,
                               findings: inout [String]) -> String? {
-        let satisfiedBy = r.instruments[instrument]?.satisfiedBy ?? []
         for a in site.approvals {
             guard a.regime == nil || a.regime == r.id, let kind = r.approvalKinds[a.kind] else { continue }
             if let recipientID, !a.covers(recipient: recipientID) { continue }

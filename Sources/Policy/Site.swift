@@ -16,7 +16,7 @@ public enum OverLimitAction: String, Sendable, CaseIterable { case stream, block
 public enum ApprovalStatus: String, Sendable, CaseIterable { case active, revoked, suspended }
 
 /// An overseas party, matched by host, SNI or network.
-public struct Recipient: Sendable {
+public final class Recipient: Sendable {
     public let id: String
     public let name: String
     public let hosts: [HostPattern]
@@ -24,10 +24,20 @@ public struct Recipient: Sendable {
     public let networks: [IPNetwork]
     public let country: CountryCode?
     public let tags: Set<String>
+
+    init(id: String, name: String, hosts: [HostPattern], sni: [HostPattern], networks: [IPNetwork], country: CountryCode?, tags: Set<String>) {
+        self.id = id
+        self.name = name
+        self.hosts = hosts
+        self.sni = sni
+        self.networks = networks
+        self.country = country
+        self.tags = tags
+    }
 }
 
 /// An approval on file (security assessment, SCC filing, certification…).
-public struct Approval: Sendable {
+public final class Approval: Sendable {
     public let id: String
     public let kind: String
     /// Only for this regime when set; otherwise every loaded regime that knows the kind.
@@ -44,6 +54,19 @@ public struct Approval: Sendable {
     /// Most distinct people per category the approval covers for one recipient.
     public let cap: Int?
     public let status: ApprovalStatus
+
+    init(id: String, kind: String, regime: String?, recipients: Set<String>?, categories: Set<Category>?, issued: PolicyDate, validUntil: PolicyDate?, extended: Bool, cap: Int?, status: ApprovalStatus) {
+        self.id = id
+        self.kind = kind
+        self.regime = regime
+        self.recipients = recipients
+        self.categories = categories
+        self.issued = issued
+        self.validUntil = validUntil
+        self.extended = extended
+        self.cap = cap
+        self.status = status
+    }
 
     /// The last day the approval is valid (inclusive), nil when neither the file nor the kind bounds it.
     public func validUntil(kind: ApprovalKind?) -> PolicyDate? {
@@ -73,7 +96,7 @@ public struct PolicyEvent: Sendable {
 }
 
 /// A site's use of an exemption a regime defines, with predicates on the flow (all given must hold).
-public struct SiteExemption: Sendable {
+public final class SiteExemption: Sendable {
     public let id: String
     public let basis: String
     public let recipients: Set<String>?
@@ -83,6 +106,17 @@ public struct SiteExemption: Sendable {
     public let methods: Set<String>?
     /// Overrides the basis's own `counts` when set.
     public let counts: Bool?
+
+    init(id: String, basis: String, recipients: Set<String>?, hosts: [HostPattern], pathPrefixes: [String], clients: Set<String>?, methods: Set<String>?, counts: Bool?) {
+        self.id = id
+        self.basis = basis
+        self.recipients = recipients
+        self.hosts = hosts
+        self.pathPrefixes = pathPrefixes
+        self.clients = clients
+        self.methods = methods
+        self.counts = counts
+    }
 }
 
 /// Per-rule mode: `rule` is a rule id, or a prefix ending in `*`.
