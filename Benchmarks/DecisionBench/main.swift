@@ -55,8 +55,10 @@ let (baseSecs, baseSink) = measure {
 }
 print(String(format: "  %-38@ %12.0f /s  (%.1f ns each)", "baseline: one CountPreview lookup" as NSString,
              Double(iterations) / baseSecs, baseSecs / Double(iterations) * 1e9))
+// An optional second argument runs one scenario only (for perf record).
+let only = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) : nil
 var total = 0.0
-for (name, facts, preview) in scenarios {
+for (i, (name, facts, preview)) in scenarios.enumerated() where only == nil || only == i {
     _ = Decide.verdict(facts, policy: policy, counts: preview)   // warm up
     let (secs, sink) = measure {
         var s = 0
@@ -68,5 +70,5 @@ for (name, facts, preview) in scenarios {
     print(String(format: "  %-38@ %12.0f verdicts/s  (%.0f ns each; %@ %@) [%d]", name as NSString, Double(iterations) / secs,
                  secs / Double(iterations) * 1e9, v.action.rawValue as NSString, v.rule as NSString, sink & 1))
 }
-print(String(format: "  %-38@ %12.0f verdicts/s", "mean over scenarios" as NSString, Double(iterations * scenarios.count) / total))
+print(String(format: "  %-38@ %12.0f verdicts/s", "mean over scenarios" as NSString, Double(iterations * (only == nil ? scenarios.count : 1)) / total))
 _ = baseSink
