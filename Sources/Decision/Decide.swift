@@ -53,8 +53,8 @@ public enum Decide {
 
         var best: RegimeResult?
         var applicable = 0, exemptUncounted = 0
-        for regime in policy.regimes {
-            guard let result = evaluate(regime, facts: facts, newByCategory: newByCategory, country: country, policy: policy,
+        for (index, regime) in policy.regimes.enumerated() {
+            guard let result = evaluate(regime, index: index, facts: facts, newByCategory: newByCategory, country: country, policy: policy,
                                         counts: counts, traces: &traces) else { continue }
             applicable += 1
             if result.exemption != nil, !result.exemptionCounts { exemptUncounted += 1 }
@@ -97,7 +97,7 @@ public enum Decide {
         var change: CountChange?
     }
 
-    static func evaluate(_ r: Regime, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
+    static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
                          policy: PolicySnapshot, counts: CountPreview, traces: inout [RuleTrace]) -> RegimeResult? {
         let day = PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
         guard r.inForce(on: day) else {
@@ -118,8 +118,9 @@ public enum Decide {
 
         let site = policy.site
         let recipientID = facts.recipient.id
-        for ex in site.exemptions {
-            guard let basis = r.exemptions[ex.basis], exemptionMatches(ex, facts: facts) else { continue }
+        for resolved in policy.exemptionsByRegime[index] {
+            let ex = resolved.exemption, basis = resolved.basis
+            guard exemptionMatches(ex, facts: facts) else { continue }
             let rule = "\(r.id)/exemption/\(ex.basis)"
             let counts = ex.counts ?? basis.counts
             traces.append(RuleTrace(rule: rule, outcome: .exempt, note: "site exemption '\(ex.id)'\(basis.cite.map { " relying on \($0)" } ?? ""); \(counts ? "still counted" : "not counted")"))
@@ -157,7 +158,8 @@ public enum Decide {
         var findings: [String] = []
         for need in needs {
             var mine: [String] = []
-            if let a = validApproval(instrument: need.instrument, satisfiedBy: need.satisfiedBy, category: need.category, recipient: recipientID, regime: r,
+            if let a = validApproval(instrument: need.instrument, satisfiedBy: need.satisfiedBy, category: need.category,
+                                     recipient: recipientID, regime: r, candidates: policy.approvalsByRegime[index],
                                      country: country, day: day, site: site, counts: counts, findings: &mine) {
                 traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, approval: a))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
@@ -187,10 +189,10 @@ public enum Decide {
     /// The first approval valid for `instrument` and `category` on `day` (for `recipient`, or for
     /// any recipient when nil); why each other candidate fails goes to `findings`.
     static func validApproval(instrument: String, satisfiedBy: Set<String>, category: Category, recipient recipientID: String?,
-                              regime r: Regime, country: CountryCode?, day: PolicyDate, site: Site, counts: CountPreview,
-                              findings: inout [String]) -> String? {
-        for a in site.approvals {
-            guard a.regime == nil || a.regime == r.id, let kind = r.approvalKinds[a.kind] else { continue }
+                              regime r: Regime, candidates: [ResolvedApproval], country: CountryCode?, day: PolicyDate,
+                              site: Site, counts: CountPreview, findings: inout [String]) -> String? {
+        for candidate in candidates {
+            let a = candidate.approval
             if let recipientID, !a.covers(recipient: recipientID) { continue }
             if !satisfiedBy.contains(a.kind) {
                 findings.append("\(a.id): a \(a.kind) does not satisfy \(instrument)"); continue
@@ -204,7 +206,7 @@ public enum Decide {
             if day < a.issued {
                 findings.append("\(a.id): not valid until it is issued on \(a.issued)"); continue
             }
-            if let until = a.validUntil(kind: kind), day > until {
+            if let until = candidate.lastDay, day > until {
                 findings.append("\(a.id): expired; last valid day was \(until)"); continue
             }
             if let e = suspendingEvent(a, site: site, country: country, day: day), case .legalChange(let c) = e.kind {
