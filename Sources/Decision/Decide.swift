@@ -203,6 +203,9 @@ public enum Decide {
             if a.status != .active {
                 findings.append("\(a.id): status is \(a.status.rawValue)"); continue
             }
+            if let from = candidate.kind.effectiveFrom, day < from {
+                findings.append("\(a.id): \(a.kind) approvals exist only from \(from)"); continue
+            }
             if day < a.issued {
                 findings.append("\(a.id): not valid until it is issued on \(a.issued)"); continue
             }

@@ -97,6 +97,8 @@ public struct ApprovalKind: Sendable, Hashable {
     public let extensionYears: Int?
     public let renewalLeadWorkingDays: Int?
     public let cite: String?
+    /// The kind exists from this day (e.g. certification under Order No. 20 from 2026-01-01).
+    public let effectiveFrom: PolicyDate?
 }
 
 /// A ground for exemption the regime defines; sites apply it to flows with predicates.
@@ -287,13 +289,14 @@ extension Regime {
         if let knode = r.value("approval_kinds"), var km = MapReader(knode, sink, what: "approval_kinds") {
             for name in km.keys {
                 guard let v = km.value(name) else { continue }
-                if v.isNull { kinds[name] = ApprovalKind(id: name, validityYears: nil, extensionYears: nil, renewalLeadWorkingDays: nil, cite: nil); continue }
+                if v.isNull { kinds[name] = ApprovalKind(id: name, validityYears: nil, extensionYears: nil, renewalLeadWorkingDays: nil, cite: nil, effectiveFrom: nil); continue }
                 guard var m = MapReader(v, sink, what: "approval kind '\(name)'") else { continue }
                 let validity = m.int("validity_years"), ext = m.int("extension_years"), lead = m.int("renewal_lead_working_days")
                 for (val, key) in [(validity, "validity_years"), (ext, "extension_years"), (lead, "renewal_lead_working_days")] {
                     if let v = val, v < 0 { sink.add(m.value(key), "'\(key)' must not be negative") }
                 }
-                kinds[name] = ApprovalKind(id: name, validityYears: validity, extensionYears: ext, renewalLeadWorkingDays: lead, cite: m.string("cite"))
+                kinds[name] = ApprovalKind(id: name, validityYears: validity, extensionYears: ext, renewalLeadWorkingDays: lead,
+                                           cite: m.string("cite"), effectiveFrom: m.date("effective_from"))
                 m.finish()
             }
             km.finish()
