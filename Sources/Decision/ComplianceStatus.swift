@@ -37,7 +37,7 @@ public enum ComplianceStatus {
         for k in counts.keys.sorted() {
             if case .recipient(let id) = k.scope, !recipientIDs.contains(id) { recipientIDs.append(id) }
         }
-        for r in policy.regimes {
+        for (index, r) in policy.regimes.enumerated() {
             let today = PolicyDate(dayNumber: r.calendar.dayNumber(now))
             let scopes: [CountScope] = [.company] + recipientIDs.map { .recipient($0) }
             for scope in scopes {
@@ -63,7 +63,8 @@ public enum ComplianceStatus {
                     if instrument != "none" {
                         var ignored: [String] = []
                         let country = recipient.flatMap { policy.recipient(id: $0)?.country }
-                        approval = Decide.validApproval(instrument: instrument, category: c, recipient: recipient, regime: r,
+                        approval = Decide.validApproval(instrument: instrument, satisfiedBy: r.instruments[instrument]?.satisfiedBy ?? [], category: c, recipient: recipient, regime: r,
+                                                        candidates: policy.approvalsByRegime[index],
                                                         country: country, day: today, site: site, counts: [:], findings: &ignored)
                         if let id = approval, let a = site.approvals.first(where: { $0.id == id }) {
                             let kind = r.approvalKinds[a.kind]

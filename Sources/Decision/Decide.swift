@@ -14,6 +14,7 @@ public enum Decide {
     public static func verdict(_ facts: FlowFacts, policy: PolicySnapshot, counts: CountPreview) -> Verdict {
         let site = policy.site
         var traces: [RuleTrace] = []
+        traces.reserveCapacity(8)
         let recipientID = facts.recipient.id
         let country = facts.recipient.country ?? facts.country
 
@@ -52,8 +53,8 @@ public enum Decide {
 
         var best: RegimeResult?
         var applicable = 0, exemptUncounted = 0
-        for regime in policy.regimes {
-            guard let result = evaluate(regime, facts: facts, newByCategory: newByCategory, country: country, policy: policy,
+        for (index, regime) in policy.regimes.enumerated() {
+            guard let result = evaluate(regime, index: index, facts: facts, newByCategory: newByCategory, country: country, policy: policy,
                                         counts: counts, traces: &traces) else { continue }
             applicable += 1
             if result.exemption != nil, !result.exemptionCounts { exemptUncounted += 1 }
@@ -89,13 +90,14 @@ public enum Decide {
     struct Need {
         var rule: String
         var instrument: String
+        var satisfiedBy: Set<String>
         var rank: Int
         var category: Category
         var key: CountKey?
         var change: CountChange?
     }
 
-    static func evaluate(_ r: Regime, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
+    static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
                          policy: PolicySnapshot, counts: CountPreview, traces: inout [RuleTrace]) -> RegimeResult? {
         let day = PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
         guard r.inForce(on: day) else {
@@ -116,8 +118,9 @@ public enum Decide {
 
         let site = policy.site
         let recipientID = facts.recipient.id
-        for ex in site.exemptions {
-            guard let basis = r.exemptions[ex.basis], exemptionMatches(ex, facts: facts) else { continue }
+        for resolved in policy.exemptionsByRegime[index] {
+            let ex = resolved.exemption, basis = resolved.basis
+            guard exemptionMatches(ex, facts: facts) else { continue }
             let rule = "\(r.id)/exemption/\(ex.basis)"
             let counts = ex.counts ?? basis.counts
             traces.append(RuleTrace(rule: rule, outcome: .exempt, note: "site exemption '\(ex.id)'\(basis.cite.map { " relying on \($0)" } ?? ""); \(counts ? "still counted" : "not counted")"))
@@ -132,37 +135,37 @@ public enum Decide {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
                 let change = counts[key] ?? CountChange(before: 0, after: newByCategory[c] ?? 0)
                 if let band = r.band(c, count: change.after), band.instrument != "none" {
-                    needs.append(Need(rule: band.rule, instrument: band.instrument, rank: r.rank(band.instrument), category: c, key: key, change: change))
+                    needs.append(Need(rule: band.rule, instrument: band.instrument, satisfiedBy: band.satisfiedBy, rank: band.rank, category: c, key: key, change: change))
                 } else {
                     traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
             }
         }
-        let tags = policy.recipient(id: recipientID)?.tags ?? []
+        let tags = r.hasRecipientTagOverrides ? policy.recipient(id: recipientID)?.tags ?? [] : []
         for o in r.overrides {
             let hit = o.flag.map { site.flags.contains($0) } ?? o.recipientTag.map { tags.contains($0) } ?? false
             guard hit else { continue }
             for c in carried {
-                needs.append(Need(rule: o.rule, instrument: o.instrument, rank: r.rank(o.instrument), category: c, key: nil, change: nil))
+                needs.append(Need(rule: o.rule, instrument: o.instrument, satisfiedBy: o.satisfiedBy, rank: o.rank, category: c, key: nil, change: nil))
             }
         }
         if needs.isEmpty {
-            return RegimeResult(action: .allow, rule: "\(r.id)/below-thresholds", regime: r.id, instrument: nil, rank: 0, approval: nil,
-                                findings: [], exemption: nil, exemptionCounts: true,
-                                reason: "below every line of \(r.id)")
+            return RegimeResult(action: .allow, rule: r.belowRule, regime: r.id, instrument: nil, rank: 0, approval: nil,
+                                findings: [], exemption: nil, exemptionCounts: true, reason: r.belowReason)
         }
 
         var missing: Need?, covered: (Need, String)?
         var findings: [String] = []
         for need in needs {
             var mine: [String] = []
-            if let a = validApproval(instrument: need.instrument, category: need.category, recipient: recipientID, regime: r,
+            if let a = validApproval(instrument: need.instrument, satisfiedBy: need.satisfiedBy, category: need.category,
+                                     recipient: recipientID, regime: r, candidates: policy.approvalsByRegime[index],
                                      country: country, day: day, site: site, counts: counts, findings: &mine) {
-                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, note: "approval \(a)"))
+                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, approval: a))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
             } else {
                 traces.append(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
-                                        note: mine.isEmpty ? "no approval on file" : "\(mine.count) candidate(s) not valid"))
+                                        note: mine.isEmpty ? "no approval on file" : "no candidate approval is valid"))
                 findings += mine
                 if missing == nil || need.rank > missing!.rank { missing = need }
             }
@@ -170,7 +173,7 @@ public enum Decide {
         if let m = missing {
             let mode = site.mode(forRule: m.rule)
             let countText = m.change.map { " (\(m.category): \($0.before) -> \($0.after))" } ?? ""
-            let what = r.instruments[m.instrument]?.satisfiedBy.isEmpty == true
+            let what = m.satisfiedBy.isEmpty
                 ? "\(m.instrument): no approval can permit it"
                 : "requires \(m.instrument) and no valid approval covers \(m.category) to \(recipientID)"
             return RegimeResult(action: mode == .monitor ? .monitor : .block, rule: m.rule, regime: r.id, instrument: m.instrument,
@@ -185,12 +188,11 @@ public enum Decide {
 
     /// The first approval valid for `instrument` and `category` on `day` (for `recipient`, or for
     /// any recipient when nil); why each other candidate fails goes to `findings`.
-    static func validApproval(instrument: String, category: Category, recipient recipientID: String?, regime r: Regime,
-                              country: CountryCode?, day: PolicyDate, site: Site, counts: CountPreview,
-                              findings: inout [String]) -> String? {
-        let satisfiedBy = r.instruments[instrument]?.satisfiedBy ?? []
-        for a in site.approvals {
-            guard a.regime == nil || a.regime == r.id, let kind = r.approvalKinds[a.kind] else { continue }
+    static func validApproval(instrument: String, satisfiedBy: Set<String>, category: Category, recipient recipientID: String?,
+                              regime r: Regime, candidates: [ResolvedApproval], country: CountryCode?, day: PolicyDate,
+                              site: Site, counts: CountPreview, findings: inout [String]) -> String? {
+        for candidate in candidates {
+            let a = candidate.approval
             if let recipientID, !a.covers(recipient: recipientID) { continue }
             if !satisfiedBy.contains(a.kind) {
                 findings.append("\(a.id): a \(a.kind) does not satisfy \(instrument)"); continue
@@ -201,10 +203,13 @@ public enum Decide {
             if a.status != .active {
                 findings.append("\(a.id): status is \(a.status.rawValue)"); continue
             }
+            if let from = candidate.kind.effectiveFrom, day < from {
+                findings.append("\(a.id): \(a.kind) approvals exist only from \(from)"); continue
+            }
             if day < a.issued {
                 findings.append("\(a.id): not valid until it is issued on \(a.issued)"); continue
             }
-            if let until = a.validUntil(kind: kind), day > until {
+            if let until = candidate.lastDay, day > until {
                 findings.append("\(a.id): expired; last valid day was \(until)"); continue
             }
             if let e = suspendingEvent(a, site: site, country: country, day: day), case .legalChange(let c) = e.kind {

@@ -68,12 +68,14 @@ public struct RuleTrace: Sendable, CustomStringConvertible {
     public let key: CountKey?
     public let change: CountChange?
     public let instrument: String?
+    /// The approval that covers the column (outcome `covered`).
+    public let approval: String?
     public let note: String
 
     public init(rule: String, outcome: Outcome, key: CountKey? = nil, change: CountChange? = nil,
-                instrument: String? = nil, note: String = "") {
+                instrument: String? = nil, approval: String? = nil, note: String = "") {
         self.rule = rule; self.outcome = outcome; self.key = key; self.change = change
-        self.instrument = instrument; self.note = note
+        self.instrument = instrument; self.approval = approval; self.note = note
     }
 
     public var description: String {
@@ -81,6 +83,7 @@ public struct RuleTrace: Sendable, CustomStringConvertible {
         if let k = key { s += " [\(k)]" }
         if let c = change { s += " \(c.before) -> \(c.after)" }
         if let i = instrument { s += " needs \(i)" }
+        if let a = approval { s += " — approval \(a)" }
         if !note.isEmpty { s += " — \(note)" }
         return s
     }

@@ -15,12 +15,30 @@ public struct RecipientMatch: Sendable, Hashable {
     }
 }
 
+/// An approval as one regime sees it: its kind resolved and its last valid day derived.
+public struct ResolvedApproval: Sendable {
+    public let approval: Approval
+    public let kind: ApprovalKind
+    /// Inclusive; nil when neither the site file nor the kind bounds it.
+    public let lastDay: PolicyDate?
+}
+
+/// A site exemption paired with the regime's basis it relies on.
+public struct ResolvedExemption: Sendable {
+    public let exemption: SiteExemption
+    public let basis: ExemptionBasis
+}
+
 /// A loaded, validated policy: a site and the regimes it uses. Immutable; swapped whole on reload.
 public struct PolicySnapshot: Sendable {
     public let site: Site
     /// In the order the site names them; the first is the primary one (its calendar is used).
     public let regimes: [Regime]
     public let sourceFiles: [String]
+    /// Per regime (same order as `regimes`): the approvals it recognises, resolved at load.
+    public let approvalsByRegime: [[ResolvedApproval]]
+    /// Per regime: the site exemptions whose basis it defines.
+    public let exemptionsByRegime: [[ResolvedExemption]]
     private let recipientIndex: [String: Int]
     private let companyKeys: [(Category, CountingWindow)]
     /// Per regime: detector kind → categories under the chosen mapping, sensitive marker included.
@@ -94,6 +112,15 @@ public struct PolicySnapshot: Sendable {
             for c in r.categories where !keys.contains(where: { $0 == (c, r.window) }) { keys.append((c, r.window)) }
         }
         companyKeys = keys
+        approvalsByRegime = regimes.map { r in
+            site.approvals.compactMap { a in
+                guard a.regime == nil || a.regime == r.id, let kind = r.approvalKinds[a.kind] else { return nil }
+                return ResolvedApproval(approval: a, kind: kind, lastDay: a.validUntil(kind: kind))
+            }
+        }
+        exemptionsByRegime = regimes.map { r in
+            site.exemptions.compactMap { e in r.exemptions[e.basis].map { ResolvedExemption(exemption: e, basis: $0) } }
+        }
         kindTables = regimes.map { r in
             let name = site.sensitivityMapping.flatMap { r.mappings[$0] != nil ? $0 : nil } ?? r.defaultMapping
             return r.mappings[name] ?? [:]

@@ -29,18 +29,34 @@ public enum OperatorFlag: String, Sendable, CaseIterable {
 }
 
 /// One rung of a ladder: counts in [lower, upper) of `category` need `instrument`.
-public struct Band: Sendable, Hashable {
+public final class Band: Sendable {
     public let category: Category
     /// Smallest count inside the band (`more_than: N` is stored as N + 1).
     public let lower: Int
     /// First count above the band, nil when open-ended (until the next band).
     public let upper: Int?
     public let instrument: String
+    /// Approval kinds that satisfy `instrument` (resolved once at load).
+    public let satisfiedBy: Set<String>
     public let cite: String?
     /// The comparator as the text says it, e.g. `>=100000` or `>1000`.
     public let condition: String
     /// Stable id: `<regime>/<category><condition>/<instrument>`.
     public let rule: String
+    /// The instrument's rank in its regime (weakest first), resolved once at load.
+    public let rank: Int
+
+    init(category: Category, lower: Int, upper: Int?, instrument: String, satisfiedBy: Set<String>, cite: String?, condition: String, rule: String, rank: Int) {
+        self.category = category
+        self.lower = lower
+        self.upper = upper
+        self.instrument = instrument
+        self.satisfiedBy = satisfiedBy
+        self.cite = cite
+        self.condition = condition
+        self.rule = rule
+        self.rank = rank
+    }
 
     public func contains(_ count: Int) -> Bool { count >= lower && (upper.map { count < $0 } ?? true) }
 }
@@ -54,12 +70,24 @@ public struct Instrument: Sendable, Hashable {
 }
 
 /// A flag or recipient tag that requires an instrument for any personal data, whatever the counts.
-public struct RegimeOverride: Sendable, Hashable {
+public final class RegimeOverride: Sendable {
     public let flag: OperatorFlag?
     public let recipientTag: String?
     public let instrument: String
+    public let satisfiedBy: Set<String>
     public let cite: String?
     public let rule: String
+    public let rank: Int
+
+    init(flag: OperatorFlag?, recipientTag: String?, instrument: String, satisfiedBy: Set<String>, cite: String?, rule: String, rank: Int) {
+        self.flag = flag
+        self.recipientTag = recipientTag
+        self.instrument = instrument
+        self.satisfiedBy = satisfiedBy
+        self.cite = cite
+        self.rule = rule
+        self.rank = rank
+    }
 }
 
 /// A kind of approval the regime knows, with how long it lasts.
@@ -69,6 +97,8 @@ public struct ApprovalKind: Sendable, Hashable {
     public let extensionYears: Int?
     public let renewalLeadWorkingDays: Int?
     public let cite: String?
+    /// The kind exists from this day (e.g. certification under Order No. 20 from 2026-01-01).
+    public let effectiveFrom: PolicyDate?
 }
 
 /// A ground for exemption the regime defines; sites apply it to flows with predicates.
@@ -85,7 +115,7 @@ public enum ScopeKind: String, Sendable, Hashable, CaseIterable {
 }
 
 /// One law encoded as data.
-public struct Regime: Sendable {
+public final class Regime: Sendable {
     public let id: String
     public let title: String
     public let file: String
@@ -107,6 +137,36 @@ public struct Regime: Sendable {
     public let overrides: [RegimeOverride]
     public let approvalKinds: [String: ApprovalKind]
     public let exemptions: [String: ExemptionBasis]
+    /// Rule id and reason of a flow below every line (built once, used on every verdict).
+    public let belowRule: String
+    public let belowReason: String
+    public let hasRecipientTagOverrides: Bool
+
+    init(id: String, title: String, file: String, effectiveFrom: PolicyDate?, effectiveUntil: PolicyDate?, home: CountryCode?, outside: CountrySet, calendar: CivilCalendar, window: CountingWindow, scopes: [ScopeKind], categories: [Category], sensitiveCategory: Category?, sensitiveAlsoCountsAs: [Category], defaultMapping: String, mappings: [String: [DetectorKind: [Category]]], instruments: [String: Instrument], ladder: [Category: [Band]], overrides: [RegimeOverride], approvalKinds: [String: ApprovalKind], exemptions: [String: ExemptionBasis]) {
+        self.id = id
+        self.title = title
+        self.file = file
+        self.effectiveFrom = effectiveFrom
+        self.effectiveUntil = effectiveUntil
+        self.home = home
+        self.outside = outside
+        self.calendar = calendar
+        self.window = window
+        self.scopes = scopes
+        self.categories = categories
+        self.sensitiveCategory = sensitiveCategory
+        self.sensitiveAlsoCountsAs = sensitiveAlsoCountsAs
+        self.defaultMapping = defaultMapping
+        self.mappings = mappings
+        self.instruments = instruments
+        self.ladder = ladder
+        self.overrides = overrides
+        self.approvalKinds = approvalKinds
+        self.exemptions = exemptions
+        belowRule = "\(id)/below-thresholds"
+        belowReason = "below every line of \(id)"
+        hasRecipientTagOverrides = overrides.contains { $0.recipientTag != nil }
+    }
 
     public func isOutside(_ c: CountryCode) -> Bool { outside.contains(c) }
 
@@ -229,13 +289,14 @@ extension Regime {
         if let knode = r.value("approval_kinds"), var km = MapReader(knode, sink, what: "approval_kinds") {
             for name in km.keys {
                 guard let v = km.value(name) else { continue }
-                if v.isNull { kinds[name] = ApprovalKind(id: name, validityYears: nil, extensionYears: nil, renewalLeadWorkingDays: nil, cite: nil); continue }
+                if v.isNull { kinds[name] = ApprovalKind(id: name, validityYears: nil, extensionYears: nil, renewalLeadWorkingDays: nil, cite: nil, effectiveFrom: nil); continue }
                 guard var m = MapReader(v, sink, what: "approval kind '\(name)'") else { continue }
                 let validity = m.int("validity_years"), ext = m.int("extension_years"), lead = m.int("renewal_lead_working_days")
                 for (val, key) in [(validity, "validity_years"), (ext, "extension_years"), (lead, "renewal_lead_working_days")] {
                     if let v = val, v < 0 { sink.add(m.value(key), "'\(key)' must not be negative") }
                 }
-                kinds[name] = ApprovalKind(id: name, validityYears: validity, extensionYears: ext, renewalLeadWorkingDays: lead, cite: m.string("cite"))
+                kinds[name] = ApprovalKind(id: name, validityYears: validity, extensionYears: ext, renewalLeadWorkingDays: lead,
+                                           cite: m.string("cite"), effectiveFrom: m.date("effective_from"))
                 m.finish()
             }
             km.finish()
@@ -273,7 +334,7 @@ extension Regime {
                 guard let cat = knownCategory(catName, lm.keyNode(catName) ?? v), let items = v.asSequence(sink, "ladder for '\(catName)'") else { continue }
                 var bands: [(Band, Node)] = []
                 for item in items {
-                    if let b = parseBand(item, category: cat, regime: id, sink: sink, knownInstrument: knownInstrument) {
+                    if let b = parseBand(item, category: cat, regime: id, sink: sink, instruments: instruments, knownInstrument: knownInstrument) {
                         if let (prev, _) = bands.last {
                             if b.lower <= prev.lower {
                                 sink.add(item, "bands for '\(catName)' must be in ascending order: \(b.condition) is not above \(prev.condition)")
@@ -306,7 +367,9 @@ extension Regime {
                 m.finish()
                 guard ok, flag != nil || tag != nil else { continue }
                 let what = flag.map { "flag:\($0.rawValue)" } ?? "tag:\(tag!)"
-                overrides.append(RegimeOverride(flag: flag, recipientTag: tag, instrument: inst, cite: cite, rule: "\(id)/\(what)/\(inst)"))
+                overrides.append(RegimeOverride(flag: flag, recipientTag: tag, instrument: inst,
+                                                satisfiedBy: instruments[inst]?.satisfiedBy ?? [], cite: cite, rule: "\(id)/\(what)/\(inst)",
+                                                rank: instruments[inst]?.rank ?? 0))
             }
         }
 
@@ -329,7 +392,7 @@ extension Regime {
     }
 
     private static func parseBand(_ item: Node, category: Category, regime: String, sink: ProblemSink,
-                                  knownInstrument: (String, Node?) -> Bool) -> Band? {
+                                  instruments: [String: Instrument], knownInstrument: (String, Node?) -> Bool) -> Band? {
         guard var m = MapReader(item, sink, what: "band") else { return nil }
         let atLeast = m.int("at_least"), moreThan = m.int("more_than")
         let below = m.int("below"), atMost = m.int("at_most")
@@ -360,8 +423,9 @@ extension Regime {
         if let u = upper, u <= lower { sink.add(item, "band \(cond) is empty (upper line not above lower line)"); return nil }
         guard let i = inst, knownInstrument(i, item) else { return nil }
         let head = cond.split(separator: ",").first.map(String.init) ?? cond
-        return Band(category: category, lower: lower, upper: upper, instrument: i, cite: cite, condition: cond,
-                    rule: "\(regime)/\(category.name)\(head)/\(i)")
+        return Band(category: category, lower: lower, upper: upper, instrument: i, satisfiedBy: instruments[i]?.satisfiedBy ?? [],
+                    cite: cite, condition: cond,
+                    rule: "\(regime)/\(category.name)\(head)/\(i)", rank: instruments[i]?.rank ?? 0)
     }
 
     static func parseCountries(_ list: [(String, Node)], sink: ProblemSink) -> Set<CountryCode> {

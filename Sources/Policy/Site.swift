@@ -16,7 +16,7 @@ public enum OverLimitAction: String, Sendable, CaseIterable { case stream, block
 public enum ApprovalStatus: String, Sendable, CaseIterable { case active, revoked, suspended }
 
 /// An overseas party, matched by host, SNI or network.
-public struct Recipient: Sendable {
+public final class Recipient: Sendable {
     public let id: String
     public let name: String
     public let hosts: [HostPattern]
@@ -24,10 +24,20 @@ public struct Recipient: Sendable {
     public let networks: [IPNetwork]
     public let country: CountryCode?
     public let tags: Set<String>
+
+    init(id: String, name: String, hosts: [HostPattern], sni: [HostPattern], networks: [IPNetwork], country: CountryCode?, tags: Set<String>) {
+        self.id = id
+        self.name = name
+        self.hosts = hosts
+        self.sni = sni
+        self.networks = networks
+        self.country = country
+        self.tags = tags
+    }
 }
 
 /// An approval on file (security assessment, SCC filing, certification…).
-public struct Approval: Sendable {
+public final class Approval: Sendable {
     public let id: String
     public let kind: String
     /// Only for this regime when set; otherwise every loaded regime that knows the kind.
@@ -44,6 +54,19 @@ public struct Approval: Sendable {
     /// Most distinct people per category the approval covers for one recipient.
     public let cap: Int?
     public let status: ApprovalStatus
+
+    init(id: String, kind: String, regime: String?, recipients: Set<String>?, categories: Set<Category>?, issued: PolicyDate, validUntil: PolicyDate?, extended: Bool, cap: Int?, status: ApprovalStatus) {
+        self.id = id
+        self.kind = kind
+        self.regime = regime
+        self.recipients = recipients
+        self.categories = categories
+        self.issued = issued
+        self.validUntil = validUntil
+        self.extended = extended
+        self.cap = cap
+        self.status = status
+    }
 
     /// The last day the approval is valid (inclusive), nil when neither the file nor the kind bounds it.
     public func validUntil(kind: ApprovalKind?) -> PolicyDate? {
@@ -73,7 +96,7 @@ public struct PolicyEvent: Sendable {
 }
 
 /// A site's use of an exemption a regime defines, with predicates on the flow (all given must hold).
-public struct SiteExemption: Sendable {
+public final class SiteExemption: Sendable {
     public let id: String
     public let basis: String
     public let recipients: Set<String>?
@@ -83,15 +106,34 @@ public struct SiteExemption: Sendable {
     public let methods: Set<String>?
     /// Overrides the basis's own `counts` when set.
     public let counts: Bool?
+
+    init(id: String, basis: String, recipients: Set<String>?, hosts: [HostPattern], pathPrefixes: [String], clients: Set<String>?, methods: Set<String>?, counts: Bool?) {
+        self.id = id
+        self.basis = basis
+        self.recipients = recipients
+        self.hosts = hosts
+        self.pathPrefixes = pathPrefixes
+        self.clients = clients
+        self.methods = methods
+        self.counts = counts
+    }
 }
 
 /// Per-rule mode: `rule` is a rule id, or a prefix ending in `*`.
 public struct ModeOverride: Sendable {
     public let rule: String
     public let mode: PolicyMode
+    /// `rule` without its trailing `*` when it is a prefix pattern (cut once, not per verdict).
+    private let prefix: String?
+
+    public init(rule: String, mode: PolicyMode) {
+        self.rule = rule; self.mode = mode
+        prefix = rule.hasSuffix("*") ? String(rule.dropLast()) : nil
+    }
 
     public func matches(_ id: String) -> Bool {
-        rule.hasSuffix("*") ? id.hasPrefix(rule.dropLast()) : id == rule
+        if let prefix { return id.hasPrefix(prefix) }
+        return id == rule
     }
 }
 
@@ -110,7 +152,7 @@ public struct GatewaySettings: Sendable {
 }
 
 /// The file a user edits: which regimes, who the recipients are, what is on file, and how to act.
-public struct Site: Sendable {
+public final class Site: Sendable {
     public let file: String
     public let regimeIDs: [String]
     public let mode: PolicyMode
@@ -135,6 +177,33 @@ public struct Site: Sendable {
     public let countryOverrides: [(network: IPNetwork, country: CountryCode)]
     public let unknownCountryOutside: Bool
     public let gateway: GatewaySettings
+
+    init(file: String, regimeIDs: [String], mode: PolicyMode, modeOverrides: [ModeOverride], flags: Set<OperatorFlag>, blockedBy: String?, contactEmail: String?, recipients: [Recipient], approvals: [Approval], events: [PolicyEvent], exemptions: [SiteExemption], uninspectable: OpaqueFlowAction, tunnels: OpaqueFlowAction, bodyHoldLimit: Int, overLimit: OverLimitAction, sensitivityMapping: String?, extraFields: [DetectorKind: [String]], secretFile: String?, ledgerPath: String?, auditLogPath: String?, countryTable: String?, countryOverrides: [(network: IPNetwork, country: CountryCode)], unknownCountryOutside: Bool, gateway: GatewaySettings) {
+        self.file = file
+        self.regimeIDs = regimeIDs
+        self.mode = mode
+        self.modeOverrides = modeOverrides
+        self.flags = flags
+        self.blockedBy = blockedBy
+        self.contactEmail = contactEmail
+        self.recipients = recipients
+        self.approvals = approvals
+        self.events = events
+        self.exemptions = exemptions
+        self.uninspectable = uninspectable
+        self.tunnels = tunnels
+        self.bodyHoldLimit = bodyHoldLimit
+        self.overLimit = overLimit
+        self.sensitivityMapping = sensitivityMapping
+        self.extraFields = extraFields
+        self.secretFile = secretFile
+        self.ledgerPath = ledgerPath
+        self.auditLogPath = auditLogPath
+        self.countryTable = countryTable
+        self.countryOverrides = countryOverrides
+        self.unknownCountryOutside = unknownCountryOutside
+        self.gateway = gateway
+    }
 
     public func mode(forRule id: String) -> PolicyMode {
         modeOverrides.last { $0.matches(id) }?.mode ?? mode

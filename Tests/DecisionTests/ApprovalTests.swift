@@ -39,6 +39,14 @@ import Testing
         #expect(decide(p, at: "2026-01-01", new: [.pi: 1], before: overLine).action == .block)
     }
 
+    @Test func certificationExistsOnlyFromItsEffectiveDate() throws {
+        // PI Outbound Certification Measures (Order No. 20) are in force from 2026-01-01.
+        let p = try policy("  - {id: CERT, kind: certification, recipients: [acme], issued: 2025-10-01}")
+        let early = decide(p, at: "2025-12-31", new: [.sensitive: 1])
+        #expect(early.action == .block && early.approvalFindings == ["CERT: certification approvals exist only from 2026-01-01"])
+        #expect(decide(p, at: "2026-01-01", new: [.sensitive: 1]).approvalUsed == "CERT")
+    }
+
     @Test func legalChangeSuspendsApprovalsIssuedBeforeIt() throws {
         let p = try policy("""
           - {id: OLD, kind: security_assessment, recipients: [acme], issued: 2024-01-10}
