@@ -33,7 +33,11 @@ public final class EnforcementService: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: paths.ledger).deletingLastPathComponent().path,
                                                     withIntermediateDirectories: true)
-            ledger = try SQLiteLedger(path: paths.ledger, logger: Logger(label: "customs.ledger"))
+            // The ledger's own open log waits for start(): until the listeners are bound, the only
+            // thing `customs serve` says is why it could not start.
+            var quiet = Logger(label: "customs.ledger")
+            quiet.logLevel = .warning
+            ledger = try SQLiteLedger(path: paths.ledger, logger: quiet)
         } catch {
             throw RuntimeLoadError("ledger \(paths.ledger): \(error)")
         }
@@ -43,14 +47,22 @@ public final class EnforcementService: Sendable {
         governor = EnforcementGovernor(runtime: runtime, ledger: ledger, audit: audit, metrics: metrics, logger: logger)
         governor.metrics.seed(ledger.allCounts(at: Date(), calendar: runtime.policy.calendar))
         reloader = PolicyReloader(governor: governor, logger: Logger(label: "customs.policy"))
-        logger.info("policy loaded", metadata: [
+        self.logger = logger
+        startupMetadata = [
             "site": "\(sitePath)", "regimes": "\(runtime.policy.regimes.map(\.id).joined(separator: ","))",
             "mode": "\(runtime.policy.site.mode)", "ledger": "\(paths.ledger)", "audit": "\(paths.audit)",
-            "country_table": "\(runtime.tablePath)",
-        ])
+            "country_table": "\(runtime.tablePath)", "subjects": "\(ledger.statistics().entries)",
+        ]
     }
 
-    public func start() { reloader.start() }
+    private let logger: Logger
+    private let startupMetadata: Logger.Metadata
+
+    /// Starts watching the policy; call once the gateway's listeners are bound.
+    public func start() {
+        logger.info("policy loaded", metadata: startupMetadata)
+        reloader.start()
+    }
 
     /// Stops watching the policy and closes the ledger (after its commits in flight) and the log.
     public func stop() {

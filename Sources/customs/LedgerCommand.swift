@@ -12,7 +12,7 @@ struct LedgerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Show distinct counts per recipient, category and window.",
-        subcommands: [LedgerCountsCommand.self, LedgerDrillCommand.self]
+        subcommands: [LedgerStatusCommand.self, LedgerCountsCommand.self, LedgerDrillCommand.self]
     )
 }
 

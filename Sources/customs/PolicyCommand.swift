@@ -2,6 +2,7 @@ import ArgumentParser
 import CustomsCore
 import Decision
 import Foundation
+import Inspection
 import Policy
 
 struct PolicyCommand: AsyncParsableCommand {
@@ -65,7 +66,7 @@ struct PolicyExplain: ParsableCommand {
     @Option(help: "New people by category, e.g. pi=10,sensitive=2 (0 = carried but not new).") var new: String?
     @Option(help: "Counts before the flow, e.g. company:pi=99990,recipient:sensitive=3.") var existing: String?
     @Option(help: "When (YYYY-MM-DD in the primary regime's calendar, or ISO 8601); default now.") var at: String?
-    @Option(help: "Body file to inspect (needs the inspector wired in; use --new otherwise).") var body: String?
+    @Option(help: "Body file to inspect as the gateway would (content type from the extension); its people become --new.") var body: String?
     @Flag(help: "Treat the flow as an uninspected tunnel.") var tunnel = false
     @Option(help: "Treat the body as uninspectable for this reason.") var uninspectable: String?
     @Flag(help: "Print the verdict as JSON.") var json = false
@@ -85,17 +86,25 @@ struct PolicyExplain: ParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             throw ExitCode(1)
         }
-        if body != nil {
-            throw ValidationError("--body: body inspection is wired in by the gateway build; pass --new with the categories instead")
-        }
         let time = try parseTime(at, calendar: policy.calendar)
         let address = ip.flatMap { IPAddress($0) }
         var cc = country.flatMap { CountryCode($0) }
         if cc == nil, let a = address { cc = policy.countryOverrides.first { $0.network.contains(a) }?.country }
         let match = policy.recipient(host: host ?? "", sni: sni, address: address, country: cc)
-        let newCounts = try parseNew(new)
+        var newCounts = try parseNew(new)
+        var inspected: InspectionResult?
+        if let body {
+            let r = try inspect(body, policy: policy, time: time)
+            inspected = r
+            if r.uninspectable == nil {
+                for s in r.subjects {
+                    for c in policy.categories(forKinds: s.kinds, sensitive: s.isSensitive) { newCounts[c, default: 0] += 1 }
+                }
+            }
+        }
         let preview = try buildPreview(policy: policy, recipient: match.id, new: newCounts, existing: existing)
-        let content: FlowContent = tunnel ? .tunnel : uninspectable.map { .uninspectable($0) } ?? .subjects(newByCategory: newCounts)
+        let unreadable = uninspectable ?? inspected?.uninspectable
+        let content: FlowContent = tunnel ? .tunnel : unreadable.map { .uninspectable($0) } ?? .subjects(newByCategory: newCounts)
         let facts = FlowFacts(time: time, clientAddress: nil, clientName: client, method: method,
                               host: host ?? sni ?? ip ?? "", path: path, destination: address,
                               country: cc, recipient: match, content: content)
@@ -106,8 +115,25 @@ struct PolicyExplain: ParsableCommand {
             print("flow: \(method) \(host ?? sni ?? ip ?? "")\(path) at \(ISO8601DateFormatter().string(from: time))")
             print("recipient: \(match.id) (\(match.configured ? "configured" : "unconfigured: registrable domain"), country \(match.country?.description ?? "unknown"))")
             print("outside: \(policy.isOutside(match.country) ? "yes" : "no")")
+            if let r = inspected {
+                let kinds = r.kindCounts.keys.sorted().filter { r.kindCounts[$0]! > 0 }.map { "\($0.rawValue)=\(r.kindCounts[$0]!)" }
+                print("body: \(body!): \(r.records) records, \(r.subjects.count) people\(kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))")\(r.uninspectable.map { "; uninspectable: \($0)" } ?? "")")
+            }
             print(v.explanation())
         }
+    }
+
+    /// Runs exactly the gateway's inspector on the file, with the site's sensitivity mapping.
+    func inspect(_ path: String, policy: PolicySnapshot, time: Date) throws -> InspectionResult {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--body: cannot read \(path)") }
+        var config = InspectionConfiguration(secret: Array("customs policy explain".utf8))
+        config.sensitivity = SensitivityMapping.named(policy.sensitivityMappingName) ?? .gbt45574_2025
+        config.extraFieldNames = policy.extraFieldNames
+        config.now = time
+        let (type, encoding) = InspectCommand.guess(path)
+        let inspector = BodyInspector(contentType: type, contentEncoding: encoding, configuration: config)
+        data.withUnsafeBytes { inspector.feed($0) }
+        return inspector.finish()
     }
 
     func parseTime(_ s: String?, calendar: CivilCalendar) throws -> Date {
