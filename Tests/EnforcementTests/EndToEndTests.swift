@@ -132,6 +132,21 @@ func gzip(_ data: Data) throws -> Data {
         #expect(metrics.contains("customs_verdicts_total{action=\"block\""))
         #expect(metrics.contains("customs_distinct_subjects{recipient=\"overseas-crm\",category=\"pi\",window=\"calendar_year\"}"))
 
+        // What the compliance team reads: where each count stands, and what a flow would meet.
+        let status = try runProcess(TestPaths.customsBinary.path, ["ledger", "status", "--config", h.sitePath.path,
+                                                                    "--state", h.state.path])
+        #expect(status.status == 0, "\(status.stderr)")
+        let companyLine = status.stdout.split(separator: "\n").first { $0.contains("company") && $0.contains(" pi ") && $0.contains("calendar_year") }
+        #expect(companyLine?.contains("100010") == true, "\(status.stdout)")
+        let bodyFile = h.dir.appendingPathComponent("next.json")
+        try ResidentIDs.jsonBody(200_000..<200_003).write(to: bodyFile)
+        let explain = try runProcess(TestPaths.customsBinary.path, ["policy", "explain", "--config", h.sitePath.path,
+                                                                     "--ip", "127.0.0.2", "--body", bodyFile.path,
+                                                                     "--existing", "company:pi=100010"])
+        #expect(explain.status == 0, "\(explain.stderr)")
+        #expect(explain.stdout.contains("3 people"), "\(explain.stdout)")
+        #expect(explain.stdout.contains("verdict: block"), "\(explain.stdout)")
+
         // kill -9 and restart: the counts are what they were, and the gauges are seeded from them.
         let before = try h.counts()
         try h.kill9AndRestart()
