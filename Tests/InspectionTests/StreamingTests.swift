@@ -143,3 +143,20 @@ struct StreamingTests {
         #expect(r[.mobile] == 1 && r[.idNumber] == 1)
     }
 }
+
+@Suite("Edge cases")
+struct EdgeCaseTests {
+    @Test("text/csv that is tab-separated is sniffed from the header line")
+    func tabsInCSV() {
+        let r = inspect("姓名\t手机号\n张三\t13812345678\n", type: "text/csv")
+        #expect(r[.name] == 1 && r[.mobile] == 1 && r.subjects.count == 1)
+    }
+
+    @Test("a form value longer than the scan window is still scanned")
+    func longFormValue() {
+        var c = configuration()
+        c.maxValueBytes = 4096
+        let body = "note=" + String(repeating: "x+", count: 3000) + "13812345678" + String(repeating: "+y", count: 3000) + "&a=1"
+        #expect(inspect(body, type: "application/x-www-form-urlencoded", configuration: c)[.mobile] == 1)
+    }
+}
