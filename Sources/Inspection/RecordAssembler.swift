@@ -134,7 +134,7 @@ final class RecordAssembler {
         case .name:
             if let name = personName(v) { addValue(.name, name) }
         case .address:
-            if let a = plainText(v), a.unicodeScalars.count >= 4, !a.contains("*") { addValue(.address, a) }
+            if !v.contains(UInt8(ascii: "*")), let a = plainText(v), a.unicodeScalars.count >= 4 { addValue(.address, a) }
         case .birthDate:
             if let ymd = parseDate(v) {
                 addValue(.birthDate, String(ymd))
