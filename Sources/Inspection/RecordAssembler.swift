@@ -96,8 +96,18 @@ final class RecordAssembler {
 
     /// One scalar. `key` is its field name (nil in free text); `isNumber` for unquoted JSON numbers.
     func value(key: Substring?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
+        value(key: key, baseRole: nil, v, isNumber: isNumber)
+    }
+
+    /// The role of a field name regardless of its parent, for parsers that cache it per name.
+    func baseRole(_ key: Substring) -> FieldRole { fields.baseRole(key) }
+
+    /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
+    func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
         if scopes.isEmpty { openScope(key: nil) }
-        let role: FieldRole = key.map { fields.role(key: $0, parent: parentKey) } ?? .none
+        let role: FieldRole
+        if let baseRole { role = fields.placed(baseRole, parent: parentKey) }
+        else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
         switch role {
         case .latitude, .longitude, .geo:
             if geoValue(role: role, v, isNumber: isNumber) { return }
