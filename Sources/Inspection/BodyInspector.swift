@@ -57,7 +57,8 @@ public final class BodyInspector {
         switch syntax {
         case .json: return JSONParser(assembler: assembler, lines: false, maxValueBytes: limit)
         case .ndjson: return JSONParser(assembler: assembler, lines: true, maxValueBytes: limit)
-        case .csv: return DelimitedParser(assembler: assembler, delimiter: UInt8(ascii: ","), maxValueBytes: limit)
+        // "text/csv" that is really tab-separated is common in exports: sniff the header line.
+        case .csv: return DelimitedParser(assembler: assembler, delimiter: nil, maxValueBytes: limit)
         case .tsv: return DelimitedParser(assembler: assembler, delimiter: 0x09, maxValueBytes: limit)
         case .form: return FormParser(assembler: assembler, maxValueBytes: limit)
         case .text: return TextParser(assembler: assembler, maxValueBytes: limit)

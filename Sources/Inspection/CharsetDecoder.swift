@@ -39,10 +39,13 @@ final class CharsetDecoder {
 
     func feed(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
         if !decided {
-            // Decide on the first 4 KiB: a UTF-8 body (declared or not) that is not valid UTF-8 is
-            // taken for GB18030, the usual encoding of Chinese spreadsheet exports.
+            // A UTF-8 body (declared or not) that is not valid UTF-8 is taken for GB18030, the
+            // usual encoding of Chinese spreadsheet exports.
             sniffed.append(contentsOf: input)
+            // Decide once there are 4 KiB to look at, waiting (up to 64 KiB) for the first
+            // non-ASCII text: an all-ASCII start says nothing about the encoding.
             if sniffed.count < 4096 { return }
+            if sniffed.count < 65_536, !sniffed.contains(where: { $0 >= 0x80 }) { return }
             try decide(final: false)
             let s = sniffed; sniffed = []
             try s.withUnsafeBufferPointer { b throws(UninspectableError) in try pass(b, sink) }

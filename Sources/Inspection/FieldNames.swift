@@ -150,10 +150,17 @@ struct FieldDictionary: Sendable {
         if key.isEmpty { return .none }
         let r: FieldRole
         if let c = cache[key] { r = c } else {
-            r = classify(Self.normalize(key))
+            r = baseRole(key)
             if cache.count < 4096 { cache[key] = r }
         }
-        // Only a name's meaning depends on where it sits (merchant.name is a company's).
+        return placed(r, parent: parent)
+    }
+
+    /// The role a name has wherever it sits (parsers that intern names cache this).
+    func baseRole(_ key: Substring) -> FieldRole { key.isEmpty ? .none : classify(Self.normalize(key)) }
+
+    /// Only a name's meaning depends on where it sits (merchant.name is a company's).
+    mutating func placed(_ r: FieldRole, parent: Substring?) -> FieldRole {
         if r == .name, let parent {
             let excluded: Bool
             if let e = parentCache[parent] { excluded = e } else {

@@ -19,7 +19,7 @@ final class FormParser: BodyParser {
             case UInt8(ascii: "&"): pair()
             case UInt8(ascii: "=") where !inValue: inValue = true
             default:
-                if inValue { value.append(c) { _ in } } else if key.count < 1024 { key.append(c) }
+                if inValue { value.append(c) { chunk in spill(chunk) } } else if key.count < 1024 { key.append(c) }
             }
         }
     }
@@ -32,6 +32,13 @@ final class FormParser: BodyParser {
             assembler.endRecord()
         }
         assembler.endDocument()
+    }
+
+    /// A value longer than the scan window: scan what we have under the current field name.
+    private func spill(_ chunk: UnsafeBufferPointer<UInt8>) {
+        let name = String(decoding: Self.percentDecode(key[...]), as: UTF8.self)
+        if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
+        Self.percentDecode(ArraySlice(chunk)).withUnsafeBufferPointer { assembler.value(key: Substring(name), $0) }
     }
 
     private func pair() {

@@ -12,9 +12,15 @@ final class JSONParser: BodyParser {
         var isRecord: Bool
         /// Field name this container sits under (arrays pass their parent's down to elements).
         var key: Substring?
-        /// In an object, the current member's name.
+        var keyRole: FieldRole?
+        /// In an object, the current member's name and its role.
         var member: Substring?
+        var memberRole: FieldRole?
     }
+
+    /// Member names seen in this body, by FNV-1a of their bytes: records repeat the same names,
+    /// so each is decoded and classified once.
+    private var names: [UInt64: (name: Substring, role: FieldRole)] = [:]
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -41,6 +47,11 @@ final class JSONParser: BodyParser {
     private var valueKey: Substring? {
         guard let top = stack.last else { return nil }
         return top.isObject ? top.member : top.key
+    }
+
+    private var valueRole: FieldRole? {
+        guard let top = stack.last else { return nil }
+        return top.isObject ? top.memberRole : top.keyRole
     }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
@@ -188,20 +199,31 @@ final class JSONParser: BodyParser {
 
     private func endString() throws(UninspectableError) {
         if stringIsKey {
-            stack[stack.count - 1].member = Substring(String(decoding: token.bytes, as: UTF8.self))
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in token.bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            let entry: (name: Substring, role: FieldRole)
+            if let e = names[h], e.name.utf8.elementsEqual(token.bytes) {
+                entry = e
+            } else {
+                let name = Substring(String(decoding: token.bytes, as: UTF8.self))
+                entry = (name, assembler.baseRole(name))
+                if names.count < 4096 { names[h] = entry }
+            }
+            stack[stack.count - 1].member = entry.name
+            stack[stack.count - 1].memberRole = entry.role
             token.bytes.removeAll(keepingCapacity: true)
             stringIsKey = false
             state = .colon
             return
         }
-        let key = valueKey
-        token.take { assembler.value(key: key, $0) }
+        let key = valueKey, role = valueRole
+        token.take { assembler.value(key: key, baseRole: role, $0) }
         try valueDone()
     }
 
     private func endNumber() {
-        let key = valueKey
-        token.take { assembler.value(key: key, $0, isNumber: true) }
+        let key = valueKey, role = valueRole
+        token.take { assembler.value(key: key, baseRole: role, $0, isNumber: true) }
         // A number ends at a delimiter, which is then read in .afterValue.
         state = .afterValue
         if stack.isEmpty { topLevelDone() }
@@ -222,14 +244,14 @@ final class JSONParser: BodyParser {
     private func open(object: Bool) throws(UninspectableError) {
         guard stack.count < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         let parentIsArray = stack.last.map { !$0.isObject } ?? false
-        let key = valueKey
+        let key = valueKey, keyRole = valueRole
         var isRecord = false
         if object && !assembler.inRecord && (parentIsArray || (lines && stack.isEmpty)) {
             assembler.beginRecord()
             isRecord = true
         }
         if object { assembler.openScope(key: key) }
-        stack.append(Frame(isObject: object, isRecord: isRecord, key: key, member: nil))
+        stack.append(Frame(isObject: object, isRecord: isRecord, key: key, keyRole: keyRole, member: nil, memberRole: nil))
         state = object ? .firstKeyOrEnd : .value
         lastWasOpen = !object
     }

@@ -32,11 +32,24 @@ final class RecordAssembler {
     init(configuration: InspectionConfiguration) {
         self.configuration = configuration
         self.fields = FieldDictionary(extra: configuration.extraFieldNames)
-        let c = CivilCalendar.chinaStandardTime.civilDate(configuration.now)
-        todayYMD = c.year * 10_000 + c.month * 100 + c.day
+        todayYMD = Self.civilYMD(configuration.now)
         scanner = ValueScanner(today: todayYMD)
         hasher = KeyHasher(secret: configuration.secret)
         scratch.reserveCapacity(256)
+    }
+
+    /// yyyymmdd of `date` in UTC+8, by the days-to-civil algorithm (Foundation's Calendar is
+    /// costly to build once per body).
+    static func civilYMD(_ date: Date) -> Int {
+        let days = Int(((date.timeIntervalSince1970 + 8 * 3600) / 86_400).rounded(.down)) + 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0)) * 10_000 + m * 100 + d
     }
 
     // MARK: structure
@@ -83,15 +96,25 @@ final class RecordAssembler {
 
     /// One scalar. `key` is its field name (nil in free text); `isNumber` for unquoted JSON numbers.
     func value(key: Substring?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
+        value(key: key, baseRole: nil, v, isNumber: isNumber)
+    }
+
+    /// The role of a field name regardless of its parent, for parsers that cache it per name.
+    func baseRole(_ key: Substring) -> FieldRole { fields.baseRole(key) }
+
+    /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
+    func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
         if scopes.isEmpty { openScope(key: nil) }
-        let role: FieldRole = key.map { fields.role(key: $0, parent: parentKey) } ?? .none
+        let role: FieldRole
+        if let baseRole { role = fields.placed(baseRole, parent: parentKey) }
+        else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
         switch role {
         case .latitude, .longitude, .geo:
             if geoValue(role: role, v, isNumber: isNumber) { return }
         case .accountID:
             if !v.isEmpty && v.count <= 64 {
-                var m = Array("acct:".utf8); m.append(contentsOf: v)
-                let k = SubjectKeys.key(message: m, secret: configuration.secret)
+                // Link keys live in their own namespace ("acct:"); .minor never keys a value itself.
+                let k = hasher.key(kind: .minor, "acct:" + String(decoding: v, as: UTF8.self))
                 if !scopes[scopes.count - 1].fragment.links.contains(k) { scopes[scopes.count - 1].fragment.links.append(k) }
             }
             return
@@ -121,7 +144,7 @@ final class RecordAssembler {
         case .name:
             if let name = personName(v) { addValue(.name, name) }
         case .address:
-            if let a = plainText(v), a.unicodeScalars.count >= 4, !a.contains("*") { addValue(.address, a) }
+            if !v.contains(UInt8(ascii: "*")), let a = plainText(v), a.unicodeScalars.count >= 4 { addValue(.address, a) }
         case .birthDate:
             if let ymd = parseDate(v) {
                 addValue(.birthDate, String(ymd))

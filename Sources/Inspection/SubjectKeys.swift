@@ -26,6 +26,8 @@ public enum SubjectKeys {
 
 /// HMAC-SHA256 with the key's inner and outer pad states computed once, so each value costs two
 /// SHA-256 block runs rather than a full HMAC set-up. Same output as `SubjectKeys.key`.
+/// OpenSSL 3 marks the SHA256_* calls deprecated, but its EVP replacement cannot copy a keyed
+/// state without an allocation per value, which is the cost this type exists to avoid.
 struct KeyHasher {
     private var inner = SHA256_CTX()
     private var outer = SHA256_CTX()

@@ -70,6 +70,8 @@ struct SubjectTable {
     private(set) var kindValues: [DetectorKind: Set<SubjectKey>] = [:]
     /// Free text names people without identifiers; rows and objects do so on purpose.
     var nameOnlyJoinsNamed = false
+    /// In free text the same name in two notes is, far more often than not, the same person.
+    var nameLinks = false
 
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
@@ -108,6 +110,7 @@ struct SubjectTable {
     private func linkingValues(_ p: Fragment) -> [SubjectKey] {
         var out = p.values.filter { isStrong($0.kind) }.map(\.key) + p.links
         let names = p.values.filter { $0.kind == .name }
+        if nameLinks { out += names.map(\.key) }
         for other in p.values where other.kind == .address || other.kind == .birthDate {
             for n in names { out.append(Self.pair(n.key, other.key)) }
         }

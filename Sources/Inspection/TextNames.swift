@@ -10,7 +10,7 @@ struct TextNames {
     static let birthTriggers: [[UInt8]] = ["出生日期：", "出生日期:", "出生日期", "生日：", "生日", "出生于", "date of birth ",
                                            "DOB ", "born "].map { Array($0.utf8) }
     static let addressTriggers: [[UInt8]] = ["地址：", "地址:", "地址为", "地址是", "住址：", "住址为"].map { Array($0.utf8) }
-    static let english: [[UInt8]] = ["Customer ", "customer ", "Name: ", "name: ", "Patient ", "Passenger ", "Mr. ", "Ms. ", "Mrs. "].map { Array($0.utf8) }
+    static let english: [[UInt8]] = ["Customer ", "customer ", "Name: ", "name: ", "Patient ", "Passenger "].map { Array($0.utf8) }
 
     init() {}
 
@@ -29,7 +29,7 @@ struct TextNames {
                 }
             } else if c == UInt8(ascii: "C") || c == UInt8(ascii: "c") || c == UInt8(ascii: "N") || c == UInt8(ascii: "n")
                         || c == UInt8(ascii: "P") || c == UInt8(ascii: "M") {
-                if let t = Self.match(Self.english, v, i), i == 0 || !isAlpha(v[i - 1]), let e = latinName(v, i + t) {
+                if let t = Self.match(Self.english, v, i), i == 0 || !isAlpha(v[i - 1]), let e = latinName(v, i + t) ?? hanName(v, i + t) {
                     mentions.append((i, i + t, e)); i = e; continue
                 }
             }
@@ -143,7 +143,9 @@ struct TextNames {
             // CJK unified ideographs are E4 B8 80 … E9 BE A5 in UTF-8.
             guard b >= 0xE4 && b <= 0xE9 else { break }
             if count >= 2, Self.match(Self.stops, v, i) != nil { break }
-            if count == 0, Self.match(Self.stops, v, i) != nil { return nil }
+            // A two-character word right after the role word (用户反馈) is no name; one character
+            // may be a surname (于, 和).
+            if count == 0, let len = Self.match(Self.stops, v, i), len >= 6 { return nil }
             i += 3; count += 1
         }
         guard count >= 2 else { return nil }
@@ -152,19 +154,28 @@ struct TextNames {
         return i
     }
 
-    /// Two or three capitalised words.
+    /// Two to five capitalised words, titles and suffixes included ("Dr. Jill Jones MD").
     private func latinName(_ v: UnsafeBufferPointer<UInt8>, _ s: Int) -> Int? {
         var i = s
         var words = 0
         var end = s
-        while i < v.count && words < 3 && isUpper(v[i]) {
+        while i < v.count && words < 5 && isUpper(v[i]) {
             var j = i + 1
-            while j < v.count && (isLower(v[j]) || v[j] == UInt8(ascii: "'") || v[j] == UInt8(ascii: "-")) { j += 1 }
-            guard j - i >= 2 else { break }
+            while j < v.count && (isAlpha(v[j]) || v[j] == UInt8(ascii: "'") || v[j] == UInt8(ascii: "-")
+                                  || v[j] == UInt8(ascii: ".")) { j += 1 }
             words += 1; end = j
             guard j < v.count && v[j] == 0x20 else { break }
             i = j + 1
         }
+        while end > s && v[end - 1] == UInt8(ascii: ".") && !(end - s >= 3 && Self.isTitle(v, end)) { end -= 1 }
         return words >= 2 ? end : nil
+    }
+
+    /// "Dr." "Mr." "Jr." keep their dot.
+    private static func isTitle(_ v: UnsafeBufferPointer<UInt8>, _ end: Int) -> Bool {
+        var k = end - 1
+        while k > 0 && isAlpha(v[k - 1]) { k -= 1 }
+        let word = String(decoding: UnsafeBufferPointer(rebasing: v[k..<end]), as: UTF8.self)
+        return ["Dr.", "Mr.", "Mrs.", "Ms.", "Jr.", "Sr.", "Prof."].contains(word)
     }
 }

@@ -9,6 +9,7 @@ final class TextParser: BodyParser {
         self.line = ValueBuffer(limit: maxValueBytes)
         self.names = TextNames()
         assembler.table.nameOnlyJoinsNamed = true
+        assembler.table.nameLinks = true
     }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {

@@ -53,7 +53,7 @@ struct ValueScanner {
 
     // MARK: e-mail
 
-    private func email(_ v: UnsafeBufferPointer<UInt8>, at at: Int, found: (Identifier) -> Void) -> Int {
+    private func email(_ v: UnsafeBufferPointer<UInt8>, at: Int, found: (Identifier) -> Void) -> Int {
         var s = at
         while s > 0 && at - s < 64 && Self.isLocalPart(v[s - 1]) { s -= 1 }
         while s < at && (v[s] == UInt8(ascii: ".") || v[s] == UInt8(ascii: "-") || v[s] == UInt8(ascii: "+")) { s += 1 }

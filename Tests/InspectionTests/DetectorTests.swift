@@ -132,3 +132,18 @@ struct DetectorTests {
         #expect(SubjectKeys.key(for: "x", kind: .email, secret: [1]) != SubjectKeys.key(for: "x", kind: .email, secret: [2]))
     }
 }
+
+@Suite("Civil dates")
+struct CivilDateTests {
+    @Test("UTC+8 civil date arithmetic agrees with Foundation's calendar")
+    func civil() {
+        let cal = CivilCalendar.chinaStandardTime
+        for t in stride(from: -2_000_000_000.0, to: 4_000_000_000.0, by: 7_777_777.0) {
+            let d = Date(timeIntervalSince1970: t)
+            let c = cal.civilDate(d)
+            #expect(RecordAssembler.civilYMD(d) == c.year * 10_000 + c.month * 100 + c.day)
+        }
+        // 2026-11-28 16:00 UTC is already the 29th in Beijing.
+        #expect(RecordAssembler.civilYMD(Date(timeIntervalSince1970: 1_795_881_600)) == 20261129)
+    }
+}

@@ -143,3 +143,34 @@ struct StreamingTests {
         #expect(r[.mobile] == 1 && r[.idNumber] == 1)
     }
 }
+
+@Suite("Edge cases")
+struct EdgeCaseTests {
+    @Test("text/csv that is tab-separated is sniffed from the header line")
+    func tabsInCSV() {
+        let r = inspect("姓名\t手机号\n张三\t13812345678\n", type: "text/csv")
+        #expect(r[.name] == 1 && r[.mobile] == 1 && r.subjects.count == 1)
+    }
+
+    @Test("a form value longer than the scan window is still scanned")
+    func longFormValue() {
+        var c = configuration()
+        c.maxValueBytes = 4096
+        let body = "note=" + String(repeating: "x+", count: 3000) + "13812345678" + String(repeating: "+y", count: 3000) + "&a=1"
+        #expect(inspect(body, type: "application/x-www-form-urlencoded", configuration: c)[.mobile] == 1)
+    }
+}
+
+@Suite("Character sets")
+struct CharsetTests {
+    @Test("GBK detected even after a long ASCII start, fed in small chunks")
+    func lateGBK() throws {
+        let gbkRow = try #require("张三,13812345678\n".data(using: .init(rawValue: 0x80000632)))
+        let body = Array("name,phone\n".utf8) + Array(String(repeating: ",\n", count: 4000).utf8) + Array(gbkRow)
+        let r = inspect(body, type: "text/csv", chunks: [1000])
+        #expect(r[.name] == 1 && r[.mobile] == 1 && r.subjects.count == 1)
+        let names = inspect(body, type: "text/csv", configuration: {
+            var c = configuration(); c.reportValueKeys = true; return c }()).valueKeys[.name]
+        #expect(names == [SubjectKeys.key(for: "张三", kind: .name, secret: Array("test-secret".utf8))], "decoded as GB18030")
+    }
+}
