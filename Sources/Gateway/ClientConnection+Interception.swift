@@ -19,6 +19,7 @@ final class ConnectionInterception {
         let destination: IPAddress
         /// The name the upstream certificate is checked against (SNI, else the CONNECT host).
         let serverName: String
+        let sni: String?
         let user: String?
         let settings: InterceptionSettings
         /// Set when the upstream's TLS was refused: every request is answered 502 with this.
@@ -151,7 +152,7 @@ extension ClientConnection {
                 let innerState = ConnectionInterception()
                 innerState.origin = ConnectionInterception.Origin(
                     host: ex.host, port: ex.port, destination: destination, serverName: setup.serverName,
-                    user: ex.user, settings: settings,
+                    sni: sni, user: ex.user, settings: settings,
                     upstreamRefusal: refusal.map { "Customs refused the upstream TLS connection to \(setup.serverName): \($0)" })
                 upstreamTLS?.pauseReading()
                 innerState.idleUpstream = upstreamTLS
