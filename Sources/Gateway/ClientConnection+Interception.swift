@@ -82,6 +82,13 @@ extension ClientConnection {
         switch parseClientHello(bytes) {
         case .needMore:
             if total >= room { break }
+            // A client that sent part of a hello and hung up will never send the rest.
+            let rdhup: Int16 = 0x2000  // POLLRDHUP (a GNU extension Glibc's Swift overlay does not export)
+            var probe = pollfd(fd: fd, events: rdhup, revents: 0)
+            if poll(&probe, 1, 0) == 1, probe.revents & rdhup != 0 {
+                close()
+                return
+            }
             // The rest is on its way; look again shortly rather than spin on a readable socket.
             client.pauseReading()
             loop.queue.asyncAfter(deadline: .now() + .milliseconds(10)) { [weak self] in

@@ -190,6 +190,13 @@ import Testing
             usleep(100_000)
         }
         #expect(failures == 1)
+        // Both connections are gone well before any timeout (the partial hello's hang-up is seen).
+        var active = 1.0
+        for _ in 0..<30 where active > 0 {
+            active = try setup.metric("customs_active_connections") ?? 1
+            usleep(100_000)
+        }
+        #expect(active == 0)
         #expect(try setup.curl("https://localhost:\(setup.upstreamPort)/after").stdout.contains("upstream GET /after"))
     }
 }
