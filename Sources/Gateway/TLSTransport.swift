@@ -21,6 +21,9 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     var onReadable: (() -> Void)?
     var onDrained: (() -> Void)?
 
+    /// Ciphertext held in the engine before the socket is left unread (the reader's backpressure).
+    static let maxBufferedInput = 262_144
+
     init(engine: TLSEngine, inner: ByteTransport, queue: DispatchQueue) {
         self.engine = engine
         self.inner = inner
@@ -110,8 +113,9 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     }
 
     private func innerReadable() {
-        // Bounded so one busy connection cannot starve the rest of the queue.
-        for _ in 0..<16 {
+        // Bounded so one busy connection cannot starve the rest of the queue, and so ciphertext
+        // never piles up inside the engine faster than the reader takes plaintext out.
+        for _ in 0..<16 where engine.pendingInputCount < Self.maxBufferedInput {
             switch inner.read(into: scratch) {
             case .bytes(let n):
                 engine.feedCiphertext(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
@@ -135,9 +139,12 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     /// Tells the reader there is input, and comes back while the engine still holds some and the
     /// reader keeps taking it (a reader that takes nothing is waiting for something else).
     private func deliverReadable() {
-        let before = plaintextDelivered
-        onReadable?()
-        if readingWanted, plaintextDelivered != before, engine.hasBufferedInput { scheduleRedelivery() }
+        for _ in 0..<16 {
+            let before = plaintextDelivered
+            onReadable?()
+            guard readingWanted, !inner.isClosed, plaintextDelivered != before, engine.hasBufferedInput else { return }
+        }
+        scheduleRedelivery()
     }
 
     private func checkHandshake() {

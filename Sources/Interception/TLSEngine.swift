@@ -136,6 +136,9 @@ public final class TLSEngine {
         }
     }
 
+    /// Ciphertext received but not yet decrypted.
+    public var pendingInputCount: Int { Int(BIO_ctrl_pending(networkIn)) }
+
     /// Bytes waiting to be sent to the peer.
     public var pendingCiphertextCount: Int { Int(BIO_ctrl_pending(networkOut)) }
 
