@@ -13,7 +13,6 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     let inner: ByteTransport
     private let queue: DispatchQueue
     private let scratch: UnsafeMutableRawBufferPointer
-    private var outgoing: [UInt8] = []
     private var readingWanted = false
     private var redeliveryScheduled = false
     private var plaintextDelivered = 0
@@ -28,7 +27,7 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
         self.engine = engine
         self.inner = inner
         self.queue = queue
-        scratch = .allocate(byteCount: 16_384, alignment: 16)
+        scratch = .allocate(byteCount: 32_768, alignment: 16)
         inner.onReadable = { [unowned self] in self.innerReadable() }
         inner.onDrained = { [unowned self] in self.onDrained?() }
     }
@@ -102,14 +101,16 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
 
     // MARK: ciphertext side
 
+    /// Moves what the engine produced to the socket through the scratch buffer (input is never
+    /// in it at the same time: feeding happens before, reading plaintext uses the caller's buffer).
     @discardableResult
     private func flushCiphertext() -> Bool {
-        guard engine.pendingCiphertextCount > 0 else { return true }
-        outgoing.removeAll(keepingCapacity: true)
-        engine.takeCiphertext(appendingTo: &outgoing)
-        let ok = outgoing.withUnsafeBytes { inner.send($0) }
-        if outgoing.capacity > 262_144 { outgoing = [] }
-        return ok
+        while engine.pendingCiphertextCount > 0 {
+            let n = engine.takeCiphertext(into: scratch)
+            if n == 0 { break }
+            if !inner.send(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) { return false }
+        }
+        return true
     }
 
     private func innerReadable() {

@@ -131,7 +131,7 @@ import Testing
 
     @Test func largeDownloadAndUploadThroughTheTunnel() throws {
         let setup = try Setup()
-        let size = 40 << 20
+        let size = 64 << 20
         let out = setup.upstreamCA.directory.appendingPathComponent("big.out")
         let download = try setup.curl("https://localhost:\(setup.upstreamPort)/big/\(size)", ["-o", out.path, "--max-time", "90"])
         #expect(download.stdout.hasSuffix("200"), "\(download.stdout)\(download.stderr)")
@@ -148,7 +148,7 @@ import Testing
         let expected = try runProcess("sha256sum", [upload.path]).stdout.prefix(64)
         let posted = try setup.curl("https://localhost:\(setup.upstreamPort)/up", ["--data-binary", "@\(upload.path)"])
         #expect(posted.stdout.contains("bytes=\(4 << 20) sha256=\(expected)"), "\(posted.stdout)\(posted.stderr)")
-        // Backpressure: the gateway never held the 40 MiB download (peak RSS stays near its idle size).
+        // Backpressure: the gateway never held the 64 MiB download (peak RSS stays near its idle size).
         let status = try String(contentsOfFile: "/proc/\(setup.gateway.pid)/status", encoding: .utf8)
         let peakKiB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
             .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? Int.max
