@@ -103,14 +103,27 @@ final class AccessLog: @unchecked Sendable {
         return out + "\""
     }
 
-    static func millis(_ ms: Double) -> String { String(format: "%.3f", ms) }
+    // Hand-formatted: String(format:) goes through Foundation's CFString formatter, once per request.
 
+    /// Milliseconds with three decimals.
+    static func millis(_ ms: Double) -> String {
+        let micros = Int((max(ms, 0) * 1000).rounded())
+        return "\(micros / 1000)." + padded(micros % 1000, 3)
+    }
+
+    /// RFC 3339 UTC with milliseconds.
     static func timestamp(_ d: Date) -> String {
         var t = time_t(d.timeIntervalSince1970)
         var tmv = tm()
         gmtime_r(&t, &tmv)
         let ms = Int((d.timeIntervalSince1970 - Double(t)) * 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(tmv.tm_year) + 1900, Int(tmv.tm_mon) + 1,
-                      Int(tmv.tm_mday), Int(tmv.tm_hour), Int(tmv.tm_min), Int(tmv.tm_sec), ms)
+        return padded(Int(tmv.tm_year) + 1900, 4) + "-" + padded(Int(tmv.tm_mon) + 1, 2) + "-" + padded(Int(tmv.tm_mday), 2)
+            + "T" + padded(Int(tmv.tm_hour), 2) + ":" + padded(Int(tmv.tm_min), 2) + ":" + padded(Int(tmv.tm_sec), 2)
+            + "." + padded(ms, 3) + "Z"
+    }
+
+    private static func padded(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 }

@@ -161,8 +161,7 @@ extension ClientConnection {
                     host: ex.host, port: ex.port, destination: destination, serverName: setup.serverName,
                     sni: sni, user: ex.user, settings: settings,
                     upstreamRefusal: refusal.map { "Customs refused the upstream TLS connection to \(setup.serverName): \($0)" })
-                upstreamTLS?.pauseReading()
-                innerState.idleUpstream = upstreamTLS
+                if let upstreamTLS { inner.keepIdle(upstreamTLS, innerState) }
                 innerState.idleUpstreamIsFresh = true
                 inner.interception = innerState
                 self.detachFromTransports(connectionEnded: false)
@@ -219,8 +218,7 @@ extension ClientConnection {
         ex.upstreamKey = key
         if let state = interception, let kept = state.idleUpstream {
             state.idleUpstream = nil
-            let socket = kept.inner as? SocketTransport
-            if !fresh, !kept.isClosed, kept.engine.state == .established, let socket, !Socket.isStale(socket.fd) {
+            if !fresh, !kept.isClosed, kept.engine.state == .established {
                 ex.upstream = kept
                 ex.reusedUpstream = !state.idleUpstreamIsFresh
                 if ex.reusedUpstream { core.metrics.upstreamReused.increment() }
@@ -271,14 +269,27 @@ extension ClientConnection {
         socket.requestWritable()
     }
 
+    /// Keeps the upstream TLS connection between requests, still reading: TLS housekeeping (session
+    /// tickets) is absorbed, but application data or a close means the server is done with it.
+    func keepIdle(_ tls: TLSTransport, _ state: ConnectionInterception) {
+        state.idleUpstream = tls
+        tls.onDrained = nil
+        tls.onReadable = { [unowned self, unowned tls, unowned state] in
+            guard state.idleUpstream === tls else { return }
+            if case .wouldBlock = tls.read(into: self.loop.scratch) { return }
+            state.idleUpstream = nil
+            tls.close(abort: false)
+        }
+        tls.resumeReading()
+    }
+
     /// After a response: keep the upstream for the next request (intercepted connections keep
     /// their own TLS upstream; plain ones use the pool) or close it.
     func releaseUpstream(_ up: ByteTransport, reusable: Bool, key: UpstreamPool.Key?, abort: Bool) {
         if let state = interception, state.origin != nil {
             if reusable, let tls = up as? TLSTransport {
-                tls.pauseReading()
                 state.idleUpstream?.close(abort: false)
-                state.idleUpstream = tls
+                keepIdle(tls, state)
             } else {
                 up.close(abort: abort)
             }

@@ -77,18 +77,20 @@ extension ClientConnection {
             ex.response = BodyMeter(framing)
             ex.responseState = .body
             ex.responseStarted = true
-            let bytes = head.serialized()
-            ex.bytesDown += UInt64(bytes.count)
-            bytes.withUnsafeBytes { _ = client.send($0) }
-            core.metrics.bytesOut.increment(by: UInt64(bytes.count))
+            // The head waits in `headOut` so the first body bytes go out in the same send.
+            ex.headOut = head.serialized()
+            ex.bytesDown += UInt64(ex.headOut.count)
+            core.metrics.bytesOut.increment(by: UInt64(ex.headOut.count))
             client.onDrained = { [unowned self] in self.clientDrained(ex) }
             let rest = ex.responseBuffer
             ex.responseBuffer = []
-            if ex.response.isComplete {
+            if !ex.response.isComplete && !rest.isEmpty {
+                rest.withUnsafeBytes { responseBody(ex, $0) }
+            }
+            flushHead(ex)
+            if ex.response.isComplete && ex.responseState == .body {
                 if !rest.isEmpty { ex.upstreamReusable = false }
                 responseComplete(ex)
-            } else if !rest.isEmpty {
-                rest.withUnsafeBytes { responseBody(ex, $0) }
             }
         }
     }
@@ -107,6 +109,7 @@ extension ClientConnection {
 
     private func relayResponse(_ ex: Exchange, _ input: UnsafeRawBufferPointer) {
         let dechunk = ex.dechunk
+        if dechunk { flushHead(ex) }
         let client = self.client
         var sent = 0
         let used: Int
@@ -121,7 +124,13 @@ extension ClientConnection {
             return
         }
         if !dechunk {
-            client.send(UnsafeRawBufferPointer(rebasing: input[0..<used]))
+            let body = UnsafeRawBufferPointer(rebasing: input[0..<used])
+            if ex.headOut.isEmpty {
+                client.send(body)
+            } else {
+                ex.headOut.append(contentsOf: body)
+                flushHead(ex)
+            }
             sent = used
         }
         ex.bytesDown += UInt64(sent)
@@ -138,6 +147,13 @@ extension ClientConnection {
         } else if client.hasPendingOutput {
             ex.upstream?.pauseReading()
         }
+    }
+
+    /// Sends the response head if it is still waiting for body bytes to travel with.
+    private func flushHead(_ ex: Exchange) {
+        guard !ex.headOut.isEmpty else { return }
+        ex.headOut.withUnsafeBytes { _ = client.send($0) }
+        ex.headOut = []
     }
 
     private func clientDrained(_ ex: Exchange) {
@@ -174,6 +190,7 @@ extension ClientConnection {
 
     /// The response is fully relayed: pool the upstream if it can serve again, then the next request or close.
     func responseComplete(_ ex: Exchange) {
+        flushHead(ex)
         ex.responseState = .done
         if let up = ex.upstream {
             ex.upstream = nil

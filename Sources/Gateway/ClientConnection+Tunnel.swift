@@ -109,12 +109,12 @@ extension ClientConnection {
             return
         }
         guard let fd = client.rawDescriptor else { close(); return }
-        let n = recv(fd, loop.scratch.baseAddress, min(loop.scratch.count, 16_384),
-                     Int32(MSG_PEEK))
+        let n = recv(fd, loop.scratch.baseAddress, loop.scratch.count, Int32(MSG_PEEK))
         if n == 0 { close(); return }
         if n < 0 { if errno != EAGAIN && errno != EINTR { close() }; return }
         let bytes = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<n])
-        switch parseClientHello(bytes) {
+        let hello = parseClientHello(bytes)
+        switch hello {
         case .notTLS:
             phase = .readingHead
             setDeadline(.header, core.config.headerTimeout)
@@ -128,7 +128,7 @@ extension ClientConnection {
             }
         case .malformed, .hello:
             var sni: String?
-            if case .hello(let h) = parseClientHello(bytes) { sni = h.serverName?.lowercased() }
+            if case .hello(let h) = hello { sni = h.serverName?.lowercased() }
             client.pauseReading()
             let host = sni ?? dst.0.description
             let head = transparentHead(host: host, port: dst.1)
@@ -141,7 +141,6 @@ extension ClientConnection {
                 return
             }
             ex.candidates = [dst.0]
-            ex.rawTunnel = true
             phase = .preparing
             tunnelPlanned(ex, sni: sni, answer200: false)
         }

@@ -1,26 +1,46 @@
 import CustomsCore
 import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Name resolution off the event queues: getaddrinfo runs on a concurrent queue and the answer
 /// (or a timeout, whichever comes first) is delivered on the caller's queue exactly once.
-struct Resolver: Sendable {
+final class Resolver: Sendable {
     enum Failure: Error, Sendable {
         case notFound(String)
         case timedOut
     }
 
     private let work = DispatchQueue(label: "customs.resolver", attributes: .concurrent)
+    /// Successful answers kept briefly (getaddrinfo gives no TTL), so a busy host is not looked up
+    /// per request. Every cached address still goes through the destination guard on each use.
+    private let cache = Mutex<[String: (addresses: [IPAddress], expires: UInt64)]>([:])
+    private let cacheSeconds: Double
+    private static let cacheLimit = 10_000
 
-    /// Literal addresses are answered synchronously; names asynchronously.
+    init(cacheSeconds: Double = 30) { self.cacheSeconds = cacheSeconds }
+
+    /// Literal addresses and cached names are answered synchronously; other names asynchronously.
     func resolve(_ host: String, timeout: Double, on queue: DispatchQueue,
                  _ done: @escaping @Sendable (Result<[IPAddress], Failure>) -> Void) {
         if let ip = IPAddress(host) { done(.success([ip])); return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let hit = cache.withLock({ $0[host] }), hit.expires > now {
+            done(.success(hit.addresses))
+            return
+        }
         let once = Once()
+        let ttl = UInt64(cacheSeconds * 1e9)
         work.async {
             let r = Self.lookup(host)
+            if case .success(let addrs) = r, ttl > 0 {
+                self.cache.withLock { c in
+                    if c.count >= Self.cacheLimit { c.removeAll(keepingCapacity: true) }
+                    c[host] = (addrs, DispatchTime.now().uptimeNanoseconds + ttl)
+                }
+            }
             queue.async { if once.claim() { done(r) } }
         }
         queue.asyncAfter(deadline: .now() + timeout) { if once.claim() { done(.failure(.timedOut)) } }

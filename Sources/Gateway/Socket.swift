@@ -118,14 +118,6 @@ enum Socket {
         return err
     }
 
-    /// Whether a pooled idle connection has been closed by the peer (or has unexpected bytes waiting).
-    static func isStale(_ fd: Int32) -> Bool {
-        var b: UInt8 = 0
-        let n = recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        if n < 0 { return errno != EAGAIN && errno != EWOULDBLOCK }
-        return true
-    }
-
     static func originalDestination(_ fd: Int32, family: Int32) -> (IPAddress, UInt16)? {
         var sa = SocketAddress()
         let rc = withUnsafeMutablePointer(to: &sa.storage) { customs_original_destination(fd, family, $0) }

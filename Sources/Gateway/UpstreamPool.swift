@@ -16,14 +16,12 @@ final class UpstreamPool {
         self.idleTimeout = UInt64(idleTimeout * 1e9)
     }
 
-    /// The most recently used live connection for `key`, if any.
+    /// The most recently used idle connection for `key`, if any. Closed ones were already dropped
+    /// by their readable event; one closed in the last instant is caught by the idempotent retry.
     func checkout(_ key: Key) -> SocketTransport? {
-        while var list = idle[key], let last = list.popLast() {
-            idle[key] = list.isEmpty ? nil : list
-            if Socket.isStale(last.transport.fd) { last.transport.close(abort: false); continue }
-            return last.transport
-        }
-        return nil
+        guard var list = idle[key], let last = list.popLast() else { return nil }
+        idle[key] = list.isEmpty ? nil : list
+        return last.transport
     }
 
     func checkin(_ t: SocketTransport, key: Key) {

@@ -27,10 +27,10 @@ private func declaredFraming(_ headers: HTTPHeaders, version: HTTPVersion) throw
     var sawTransferEncoding = false
     var length: UInt64?
     for field in headers.fields {
-        if field.name.asciiCaseInsensitiveEquals("transfer-encoding") {
+        if field.name.equalsLowercased("transfer-encoding") {
             sawTransferEncoding = true
             transferCodings.append(contentsOf: HTTPHeaders.listElements(field.value))
-        } else if field.name.asciiCaseInsensitiveEquals("content-length") {
+        } else if field.name.equalsLowercased("content-length") {
             length = try mergeContentLength(field.value, into: length)
         }
     }

@@ -8,32 +8,48 @@ enum ByteClass {
     static let htab: UInt8 = 0x09
     static let colon: UInt8 = 0x3A
 
-    /// tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-    static let token: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for b in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(b)] = true }
-        for b in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(b)] = true }
-        for b in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(b)] = true }
-        for c in "!#$%&'*+-.^_`|~".utf8 { t[Int(c)] = true }
-        return t
-    }()
+    /// tchar: "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA,
+    /// as a 128-bit set (bytes 0–63 and 64–127); literal constants need no lazy initialisation.
+    private static let tokenLow: UInt64 = 0x03FF_6CFA_0000_0000
+    private static let tokenHigh: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+
+    @inline(__always) static func isToken(_ b: UInt8) -> Bool {
+        b < 64 ? (tokenLow >> UInt64(b)) & 1 != 0 : b < 128 && (tokenHigh >> UInt64(b & 63)) & 1 != 0
+    }
 
     /// field-value bytes: HTAB, SP, VCHAR, obs-text. Everything else (NUL, CR, LF, other CTLs, DEL) is refused.
-    static let fieldValue: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        t[0x09] = true
-        for b in 0x20...0xFF where b != 0x7F { t[b] = true }
-        return t
-    }()
+    @inline(__always) static func isFieldValue(_ b: UInt8) -> Bool {
+        (b >= 0x20 && b != 0x7F) || b == htab
+    }
 
-    /// Request-target bytes: VCHAR and obs-text (no whitespace, no controls).
-    static let target: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for b in 0x21...0xFF where b != 0x7F { t[b] = true }
-        return t
-    }()
+    /// Whether every byte is a field-value byte. Checks eight bytes at a time (SWAR): a word
+    /// passes when it holds no byte below 0x20 and no 0x7F; words that fail (HTAB included) are
+    /// re-checked byte by byte.
+    static func allFieldValue(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = 0
+        while i + 8 <= bytes.count {
+            let x = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let belowSpace = (x &- ones &* 0x20) & ~x & highs
+            let del = x ^ (ones &* 0x7F)
+            let hasDel = (del &- ones) & ~del & highs
+            if belowSpace | hasDel != 0 {
+                for k in i..<(i + 8) where !isFieldValue(bytes[k]) { return false }
+            }
+            i += 8
+        }
+        while i < bytes.count {
+            if !isFieldValue(bytes[i]) { return false }
+            i += 1
+        }
+        return true
+    }
 
-    @inline(__always) static func isToken(_ b: UInt8) -> Bool { token.withUnsafeBufferPointer { $0[Int(b)] } }
+    /// Request-target bytes: VCHAR only. Raw non-ASCII in a URI is refused, as HAProxy does:
+    /// origins disagree on how to decode it.
+    @inline(__always) static func isTarget(_ b: UInt8) -> Bool { b &- 0x21 < 0x5E }
+
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
 
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 {
@@ -53,22 +69,56 @@ enum ByteClass {
 extension StringProtocol {
     /// ASCII case-insensitive comparison without allocating a lowercased copy.
     func asciiCaseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        var a = utf8.makeIterator()
-        var b = other.utf8.makeIterator()
-        while true {
-            switch (a.next(), b.next()) {
-            case (nil, nil): return true
-            case let (x?, y?): if ByteClass.lower(x) != ByteClass.lower(y) { return false }
-            default: return false
+        guard utf8.count == other.utf8.count else { return false }
+        let fast = utf8.withContiguousStorageIfAvailable { a in
+            other.utf8.withContiguousStorageIfAvailable { b in
+                for i in 0..<a.count where ByteClass.lower(a[i]) != ByteClass.lower(b[i]) { return false }
+                return true
             }
         }
+        if let fast, let result = fast { return result }
+        for (x, y) in zip(utf8, other.utf8) where ByteClass.lower(x) != ByteClass.lower(y) { return false }
+        return true
     }
 }
 
 extension String {
+    /// Case-insensitive comparison with a lowercase ASCII literal: the hot path for field names.
+    @inline(__always) func equalsLowercased(_ literal: StaticString) -> Bool {
+        guard utf8.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        var i = 0
+        for b in utf8 {
+            if ByteClass.lower(b) != expected[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
     /// Builds a String from wire bytes. Header bytes are Latin-1 in theory and UTF-8 in practice;
     /// invalid UTF-8 is repaired rather than refused so that obs-text never breaks a request.
     init(wire bytes: UnsafeRawBufferPointer) {
         self = String(decoding: bytes, as: UTF8.self)
     }
+}
+
+extension UnsafeRawBufferPointer {
+    func firstIndex(of byte: UInt8, from start: Int = 0) -> Int? {
+        var i = start
+        while i < count {
+            if self[i] == byte { return i }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// Runs `body` over the UTF-8 bytes of `text` without copying when the storage is contiguous.
+func withUTF8Bytes<R>(_ text: some StringProtocol, _ body: (UnsafeRawBufferPointer) throws(WireError) -> R) throws(WireError) -> R {
+    let direct = text.utf8.withContiguousStorageIfAvailable { buffer in
+        Result { () throws(WireError) in try body(UnsafeRawBufferPointer(buffer)) }
+    }
+    if let direct { return try direct.get() }
+    let copy = Array(text.utf8)
+    return try copy.withUnsafeBytes { raw in Result { () throws(WireError) in try body(raw) } }.get()
 }

@@ -11,7 +11,8 @@ public struct ChunkedDecoder: Sendable {
     private enum State: Sendable {
         case sizeStart
         case size
-        case afterSize          // BWS between the size and ";" or CR
+        case afterSize          // right after the size digits: ";", BWS or CR
+        case sizeWhitespace     // BWS, which must lead to an extension (RFC 9112 §7.1.1)
         case extensions
         case sizeLF
         case data
@@ -66,9 +67,17 @@ public struct ChunkedDecoder: Sendable {
                 }
             case .afterSize:
                 switch b {
-                case ByteClass.sp, ByteClass.htab: break
+                case ByteClass.sp, ByteClass.htab: state = .sizeWhitespace
                 case UInt8(ascii: ";"): state = .extensions
                 case ByteClass.cr: state = .sizeLF
+                default: throw .malformed("invalid chunk size")
+                }
+            case .sizeWhitespace:
+                switch b {
+                case ByteClass.sp, ByteClass.htab:
+                    extensionBytes += 1
+                    guard extensionBytes <= maxExtensionBytes else { throw .malformed("chunk extensions too long") }
+                case UInt8(ascii: ";"): state = .extensions
                 default: throw .malformed("invalid chunk size")
                 }
             case .extensions:
@@ -76,7 +85,7 @@ public struct ChunkedDecoder: Sendable {
                     state = .sizeLF
                 } else {
                     extensionBytes += 1
-                    guard ByteClass.fieldValue[Int(b)] else { throw .malformed("control character in chunk extension") }
+                    guard ByteClass.isFieldValue(b) else { throw .malformed("control character in chunk extension") }
                     guard extensionBytes <= maxExtensionBytes else { throw .malformed("chunk extensions too long") }
                 }
             case .sizeLF:
@@ -133,6 +142,15 @@ public enum ChunkedEncoder {
     public static func header(for size: Int) -> [UInt8] {
         precondition(size > 0, "a zero-size chunk ends the body; send ChunkedEncoder.terminator")
         return Array(String(size, radix: 16).utf8) + crlf
+    }
+
+    /// Appends `payload` as one chunk (header, bytes, CRLF); an empty payload appends nothing, so
+    /// a relay can pass every read through without ending the body by accident.
+    public static func appendChunk(_ payload: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        guard !payload.isEmpty else { return }
+        out.append(contentsOf: header(for: payload.count))
+        out.append(contentsOf: payload)
+        out.append(contentsOf: crlf)
     }
 
     /// The CRLF that closes each chunk's data.

@@ -179,16 +179,12 @@ private func parseServerName(_ data: inout ByteReader) throws(HelloSyntaxError) 
         guard nameType == 0 else { continue }
         guard name == nil else { throw HelloSyntaxError(reason: "more than one host name in SNI") }
         guard value.count >= 1, value.count <= 255, value.last != UInt8(ascii: "."),
-              value.allSatisfy(isHostNameByte) else {
+              value.allSatisfy(TargetParser.isHostByte) else {
             throw HelloSyntaxError(reason: "invalid host name in SNI")
         }
         name = String(decoding: value, as: UTF8.self).lowercased()
     }
     return name
-}
-
-private func isHostNameByte(_ b: UInt8) -> Bool {
-    ByteClass.lower(b) &- 0x61 < 26 || ByteClass.isDigit(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".") || b == UInt8(ascii: "_")
 }
 
 private func parseALPN(_ data: inout ByteReader) throws(HelloSyntaxError) -> [String] {

@@ -18,7 +18,6 @@ func parseFieldLine(_ line: UnsafeRawBufferPointer) throws(WireError) -> (name: 
     while i < end, line[i] == ByteClass.sp || line[i] == ByteClass.htab { i += 1 }
     while end > i, line[end - 1] == ByteClass.sp || line[end - 1] == ByteClass.htab { end -= 1 }
     let value = UnsafeRawBufferPointer(rebasing: line[i..<end])
-    let table = ByteClass.fieldValue
-    for b in value where !table[Int(b)] { throw .malformed("control character in header field value") }
+    guard ByteClass.allFieldValue(value) else { throw .malformed("control character in header field value") }
     return (String(wire: UnsafeRawBufferPointer(rebasing: line[0..<nameEnd])), String(wire: value))
 }

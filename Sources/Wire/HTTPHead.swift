@@ -49,38 +49,46 @@ public struct HTTPRequestHead: Sendable {
     /// The path without its query, safe to log.
     public var pathWithoutQuery: String {
         let p = pathAndQuery
-        if let q = p.firstIndex(of: "?") { return String(p[..<q]) }
+        if let q = p.utf8.firstIndex(of: UInt8(ascii: "?")) { return String(p[..<q]) }
         return p
     }
 
     /// Whether the client wants the connection kept open after this exchange.
     public var keepAlive: Bool { persistent(version: version, headers: headers, honourProxyConnection: true) }
 
+    /// Whether the client waits for `100 Continue` before sending its body (RFC 9110 §10.1.1).
+    public var expectsContinue: Bool { headers.containsToken("expect", "100-continue") }
+
     /// The `Host` field parsed as an authority (port nil when absent), for origin-form requests
     /// such as those seen in transparent mode. Nil when absent or empty.
     public var hostHeader: (host: String, port: UInt16?)? {
         guard let value = headers.first("host"), !value.isEmpty else { return nil }
-        return try? TargetParser.authority(Substring(value), requirePort: false)
+        return try? TargetParser.authority(value, requirePort: false)
     }
 
     /// The head as bytes to send upstream; `originForm` rewrites an absolute-form target to its
     /// path and query.
     public func serialized(originForm: Bool) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(256 + headers.count * 32)
-        out.append(contentsOf: method.utf8)
+        serialize(originForm: originForm, into: &out)
+        return out
+    }
+
+    /// Appends the head to `out`, so a connection can reuse one output buffer.
+    public func serialize(originForm: Bool, into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + headers.estimatedSize + rawTarget.utf8.count + 32)
+        out.appendUTF8(method)
         out.append(ByteClass.sp)
         if originForm, case .absolute(_, _, _, let path) = target {
-            out.append(contentsOf: path.utf8)
+            out.appendUTF8(path)
         } else {
-            out.append(contentsOf: rawTarget.utf8)
+            out.appendUTF8(rawTarget)
         }
         out.append(ByteClass.sp)
-        out.append(contentsOf: version.description.utf8)
+        out.appendUTF8(version.description)
         out.append(contentsOf: crlf)
         headers.serialize(into: &out)
         out.append(contentsOf: crlf)
-        return out
     }
 }
 
@@ -103,16 +111,21 @@ public struct HTTPResponseHead: Sendable {
 
     public func serialized() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(128 + headers.count * 32)
-        out.append(contentsOf: version.description.utf8)
+        serialize(into: &out)
+        return out
+    }
+
+    /// Appends the head to `out`, so a connection can reuse one output buffer.
+    public func serialize(into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + headers.estimatedSize + reason.utf8.count + 32)
+        out.appendUTF8(version.description)
         out.append(ByteClass.sp)
-        out.append(contentsOf: String(status).utf8)
+        out.appendUTF8(String(status))
         out.append(ByteClass.sp)
-        out.append(contentsOf: reason.utf8)
+        out.appendUTF8(reason)
         out.append(contentsOf: crlf)
         headers.serialize(into: &out)
         out.append(contentsOf: crlf)
-        return out
     }
 
     /// A complete, self-contained response for error pages and admin answers:
@@ -162,6 +175,14 @@ public struct HTTPResponseHead: Sendable {
 }
 
 let crlf: [UInt8] = [ByteClass.cr, ByteClass.lf]
+
+extension Array where Element == UInt8 {
+    /// Appends a string's UTF-8 as one copy.
+    @inline(__always) mutating func appendUTF8(_ s: String) {
+        var s = s
+        s.withUTF8 { append(contentsOf: $0) }
+    }
+}
 
 /// RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive". Old HTTP/1.0
 /// clients talking to a proxy say so in Proxy-Connection.

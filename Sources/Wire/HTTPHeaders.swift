@@ -72,24 +72,41 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.removeAll { $0.name.asciiCaseInsensitiveEquals(name) }
     }
 
-    /// Fields a proxy must not forward (RFC 9110 §7.6.1). Transfer-Encoding is left to the caller,
-    /// who re-frames the body.
-    static let hopByHop = ["connection", "keep-alive", "proxy-connection", "proxy-authorization",
-                           "proxy-authenticate", "te", "trailer", "upgrade"]
-
     /// Framing and routing fields are never removed on a `Connection` token's say-so: a client
     /// writing `Connection: Content-Length` would otherwise make us forward a body the upstream
     /// cannot delimit (request smuggling).
     static let protectedFromConnectionTokens = ["content-length", "transfer-encoding", "host"]
 
-    /// Removes hop-by-hop fields, including every field named by a `Connection` token.
+    /// Removes hop-by-hop fields (RFC 9110 §7.6.1): Connection, Keep-Alive, Proxy-Connection,
+    /// Proxy-Authorization, Proxy-Authenticate, TE, Trailer, Upgrade, and every field named by a
+    /// `Connection` token. Transfer-Encoding is left to the caller, who re-frames the body.
     public mutating func removeHopByHop() {
-        var names = HTTPHeaders.hopByHop
-        for token in tokens("connection") {
-            let lowered = token.lowercased()
-            if !HTTPHeaders.protectedFromConnectionTokens.contains(lowered) { names.append(lowered) }
+        var listed: [Substring] = []
+        for field in fields where field.name.equalsLowercased("connection") {
+            for token in HTTPHeaders.listElements(field.value)
+            where !HTTPHeaders.protectedFromConnectionTokens.contains(where: { token.asciiCaseInsensitiveEquals($0) }) {
+                listed.append(token)
+            }
         }
-        fields.removeAll { field in names.contains { field.name.asciiCaseInsensitiveEquals($0) } }
+        guard fields.contains(where: { HTTPHeaders.isHopByHop($0.name, listed) }) else { return }
+        fields.removeAll { HTTPHeaders.isHopByHop($0.name, listed) }
+    }
+
+    private static func isHopByHop(_ name: String, _ listed: [Substring]) -> Bool {
+        isFixedHopByHop(name) || listed.contains { name.asciiCaseInsensitiveEquals($0) }
+    }
+
+    /// The fixed hop-by-hop names, dispatched on length so most fields cost one comparison.
+    private static func isFixedHopByHop(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 2: return name.equalsLowercased("te")
+        case 7: return name.equalsLowercased("trailer") || name.equalsLowercased("upgrade")
+        case 10: return name.equalsLowercased("connection") || name.equalsLowercased("keep-alive")
+        case 16: return name.equalsLowercased("proxy-connection")
+        case 18: return name.equalsLowercased("proxy-authenticate")
+        case 19: return name.equalsLowercased("proxy-authorization")
+        default: return false
+        }
     }
 
     public var description: String {
@@ -103,12 +120,17 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         }
     }
 
+    /// Bytes the fields take on the wire.
+    var estimatedSize: Int {
+        fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+    }
+
     func serialize(into out: inout [UInt8]) {
         for field in fields {
-            out.append(contentsOf: field.name.utf8)
+            out.appendUTF8(field.name)
             out.append(ByteClass.colon)
             out.append(ByteClass.sp)
-            out.append(contentsOf: field.value.utf8)
+            out.appendUTF8(field.value)
             out.append(ByteClass.cr)
             out.append(ByteClass.lf)
         }

@@ -20,28 +20,33 @@ public enum HeadParseResult<Head: Sendable>: Sendable {
 public struct HeadParser: Sendable {
     public let maxRequestLine: Int
     public let maxHeaderBytes: Int
+    public let maxHeaderFields: Int
 
     private enum Kind: Sendable { case request, response }
     private enum StartLine: Sendable {
         case none
-        case request(method: String, target: String, version: HTTPVersion)
+        case request(method: String, rawTarget: String, target: RequestTarget, version: HTTPVersion)
         case response(version: HTTPVersion, status: Int, reason: String)
     }
 
     private var kind: Kind?
     private var lineStart = 0
+    /// Bytes of the current line already searched for LF, so a long line trickling in is scanned once.
+    private var scanned = 0
     private var headerStart = 0
     private var startLine = StartLine.none
     private var headers = HTTPHeaders()
 
-    public init(maxRequestLine: Int = 8192, maxHeaderBytes: Int = 65536) {
+    public init(maxRequestLine: Int = 8192, maxHeaderBytes: Int = 65536, maxHeaderFields: Int = 256) {
         self.maxRequestLine = maxRequestLine
         self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderFields = maxHeaderFields
     }
 
     public mutating func reset() {
         kind = nil
         lineStart = 0
+        scanned = 0
         headerStart = 0
         startLine = .none
         headers = HTTPHeaders()
@@ -50,9 +55,8 @@ public struct HeadParser: Sendable {
     public mutating func parseRequest(_ buf: UnsafeRawBufferPointer) throws(WireError) -> HeadParseResult<HTTPRequestHead> {
         guard let end = try scan(buf, as: .request) else { return .incomplete }
         defer { reset() }
-        guard case let .request(method, rawTarget, version) = startLine else { preconditionFailure("request line parsed") }
+        guard case let .request(method, rawTarget, target, version) = startLine else { preconditionFailure("request line parsed") }
         try checkHost(version: version)
-        let target = try TargetParser.parse(rawTarget, method: method)
         let head = HTTPRequestHead(method: method, rawTarget: rawTarget, target: target, version: version, headers: headers)
         return .complete(head, headerBytes: end)
     }
@@ -69,7 +73,7 @@ public struct HeadParser: Sendable {
 
     /// Returns the offset just past the head's final CRLF, or nil when more bytes are needed.
     private mutating func scan(_ buf: UnsafeRawBufferPointer, as newKind: Kind) throws(WireError) -> Int? {
-        if kind != newKind || buf.count < lineStart { reset(); kind = newKind }
+        if kind != newKind || buf.count < max(lineStart, scanned) { reset(); kind = newKind }
         do {
             return try scanLines(buf)
         } catch {
@@ -81,8 +85,9 @@ public struct HeadParser: Sendable {
     private mutating func scanLines(_ buf: UnsafeRawBufferPointer) throws(WireError) -> Int? {
         guard let base = buf.baseAddress else { return nil }
         while true {
-            let remaining = buf.count - lineStart
-            guard remaining > 0, let hit = memchr(base + lineStart, Int32(ByteClass.lf), remaining) else {
+            let from = max(lineStart, scanned)
+            guard from < buf.count, let hit = memchr(base + from, Int32(ByteClass.lf), buf.count - from) else {
+                scanned = buf.count
                 try checkLimits(seenUpTo: buf.count, lineComplete: false)
                 return nil
             }
@@ -137,12 +142,13 @@ public struct HeadParser: Sendable {
         let method = String(wire: UnsafeRawBufferPointer(rebasing: line[0..<i]))
         let targetStart = i + 1
         i = targetStart
-        let targetTable = ByteClass.target
-        while i < line.count, targetTable[Int(line[i])] { i += 1 }
+        while i < line.count, ByteClass.isTarget(line[i]) { i += 1 }
         guard i > targetStart, i < line.count, line[i] == ByteClass.sp else { throw .malformed("malformed request line") }
-        let target = String(wire: UnsafeRawBufferPointer(rebasing: line[targetStart..<i]))
         let version = try parseVersion(UnsafeRawBufferPointer(rebasing: line[(i + 1)...]))
-        startLine = .request(method: method, target: target, version: version)
+        let targetBytes = UnsafeRawBufferPointer(rebasing: line[targetStart..<i])
+        let rawTarget = String(wire: targetBytes)
+        let target = try TargetParser.parse(targetBytes, raw: rawTarget, method: method)
+        startLine = .request(method: method, rawTarget: rawTarget, target: target, version: version)
     }
 
     private mutating func parseStatusLine(_ line: UnsafeRawBufferPointer) throws(WireError) {
@@ -155,8 +161,7 @@ public struct HeadParser: Sendable {
             // Some servers omit the reason phrase and its space; tolerate that, but nothing else.
             guard line[12] == ByteClass.sp else { throw .malformed("malformed status line") }
             let phrase = UnsafeRawBufferPointer(rebasing: line[13...])
-            let table = ByteClass.fieldValue
-            for b in phrase where !table[Int(b)] { throw .malformed("control character in reason phrase") }
+            guard ByteClass.allFieldValue(phrase) else { throw .malformed("control character in reason phrase") }
             reason = String(wire: phrase)
         }
         startLine = .response(version: version, status: Int(d0) * 100 + Int(d1) * 10 + Int(d2), reason: reason)
@@ -178,7 +183,9 @@ public struct HeadParser: Sendable {
     // MARK: - Field lines
 
     private mutating func parseField(_ line: UnsafeRawBufferPointer) throws(WireError) {
+        guard headers.count < maxHeaderFields else { throw WireError(status: 431, "too many header fields") }
         let field = try parseFieldLine(line)
+        if headers.fields.capacity == 0 { headers.fields.reserveCapacity(16) }
         headers.add(field.name, field.value)
     }
 
@@ -187,14 +194,14 @@ public struct HeadParser: Sendable {
     private func checkHost(version: HTTPVersion) throws(WireError) {
         var count = 0
         var value: String?
-        for field in headers.fields where field.name.asciiCaseInsensitiveEquals("host") {
+        for field in headers.fields where field.name.equalsLowercased("host") {
             count += 1
             value = field.value
         }
         if count > 1 { throw .malformed("more than one Host header") }
         if count == 0 && version == .http11 { throw .malformed("HTTP/1.1 request without Host header") }
         if let value, !value.isEmpty {
-            _ = try TargetParser.authority(Substring(value), requirePort: false)
+            _ = try TargetParser.authority(value, requirePort: false)
         }
     }
 }

@@ -118,6 +118,22 @@ private func json(_ s: String) throws -> [String: Any] {
         #expect(try json(r.stdout)["path"] as? String == "/v6")
     }
 
+    @Test func ipv6Upstream() throws {
+        let h = try Harness()
+        let port = freeLoopbackPort()
+        try "over v6\n".write(to: h.dir.appendingPathComponent("v6.txt"), atomically: true, encoding: .utf8)
+        let server = try BackgroundProcess("python3", ["-m", "http.server", "--bind", "::1", "\(port)",
+                                                       "--directory", h.dir.path])
+        defer { server.stop(grace: 1) }
+        try waitForListener(port: port, host: "::1")
+        let r = try h.curl(["http://[::1]:\(port)/v6.txt"])
+        #expect(r.stdout == "over v6\n", "\(r.stderr)")
+        let tunnel = try h.curl(["-p", "http://[::1]:\(port)/v6.txt"])
+        #expect(tunnel.stdout == "over v6\n", "\(tunnel.stderr)")
+        let lines = h.waitForAccessLines(2)
+        #expect(lines.contains { $0["upstream"] as? String == "[::1]:\(port)" })
+    }
+
     @Test func unreachableUpstreamIs502() throws {
         let h = try Harness(withUpstream: false)
         let closedPort = freeLoopbackPort()

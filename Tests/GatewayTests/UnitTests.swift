@@ -122,3 +122,44 @@ import Testing
         #expect(text.components(separatedBy: "# TYPE x_total").count == 2)
     }
 }
+
+@Suite struct AccessLogFormatTests {
+    @Test func timestampsAndDurations() {
+        #expect(AccessLog.timestamp(Date(timeIntervalSince1970: 1_780_000_000.0425)) == "2026-05-28T20:26:40.042Z")
+        #expect(AccessLog.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(AccessLog.millis(1.5) == "1.500")
+        #expect(AccessLog.millis(0.0004) == "0.000")
+        #expect(AccessLog.millis(12345.6789) == "12345.679")
+        #expect(AccessLog.quote("a\"b\\c\nd\u{1}") == "\"a\\\"b\\\\c\\nd\\u0001\"")
+    }
+}
+
+@Suite struct ResolverTests {
+    @Test func literalsAndCachedNamesAnswerAtOnce() async throws {
+        let r = Resolver(cacheSeconds: 30)
+        let q = DispatchQueue(label: "resolver-test")
+        let literal = Once()
+        r.resolve("::1", timeout: 1, on: q) { res in
+            if case .success(let a) = res, a == [IPAddress("::1")!] { _ = literal.claim() }
+        }
+        #expect(!literal.claim(), "a literal must be answered synchronously")
+        let first: Result<[IPAddress], Resolver.Failure> = await withCheckedContinuation { c in
+            r.resolve("localhost", timeout: 5, on: q) { c.resume(returning: $0) }
+        }
+        let addrs = try first.get()
+        #expect(addrs.allSatisfy { DestinationGuard(allowed: []).check($0)?.category == "loopback" })
+        let cached = Once()
+        r.resolve("localhost", timeout: 5, on: q) { res in
+            if case .success(let again) = res, again == addrs { _ = cached.claim() }
+        }
+        #expect(!cached.claim(), "a cached name must be answered synchronously")
+    }
+
+    @Test func unknownNamesFail() async {
+        let r = Resolver()
+        let res: Result<[IPAddress], Resolver.Failure> = await withCheckedContinuation { c in
+            r.resolve("no-such-host.invalid", timeout: 5, on: DispatchQueue(label: "t")) { c.resume(returning: $0) }
+        }
+        if case .success = res { Issue.record("a .invalid name resolved") }
+    }
+}

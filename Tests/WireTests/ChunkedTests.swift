@@ -64,6 +64,9 @@ import Wire
         "5\r\nhello\r0\r\n\r\n",
         "5;a\u{0}b\r\nhello\r\n",      // control in extension
         "5 x\r\nhello\r\n",            // garbage after size
+        "5 \r\nhello\r\n0\r\n\r\n",     // whitespace not followed by an extension
+        "5\t\r\nhello\r\n0\r\n\r\n",
+        "5;a\nb\r\nhello\r\n",         // LF inside an extension
         "0\r\nX: a\n\r\n",             // bare LF in trailer
         "0\r\nX : a\r\n\r\n",          // bad trailer name
         "0\r\n folded\r\n\r\n",        // obs-fold trailer
@@ -88,6 +91,16 @@ import Wire
         #expect(throws: WireError.self) { try decodeChunked(Array(longExt.utf8)) }
         let longTrailer = "0\r\n" + String(repeating: "X-T: aaaaaaaaaa\r\n", count: 2000) + "\r\n"
         #expect(throws: WireError.self) { try decodeChunked(Array(longTrailer.utf8)) }
+    }
+
+    @Test func appendChunkSkipsEmptyPayloads() throws {
+        var wire: [UInt8] = []
+        for piece in ["ab", "", "cde"] {
+            Array(piece.utf8).withUnsafeBytes { ChunkedEncoder.appendChunk($0, to: &wire) }
+        }
+        wire += ChunkedEncoder.terminator
+        #expect(String(decoding: wire, as: UTF8.self) == "2\r\nab\r\n3\r\ncde\r\n0\r\n\r\n")
+        #expect(try decodeChunked(wire).body == Array("abcde".utf8))
     }
 
     @Test func encoderRoundTrip() throws {

@@ -1,4 +1,3 @@
-import Foundation
 import Testing
 import Wire
 import CustomsTestSupport
@@ -169,42 +168,10 @@ func clientHello(_ bytes: [UInt8]) -> ClientHelloResult {
 }
 
 /// Runs `openssl s_client` against a one-shot listener on 127.0.0.1 and returns the bytes it sent
-/// until a full ClientHello arrived (bounded in time and size).
+/// until a full ClientHello arrived.
 func captureClientHello(arguments: [String]) throws -> [UInt8] {
-    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard listener >= 0 else { throw TestFailure("socket failed") }
-    defer { close(listener) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, len) } }
-    guard bound == 0, listen(listener, 1) == 0 else { throw TestFailure("bind/listen failed") }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
-    let port = UInt16(bigEndian: addr.sin_port)
-
-    let done = DispatchSemaphore(value: 0)
-    DispatchQueue.global().async {
-        _ = try? runProcess("openssl", ["s_client", "-connect", "127.0.0.1:\(port)"] + arguments, timeout: 15)
-        done.signal()
+    try captureFromClient { port in ("openssl", ["s_client", "-connect", "127.0.0.1:\(port)"] + arguments) } until: { bytes in
+        if case .hello = clientHello(bytes) { return true }
+        return false
     }
-    defer { done.wait() }
-
-    var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-    guard poll(&pfd, 1, 10_000) == 1 else { throw TestFailure("openssl did not connect") }
-    let conn = accept(listener, nil, nil)
-    guard conn >= 0 else { throw TestFailure("accept failed") }
-    defer { close(conn) }
-    var received: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    for _ in 0..<100 {
-        if case .hello = clientHello(received) { break }
-        var cfd = pollfd(fd: conn, events: Int16(POLLIN), revents: 0)
-        guard poll(&cfd, 1, 5_000) == 1 else { break }
-        let n = chunk.withUnsafeMutableBytes { recv(conn, $0.baseAddress, $0.count, 0) }
-        if n <= 0 { break }
-        received += chunk[..<n]
-        if received.count > 70_000 { break }
-    }
-    return received
 }

@@ -56,6 +56,8 @@ import Wire
         Case(name: "tab separator", head: "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
         Case(name: "trailing space after version", head: "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", status: 400),
         Case(name: "space in target", head: "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
+        Case(name: "raw non-ASCII in target", head: "GET /caf\u{E9} HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
+        Case(name: "control char in target", head: "GET /a\u{1}b HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
         Case(name: "whitespace line after request line", head: "GET / HTTP/1.1\r\n Host: a\r\n\r\n", status: 400),
     ]
 
@@ -88,6 +90,41 @@ import Wire
         let many = "GET / HTTP/1.1\r\nHost: a\r\n" + String(repeating: "X-A: b\r\n", count: 200)
         #expect(refusal(many, maxHeaderBytes: 1024) == 431)
         #expect(refusal("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + String(repeating: "b", count: 500), maxHeaderBytes: 1024) == nil)
+    }
+
+    /// Every position of every value length, so the word-at-a-time check cannot miss a byte.
+    @Test func controlBytesAnywhereInAValue() throws {
+        func status(_ value: [UInt8]) -> Int? {
+            let bytes = Array("GET / HTTP/1.1\r\nHost: a\r\nX: ".utf8) + value + Array("\r\n\r\n".utf8)
+            var parser = HeadParser()
+            do {
+                _ = try bytes.withUnsafeBytes { raw in Result { () throws(WireError) in try parser.parseRequest(raw) } }.get()
+                return nil
+            } catch { return error.status }
+        }
+        for length in 1...24 {
+            for position in 0..<length {
+                for bad: UInt8 in [0x00, 0x01, 0x0B, 0x1F, 0x7F] {
+                    var value = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    value[position] = bad
+                    #expect(status(value) == 400, "byte \(bad) at \(position) of \(length)")
+                }
+                for good: UInt8 in [0x09, 0x20, 0x7E, 0x80, 0xFF] {
+                    var value = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    value[position] = good
+                    #expect(status(value) == nil, "byte \(good) at \(position) of \(length)")
+                }
+            }
+        }
+    }
+
+    @Test func tooManyFields() {
+        var parser = HeadParser(maxHeaderFields: 10)
+        let head = "GET / HTTP/1.1\r\nHost: a\r\n" + String(repeating: "X: y\r\n", count: 10) + "\r\n"
+        let bytes = Array(head.utf8)
+        #expect(throws: WireError(status: 431, "too many header fields")) {
+            try bytes.withUnsafeBytes { raw in try parser.parseRequest(raw) }
+        }
     }
 
     @Test func errorMessagesDoNotEchoInput() {
@@ -144,6 +181,18 @@ import Wire
         #expect(noPort.target == .absolute(scheme: "http", host: "::1", port: 80, pathAndQuery: "/"))
     }
 
+    @Test(arguments: [
+        ("http://127.0.0.1:8080/x", RequestTarget.absolute(scheme: "http", host: "127.0.0.1", port: 8080, pathAndQuery: "/x")),
+        ("http://[::ffff:192.0.2.1]/", RequestTarget.absolute(scheme: "http", host: "::ffff:192.0.2.1", port: 80, pathAndQuery: "/")),
+        ("http://[2001:db8:0:0:0:0:0:1]/", RequestTarget.absolute(scheme: "http", host: "2001:db8::1", port: 80, pathAndQuery: "/")),
+        ("http://internal_host.corp/", RequestTarget.absolute(scheme: "http", host: "internal_host.corp", port: 80, pathAndQuery: "/")),
+        ("http://a.example/%7Euser/a%20b?q=%26", RequestTarget.absolute(scheme: "http", host: "a.example", port: 80, pathAndQuery: "/%7Euser/a%20b?q=%26")),
+        ("http://a.example:65535?x=1", RequestTarget.absolute(scheme: "http", host: "a.example", port: 65535, pathAndQuery: "/?x=1")),
+    ])
+    func absoluteFormVariants(_ raw: String, _ expected: RequestTarget) throws {
+        #expect(try requestHead("GET \(raw) HTTP/1.1\r\nHost: h\r\n\r\n").target == expected)
+    }
+
     @Test func connectAuthority() throws {
         let head = try requestHead("CONNECT Example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
         #expect(head.target == .authority(host: "example.com", port: 443))
@@ -165,12 +214,33 @@ import Wire
         #expect(try requestHead("GET http://a/ HTTP/1.0\r\n\r\n").version == .http10)
     }
 
+    @Test func expectContinue() throws {
+        #expect(try requestHead("PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n").expectsContinue)
+        #expect(try !requestHead("PUT /x HTTP/1.1\r\nHost: a\r\n\r\n").expectsContinue)
+    }
+
     @Test func leadingEmptyLinesAreSkipped() throws {
         guard case .complete(let head, let n) = try parseRequest("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nrest") else {
             Issue.record("incomplete"); return
         }
         #expect(head.method == "GET")
         #expect(n == 4 + 16 + 9 + 2)
+    }
+
+    @Test func pipelinedRequests() throws {
+        let bytes = Array("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3".utf8)
+        var parser = HeadParser()
+        var offset = 0
+        var paths: [String] = []
+        while true {
+            let rest = Array(bytes[offset...])
+            let r = try rest.withUnsafeBytes { raw in Result { () throws(WireError) in try parser.parseRequest(raw) } }.get()
+            guard case .complete(let head, let n) = r else { break }
+            paths.append(head.pathWithoutQuery)
+            offset += n
+        }
+        #expect(paths == ["/1", "/2"])
+        #expect(offset == bytes.count - 6)
     }
 
     @Test func headerBytesPointsAtBody() throws {

@@ -1,4 +1,6 @@
+import Foundation
 import Wire
+import CustomsTestSupport
 
 /// Parses `text` as one complete request head in a single call.
 func parseRequest(_ text: String, maxRequestLine: Int = 8192, maxHeaderBytes: Int = 65536) throws(WireError) -> HeadParseResult<HTTPRequestHead> {
@@ -53,4 +55,44 @@ func decodeChunked(_ bytes: [UInt8], step: Int = .max) throws(WireError) -> (bod
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Starts a one-shot listener on 127.0.0.1, runs the client that `command` names for its port, and
+/// returns what the client sent until `until` is satisfied, the client stops sending, or bounds are hit
+/// (10 s to connect, 5 s per read, 1 MiB). The connection is then closed without an answer.
+func captureFromClient(_ command: (UInt16) -> (String, [String]), until: ([UInt8]) -> Bool) throws -> [UInt8] {
+    let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard listener >= 0 else { throw TestFailure("socket failed") }
+    defer { close(listener) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, len) } }
+    guard bound == 0, listen(listener, 1) == 0 else { throw TestFailure("bind/listen failed") }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+    let (tool, arguments) = command(UInt16(bigEndian: addr.sin_port))
+
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        _ = try? runProcess(tool, arguments, timeout: 15)
+        done.signal()
+    }
+    defer { done.wait() }
+
+    var pfd = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+    guard poll(&pfd, 1, 10_000) == 1 else { throw TestFailure("\(tool) did not connect") }
+    let conn = accept(listener, nil, nil)
+    guard conn >= 0 else { throw TestFailure("accept failed") }
+    defer { close(conn) }
+    var received: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while !until(received) && received.count < 1 << 20 {
+        var cfd = pollfd(fd: conn, events: Int16(POLLIN), revents: 0)
+        guard poll(&cfd, 1, 5_000) == 1 else { break }
+        let n = chunk.withUnsafeMutableBytes { recv(conn, $0.baseAddress, $0.count, 0) }
+        if n <= 0 { break }
+        received += chunk[..<n]
+    }
+    return received
 }
