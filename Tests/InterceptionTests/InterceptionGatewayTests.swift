@@ -117,6 +117,22 @@ import Testing
         let post = try setup.curl("https://localhost:\(setup.upstreamPort)/upload",
                                   ["--data-binary", "@\(file.path)", "-H", "Content-Type: application/octet-stream"])
         #expect(post.stdout.contains("upstream POST /upload bytes=300000 sha256=\(expected)"), "\(post.stdout)\n\(post.stderr)")
+
+        // The minted leaf: SNI plus the upstream certificate's names, issued by the interception CA.
+        try requireTool("openssl")
+        let shown = try runProcess("openssl", ["s_client", "-proxy", "127.0.0.1:\(setup.proxyPort)",
+                                               "-connect", "localhost:\(setup.upstreamPort)", "-servername", "localhost",
+                                               "-CAfile", setup.interceptionCA.certificateFile, "-verify_return_error"],
+                                   stdin: Data(), timeout: 20)
+        #expect(shown.stdout.contains("Verify return code: 0 (ok)"), "\(shown.stdout)\(shown.stderr)")
+        let leafPEM = try #require(shown.stdout.range(of: "-----BEGIN CERTIFICATE-----").map { start in
+            String(shown.stdout[start.lowerBound...]).components(separatedBy: "-----END CERTIFICATE-----")[0]
+                + "-----END CERTIFICATE-----\n"
+        })
+        let text = try opensslText(leafPEM)
+        #expect(text.contains("DNS:localhost"))
+        #expect(text.contains("IP Address:127.0.0.1"), "upstream SAN copied into the leaf: \(text)")
+        #expect(text.contains("Issuer: O = Customs, CN = Customs Test Interception CA"))
     }
 
     @Test func keepAliveReusesTheInterceptedUpstream() throws {
