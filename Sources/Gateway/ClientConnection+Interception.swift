@@ -263,6 +263,7 @@ extension ClientConnection {
                     self.upstreamFailed(status: 502, "Customs refused the upstream TLS connection: \(reason)")
                     return
                 }
+                if engine.sessionReused { origin.settings.metrics.upstreamResumed.increment() }
                 self.upstreamConnected(ex, tls, then)
             }
         }

@@ -143,6 +143,10 @@ import Testing
         #expect(both.stdout.contains("upstream GET /two"))
         #expect(try setup.metric("customs_tls_intercepted_total") == 1, "one tunnel, two requests")
         #expect(try setup.metric("customs_upstream_reused_total") == 1)
+        // A second tunnel to the same upstream resumes the TLS session instead of a full handshake.
+        #expect(try setup.metric("customs_tls_upstream_resumed_total") == 0)
+        #expect(try setup.curl("\(base)/three").stdout.contains("upstream GET /three"))
+        #expect(try setup.metric("customs_tls_upstream_resumed_total") == 1)
     }
 
     @Test func largeDownloadAndUploadThroughTheTunnel() throws {
