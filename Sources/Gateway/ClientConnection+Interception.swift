@@ -19,6 +19,7 @@ final class ConnectionInterception {
         let destination: IPAddress
         /// The name the upstream certificate is checked against (SNI, else the CONNECT host).
         let serverName: String
+        let sni: String?
         let user: String?
         let settings: InterceptionSettings
         /// Set when the upstream's TLS was refused: every request is answered 502 with this.
@@ -81,6 +82,13 @@ extension ClientConnection {
         switch parseClientHello(bytes) {
         case .needMore:
             if total >= room { break }
+            // A client that sent part of a hello and hung up will never send the rest.
+            let rdhup: Int16 = 0x2000  // POLLRDHUP (a GNU extension Glibc's Swift overlay does not export)
+            var probe = pollfd(fd: fd, events: rdhup, revents: 0)
+            if poll(&probe, 1, 0) == 1, probe.revents & rdhup != 0 {
+                close()
+                return
+            }
             // The rest is on its way; look again shortly rather than spin on a readable socket.
             client.pauseReading()
             loop.queue.asyncAfter(deadline: .now() + .milliseconds(10)) { [weak self] in
@@ -151,10 +159,9 @@ extension ClientConnection {
                 let innerState = ConnectionInterception()
                 innerState.origin = ConnectionInterception.Origin(
                     host: ex.host, port: ex.port, destination: destination, serverName: setup.serverName,
-                    user: ex.user, settings: settings,
+                    sni: sni, user: ex.user, settings: settings,
                     upstreamRefusal: refusal.map { "Customs refused the upstream TLS connection to \(setup.serverName): \($0)" })
-                upstreamTLS?.pauseReading()
-                innerState.idleUpstream = upstreamTLS
+                if let upstreamTLS { inner.keepIdle(upstreamTLS, innerState) }
                 innerState.idleUpstreamIsFresh = true
                 inner.interception = innerState
                 self.detachFromTransports(connectionEnded: false)
@@ -211,8 +218,7 @@ extension ClientConnection {
         ex.upstreamKey = key
         if let state = interception, let kept = state.idleUpstream {
             state.idleUpstream = nil
-            let socket = kept.inner as? SocketTransport
-            if !fresh, !kept.isClosed, kept.engine.state == .established, let socket, !Socket.isStale(socket.fd) {
+            if !fresh, !kept.isClosed, kept.engine.state == .established {
                 ex.upstream = kept
                 ex.reusedUpstream = !state.idleUpstreamIsFresh
                 if ex.reusedUpstream { core.metrics.upstreamReused.increment() }
@@ -257,10 +263,25 @@ extension ClientConnection {
                     self.upstreamFailed(status: 502, "Customs refused the upstream TLS connection: \(reason)")
                     return
                 }
+                if engine.sessionReused { origin.settings.metrics.upstreamResumed.increment() }
                 self.upstreamConnected(ex, tls, then)
             }
         }
         socket.requestWritable()
+    }
+
+    /// Keeps the upstream TLS connection between requests, still reading: TLS housekeeping (session
+    /// tickets) is absorbed, but application data or a close means the server is done with it.
+    func keepIdle(_ tls: TLSTransport, _ state: ConnectionInterception) {
+        state.idleUpstream = tls
+        tls.onDrained = nil
+        tls.onReadable = { [unowned self, unowned tls, unowned state] in
+            guard state.idleUpstream === tls else { return }
+            if case .wouldBlock = tls.read(into: self.loop.scratch) { return }
+            state.idleUpstream = nil
+            tls.close(abort: false)
+        }
+        tls.resumeReading()
     }
 
     /// After a response: keep the upstream for the next request (intercepted connections keep
@@ -268,9 +289,8 @@ extension ClientConnection {
     func releaseUpstream(_ up: ByteTransport, reusable: Bool, key: UpstreamPool.Key?, abort: Bool) {
         if let state = interception, state.origin != nil {
             if reusable, let tls = up as? TLSTransport {
-                tls.pauseReading()
                 state.idleUpstream?.close(abort: false)
-                state.idleUpstream = tls
+                keepIdle(tls, state)
             } else {
                 up.close(abort: abort)
             }

@@ -144,7 +144,7 @@ extension ClientConnection {
         headers.removeAll { $0.name.lowercased() == "proxy-authorization" }
         return FlowContext(flowID: ex.flowID, startedAt: ex.startedAt, client: identity(user: ex.user),
                            method: ex.method, scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path,
-                           destination: destination, sni: sni, requestHeaders: headers)
+                           destination: destination, sni: sni ?? interception?.origin?.sni, requestHeaders: headers)
     }
 
     /// The head as it goes upstream: HTTP/1.1, origin-form, hop-by-hop fields removed, Host from the URI, Via added.

@@ -84,6 +84,7 @@ final class InterceptedTunnel: @unchecked Sendable {
     private func upstreamHandshakeEnded(_ state: TLSEngine.State) {
         guard onDone != nil, let upstream else { return }
         if state == .established {
+            if upstream.engine.sessionReused { settings.metrics.upstreamResumed.increment() }
             mintLeaf(upstreamNames: upstream.engine.peerCertificateNames)
             return
         }

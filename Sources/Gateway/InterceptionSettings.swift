@@ -58,6 +58,7 @@ final class InterceptionMetrics: Sendable {
     let intercepted: Counter
     let upstreamRefused: Counter
     let clientHandshakeFailed: Counter
+    let upstreamResumed: Counter
     let leafHits: Gauge
     let leafMisses: Gauge
     let leafEvictions: Gauge
@@ -70,6 +71,8 @@ final class InterceptionMetrics: Sendable {
                                            help: "Intercepted tunnels whose upstream TLS was refused (502 to the client).")
         clientHandshakeFailed = registry.counter("customs_tls_client_handshake_failures_total",
                                                  help: "Clients that failed or abandoned the TLS handshake with the gateway.")
+        upstreamResumed = registry.counter("customs_tls_upstream_resumed_total",
+                                           help: "Upstream TLS connections that resumed a cached session.")
         leafHits = registry.gauge("customs_tls_leaf_cache_hits", help: "Minted-leaf cache hits since start.")
         leafMisses = registry.gauge("customs_tls_leaf_cache_misses", help: "Minted-leaf cache misses since start.")
         leafEvictions = registry.gauge("customs_tls_leaf_cache_evictions", help: "Minted leaves evicted from the cache since start.")

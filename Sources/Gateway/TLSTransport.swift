@@ -13,7 +13,6 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     let inner: ByteTransport
     private let queue: DispatchQueue
     private let scratch: UnsafeMutableRawBufferPointer
-    private var outgoing: [UInt8] = []
     private var readingWanted = false
     private var redeliveryScheduled = false
     private var plaintextDelivered = 0
@@ -21,11 +20,14 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     var onReadable: (() -> Void)?
     var onDrained: (() -> Void)?
 
+    /// Ciphertext held in the engine before the socket is left unread (the reader's backpressure).
+    static let maxBufferedInput = 262_144
+
     init(engine: TLSEngine, inner: ByteTransport, queue: DispatchQueue) {
         self.engine = engine
         self.inner = inner
         self.queue = queue
-        scratch = .allocate(byteCount: 16_384, alignment: 16)
+        scratch = .allocate(byteCount: 32_768, alignment: 16)
         inner.onReadable = { [unowned self] in self.innerReadable() }
         inner.onDrained = { [unowned self] in self.onDrained?() }
     }
@@ -99,19 +101,22 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
 
     // MARK: ciphertext side
 
+    /// Moves what the engine produced to the socket through the scratch buffer (input is never
+    /// in it at the same time: feeding happens before, reading plaintext uses the caller's buffer).
     @discardableResult
     private func flushCiphertext() -> Bool {
-        guard engine.pendingCiphertextCount > 0 else { return true }
-        outgoing.removeAll(keepingCapacity: true)
-        engine.takeCiphertext(appendingTo: &outgoing)
-        let ok = outgoing.withUnsafeBytes { inner.send($0) }
-        if outgoing.capacity > 262_144 { outgoing = [] }
-        return ok
+        while engine.pendingCiphertextCount > 0 {
+            let n = engine.takeCiphertext(into: scratch)
+            if n == 0 { break }
+            if !inner.send(UnsafeRawBufferPointer(rebasing: scratch[0..<n])) { return false }
+        }
+        return true
     }
 
     private func innerReadable() {
-        // Bounded so one busy connection cannot starve the rest of the queue.
-        for _ in 0..<16 {
+        // Bounded so one busy connection cannot starve the rest of the queue, and so ciphertext
+        // never piles up inside the engine faster than the reader takes plaintext out.
+        for _ in 0..<16 where engine.pendingInputCount < Self.maxBufferedInput {
             switch inner.read(into: scratch) {
             case .bytes(let n):
                 engine.feedCiphertext(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
@@ -135,9 +140,12 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     /// Tells the reader there is input, and comes back while the engine still holds some and the
     /// reader keeps taking it (a reader that takes nothing is waiting for something else).
     private func deliverReadable() {
-        let before = plaintextDelivered
-        onReadable?()
-        if readingWanted, plaintextDelivered != before, engine.hasBufferedInput { scheduleRedelivery() }
+        for _ in 0..<16 {
+            let before = plaintextDelivered
+            onReadable?()
+            guard readingWanted, !inner.isClosed, plaintextDelivered != before, engine.hasBufferedInput else { return }
+        }
+        scheduleRedelivery()
     }
 
     private func checkHandshake() {

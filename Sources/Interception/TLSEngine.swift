@@ -136,6 +136,9 @@ public final class TLSEngine {
         }
     }
 
+    /// Ciphertext received but not yet decrypted.
+    public var pendingInputCount: Int { Int(BIO_ctrl_pending(networkIn)) }
+
     /// Bytes waiting to be sent to the peer.
     public var pendingCiphertextCount: Int { Int(BIO_ctrl_pending(networkOut)) }
 
@@ -149,12 +152,16 @@ public final class TLSEngine {
     public func takeCiphertext(appendingTo buffer: inout [UInt8]) {
         let pending = Int(BIO_ctrl_pending(networkOut))
         guard pending > 0 else { return }
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: pending))
-        let read = buffer.withUnsafeMutableBytes { raw in
-            BIO_read(networkOut, raw.baseAddress! + start, Int32(pending))
+        let chunk = [UInt8](unsafeUninitializedCapacity: pending) { raw, count in
+            count = max(0, Int(BIO_read(networkOut, raw.baseAddress, Int32(pending))))
         }
-        buffer.removeLast(pending - max(0, Int(read)))
+        buffer.append(contentsOf: chunk)
+    }
+
+    /// Moves up to `buffer.count` bytes to send into `buffer` (no allocation); returns the count.
+    public func takeCiphertext(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        guard !buffer.isEmpty else { return 0 }
+        return max(0, Int(BIO_read(networkOut, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))))
     }
 
     // MARK: plaintext side

@@ -19,6 +19,17 @@ import Testing
             self.end_headers()
             self.wfile.write(body)
         def do_GET(self):
+            if self.path.startswith("/big/"):
+                size = int(self.path[5:])
+                self.send_response(200)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                chunk = bytes(range(256)) * 256
+                while size > 0:
+                    piece = chunk[:min(size, len(chunk))]
+                    self.wfile.write(piece)
+                    size -= len(piece)
+                return
             self.reply(("upstream GET %s host=%s\n" % (self.path, self.headers.get("Host"))).encode())
         def do_POST(self):
             data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -74,7 +85,7 @@ import Testing
         func curl(_ url: String, _ extra: [String] = [], cacert: String? = nil) throws -> ProcessResult {
             try runProcess("curl", ["-sS", "--max-time", "20", "--proxy", "http://127.0.0.1:\(proxyPort)",
                                     "--cacert", cacert ?? interceptionCA.certificateFile, "-w", "\n%{http_code}"]
-                                    + extra + [url], timeout: 30)
+                                    + extra + [url], timeout: 100)
         }
 
         func metrics() throws -> String {
@@ -106,6 +117,22 @@ import Testing
         let post = try setup.curl("https://localhost:\(setup.upstreamPort)/upload",
                                   ["--data-binary", "@\(file.path)", "-H", "Content-Type: application/octet-stream"])
         #expect(post.stdout.contains("upstream POST /upload bytes=300000 sha256=\(expected)"), "\(post.stdout)\n\(post.stderr)")
+
+        // The minted leaf: SNI plus the upstream certificate's names, issued by the interception CA.
+        try requireTool("openssl")
+        let shown = try runProcess("openssl", ["s_client", "-proxy", "127.0.0.1:\(setup.proxyPort)",
+                                               "-connect", "localhost:\(setup.upstreamPort)", "-servername", "localhost",
+                                               "-CAfile", setup.interceptionCA.certificateFile, "-verify_return_error"],
+                                   stdin: Data(), timeout: 20)
+        #expect(shown.stdout.contains("Verify return code: 0 (ok)"), "\(shown.stdout)\(shown.stderr)")
+        let leafPEM = try #require(shown.stdout.range(of: "-----BEGIN CERTIFICATE-----").map { start in
+            String(shown.stdout[start.lowerBound...]).components(separatedBy: "-----END CERTIFICATE-----")[0]
+                + "-----END CERTIFICATE-----\n"
+        })
+        let text = try opensslText(leafPEM)
+        #expect(text.contains("DNS:localhost"))
+        #expect(text.contains("IP Address:127.0.0.1"), "upstream SAN copied into the leaf: \(text)")
+        #expect(text.contains("Issuer: O = Customs, CN = Customs Test Interception CA"))
     }
 
     @Test func keepAliveReusesTheInterceptedUpstream() throws {
@@ -116,6 +143,36 @@ import Testing
         #expect(both.stdout.contains("upstream GET /two"))
         #expect(try setup.metric("customs_tls_intercepted_total") == 1, "one tunnel, two requests")
         #expect(try setup.metric("customs_upstream_reused_total") == 1)
+        // A second tunnel to the same upstream resumes the TLS session instead of a full handshake.
+        #expect(try setup.metric("customs_tls_upstream_resumed_total") == 0)
+        #expect(try setup.curl("\(base)/three").stdout.contains("upstream GET /three"))
+        #expect(try setup.metric("customs_tls_upstream_resumed_total") == 1)
+    }
+
+    @Test func largeDownloadAndUploadThroughTheTunnel() throws {
+        let setup = try Setup()
+        let size = 64 << 20
+        let out = setup.upstreamCA.directory.appendingPathComponent("big.out")
+        let download = try setup.curl("https://localhost:\(setup.upstreamPort)/big/\(size)", ["-o", out.path, "--max-time", "90"])
+        #expect(download.stdout.hasSuffix("200"), "\(download.stdout)\(download.stderr)")
+        let data = try Data(contentsOf: out)
+        #expect(data.count == size)
+        #expect(data.prefix(512) == Data((0..<512).map { UInt8($0 % 256) }))
+
+        let upload = setup.upstreamCA.directory.appendingPathComponent("big.in")
+        let block = Data((0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try Data(repeating: 0, count: 0).write(to: upload)
+        let handle = try FileHandle(forWritingTo: upload)
+        for _ in 0..<64 { handle.write(block) }
+        try handle.close()
+        let expected = try runProcess("sha256sum", [upload.path]).stdout.prefix(64)
+        let posted = try setup.curl("https://localhost:\(setup.upstreamPort)/up", ["--data-binary", "@\(upload.path)"])
+        #expect(posted.stdout.contains("bytes=\(4 << 20) sha256=\(expected)"), "\(posted.stdout)\(posted.stderr)")
+        // Backpressure: the gateway never held the 64 MiB download (peak RSS stays near its idle size).
+        let status = try String(contentsOfFile: "/proc/\(setup.gateway.pid)/status", encoding: .utf8)
+        let peakKiB = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true)[1]) } ?? Int.max
+        #expect(peakKiB < 60_000, "peak RSS \(peakKiB) KiB")
     }
 
     @Test func ipLiteralWithoutSNI() throws {
@@ -190,6 +247,13 @@ import Testing
             usleep(100_000)
         }
         #expect(failures == 1)
+        // Both connections are gone well before any timeout (the partial hello's hang-up is seen).
+        var active = 1.0
+        for _ in 0..<30 where active > 0 {
+            active = try setup.metric("customs_active_connections") ?? 1
+            usleep(100_000)
+        }
+        #expect(active == 0)
         #expect(try setup.curl("https://localhost:\(setup.upstreamPort)/after").stdout.contains("upstream GET /after"))
     }
 }
