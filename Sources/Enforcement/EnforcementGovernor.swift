@@ -1,6 +1,7 @@
 import Audit
 import CustomsCore
 import Decision
+import Dispatch
 import Foundation
 import Gateway
 import Inspection
@@ -65,9 +66,13 @@ public final class EnforcementGovernor: FlowGovernor {
             record(verdict, flow: flow, facts: facts, result: nil, runtime: rt) { _ in }
             return .splice
         case .block:
-            // `tunnel(for:)` answers synchronously, so the record is queued (not yet durable) when the
-            // 451 goes out; both name the same incident.
-            let incident = record(verdict, flow: flow, facts: facts, result: nil, runtime: rt) { _ in }
+            // `tunnel(for:)` answers synchronously, and a block is never answered before its record
+            // is durable, so this waits for the audit fsync (group-committed with other records) on
+            // the connection's queue. Refused tunnels are rare next to the flows they stop.
+            let incident = IncidentID.make(at: flow.startedAt)
+            let written = DispatchSemaphore(value: 0)
+            record(verdict, flow: flow, facts: facts, result: nil, runtime: rt, incident: incident) { _ in written.signal() }
+            written.wait()
             return .respond(BlockResponse.make(incident: incident, rule: verdict.rule, recipient: place.recipient.id,
                                                verdict: verdict, reason: verdict.reason,
                                                blockedBy: rt.blockedBy, contact: rt.contact))

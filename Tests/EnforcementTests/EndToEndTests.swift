@@ -5,7 +5,7 @@ import CustomsTestSupport
 /// A request's journey as users see it: curl through a real `customs serve` to a real upstream,
 /// counted in the real SQLite ledger, judged by the shipped cn-2024-provisions regime.
 func site(mode: String = "enforce", approvals: String = "", events: String = "",
-          holdLimit: String = "16MiB", overLimit: String = "block") -> String {
+          holdLimit: String = "16MiB", overLimit: String = "block", tunnels: String = "allow") -> String {
     """
     kind: site
     regimes: [cn-2024-provisions]
@@ -24,7 +24,7 @@ func site(mode: String = "enforce", approvals: String = "", events: String = "",
     \(events.isEmpty ? "  []" : events)
     inspection:
       uninspectable: block
-      tunnels: allow
+      tunnels: \(tunnels)
       body_hold_limit: \(holdLimit)
       over_limit: \(overLimit)
     gateway:
@@ -213,5 +213,24 @@ func gzip(_ data: Data) throws -> Data {
         // Streamed past the hold limit, the body is still inspected and counted piece by piece.
         #expect(try streamed.counts()["company/pi/calendar_year"] == 5_000)
         #expect(streamed.received().first?["length"] as? Int == big.count)
+    }
+
+    @Test(arguments: ["block", "allow"])
+    func uninspectedTunnelsToTheOutsideFollowTheSite(rule: String) throws {
+        let h = try EnforcementHarness(site: site(tunnels: rule))
+        // curl -p: CONNECT to the overseas upstream, then plain HTTP inside the tunnel.
+        let r = try runProcess("curl", ["-sS", "-p", "-x", "http://127.0.0.1:\(h.proxyPort)", "-o", "/dev/null",
+                                        "-w", "%{http_code} %{http_connect}", "http://127.0.0.2:\(h.upstreamPort)/inside"])
+        let log = h.state.appendingPathComponent("audit.jsonl")
+        if rule == "block" {
+            #expect(r.stdout.hasSuffix("451"), "CONNECT answer: \(r.stdout) \(r.stderr)")
+            #expect(h.received().isEmpty)
+            let review = try runProcess(TestPaths.customsBinary.path, ["review", "--log", log.path, "--format", "json"])
+            #expect(review.stdout.contains("\"rule\":\"site/tunnel\""), "\(review.stdout)")
+            #expect(try runProcess(TestPaths.customsBinary.path, ["review", "--log", log.path, "--verify"]).status == 0)
+        } else {
+            #expect(r.stdout == "200 200", "\(r.stdout) \(r.stderr)")
+            #expect(h.received().count == 1)
+        }
     }
 }
