@@ -1,3 +1,4 @@
+import CustomsCore
 import Foundation
 
 /// One decision worth keeping: every block and monitor verdict (and, if configured, every verdict).
@@ -105,18 +106,7 @@ public enum AuditTime {
         return nil
     }
 
-    /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func civil(days: Int) -> (Int, Int, Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
+    static func civil(days: Int) -> (Int, Int, Int) { CivilDays.date(fromDayNumber: days) }
 
     static func pad(_ v: Int, _ width: Int) -> String {
         let s = String(v)

@@ -1,3 +1,4 @@
+import CustomsCore
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -87,21 +88,7 @@ final class AccessLog: @unchecked Sendable {
         _ = Glibc.close(fd)
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONText.quote(s) }
 
     // Hand-formatted: String(format:) goes through Foundation's CFString formatter, once per request.
 

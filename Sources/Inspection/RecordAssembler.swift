@@ -41,15 +41,8 @@ final class RecordAssembler {
     /// yyyymmdd of `date` in UTC+8, by the days-to-civil algorithm (Foundation's Calendar is
     /// costly to build once per body).
     static func civilYMD(_ date: Date) -> Int {
-        let days = Int(((date.timeIntervalSince1970 + 8 * 3600) / 86_400).rounded(.down)) + 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let doe = days - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0)) * 10_000 + m * 100 + d
+        let (y, m, d) = CivilDays.date(fromDayNumber: Int(((date.timeIntervalSince1970 + 8 * 3600) / 86_400).rounded(.down)))
+        return y * 10_000 + m * 100 + d
     }
 
     // MARK: structure

@@ -44,3 +44,19 @@ import Foundation
         #expect(CivilCalendar.utc.civilDate(t) == (2025, 12, 31))
     }
 }
+
+@Suite struct SharedTextTests {
+    @Test func civilDaysRoundTrip() {
+        for day in [-800_000, -1, 0, 1, 10_957, 20_454, 20_513, 2_932_896] {
+            let (y, m, d) = CivilDays.date(fromDayNumber: day)
+            #expect(CivilDays.dayNumber(year: y, month: m, day: d) == day)
+        }
+        #expect(CivilDays.date(fromDayNumber: 0) == (1970, 1, 1))
+        #expect(CivilDays.date(fromDayNumber: 20_513) == (2026, 3, 1))
+        #expect(CivilDays.dayNumber(year: 2024, month: 2, day: 29) == 19_782)
+    }
+
+    @Test func jsonQuoting() {
+        #expect(JSONText.quote("a\"b\\c\nd\u{1}\u{2028}é") == "\"a\\\"b\\\\c\\nd\\u0001\\u2028é\"")
+    }
+}
