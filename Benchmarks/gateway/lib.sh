@@ -121,31 +121,28 @@ bench_start_upstreams() {
   } >>"$RUN/versions.txt"
 }
 
-bench_start_squid() { # prints the port
-  SQUID_PORT=$(bench_free_port)
-  bench_render "$ASSETS/squid.conf.in" "$RUN/squid.conf"
-  bench_spawn squid 0 squid -N -f "$RUN/squid.conf"
-  bench_wait_port "$SQUID_PORT" || { cat "$RUN/squid.log" "$RUN/squid-cache.log" >&2; return 1; }
-  echo "squid: $(squid -v | head -1)" >>"$RUN/versions.txt"
-  echo "$SQUID_PORT"
+# bench_start_proxy NAME PORTVAR TEMPLATE CONF VERSION CMD...: renders TEMPLATE to $RUN/CONF with a
+# fresh port in PORTVAR, starts CMD on core 0, waits for the port, prints it.
+bench_start_proxy() {
+  local name=$1 portvar=$2 template=$3 conf=$4 version=$5; shift 5
+  printf -v "$portvar" '%s' "$(bench_free_port)"
+  bench_render "$ASSETS/$template" "$RUN/$conf"
+  bench_spawn "$name" 0 "$@"
+  bench_wait_port "${!portvar}" || { cat "$RUN/$name.log" >&2; return 1; }
+  echo "$name: $version" >>"$RUN/versions.txt"
+  echo "${!portvar}"
+}
+
+bench_start_squid() {
+  bench_start_proxy squid SQUID_PORT squid.conf.in squid.conf "$(squid -v | head -1)" squid -N -f "$RUN/squid.conf"
 }
 
 bench_start_tinyproxy() {
-  TINY_PORT=$(bench_free_port)
-  bench_render "$ASSETS/tinyproxy.conf.in" "$RUN/tinyproxy.conf"
-  bench_spawn tinyproxy 0 tinyproxy -d -c "$RUN/tinyproxy.conf"
-  bench_wait_port "$TINY_PORT" || { cat "$RUN/tinyproxy.log" >&2; return 1; }
-  echo "tinyproxy: $(tinyproxy -v)" >>"$RUN/versions.txt"
-  echo "$TINY_PORT"
+  bench_start_proxy tinyproxy TINY_PORT tinyproxy.conf.in tinyproxy.conf "$(tinyproxy -v)" tinyproxy -d -c "$RUN/tinyproxy.conf"
 }
 
 bench_start_haproxy() {
-  HAPROXY_PORT=$(bench_free_port)
-  bench_render "$ASSETS/haproxy.cfg.in" "$RUN/haproxy.cfg"
-  bench_spawn haproxy 0 haproxy -db -f "$RUN/haproxy.cfg"
-  bench_wait_port "$HAPROXY_PORT" || { cat "$RUN/haproxy.log" >&2; return 1; }
-  echo "haproxy: $(haproxy -v | head -1)" >>"$RUN/versions.txt"
-  echo "$HAPROXY_PORT"
+  bench_start_proxy haproxy HAPROXY_PORT haproxy.cfg.in haproxy.cfg "$(haproxy -v | head -1)" haproxy -db -f "$RUN/haproxy.cfg"
 }
 
 # Finds or builds the customs binary; sets CUSTOMS_BIN_OK when usable.

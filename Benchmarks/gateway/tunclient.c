@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tunnel.h"
+
 #define BUF (256 * 1024)
 #define MAXT 256
 
@@ -45,56 +47,7 @@ static double now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int parse_addr(const char *s, struct sockaddr_in *a) {
-    char host[64];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof host) return -1;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    a->sin_port = htons((uint16_t)atoi(colon + 1));
-    /* Only loopback targets are allowed: this tool is a load generator. */
-    if (inet_pton(AF_INET, host, &a->sin_addr) != 1 || (ntohl(a->sin_addr.s_addr) >> 24) != 127) return -1;
-    return 0;
-}
-
-static int write_all(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Connects and, with a CONNECT target, reads the proxy's answer up to the blank line. */
-static int open_tunnel(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&proxy, sizeof proxy) < 0) { close(fd); return -1; }
-    if (!target) return fd;
-    char req[256];
-    int n = snprintf(req, sizeof req, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", target, target);
-    if (write_all(fd, req, (size_t)n) < 0) { close(fd); return -1; }
-    /* Read byte by byte so no tunnel payload is consumed with the header. */
-    char head[4096];
-    size_t got = 0;
-    while (got < sizeof head - 1) {
-        ssize_t r = read(fd, head + got, 1);
-        if (r <= 0) { close(fd); return -1; }
-        got++;
-        if (got >= 4 && memcmp(head + got - 4, "\r\n\r\n", 4) == 0) break;
-    }
-    head[got] = 0;
-    if (got < 12 || strncmp(head + 8, " 200", 4) != 0) { close(fd); return -1; }
-    return fd;
-}
+static int open_tunnel(void) { return open_tunnel_to(&proxy, target); }
 
 static void *stream_thread(void *arg) {
     (void)arg;
@@ -176,8 +129,8 @@ int main(int argc, char **argv) {
         else usage();
     }
     struct sockaddr_in check;
-    if (!proxy_s || parse_addr(proxy_s, &proxy) < 0) { fprintf(stderr, "--proxy must be 127.x.x.x:PORT\n"); return 2; }
-    if (target && parse_addr(target, &check) < 0) { fprintf(stderr, "--connect must be 127.x.x.x:PORT\n"); return 2; }
+    if (!proxy_s || parse_loopback(proxy_s, &proxy) < 0) { fprintf(stderr, "--proxy must be 127.x.x.x:PORT\n"); return 2; }
+    if (target && parse_loopback(target, &check) < 0) { fprintf(stderr, "--connect must be 127.x.x.x:PORT\n"); return 2; }
     if (tunnels < 1 || tunnels > MAXT) usage();
     pthread_t th[MAXT];
     pthread_barrier_init(&ready, NULL, (unsigned)tunnels + 1);
