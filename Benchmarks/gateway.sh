@@ -158,6 +158,7 @@ if want pi; then
   done
 fi
 
+echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RUN/machine.txt"
 bench_log "writing $OUT"
 python3 "$ASSETS/report.py" gateway "$RUN/results.tsv" "$RUN" "$OUT"
 bench_log "done: $OUT"

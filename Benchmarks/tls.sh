@@ -159,6 +159,7 @@ if has_proxy customs; then
   } >"$RUN/profile-tls.txt"
 fi
 
+echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RUN/machine.txt"
 bench_log "writing $OUT"
 python3 "$ASSETS/report.py" tls "$RUN/results.tsv" "$RUN" "$OUT"
 bench_log "done: $OUT"
