@@ -1,2 +1,46 @@
+#define _GNU_SOURCE
 #include "CShims.h"
-int customs_shims_version(void) { return 1; }
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
+#include <string.h>
+#include <linux/netfilter_ipv4.h>
+
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80
+#endif
+
+int customs_shims_version(void) { return 2; }
+
+ssize_t customs_splice(int fd_in, int fd_out, size_t len) {
+    return splice(fd_in, NULL, fd_out, NULL, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+}
+
+int customs_pipe(int fds[2], int size) {
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -1;
+    if (size > 0) (void)fcntl(fds[1], F_SETPIPE_SZ, size);
+    return 0;
+}
+
+int customs_original_destination(int fd, int family, struct sockaddr_storage *out) {
+    memset(out, 0, sizeof(*out));
+    if (family == AF_INET6) {
+        socklen_t len = sizeof(struct sockaddr_in6);
+        return getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, out, &len);
+    }
+    socklen_t len = sizeof(struct sockaddr_in);
+    return getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, out, &len);
+}
+
+int customs_accept(int fd, struct sockaddr *addr, socklen_t *len) {
+    return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+void customs_abort_close(int fd) {
+    struct linger l = { .l_onoff = 1, .l_linger = 0 };
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    close(fd);
+}

@@ -1,5 +1,28 @@
 #ifndef CUSTOMS_CSHIMS_H
 #define CUSTOMS_CSHIMS_H
 // Linux socket facilities Swift's Glibc overlay does not expose. Owned by the Gateway module.
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 int customs_shims_version(void);
+
+/// splice(2) between two descriptors (one must be a pipe), non-blocking and moving pages.
+/// Returns bytes moved, 0 at end of input, -1 with errno set.
+ssize_t customs_splice(int fd_in, int fd_out, size_t len);
+
+/// A pipe pair with both ends non-blocking and close-on-exec; the pipe is grown to `size` when the
+/// kernel allows. Returns 0 or -1 with errno set.
+int customs_pipe(int fds[2], int size);
+
+/// The pre-REDIRECT destination of a connection accepted on a transparent listener: SO_ORIGINAL_DST
+/// for IPv4 and IP6T_SO_ORIGINAL_DST for IPv6. Fills `out` (a sockaddr_storage); 0 or -1 with errno.
+int customs_original_destination(int fd, int family, struct sockaddr_storage *out);
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (not exported by the Glibc overlay).
+int customs_accept(int fd, struct sockaddr *addr, socklen_t *len);
+
+/// Closes a socket so the peer sees a reset (SO_LINGER 0): the request it was carrying can never complete.
+void customs_abort_close(int fd);
 #endif

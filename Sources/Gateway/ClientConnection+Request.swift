@@ -1,0 +1,423 @@
+import CShims
+import CustomsCore
+import Dispatch
+import Foundation
+import Wire
+
+extension ClientConnection {
+    // MARK: request head → plan
+
+    func startRequest(_ head: HTTPRequestHead) {
+        phase = .preparing
+        client.pauseReading()
+        setDeadline(.none, 0)
+
+        var user: String?
+        if let creds = core.credentials {
+            guard let value = head.headers.first("Proxy-Authorization"),
+                  let (u, p) = ProxyAuthorization.basic(value), creds.check(user: u, password: p) else {
+                core.metrics.countRequest(status: 407, outcome: .refused)
+                logRefusal(status: 407, method: head.method, host: "-", port: 0, path: "")
+                refuse(407, "proxy authentication required",
+                       headers: [("Proxy-Authenticate", "Basic realm=\"customs\"")])
+                return
+            }
+            user = u
+        }
+
+        let host: String, port: UInt16
+        var connectTo: IPAddress?
+        switch head.target {
+        case .authority(let h, let p):
+            startTunnel(head: head, host: h, port: p, user: user)
+            return
+        case .absolute(_, let h, let p, _):
+            host = h; port = p
+        case .origin:
+            guard transparent, let dst = originalDestination else {
+                refuseRequest(head, 400, "a proxy request needs an absolute URI (http://host/path)", user: user)
+                return
+            }
+            host = Self.hostWithoutPort(head.headers.first("Host")) ?? dst.0.description
+            port = dst.1
+            connectTo = dst.0
+        case .asterisk:
+            refuseRequest(head, 501, "OPTIONS * is not supported by this proxy", user: user)
+            return
+        }
+
+        let framing: BodyFraming
+        do { framing = try requestBodyFraming(head) } catch {
+            refuseRequest(head, error.status, error.message, user: user)
+            return
+        }
+        let ex = Exchange(flowID: loop.nextFlowID(), head: head, scheme: "http", host: host, port: port,
+                          user: user, framing: framing, maxHeaderBytes: core.config.maxHeaderBytes)
+        exchange = ex
+        if let ip = connectTo {
+            destinationsResolved(ex, .success([ip]))
+        } else {
+            core.resolver.resolve(host, timeout: core.config.resolveTimeout, on: loop.queue) { [weak self] r in
+                guard let self, self.exchange === ex else { return }
+                self.destinationsResolved(ex, r)
+            }
+        }
+    }
+
+    static func hostWithoutPort(_ value: String?) -> String? {
+        guard var v = value?.lowercased(), !v.isEmpty else { return nil }
+        if v.hasPrefix("["), let close = v.firstIndex(of: "]") {
+            return String(v[v.index(after: v.startIndex)..<close])
+        }
+        if let colon = v.lastIndex(of: ":") { v = String(v[..<colon]) }
+        return v
+    }
+
+    /// A refusal before an exchange exists: counted, logged, answered, connection closed.
+    func refuseRequest(_ head: HTTPRequestHead, _ status: Int, _ message: String, user: String?) {
+        core.metrics.countRequest(status: status, outcome: .refused)
+        var host = "-", port: UInt16 = 0
+        if case .absolute(_, let h, let p, _) = head.target { host = h; port = p }
+        logRefusal(status: status, method: head.method, host: host, port: port, path: head.pathWithoutQuery, user: user)
+        refuse(status, message)
+    }
+
+    /// Applies the destination guard to every resolved address and keeps only the allowed ones.
+    func guardDestinations(_ r: Result<[IPAddress], Resolver.Failure>, host: String)
+        -> Result<[IPAddress], Refused> {
+        switch r {
+        case .failure(.timedOut): return .failure(Refused(504, "resolving \(host) timed out"))
+        case .failure(.notFound(let why)): return .failure(Refused(502, "cannot resolve \(host): \(why)"))
+        case .success(let addrs):
+            var allowed: [IPAddress] = [], firstRefusal: DestinationGuard.Refusal?
+            for a in addrs {
+                if let refusal = core.destinationGuard.check(a) { firstRefusal = firstRefusal ?? refusal } else { allowed.append(a) }
+            }
+            if allowed.isEmpty, let refusal = firstRefusal { return .failure(Refused(403, "refused: \(refusal)")) }
+            return .success(allowed)
+        }
+    }
+
+    private func destinationsResolved(_ ex: Exchange, _ r: Result<[IPAddress], Resolver.Failure>) {
+        switch guardDestinations(r, host: ex.host) {
+        case .failure(let refused):
+            ex.outcome = .refused
+            respondSynthetic(ex, ResponseBytes.text(refused.status, refused.message))
+        case .success(let addrs):
+            ex.candidates = addrs
+            var plan = FlowPlan.forward
+            if let governor = core.governor {
+                let ctx = flowContext(ex, destination: addrs[0], sni: nil)
+                ex.context = ctx
+                plan = governor.plan(for: ctx)
+            }
+            prepareUpstreamHead(ex, inspecting: { if case .inspect = plan { return true } else { return false } }())
+            switch plan {
+            case .respond(let response):
+                ex.outcome = .responded
+                respondSynthetic(ex, response)
+            case .forward:
+                ex.mode = .streaming
+                connectUpstream(ex) { [unowned self] in
+                    self.sendUpstreamHead(ex)
+                    self.beginRequestBody(ex)
+                }
+            case .inspect(let inspection):
+                ex.mode = .holding
+                ex.inspection = inspection
+                if ex.head.headers.containsToken("Expect", "100-continue") && !ex.clientIsHTTP10 {
+                    let cont = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                    cont.withUnsafeBytes { _ = client.send($0) }
+                }
+                beginRequestBody(ex)
+            }
+        }
+    }
+
+    func flowContext(_ ex: Exchange, destination: IPAddress, sni: String?) -> FlowContext {
+        var headers = ex.head.headers.fields
+        headers.removeAll { $0.name.lowercased() == "proxy-authorization" }
+        return FlowContext(flowID: ex.flowID, startedAt: ex.startedAt, client: identity(user: ex.user),
+                           method: ex.method, scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path,
+                           destination: destination, sni: sni, requestHeaders: headers)
+    }
+
+    /// The head as it goes upstream: HTTP/1.1, origin-form, hop-by-hop fields removed, Host from the URI, Via added.
+    private func prepareUpstreamHead(_ ex: Exchange, inspecting: Bool) {
+        var head = ex.head
+        let expects = head.headers.containsToken("Expect", "100-continue")
+        head.headers.removeHopByHop()
+        if inspecting { head.headers.remove("Expect") }
+        if case .absolute(_, let h, let p, _) = head.target {
+            head.headers.remove("Host")
+            let hostText = h.contains(":") ? "[\(h)]" : h
+            head.headers.add("Host", p == 80 ? hostText : "\(hostText):\(p)")
+        }
+        head.headers.add("Via", core.config.via)
+        head.version = .http11
+        ex.relayContinue = expects && !inspecting && !ex.clientIsHTTP10
+        ex.upstreamHead = head.serialized(originForm: true)
+    }
+
+    /// Answers the exchange from the gateway (no upstream). Keeps the connection only when no body is pending.
+    func respondSynthetic(_ ex: Exchange, _ r: SyntheticResponse) {
+        ex.status = r.status
+        ex.abortUpstream()
+        let keep = ex.clientKeepAlive && !ex.hasBody && !loop.draining
+        let bytes = ResponseBytes.make(r, keepAlive: keep, via: core.config.via)
+        ex.bytesDown = UInt64(bytes.count)
+        ex.responseStarted = true
+        ex.responseState = .done
+        finishLog(ex)
+        exchange = nil
+        if keep {
+            bytes.withUnsafeBytes { _ = client.send($0) }
+            core.metrics.bytesOut.increment(by: UInt64(bytes.count))
+            nextRequest()
+        } else {
+            sendFinal(bytes)
+        }
+    }
+
+    // MARK: upstream connection
+
+    /// Takes a pooled connection or opens a new one to the first reachable allowed address.
+    func connectUpstream(_ ex: Exchange, fresh: Bool = false, _ then: @escaping () -> Void) {
+        let key = UpstreamPool.Key(address: ex.candidates[0], port: ex.port)
+        if !fresh, let t = loop.pool.checkout(key) {
+            ex.upstream = t
+            ex.upstreamKey = key
+            ex.reusedUpstream = true
+            core.metrics.upstreamReused.increment()
+            attachUpstream(ex, t)
+            then()
+            return
+        }
+        ex.reusedUpstream = false
+        connectNext(ex, index: 0, then)
+    }
+
+    private func connectNext(_ ex: Exchange, index: Int, _ then: @escaping () -> Void) {
+        guard index < ex.candidates.count else {
+            upstreamFailed(status: 502, "cannot connect to \(ex.host) port \(ex.port)")
+            return
+        }
+        let ip = ex.candidates[index]
+        ex.connectStarted = DispatchTime.now().uptimeNanoseconds
+        switch Socket.startConnect(ip, port: ex.port) {
+        case .failure:
+            connectNext(ex, index: index + 1, then)
+        case .success(let fd):
+            let t = SocketTransport(fd: fd, queue: loop.queue)
+            ex.upstream = t
+            ex.upstreamKey = UpstreamPool.Key(address: ip, port: ex.port)
+            setDeadline(.connect, core.config.connectTimeout)
+            t.onDrained = { [unowned self, unowned t] in
+                guard self.exchange === ex, ex.upstream === t else { return }
+                let err = Socket.connectError(fd)
+                if err != 0 {
+                    t.close(abort: false)
+                    ex.upstream = nil
+                    self.connectNext(ex, index: index + 1, then)
+                    return
+                }
+                let ms = Double(DispatchTime.now().uptimeNanoseconds - ex.connectStarted) / 1e6
+                ex.connectMs = ms
+                self.core.metrics.upstreamConnects.increment()
+                self.core.metrics.upstreamConnectSeconds.observe(ms / 1000)
+                self.setDeadline(.activity, self.core.config.idleTimeout)
+                self.attachUpstream(ex, t)
+                then()
+            }
+            t.requestWritable()
+        }
+    }
+
+    private func attachUpstream(_ ex: Exchange, _ t: SocketTransport) {
+        t.onReadable = { [unowned self] in self.upstreamReadable(ex) }
+        t.onDrained = { [unowned self] in self.upstreamDrained(ex) }
+        t.resumeReading()
+    }
+
+    func sendUpstreamHead(_ ex: Exchange) {
+        guard let up = ex.upstream, !ex.headSent else { return }
+        ex.headSent = true
+        ex.upstreamHead.withUnsafeBytes { _ = up.send($0) }
+        if ex.requestDone { setDeadline(.response, core.config.responseTimeout) }
+    }
+
+    /// Upstream can take more request bytes again.
+    private func upstreamDrained(_ ex: Exchange) {
+        guard exchange === ex, phase == .exchanging, !ex.requestDone, !ex.awaitingVerdict else { return }
+        if ex.mode != .holding { client.resumeReading() }
+    }
+
+    /// Connect failures and timeouts: an error page if nothing was sent to the client yet.
+    func upstreamFailed(status: Int, _ why: String) {
+        guard let ex = exchange else { abort(); return }
+        ex.abortUpstream()
+        if ex.responseStarted {
+            ex.status = ex.status == 0 ? status : ex.status
+            ex.outcome = .error
+            finishLog(ex)
+            abort()
+            return
+        }
+        ex.outcome = .error
+        ex.status = status
+        let bytes = ResponseBytes.make(ResponseBytes.text(status, why), keepAlive: false, via: core.config.via)
+        ex.bytesDown = UInt64(bytes.count)
+        finishLog(ex)
+        sendFinal(bytes)
+    }
+
+    // MARK: request body
+
+    func beginRequestBody(_ ex: Exchange) {
+        phase = .exchanging
+        if ex.mode == .streaming && ex.requestDone {
+            setDeadline(.response, core.config.responseTimeout)
+        } else {
+            setDeadline(.activity, core.config.idleTimeout)
+        }
+        // Bytes that arrived with the head come first.
+        let prefix = headBuffer
+        headBuffer = []
+        if !prefix.isEmpty {
+            prefix.withUnsafeBytes { feedRequestBody(ex, $0) }
+        } else if ex.requestDone && ex.mode == .holding {
+            askVerdict(ex, final: true)
+        }
+        if exchange === ex, !ex.requestDone, !ex.awaitingVerdict, ex.upstream?.hasPendingOutput != true {
+            client.resumeReading()
+        }
+    }
+
+    func readRequestBody() {
+        guard let ex = exchange else { client.pauseReading(); return }
+        if ex.requestDone || ex.awaitingVerdict {
+            // Pipelined bytes wait until this exchange is over.
+            client.pauseReading()
+            return
+        }
+        switch client.read(into: loop.scratch) {
+        case .wouldBlock: return
+        case .eof, .failed:
+            // The client went away mid-body: nothing more may reach the upstream.
+            abort()
+        case .bytes(let n):
+            core.metrics.bytesIn.increment(by: UInt64(n))
+            setDeadline(.activity, core.config.idleTimeout)
+            let piece = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<n])
+            if carry.isEmpty {
+                feedRequestBody(ex, piece)
+            } else {
+                var joined = carry
+                carry = []
+                joined.append(contentsOf: piece)
+                joined.withUnsafeBytes { feedRequestBody(ex, $0) }
+            }
+        }
+    }
+
+    /// Runs newly arrived bytes through the body framing and on to the upstream or the hold buffer.
+    func feedRequestBody(_ ex: Exchange, _ buf: UnsafeRawBufferPointer) {
+        let inspection = ex.inspection
+        let used: Int
+        do {
+            used = try ex.request.take(buf) { payload in inspection?.consume(payload) }
+        } catch {
+            ex.outcome = .refused
+            ex.status = ex.responseStarted ? ex.status : error.status
+            finishLog(ex)
+            exchange = nil
+            ex.abortUpstream()
+            if ex.responseStarted { abort() } else { refuse(error.status, error.message) }
+            return
+        }
+        let body = UnsafeRawBufferPointer(rebasing: buf[0..<used])
+        let rest = UnsafeRawBufferPointer(rebasing: buf[used...])
+        ex.requestDone = ex.request.isComplete
+        if ex.requestDone {
+            headBuffer.append(contentsOf: rest)   // the next pipelined request
+            client.pauseReading()
+        } else if !rest.isEmpty {
+            carry.append(contentsOf: rest)
+        }
+        ex.bytesUp += UInt64(body.count)
+        switch ex.mode {
+        case .streaming:
+            if let up = ex.upstream, !body.isEmpty {
+                up.send(body)
+                if up.hasPendingOutput { client.pauseReading() }
+            }
+            if ex.requestDone { setDeadline(.response, core.config.responseTimeout) }
+        case .holding:
+            ex.held.append(contentsOf: body)
+            if ex.requestDone {
+                askVerdict(ex, final: true)
+            } else if ex.held.count >= core.config.holdLimit {
+                askVerdict(ex, final: false)
+            }
+        case .pieceByPiece:
+            ex.held.append(contentsOf: body)
+            askVerdict(ex, final: ex.requestDone)
+        }
+    }
+
+    /// Pauses the client, asks the inspection, and forwards what is held only when approved.
+    private func askVerdict(_ ex: Exchange, final: Bool) {
+        guard let inspection = ex.inspection else { return }
+        ex.awaitingVerdict = true
+        client.pauseReading()
+        setDeadline(.none, 0)
+        let queue = loop.queue
+        inspection.verdict(final: final) { verdict in
+            queue.async {
+                guard self.exchange === ex else { return }
+                self.verdictArrived(ex, verdict)
+            }
+        }
+    }
+
+    private func verdictArrived(_ ex: Exchange, _ verdict: BodyVerdict) {
+        ex.awaitingVerdict = false
+        switch verdict {
+        case .block(let r):
+            ex.outcome = .blocked
+            ex.held = []
+            ex.abortUpstream()
+            if ex.responseStarted {
+                ex.status = r.status
+                finishLog(ex)
+                abort()
+            } else {
+                ex.status = r.status
+                let bytes = ResponseBytes.make(r, keepAlive: false, via: core.config.via)
+                ex.bytesDown = UInt64(bytes.count)
+                finishLog(ex)
+                sendFinal(bytes)
+            }
+        case .forward:
+            let deliver = { [unowned self] in
+                guard self.exchange === ex, let up = ex.upstream else { return }
+                self.sendUpstreamHead(ex)
+                ex.held.withUnsafeBytes { _ = up.send($0) }
+                ex.held.removeAll(keepingCapacity: ex.held.count <= EventLoop.bufferSize)
+                if ex.mode == .holding { ex.mode = .pieceByPiece }
+                if ex.requestDone {
+                    self.setDeadline(.response, self.core.config.responseTimeout)
+                } else {
+                    self.setDeadline(.activity, self.core.config.idleTimeout)
+                    if !up.hasPendingOutput { self.client.resumeReading() }
+                }
+            }
+            if ex.upstream == nil {
+                ex.mode = ex.mode == .holding && !ex.requestDone ? .pieceByPiece : ex.mode
+                connectUpstream(ex, deliver)
+            } else {
+                deliver()
+            }
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import CustomsCore
+import Dispatch
+import Foundation
+import Wire
+
+extension ClientConnection {
+    func upstreamReadable(_ ex: Exchange) {
+        guard exchange === ex, let up = ex.upstream else { return }
+        switch up.read(into: loop.scratch) {
+        case .wouldBlock: return
+        case .eof, .failed: upstreamEnded(ex)
+        case .bytes(let n):
+            if deadlineKind == .response || deadlineKind == .activity { setDeadline(.activity, core.config.idleTimeout) }
+            let piece = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<n])
+            switch ex.responseState {
+            case .awaitingHead:
+                ex.responseBuffer.append(contentsOf: piece)
+                parseResponseHead(ex)
+            case .body:
+                responseBody(ex, piece)
+            case .done:
+                // Bytes after a complete response: the connection cannot be reused.
+                ex.upstreamReusable = false
+                up.pauseReading()
+            }
+        }
+    }
+
+    private func parseResponseHead(_ ex: Exchange) {
+        while exchange === ex, ex.responseState == .awaitingHead {
+            let result: HeadParseResult<HTTPResponseHead>
+            do {
+                result = try ex.responseBuffer.withWireBytes { (p) throws(WireError) in try ex.responseParser.parseResponse(p) }
+            } catch {
+                upstreamFailed(status: 502, "upstream sent an invalid response: \(error.message)")
+                return
+            }
+            guard case .complete(var head, let n) = result else { return }
+            ex.responseParser.reset()
+            ex.responseBuffer.removeFirst(n)
+            if head.status >= 100 && head.status < 200 {
+                if head.status == 101 {
+                    upstreamFailed(status: 502, "upstream switched protocols, which this proxy does not relay")
+                    return
+                }
+                if head.status == 100 ? ex.relayContinue : !ex.clientIsHTTP10 {
+                    let bytes = head.serialized()
+                    bytes.withUnsafeBytes { _ = client.send($0) }
+                }
+                continue
+            }
+            let framing: BodyFraming
+            do { framing = try responseBodyFraming(head, requestMethod: ex.method) } catch {
+                upstreamFailed(status: 502, "upstream sent an invalid response: \(error.message)")
+                return
+            }
+            ex.status = head.status
+            ex.upstreamReusable = head.keepAlive
+            if case .untilClose = framing { ex.upstreamReusable = false }
+            var keepClient = ex.clientKeepAlive && !loop.draining && ex.requestDone
+            head.headers.removeHopByHop()
+            if case .chunked = framing, ex.clientIsHTTP10 {
+                // An HTTP/1.0 client cannot read chunked: send the payload and end it by closing.
+                ex.dechunk = true
+                keepClient = false
+                head.headers.remove("Transfer-Encoding")
+            }
+            if case .untilClose = framing { keepClient = false }
+            head.headers.add("Via", core.config.via)
+            if !keepClient {
+                head.headers.add("Connection", "close")
+            } else if ex.clientIsHTTP10 {
+                head.headers.add("Connection", "keep-alive")
+            }
+            head.version = .http11
+            ex.clientWantsClose = !keepClient
+            ex.response = BodyMeter(framing)
+            ex.responseState = .body
+            ex.responseStarted = true
+            let bytes = head.serialized()
+            ex.bytesDown += UInt64(bytes.count)
+            bytes.withUnsafeBytes { _ = client.send($0) }
+            core.metrics.bytesOut.increment(by: UInt64(bytes.count))
+            client.onDrained = { [unowned self] in self.clientDrained(ex) }
+            let rest = ex.responseBuffer
+            ex.responseBuffer = []
+            if ex.response.isComplete {
+                if !rest.isEmpty { ex.upstreamReusable = false }
+                responseComplete(ex)
+            } else if !rest.isEmpty {
+                rest.withUnsafeBytes { responseBody(ex, $0) }
+            }
+        }
+    }
+
+    /// Streams response body bytes to the client, pausing the upstream while the client is not draining.
+    func responseBody(_ ex: Exchange, _ buf: UnsafeRawBufferPointer) {
+        if ex.responseCarry.isEmpty {
+            relayResponse(ex, buf)
+        } else {
+            var joined = ex.responseCarry
+            ex.responseCarry = []
+            joined.append(contentsOf: buf)
+            joined.withUnsafeBytes { relayResponse(ex, $0) }
+        }
+    }
+
+    private func relayResponse(_ ex: Exchange, _ input: UnsafeRawBufferPointer) {
+        let dechunk = ex.dechunk
+        let client = self.client
+        var sent = 0
+        let used: Int
+        do {
+            used = try ex.response.take(input) { payload in
+                if dechunk { client.send(payload); sent += payload.count }
+            }
+        } catch {
+            ex.outcome = .error
+            finishLog(ex)
+            abort()
+            return
+        }
+        if !dechunk {
+            client.send(UnsafeRawBufferPointer(rebasing: input[0..<used]))
+            sent = used
+        }
+        ex.bytesDown += UInt64(sent)
+        core.metrics.bytesOut.increment(by: UInt64(sent))
+        if used < input.count {
+            if ex.response.isComplete {
+                ex.upstreamReusable = false
+            } else {
+                ex.responseCarry.append(contentsOf: UnsafeRawBufferPointer(rebasing: input[used...]))
+            }
+        }
+        if ex.response.isComplete {
+            responseComplete(ex)
+        } else if client.hasPendingOutput {
+            ex.upstream?.pauseReading()
+        }
+    }
+
+    private func clientDrained(_ ex: Exchange) {
+        guard exchange === ex, ex.responseState == .body else { return }
+        ex.upstream?.resumeReading()
+    }
+
+    private func upstreamEnded(_ ex: Exchange) {
+        switch ex.responseState {
+        case .awaitingHead:
+            if ex.reusedUpstream && !ex.retried && ex.responseBuffer.isEmpty && ex.isIdempotent && !ex.hasBody {
+                // A pooled connection the server had already closed: try once more on a fresh one.
+                ex.retried = true
+                ex.upstream?.close(abort: false)
+                ex.upstream = nil
+                ex.headSent = false
+                connectUpstream(ex, fresh: true) { [unowned self] in self.sendUpstreamHead(ex) }
+                return
+            }
+            upstreamFailed(status: 502, "upstream closed the connection without a response")
+        case .body:
+            if ex.response.endOfStream() {
+                ex.upstreamReusable = false
+                responseComplete(ex)
+            } else {
+                ex.outcome = .error
+                finishLog(ex)
+                abort()
+            }
+        case .done:
+            ex.upstreamReusable = false
+        }
+    }
+
+    /// The response is fully relayed: pool the upstream if it can serve again, then the next request or close.
+    func responseComplete(_ ex: Exchange) {
+        ex.responseState = .done
+        if let up = ex.upstream {
+            ex.upstream = nil
+            if ex.upstreamReusable && ex.requestDone && !loop.draining, let key = ex.upstreamKey {
+                loop.pool.checkin(up, key: key)
+            } else {
+                up.close(abort: !ex.requestDone)
+            }
+        }
+        finishLog(ex)
+        exchange = nil
+        client.onDrained = nil
+        if ex.clientWantsClose || !ex.requestDone || loop.draining {
+            lingerClose()
+        } else {
+            nextRequest()
+        }
+    }
+
+    /// Back to reading the next head on a keep-alive connection (pipelined bytes first).
+    func nextRequest() {
+        phase = .readingHead
+        carry = []
+        if headBuffer.isEmpty {
+            if loop.draining { lingerClose(); return }
+            setDeadline(.idle, core.config.idleTimeout)
+            client.resumeReading()
+        } else {
+            setDeadline(.header, core.config.headerTimeout)
+            processHead()
+            if phase == .readingHead { client.resumeReading() }
+        }
+    }
+
+    /// Access log, metrics and the governor's `finished` for one exchange.
+    func finishLog(_ ex: Exchange) {
+        guard !ex.logged else { return }
+        ex.logged = true
+        let ms = ex.elapsedMs
+        if ex.scheme != "tunnel" {
+            core.metrics.countRequest(status: ex.status, outcome: ex.outcome)
+            core.metrics.requestSeconds.observe(ms / 1000)
+        }
+        if let ctx = ex.context {
+            core.governor?.finished(ctx, status: ex.status, bytesUp: ex.bytesUp, bytesDown: ex.bytesDown)
+        }
+        core.accessLog?.append(AccessRecord(
+            time: ex.startedAt, flowID: ex.flowID, client: identity(user: ex.user), method: ex.method,
+            scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path, status: ex.status,
+            bytesIn: ex.bytesUp, bytesOut: ex.bytesDown, durationMs: ms, upstreamConnectMs: ex.connectMs,
+            upstream: ex.upstreamKey.map { $0.address.withPort($0.port) }, outcome: ex.outcome.rawValue))
+    }
+}

@@ -1,0 +1,71 @@
+import Dispatch
+import Foundation
+
+/// One serial queue and everything confined to it: the connections it owns, a shared read
+/// buffer, the upstream pool and a coarse timer that enforces every connection's deadline.
+/// @unchecked Sendable: all mutable state is touched only on `queue`.
+final class EventLoop: @unchecked Sendable {
+    let index: Int
+    let queue: DispatchQueue
+    /// Reads land here and are processed before the next read, so idle connections hold no buffer.
+    let scratch: UnsafeMutableRawBufferPointer
+    let pool: UpstreamPool
+    private var connections: [ObjectIdentifier: ClientConnection] = [:]
+    private var sweeper: DispatchSourceTimer?
+    private var flowCounter: UInt64 = 0
+    private let flowPrefix: String
+    /// Set when shutdown begins: idle connections close and keep-alive ends.
+    private(set) var draining = false
+
+    static let bufferSize = 65_536
+
+    init(index: Int, flowPrefix: String, upstreamIdlePerKey: Int, upstreamIdleTimeout: TimeInterval) {
+        self.index = index
+        queue = DispatchQueue(label: "customs.loop.\(index)", qos: .userInitiated)
+        scratch = .allocate(byteCount: Self.bufferSize, alignment: 16)
+        pool = UpstreamPool(perKey: upstreamIdlePerKey, idleTimeout: upstreamIdleTimeout)
+        self.flowPrefix = flowPrefix
+    }
+
+    func start() {
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
+        t.setEventHandler { [unowned self] in self.sweep() }
+        t.resume()
+        sweeper = t
+    }
+
+    var connectionCount: Int { connections.count }
+
+    func register(_ c: ClientConnection) { connections[ObjectIdentifier(c)] = c }
+    func unregister(_ c: ClientConnection) { connections[ObjectIdentifier(c)] = nil }
+
+    func nextFlowID() -> String {
+        flowCounter += 1
+        return flowPrefix + String(index, radix: 36) + "-" + String(flowCounter, radix: 36)
+    }
+
+    private func sweep() {
+        let now = DispatchTime.now()
+        for c in connections.values { c.checkDeadline(now) }
+        pool.evictExpired(now: now)
+    }
+
+    /// Stops keep-alive and closes connections that sit idle between requests.
+    func beginDraining() {
+        draining = true
+        for c in connections.values { c.drain() }
+        pool.closeAll()
+    }
+
+    /// Closes whatever is still open when the grace period is over.
+    func forceClose() {
+        for c in connections.values { c.abort() }
+        pool.closeAll()
+    }
+
+    func stop() {
+        sweeper?.cancel()
+        sweeper = nil
+    }
+}

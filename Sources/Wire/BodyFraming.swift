@@ -1,0 +1,87 @@
+/// How a message body is delimited on the wire (RFC 9112 §6.3).
+public enum BodyFraming: Sendable, Equatable {
+    case none
+    case contentLength(UInt64)
+    case chunked
+    /// Only for responses: the body ends when the server closes the connection.
+    case untilClose
+}
+
+/// The framing of a request body, refusing every ambiguous combination a smuggling attack needs.
+public func requestBodyFraming(_ head: HTTPRequestHead) throws(WireError) -> BodyFraming {
+    try declaredFraming(head.headers, version: head.version) ?? .none
+}
+
+/// The framing of a response body to a request made with `requestMethod`.
+public func responseBodyFraming(_ head: HTTPResponseHead, requestMethod: String) throws(WireError) -> BodyFraming {
+    if requestMethod == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304 {
+        return .none
+    }
+    if requestMethod == "CONNECT" && head.status < 300 { return .none }
+    return try declaredFraming(head.headers, version: head.version) ?? .untilClose
+}
+
+/// Framing declared by Transfer-Encoding / Content-Length, nil when neither is present.
+private func declaredFraming(_ headers: HTTPHeaders, version: HTTPVersion) throws(WireError) -> BodyFraming? {
+    var transferCodings: [Substring] = []
+    var sawTransferEncoding = false
+    var length: UInt64?
+    for field in headers.fields {
+        if field.name.asciiCaseInsensitiveEquals("transfer-encoding") {
+            sawTransferEncoding = true
+            transferCodings.append(contentsOf: HTTPHeaders.listElements(field.value))
+        } else if field.name.asciiCaseInsensitiveEquals("content-length") {
+            length = try mergeContentLength(field.value, into: length)
+        }
+    }
+    if sawTransferEncoding {
+        if length != nil { throw .malformed("both Content-Length and Transfer-Encoding") }
+        // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means the framing is faulty.
+        if version == .http10 { throw .malformed("Transfer-Encoding in an HTTP/1.0 message") }
+        try checkTransferCodings(transferCodings)
+        return .chunked
+    }
+    return length.map { .contentLength($0) }
+}
+
+/// Accepts exactly one coding, a final `chunked`: anything else is either unsupported or a framing
+/// an intermediary could read differently from the origin.
+private func checkTransferCodings(_ codings: [Substring]) throws(WireError) {
+    guard !codings.isEmpty else { throw .malformed("empty Transfer-Encoding") }
+    for (index, coding) in codings.enumerated() {
+        let name = coding.prefix { $0 != ";" }.trimmingOWS()
+        if name.asciiCaseInsensitiveEquals("chunked") {
+            if index != codings.count - 1 { throw .malformed("chunked is not the final transfer coding") }
+            if coding.contains(";") { throw .malformed("parameters on the chunked transfer coding") }
+        } else if !name.isEmpty && name.utf8.allSatisfy(ByteClass.isToken) {
+            throw .unsupported("unsupported transfer coding")
+        } else {
+            throw .malformed("invalid Transfer-Encoding")
+        }
+    }
+}
+
+/// One Content-Length field value (possibly a list) merged with what earlier fields said; every
+/// value must be the same non-negative decimal number.
+private func mergeContentLength(_ value: String, into previous: UInt64?) throws(WireError) -> UInt64 {
+    var result = previous
+    var sawElement = false
+    for element in value.split(separator: ",", omittingEmptySubsequences: false) {
+        let digits = element.trimmingOWS()
+        guard !digits.isEmpty, digits.utf8.allSatisfy(ByteClass.isDigit) else {
+            throw .malformed("invalid Content-Length")
+        }
+        var n: UInt64 = 0
+        for d in digits.utf8 {
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(d - 0x30))
+            if o1 || o2 { throw .malformed("Content-Length too large") }
+            n = s
+        }
+        if let result, result != n { throw .malformed("conflicting Content-Length values") }
+        result = n
+        sawElement = true
+    }
+    guard sawElement, let result else { throw .malformed("invalid Content-Length") }
+    return result
+}

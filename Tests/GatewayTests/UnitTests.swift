@@ -1,0 +1,124 @@
+import CustomsCore
+import Foundation
+@testable import Gateway
+import Testing
+
+@Suite struct DestinationGuardTests {
+    let strict = DestinationGuard(allowed: [])
+
+    @Test(arguments: [
+        ("127.0.0.1", "loopback"), ("127.255.0.9", "loopback"), ("::1", "loopback"),
+        ("10.1.2.3", "private (RFC 1918)"), ("172.16.0.1", "private (RFC 1918)"), ("172.31.255.255", "private (RFC 1918)"),
+        ("192.168.1.1", "private (RFC 1918)"), ("100.64.0.1", "shared address space (CGNAT)"),
+        ("100.127.255.254", "shared address space (CGNAT)"), ("169.254.169.254", "cloud metadata"),
+        ("169.254.1.1", "link-local"), ("fd00:ec2::254", "cloud metadata"), ("fd12:3456::1", "unique local (ULA)"),
+        ("fe80::1", "link-local"), ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified (this network)"), ("::", "unspecified"), ("240.0.0.1", "reserved"),
+        ("255.255.255.255", "reserved"), ("2001:db8::1", "documentation"),
+        ("::ffff:127.0.0.1", "IPv4-mapped loopback"), ("::ffff:169.254.169.254", "IPv4-mapped cloud metadata"),
+        ("64:ff9b::a00:1", "NAT64 of private (RFC 1918)"), ("2002:c0a8:0101::1", "6to4 of private (RFC 1918)"),
+    ])
+    func refuses(_ address: String, _ category: String) throws {
+        let ip = try #require(IPAddress(address))
+        let refusal = try #require(strict.check(ip))
+        #expect(refusal.category == category)
+        #expect(refusal.description.contains(ip.description))
+    }
+
+    @Test(arguments: ["93.184.216.34", "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111",
+                      "64:ff9b::808:808", "2002:0808:0808::1"])
+    func allowsPublic(_ address: String) throws {
+        #expect(strict.check(try #require(IPAddress(address))) == nil)
+    }
+
+    @Test func allowListOverrides() throws {
+        let g = DestinationGuard(allowed: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!])
+        #expect(g.check(IPAddress("127.0.0.1")!) == nil)
+        #expect(g.check(IPAddress("::ffff:127.0.0.1")!) == nil)
+        #expect(g.check(IPAddress("::1")!) == nil)
+        #expect(g.check(IPAddress("169.254.169.254")!) != nil)
+        #expect(g.check(IPAddress("10.0.0.1")!) != nil)
+    }
+}
+
+@Suite struct ConfigurationTests {
+    @Test func parsesListenAddresses() throws {
+        #expect(try ListenAddress.parse("127.0.0.1:3128") == ListenAddress(ip: IPAddress("127.0.0.1")!, port: 3128))
+        #expect(try ListenAddress.parse("[::1]:8080") == ListenAddress(ip: IPAddress("::1")!, port: 8080))
+        #expect(try ListenAddress.parse(":0") == ListenAddress(ip: .v4(0), port: 0))
+        #expect(try ListenAddress.parse("localhost:1").ip == IPAddress("127.0.0.1"))
+        #expect(try ListenAddress.parse("[::1]:3128").description == "[::1]:3128")
+    }
+
+    @Test(arguments: ["127.0.0.1", "127.0.0.1:99999", "::1:80", "[::1]80", "[::1", "example.com:80", "1.2.3.4:x"])
+    func rejectsBadAddresses(_ text: String) {
+        #expect(throws: GatewayError.self) { try ListenAddress.parse(text) }
+        do { _ = try ListenAddress.parse(text) } catch { #expect(error.message.contains(text)) }
+    }
+
+    @Test func defaultsAreSane() throws {
+        let c = GatewayConfiguration()
+        #expect(c.listen == ["127.0.0.1:3128"])
+        #expect(c.admin == "127.0.0.1:9090")
+        #expect(c.holdLimit == 8 << 20)
+        #expect(c.headerTimeout == 10 && c.idleTimeout == 60 && c.connectTimeout == 10 && c.responseTimeout == 60)
+        #expect(c.maxHeaderBytes == 65_536 && c.maxRequestLine == 8_192 && c.maxConnections == 20_000)
+        try c.validate()
+    }
+
+    @Test func validationNamesTheProblem() {
+        var c = GatewayConfiguration()
+        c.queues = 0
+        #expect(throws: GatewayError(.invalidConfiguration, "queues must be between 1 and 256 (got 0)")) { try c.validate() }
+        c = GatewayConfiguration(headerTimeout: 0)
+        #expect(throws: GatewayError.self) { try c.validate() }
+        c = GatewayConfiguration(listen: ["nonsense"])
+        #expect(throws: GatewayError.self) { try c.validate() }
+    }
+}
+
+@Suite struct CredentialsTests {
+    @Test func plainAndHashedPasswords() throws {
+        let digest = Credentials.sha256(Array("s3cret".utf8)).map { String(format: "%02x", $0) }.joined()
+        let c = try Credentials(text: "# users\nalice:wonder land\nbob:{SHA256}\(digest)\n\n", source: "test")
+        #expect(c.check(user: "alice", password: "wonder land"))
+        #expect(!c.check(user: "alice", password: "wonder"))
+        #expect(c.check(user: "bob", password: "s3cret"))
+        #expect(!c.check(user: "bob", password: "s3cret "))
+        #expect(!c.check(user: "carol", password: ""))
+    }
+
+    @Test func knownDigest() {
+        let d = Credentials.sha256(Array("abc".utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect(d == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func badLinesAreReportedWithTheirNumber() {
+        #expect(throws: GatewayError(.credentialsFile, "f:2: expected user:password or user:{SHA256}hex")) {
+            try Credentials(text: "a:b\nnocolon\n", source: "f")
+        }
+        #expect(throws: GatewayError(.credentialsFile, "f:1: {SHA256} needs 64 hex digits")) {
+            try Credentials(text: "a:{SHA256}abcd\n", source: "f")
+        }
+    }
+}
+
+@Suite struct MetricsTests {
+    @Test func rendersPrometheusText() {
+        let r = MetricsRegistry()
+        let a = r.counter("x_total", help: "Things.", labels: [("kind", "a")])
+        let b = r.counter("x_total", help: "Things.", labels: [("kind", "b\"q")])
+        let g = r.gauge("open", help: "Open things.")
+        let h = r.histogram("lat_seconds", help: "Latency.", buckets: [0.1, 1])
+        a.increment(); a.increment(by: 2); b.increment()
+        g.increment(); g.increment(); g.decrement()
+        h.observe(0.05); h.observe(0.5); h.observe(3)
+        #expect(r.counter("x_total", help: "Things.", labels: [("kind", "a")]) === a)
+        let text = r.render()
+        #expect(text.contains("# HELP x_total Things.\n# TYPE x_total counter\nx_total{kind=\"a\"} 3\nx_total{kind=\"b\\\"q\"} 1\n"))
+        #expect(text.contains("# TYPE open gauge\nopen 1\n"))
+        #expect(text.contains("lat_seconds_bucket{le=\"0.1\"} 1\nlat_seconds_bucket{le=\"1.0\"} 2\nlat_seconds_bucket{le=\"+Inf\"} 3\n"))
+        #expect(text.contains("lat_seconds_sum 3.55\nlat_seconds_count 3\n"))
+        #expect(text.components(separatedBy: "# TYPE x_total").count == 2)
+    }
+}

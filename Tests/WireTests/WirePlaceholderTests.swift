@@ -1,6 +1,0 @@
-import Testing
-import Wire
-
-@Suite struct WireModuleTests {
-    @Test func moduleLinks() { #expect(WireModule.name == "Wire") }
-}
