@@ -150,13 +150,7 @@ if has_proxy customs; then
   sleep 1
   perf record -F 997 -g -p "$pid" -o "$RUN/perf.data" -- sleep "$DURATION" >"$RUN/perf-record.log" 2>&1 || true
   wait "$loadjob" || true
-  {
-    echo "load during the profile: $(cat "$RUN/profile-load.txt")"
-    echo
-    perf report -i "$RUN/perf.data" --stdio --no-children --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -12
-    echo
-    perf report -i "$RUN/perf.data" --stdio --no-children -g none --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -40
-  } >"$RUN/profile-tls.txt"
+  bench_perf_summary "$RUN/perf.data" "load during the profile: $(cat "$RUN/profile-load.txt")" >"$RUN/profile-tls.txt"
 fi
 
 echo "load after the run: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RUN/machine.txt"

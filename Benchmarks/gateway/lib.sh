@@ -256,16 +256,22 @@ bench_profile() {
   sleep 1
   perf record -F 997 -g -p "$pid" -o "$RUN/perf.data" -- sleep "$secs" >"$RUN/perf-record.log" 2>&1 || true
   wait "$wrkjob" || true
-  {
-    echo "load during the profile: $(cat "$RUN/profile-wrk.txt")"
-    echo
-    echo "### perf report --no-children --sort dso"
-    perf report -i "$RUN/perf.data" --stdio --no-children --sort dso 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
-    echo
-    echo "### perf report --no-children (self time, top symbols)"
-    perf report -i "$RUN/perf.data" --stdio --no-children -g none --percent-limit 0.7 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45
-    echo
-    echo "### perf report --children (inclusive time, call graph)"
-    perf report -i "$RUN/perf.data" --stdio --children -g caller,0.5,callee --percent-limit 3 2>/dev/null | grep -v '^$' | head -60
-  } >"$outfile"
+  bench_perf_summary "$RUN/perf.data" "load during the profile: $(cat "$RUN/profile-wrk.txt")" >"$outfile"
+}
+
+# bench_perf_summary PERF_DATA HEADLINE: where the time goes, as text (shared with tls.sh).
+bench_perf_summary() {
+  local data=$1
+  echo "$2"
+  echo
+  echo "### time by thread and object (perf report --no-children --sort comm,dso -g none)"
+  perf report -i "$data" --stdio --no-children --sort comm,dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15 || true
+  echo
+  echo "### self time, top symbols (perf report --no-children -g none)"
+  perf report -i "$data" --stdio --no-children -g none --percent-limit 0.6 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45 || true
+  echo
+  echo "### inclusive time with callers (perf report --children -g caller,0.5,callee --percent-limit 3)"
+  perf report -i "$data" --stdio --children -g caller,0.5,callee --percent-limit 3 2>/dev/null | grep -v '^#' | grep -v '^$' | head -120 || true
+  return 0
+
 }
