@@ -8,8 +8,9 @@ extension ClientConnection {
     // MARK: request head → plan
 
     func startRequest(_ head: HTTPRequestHead) {
+        // Reading is paused lazily (on the next readable event in a phase that does not read):
+        // a suspend/resume pair per request costs two epoll updates on the dispatch manager thread.
         phase = .preparing
-        client.pauseReading()
         setDeadline(.none, 0)
 
         var user: String?
@@ -340,7 +341,6 @@ extension ClientConnection {
         ex.requestDone = ex.request.isComplete
         if ex.requestDone {
             headBuffer.append(contentsOf: rest)   // the next pipelined request
-            client.pauseReading()
         } else if !rest.isEmpty {
             carry.append(contentsOf: rest)
         }
@@ -369,7 +369,6 @@ extension ClientConnection {
     private func askVerdict(_ ex: Exchange, final: Bool) {
         guard let inspection = ex.inspection else { return }
         ex.awaitingVerdict = true
-        client.pauseReading()
         setDeadline(.none, 0)
         let queue = loop.queue
         inspection.verdict(final: final) { verdict in

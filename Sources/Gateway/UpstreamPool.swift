@@ -27,13 +27,23 @@ final class UpstreamPool {
     }
 
     func checkin(_ t: SocketTransport, key: Key) {
-        t.pauseReading()
-        t.onReadable = nil
+        // Reading stays on: an idle connection that turns readable was closed by the server
+        // (or sent something unasked) and is dropped at once.
+        t.onReadable = { [unowned self, unowned t] in self.discard(t, key: key) }
         t.onDrained = nil
+        t.resumeReading()
         var list = idle[key] ?? []
         if list.count >= perKey { list.removeFirst().transport.close(abort: false) }
         list.append(Idle(transport: t, since: .now()))
         idle[key] = list
+    }
+
+    private func discard(_ t: SocketTransport, key: Key) {
+        if var list = idle[key], let i = list.firstIndex(where: { $0.transport === t }) {
+            list.remove(at: i)
+            idle[key] = list.isEmpty ? nil : list
+        }
+        t.close(abort: false)
     }
 
     func evictExpired(now: DispatchTime) {

@@ -67,6 +67,22 @@ import Glibc
         #expect(h.gateway.output.contains("draining"))
     }
 
+    @Test func transparentListenerWithoutARedirectClosesQuietly() throws {
+        // Without an iptables/nftables REDIRECT there is no original destination to go to;
+        // the gateway must not treat its own address as one (that would loop).
+        let tport = freeLoopbackPort()
+        let h = try Harness(extra: ["--transparent", "127.0.0.1:\(tport)"])
+        try waitForListener(port: tport)
+        let c = try RawClient(port: tport)
+        c.send("GET / HTTP/1.1\r\nHost: 127.0.0.1:\(h.upstreamPort)\r\n\r\n")
+        let (text, closed) = c.readAll()
+        c.close()
+        #expect(closed)
+        #expect(text.isEmpty)
+        let m = try h.metrics()
+        #expect(m.contains("customs_upstream_connects_total 0\n"))
+    }
+
     @Test func portTakenIsAOneLineError() throws {
         let h = try Harness()
         let r = try runProcess(TestPaths.customsBinary.path,
