@@ -12,6 +12,10 @@ extension ClientConnection {
         // a suspend/resume pair per request costs two epoll updates on the dispatch manager thread.
         phase = .preparing
         setDeadline(.none, 0)
+        if let origin = interception?.origin {
+            startInterceptedRequest(head, origin)
+            return
+        }
 
         var user: String?
         if let creds = core.credentials {
@@ -99,7 +103,7 @@ extension ClientConnection {
         }
     }
 
-    private func destinationsResolved(_ ex: Exchange, _ r: Result<[IPAddress], Resolver.Failure>) {
+    func destinationsResolved(_ ex: Exchange, _ r: Result<[IPAddress], Resolver.Failure>) {
         switch guardDestinations(r, host: ex.host) {
         case .failure(let refused):
             ex.outcome = .refused
@@ -140,7 +144,7 @@ extension ClientConnection {
         headers.removeAll { $0.name.lowercased() == "proxy-authorization" }
         return FlowContext(flowID: ex.flowID, startedAt: ex.startedAt, client: identity(user: ex.user),
                            method: ex.method, scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path,
-                           destination: destination, sni: sni, requestHeaders: headers)
+                           destination: destination, sni: sni ?? interception?.origin?.sni, requestHeaders: headers)
     }
 
     /// The head as it goes upstream: HTTP/1.1, origin-form, hop-by-hop fields removed, Host from the URI, Via added.
@@ -184,6 +188,10 @@ extension ClientConnection {
 
     /// Takes a pooled connection or opens a new one to the first reachable allowed address.
     func connectUpstream(_ ex: Exchange, fresh: Bool = false, _ then: @escaping () -> Void) {
+        if let origin = interception?.origin {
+            connectInterceptedUpstream(ex, origin, fresh: fresh, then)
+            return
+        }
         let key = UpstreamPool.Key(address: ex.candidates[0], port: ex.port)
         if !fresh, let t = loop.pool.checkout(key) {
             ex.upstream = t
@@ -222,19 +230,24 @@ extension ClientConnection {
                     self.connectNext(ex, index: index + 1, then)
                     return
                 }
-                let ms = Double(DispatchTime.now().uptimeNanoseconds - ex.connectStarted) / 1e6
-                ex.connectMs = ms
-                self.core.metrics.upstreamConnects.increment()
-                self.core.metrics.upstreamConnectSeconds.observe(ms / 1000)
-                self.setDeadline(.activity, self.core.config.idleTimeout)
-                self.attachUpstream(ex, t)
-                then()
+                self.upstreamConnected(ex, t, then)
             }
             t.requestWritable()
         }
     }
 
-    private func attachUpstream(_ ex: Exchange, _ t: SocketTransport) {
+    /// A new upstream connection is ready (TCP, or TLS on intercepted connections): time it, use it.
+    func upstreamConnected(_ ex: Exchange, _ t: ByteTransport, _ then: () -> Void) {
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - ex.connectStarted) / 1e6
+        ex.connectMs = ms
+        core.metrics.upstreamConnects.increment()
+        core.metrics.upstreamConnectSeconds.observe(ms / 1000)
+        setDeadline(.activity, core.config.idleTimeout)
+        attachUpstream(ex, t)
+        then()
+    }
+
+    func attachUpstream(_ ex: Exchange, _ t: ByteTransport) {
         t.onReadable = { [unowned self] in self.upstreamReadable(ex) }
         t.onDrained = { [unowned self] in self.upstreamDrained(ex) }
         t.resumeReading()

@@ -177,11 +177,8 @@ extension ClientConnection {
         ex.responseState = .done
         if let up = ex.upstream {
             ex.upstream = nil
-            if ex.upstreamReusable && ex.requestDone && !loop.draining, let key = ex.upstreamKey {
-                loop.pool.checkin(up, key: key)
-            } else {
-                up.close(abort: !ex.requestDone)
-            }
+            releaseUpstream(up, reusable: ex.upstreamReusable && ex.requestDone && !loop.draining,
+                            key: ex.upstreamKey, abort: !ex.requestDone)
         }
         finishLog(ex)
         exchange = nil

@@ -19,30 +19,31 @@ extension ClientConnection {
                 self.tunnelRefused(ex, ResponseBytes.text(refused.status, refused.message), outcome: .refused)
             case .success(let addrs):
                 ex.candidates = addrs
-                self.tunnelPlanned(ex, sni: nil, answer200: true)
+                self.tunnelResolved(ex)
             }
         }
     }
 
     /// After the destination is known: the governor decides, then the tunnel opens.
     func tunnelPlanned(_ ex: Exchange, sni: String?, answer200: Bool) {
-        var plan = TunnelPlan.splice
+        var plan = core.config.interception == nil ? TunnelPlan.splice : .intercept
         if let governor = core.governor {
             let ctx = flowContext(ex, destination: ex.candidates[0], sni: sni)
             ex.context = ctx
             plan = governor.tunnel(for: ctx)
         }
+        plan = interceptionAdjusted(plan, ex, sni: sni)
         switch plan {
         case .respond(let r):
             tunnelRefused(ex, r, outcome: .blocked)
         case .intercept:
-            tunnelRefused(ex, ResponseBytes.text(501, "interception not configured"), outcome: .error)
+            startInterception(ex, sni: sni)
         case .splice:
             connectUpstream(ex, fresh: true) { [unowned self] in self.openTunnel(ex, answer200: answer200) }
         }
     }
 
-    private func tunnelRefused(_ ex: Exchange, _ r: SyntheticResponse, outcome: GatewayMetrics.TunnelOutcome) {
+    func tunnelRefused(_ ex: Exchange, _ r: SyntheticResponse, outcome: GatewayMetrics.TunnelOutcome) {
         core.metrics.tunnels[outcome]?.increment()
         ex.status = r.status
         ex.outcome = outcome == .blocked ? .blocked : .refused
@@ -60,7 +61,7 @@ extension ClientConnection {
     }
 
     private func openTunnel(_ ex: Exchange, answer200: Bool) {
-        guard let up = ex.upstream else { return }
+        guard let up = ex.upstream as? SocketTransport else { return }
         phase = .tunneling
         exchange = nil
         ex.status = 200

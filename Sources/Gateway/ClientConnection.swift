@@ -44,12 +44,20 @@ final class ClientConnection: @unchecked Sendable {
     var deadlineKind: Deadline = .none
     var deadlineAt: UInt64 = 0
     var peekStarted: UInt64 = 0
+    /// Set while a CONNECT is being intercepted, and on the connection that then runs HTTP inside it.
+    var interception: ConnectionInterception?
 
-    init(core: GatewayCore, loop: EventLoop, fd: Int32, peer: (IPAddress, UInt16),
+    convenience init(core: GatewayCore, loop: EventLoop, fd: Int32, peer: (IPAddress, UInt16),
+                     originalDestination: (IPAddress, UInt16)?, transparent: Bool) {
+        self.init(core: core, loop: loop, client: SocketTransport(fd: fd, queue: loop.queue), peer: peer,
+                  originalDestination: originalDestination, transparent: transparent)
+    }
+
+    init(core: GatewayCore, loop: EventLoop, client: ByteTransport, peer: (IPAddress, UInt16),
          originalDestination: (IPAddress, UInt16)?, transparent: Bool) {
         self.core = core
         self.loop = loop
-        self.client = SocketTransport(fd: fd, queue: loop.queue)
+        self.client = client
         self.peerAddress = peer.0
         self.peerPort = peer.1
         self.clientName = core.clientName(for: peer.0)
@@ -211,6 +219,7 @@ final class ClientConnection: @unchecked Sendable {
         }
         phase = .closed
         deadlineKind = .none
+        interception?.closeIdleUpstream()
         client.close(abort: false)
         loop.unregister(self)
         core.activeConnections.subtract(1, ordering: .relaxed)

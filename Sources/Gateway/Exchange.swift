@@ -32,7 +32,7 @@ final class Exchange: @unchecked Sendable {
     var candidates: [IPAddress] = []
 
     // upstream
-    var upstream: SocketTransport?
+    var upstream: ByteTransport?
     var upstreamKey: UpstreamPool.Key?
     var reusedUpstream = false
     var retried = false

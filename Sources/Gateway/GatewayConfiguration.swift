@@ -41,6 +41,8 @@ public struct GatewayConfiguration: Sendable {
     public var upstreamIdlePerKey: Int
     /// Time an idle upstream connection is kept in the pool.
     public var upstreamIdleTimeout: TimeInterval
+    /// TLS interception (`customs serve --ca DIR`); nil tunnels CONNECT untouched.
+    public var interception: InterceptionSettings? = nil
 
     public init(listen: [String] = ["127.0.0.1:3128"], admin: String? = "127.0.0.1:9090",
                 transparent: [String] = [], allowDestinations: [IPNetwork] = [],

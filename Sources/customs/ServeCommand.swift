@@ -80,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The Via header value the gateway adds.")
     var via: String = "1.1 customs"
 
+    @OptionGroup(title: "TLS interception")
+    var tls: InterceptionOptions
+
     @Option(name: .customLong("log-level"), help: "Lifecycle log level on stderr (trace, debug, info, notice, warning, error).")
     var logLevel: String = "info"
 
@@ -92,14 +95,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "customs.serve")
         var conf: GatewayConfiguration
+        let registry = MetricsRegistry()
         do {
             conf = try gatewayConfiguration()
+            conf.interception = try tls.settings(registry: registry)
         } catch {
             Self.fail("\(error)")
         }
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: conf, governor: nil, metrics: MetricsRegistry(), logger: logger)
+            gateway = try Gateway(configuration: conf, governor: nil, metrics: registry, logger: logger)
             try gateway.start()
         } catch {
             Self.fail(error.description)

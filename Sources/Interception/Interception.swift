@@ -1,2 +1,0 @@
-// Interception: CA, leaf minting, TLS over non-blocking sockets with OpenSSL.
-public enum InterceptionModule { public static let name = "Interception" }

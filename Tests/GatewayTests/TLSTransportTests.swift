@@ -1,0 +1,89 @@
+import Dispatch
+import Foundation
+@testable import Gateway
+import Interception
+import Testing
+
+/// TLSTransport on both ends of a socket pair: the HTTP pipeline's view of an intercepted
+/// connection (plaintext in, plaintext out) with real OpenSSL and real sockets in between.
+@Suite struct TLSTransportTests {
+    final class Box: @unchecked Sendable {
+        // Touched only on `queue`, then read after the semaphore.
+        var received: [UInt8] = []
+        var clientState: TLSEngine.State?
+        var serverState: TLSEngine.State?
+        var sawEOF = false
+    }
+
+    @Test func handshakeThenBulkDataAndCloseOverSockets() throws {
+        let authority = try CertificateAuthority.generate()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tlstransport-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try authority.write(to: directory.path)
+        let settings = try InterceptionSettings(authority: authority,
+                                                upstreamTrustFiles: [directory.appendingPathComponent("ca.crt").path])
+        let leaf = try settings.leaves.minter.mint(LeafNames(primary: "pair.example"))
+
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        for fd in fds { Socket.setNonBlocking(fd) }
+        let queue = DispatchQueue(label: "tlstransport-test")
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        var keep: [TLSTransport] = []
+
+        queue.sync {
+            let server = TLSTransport(engine: try! TLSEngine(server: settings.clientSide, leaf: leaf),
+                                      inner: SocketTransport(fd: fds[0], queue: queue), queue: queue)
+            let client = TLSTransport(engine: try! TLSEngine(client: settings.upstreamSide, host: "pair.example", port: 443),
+                                      inner: SocketTransport(fd: fds[1], queue: queue), queue: queue)
+            keep = [server, client]
+            var established = 0
+            let start = {
+                // Server side reads until EOF, in small pieces to exercise redelivery.
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1000, alignment: 1)
+                server.onReadable = {
+                    switch server.read(into: buffer) {
+                    case .bytes(let n): box.received += buffer[0..<n]
+                    case .eof:
+                        box.sawEOF = true
+                        server.close(abort: false)
+                        buffer.deallocate()
+                        done.signal()
+                    case .failed:
+                        server.close(abort: true)
+                        done.signal()
+                    case .wouldBlock: break
+                    }
+                }
+                server.resumeReading()
+                payload.withUnsafeBytes { _ = client.send($0) }
+                client.shutdownOutput()
+            }
+            server.handshake { state in
+                box.serverState = state
+                established += 1
+                if established == 2 { start() }
+            }
+            client.handshake { state in
+                box.clientState = state
+                established += 1
+                if established == 2 { start() }
+            }
+        }
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        queue.sync {
+            #expect(box.clientState == .established)
+            #expect(box.serverState == .established)
+            #expect(keep[1].engine.verifyResult == .ok)
+            #expect(keep[0].engine.negotiatedALPN == "http/1.1")
+            #expect(box.received.count == payload.count)
+            #expect(box.received == payload)
+            #expect(box.sawEOF, "server state \(keep[0].engine.state) buffered \(keep[0].engine.hasBufferedInput) client \(keep[1].engine.state) pendingOut \(keep[1].hasPendingOutput)")
+            #expect(keep[0].engine.receivedCloseNotify)
+            keep[1].close(abort: true)
+            keep.removeAll()
+        }
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
