@@ -17,8 +17,9 @@
 #   NEW_CONNS=16      client threads for the new-connection load
 #   CUSTOMS_BIN       the customs binary (default .build/release/customs; built if missing)
 #   CUSTOMS_TLS_ARGS  serve flags that turn interception on and trust the upstream test CA
-#                     (default: --ca $RUN/customs-ca --upstream-ca $RUN/upstream-ca.pem); the
-#                     words CUSTOMS_CA_DIR and UPSTREAM_CA in it are replaced by those paths
+#                     (default: --ca CUSTOMS_CA_DIR plus the upstream-trust flag that
+#                     `customs serve --help` lists, e.g. --upstream-ca UPSTREAM_CA); the words
+#                     CUSTOMS_CA_DIR and UPSTREAM_CA are replaced by $RUN/customs-ca and the test CA
 #   MITM_VENV         where mitmproxy is pip-installed (default /tmp/bench-mitm)
 #   OUT               the markdown report (default Benchmarks/results/tls.md); KEEP=1 keeps scratch
 set -euo pipefail
@@ -36,9 +37,8 @@ NEW_CONNS=${NEW_CONNS:-16}
 PROXIES=${PROXIES:-"customs squid mitmproxy"}
 MITM_VENV=${MITM_VENV:-/tmp/bench-mitm}
 OUT=${OUT:-$ROOT/Benchmarks/results/tls.md}
-CUSTOMS_TLS_ARGS=${CUSTOMS_TLS_ARGS:-"--ca CUSTOMS_CA_DIR --upstream-ca UPSTREAM_CA"}
 BENCH_COMMAND="RUNS=$RUNS DURATION=$DURATION CONNS=$CONNS NEW_CONNS=$NEW_CONNS PROXIES=\"$PROXIES\" \
-CUSTOMS_TLS_ARGS=\"$CUSTOMS_TLS_ARGS\" Benchmarks/tls.sh"
+CUSTOMS_TLS_ARGS=\"${CUSTOMS_TLS_ARGS:-}\" Benchmarks/tls.sh"
 
 has_proxy() { case " $PROXIES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
@@ -79,6 +79,11 @@ echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //') (TLS upstream, ECDSA P-256 certif
 declare -A PORT
 if has_proxy customs; then
   if bench_customs_binary; then
+    if [ -z "${CUSTOMS_TLS_ARGS:-}" ]; then
+      trust_flag=$("$CUSTOMS_BIN" serve --help 2>&1 | grep -oE -- '--upstream-[a-z-]*(ca|trust)[a-z-]*' | head -1 || true)
+      CUSTOMS_TLS_ARGS="--ca CUSTOMS_CA_DIR${trust_flag:+ $trust_flag UPSTREAM_CA}"
+      [ -n "$trust_flag" ] || bench_note "customs serve --help lists no upstream CA flag: Customs may refuse the test upstream"
+    fi
     CA_DIR="$RUN/customs-ca"
     if "$CUSTOMS_BIN" ca init --out "$CA_DIR" >"$RUN/customs-ca.log" 2>&1; then
       # The client trusts every certificate file the CA folder holds (the CA certificate).
