@@ -139,6 +139,7 @@ fi
 
 if want pi; then
   bench_log "issue 6: POST 16 KiB with 50 resident IDs"
+  printf '%s\n' "${CUSTOMS_ARGS:-}" >"$RUN/customs-args.txt"
   python3 "$ASSETS/pibodies.py" "$RUN/pi-bodies.jsonl" "$PI_BODIES"
   PI_PROXIES=""
   has_proxy customs && PI_PROXIES="customs"

@@ -259,6 +259,11 @@ bench_profile() {
   bench_perf_summary "$RUN/perf.data" "load during the profile: $(cat "$RUN/profile-wrk.txt")" >"$outfile"
 }
 
+# Swift symbols in perf output, readable when the toolchain's demangler is there.
+bench_demangle() {
+  if command -v swift >/dev/null 2>&1; then swift demangle --simplified --compact 2>/dev/null || cat; else cat; fi
+}
+
 # bench_perf_summary PERF_DATA HEADLINE: where the time goes, as text (shared with tls.sh).
 bench_perf_summary() {
   local data=$1
@@ -267,11 +272,13 @@ bench_perf_summary() {
   echo "### time by thread and object (perf report --no-children --sort comm,dso -g none)"
   perf report -i "$data" --stdio --no-children --sort comm,dso -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15 || true
   echo
-  echo "### self time, top symbols (perf report --no-children -g none)"
-  perf report -i "$data" --stdio --no-children -g none --percent-limit 0.6 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45 || true
+  echo "### self time, top symbols (perf report --no-children --sort dso,sym -g none)"
+  perf report -i "$data" --stdio --no-children --sort dso,sym -g none --percent-limit 0.6 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | head -40 | bench_demangle || true
   echo
-  echo "### inclusive time with callers (perf report --children -g caller,0.5,callee --percent-limit 3)"
-  perf report -i "$data" --stdio --children -g caller,0.5,callee --percent-limit 3 2>/dev/null | grep -v '^#' | grep -v '^$' | head -120 || true
+  echo "### inclusive time by symbol (perf report --children --sort sym -g none)"
+  perf report -i "$data" --stdio --children --sort sym -g none --percent-limit 2.5 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | head -50 | bench_demangle || true
   return 0
 
 }
