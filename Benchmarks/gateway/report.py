@@ -198,6 +198,11 @@ def main():
     out.append("Proxy under test pinned to core 0 (`taskset -c 0`); load generator and upstream servers on core 1. "
                "Other work on the machine (builds by other developers) adds noise: compare within a table, "
                "runs are interleaved across proxies.\n")
+    out.append("Reading these numbers: when the load average above is well over 2, other work shared the "
+               "proxy's core during the run. Customs runs several threads (libdispatch queues and workers) "
+               "while Squid, tinyproxy, HAProxy (nbthread 1) and mitmproxy run one busy thread, so on a "
+               "crowded core the scheduler gives Customs a larger share: ratios measured under load favour "
+               "Customs, and a quiet machine is the fair referee. Medians hide the spread; every run is listed.\n")
     out.append("Command:\n\n```")
     out.append(read(os.path.join(run_dir, "command.txt")))
     out.append("```\n")
