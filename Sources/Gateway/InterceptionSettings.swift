@@ -45,8 +45,12 @@ public struct InterceptionSettings: Sendable {
             overrides: upstreamOverrides)
         self.noIntercept = try HostPatternList(noIntercept)
         metrics = InterceptionMetrics(registry)
+        let logger = Logger(label: "customs.interception")
         if insecureUpstream {
-            Logger(label: "customs.interception").warning("upstream certificate verification is OFF (--insecure-upstream)")
+            logger.warning("upstream certificate verification is OFF (--insecure-upstream)")
+        }
+        for override in upstreamOverrides where override.trust == .insecure {
+            logger.warning("upstream certificate verification is OFF for hosts matching \(override.pattern) (\(override.flag))")
         }
     }
 
