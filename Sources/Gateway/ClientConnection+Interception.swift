@@ -246,7 +246,8 @@ extension ClientConnection {
             }
             let engine: TLSEngine
             do {
-                engine = try TLSEngine(client: origin.settings.upstreamSide, host: origin.serverName, port: Int(origin.port))
+                let context = origin.settings.upstreamContext(for: origin.serverName, port: origin.port, logger: self.core.logger)
+                engine = try TLSEngine(client: context, host: origin.serverName, port: Int(origin.port))
             } catch {
                 self.upstreamFailed(status: 502, "upstream TLS to \(origin.serverName): \(error)")
                 return

@@ -67,7 +67,8 @@ final class InterceptedTunnel: @unchecked Sendable {
         timer = t
         let engine: TLSEngine
         do {
-            engine = try TLSEngine(client: settings.upstreamSide, host: serverName, port: Int(port))
+            engine = try TLSEngine(client: settings.upstreamContext(for: serverName, port: port, logger: logger),
+                               host: serverName, port: Int(port))
         } catch {
             upstreamFailure = error
             settings.metrics.upstreamRefused.increment()

@@ -14,6 +14,8 @@ public enum TLSError: Error, Equatable, Sendable, CustomStringConvertible {
     case keyMismatch(certificatePath: String, keyPath: String)
     /// A host name or IP address that cannot go into a certificate.
     case invalidName(String)
+    /// A per-destination upstream trust override that cannot be used (`reason` says why).
+    case invalidOverride(String, reason: String)
     /// An OpenSSL call failed; `details` is OpenSSL's error queue.
     case openSSL(operation: String, details: String)
     /// The TLS handshake failed (protocol error, alert from the peer, no shared cipher…).
@@ -36,6 +38,7 @@ public enum TLSError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): certificate is not a CA (needs basicConstraints CA:TRUE and keyUsage keyCertSign)"
         case let .keyMismatch(cert, key): return "\(key): private key does not match certificate \(cert)"
         case let .invalidName(name): return "'\(name)' is not a valid host name or IP address for a certificate"
+        case let .invalidOverride(text, reason): return "upstream trust override '\(text)': \(reason)"
         case let .openSSL(operation, details):
             return "\(operation) failed" + (details.isEmpty ? "" : ": \(details)")
         case let .handshakeFailed(details): return "TLS handshake failed" + (details.isEmpty ? "" : ": \(details)")

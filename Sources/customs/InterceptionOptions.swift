@@ -11,6 +11,12 @@ struct InterceptionOptions: ParsableArguments {
     @Option(name: .customLong("upstream-ca"), help: ArgumentHelp("Extra CA file trusted for upstream servers, besides the system store; repeatable.", valueName: "FILE"))
     var upstreamCA: [String] = []
 
+    @Option(name: .customLong("upstream-trust"), help: ArgumentHelp("For upstream hosts matching PATTERN (as for --no-intercept), also trust this CA file; repeatable, first match wins.", valueName: "PATTERN=CAFILE"))
+    var upstreamTrust: [String] = []
+
+    @Option(name: .customLong("insecure-upstream-host"), help: ArgumentHelp("Do not verify upstream certificates for hosts matching PATTERN only (each connection logged, counted in customs_tls_upstream_unverified_total); repeatable, checked after every --upstream-trust.", valueName: "PATTERN"))
+    var insecureUpstreamHost: [String] = []
+
     @Option(name: .customLong("no-intercept"), help: ArgumentHelp("Never intercept this host (bank.example, *.bank.example, .bank.example); repeatable.", valueName: "PATTERN"))
     var noIntercept: [String] = []
 
@@ -27,8 +33,9 @@ struct InterceptionOptions: ParsableArguments {
     var insecureUpstream = false
 
     func validate() throws {
-        if ca == nil && (!upstreamCA.isEmpty || !noIntercept.isEmpty || leafCacheDir != nil || insecureUpstream) {
-            throw ValidationError("--upstream-ca, --no-intercept, --leaf-cache-dir and --insecure-upstream need --ca")
+        if ca == nil && (!upstreamCA.isEmpty || !noIntercept.isEmpty || leafCacheDir != nil || insecureUpstream
+                         || !upstreamTrust.isEmpty || !insecureUpstreamHost.isEmpty) {
+            throw ValidationError("--upstream-ca, --upstream-trust, --insecure-upstream(-host), --no-intercept and --leaf-cache-dir need --ca")
         }
         guard leafCacheSize >= 1 else { throw ValidationError("--leaf-cache-size must be at least 1") }
         guard (1...397).contains(leafDays) else { throw ValidationError("--leaf-days must be 1 to 397") }
@@ -38,8 +45,13 @@ struct InterceptionOptions: ParsableArguments {
     func settings(registry: MetricsRegistry) throws -> InterceptionSettings? {
         guard let ca else { return nil }
         let authority = try CertificateAuthority.load(directory: ca)
+        // Verification wins: every --upstream-trust is consulted before any --insecure-upstream-host.
+        var overrides: [UpstreamTrustOverride] = []
+        for text in upstreamTrust { overrides.append(try UpstreamTrustOverride.extraCA(text)) }
+        overrides += insecureUpstreamHost.map { UpstreamTrustOverride(pattern: $0, trust: .insecure) }
         return try InterceptionSettings(authority: authority, upstreamTrustFiles: upstreamCA, noIntercept: noIntercept,
                                         leafCacheCapacity: leafCacheSize, leafCacheDirectory: leafCacheDir,
-                                        leafValidityDays: leafDays, insecureUpstream: insecureUpstream, registry: registry)
+                                        leafValidityDays: leafDays, insecureUpstream: insecureUpstream,
+                                        upstreamOverrides: overrides, registry: registry)
     }
 }

@@ -55,7 +55,8 @@ import Testing
         let adminPort: UInt16
 
         init(upstreamNames: LeafNames = try! LeafNames(primary: "localhost", additional: ["127.0.0.1"]),
-             trustUpstream: Bool = true, extraGatewayArguments: [String] = []) throws {
+             trustUpstream: Bool = true, extraGatewayArguments: [String] = [],
+             upstreamCAArguments: (_ upstreamCAFile: String) -> [String] = { _ in [] }) throws {
             try requireTool("python3")
             try requireTool("curl")
             upstreamCA = try TestAuthority(name: "Upstream Test CA")
@@ -76,7 +77,8 @@ import Testing
                 "serve", "--config", site.path, "--listen", "127.0.0.1:\(proxyPort)", "--admin", "127.0.0.1:\(adminPort)",
                 "--allow-destination", "127.0.0.0/8", "--ca", interceptionCA.directory.path,
                 "--state", interceptionCA.directory.appendingPathComponent("state").path,
-            ] + (trustUpstream ? ["--upstream-ca", upstreamCA.certificateFile] : []) + extraGatewayArguments)
+            ] + (trustUpstream ? ["--upstream-ca", upstreamCA.certificateFile] : []) + extraGatewayArguments
+              + upstreamCAArguments(upstreamCA.certificateFile))
             try waitForListener(port: proxyPort)
         }
 
