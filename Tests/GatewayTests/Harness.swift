@@ -223,9 +223,9 @@ func statusCode(_ response: String) -> Int? {
 }
 
 /// VmRSS of a process in KiB.
-func residentKiB(pid: Int32) -> Int? {
+func residentKiB(pid: Int32, field: String = "VmRSS:") -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    for line in text.split(separator: "\n") where line.hasPrefix(field) {
         return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
     }
     return nil
