@@ -53,6 +53,14 @@ import Glibc
         #expect(line["status"] as? Int == 403)
         #expect(line["outcome"] as? String == "refused")
         #expect(line["upstream"] == nil)
+
+        // A redirected TLS client cannot read an HTTP refusal: the connection just closes, and the log says why.
+        let tls = try lab.client(["--insecure", "https://10.99.0.2/"])
+        #expect(tls.status != 0, "a refused TLS flow must not complete: \(tls.stdout)")
+        let tlsLine = try #require(lab.waitForAccessLine { $0["host"] as? String == "10.99.0.2" && $0["port"] as? Int == 443 },
+                                   "\(lab.diagnostics)")
+        #expect(tlsLine["status"] as? Int == 403)
+        #expect(tlsLine["upstream"] == nil)
     }
 
     @Test func tlsIsTunnelledToTheOriginalDestinationByItsSNI() throws {
