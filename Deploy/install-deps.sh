@@ -3,7 +3,7 @@
 # Usage: Deploy/install-deps.sh [run|test]
 set -euo pipefail
 need=(libssl-dev libsqlite3-dev zlib1g-dev curl openssl ca-certificates pkg-config)
-if [ "${1:-run}" = test ]; then need+=(python3 python3-pip mmdb-bin); fi
+if [ "${1:-run}" = test ]; then need+=(python3 python3-pip mmdb-bin nftables iproute2); fi
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

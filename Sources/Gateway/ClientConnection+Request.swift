@@ -18,7 +18,12 @@ extension ClientConnection {
         }
 
         var user: String?
-        if let creds = core.credentials {
+        // A client whose traffic was redirected (origin-form on a transparent listener) does not know
+        // it talks to a proxy and can never answer a 407; like transparent TLS flows it is identified
+        // by source address (and --client-name) only. Explicit proxy requests still need credentials.
+        let redirected: Bool
+        if transparent, case .origin = head.target { redirected = true } else { redirected = false }
+        if let creds = core.credentials, !redirected {
             guard let value = head.headers.first("Proxy-Authorization"),
                   let (u, p) = ProxyAuthorization.basic(value), creds.check(user: u, password: p) else {
                 core.metrics.countRequest(status: 407, outcome: .refused)

@@ -13,7 +13,8 @@ public struct GatewayConfiguration: Sendable {
     public var allowDestinations: [IPNetwork]
     /// Client names by source network; the most specific match wins.
     public var clientNames: [(IPNetwork, String)]
-    /// `user:password` or `user:{SHA256}hex` lines; when set, `Proxy-Authorization: Basic` is required.
+    /// `user:password` or `user:{SHA256}hex` lines; when set, `Proxy-Authorization: Basic` is required
+    /// on proxy listeners (redirected clients on transparent listeners are identified by address only).
     public var credentialsFile: String?
     /// One JSON line per request or tunnel; nil writes no access log.
     public var accessLogPath: String?

@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("State folder (access log, ledger).", valueName: "DIR"))
     var state: String = "state"
 
-    @Option(name: .long, help: ArgumentHelp("Require Proxy-Authorization: Basic; lines are user:password or user:{SHA256}hex.", valueName: "FILE"))
+    @Option(name: .long, help: ArgumentHelp("Require Proxy-Authorization: Basic on proxy listeners (transparent clients are identified by address); lines are user:password or user:{SHA256}hex.", valueName: "FILE"))
     var credentials: String?
 
     @Option(name: .customLong("client-name"), help: ArgumentHelp("Name clients by source network for logs and policy; repeatable.", valueName: "CIDR=NAME"))
