@@ -23,23 +23,34 @@ struct AccessRecord {
     var upstream: String?
     var outcome: String
 
-    func json() -> String {
-        var s = "{\"time\":\"\(AccessLog.timestamp(time))\",\"flow\":\"\(flowID)\""
-        s += ",\"client\":\"\(client.address.withPort(client.port))\""
-        if let n = client.name { s += ",\"client_name\":\(AccessLog.quote(n))" }
-        if let u = client.user { s += ",\"user\":\(AccessLog.quote(u))" }
-        s += ",\"method\":\(AccessLog.quote(method)),\"scheme\":\"\(scheme)\",\"host\":\(AccessLog.quote(host))"
-        s += ",\"port\":\(port),\"path\":\(AccessLog.quote(path)),\"status\":\(status)"
-        s += ",\"bytes_in\":\(bytesIn),\"bytes_out\":\(bytesOut)"
-        s += ",\"duration_ms\":\(AccessLog.millis(durationMs))"
-        if let c = upstreamConnectMs { s += ",\"connect_ms\":\(AccessLog.millis(c))" }
-        if let u = upstream { s += ",\"upstream\":\"\(u)\"" }
-        s += ",\"outcome\":\"\(outcome)\"}\n"
-        return s
+    /// Appends the JSON line to `out` byte by byte: no intermediate Strings on the request path.
+    func write(into out: inout [UInt8]) {
+        out.appendASCII("{\"time\":\"")
+        AccessLog.appendTimestamp(time, to: &out)
+        out.appendASCII("\",\"flow\":\"")
+        out.append(contentsOf: flowID.utf8)
+        out.appendASCII("\",\"client\":\"")
+        out.append(contentsOf: client.address.withPort(client.port).utf8)
+        out.append(UInt8(ascii: "\""))
+        if let n = client.name { out.appendASCII(",\"client_name\":"); AccessLog.appendQuoted(n, to: &out) }
+        if let u = client.user { out.appendASCII(",\"user\":"); AccessLog.appendQuoted(u, to: &out) }
+        out.appendASCII(",\"method\":"); AccessLog.appendQuoted(method, to: &out)
+        out.appendASCII(",\"scheme\":\""); out.append(contentsOf: scheme.utf8)
+        out.appendASCII("\",\"host\":"); AccessLog.appendQuoted(host, to: &out)
+        out.appendASCII(",\"port\":"); out.appendDecimal(UInt64(port))
+        out.appendASCII(",\"path\":"); AccessLog.appendQuoted(path, to: &out)
+        out.appendASCII(",\"status\":"); out.appendDecimal(UInt64(max(status, 0)))
+        out.appendASCII(",\"bytes_in\":"); out.appendDecimal(bytesIn)
+        out.appendASCII(",\"bytes_out\":"); out.appendDecimal(bytesOut)
+        out.appendASCII(",\"duration_ms\":"); AccessLog.appendMillis(durationMs, to: &out)
+        if let c = upstreamConnectMs { out.appendASCII(",\"connect_ms\":"); AccessLog.appendMillis(c, to: &out) }
+        if let u = upstream { out.appendASCII(",\"upstream\":\""); out.append(contentsOf: u.utf8); out.append(UInt8(ascii: "\"")) }
+        out.appendASCII(",\"outcome\":\""); out.append(contentsOf: outcome.utf8)
+        out.appendASCII("\"}\n")
     }
 }
 
-/// Appends JSON lines to a file from a background queue; connection queues only hand over text.
+/// Appends JSON lines to a file from a background queue; connection queues only append bytes.
 /// Lines are batched and flushed every 200 ms or at 64 KiB, and at `close()`.
 /// @unchecked Sendable: `pending` is behind a lock; the timer is only touched in init and close.
 final class AccessLog: @unchecked Sendable {
@@ -60,9 +71,8 @@ final class AccessLog: @unchecked Sendable {
     }
 
     func append(_ record: AccessRecord) {
-        let line = record.json()
         let big = pending.withLock { buf -> Bool in
-            buf.append(contentsOf: line.utf8)
+            record.write(into: &buf)
             return buf.count >= 65_536
         }
         if big { queue.async { self.flush() } }
@@ -88,29 +98,69 @@ final class AccessLog: @unchecked Sendable {
         _ = Glibc.close(fd)
     }
 
-    static func quote(_ s: String) -> String { JSONText.quote(s) }
+    static func quote(_ s: String) -> String { text { appendQuoted(s, to: &$0) } }
+    static func millis(_ ms: Double) -> String { text { appendMillis(ms, to: &$0) } }
+    static func timestamp(_ d: Date) -> String { text { appendTimestamp(d, to: &$0) } }
 
-    // Hand-formatted: String(format:) goes through Foundation's CFString formatter, once per request.
+    private static func text(_ build: (inout [UInt8]) -> Void) -> String {
+        var out: [UInt8] = []
+        build(&out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A JSON string literal; plain printable ASCII (nearly every host, path and method) is copied as is.
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        var plain = true
+        for b in s.utf8 where b < 0x20 || b > 0x7E || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+        } else {
+            out.append(contentsOf: JSONText.quote(s).utf8)
+        }
+    }
 
     /// Milliseconds with three decimals.
-    static func millis(_ ms: Double) -> String {
-        let micros = Int((max(ms, 0) * 1000).rounded())
-        return "\(micros / 1000)." + padded(micros % 1000, 3)
+    static func appendMillis(_ ms: Double, to out: inout [UInt8]) {
+        let micros = UInt64((max(ms, 0) * 1000).rounded())
+        out.appendDecimal(micros / 1000)
+        out.append(UInt8(ascii: "."))
+        out.appendDecimal(micros % 1000, width: 3)
     }
 
     /// RFC 3339 UTC with milliseconds.
-    static func timestamp(_ d: Date) -> String {
-        var t = time_t(d.timeIntervalSince1970)
+    static func appendTimestamp(_ d: Date, to out: inout [UInt8]) {
+        let seconds = d.timeIntervalSince1970
+        var t = time_t(seconds)
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        let ms = Int((d.timeIntervalSince1970 - Double(t)) * 1000)
-        return padded(Int(tmv.tm_year) + 1900, 4) + "-" + padded(Int(tmv.tm_mon) + 1, 2) + "-" + padded(Int(tmv.tm_mday), 2)
-            + "T" + padded(Int(tmv.tm_hour), 2) + ":" + padded(Int(tmv.tm_min), 2) + ":" + padded(Int(tmv.tm_sec), 2)
-            + "." + padded(ms, 3) + "Z"
+        let ms = UInt64(max(0, Int((seconds - Double(t)) * 1000)))
+        out.appendDecimal(UInt64(max(0, Int(tmv.tm_year) + 1900)), width: 4); out.append(UInt8(ascii: "-"))
+        out.appendDecimal(UInt64(tmv.tm_mon + 1), width: 2); out.append(UInt8(ascii: "-"))
+        out.appendDecimal(UInt64(tmv.tm_mday), width: 2); out.append(UInt8(ascii: "T"))
+        out.appendDecimal(UInt64(tmv.tm_hour), width: 2); out.append(UInt8(ascii: ":"))
+        out.appendDecimal(UInt64(tmv.tm_min), width: 2); out.append(UInt8(ascii: ":"))
+        out.appendDecimal(UInt64(tmv.tm_sec), width: 2); out.append(UInt8(ascii: "."))
+        out.appendDecimal(ms, width: 3); out.append(UInt8(ascii: "Z"))
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendASCII(_ s: StaticString) {
+        s.withUTF8Buffer { append(contentsOf: $0) }
     }
 
-    private static func padded(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    /// Decimal digits of `v`, zero-padded to `width`, without building a String.
+    mutating func appendDecimal(_ v: UInt64, width: Int = 1) {
+        var digits = 1, x = v
+        while x >= 10 { x /= 10; digits += 1 }
+        let total = Swift.max(digits, width)
+        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: total))
+        var i = count - 1, y = v
+        repeat { self[i] = UInt8(truncatingIfNeeded: y % 10) &+ 0x30; y /= 10; i -= 1 } while y > 0
     }
 }

@@ -297,7 +297,7 @@ extension ClientConnection {
             }
             return
         }
-        if reusable, let key, let socket = up as? SocketTransport {
+        if reusable, let key, let socket = up.socket {
             loop.pool.checkin(socket, key: key)
         } else {
             up.close(abort: abort)

@@ -61,7 +61,7 @@ extension ClientConnection {
     }
 
     private func openTunnel(_ ex: Exchange, answer200: Bool) {
-        guard let up = ex.upstream as? SocketTransport else { return }
+        guard let up = ex.upstream?.socket else { return }
         phase = .tunneling
         exchange = nil
         ex.status = 200
@@ -77,7 +77,7 @@ extension ClientConnection {
             ex.bytesUp += UInt64(headBuffer.count)
             headBuffer = []
         }
-        guard let clientSocket = client as? SocketTransport else { return }
+        guard let clientSocket = client.socket else { return }
         let idle = max(core.config.idleTimeout * 5, 300)
         let t = Tunnel(client: clientSocket, upstream: up, scratch: loop.scratch,
                        onActivity: { [unowned self] in self.setDeadline(.activity, idle) },

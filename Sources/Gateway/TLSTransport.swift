@@ -44,6 +44,7 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
     }
 
     var rawDescriptor: Int32? { nil }
+    var socket: SocketTransport? { nil }
     var isClosed: Bool { inner.isClosed }
     var hasPendingOutput: Bool { inner.hasPendingOutput }
 

@@ -34,6 +34,9 @@ protocol ByteTransport: AnyObject {
     func close(abort: Bool)
     var rawDescriptor: Int32? { get }
     var isClosed: Bool { get }
+    /// The plain socket behind this transport, if it is one (pooling, splice): a witness call
+    /// instead of a dynamic cast on every exchange.
+    var socket: SocketTransport? { get }
 }
 
 enum IOResult {
@@ -72,6 +75,7 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
     private let closeCounter: CloseCounter
 
     var rawDescriptor: Int32? { fd }
+    var socket: SocketTransport? { self }
     var hasPendingOutput: Bool { pendingOffset < pending.count }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {

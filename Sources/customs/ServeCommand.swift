@@ -75,8 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-request-line"), help: "Longest request line accepted (then 414).")
     var maxRequestLine: Int = 8_192
 
-    @Option(name: .long, help: "Event queues (default: the number of active processors).")
-    var queues: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, help: "Event queues (default: the CPUs in this process's affinity mask, at least 2).")
+    var queues: Int = GatewayConfiguration.availableProcessors
 
     @Option(name: .long, help: "The Via header value the gateway adds.")
     var via: String = "1.1 customs"

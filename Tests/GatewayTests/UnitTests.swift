@@ -132,6 +132,29 @@ import Testing
         #expect(AccessLog.millis(12345.6789) == "12345.679")
         #expect(AccessLog.quote("a\"b\\c\nd\u{1}") == "\"a\\\"b\\\\c\\nd\\u0001\"")
     }
+
+    @Test func wholeLineIsValidJSON() throws {
+        let record = AccessRecord(
+            time: Date(timeIntervalSince1970: 1_780_000_000.5), flowID: "f1-2",
+            client: ClientIdentity(address: IPAddress("::1")!, port: 40_000, name: "büro \"2\"", user: nil),
+            method: "GET", scheme: "http", host: "example.org", port: 8080, path: "/a\tb",
+            status: 200, bytesIn: 0, bytesOut: 12_345_678_901, durationMs: 3.25, upstreamConnectMs: nil,
+            upstream: "[2001:db8::1]:443", outcome: "forwarded")
+        var bytes: [UInt8] = []
+        record.write(into: &bytes)
+        #expect(bytes.last == UInt8(ascii: "\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(object["time"] as? String == "2026-05-28T20:26:40.500Z")
+        #expect(object["client"] as? String == "[::1]:40000")
+        #expect(object["client_name"] as? String == "büro \"2\"")
+        #expect(object["user"] == nil)
+        #expect(object["path"] as? String == "/a\tb")
+        #expect(object["port"] as? Int == 8080)
+        #expect(object["bytes_out"] as? Int == 12_345_678_901)
+        #expect(object["duration_ms"] as? Double == 3.25)
+        #expect(object["connect_ms"] == nil)
+        #expect(object["upstream"] as? String == "[2001:db8::1]:443")
+    }
 }
 
 @Suite struct ResolverTests {

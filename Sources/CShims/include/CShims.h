@@ -25,4 +25,8 @@ int customs_accept(int fd, struct sockaddr *addr, socklen_t *len);
 
 /// Closes a socket so the peer sees a reset (SO_LINGER 0): the request it was carrying can never complete.
 void customs_abort_close(int fd);
+
+/// CPUs this process may run on (its sched_getaffinity mask), so `taskset -c 0` counts as one;
+/// falls back to the online CPU count when the mask cannot be read.
+int customs_available_cpus(void);
 #endif
