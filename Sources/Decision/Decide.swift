@@ -93,8 +93,19 @@ public enum Decide {
         var satisfiedBy: Set<String>
         var rank: Int
         var category: Category
+        /// Index of `category` in the regime's categories (for the approvals' category masks).
+        var categoryIndex: Int
         var key: CountKey?
         var change: CountChange?
+    }
+
+    /// Previews and category maps hold a handful of entries: comparing keys (small strings compare
+    /// by their raw bits) is cheaper than hashing two strings per lookup.
+    @inline(__always)
+    static func value<K: Hashable, V>(_ map: [K: V], _ key: K) -> V? {
+        guard map.count <= 8 else { return map[key] }
+        for (k, v) in map where k == key { return v }
+        return nil
     }
 
     static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
@@ -109,8 +120,10 @@ public enum Decide {
             traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "\(country?.description ?? "unknown country") is not outside for this regime"))
             return nil
         }
-        var carried: [Category] = []
-        for c in r.categories where newByCategory[c] != nil { carried.append(c) }
+        var carried: [(category: Category, index: Int, new: Int)] = []
+        for (i, c) in r.categories.enumerated() {
+            if let n = value(newByCategory, c) { carried.append((c, i, n)) }
+        }
         guard !carried.isEmpty else {
             traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "the flow carries no category this regime counts"))
             return nil
@@ -131,22 +144,25 @@ public enum Decide {
 
         var needs: [Need] = []
         for scope in r.scopes {
-            for c in carried {
+            for (c, ci, new) in carried {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
-                let change = counts[key] ?? CountChange(before: 0, after: newByCategory[c] ?? 0)
+                let change = value(counts, key) ?? CountChange(before: 0, after: new)
                 if let band = r.band(c, count: change.after), band.instrument != "none" {
-                    needs.append(Need(rule: band.rule, instrument: band.instrument, satisfiedBy: band.satisfiedBy, rank: band.rank, category: c, key: key, change: change))
+                    needs.append(Need(rule: band.rule, instrument: band.instrument, satisfiedBy: band.satisfiedBy, rank: band.rank,
+                                      category: c, categoryIndex: ci, key: key, change: change))
                 } else {
                     traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
             }
         }
+        let table = policy.tablesByRegime[index]
         let tags = r.hasRecipientTagOverrides ? policy.recipient(id: recipientID)?.tags ?? [] : []
-        for o in r.overrides {
-            let hit = o.flag.map { site.flags.contains($0) } ?? o.recipientTag.map { tags.contains($0) } ?? false
+        for (oi, o) in r.overrides.enumerated() {
+            let hit = o.flag != nil ? table.overrideFlagHits[oi] : o.recipientTag.map { tags.contains($0) } ?? false
             guard hit else { continue }
-            for c in carried {
-                needs.append(Need(rule: o.rule, instrument: o.instrument, satisfiedBy: o.satisfiedBy, rank: o.rank, category: c, key: nil, change: nil))
+            for (c, ci, _) in carried {
+                needs.append(Need(rule: o.rule, instrument: o.instrument, satisfiedBy: o.satisfiedBy, rank: o.rank, category: c,
+                                  categoryIndex: ci, key: nil, change: nil))
             }
         }
         if needs.isEmpty {
@@ -154,14 +170,16 @@ public enum Decide {
                                 findings: [], exemption: nil, exemptionCounts: true, reason: r.belowReason)
         }
 
-        var missing: Need?, covered: (Need, String)?
+        var missing: Need?, covered: (Need, ResolvedApproval)?
         var findings: [String] = []
+        let candidates = table.candidates(recipient: recipientID)
         for need in needs {
             var mine: [String] = []
-            if let a = validApproval(instrument: need.instrument, satisfiedBy: need.satisfiedBy, category: need.category,
-                                     recipient: recipientID, regime: r, candidates: policy.approvalsByRegime[index],
-                                     country: country, day: day, site: site, counts: counts, findings: &mine) {
-                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, approval: a))
+            if let a = validApproval(need: need, recipient: recipientID, regime: r, candidates: candidates,
+                                     resolved: policy.approvalsByRegime[index], country: country, day: day, site: site,
+                                     counts: counts, findings: &mine) {
+                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument,
+                                        approval: a.approval.id))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
             } else {
                 traces.append(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
@@ -181,23 +199,28 @@ public enum Decide {
                                 reason: "\(r.id) \(what)\(countText)\(mode == .monitor ? " (monitor mode: would block)" : "")")
         }
         let (n, a) = covered!
-        return RegimeResult(action: .allow, rule: n.rule, regime: r.id, instrument: n.instrument, rank: n.rank, approval: a,
-                            findings: [], exemption: nil, exemptionCounts: true,
-                            reason: "\(r.id) requires \(n.instrument); covered by approval \(a)")
+        let reason = n.rank < a.coveredReasons.count ? a.coveredReasons[n.rank]
+            : "\(r.id) requires \(n.instrument); covered by approval \(a.approval.id)"
+        return RegimeResult(action: .allow, rule: n.rule, regime: r.id, instrument: n.instrument, rank: n.rank, approval: a.approval.id,
+                            findings: [], exemption: nil, exemptionCounts: true, reason: reason)
     }
 
-    /// The first approval valid for `instrument` and `category` on `day` (for `recipient`, or for
-    /// any recipient when nil); why each other candidate fails goes to `findings`.
-    static func validApproval(instrument: String, satisfiedBy: Set<String>, category: Category, recipient recipientID: String?,
-                              regime r: Regime, candidates: [ResolvedApproval], country: CountryCode?, day: PolicyDate,
-                              site: Site, counts: CountPreview, findings: inout [String]) -> String? {
-        for candidate in candidates {
+    /// The first approval valid for the need's instrument and category on `day`, among
+    /// `candidates` (indices into `resolved` of the approvals that name `recipient` or every
+    /// recipient; any recipient when nil); why each other candidate fails goes to `findings`.
+    static func validApproval(need: Need, recipient recipientID: String?, regime r: Regime, candidates: [Int],
+                              resolved: [ResolvedApproval], country: CountryCode?, day: PolicyDate,
+                              site: Site, counts: CountPreview, findings: inout [String]) -> ResolvedApproval? {
+        let instrument = need.instrument, category = need.category
+        for i in candidates {
+            let candidate = resolved[i]
             let a = candidate.approval
-            if let recipientID, !a.covers(recipient: recipientID) { continue }
-            if !satisfiedBy.contains(a.kind) {
+            let satisfies = need.rank < 64 ? candidate.satisfiesRanks & (1 << UInt64(need.rank)) != 0 : need.satisfiedBy.contains(a.kind)
+            if !satisfies {
                 findings.append("\(a.id): a \(a.kind) does not satisfy \(instrument)"); continue
             }
-            if !a.covers(category) {
+            let coversCategory = need.categoryIndex < 64 ? candidate.categoryMask & (1 << UInt64(need.categoryIndex)) != 0 : a.covers(category)
+            if !coversCategory {
                 findings.append("\(a.id): does not cover category \(category)"); continue
             }
             if a.status != .active {
@@ -217,11 +240,11 @@ public enum Decide {
             }
             if let cap = a.cap, let recipientID {
                 let key = CountKey(scope: .recipient(recipientID), category: category, window: r.window)
-                if let after = counts[key]?.after, after > cap {
+                if let after = value(counts, key)?.after, after > cap {
                     findings.append("\(a.id): volume cap \(cap) exceeded (\(category) to \(recipientID) would be \(after))"); continue
                 }
             }
-            return a.id
+            return candidate
         }
         return nil
     }
