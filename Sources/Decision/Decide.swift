@@ -88,15 +88,28 @@ public enum Decide {
 
     /// One requirement: a column (or an override) that needs an instrument.
     struct Need {
-        var rule: String
-        var instrument: String
-        var satisfiedBy: Set<String>
-        var rank: Int
+        /// What requires the instrument: a band of the ladder or an override (held by reference,
+        /// so a need costs one retain rather than one per string).
+        enum Source { case band(Band), override(RegimeOverride), status(instrument: String, satisfiedBy: Set<String>, rank: Int) }
+        var source: Source
         var category: Category
         /// Index of `category` in the regime's categories (for the approvals' category masks).
         var categoryIndex: Int
         var key: CountKey?
         var change: CountChange?
+
+        var rule: String {
+            switch source { case .band(let b): b.rule; case .override(let o): o.rule; case .status: "" }
+        }
+        var instrument: String {
+            switch source { case .band(let b): b.instrument; case .override(let o): o.instrument; case .status(let i, _, _): i }
+        }
+        var satisfiedBy: Set<String> {
+            switch source { case .band(let b): b.satisfiedBy; case .override(let o): o.satisfiedBy; case .status(_, let s, _): s }
+        }
+        var rank: Int {
+            switch source { case .band(let b): b.rank; case .override(let o): o.rank; case .status(_, _, let r): r }
+        }
     }
 
     /// Previews and category maps hold a handful of entries: comparing keys (small strings compare
@@ -142,27 +155,25 @@ public enum Decide {
                                 reason: "exempt under \(basis.cite ?? ex.basis) (site exemption \(ex.id))")
         }
 
+        let table = policy.tablesByRegime[index]
         var needs: [Need] = []
         for scope in r.scopes {
             for (c, ci, new) in carried {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
                 let change = value(counts, key) ?? CountChange(before: 0, after: new)
-                if let band = r.band(c, count: change.after), band.instrument != "none" {
-                    needs.append(Need(rule: band.rule, instrument: band.instrument, satisfiedBy: band.satisfiedBy, rank: band.rank,
-                                      category: c, categoryIndex: ci, key: key, change: change))
+                if let band = table.band(categoryIndex: ci, count: change.after), band.instrument != "none" {
+                    needs.append(Need(source: .band(band), category: c, categoryIndex: ci, key: key, change: change))
                 } else {
                     traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
             }
         }
-        let table = policy.tablesByRegime[index]
         let tags = r.hasRecipientTagOverrides ? policy.recipient(id: recipientID)?.tags ?? [] : []
         for (oi, o) in r.overrides.enumerated() {
             let hit = o.flag != nil ? table.overrideFlagHits[oi] : o.recipientTag.map { tags.contains($0) } ?? false
             guard hit else { continue }
             for (c, ci, _) in carried {
-                needs.append(Need(rule: o.rule, instrument: o.instrument, satisfiedBy: o.satisfiedBy, rank: o.rank, category: c,
-                                  categoryIndex: ci, key: nil, change: nil))
+                needs.append(Need(source: .override(o), category: c, categoryIndex: ci, key: nil, change: nil))
             }
         }
         if needs.isEmpty {
@@ -259,7 +270,7 @@ public enum Decide {
     }
 
     static func exemptionMatches(_ ex: SiteExemption, facts: FlowFacts) -> Bool {
-        if let r = ex.recipients, !r.contains(facts.recipient.id) { return false }
+        if let r = ex.recipients, !(r.count <= 8 ? r.contains(where: { $0 == facts.recipient.id }) : r.contains(facts.recipient.id)) { return false }
         if !ex.hosts.isEmpty {
             let h = HostPattern.normalize(facts.host)
             if !ex.hosts.contains(where: { $0.matches(normalizedHost: h) }) { return false }

@@ -15,8 +15,9 @@ public struct RecipientMatch: Sendable, Hashable {
     }
 }
 
-/// An approval as one regime sees it: its kind resolved and its last valid day derived.
-public struct ResolvedApproval: Sendable {
+/// An approval as one regime sees it: its kind resolved and its last valid day derived. A class:
+/// verdicts pass it around by reference instead of copying (and retaining) its strings.
+public final class ResolvedApproval: Sendable {
     public let approval: Approval
     public let kind: ApprovalKind
     /// Inclusive; nil when neither the site file nor the kind bounds it.
@@ -58,15 +59,28 @@ public struct RegimeTable: Sendable {
     public let candidatesForAnyRecipient: [Int]
     /// Per regime override: whether a site operator flag triggers it.
     public let overrideFlagHits: [Bool]
+    /// The ladder of each of the regime's categories, by the category's index in `categories`.
+    public let bandsByCategory: [[Band]]
+
+    /// The band `count` falls in for the regime's `categories[index]` (as `Regime.band`), nil below the first line.
+    public func band(categoryIndex index: Int, count: Int) -> Band? {
+        var found: Band?
+        for b in bandsByCategory[index] where count >= b.lower {
+            if b.upper.map({ count < $0 }) ?? true { found = b }
+        }
+        return found
+    }
 
     /// The approvals worth checking for a flow to `recipient`, in file order.
     public func candidates(recipient: String) -> [Int] { candidatesByRecipient[recipient] ?? candidatesForAnyRecipient }
 }
 
 /// A site exemption paired with the regime's basis it relies on.
-public struct ResolvedExemption: Sendable {
+public final class ResolvedExemption: Sendable {
     public let exemption: SiteExemption
     public let basis: ExemptionBasis
+
+    init(exemption: SiteExemption, basis: ExemptionBasis) { self.exemption = exemption; self.basis = basis }
 }
 
 /// A loaded, validated policy: a site and the regimes it uses. Immutable; swapped whole on reload.
@@ -169,7 +183,8 @@ public struct PolicySnapshot: Sendable {
             }
             return RegimeTable(candidatesByRecipient: byRecipient,
                                candidatesForAnyRecipient: resolved.indices.filter { resolved[$0].approval.recipients == nil },
-                               overrideFlagHits: r.overrides.map { o in o.flag.map { site.flags.contains($0) } ?? false })
+                               overrideFlagHits: r.overrides.map { o in o.flag.map { site.flags.contains($0) } ?? false },
+                               bandsByCategory: r.categories.map { r.ladder[$0] ?? [] })
         }
         exemptionsByRegime = regimes.map { r in
             site.exemptions.compactMap { e in r.exemptions[e.basis].map { ResolvedExemption(exemption: e, basis: $0) } }
