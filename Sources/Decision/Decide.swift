@@ -134,6 +134,7 @@ public enum Decide {
             return nil
         }
         var carried: [(category: Category, index: Int, new: Int)] = []
+        carried.reserveCapacity(r.categories.count)
         for (i, c) in r.categories.enumerated() {
             if let n = value(newByCategory, c) { carried.append((c, i, n)) }
         }
@@ -157,6 +158,7 @@ public enum Decide {
 
         let table = policy.tablesByRegime[index]
         var needs: [Need] = []
+        needs.reserveCapacity((r.scopes.count + r.overrides.count) * carried.count)
         for scope in r.scopes {
             for (c, ci, new) in carried {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
@@ -201,19 +203,34 @@ public enum Decide {
         }
         if let m = missing {
             let mode = site.mode(forRule: m.rule)
-            let countText = m.change.map { " (\(m.category): \($0.before) -> \($0.after))" } ?? ""
-            let what = m.satisfiedBy.isEmpty
-                ? "\(m.instrument): no approval can permit it"
-                : "requires \(m.instrument) and no valid approval covers \(m.category) to \(recipientID)"
             return RegimeResult(action: mode == .monitor ? .monitor : .block, rule: m.rule, regime: r.id, instrument: m.instrument,
                                 rank: m.rank, approval: nil, findings: findings, exemption: nil, exemptionCounts: true,
-                                reason: "\(r.id) \(what)\(countText)\(mode == .monitor ? " (monitor mode: would block)" : "")")
+                                reason: missingReason(m, regime: r, recipient: recipientID, monitor: mode == .monitor))
         }
         let (n, a) = covered!
         let reason = n.rank < a.coveredReasons.count ? a.coveredReasons[n.rank]
             : "\(r.id) requires \(n.instrument); covered by approval \(a.approval.id)"
         return RegimeResult(action: .allow, rule: n.rule, regime: r.id, instrument: n.instrument, rank: n.rank, approval: a.approval.id,
                             findings: [], exemption: nil, exemptionCounts: true, reason: reason)
+    }
+
+    /// "<regime> requires <instrument> and no valid approval covers <category> to <recipient> (<category>: before -> after)",
+    /// appended into one buffer: interpolating the parts separately cost an allocation each.
+    static func missingReason(_ m: Need, regime r: Regime, recipient: String, monitor: Bool) -> String {
+        var s = ""
+        s.reserveCapacity(160)
+        s += r.id
+        s += " "
+        if m.satisfiedBy.isEmpty {
+            s += m.instrument; s += ": no approval can permit it"
+        } else {
+            s += "requires "; s += m.instrument; s += " and no valid approval covers "; s += m.category.name; s += " to "; s += recipient
+        }
+        if let c = m.change {
+            s += " ("; s += m.category.name; s += ": "; s += String(c.before); s += " -> "; s += String(c.after); s += ")"
+        }
+        if monitor { s += " (monitor mode: would block)" }
+        return s
     }
 
     /// The first approval valid for the need's instrument and category on `day`, among
