@@ -64,7 +64,7 @@ public enum ComplianceStatus {
                         var ignored: [String] = []
                         let country = recipient.flatMap { policy.recipient(id: $0)?.country }
                         let need = Decide.Need(source: .status(instrument: instrument, satisfiedBy: r.instruments[instrument]?.satisfiedBy ?? [],
-                                                                        rank: r.rank(instrument)), category: c, categoryIndex: ci, key: nil, change: nil)
+                                                                        rank: r.rank(instrument)), mode: site.mode, category: c, categoryIndex: ci, key: nil, change: nil)
                         let resolved = policy.approvalsByRegime[index]
                         approval = Decide.validApproval(need: need, recipient: recipient, regime: r,
                                                         candidates: recipient.map { policy.tablesByRegime[index].candidates(recipient: $0) } ?? Array(resolved.indices),

@@ -92,6 +92,8 @@ public enum Decide {
         /// so a need costs one retain rather than one per string).
         enum Source { case band(Band), override(RegimeOverride), status(instrument: String, satisfiedBy: Set<String>, rank: Int) }
         var source: Source
+        /// The site's mode for the need's rule (resolved at load).
+        var mode: PolicyMode
         var category: Category
         /// Index of `category` in the regime's categories (for the approvals' category masks).
         var categoryIndex: Int
@@ -163,8 +165,8 @@ public enum Decide {
             for (c, ci, new) in carried {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
                 let change = value(counts, key) ?? CountChange(before: 0, after: new)
-                if let band = table.band(categoryIndex: ci, count: change.after), band.instrument != "none" {
-                    needs.append(Need(source: .band(band), category: c, categoryIndex: ci, key: key, change: change))
+                if let (band, mode) = table.band(categoryIndex: ci, count: change.after), band.instrument != "none" {
+                    needs.append(Need(source: .band(band), mode: mode, category: c, categoryIndex: ci, key: key, change: change))
                 } else {
                     traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
@@ -175,7 +177,7 @@ public enum Decide {
             let hit = o.flag != nil ? table.overrideFlagHits[oi] : o.recipientTag.map { tags.contains($0) } ?? false
             guard hit else { continue }
             for (c, ci, _) in carried {
-                needs.append(Need(source: .override(o), category: c, categoryIndex: ci, key: nil, change: nil))
+                needs.append(Need(source: .override(o), mode: table.overrideModes[oi], category: c, categoryIndex: ci, key: nil, change: nil))
             }
         }
         if needs.isEmpty {
@@ -202,7 +204,7 @@ public enum Decide {
             }
         }
         if let m = missing {
-            let mode = site.mode(forRule: m.rule)
+            let mode = m.mode
             return RegimeResult(action: mode == .monitor ? .monitor : .block, rule: m.rule, regime: r.id, instrument: m.instrument,
                                 rank: m.rank, approval: nil, findings: findings, exemption: nil, exemptionCounts: true,
                                 reason: missingReason(m, regime: r, recipient: recipientID, monitor: mode == .monitor))

@@ -61,14 +61,19 @@ public struct RegimeTable: Sendable {
     public let overrideFlagHits: [Bool]
     /// The ladder of each of the regime's categories, by the category's index in `categories`.
     public let bandsByCategory: [[Band]]
+    /// The site's mode for each band's rule (parallel to `bandsByCategory`) and each override's rule.
+    public let bandModes: [[PolicyMode]]
+    public let overrideModes: [PolicyMode]
 
-    /// The band `count` falls in for the regime's `categories[index]` (as `Regime.band`), nil below the first line.
-    public func band(categoryIndex index: Int, count: Int) -> Band? {
-        var found: Band?
-        for b in bandsByCategory[index] where count >= b.lower {
-            if b.upper.map({ count < $0 }) ?? true { found = b }
+    /// The band `count` falls in for the regime's `categories[index]` (as `Regime.band`), with the
+    /// site's mode for its rule; nil below the first line.
+    public func band(categoryIndex index: Int, count: Int) -> (band: Band, mode: PolicyMode)? {
+        var found: Int?
+        let bands = bandsByCategory[index]
+        for (i, b) in bands.enumerated() where count >= b.lower {
+            if b.upper.map({ count < $0 }) ?? true { found = i }
         }
-        return found
+        return found.map { (bands[$0], bandModes[index][$0]) }
     }
 
     /// The approvals worth checking for a flow to `recipient`, in file order.
@@ -184,7 +189,9 @@ public struct PolicySnapshot: Sendable {
             return RegimeTable(candidatesByRecipient: byRecipient,
                                candidatesForAnyRecipient: resolved.indices.filter { resolved[$0].approval.recipients == nil },
                                overrideFlagHits: r.overrides.map { o in o.flag.map { site.flags.contains($0) } ?? false },
-                               bandsByCategory: r.categories.map { r.ladder[$0] ?? [] })
+                               bandsByCategory: r.categories.map { r.ladder[$0] ?? [] },
+                               bandModes: r.categories.map { (r.ladder[$0] ?? []).map { site.mode(forRule: $0.rule) } },
+                               overrideModes: r.overrides.map { site.mode(forRule: $0.rule) })
         }
         exemptionsByRegime = regimes.map { r in
             site.exemptions.compactMap { e in r.exemptions[e.basis].map { ResolvedExemption(exemption: e, basis: $0) } }
