@@ -92,6 +92,8 @@ public enum Decide {
         /// so a need costs one retain rather than one per string).
         enum Source { case band(Band), override(RegimeOverride), status(instrument: String, satisfiedBy: Set<String>, rank: Int) }
         var source: Source
+        /// For a band: its index in the regime table's ladder of `categoryIndex`.
+        var bandIndex = -1
         /// The site's mode for the need's rule (resolved at load).
         var mode: PolicyMode
         var category: Category
@@ -165,8 +167,8 @@ public enum Decide {
             for (c, ci, new) in carried {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
                 let change = value(counts, key) ?? CountChange(before: 0, after: new)
-                if let (band, mode) = table.band(categoryIndex: ci, count: change.after), band.instrument != "none" {
-                    needs.append(Need(source: .band(band), mode: mode, category: c, categoryIndex: ci, key: key, change: change))
+                if let (band, mode, bi) = table.band(categoryIndex: ci, count: change.after), band.instrument != "none" {
+                    needs.append(Need(source: .band(band), bandIndex: bi, mode: mode, category: c, categoryIndex: ci, key: key, change: change))
                 } else {
                     traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
@@ -207,7 +209,7 @@ public enum Decide {
             let mode = m.mode
             return RegimeResult(action: mode == .monitor ? .monitor : .block, rule: m.rule, regime: r.id, instrument: m.instrument,
                                 rank: m.rank, approval: nil, findings: findings, exemption: nil, exemptionCounts: true,
-                                reason: missingReason(m, regime: r, recipient: recipientID, monitor: mode == .monitor))
+                                reason: missingReason(m, regime: r, table: table, recipient: recipientID, monitor: mode == .monitor))
         }
         let (n, a) = covered!
         let reason = n.rank < a.coveredReasons.count ? a.coveredReasons[n.rank]
@@ -218,15 +220,19 @@ public enum Decide {
 
     /// "<regime> requires <instrument> and no valid approval covers <category> to <recipient> (<category>: before -> after)",
     /// appended into one buffer: interpolating the parts separately cost an allocation each.
-    static func missingReason(_ m: Need, regime r: Regime, recipient: String, monitor: Bool) -> String {
+    static func missingReason(_ m: Need, regime r: Regime, table: RegimeTable, recipient: String, monitor: Bool) -> String {
         var s = ""
-        s.reserveCapacity(160)
-        s += r.id
-        s += " "
-        if m.satisfiedBy.isEmpty {
+        if m.bandIndex >= 0, !m.satisfiedBy.isEmpty {
+            s = table.bandMissingPrefixes[m.categoryIndex][m.bandIndex]
+            s.reserveCapacity(s.utf8.count + recipient.utf8.count + 64)
+            s += recipient
+        } else if m.satisfiedBy.isEmpty {
+            s.reserveCapacity(160)
+            s += r.id; s += " "
             s += m.instrument; s += ": no approval can permit it"
         } else {
-            s += "requires "; s += m.instrument; s += " and no valid approval covers "; s += m.category.name; s += " to "; s += recipient
+            s.reserveCapacity(160)
+            s += r.id; s += " requires "; s += m.instrument; s += " and no valid approval covers "; s += m.category.name; s += " to "; s += recipient
         }
         if let c = m.change {
             s += " ("; s += m.category.name; s += ": "; s += String(c.before); s += " -> "; s += String(c.after); s += ")"

@@ -64,16 +64,19 @@ public struct RegimeTable: Sendable {
     /// The site's mode for each band's rule (parallel to `bandsByCategory`) and each override's rule.
     public let bandModes: [[PolicyMode]]
     public let overrideModes: [PolicyMode]
+    /// Per band (parallel to `bandsByCategory`): the start of the reason when no approval covers it,
+    /// up to the recipient ("<regime> requires <instrument> and no valid approval covers <category> to ").
+    public let bandMissingPrefixes: [[String]]
 
     /// The band `count` falls in for the regime's `categories[index]` (as `Regime.band`), with the
     /// site's mode for its rule; nil below the first line.
-    public func band(categoryIndex index: Int, count: Int) -> (band: Band, mode: PolicyMode)? {
+    public func band(categoryIndex index: Int, count: Int) -> (band: Band, mode: PolicyMode, index: Int)? {
         var found: Int?
         let bands = bandsByCategory[index]
         for (i, b) in bands.enumerated() where count >= b.lower {
             if b.upper.map({ count < $0 }) ?? true { found = i }
         }
-        return found.map { (bands[$0], bandModes[index][$0]) }
+        return found.map { (bands[$0], bandModes[index][$0], $0) }
     }
 
     /// The approvals worth checking for a flow to `recipient`, in file order.
@@ -191,7 +194,10 @@ public struct PolicySnapshot: Sendable {
                                overrideFlagHits: r.overrides.map { o in o.flag.map { site.flags.contains($0) } ?? false },
                                bandsByCategory: r.categories.map { r.ladder[$0] ?? [] },
                                bandModes: r.categories.map { (r.ladder[$0] ?? []).map { site.mode(forRule: $0.rule) } },
-                               overrideModes: r.overrides.map { site.mode(forRule: $0.rule) })
+                               overrideModes: r.overrides.map { site.mode(forRule: $0.rule) },
+                               bandMissingPrefixes: r.categories.map { c in
+                                   (r.ladder[c] ?? []).map { "\(r.id) requires \($0.instrument) and no valid approval covers \(c) to " }
+                               })
         }
         exemptionsByRegime = regimes.map { r in
             site.exemptions.compactMap { e in r.exemptions[e.basis].map { ResolvedExemption(exemption: e, basis: $0) } }
