@@ -54,7 +54,7 @@ public enum Decide {
         var best: RegimeResult?
         var applicable = 0, exemptUncounted = 0
         for (index, regime) in policy.regimes.enumerated() {
-            guard let result = evaluate(regime, index: index, facts: facts, newByCategory: newByCategory, country: country, policy: policy,
+            guard let result = evaluate(regime, index: index, facts: facts, today: today, newByCategory: newByCategory, country: country, policy: policy,
                                         counts: counts, traces: &traces) else { continue }
             applicable += 1
             if result.exemption != nil, !result.exemptionCounts { exemptUncounted += 1 }
@@ -125,9 +125,10 @@ public enum Decide {
         return nil
     }
 
-    static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
+    static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, today: PolicyDate, newByCategory: [Category: Int], country: CountryCode?,
                          policy: PolicySnapshot, counts: CountPreview, traces: inout [RuleTrace]) -> RegimeResult? {
-        let day = PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
+        // `today` is the day in the primary regime's calendar; most regimes share it.
+        let day = r.calendar == policy.calendar ? today : PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
         guard r.inForce(on: day) else {
             traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "not in force on \(day)"))
             return nil
