@@ -47,7 +47,7 @@ public enum ComplianceStatus {
                 case .company: applies = r.scopes.contains(.company); recipient = nil
                 case .recipient(let id): applies = r.scopes.contains(.recipient); recipient = id
                 }
-                for c in r.categories {
+                for (ci, c) in r.categories.enumerated() {
                     let key = CountKey(scope: scope, category: c, window: r.window)
                     let n = counts[key] ?? 0
                     let band = applies ? r.band(c, count: n) : nil
@@ -63,9 +63,13 @@ public enum ComplianceStatus {
                     if instrument != "none" {
                         var ignored: [String] = []
                         let country = recipient.flatMap { policy.recipient(id: $0)?.country }
-                        approval = Decide.validApproval(instrument: instrument, satisfiedBy: r.instruments[instrument]?.satisfiedBy ?? [], category: c, recipient: recipient, regime: r,
-                                                        candidates: policy.approvalsByRegime[index],
-                                                        country: country, day: today, site: site, counts: [:], findings: &ignored)
+                        let need = Decide.Need(source: .status(instrument: instrument, satisfiedBy: r.instruments[instrument]?.satisfiedBy ?? [],
+                                                                        rank: r.rank(instrument)), mode: site.mode, category: c, categoryIndex: ci, key: nil, change: nil)
+                        let resolved = policy.approvalsByRegime[index]
+                        approval = Decide.validApproval(need: need, recipient: recipient, regime: r,
+                                                        candidates: recipient.map { policy.tablesByRegime[index].candidates(recipient: $0) } ?? Array(resolved.indices),
+                                                        resolved: resolved, country: country, day: today, site: site, counts: [:],
+                                                        findings: &ignored)?.approval.id
                         if let id = approval, let a = site.approvals.first(where: { $0.id == id }) {
                             let kind = r.approvalKinds[a.kind]
                             expires = a.validUntil(kind: kind)

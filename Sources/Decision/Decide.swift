@@ -54,7 +54,7 @@ public enum Decide {
         var best: RegimeResult?
         var applicable = 0, exemptUncounted = 0
         for (index, regime) in policy.regimes.enumerated() {
-            guard let result = evaluate(regime, index: index, facts: facts, newByCategory: newByCategory, country: country, policy: policy,
+            guard let result = evaluate(regime, index: index, facts: facts, today: today, newByCategory: newByCategory, country: country, policy: policy,
                                         counts: counts, traces: &traces) else { continue }
             applicable += 1
             if result.exemption != nil, !result.exemptionCounts { exemptUncounted += 1 }
@@ -88,18 +88,47 @@ public enum Decide {
 
     /// One requirement: a column (or an override) that needs an instrument.
     struct Need {
-        var rule: String
-        var instrument: String
-        var satisfiedBy: Set<String>
-        var rank: Int
+        /// What requires the instrument: a band of the ladder or an override (held by reference,
+        /// so a need costs one retain rather than one per string).
+        enum Source { case band(Band), override(RegimeOverride), status(instrument: String, satisfiedBy: Set<String>, rank: Int) }
+        var source: Source
+        /// For a band: its index in the regime table's ladder of `categoryIndex`.
+        var bandIndex = -1
+        /// The site's mode for the need's rule (resolved at load).
+        var mode: PolicyMode
         var category: Category
+        /// Index of `category` in the regime's categories (for the approvals' category masks).
+        var categoryIndex: Int
         var key: CountKey?
         var change: CountChange?
+
+        var rule: String {
+            switch source { case .band(let b): b.rule; case .override(let o): o.rule; case .status: "" }
+        }
+        var instrument: String {
+            switch source { case .band(let b): b.instrument; case .override(let o): o.instrument; case .status(let i, _, _): i }
+        }
+        var satisfiedBy: Set<String> {
+            switch source { case .band(let b): b.satisfiedBy; case .override(let o): o.satisfiedBy; case .status(_, let s, _): s }
+        }
+        var rank: Int {
+            switch source { case .band(let b): b.rank; case .override(let o): o.rank; case .status(_, _, let r): r }
+        }
     }
 
-    static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, newByCategory: [Category: Int], country: CountryCode?,
+    /// Previews and category maps hold a handful of entries: comparing keys (small strings compare
+    /// by their raw bits) is cheaper than hashing two strings per lookup.
+    @inline(__always)
+    static func value<K: Hashable, V>(_ map: [K: V], _ key: K) -> V? {
+        guard map.count <= 8 else { return map[key] }
+        for (k, v) in map where k == key { return v }
+        return nil
+    }
+
+    static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, today: PolicyDate, newByCategory: [Category: Int], country: CountryCode?,
                          policy: PolicySnapshot, counts: CountPreview, traces: inout [RuleTrace]) -> RegimeResult? {
-        let day = PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
+        // `today` is the day in the primary regime's calendar; most regimes share it.
+        let day = r.calendar == policy.calendar ? today : PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
         guard r.inForce(on: day) else {
             traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "not in force on \(day)"))
             return nil
@@ -109,8 +138,11 @@ public enum Decide {
             traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "\(country?.description ?? "unknown country") is not outside for this regime"))
             return nil
         }
-        var carried: [Category] = []
-        for c in r.categories where newByCategory[c] != nil { carried.append(c) }
+        var carried: [(category: Category, index: Int, new: Int)] = []
+        carried.reserveCapacity(r.categories.count)
+        for (i, c) in r.categories.enumerated() {
+            if let n = value(newByCategory, c) { carried.append((c, i, n)) }
+        }
         guard !carried.isEmpty else {
             traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "the flow carries no category this regime counts"))
             return nil
@@ -129,24 +161,26 @@ public enum Decide {
                                 reason: "exempt under \(basis.cite ?? ex.basis) (site exemption \(ex.id))")
         }
 
+        let table = policy.tablesByRegime[index]
         var needs: [Need] = []
+        needs.reserveCapacity((r.scopes.count + r.overrides.count) * carried.count)
         for scope in r.scopes {
-            for c in carried {
+            for (c, ci, new) in carried {
                 let key = CountKey(scope: scope == .company ? .company : .recipient(recipientID), category: c, window: r.window)
-                let change = counts[key] ?? CountChange(before: 0, after: newByCategory[c] ?? 0)
-                if let band = r.band(c, count: change.after), band.instrument != "none" {
-                    needs.append(Need(rule: band.rule, instrument: band.instrument, satisfiedBy: band.satisfiedBy, rank: band.rank, category: c, key: key, change: change))
+                let change = value(counts, key) ?? CountChange(before: 0, after: new)
+                if let (band, mode, bi) = table.band(categoryIndex: ci, count: change.after), band.instrument != "none" {
+                    needs.append(Need(source: .band(band), bandIndex: bi, mode: mode, category: c, categoryIndex: ci, key: key, change: change))
                 } else {
                     traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
             }
         }
         let tags = r.hasRecipientTagOverrides ? policy.recipient(id: recipientID)?.tags ?? [] : []
-        for o in r.overrides {
-            let hit = o.flag.map { site.flags.contains($0) } ?? o.recipientTag.map { tags.contains($0) } ?? false
+        for (oi, o) in r.overrides.enumerated() {
+            let hit = o.flag != nil ? table.overrideFlagHits[oi] : o.recipientTag.map { tags.contains($0) } ?? false
             guard hit else { continue }
-            for c in carried {
-                needs.append(Need(rule: o.rule, instrument: o.instrument, satisfiedBy: o.satisfiedBy, rank: o.rank, category: c, key: nil, change: nil))
+            for (c, ci, _) in carried {
+                needs.append(Need(source: .override(o), mode: table.overrideModes[oi], category: c, categoryIndex: ci, key: nil, change: nil))
             }
         }
         if needs.isEmpty {
@@ -154,14 +188,16 @@ public enum Decide {
                                 findings: [], exemption: nil, exemptionCounts: true, reason: r.belowReason)
         }
 
-        var missing: Need?, covered: (Need, String)?
+        var missing: Need?, covered: (Need, ResolvedApproval)?
         var findings: [String] = []
+        let candidates = table.candidates(recipient: recipientID)
         for need in needs {
             var mine: [String] = []
-            if let a = validApproval(instrument: need.instrument, satisfiedBy: need.satisfiedBy, category: need.category,
-                                     recipient: recipientID, regime: r, candidates: policy.approvalsByRegime[index],
-                                     country: country, day: day, site: site, counts: counts, findings: &mine) {
-                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument, approval: a))
+            if let a = validApproval(need: need, recipient: recipientID, regime: r, candidates: candidates,
+                                     resolved: policy.approvalsByRegime[index], country: country, day: day, site: site,
+                                     counts: counts, findings: &mine) {
+                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument,
+                                        approval: a.approval.id))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
             } else {
                 traces.append(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
@@ -171,33 +207,57 @@ public enum Decide {
             }
         }
         if let m = missing {
-            let mode = site.mode(forRule: m.rule)
-            let countText = m.change.map { " (\(m.category): \($0.before) -> \($0.after))" } ?? ""
-            let what = m.satisfiedBy.isEmpty
-                ? "\(m.instrument): no approval can permit it"
-                : "requires \(m.instrument) and no valid approval covers \(m.category) to \(recipientID)"
+            let mode = m.mode
             return RegimeResult(action: mode == .monitor ? .monitor : .block, rule: m.rule, regime: r.id, instrument: m.instrument,
                                 rank: m.rank, approval: nil, findings: findings, exemption: nil, exemptionCounts: true,
-                                reason: "\(r.id) \(what)\(countText)\(mode == .monitor ? " (monitor mode: would block)" : "")")
+                                reason: missingReason(m, regime: r, table: table, recipient: recipientID, monitor: mode == .monitor))
         }
         let (n, a) = covered!
-        return RegimeResult(action: .allow, rule: n.rule, regime: r.id, instrument: n.instrument, rank: n.rank, approval: a,
-                            findings: [], exemption: nil, exemptionCounts: true,
-                            reason: "\(r.id) requires \(n.instrument); covered by approval \(a)")
+        let reason = n.rank < a.coveredReasons.count ? a.coveredReasons[n.rank]
+            : "\(r.id) requires \(n.instrument); covered by approval \(a.approval.id)"
+        return RegimeResult(action: .allow, rule: n.rule, regime: r.id, instrument: n.instrument, rank: n.rank, approval: a.approval.id,
+                            findings: [], exemption: nil, exemptionCounts: true, reason: reason)
     }
 
-    /// The first approval valid for `instrument` and `category` on `day` (for `recipient`, or for
-    /// any recipient when nil); why each other candidate fails goes to `findings`.
-    static func validApproval(instrument: String, satisfiedBy: Set<String>, category: Category, recipient recipientID: String?,
-                              regime r: Regime, candidates: [ResolvedApproval], country: CountryCode?, day: PolicyDate,
-                              site: Site, counts: CountPreview, findings: inout [String]) -> String? {
-        for candidate in candidates {
+    /// "<regime> requires <instrument> and no valid approval covers <category> to <recipient> (<category>: before -> after)",
+    /// appended into one buffer: interpolating the parts separately cost an allocation each.
+    static func missingReason(_ m: Need, regime r: Regime, table: RegimeTable, recipient: String, monitor: Bool) -> String {
+        var s = ""
+        if m.bandIndex >= 0, !m.satisfiedBy.isEmpty {
+            s = table.bandMissingPrefixes[m.categoryIndex][m.bandIndex]
+            s.reserveCapacity(s.utf8.count + recipient.utf8.count + 64)
+            s += recipient
+        } else if m.satisfiedBy.isEmpty {
+            s.reserveCapacity(160)
+            s += r.id; s += " "
+            s += m.instrument; s += ": no approval can permit it"
+        } else {
+            s.reserveCapacity(160)
+            s += r.id; s += " requires "; s += m.instrument; s += " and no valid approval covers "; s += m.category.name; s += " to "; s += recipient
+        }
+        if let c = m.change {
+            s += " ("; s += m.category.name; s += ": "; s += String(c.before); s += " -> "; s += String(c.after); s += ")"
+        }
+        if monitor { s += " (monitor mode: would block)" }
+        return s
+    }
+
+    /// The first approval valid for the need's instrument and category on `day`, among
+    /// `candidates` (indices into `resolved` of the approvals that name `recipient` or every
+    /// recipient; any recipient when nil); why each other candidate fails goes to `findings`.
+    static func validApproval(need: Need, recipient recipientID: String?, regime r: Regime, candidates: [Int],
+                              resolved: [ResolvedApproval], country: CountryCode?, day: PolicyDate,
+                              site: Site, counts: CountPreview, findings: inout [String]) -> ResolvedApproval? {
+        let instrument = need.instrument, category = need.category
+        for i in candidates {
+            let candidate = resolved[i]
             let a = candidate.approval
-            if let recipientID, !a.covers(recipient: recipientID) { continue }
-            if !satisfiedBy.contains(a.kind) {
+            let satisfies = need.rank < 64 ? candidate.satisfiesRanks & (1 << UInt64(need.rank)) != 0 : need.satisfiedBy.contains(a.kind)
+            if !satisfies {
                 findings.append("\(a.id): a \(a.kind) does not satisfy \(instrument)"); continue
             }
-            if !a.covers(category) {
+            let coversCategory = need.categoryIndex < 64 ? candidate.categoryMask & (1 << UInt64(need.categoryIndex)) != 0 : a.covers(category)
+            if !coversCategory {
                 findings.append("\(a.id): does not cover category \(category)"); continue
             }
             if a.status != .active {
@@ -217,11 +277,11 @@ public enum Decide {
             }
             if let cap = a.cap, let recipientID {
                 let key = CountKey(scope: .recipient(recipientID), category: category, window: r.window)
-                if let after = counts[key]?.after, after > cap {
+                if let after = value(counts, key)?.after, after > cap {
                     findings.append("\(a.id): volume cap \(cap) exceeded (\(category) to \(recipientID) would be \(after))"); continue
                 }
             }
-            return a.id
+            return candidate
         }
         return nil
     }
@@ -236,7 +296,7 @@ public enum Decide {
     }
 
     static func exemptionMatches(_ ex: SiteExemption, facts: FlowFacts) -> Bool {
-        if let r = ex.recipients, !r.contains(facts.recipient.id) { return false }
+        if let r = ex.recipients, !(r.count <= 8 ? r.contains(where: { $0 == facts.recipient.id }) : r.contains(facts.recipient.id)) { return false }
         if !ex.hosts.isEmpty {
             let h = HostPattern.normalize(facts.host)
             if !ex.hosts.contains(where: { $0.matches(normalizedHost: h) }) { return false }

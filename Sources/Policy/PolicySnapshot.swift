@@ -15,18 +15,80 @@ public struct RecipientMatch: Sendable, Hashable {
     }
 }
 
-/// An approval as one regime sees it: its kind resolved and its last valid day derived.
-public struct ResolvedApproval: Sendable {
+/// An approval as one regime sees it: its kind resolved and its last valid day derived. A class:
+/// verdicts pass it around by reference instead of copying (and retaining) its strings.
+public final class ResolvedApproval: Sendable {
     public let approval: Approval
     public let kind: ApprovalKind
     /// Inclusive; nil when neither the site file nor the kind bounds it.
     public let lastDay: PolicyDate?
+    /// Bit `rank` is set when the approval's kind satisfies the regime's instrument of that rank
+    /// (ranks are unique per instrument), so the verdict tests a bit instead of hashing kind names.
+    public let satisfiesRanks: UInt64
+    /// Bit `i` is set when the approval covers the regime's `categories[i]`.
+    public let categoryMask: UInt64
+    /// Per instrument rank: the verdict's reason when this approval covers a need for that instrument.
+    public let coveredReasons: [String]
+
+    init(approval a: Approval, kind: ApprovalKind, regime r: Regime) {
+        approval = a
+        self.kind = kind
+        lastDay = a.validUntil(kind: kind)
+        var ranks: UInt64 = 0
+        var reasons: [String] = []
+        let byRank = r.instruments.values.sorted { $0.rank < $1.rank }
+        if let top = byRank.last { reasons = Array(repeating: "", count: top.rank + 1) }
+        for i in byRank {
+            if i.rank < 64, i.satisfiedBy.contains(a.kind) { ranks |= 1 << UInt64(i.rank) }
+            reasons[i.rank] = "\(r.id) requires \(i.id); covered by approval \(a.id)"
+        }
+        satisfiesRanks = ranks
+        var cats: UInt64 = 0
+        for (i, c) in r.categories.enumerated() where i < 64 && a.covers(c) { cats |= 1 << UInt64(i) }
+        categoryMask = cats
+        coveredReasons = reasons
+    }
+}
+
+/// Per-regime tables resolved at load so a verdict looks up candidates and flags without
+/// hashing names for every column.
+public struct RegimeTable: Sendable {
+    /// Indices into the regime's resolved approvals that name this recipient (or every recipient), in file order.
+    public let candidatesByRecipient: [String: [Int]]
+    /// Indices of the approvals for every recipient: the candidates of a recipient no approval names.
+    public let candidatesForAnyRecipient: [Int]
+    /// Per regime override: whether a site operator flag triggers it.
+    public let overrideFlagHits: [Bool]
+    /// The ladder of each of the regime's categories, by the category's index in `categories`.
+    public let bandsByCategory: [[Band]]
+    /// The site's mode for each band's rule (parallel to `bandsByCategory`) and each override's rule.
+    public let bandModes: [[PolicyMode]]
+    public let overrideModes: [PolicyMode]
+    /// Per band (parallel to `bandsByCategory`): the start of the reason when no approval covers it,
+    /// up to the recipient ("<regime> requires <instrument> and no valid approval covers <category> to ").
+    public let bandMissingPrefixes: [[String]]
+
+    /// The band `count` falls in for the regime's `categories[index]` (as `Regime.band`), with the
+    /// site's mode for its rule; nil below the first line.
+    public func band(categoryIndex index: Int, count: Int) -> (band: Band, mode: PolicyMode, index: Int)? {
+        var found: Int?
+        let bands = bandsByCategory[index]
+        for (i, b) in bands.enumerated() where count >= b.lower {
+            if b.upper.map({ count < $0 }) ?? true { found = i }
+        }
+        return found.map { (bands[$0], bandModes[index][$0], $0) }
+    }
+
+    /// The approvals worth checking for a flow to `recipient`, in file order.
+    public func candidates(recipient: String) -> [Int] { candidatesByRecipient[recipient] ?? candidatesForAnyRecipient }
 }
 
 /// A site exemption paired with the regime's basis it relies on.
-public struct ResolvedExemption: Sendable {
+public final class ResolvedExemption: Sendable {
     public let exemption: SiteExemption
     public let basis: ExemptionBasis
+
+    init(exemption: SiteExemption, basis: ExemptionBasis) { self.exemption = exemption; self.basis = basis }
 }
 
 /// A loaded, validated policy: a site and the regimes it uses. Immutable; swapped whole on reload.
@@ -39,6 +101,8 @@ public struct PolicySnapshot: Sendable {
     public let approvalsByRegime: [[ResolvedApproval]]
     /// Per regime: the site exemptions whose basis it defines.
     public let exemptionsByRegime: [[ResolvedExemption]]
+    /// Per regime: candidate approvals by recipient and override flag hits.
+    public let tablesByRegime: [RegimeTable]
     private let recipientIndex: [String: Int]
     private let companyKeys: [(Category, CountingWindow)]
     /// Per regime: detector kind → categories under the chosen mapping, sensitive marker included.
@@ -115,8 +179,25 @@ public struct PolicySnapshot: Sendable {
         approvalsByRegime = regimes.map { r in
             site.approvals.compactMap { a in
                 guard a.regime == nil || a.regime == r.id, let kind = r.approvalKinds[a.kind] else { return nil }
-                return ResolvedApproval(approval: a, kind: kind, lastDay: a.validUntil(kind: kind))
+                return ResolvedApproval(approval: a, kind: kind, regime: r)
             }
+        }
+        tablesByRegime = zip(regimes, approvalsByRegime).map { r, resolved in
+            var named: Set<String> = []
+            for ra in resolved { named.formUnion(ra.approval.recipients ?? []) }
+            var byRecipient: [String: [Int]] = [:]
+            for id in named {
+                byRecipient[id] = resolved.indices.filter { resolved[$0].approval.covers(recipient: id) }
+            }
+            return RegimeTable(candidatesByRecipient: byRecipient,
+                               candidatesForAnyRecipient: resolved.indices.filter { resolved[$0].approval.recipients == nil },
+                               overrideFlagHits: r.overrides.map { o in o.flag.map { site.flags.contains($0) } ?? false },
+                               bandsByCategory: r.categories.map { r.ladder[$0] ?? [] },
+                               bandModes: r.categories.map { (r.ladder[$0] ?? []).map { site.mode(forRule: $0.rule) } },
+                               overrideModes: r.overrides.map { site.mode(forRule: $0.rule) },
+                               bandMissingPrefixes: r.categories.map { c in
+                                   (r.ladder[c] ?? []).map { "\(r.id) requires \($0.instrument) and no valid approval covers \(c) to " }
+                               })
         }
         exemptionsByRegime = regimes.map { r in
             site.exemptions.compactMap { e in r.exemptions[e.basis].map { ResolvedExemption(exemption: e, basis: $0) } }
