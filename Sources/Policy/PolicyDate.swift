@@ -24,16 +24,8 @@ public struct PolicyDate: Sendable, Hashable, Comparable, CustomStringConvertibl
     }
 
     public init(dayNumber: Int) {
-        // Inverse of daysFromCivil (proleptic Gregorian, era-based).
-        let z = dayNumber + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        self.init(year: yoe + era * 400 + (m <= 2 ? 1 : 0), month: m, day: d)
+        let (y, m, d) = CivilDays.date(fromDayNumber: dayNumber)
+        self.init(year: y, month: m, day: d)
     }
 
     /// The civil day containing `date` in `calendar`.
@@ -41,13 +33,8 @@ public struct PolicyDate: Sendable, Hashable, Comparable, CustomStringConvertibl
         self.init(dayNumber: calendar.dayNumber(date))
     }
 
-    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
-        let y = m <= 2 ? y0 - 1 : y0
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+    static func daysFromCivil(_ y: Int, _ m: Int, _ d: Int) -> Int {
+        CivilDays.dayNumber(year: y, month: m, day: d)
     }
 
     static func daysIn(month: Int, year: Int) -> Int {
