@@ -1,5 +1,6 @@
 import CustomsCore
 import Foundation
+import Wire
 import Logging
 import Synchronization
 
@@ -60,26 +61,5 @@ enum ResponseBytes {
         SyntheticResponse(status: status, reason: reason(status), text: text)
     }
 
-    static func reason(_ status: Int) -> String {
-        switch status {
-        case 200: return "OK"
-        case 400: return "Bad Request"
-        case 403: return "Forbidden"
-        case 404: return "Not Found"
-        case 405: return "Method Not Allowed"
-        case 407: return "Proxy Authentication Required"
-        case 408: return "Request Timeout"
-        case 413: return "Content Too Large"
-        case 414: return "URI Too Long"
-        case 431: return "Request Header Fields Too Large"
-        case 451: return "Unavailable For Legal Reasons"
-        case 500: return "Internal Server Error"
-        case 501: return "Not Implemented"
-        case 502: return "Bad Gateway"
-        case 503: return "Service Unavailable"
-        case 504: return "Gateway Timeout"
-        case 505: return "HTTP Version Not Supported"
-        default: return "Status \(status)"
-        }
-    }
+    static func reason(_ status: Int) -> String { HTTPResponseHead.reasonPhrase(status) }
 }
