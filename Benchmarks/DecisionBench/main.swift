@@ -68,18 +68,27 @@ print(String(format: "  %-38@ %12.0f /s  (%.1f ns each)  %12.0f /CPU-s", "baseli
 // An optional second argument runs one scenario only (for perf record).
 let only = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) : nil
 var total = 0.0
+// The gateway asks without the rule trace (`trace: false`); `policy explain` asks with it. Both are
+// measured so the figure the gateway depends on is the first of each pair.
 for (i, (name, facts, preview)) in scenarios.enumerated() where only == nil || only == i {
-    _ = Decide.verdict(facts, policy: policy, counts: preview)   // warm up
-    let (secs, cpu, sink) = measure {
-        var s = 0
-        for _ in 0..<iterations { s &+= Decide.verdict(facts, policy: policy, counts: preview).considered.count }
-        return s
+    for trace in [false, true] {
+        _ = Decide.verdict(facts, policy: policy, counts: preview, trace: trace)   // warm up
+        let (secs, cpu, sink) = measure {
+            var s = 0
+            for _ in 0..<iterations {
+                let v = Decide.verdict(facts, policy: policy, counts: preview, trace: trace)
+                s &+= v.considered.count &+ v.approvalFindings.count &+ v.reason.utf8.count
+            }
+            return s
+        }
+        if !trace { total += secs }
+        let v = Decide.verdict(facts, policy: policy, counts: preview, trace: trace)
+        let label = name + (trace ? " +trace" : "")
+        print(String(format: "  %-44@ %12.0f verdicts/s  (%.0f ns each)  %12.0f verdicts/CPU-s  (%.0f ns; %@ %@) [%d]", label as NSString,
+                     Double(iterations) / secs, secs / Double(iterations) * 1e9, Double(iterations) / cpu, cpu / Double(iterations) * 1e9,
+                     v.action.rawValue as NSString, v.rule as NSString, sink & 1))
     }
-    total += secs
-    let v = Decide.verdict(facts, policy: policy, counts: preview)
-    print(String(format: "  %-38@ %12.0f verdicts/s  (%.0f ns each)  %12.0f verdicts/CPU-s  (%.0f ns; %@ %@) [%d]", name as NSString,
-                 Double(iterations) / secs, secs / Double(iterations) * 1e9, Double(iterations) / cpu, cpu / Double(iterations) * 1e9,
-                 v.action.rawValue as NSString, v.rule as NSString, sink & 1))
 }
-print(String(format: "  %-38@ %12.0f verdicts/s", "mean over scenarios" as NSString, Double(iterations * (only == nil ? scenarios.count : 1)) / total))
+print(String(format: "  %-44@ %12.0f verdicts/s", "mean over scenarios (gateway, no trace)" as NSString,
+             Double(iterations * (only == nil ? scenarios.count : 1)) / total))
 _ = baseSink

@@ -11,10 +11,11 @@ import Policy
 /// instrument needs a valid approval; the most severe regime result wins. A flow that adds nobody
 /// new is still a transfer: it is blocked while its category sits in a band whose approval is missing.
 public enum Decide {
-    public static func verdict(_ facts: FlowFacts, policy: PolicySnapshot, counts: CountPreview) -> Verdict {
+    /// `trace: false` leaves `considered` empty: the gateway never shows it, and building it was a
+    /// fifth of a verdict's cost. `policy explain` and tests keep the default.
+    public static func verdict(_ facts: FlowFacts, policy: PolicySnapshot, counts: CountPreview, trace: Bool = true) -> Verdict {
         let site = policy.site
-        var traces: [RuleTrace] = []
-        traces.reserveCapacity(8)
+        var traces = Trail(on: trace)
         let recipientID = facts.recipient.id
         let country = facts.recipient.country ?? facts.country
 
@@ -23,32 +24,32 @@ public enum Decide {
         for e in site.events {
             guard case .stopOrder(let target) = e.kind, target == nil || target == recipientID, today >= e.date else { continue }
             let rule = "site/stop-order/\(e.id)"
-            traces.append(RuleTrace(rule: rule, outcome: .decided, note: "regulator stop order since \(e.date)"))
-            return finish(site.mode(forRule: rule), rule: rule, regime: nil, instrument: nil, counts: counts, traces: traces,
+            traces.add(RuleTrace(rule: rule, outcome: .decided, note: "regulator stop order since \(e.date)"))
+            return finish(site.mode(forRule: rule), rule: rule, regime: nil, instrument: nil, counts: counts, traces: traces.items,
                           reason: "a regulator stop order (\(e.id), \(e.date)) halts transfers to \(target ?? "every recipient")")
         }
 
         guard policy.isOutside(country) else {
-            traces.append(RuleTrace(rule: "site/domestic", outcome: .decided, note: "no loaded regime counts \(country?.description ?? "this destination") as outside"))
+            traces.add(RuleTrace(rule: "site/domestic", outcome: .decided, note: "no loaded regime counts \(country?.description ?? "this destination") as outside"))
             return Verdict(action: .allow, rule: "site/domestic", regime: nil, requiredInstrument: nil, approvalUsed: nil,
                            approvalFindings: [], exemption: nil, countsFlow: false, counts: counts,
-                           reason: "destination is not outside any loaded regime's territory", considered: traces)
+                           reason: "destination is not outside any loaded regime's territory", considered: traces.items)
         }
 
         let newByCategory: [Category: Int]
         switch facts.content {
         case .uninspectable(let why):
             return opaque(site.uninspectable, rule: "site/uninspectable", what: "the body could not be inspected (\(why))",
-                          site: site, counts: counts)
+                          site: site, counts: counts, trace: trace)
         case .tunnel:
-            return opaque(site.tunnels, rule: "site/tunnel", what: "an uninspected tunnel to the outside", site: site, counts: counts)
+            return opaque(site.tunnels, rule: "site/tunnel", what: "an uninspected tunnel to the outside", site: site, counts: counts, trace: trace)
         case .subjects(let m):
             newByCategory = m
         }
         if newByCategory.isEmpty {
             return Verdict(action: .allow, rule: "site/no-personal-data", regime: nil, requiredInstrument: nil, approvalUsed: nil,
                            approvalFindings: [], exemption: nil, countsFlow: false, counts: counts,
-                           reason: "no personal information found", considered: [RuleTrace(rule: "site/no-personal-data", outcome: .decided)])
+                           reason: "no personal information found", considered: trace ? [RuleTrace(rule: "site/no-personal-data", outcome: .decided)] : [])
         }
 
         var best: RegimeResult?
@@ -65,12 +66,20 @@ public enum Decide {
         guard let b = best else {
             return Verdict(action: .allow, rule: "site/no-regime-applies", regime: nil, requiredInstrument: nil, approvalUsed: nil,
                            approvalFindings: [], exemption: nil, countsFlow: true, counts: counts,
-                           reason: "no loaded regime applies to this destination, date and categories", considered: traces)
+                           reason: "no loaded regime applies to this destination, date and categories", considered: traces.items)
         }
         let counted = b.action != .block && !(applicable > 0 && exemptUncounted == applicable)
         return Verdict(action: b.action, rule: b.rule, regime: b.regime, requiredInstrument: b.instrument, approvalUsed: b.approval,
                        approvalFindings: b.findings, exemption: b.exemption, countsFlow: counted, counts: counts,
-                       reason: b.reason, considered: traces)
+                       reason: b.reason, considered: traces.items)
+    }
+
+    /// The rules considered, collected only when asked for; `add` builds nothing otherwise.
+    struct Trail {
+        let on: Bool
+        var items: [RuleTrace] = []
+        init(on: Bool) { self.on = on; if on { items.reserveCapacity(8) } }
+        mutating func add(_ t: @autoclosure () -> RuleTrace) { if on { items.append(t()) } }
     }
 
     struct RegimeResult {
@@ -126,16 +135,16 @@ public enum Decide {
     }
 
     static func evaluate(_ r: Regime, index: Int, facts: FlowFacts, today: PolicyDate, newByCategory: [Category: Int], country: CountryCode?,
-                         policy: PolicySnapshot, counts: CountPreview, traces: inout [RuleTrace]) -> RegimeResult? {
+                         policy: PolicySnapshot, counts: CountPreview, traces: inout Trail) -> RegimeResult? {
         // `today` is the day in the primary regime's calendar; most regimes share it.
         let day = r.calendar == policy.calendar ? today : PolicyDate(dayNumber: r.calendar.dayNumber(facts.time))
         guard r.inForce(on: day) else {
-            traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "not in force on \(day)"))
+            traces.add(RuleTrace(rule: r.id, outcome: .notApplicable, note: "not in force on \(day)"))
             return nil
         }
         let outside = country.map(r.isOutside) ?? policy.site.unknownCountryOutside
         guard outside else {
-            traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "\(country?.description ?? "unknown country") is not outside for this regime"))
+            traces.add(RuleTrace(rule: r.id, outcome: .notApplicable, note: "\(country?.description ?? "unknown country") is not outside for this regime"))
             return nil
         }
         var carried: [(category: Category, index: Int, new: Int)] = []
@@ -144,7 +153,7 @@ public enum Decide {
             if let n = value(newByCategory, c) { carried.append((c, i, n)) }
         }
         guard !carried.isEmpty else {
-            traces.append(RuleTrace(rule: r.id, outcome: .notApplicable, note: "the flow carries no category this regime counts"))
+            traces.add(RuleTrace(rule: r.id, outcome: .notApplicable, note: "the flow carries no category this regime counts"))
             return nil
         }
 
@@ -155,7 +164,7 @@ public enum Decide {
             guard exemptionMatches(ex, facts: facts) else { continue }
             let rule = "\(r.id)/exemption/\(ex.basis)"
             let counts = ex.counts ?? basis.counts
-            traces.append(RuleTrace(rule: rule, outcome: .exempt, note: "site exemption '\(ex.id)'\(basis.cite.map { " relying on \($0)" } ?? ""); \(counts ? "still counted" : "not counted")"))
+            traces.add(RuleTrace(rule: rule, outcome: .exempt, note: "site exemption '\(ex.id)'\(basis.cite.map { " relying on \($0)" } ?? ""); \(counts ? "still counted" : "not counted")"))
             return RegimeResult(action: .allow, rule: rule, regime: r.id, instrument: nil, rank: -1, approval: nil, findings: [],
                                 exemption: ex.id, exemptionCounts: counts,
                                 reason: "exempt under \(basis.cite ?? ex.basis) (site exemption \(ex.id))")
@@ -171,7 +180,7 @@ public enum Decide {
                 if let (band, mode, bi) = table.band(categoryIndex: ci, count: change.after), band.instrument != "none" {
                     needs.append(Need(source: .band(band), bandIndex: bi, mode: mode, category: c, categoryIndex: ci, key: key, change: change))
                 } else {
-                    traces.append(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
+                    traces.add(RuleTrace(rule: r.id, outcome: .below, key: key, change: change))
                 }
             }
         }
@@ -196,11 +205,11 @@ public enum Decide {
             if let a = validApproval(need: need, recipient: recipientID, regime: r, candidates: candidates,
                                      resolved: policy.approvalsByRegime[index], country: country, day: day, site: site,
                                      counts: counts, findings: &mine) {
-                traces.append(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument,
+                traces.add(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument,
                                         approval: a.approval.id))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
             } else {
-                traces.append(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
+                traces.add(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
                                         note: mine.isEmpty ? "no approval on file" : "no candidate approval is valid"))
                 findings += mine
                 if missing == nil || need.rank > missing!.rank { missing = need }
@@ -307,8 +316,8 @@ public enum Decide {
         return true
     }
 
-    static func opaque(_ action: OpaqueFlowAction, rule: String, what: String, site: Site, counts: CountPreview) -> Verdict {
-        let trace = [RuleTrace(rule: rule, outcome: .decided, note: "site action: \(action.rawValue)")]
+    static func opaque(_ action: OpaqueFlowAction, rule: String, what: String, site: Site, counts: CountPreview, trace on: Bool) -> Verdict {
+        let trace = on ? [RuleTrace(rule: rule, outcome: .decided, note: "site action: \(action.rawValue)")] : []
         switch action {
         case .allow:
             return Verdict(action: .allow, rule: rule, regime: nil, requiredInstrument: nil, approvalUsed: nil, approvalFindings: [],

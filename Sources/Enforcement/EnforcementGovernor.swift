@@ -57,7 +57,7 @@ public final class EnforcementGovernor: FlowGovernor {
                               user: flow.client.user, method: flow.method, host: flow.host, path: flow.path,
                               destination: flow.destination, country: place.country, recipient: place.recipient,
                               content: .tunnel)
-        let verdict = Decide.verdict(facts, policy: rt.policy, counts: [:])
+        let verdict = Decide.verdict(facts, policy: rt.policy, counts: [:], trace: false)
         metrics.verdict(verdict)
         switch verdict.action {
         case .allow:

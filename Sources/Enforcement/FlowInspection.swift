@@ -72,7 +72,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
                                 calendar: runtime.policy.calendar)
         let policy = runtime.policy
         governor.ledger.admit(batch, decide: { preview in
-            let v = Decide.verdict(facts, policy: policy, counts: preview)
+            let v = Decide.verdict(facts, policy: policy, counts: preview, trace: false)
             return (v.countsFlow ? .commit : .discard, v)
         }, completion: { [self] outcome in
             switch outcome {
@@ -95,7 +95,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
     }
 
     private func judgeWithoutCounting(_ facts: FlowFacts, result: InspectionResult, completion: @escaping @Sendable (BodyVerdict) -> Void) {
-        let v = Decide.verdict(facts, policy: runtime.policy, counts: [:])
+        let v = Decide.verdict(facts, policy: runtime.policy, counts: [:], trace: false)
         governor.metrics.verdict(v)
         settle(v, facts: facts, result: result, completion: completion)
     }

@@ -51,8 +51,9 @@ public final class ResolvedApproval: Sendable {
 }
 
 /// Per-regime tables resolved at load so a verdict looks up candidates and flags without
-/// hashing names for every column.
-public struct RegimeTable: Sendable {
+/// hashing names for every column. A class, like `ResolvedApproval`: a verdict reads one per regime,
+/// and copying a struct of seven arrays cost seven retains and releases each time.
+public final class RegimeTable: Sendable {
     /// Indices into the regime's resolved approvals that name this recipient (or every recipient), in file order.
     public let candidatesByRecipient: [String: [Int]]
     /// Indices of the approvals for every recipient: the candidates of a recipient no approval names.
@@ -67,6 +68,13 @@ public struct RegimeTable: Sendable {
     /// Per band (parallel to `bandsByCategory`): the start of the reason when no approval covers it,
     /// up to the recipient ("<regime> requires <instrument> and no valid approval covers <category> to ").
     public let bandMissingPrefixes: [[String]]
+
+    init(candidatesByRecipient: [String: [Int]], candidatesForAnyRecipient: [Int], overrideFlagHits: [Bool],
+         bandsByCategory: [[Band]], bandModes: [[PolicyMode]], overrideModes: [PolicyMode], bandMissingPrefixes: [[String]]) {
+        self.candidatesByRecipient = candidatesByRecipient; self.candidatesForAnyRecipient = candidatesForAnyRecipient
+        self.overrideFlagHits = overrideFlagHits; self.bandsByCategory = bandsByCategory; self.bandModes = bandModes
+        self.overrideModes = overrideModes; self.bandMissingPrefixes = bandMissingPrefixes
+    }
 
     /// The band `count` falls in for the regime's `categories[index]` (as `Regime.band`), with the
     /// site's mode for its rule; nil below the first line.

@@ -41,7 +41,15 @@ func decide(_ p: PolicySnapshot, host: String = "api.acme.com", country: Country
     }
     let facts = FlowFacts(time: cst(at), clientName: client, method: method, host: host, path: path, country: country,
                           recipient: match, content: content ?? .subjects(newByCategory: new))
-    return Decide.verdict(facts, policy: p, counts: preview)
+    let v = Decide.verdict(facts, policy: p, counts: preview)
+    // The gateway asks without the trace: every table-driven case also checks that this changes
+    // nothing but `considered`.
+    let quick = Decide.verdict(facts, policy: p, counts: preview, trace: false)
+    #expect(quick.considered.isEmpty)
+    #expect(quick.action == v.action && quick.rule == v.rule && quick.reason == v.reason && quick.regime == v.regime)
+    #expect(quick.requiredInstrument == v.requiredInstrument && quick.approvalUsed == v.approvalUsed)
+    #expect(quick.approvalFindings == v.approvalFindings && quick.exemption == v.exemption && quick.countsFlow == v.countsFlow)
+    return v
 }
 
 let acme = """
