@@ -89,9 +89,13 @@ struct SubjectTable {
         parent.append(id)
         people.append(p)
         var root = id
-        for v in linkingValues(p) {
+        let strongLinks = p.values.reduce(0) { $0 + (isStrong($1.kind) ? 1 : 0) } + p.links.count
+        for (i, v) in linkingValues(p).enumerated() {
             if let other = byValue[v] {
                 let a = find(other), b = find(root)
+                // A shared name (or name + address) is weaker evidence than a document: two people
+                // of the same name holding different numbers of one kind stay two people.
+                if a != b, i >= strongLinks, people[Int(a)].conflicts(with: people[Int(b)]) { continue }
                 if a != b {
                     // Keep the older root so component data accumulates in one place.
                     let (keep, drop) = a < b ? (a, b) : (b, a)
@@ -141,17 +145,19 @@ struct SubjectTable {
             while parent[Int(r)] != r { r = parent[Int(r)] }
             if r == Int32(i) { roots.append(i) }
         }
-        // A person named without any identifier (a ticket that only says "张三") is the person of
-        // that name seen with identifiers elsewhere in the body, when there is exactly one.
+        // A person named without any identifier (a ticket that only says "张三") is a person of
+        // that name seen with identifiers elsewhere in the body. When several people share the
+        // name we cannot tell which, but it is one of them, not one more: the count is the same
+        // whichever it joins, so it joins the first.
         var named: [SubjectKey: Int] = [:]
         for i in roots where people[i].values.contains(where: { isStrong($0.kind) }) {
-            for v in people[i].values where v.kind == .name { named[v.key] = named[v.key] == nil ? i : -1 }
+            for v in people[i].values where v.kind == .name && named[v.key] == nil { named[v.key] = i }
         }
         var merged = [Int: Fragment]()
         var absorbed = Set<Int>()
         for i in roots where nameOnlyJoinsNamed && !people[i].values.contains(where: { isStrong($0.kind) }) {
             let targets = Set(people[i].values.filter { $0.kind == .name }.compactMap { named[$0.key] })
-            if targets.count == 1, let t = targets.first, t >= 0 {
+            if targets.count == 1, let t = targets.first {
                 merged[t, default: people[t]].absorb(people[i])
                 absorbed.insert(i)
             }

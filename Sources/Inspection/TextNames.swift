@@ -7,6 +7,8 @@ struct TextNames {
     static let stops: [[UInt8]] = ["来电", "为", "申请", "电话", "手机", "要求", "的", "反馈", "已", "说", "在", "于",
                                    "和", "与", "等", "办理", "先生", "女士", "联系", "投诉", "咨询", "称", "表示", "购买",
                                    "预订", "身份证", "证件", "地址", "邮箱", "银行", "护照", "退款", "订单", "本人"].map { Array($0.utf8) }
+    /// Stop words that never start a name, not even as a one-character surname (客户说之前…).
+    static let neverFirst: [[UInt8]] = ["说", "的", "已", "在", "称", "要", "想"].map { Array($0.utf8) }
     static let birthTriggers: [[UInt8]] = ["出生日期：", "出生日期:", "出生日期", "生日：", "生日", "出生于", "date of birth ",
                                            "DOB ", "born "].map { Array($0.utf8) }
     static let addressTriggers: [[UInt8]] = ["地址：", "地址:", "地址为", "地址是", "住址：", "住址为"].map { Array($0.utf8) }
@@ -38,7 +40,7 @@ struct TextNames {
         // A line that starts with a name ("张三申请…", "李四（138…）要求…") after the ticket header.
         var cuts: [(Int, Int, Int)] = mentions.map { ($0.start, $0.nameStart, $0.nameEnd) }
         if let h = Self.headerEnd(v, limit: cuts.first?.0 ?? n), cuts.first?.0 != h,
-           Self.match(Self.triggers, v, h) == nil, let e = hanName(v, h) {
+           Self.match(Self.triggers, v, h) == nil, let e = hanName(v, h), Self.endsLikeName(v, e) {
             cuts.insert((h, h, e), at: 0)
         }
         // Each person gets the text after their name up to the next name; a name followed by a
@@ -126,6 +128,13 @@ struct TextNames {
         return nil
     }
 
+    /// A name that opens a ticket's text is followed by what people do or by their contact in
+    /// parentheses (张三申请…, 李四（138…）); a noun like 快递单号 runs into letters or digits instead.
+    private static func endsLikeName(_ v: UnsafeBufferPointer<UInt8>, _ e: Int) -> Bool {
+        e < v.count && (match(stops, v, e) != nil || match(openers, v, e) != nil)
+    }
+    static let openers: [[UInt8]] = ["（", "(", "：", ":"].map { Array($0.utf8) }
+
     static func match(_ words: [[UInt8]], _ v: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int? {
         outer: for w in words where i + w.count <= v.count {
             for k in 0..<w.count where v[i + k] != w[k] { continue outer }
@@ -145,7 +154,7 @@ struct TextNames {
             if count >= 2, Self.match(Self.stops, v, i) != nil { break }
             // A two-character word right after the role word (用户反馈) is no name; one character
             // may be a surname (于, 和).
-            if count == 0, let len = Self.match(Self.stops, v, i), len >= 6 { return nil }
+            if count == 0, let len = Self.match(Self.stops, v, i), len >= 6 || Self.match(Self.neverFirst, v, i) != nil { return nil }
             i += 3; count += 1
         }
         guard count >= 2 else { return nil }
