@@ -92,23 +92,6 @@ import Testing
         #expect(geoError { _ = try GeoOverrides.loadCSV(path: r) }?.hasPrefix("\(r):1: '1.2.3.0/33' is not a network") == true)
     }
 
-    @Test func countryGroups() {
-        let outside = CountryGroup.outside("CN")
-        #expect(!outside.contains("CN"))
-        for c: CountryCode in ["HK", "MO", "TW", "US", "SG"] { #expect(outside.contains(c)) }
-        let concern = CountryGroup.usCountriesOfConcern
-        for c: CountryCode in ["CN", "HK", "MO", "CU", "IR", "KP", "RU", "VE"] { #expect(concern.contains(c)) }
-        #expect(!concern.contains("TW"))
-        #expect(!concern.contains("US"))
-        let eu = CountryGroup(name: "eu_core", members: ["DE", "FR"])
-        #expect(CountryGroup.named("eu_core", userGroups: ["eu_core": eu]) == eu)
-        #expect(CountryGroup.named("outside:CN", userGroups: [:]) == outside)
-        #expect(CountryGroup.named("countries_of_concern", userGroups: [:]) == concern)
-        #expect(CountryGroup.named("outside:XX", userGroups: [:]) == nil)
-        #expect(CountryGroup.named("nonsense", userGroups: [:]) == nil)
-        #expect(CountryGroup.named("JP", userGroups: [:])?.contains("JP") == true)
-    }
-
     @Test func countryCodes() {
         #expect(CountryCodes.isKnown("CN"))
         #expect(CountryCodes.isKnown("XK"))
