@@ -42,9 +42,13 @@ public final class EnforcementGovernor: FlowGovernor {
         let rt = runtime
         let place = rt.locate(host: flow.host, sni: flow.sni, address: flow.destination)
         guard rt.isOutside(country: place.country, special: place.special) else { return .forward }
-        guard Self.mayCarryBody(flow) else { return .forward }
+        // The target and header fields go out with every request, body or not.
+        let head = rt.requestInspector.inspect(path: flow.path, query: flow.query, headers: flow.requestHeaders,
+                                               now: flow.startedAt)
+        let hasBody = Self.mayCarryBody(flow)
+        guard hasBody || !head.isEmpty else { return .forward }
         let inspection = FlowInspection(governor: self, runtime: rt, flow: flow, country: place.country,
-                                        recipient: place.recipient)
+                                        recipient: place.recipient, head: head, hasBody: hasBody)
         return .inspect(inspection)
     }
 
@@ -108,7 +112,7 @@ public final class EnforcementGovernor: FlowGovernor {
     /// `durable` runs once the record is on disk (or failed to get there).
     @discardableResult
     func record(_ verdict: Verdict, flow: FlowContext, facts: FlowFacts, result: InspectionResult?,
-                runtime rt: PolicyRuntime, incident: String? = nil,
+                runtime rt: PolicyRuntime, incident: String? = nil, foundIn: [String] = [],
                 durable: @escaping @Sendable (Result<Void, AuditError>) -> Void) -> String {
         let incident = incident ?? IncidentID.make(at: flow.startedAt)
         var subjectsNew: [String: Int] = [:]
@@ -129,7 +133,7 @@ public final class EnforcementGovernor: FlowGovernor {
             destination: flow.destination.description, country: facts.country.map(String.init(describing:)),
             recipient: facts.recipient.id, recipientName: facts.recipient.name, subjectsNew: subjectsNew,
             counts: counts, masked: Array((result?.subjects ?? []).prefix(3).map(\.masked)),
-            uninspectable: uninspectable, bytes: result?.bytes)
+            uninspectable: uninspectable, bytes: result?.bytes, foundIn: foundIn)
         audit.append(rec) { [logger, metrics] r in
             if case .failure(let e) = r {
                 metrics.auditFailure()
@@ -137,10 +141,12 @@ public final class EnforcementGovernor: FlowGovernor {
             }
             durable(r)
         }
-        logger.notice("\(verdict.action.rawValue)", metadata: [
+        var metadata: Logger.Metadata = [
             "incident": "\(incident)", "rule": "\(verdict.rule)", "recipient": "\(facts.recipient.id)",
             "host": "\(flow.host)", "reason": "\(verdict.reason)",
-        ])
+        ]
+        if !foundIn.isEmpty { metadata["found_in"] = .array(foundIn.map { .string($0) }) }
+        logger.notice("\(verdict.action.rawValue)", metadata: metadata)
         return incident
     }
 }
