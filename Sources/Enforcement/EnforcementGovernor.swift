@@ -112,7 +112,7 @@ public final class EnforcementGovernor: FlowGovernor {
     /// `durable` runs once the record is on disk (or failed to get there).
     @discardableResult
     func record(_ verdict: Verdict, flow: FlowContext, facts: FlowFacts, result: InspectionResult?,
-                runtime rt: PolicyRuntime, incident: String? = nil, foundIn: [String] = [],
+                runtime rt: PolicyRuntime, incident: String? = nil, foundIn: [String] = [], loggedPath: String? = nil,
                 durable: @escaping @Sendable (Result<Void, AuditError>) -> Void) -> String {
         let incident = incident ?? IncidentID.make(at: flow.startedAt)
         var subjectsNew: [String: Int] = [:]
@@ -129,7 +129,7 @@ public final class EnforcementGovernor: FlowGovernor {
             rule: verdict.rule, regime: verdict.regime, requiredInstrument: verdict.requiredInstrument,
             approval: verdict.approvalUsed, approvalFindings: verdict.approvalFindings, exemption: verdict.exemption,
             reason: verdict.reason, clientAddress: flow.client.address.description, clientName: flow.client.name,
-            user: flow.client.user, method: flow.method, host: flow.host, path: flow.path,
+            user: flow.client.user, method: flow.method, host: flow.host, path: loggedPath ?? flow.path,
             destination: flow.destination.description, country: facts.country.map(String.init(describing:)),
             recipient: facts.recipient.id, recipientName: facts.recipient.name, subjectsNew: subjectsNew,
             counts: counts, masked: Array((result?.subjects ?? []).prefix(3).map(\.masked)),

@@ -76,7 +76,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             if opaque.action == .monitor {
                 governor.metrics.verdict(opaque)
                 governor.record(opaque, flow: flow, facts: facts(.uninspectable(why)), result: body, runtime: runtime,
-                                foundIn: head.foundIn) { _ in }
+                                foundIn: head.foundIn, loggedPath: head.redactedPath) { _ in }
             }
             admit(head.result, foundIn: head.foundIn, completion: completion)
             return
@@ -140,11 +140,13 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         switch v.action {
         case .allow:
             if runtime.auditEveryVerdict {
-                governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, foundIn: foundIn) { _ in }
+                governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, foundIn: foundIn,
+                                loggedPath: head.redactedPath) { _ in }
             }
             completion(.forward)
         case .monitor:
-            governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, foundIn: foundIn) { _ in }
+            governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, foundIn: foundIn,
+                            loggedPath: head.redactedPath) { _ in }
             completion(.forward)
         case .block:
             block(v, facts: facts, result: result, foundIn: foundIn, completion: completion)
@@ -160,7 +162,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         let incident = response.headers.first { $0.name == "Customs-Incident" }!.value
         // Even if the record could not be written the flow stays blocked.
         governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, incident: incident,
-                        foundIn: foundIn) { _ in
+                        foundIn: foundIn, loggedPath: head.redactedPath) { _ in
             completion(.block(response))
         }
     }

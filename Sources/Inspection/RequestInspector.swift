@@ -22,9 +22,12 @@ public struct RequestInspector: Sendable {
         public var result: InspectionResult
         /// Where people were found, in request order: "path", "query", "header:<lower-case name>".
         public var foundIn: [String]
+        /// When people were found in the path: the path with every segment that may hold an
+        /// identifier replaced by `*`, for logs that must hold no personal data. Nil otherwise.
+        public var redactedPath: String?
 
-        public init(result: InspectionResult = InspectionResult(), foundIn: [String] = []) {
-            self.result = result; self.foundIn = foundIn
+        public init(result: InspectionResult = InspectionResult(), foundIn: [String] = [], redactedPath: String? = nil) {
+            self.result = result; self.foundIn = foundIn; self.redactedPath = redactedPath
         }
 
         public var isEmpty: Bool { result.subjects.isEmpty }
@@ -61,14 +64,20 @@ public struct RequestInspector: Sendable {
         let combined = Self.run(parts.items, config)
         guard !combined.subjects.isEmpty else { return Finding() }
         let labels = parts.labels
-        if labels.count == 1 { return Finding(result: combined, foundIn: labels) }
-        // Several places: each is looked at on its own to say where the people were.
-        var foundIn: [String] = []
-        for (i, label) in labels.enumerated() {
-            let own = parts.items.filter { $0.label == i }
-            if !Self.run(own, config).subjects.isEmpty { foundIn.append(label) }
+        var foundIn = labels
+        if labels.count > 1 {
+            // Several places: each is looked at on its own to say where the people were.
+            foundIn = labels.indices.filter { i in !Self.run(parts.items.filter { $0.label == i }, config).subjects.isEmpty }
+                .map { labels[$0] }
         }
-        return Finding(result: combined, foundIn: foundIn)
+        let redacted = foundIn.contains("path") ? Self.redact(path: path) : nil
+        return Finding(result: combined, foundIn: foundIn, redactedPath: redacted)
+    }
+
+    static func redact(path: String) -> String {
+        path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { mayHoldIdentifier($0.utf8, decode: true) ? "*" : String($0) }
+            .joined(separator: "/")
     }
 
     // MARK: parts of the head
@@ -216,7 +225,7 @@ public struct RequestInspector: Sendable {
         let leaf = Self.leafName(field)
         guard Self.mayHoldIdentifier(value.utf8, decode: decode) || namesPersonalData(leaf) else { return }
         let bytes = decode ? Self.percentDecode(value.utf8, plus: plus) : Array(value.utf8)
-        parts.add(label, field: leaf.isEmpty ? "value" : leaf, value: bytes)
+        parts.add(label, field: partField(leaf), value: bytes)
     }
 
     /// `contacts[0][phone]` → `phone`, as the form parser names bracketed fields.
@@ -233,6 +242,14 @@ public struct RequestInspector: Sendable {
         case .none, .notPerson, .accountID: return false
         default: return true
         }
+    }
+
+    /// An application's account-id field (`uid`, `passenger_id`) only links records inside a body,
+    /// and its value is not scanned there; in a head there is nothing to link, and an ID number
+    /// sent as `?passenger_id=…` is a person, so such a part is scanned as a plain value.
+    private func partField(_ leaf: String) -> String {
+        if leaf.isEmpty || fields.baseRole(Substring(leaf)) == .accountID { return "value" }
+        return leaf
     }
 
     /// Whether the detectors could find anything in `value` without help from a field name: a
