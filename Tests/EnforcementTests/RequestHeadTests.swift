@@ -130,6 +130,26 @@ import CustomsTestSupport
         #expect(try blocking.counts()[Self.key] ?? 0 == 0)
     }
 
+    @Test func explainAnswersForAGet() throws {
+        let dir = try TestPaths.temporaryDirectory("explain-get")
+        let sitePath = dir.appendingPathComponent("site.yaml")
+        try site().write(to: sitePath, atomically: true, encoding: .utf8)
+        let id = ResidentIDs.make(1)
+        var r = try runProcess(TestPaths.customsBinary.path, [
+            "policy", "explain", "--config", sitePath.path, "--ip", "127.0.0.2", "--method", "GET",
+            "--url", "http://127.0.0.2/v1/users?id_card=\(id)&phone=13812345678", "--header", "X-User-Email: li.si@example.com",
+            "--existing", "company:pi=99999"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("request line and headers: 1 people"), "\(r.stdout)")
+        #expect(r.stdout.contains("in query, header:x-user-email"), "\(r.stdout)")
+        #expect(r.stdout.contains("verdict: block"), "\(r.stdout)")
+        r = try runProcess(TestPaths.customsBinary.path, [
+            "policy", "explain", "--config", sitePath.path, "--ip", "127.0.0.2", "--method", "GET",
+            "--url", "/v1/users?page=2", "--existing", "company:pi=99999"])
+        #expect(r.stdout.contains("request line and headers: 0 people"), "\(r.stdout)")
+        #expect(r.stdout.contains("verdict: allow"), "\(r.stdout)")
+    }
+
     @Test func interceptedHTTPSRequestsAreInspectedToo() throws {
         let h = try EnforcementHarness(site: site(), interception: true)
         var r = try h.get(path: "/v1/users?id_card=\(ResidentIDs.make(1))", headers: ["X-User-Email: li.si@example.com"], https: true)
