@@ -100,12 +100,16 @@ public final class EnforcementGovernor: FlowGovernor {
     /// have nothing to inspect.
     static func mayCarryBody(_ flow: FlowContext) -> Bool {
         var length: String?
+        // Length first: Foundation's case-insensitive compare costs more than the rest of plan().
         for (name, value) in flow.requestHeaders {
-            if name.caseInsensitiveCompare("Transfer-Encoding") == .orderedSame { return true }
-            if name.caseInsensitiveCompare("Content-Length") == .orderedSame { length = value }
+            switch name.utf8.count {
+            case 17 where name.lowercased() == "transfer-encoding": return true
+            case 14 where name.lowercased() == "content-length": length = value
+            default: continue
+            }
         }
         guard let length else { return false }
-        return length.trimmingCharacters(in: .whitespaces) != "0"
+        return length.utf8.contains { $0 != 0x20 && $0 != 0x09 && $0 != UInt8(ascii: "0") }
     }
 
     /// Writes the audit record for a verdict worth keeping and returns its incident id;

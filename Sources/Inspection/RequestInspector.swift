@@ -1,5 +1,6 @@
 import CustomsCore
 import Foundation
+import Synchronization
 
 /// Personal data in a request's target and header fields: the query (`?id_card=…&phone=…`), the
 /// path (`/users/110101…/orders`) and header values (`X-User-Phone`, `Cookie`, `Referer`, `From`).
@@ -35,6 +36,11 @@ public struct RequestInspector: Sendable {
 
     private let configuration: InspectionConfiguration
     private let fields: FieldDictionary
+    /// Whether a field name names personal data, per name: most requests carry the same few
+    /// header and parameter names, and classifying a name is far dearer than pre-scanning a value.
+    private let namedCache = BoundedCache<Bool>()
+    /// What to do with a header field, per name as sent.
+    private let headerCache = BoundedCache<HeaderKind>()
 
     public init(configuration: InspectionConfiguration) {
         self.configuration = configuration
@@ -56,6 +62,7 @@ public struct RequestInspector: Sendable {
     /// Inspects the path (without query), the query (without `?`) and the header fields.
     /// `now` is the flow's date (ages of minors); default the configuration's.
     public func inspect(path: String, query: String, headers: [(name: String, value: String)], now: Date? = nil) -> Finding {
+        guard mayHoldPersonalData(path: path, query: query, headers: headers) else { return Finding() }
         var parts = Parts()
         collect(path: path, query: query, headers: headers, into: &parts)
         guard !parts.items.isEmpty else { return Finding() }
@@ -76,8 +83,86 @@ public struct RequestInspector: Sendable {
 
     static func redact(path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false)
-            .map { mayHoldIdentifier($0.utf8, decode: true) ? "*" : String($0) }
+            .map { segment in
+                var s = segment
+                return s.withUTF8 { mayHoldIdentifier($0, decode: true) } ? "*" : String(segment)
+            }
             .joined(separator: "/")
+    }
+
+    // MARK: the pre-scan
+
+    enum HeaderKind: Sendable {
+        case ignored, plain, cookie, url, authorization
+        /// Its name says what it holds (`X-User-Name`): any value may be personal data.
+        case named
+    }
+
+    private func headerKind(_ name: String) -> HeaderKind {
+        if let known = headerCache.lookup(name) { return known }
+        let lower = name.lowercased()
+        let kind: HeaderKind
+        if Self.ignores(header: lower) { kind = .ignored }
+        else {
+            switch lower {
+            case "cookie": kind = .cookie
+            case "referer", "origin": kind = .url
+            case "authorization": kind = .authorization
+            default: kind = namesPersonalData(String(Self.fieldName(header: lower))) ? .named : .plain
+            }
+        }
+        headerCache.store(name, kind)
+        return kind
+    }
+
+    /// False when the detectors could find nothing in the head: no value that may hold an
+    /// identifier, no field named for personal data. Works on the bytes in place; most requests
+    /// end here. It errs on the side of true: the full inspection decides.
+    func mayHoldPersonalData(path: String, query: String, headers: [(name: String, value: String)]) -> Bool {
+        if Self.mayHoldIdentifier(path) { return true }
+        if mayHoldPersonalData(parameters: query, separator: UInt8(ascii: "&"), plus: true) { return true }
+        for (name, value) in headers where !value.isEmpty {
+            switch headerKind(name) {
+            case .ignored: continue
+            case .named: return true
+            case .plain: if Self.mayHoldIdentifier(value) { return true }
+            case .cookie: if mayHoldPersonalData(parameters: value, separator: UInt8(ascii: ";"), plus: false) { return true }
+            case .url:
+                if Self.mayHoldIdentifier(value) { return true }
+                if let q = value.utf8.firstIndex(of: UInt8(ascii: "?")),
+                   mayHoldPersonalData(parameters: String(value[value.utf8.index(after: q)...]), separator: UInt8(ascii: "&"), plus: true) {
+                    return true
+                }
+            case .authorization:
+                // Basic credentials and JSON Web Tokens are encoded: only decoding tells.
+                let scheme = value.utf8.prefix { $0 != 0x20 }
+                if scheme.count == 5, String(Substring(scheme)).lowercased() == "basic" { return true }
+                if value.utf8.lazy.filter({ $0 == UInt8(ascii: ".") }).count == 2 { return true }
+                if Self.mayHoldIdentifier(value) { return true }
+            }
+        }
+        return false
+    }
+
+    /// `a=1&b=2` (or cookies): a value that may hold an identifier, or a name naming personal data.
+    private func mayHoldPersonalData(parameters text: String, separator: UInt8, plus: Bool) -> Bool {
+        guard !text.isEmpty else { return false }
+        if Self.mayHoldIdentifier(text) { return true }
+        var named = false
+        Self.forEach(Substring(text), separatedBy: separator) { pair in
+            guard !named, let eq = pair.utf8.firstIndex(of: UInt8(ascii: "=")), pair.utf8.index(after: eq) < pair.endIndex else { return }
+            var key = Self.trimmingLeadingSpaces(pair[..<eq])
+            if key.utf8.contains(UInt8(ascii: "%")) || (plus && key.utf8.contains(UInt8(ascii: "+"))) {
+                key = Substring(String(decoding: Self.percentDecode(key.utf8, plus: plus), as: UTF8.self))
+            }
+            named = namesPersonalData(Self.leafName(String(key)))
+        }
+        return named
+    }
+
+    static func mayHoldIdentifier(_ text: String) -> Bool {
+        var s = text
+        return s.withUTF8 { mayHoldIdentifier($0, decode: true) }
     }
 
     // MARK: parts of the head
@@ -89,11 +174,27 @@ public struct RequestInspector: Sendable {
         var value: [UInt8]
     }
 
+    /// Where a part is; its label is only spelled out for the parts kept.
+    enum Place {
+        case path, query
+        /// The lower-case field name.
+        case header(String)
+
+        var label: String {
+            switch self {
+            case .path: return "path"
+            case .query: return "query"
+            case .header(let name): return "header:" + name
+            }
+        }
+    }
+
     struct Parts {
         var labels: [String] = []
         var items: [Item] = []
 
-        mutating func add(_ label: String, field: String, value: [UInt8]) {
+        mutating func add(_ place: Place, field: String, value: [UInt8]) {
+            let label = place.label
             let i: Int
             if let last = labels.last, last == label { i = labels.count - 1 }
             else if let found = labels.firstIndex(of: label) { i = found }
@@ -103,17 +204,16 @@ public struct RequestInspector: Sendable {
     }
 
     private func collect(path: String, query: String, headers: [(name: String, value: String)], into parts: inout Parts) {
-        collect(path: Substring(path), label: "path", into: &parts)
-        collect(query: Substring(query), label: "query", into: &parts)
+        collect(path: Substring(path), label: .path, into: &parts)
+        collect(query: Substring(query), label: .query, into: &parts)
         for (name, value) in headers {
             let lower = name.lowercased()
             if Self.ignores(header: lower) { continue }
-            let label = "header:" + lower
+            let label = Place.header(lower)
             switch lower {
             case "cookie":
-                for pair in value.split(separator: ";") {
-                    let p = pair.drop(while: { $0 == " " })
-                    let (k, v) = Self.split(p)
+                Self.forEach(Substring(value), separatedBy: UInt8(ascii: ";")) { pair in
+                    let (k, v) = Self.split(Self.trimmingLeadingSpaces(pair))
                     consider(label, field: k, value: v, plus: false, into: &parts)
                 }
             case "referer", "origin":
@@ -127,32 +227,48 @@ public struct RequestInspector: Sendable {
     }
 
     /// Path segments, percent-decoded, each one part.
-    private func collect(path: Substring, label: String, into parts: inout Parts) {
-        for segment in path.split(separator: "/") {
+    private func collect(path: Substring, label: Place, into parts: inout Parts) {
+        Self.forEach(path, separatedBy: UInt8(ascii: "/")) { segment in
             consider(label, field: "path", value: segment, plus: false, into: &parts)
         }
     }
 
+    /// The non-empty pieces of `s` between separators, without building an array of them.
+    static func forEach(_ s: Substring, separatedBy separator: UInt8, _ body: (Substring) -> Void) {
+        var start = s.startIndex
+        let utf8 = s.utf8
+        var i = utf8.startIndex
+        while i < utf8.endIndex {
+            if utf8[i] == separator {
+                if start < i { body(s[start..<i]) }
+                start = utf8.index(after: i)
+            }
+            i = utf8.index(after: i)
+        }
+        if start < s.endIndex { body(s[start...]) }
+    }
+
     /// `a=1&b=2`; a parameter without `=` is a bare value.
-    private func collect(query: Substring, label: String, into parts: inout Parts) {
-        guard !query.isEmpty else { return }
-        for pair in query.split(separator: "&") {
+    private func collect(query: Substring, label: Place, into parts: inout Parts) {
+        Self.forEach(query, separatedBy: UInt8(ascii: "&")) { pair in
             let (k, v) = Self.split(pair)
             consider(label, field: k, value: v, plus: true, into: &parts)
         }
     }
 
     /// A URL in a header (`Referer: https://app.example/users/…?phone=…`): its path and query.
-    private func collect(url: Substring, label: String, into parts: inout Parts) {
-        var rest = url.prefix(while: { $0 != "#" })
-        if let scheme = rest.range(of: "://") {
-            rest = rest[scheme.upperBound...]
-            guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return }
+    private func collect(url: Substring, label: Place, into parts: inout Parts) {
+        let u = url.utf8
+        var rest = url[..<(u.firstIndex(of: UInt8(ascii: "#")) ?? u.endIndex)]
+        if let colon = rest.utf8.firstIndex(of: UInt8(ascii: ":")), rest.utf8[colon...].starts(with: "://".utf8) {
+            let authority = rest.utf8.index(colon, offsetBy: 3)
+            guard let slash = rest.utf8[authority...].firstIndex(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") })
+            else { return }
             rest = rest[slash...]
         }
-        if let q = rest.firstIndex(of: "?") {
+        if let q = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
             collect(path: rest[..<q], label: label, into: &parts)
-            collect(query: rest[rest.index(after: q)...], label: label, into: &parts)
+            collect(query: rest[rest.utf8.index(after: q)...], label: label, into: &parts)
         } else {
             collect(path: rest, label: label, into: &parts)
         }
@@ -160,7 +276,7 @@ public struct RequestInspector: Sendable {
 
     /// `Basic` credentials: the user name (an e-mail or a phone number, often); never the password.
     /// A bearer JSON Web Token: its claims (`email`, `phone_number`, `name`…). Anything else as text.
-    private func collect(authorization value: String, label: String, into parts: inout Parts) {
+    private func collect(authorization value: String, label: Place, into parts: inout Parts) {
         let words = value.split(separator: " ", maxSplits: 1)
         guard words.count == 2 else {
             consider(label, field: "authorization", value: Substring(value), plus: false, decode: false, into: &parts)
@@ -208,13 +324,17 @@ public struct RequestInspector: Sendable {
     }
 
     static func split(_ pair: Substring) -> (Substring, Substring) {
-        guard let eq = pair.firstIndex(of: "=") else { return ("", pair) }
-        return (pair[..<eq], pair[pair.index(after: eq)...])
+        guard let eq = pair.utf8.firstIndex(of: UInt8(ascii: "=")) else { return ("", pair) }
+        return (pair[..<eq], pair[pair.utf8.index(after: eq)...])
+    }
+
+    static func trimmingLeadingSpaces(_ s: Substring) -> Substring {
+        s[(s.utf8.firstIndex { $0 != 0x20 } ?? s.utf8.endIndex)...]
     }
 
     /// Keeps one part when the pre-scan says the inspector could find something in it.
     /// `decode`: percent-escapes (and `+` as a space when `plus`) are undone first.
-    private func consider(_ label: String, field rawField: Substring, value: Substring, plus: Bool, decode: Bool = true,
+    private func consider(_ label: Place, field rawField: Substring, value: Substring, plus: Bool, decode: Bool = true,
                           into parts: inout Parts) {
         let field: String
         if decode, rawField.utf8.contains(UInt8(ascii: "%")) || (plus && rawField.utf8.contains(UInt8(ascii: "+"))) {
@@ -223,14 +343,15 @@ public struct RequestInspector: Sendable {
             field = String(rawField)
         }
         let leaf = Self.leafName(field)
-        guard Self.mayHoldIdentifier(value.utf8, decode: decode) || namesPersonalData(leaf) else { return }
+        var v = value
+        guard !v.isEmpty, v.withUTF8({ Self.mayHoldIdentifier($0, decode: decode) }) || namesPersonalData(leaf) else { return }
         let bytes = decode ? Self.percentDecode(value.utf8, plus: plus) : Array(value.utf8)
         parts.add(label, field: partField(leaf), value: bytes)
     }
 
     /// `contacts[0][phone]` → `phone`, as the form parser names bracketed fields.
     static func leafName(_ field: String) -> String {
-        guard field.contains("[") else { return field }
+        guard field.utf8.contains(UInt8(ascii: "[")) else { return field }
         let inner = field.split(whereSeparator: { $0 == "[" || $0 == "]" })
         if let last = inner.last(where: { !$0.allSatisfy(\.isNumber) }) { return String(last) }
         return ""
@@ -238,10 +359,14 @@ public struct RequestInspector: Sendable {
 
     private func namesPersonalData(_ field: String) -> Bool {
         guard !field.isEmpty else { return false }
+        if let known = namedCache.lookup(field) { return known }
+        let named: Bool
         switch fields.baseRole(Substring(field)) {
-        case .none, .notPerson, .accountID: return false
-        default: return true
+        case .none, .notPerson, .accountID: named = false
+        default: named = true
         }
+        namedCache.store(field, named)
+        return named
     }
 
     /// An application's account-id field (`uid`, `passenger_id`) only links records inside a body,
@@ -256,20 +381,17 @@ public struct RequestInspector: Sendable {
     /// group of six or more digits (single or double spaces/dashes between groups, as phone numbers
     /// are written; the shortest identifier, a Hong Kong ID, has six), an `@`, or non-ASCII text
     /// (full-width digits, names and addresses). Masked values (`138****5678`) have no such group.
-    static func mayHoldIdentifier(_ value: Substring.UTF8View, decode: Bool) -> Bool {
+    static func mayHoldIdentifier(_ value: UnsafeBufferPointer<UInt8>, decode: Bool) -> Bool {
         var digits = 0, separators = 0
-        var i = value.startIndex
-        while i < value.endIndex {
+        var i = 0
+        let n = value.count
+        while i < n {
             var c = value[i]
-            if decode, c == UInt8(ascii: "%") {
-                let h = value.index(after: i)
-                if h < value.endIndex, value.index(after: h) < value.endIndex,
-                   let hi = hexValue(value[h]), let lo = hexValue(value[value.index(after: h)]) {
-                    c = hi << 4 | lo
-                    i = value.index(after: h)
-                }
+            if decode, c == UInt8(ascii: "%"), i + 2 < n, let hi = hexValue(value[i + 1]), let lo = hexValue(value[i + 2]) {
+                c = hi << 4 | lo
+                i += 2
             }
-            i = value.index(after: i)
+            i += 1
             if c >= 0x80 || c == UInt8(ascii: "@") { return true }
             if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") {
                 digits += 1
@@ -348,6 +470,19 @@ public struct RequestInspector: Sendable {
                 out.append(c)
             }
         }
+    }
+}
+
+/// What a name means, shared by the queues that inspect requests. Bounded, since parameter and
+/// header names are the client's to choose.
+final class BoundedCache<Value: Sendable>: Sendable {
+    private let entries = Mutex<[String: Value]>([:])
+    static var capacity: Int { 4096 }
+
+    func lookup(_ name: String) -> Value? { entries.withLock { $0[name] } }
+
+    func store(_ name: String, _ value: Value) {
+        entries.withLock { if $0.count < Self.capacity { $0[name] = value } }
     }
 }
 
