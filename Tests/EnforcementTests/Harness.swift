@@ -64,7 +64,8 @@ final class EnforcementHarness: @unchecked Sendable {
         ]
         if let caDirectory { args += ["--ca", caDirectory.path, "--insecure-upstream-host", "127.0.0.2"] }
         gateway = try BackgroundProcess(TestPaths.customsBinary.path, args)
-        do { try waitForListener(port: proxyPort) } catch {
+        // Patient: with every test target running at once on two cores, start-up can take a while.
+        do { try waitForListener(port: proxyPort, timeout: 60) } catch {
             throw TestSupportError.timeout("gateway did not start: \(gateway?.output ?? "")")
         }
     }
