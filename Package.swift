@@ -50,6 +50,7 @@ let package = Package(
 
         // Benchmarks (run by the scripts in Benchmarks/, never by the test suite).
         .executableTarget(name: "GeoBench", dependencies: ["Geo", "CustomsCore"], path: "Benchmarks/GeoBench", swiftSettings: swiftSettings),
+        .executableTarget(name: "HeadBench", dependencies: ["Inspection", "CustomsCore"], path: "Benchmarks/HeadBench", swiftSettings: swiftSettings),
         .executableTarget(name: "InspectBench", dependencies: ["Inspection", "CustomsCore"], path: "Benchmarks/InspectBench", swiftSettings: swiftSettings),
         .executableTarget(name: "LedgerBench", dependencies: ["Ledger", "CustomsCore", "CSQLite"], path: "Benchmarks/LedgerBench", swiftSettings: swiftSettings),
         .executableTarget(name: "DecisionBench", dependencies: ["Decision", "Policy", "CustomsCore"], path: "Benchmarks/DecisionBench", swiftSettings: swiftSettings),

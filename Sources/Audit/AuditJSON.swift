@@ -32,6 +32,7 @@ enum AuditJSON {
         o.strings("masked", r.masked)
         o.optional("uninspectable", r.uninspectable)
         if let b = r.bytes { o.int("bytes", b) }
+        o.strings("found_in", r.foundIn)   // left out when empty: older records hash as they did
         o.string("prev", prev)
         return o.body
     }
@@ -58,7 +59,7 @@ enum AuditJSON {
             recipientName: s("recipient_name"),
             subjectsNew: obj["subjects_new"] as? [String: Int] ?? [:], counts: counts,
             masked: obj["masked"] as? [String] ?? [], uninspectable: s("uninspectable"),
-            bytes: obj["bytes"] as? Int)
+            bytes: obj["bytes"] as? Int, foundIn: obj["found_in"] as? [String] ?? [])
     }
 }
 

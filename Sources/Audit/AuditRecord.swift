@@ -32,6 +32,8 @@ public struct AuditRecord: Sendable, Equatable {
     public var masked: [String]
     public var uninspectable: String?
     public var bytes: Int?
+    /// Where the flow's people were found: "query", "path", "header:<name>", "body". No values.
+    public var foundIn: [String]
 
     public struct CountPair: Sendable, Equatable {
         public var before: Int
@@ -46,7 +48,7 @@ public struct AuditRecord: Sendable, Equatable {
                 method: String, host: String, path: String, destination: String? = nil,
                 country: String? = nil, recipient: String, recipientName: String? = nil,
                 subjectsNew: [String: Int] = [:], counts: [String: CountPair] = [:],
-                masked: [String] = [], uninspectable: String? = nil, bytes: Int? = nil) {
+                masked: [String] = [], uninspectable: String? = nil, bytes: Int? = nil, foundIn: [String] = []) {
         self.time = time; self.incident = incident; self.flow = flow; self.action = action
         self.rule = rule; self.regime = regime; self.requiredInstrument = requiredInstrument
         self.approval = approval; self.approvalFindings = approvalFindings; self.exemption = exemption
@@ -54,7 +56,7 @@ public struct AuditRecord: Sendable, Equatable {
         self.user = user; self.method = method; self.host = host; self.path = path
         self.destination = destination; self.country = country; self.recipient = recipient
         self.recipientName = recipientName; self.subjectsNew = subjectsNew; self.counts = counts
-        self.masked = masked; self.uninspectable = uninspectable; self.bytes = bytes
+        self.masked = masked; self.uninspectable = uninspectable; self.bytes = bytes; self.foundIn = foundIn
     }
 }
 

@@ -42,9 +42,13 @@ public final class EnforcementGovernor: FlowGovernor {
         let rt = runtime
         let place = rt.locate(host: flow.host, sni: flow.sni, address: flow.destination)
         guard rt.isOutside(country: place.country, special: place.special) else { return .forward }
-        guard Self.mayCarryBody(flow) else { return .forward }
+        // The target and header fields go out with every request, body or not.
+        let head = rt.requestInspector.inspect(path: flow.path, query: flow.query, headers: flow.requestHeaders,
+                                               now: flow.startedAt)
+        let hasBody = Self.mayCarryBody(flow)
+        guard hasBody || !head.isEmpty else { return .forward }
         let inspection = FlowInspection(governor: self, runtime: rt, flow: flow, country: place.country,
-                                        recipient: place.recipient)
+                                        recipient: place.recipient, head: head, hasBody: hasBody)
         return .inspect(inspection)
     }
 
@@ -96,19 +100,23 @@ public final class EnforcementGovernor: FlowGovernor {
     /// have nothing to inspect.
     static func mayCarryBody(_ flow: FlowContext) -> Bool {
         var length: String?
+        // Length first: Foundation's case-insensitive compare costs more than the rest of plan().
         for (name, value) in flow.requestHeaders {
-            if name.caseInsensitiveCompare("Transfer-Encoding") == .orderedSame { return true }
-            if name.caseInsensitiveCompare("Content-Length") == .orderedSame { length = value }
+            switch name.utf8.count {
+            case 17 where name.lowercased() == "transfer-encoding": return true
+            case 14 where name.lowercased() == "content-length": length = value
+            default: continue
+            }
         }
         guard let length else { return false }
-        return length.trimmingCharacters(in: .whitespaces) != "0"
+        return length.utf8.contains { $0 != 0x20 && $0 != 0x09 && $0 != UInt8(ascii: "0") }
     }
 
     /// Writes the audit record for a verdict worth keeping and returns its incident id;
     /// `durable` runs once the record is on disk (or failed to get there).
     @discardableResult
     func record(_ verdict: Verdict, flow: FlowContext, facts: FlowFacts, result: InspectionResult?,
-                runtime rt: PolicyRuntime, incident: String? = nil,
+                runtime rt: PolicyRuntime, incident: String? = nil, foundIn: [String] = [], loggedPath: String? = nil,
                 durable: @escaping @Sendable (Result<Void, AuditError>) -> Void) -> String {
         let incident = incident ?? IncidentID.make(at: flow.startedAt)
         var subjectsNew: [String: Int] = [:]
@@ -125,11 +133,11 @@ public final class EnforcementGovernor: FlowGovernor {
             rule: verdict.rule, regime: verdict.regime, requiredInstrument: verdict.requiredInstrument,
             approval: verdict.approvalUsed, approvalFindings: verdict.approvalFindings, exemption: verdict.exemption,
             reason: verdict.reason, clientAddress: flow.client.address.description, clientName: flow.client.name,
-            user: flow.client.user, method: flow.method, host: flow.host, path: flow.path,
+            user: flow.client.user, method: flow.method, host: flow.host, path: loggedPath ?? flow.path,
             destination: flow.destination.description, country: facts.country.map(String.init(describing:)),
             recipient: facts.recipient.id, recipientName: facts.recipient.name, subjectsNew: subjectsNew,
             counts: counts, masked: Array((result?.subjects ?? []).prefix(3).map(\.masked)),
-            uninspectable: uninspectable, bytes: result?.bytes)
+            uninspectable: uninspectable, bytes: result?.bytes, foundIn: foundIn)
         audit.append(rec) { [logger, metrics] r in
             if case .failure(let e) = r {
                 metrics.auditFailure()
@@ -137,10 +145,12 @@ public final class EnforcementGovernor: FlowGovernor {
             }
             durable(r)
         }
-        logger.notice("\(verdict.action.rawValue)", metadata: [
+        var metadata: Logger.Metadata = [
             "incident": "\(incident)", "rule": "\(verdict.rule)", "recipient": "\(facts.recipient.id)",
             "host": "\(flow.host)", "reason": "\(verdict.reason)",
-        ])
+        ]
+        if !foundIn.isEmpty { metadata["found_in"] = .array(foundIn.map { .string($0) }) }
+        logger.notice("\(verdict.action.rawValue)", metadata: metadata)
         return incident
     }
 }

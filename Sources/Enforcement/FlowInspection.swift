@@ -8,7 +8,8 @@ import Ledger
 import Policy
 import Synchronization
 
-/// One request body on its way out: inspected as it arrives, then judged. The gateway calls
+/// One request on its way out: the people in its target and header fields (inspected before it
+/// was planned) and in its body (inspected as it arrives), judged together. The gateway calls
 /// `consume` and `verdict` on the connection's queue and never calls `verdict` again before the
 /// previous completion ran, so the inspector is confined to that queue; `counted` is shared with
 /// completions that run on the ledger's queue, hence the Mutex.
@@ -18,16 +19,23 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
     private let flow: FlowContext
     private let country: CountryCode?
     private let recipient: RecipientMatch
-    private let inspector: BodyInspector
+    private let head: RequestInspector.Finding
+    /// Nil for a request without a body: the head alone is judged.
+    private let inspector: BodyInspector?
     private let counted = Mutex<Set<SubjectKey>>([])
 
     init(governor: EnforcementGovernor, runtime: PolicyRuntime, flow: FlowContext, country: CountryCode?,
-         recipient: RecipientMatch) {
+         recipient: RecipientMatch, head: RequestInspector.Finding = .init(), hasBody: Bool = true) {
         self.governor = governor
         self.runtime = runtime
         self.flow = flow
         self.country = country
         self.recipient = recipient
+        self.head = head
+        guard hasBody else {
+            inspector = nil
+            return
+        }
         var contentType: String?, contentEncoding: String?
         for (name, value) in flow.requestHeaders {
             if name.caseInsensitiveCompare("Content-Type") == .orderedSame { contentType = value }
@@ -38,7 +46,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         inspector = BodyInspector(contentType: contentType, contentEncoding: contentEncoding, configuration: config)
     }
 
-    func consume(_ bytes: UnsafeRawBufferPointer) { inspector.feed(bytes) }
+    func consume(_ bytes: UnsafeRawBufferPointer) { inspector?.feed(bytes) }
 
     func verdict(final: Bool, completion: @escaping @Sendable (BodyVerdict) -> Void) {
         if !final && runtime.overHoldLimit == .block {
@@ -47,11 +55,38 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             block(v, facts: facts(.uninspectable("body over the hold limit")), result: nil, completion: completion)
             return
         }
-        let result = final ? inspector.finish() : inspector.partialResult()
-        if let why = result.uninspectable {
-            judgeWithoutCounting(facts(.uninspectable(why)), result: result, completion: completion)
+        guard let inspector else {
+            admit(head.result, foundIn: head.foundIn, completion: completion)
             return
         }
+        let body = final ? inspector.finish() : inspector.partialResult()
+        if let why = body.uninspectable {
+            guard !head.isEmpty else {
+                judgeWithoutCounting(facts(.uninspectable(why)), result: body, completion: completion)
+                return
+            }
+            // The body goes out unread only if the site allows that; the people in the target and
+            // header fields go out with it, so they are counted all the same.
+            let opaque = Decide.verdict(facts(.uninspectable(why)), policy: runtime.policy, counts: [:])
+            if opaque.action == .block {
+                governor.metrics.verdict(opaque)
+                block(opaque, facts: facts(.uninspectable(why)), result: body, foundIn: head.foundIn, completion: completion)
+                return
+            }
+            if opaque.action == .monitor {
+                governor.metrics.verdict(opaque)
+                governor.record(opaque, flow: flow, facts: facts(.uninspectable(why)), result: body, runtime: runtime,
+                                foundIn: head.foundIn, loggedPath: head.redactedPath) { _ in }
+            }
+            admit(head.result, foundIn: head.foundIn, completion: completion)
+            return
+        }
+        let result = head.isEmpty ? body : body.merging(head.result, sensitivity: runtime.inspection.sensitivity)
+        admit(result, foundIn: head.foundIn + (body.subjects.isEmpty ? [] : ["body"]), completion: completion)
+    }
+
+    /// Counts the people not yet counted for this flow and judges it: ledger, then decision.
+    private func admit(_ result: InspectionResult, foundIn: [String], completion: @escaping @Sendable (BodyVerdict) -> Void) {
         let already = counted.withLock { $0 }
         let fresh = result.subjects.filter { !already.contains($0.key) }
         if fresh.isEmpty {
@@ -82,14 +117,14 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
                     "flow": "\(flow.flowID)", "error": "\(error)"])
                 let v = Verdict.gatewayBlock(rule: "customs/ledger-unavailable",
                                          reason: "the ledger could not record this flow (\(error.kind.rawValue)); it was not sent")
-                block(v, facts: facts, result: result, status: 503, completion: completion)
+                block(v, facts: facts, result: result, foundIn: foundIn, status: 503, completion: completion)
             case .success(let v):
                 governor.metrics.verdict(v)
                 if v.countsFlow {
                     counted.withLock { set in for s in fresh { set.insert(s.key) } }
                     governor.metrics.counted(counts)
                 }
-                settle(v, facts: facts, result: result, completion: completion)
+                settle(v, facts: facts, result: result, foundIn: foundIn, completion: completion)
             }
         })
     }
@@ -100,28 +135,34 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         settle(v, facts: facts, result: result, completion: completion)
     }
 
-    private func settle(_ v: Verdict, facts: FlowFacts, result: InspectionResult?, completion: @escaping @Sendable (BodyVerdict) -> Void) {
+    private func settle(_ v: Verdict, facts: FlowFacts, result: InspectionResult?, foundIn: [String] = [],
+                        completion: @escaping @Sendable (BodyVerdict) -> Void) {
         switch v.action {
         case .allow:
-            if runtime.auditEveryVerdict { governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime) { _ in } }
+            if runtime.auditEveryVerdict {
+                governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, foundIn: foundIn,
+                                loggedPath: head.redactedPath) { _ in }
+            }
             completion(.forward)
         case .monitor:
-            governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime) { _ in }
+            governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, foundIn: foundIn,
+                            loggedPath: head.redactedPath) { _ in }
             completion(.forward)
         case .block:
-            block(v, facts: facts, result: result, completion: completion)
+            block(v, facts: facts, result: result, foundIn: foundIn, completion: completion)
         }
     }
 
     /// A block is answered only once its audit record is durable.
-    private func block(_ v: Verdict, facts: FlowFacts, result: InspectionResult?, status: Int = 451,
+    private func block(_ v: Verdict, facts: FlowFacts, result: InspectionResult?, foundIn: [String] = [], status: Int = 451,
                        completion: @escaping @Sendable (BodyVerdict) -> Void) {
         let response = BlockResponse.make(incident: IncidentID.make(at: flow.startedAt), rule: v.rule,
                                           recipient: recipient.id, verdict: v, reason: v.reason,
                                           blockedBy: runtime.blockedBy, contact: runtime.contact, status: status)
         let incident = response.headers.first { $0.name == "Customs-Incident" }!.value
         // Even if the record could not be written the flow stays blocked.
-        governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, incident: incident) { _ in
+        governor.record(v, flow: flow, facts: facts, result: result, runtime: runtime, incident: incident,
+                        foundIn: foundIn, loggedPath: head.redactedPath) { _ in
             completion(.block(response))
         }
     }

@@ -13,6 +13,8 @@ public struct PolicyRuntime: Sendable {
     public let tablePath: String
     public let tableFingerprint: String
     public let inspection: InspectionConfiguration
+    /// The request target and header fields, with the same detectors and keys as bodies.
+    public let requestInspector: RequestInspector
     public let sitePath: String
     public let interception: InterceptionSettings
     let noInterceptPatterns: [HostPattern]
@@ -34,6 +36,7 @@ public struct PolicyRuntime: Sendable {
         self.tablePath = tablePath
         self.tableFingerprint = tableFingerprint
         self.inspection = inspection
+        self.requestInspector = RequestInspector(configuration: inspection)
         self.sitePath = sitePath
         self.interception = interception
         self.noInterceptPatterns = interception.noIntercept.compactMap(HostPattern.init)

@@ -148,9 +148,13 @@ extension ClientConnection {
         var headers = ex.head.headers.fields
         // Length first: almost no field is 19 bytes, so few names are lowercased per request.
         headers.removeAll { $0.name.utf8.count == 19 && $0.name.lowercased() == "proxy-authorization" }
+        // Plain and intercepted requests both come here; tunnels have no target query.
+        let target = ex.scheme == "tunnel" ? "" : ex.head.pathAndQuery
+        let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[target.index(after: $0)...]) } ?? ""
         return FlowContext(flowID: ex.flowID, startedAt: ex.startedAt, client: identity(user: ex.user),
                            method: ex.method, scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path,
-                           destination: destination, sni: sni ?? interception?.origin?.sni, requestHeaders: headers)
+                           query: query, destination: destination, sni: sni ?? interception?.origin?.sni,
+                           requestHeaders: headers)
     }
 
     /// The head as it goes upstream: HTTP/1.1, origin-form, hop-by-hop fields removed, Host from the URI, Via added.

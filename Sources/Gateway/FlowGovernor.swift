@@ -27,18 +27,21 @@ public struct FlowContext: Sendable {
     /// Lowercased, without port.
     public let host: String
     public let port: UInt16
-    /// Path without query ("" for tunnels).
+    /// Path without query ("" for tunnels). Safe to log.
     public let path: String
+    /// The request target's query, without `?` ("" when none). It can carry personal data
+    /// (`?id_card=…`): inspect it, never log it.
+    public let query: String
     /// The exact address that will be connected to.
     public let destination: IPAddress
     public let sni: String?
     public let requestHeaders: [(name: String, value: String)]
 
     public init(flowID: String, startedAt: Date, client: ClientIdentity, method: String, scheme: String,
-                host: String, port: UInt16, path: String, destination: IPAddress, sni: String?,
+                host: String, port: UInt16, path: String, query: String = "", destination: IPAddress, sni: String?,
                 requestHeaders: [(name: String, value: String)]) {
         self.flowID = flowID; self.startedAt = startedAt; self.client = client; self.method = method
-        self.scheme = scheme; self.host = host; self.port = port; self.path = path
+        self.scheme = scheme; self.host = host; self.port = port; self.path = path; self.query = query
         self.destination = destination; self.sni = sni; self.requestHeaders = requestHeaders
     }
 }

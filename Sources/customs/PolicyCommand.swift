@@ -67,12 +67,15 @@ struct PolicyExplain: ParsableCommand {
     @Option(help: "Counts before the flow, e.g. company:pi=99990,recipient:sensitive=3.") var existing: String?
     @Option(help: "When (YYYY-MM-DD in the primary regime's calendar, or ISO 8601); default now.") var at: String?
     @Option(help: "Body file to inspect as the gateway would (content type from the extension); its people become --new.") var body: String?
+    @Option(help: "Request URL (http://host/path?query) or target (/path?query): its path, query and host are inspected and used as the gateway would; its people become --new.") var url: String?
+    @Option(name: .customLong("header"), help: ArgumentHelp("A request header field to inspect, 'Name: value' (repeatable); its people become --new.", valueName: "FIELD")) var headers: [String] = []
     @Flag(help: "Treat the flow as an uninspected tunnel.") var tunnel = false
     @Option(help: "Treat the body as uninspectable for this reason.") var uninspectable: String?
     @Flag(help: "Print the verdict as JSON.") var json = false
 
     func validate() throws {
-        if host == nil && ip == nil && sni == nil { throw ValidationError("give --host, --ip or --sni") }
+        if host == nil && ip == nil && sni == nil && target?.host == nil { throw ValidationError("give --host, --ip, --sni or an absolute --url") }
+        for h in headers where !h.contains(":") { throw ValidationError("--header: expected 'Name: value', got '\(h)'") }
         if let ip, IPAddress(ip) == nil { throw ValidationError("--ip: not an IP address: \(ip)") }
         if let country, CountryCode(country) == nil { throw ValidationError("--country: not a two-letter code: \(country)") }
     }
@@ -90,16 +93,29 @@ struct PolicyExplain: ParsableCommand {
         let address = ip.flatMap { IPAddress($0) }
         var cc = country.flatMap { CountryCode($0) }
         if cc == nil, let a = address { cc = policy.countryOverrides.first { $0.network.contains(a) }?.country }
+        let target = self.target
+        let host = self.host ?? target?.host
+        let path = target?.path ?? self.path
         let match = policy.recipient(host: host ?? "", sni: sni, address: address, country: cc)
         var newCounts = try parseNew(new)
         var inspected: InspectionResult?
-        if let body {
-            let r = try inspect(body, policy: policy, time: time)
-            inspected = r
-            if r.uninspectable == nil {
-                for s in r.subjects {
-                    for c in policy.categories(forKinds: s.kinds, sensitive: s.isSensitive) { newCounts[c, default: 0] += 1 }
-                }
+        let config = inspectionConfiguration(policy: policy, time: time)
+        if let body { inspected = try inspect(body, configuration: config) }
+        var head: RequestInspector.Finding?
+        if target != nil || !headers.isEmpty {
+            let fields = headers.map { h -> (name: String, value: String) in
+                let colon = h.firstIndex(of: ":")!
+                return (String(h[..<colon]), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+            }
+            let finding = RequestInspector(configuration: config).inspect(path: path, query: target?.query ?? "", headers: fields)
+            head = finding
+            if !finding.isEmpty {
+                inspected = inspected.map { $0.merging(finding.result, sensitivity: config.sensitivity) } ?? finding.result
+            }
+        }
+        if let r = inspected, r.uninspectable == nil {
+            for s in r.subjects {
+                for c in policy.categories(forKinds: s.kinds, sensitive: s.isSensitive) { newCounts[c, default: 0] += 1 }
             }
         }
         let preview = try buildPreview(policy: policy, recipient: match.id, new: newCounts, existing: existing)
@@ -115,21 +131,56 @@ struct PolicyExplain: ParsableCommand {
             print("flow: \(method) \(host ?? sni ?? ip ?? "")\(path) at \(ISO8601DateFormatter().string(from: time))")
             print("recipient: \(match.id) (\(match.configured ? "configured" : "unconfigured: registrable domain"), country \(match.country?.description ?? "unknown"))")
             print("outside: \(policy.isOutside(match.country) ? "yes" : "no")")
-            if let r = inspected {
-                let kinds = r.kindCounts.keys.sorted().filter { r.kindCounts[$0]! > 0 }.map { "\($0.rawValue)=\(r.kindCounts[$0]!)" }
-                print("body: \(body!): \(r.records) records, \(r.subjects.count) people\(kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))")\(r.uninspectable.map { "; uninspectable: \($0)" } ?? "")")
+            if let head {
+                let r = head.result
+                print("request line and headers: \(r.subjects.count) people\(Self.kinds(r))\(head.foundIn.isEmpty ? "" : " in \(head.foundIn.joined(separator: ", "))")")
+            }
+            if let body, let r = inspected {
+                let what = head.map { $0.isEmpty ? "" : " with the request line and headers" } ?? ""
+                print("body: \(body): \(r.records) records, \(r.subjects.count) people\(what)\(Self.kinds(r))\(r.uninspectable.map { "; uninspectable: \($0)" } ?? "")")
             }
             print(v.explanation())
         }
     }
 
-    /// Runs exactly the gateway's inspector on the file, with the site's sensitivity mapping.
-    func inspect(_ path: String, policy: PolicySnapshot, time: Date) throws -> InspectionResult {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--body: cannot read \(path)") }
+    static func kinds(_ r: InspectionResult) -> String {
+        let kinds = r.kindCounts.keys.sorted().filter { r.kindCounts[$0]! > 0 }.map { "\($0.rawValue)=\(r.kindCounts[$0]!)" }
+        return kinds.isEmpty ? "" : " (\(kinds.joined(separator: ", ")))"
+    }
+
+    /// `--url`: host (absolute URLs only), path without query, and query.
+    var target: (host: String?, path: String, query: String)? {
+        guard let url else { return nil }
+        var rest = Substring(url)
+        var host: String?
+        if let scheme = rest.range(of: "://") {
+            rest = rest[scheme.upperBound...]
+            let end = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
+            var authority = rest[..<end]
+            if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+            host = authority.hasPrefix("[") ? String(authority.dropFirst().prefix { $0 != "]" })
+                                            : String(authority.prefix { $0 != ":" }).lowercased()
+            rest = rest[end...]
+        }
+        rest = rest.prefix { $0 != "#" }
+        let q = rest.firstIndex(of: "?")
+        let path = q.map { String(rest[..<$0]) } ?? String(rest)
+        return (host, path.isEmpty ? "/" : path, q.map { String(rest[rest.index(after: $0)...]) } ?? "")
+    }
+
+    /// The gateway's inspection settings for this site (sensitivity mapping, extra field names).
+    func inspectionConfiguration(policy: PolicySnapshot, time: Date) -> InspectionConfiguration {
         var config = InspectionConfiguration(secret: Array("customs policy explain".utf8))
         config.sensitivity = SensitivityMapping.named(policy.sensitivityMappingName) ?? .gbt45574_2025
         config.extraFieldNames = policy.extraFieldNames
         config.now = time
+        config.reportValueKeys = true   // exact per-kind counts when the head and the body are merged
+        return config
+    }
+
+    /// Runs exactly the gateway's inspector on the file, with the site's sensitivity mapping.
+    func inspect(_ path: String, configuration config: InspectionConfiguration) throws -> InspectionResult {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("--body: cannot read \(path)") }
         let (type, encoding) = InspectCommand.guess(path)
         let inspector = BodyInspector(contentType: type, contentEncoding: encoding, configuration: config)
         data.withUnsafeBytes { inspector.feed($0) }

@@ -5,7 +5,8 @@ import CustomsTestSupport
 /// A request's journey as users see it: curl through a real `customs serve` to a real upstream,
 /// counted in the real SQLite ledger, judged by the shipped cn-2024-provisions regime.
 func site(mode: String = "enforce", approvals: String = "", events: String = "",
-          holdLimit: String = "16MiB", overLimit: String = "block", tunnels: String = "allow") -> String {
+          holdLimit: String = "16MiB", overLimit: String = "block", tunnels: String = "allow",
+          uninspectable: String = "block") -> String {
     """
     kind: site
     regimes: [cn-2024-provisions]
@@ -23,7 +24,7 @@ func site(mode: String = "enforce", approvals: String = "", events: String = "",
     events:
     \(events.isEmpty ? "  []" : events)
     inspection:
-      uninspectable: block
+      uninspectable: \(uninspectable)
       tunnels: \(tunnels)
       body_hold_limit: \(holdLimit)
       over_limit: \(overLimit)

@@ -18,8 +18,13 @@ final class EnforcementHarness: @unchecked Sendable {
     let journal: URL
     var gateway: BackgroundProcess?
     var upstreams: [BackgroundProcess] = []
+    /// With interception: the TLS upstream on 127.0.0.2 and the CA clients trust.
+    let tlsPort = freeLoopbackPort()
+    var caDirectory: URL?
 
-    init(site: String) throws {
+    /// `interception`: the gateway intercepts HTTPS with a fresh CA (`customs ca init`), and a TLS
+    /// upstream listens on 127.0.0.2:`tlsPort` (its self-signed certificate is not verified).
+    init(site: String, interception: Bool = false) throws {
         dir = try TestPaths.temporaryDirectory("e2e")
         state = dir.appendingPathComponent("state")
         sitePath = dir.appendingPathComponent("site.yaml")
@@ -33,15 +38,34 @@ final class EnforcementHarness: @unchecked Sendable {
                                                                "--journal", journal.path, "--lifetime", "600"]))
             try waitForListener(port: upstreamPort, host: host)
         }
+        if interception {
+            try requireTool("openssl")
+            let ca = dir.appendingPathComponent("ca")
+            let made = try runProcess(TestPaths.customsBinary.path, ["ca", "init", "--out", ca.path])
+            guard made.status == 0 else { throw TestSupportError.timeout("customs ca init failed: \(made.stderr)") }
+            caDirectory = ca
+            let cert = dir.appendingPathComponent("upstream.crt").path, key = dir.appendingPathComponent("upstream.key").path
+            let made2 = try runProcess("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                                                   "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                                                   "-subj", "/CN=127.0.0.2", "-addext", "subjectAltName=IP:127.0.0.2"])
+            guard made2.status == 0 else { throw TestSupportError.timeout("openssl req failed: \(made2.stderr)") }
+            upstreams.append(try BackgroundProcess("python3", [script, "--host", "127.0.0.2", "--port", String(tlsPort),
+                                                               "--journal", journal.path, "--lifetime", "600",
+                                                               "--cert", cert, "--key", key]))
+            try waitForListener(port: tlsPort, host: "127.0.0.2")
+        }
         try startGateway()
     }
 
     func startGateway() throws {
-        gateway = try BackgroundProcess(TestPaths.customsBinary.path, [
+        var args = [
             "serve", "--config", sitePath.path, "--listen", "127.0.0.1:\(proxyPort)",
             "--admin", "127.0.0.1:\(adminPort)", "--state", state.path, "--log-level", "notice",
-        ])
-        do { try waitForListener(port: proxyPort) } catch {
+        ]
+        if let caDirectory { args += ["--ca", caDirectory.path, "--insecure-upstream-host", "127.0.0.2"] }
+        gateway = try BackgroundProcess(TestPaths.customsBinary.path, args)
+        // Patient: with every test target running at once on two cores, start-up can take a while.
+        do { try waitForListener(port: proxyPort, timeout: 60) } catch {
             throw TestSupportError.timeout("gateway did not start: \(gateway?.output ?? "")")
         }
     }
@@ -75,6 +99,26 @@ final class EnforcementHarness: @unchecked Sendable {
                     "-H", "Content-Type: \(contentType)", "--data-binary", "@\(bodyFile.path)"]
         for h in extraHeaders { args += ["-H", h] }
         args.append("http://\(host):\(upstreamPort)\(path)")
+        return try curl(args, headersFile: headersFile)
+    }
+
+    /// A request without a body (GET by default) through the gateway; `https` goes through
+    /// interception to the TLS upstream.
+    func get(host: String = "127.0.0.2", path: String, headers: [String] = [], method: String = "GET",
+             https: Bool = false) throws -> Response {
+        let headersFile = dir.appendingPathComponent("headers-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: headersFile) }
+        var args = ["-sS", "-x", "http://127.0.0.1:\(proxyPort)", "-D", headersFile.path, "-o", "-", "-X", method]
+        for h in headers { args += ["-H", h] }
+        if https {
+            args += ["--cacert", caDirectory!.appendingPathComponent("ca.crt").path, "https://\(host):\(tlsPort)\(path)"]
+        } else {
+            args.append("http://\(host):\(upstreamPort)\(path)")
+        }
+        return try curl(args, headersFile: headersFile)
+    }
+
+    private func curl(_ args: [String], headersFile: URL) throws -> Response {
         let r = try runProcess("curl", args, timeout: 120)
         let headerText = (try? String(contentsOf: headersFile, encoding: .utf8)) ?? ""
         var status = 0
@@ -86,6 +130,18 @@ final class EnforcementHarness: @unchecked Sendable {
             }
         }
         return Response(status: status, headers: headers, body: r.stdout)
+    }
+
+    /// The gateway's access log (one JSON line per request).
+    func accessLog() -> String {
+        (try? String(contentsOf: state.appendingPathComponent("access.log"), encoding: .utf8)) ?? ""
+    }
+
+    /// The audit log's records, as `customs review --format json` prints them.
+    func auditRecords() throws -> [[String: Any]] {
+        let log = state.appendingPathComponent("audit.jsonl")
+        let r = try runProcess(TestPaths.customsBinary.path, ["review", "--log", log.path, "--format", "json"])
+        return r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
     /// Requests the upstream received whole, in order.

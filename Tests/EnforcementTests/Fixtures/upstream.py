@@ -4,15 +4,17 @@
 Answers every request with 200 and a small JSON body, and appends one JSON line per request it
 received *completely* (method, path, body length, sha256) to the journal file, so tests can see
 exactly what went out through the gateway. Listens only on the loopback address it is given and
-stops by itself after --lifetime seconds.
+stops by itself after --lifetime seconds. With --cert and --key it speaks TLS.
 """
-import argparse, hashlib, http.server, json, socketserver, sys, threading
+import argparse, hashlib, http.server, json, socketserver, ssl, sys, threading
 
 p = argparse.ArgumentParser()
 p.add_argument("--host", default="127.0.0.1")
 p.add_argument("--port", type=int, required=True)
 p.add_argument("--journal", required=True)
 p.add_argument("--lifetime", type=float, default=300)
+p.add_argument("--cert")
+p.add_argument("--key")
 a = p.parse_args()
 assert a.host.startswith("127.") or a.host == "::1", "loopback only"
 lock = threading.Lock()
@@ -53,6 +55,10 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 srv = Server((a.host, a.port), Handler)
+if a.cert:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 threading.Timer(a.lifetime, srv.shutdown).start()
 print("listening", flush=True)
 srv.serve_forever()
