@@ -38,7 +38,7 @@ struct AccessRecord {
         out.appendASCII(",\"scheme\":\""); out.append(contentsOf: scheme.utf8)
         out.appendASCII("\",\"host\":"); AccessLog.appendQuoted(host, to: &out)
         out.appendASCII(",\"port\":"); out.appendDecimal(UInt64(port))
-        out.appendASCII(",\"path\":"); AccessLog.appendQuoted(path, to: &out)
+        out.appendASCII(",\"path\":"); AccessLog.appendPath(path, to: &out)
         out.appendASCII(",\"status\":"); out.appendDecimal(UInt64(max(status, 0)))
         out.appendASCII(",\"bytes_in\":"); out.appendDecimal(bytesIn)
         out.appendASCII(",\"bytes_out\":"); out.appendDecimal(bytesOut)
@@ -122,6 +122,37 @@ final class AccessLog: @unchecked Sendable {
         } else {
             out.append(contentsOf: JSONText.quote(s).utf8)
         }
+    }
+
+    /// The path with every segment that could hold a personal identifier written as `*`. The
+    /// access log is kept for operations; it must not become a second, unaudited store of the data
+    /// the gateway counts (the audit log records what was found, without values).
+    static func appendPath(_ path: String, to out: inout [UInt8]) {
+        guard mayHoldIdentifier(path.utf8) else { appendQuoted(path, to: &out); return }
+        let masked = path.split(separator: "/", omittingEmptySubsequences: false)
+            .map { mayHoldIdentifier($0.utf8) ? "*" : String($0) }
+            .joined(separator: "/")
+        appendQuoted(masked, to: &out)
+    }
+
+    /// A run of six or more digits (resident IDs, phones, cards, passports, HK IDs), an `@`
+    /// (e-mail), or anything non-ASCII (names), also percent-encoded (`%40`, `%E5…`).
+    static func mayHoldIdentifier<C: Collection<UInt8>>(_ bytes: C) -> Bool {
+        var digits = 0
+        var prev2: UInt8 = 0, prev1: UInt8 = 0
+        for b in bytes {
+            digits = b >= 0x30 && b <= 0x39 ? digits + 1 : 0
+            if digits >= 6 || b == UInt8(ascii: "@") || b >= 0x80 { return true }
+            if prev2 == UInt8(ascii: "%") {
+                let high = prev1 | 0x20
+                if (prev1 == UInt8(ascii: "4") && b == UInt8(ascii: "0")) || prev1 == UInt8(ascii: "8") || prev1 == UInt8(ascii: "9")
+                    || (high >= UInt8(ascii: "a") && high <= UInt8(ascii: "f")) {
+                    return true
+                }
+            }
+            prev2 = prev1; prev1 = b
+        }
+        return false
     }
 
     /// Milliseconds with three decimals.

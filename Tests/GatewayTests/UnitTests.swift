@@ -157,6 +157,31 @@ import Testing
     }
 }
 
+@Suite struct AccessLogPathTests {
+    private func logged(_ path: String) -> String {
+        var out: [UInt8] = []
+        AccessLog.appendPath(path, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func segmentsThatCouldHoldIdentifiersAreMasked() {
+        #expect(logged("/v1/users/110101199003074514/orders") == "\"/v1/users/*/orders\"")
+        #expect(logged("/sms/13812345678") == "\"/sms/*\"")
+        #expect(logged("/u/jane%40example.com/profile") == "\"/u/*/profile\"")
+        #expect(logged("/u/jane@example.com") == "\"/u/*\"")
+        #expect(logged("/users/%E5%BC%A0%E4%B8%89") == "\"/users/*\"")
+        #expect(logged("/users/张三/x") == "\"/users/*/x\"")
+        #expect(logged("/p/E12345678") == "\"/p/*\"")
+    }
+
+    @Test func ordinaryPathsAreKept() {
+        #expect(logged("/v1/orders/12345/items") == "\"/v1/orders/12345/items\"")
+        #expect(logged("/") == "\"/\"")
+        #expect(logged("/a%20b/2026-11-29/c%2Fd") == "\"/a%20b/2026-11-29/c%2Fd\"")
+        #expect(logged("") == "\"\"")
+    }
+}
+
 @Suite struct ResolverTests {
     @Test func literalsAndCachedNamesAnswerAtOnce() async throws {
         let r = Resolver(cacheSeconds: 3600)   // long: a loaded machine can make the first lookup slow
