@@ -138,7 +138,7 @@ public final class BodyInspector {
     public func partialResult() -> InspectionResult {
         let (subjects, minors) = assembler.table.snapshot(sensitivity: configuration.sensitivity)
         var kinds: [DetectorKind: Int] = [:]
-        for k in DetectorKind.allCases where k != .minor { kinds[k] = assembler.table.kindValues[k]?.count ?? 0 }
+        for k in DetectorKind.allCases where k != .minor { kinds[k] = assembler.table.distinctValues(k) }
         kinds[.minor] = minors
         var reason = failure?.description
         if reason == nil && !partFailures.isEmpty { reason = partFailures.joined(separator: "; ") }
@@ -146,7 +146,7 @@ public final class BodyInspector {
             records: assembler.records, subjects: subjects, kindCounts: kinds, minors: minors, bytes: decodedBytes,
             uninspectable: reason,
             categoryCounts: [.pi: subjects.count, .sensitive: subjects.filter(\.isSensitive).count])
-        if configuration.reportValueKeys { result.valueKeys = assembler.table.kindValues }
+        if configuration.reportValueKeys { result.valueKeys = assembler.table.values.countedSubjectKeys() }
         return result
     }
 }

@@ -7,6 +7,8 @@ final class DelimitedParser: BodyParser {
     private var state: State = .fieldStart
     private var cell: ValueBuffer
     private var header: [Substring]?
+    /// Each header name's role, resolved once.
+    private var headerRoles: [FieldRole] = []
     private var headerCells: [Substring] = []
     private var column = 0
     private var rowHasContent = false
@@ -91,14 +93,16 @@ final class DelimitedParser: BodyParser {
         return header[column]
     }
 
+    private var currentRole: FieldRole? { column < headerRoles.count ? headerRoles[column] : nil }
+
     private func appendCell(_ s: UnsafeBufferPointer<UInt8>) {
-        let key = currentKey
-        cell.append(s) { chunk in assembler.value(key: key, chunk) }
+        let key = currentKey, role = currentRole
+        cell.append(s) { chunk in assembler.value(key: key, baseRole: role, chunk) }
     }
 
     private func appendCell(_ c: UInt8) {
-        let key = currentKey
-        cell.append(c) { chunk in assembler.value(key: key, chunk) }
+        let key = currentKey, role = currentRole
+        cell.append(c) { chunk in assembler.value(key: key, baseRole: role, chunk) }
     }
 
     private func endCell() {
@@ -107,9 +111,9 @@ final class DelimitedParser: BodyParser {
             cell.bytes.removeAll(keepingCapacity: true)
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
-            let key = currentKey
+            let key = currentKey, role = currentRole
             let v = Self.spreadsheetValue(cell.bytes[...])
-            v.withUnsafeBufferPointer { assembler.value(key: key, $0) }
+            v.withUnsafeBufferPointer { assembler.value(key: key, baseRole: role, $0) }
             cell.bytes.removeAll(keepingCapacity: true)
         }
         column += 1
@@ -117,7 +121,10 @@ final class DelimitedParser: BodyParser {
 
     private func endRow() {
         if header == nil {
-            if headerCells.contains(where: { !$0.isEmpty }) { header = headerCells }
+            if headerCells.contains(where: { !$0.isEmpty }) {
+                header = headerCells
+                headerRoles = headerCells.map { assembler.baseRole($0) }
+            }
             headerCells = []
         } else if rowOpen {
             assembler.closeScope()

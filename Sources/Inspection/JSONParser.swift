@@ -20,7 +20,7 @@ final class JSONParser: BodyParser {
 
     /// Member names seen in this body, by FNV-1a of their bytes: records repeat the same names,
     /// so each is decoded and classified once.
-    private var names: [UInt64: (name: Substring, role: FieldRole)] = [:]
+    private var names: [UInt64: (name: Substring, bytes: [UInt8], role: FieldRole)] = [:]
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -201,12 +201,12 @@ final class JSONParser: BodyParser {
         if stringIsKey {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
             for b in token.bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            let entry: (name: Substring, role: FieldRole)
-            if let e = names[h], e.name.utf8.elementsEqual(token.bytes) {
+            let entry: (name: Substring, bytes: [UInt8], role: FieldRole)
+            if let e = names[h], e.bytes == token.bytes {
                 entry = e
             } else {
                 let name = Substring(String(decoding: token.bytes, as: UTF8.self))
-                entry = (name, assembler.baseRole(name))
+                entry = (name, token.bytes, assembler.baseRole(name))
                 if names.count < 4096 { names[h] = entry }
             }
             stack[stack.count - 1].member = entry.name

@@ -11,21 +11,21 @@ final class RecordAssembler {
     private struct Scope {
         var key: Substring?
         var fragment = Fragment()
-        var latitude: Substring?
-        var longitude: Substring?
-        var geoNumbers: [Substring] = []
+        var latitude: Coordinate?
+        var longitude: Coordinate?
+        /// The numbers of a geo-named array, as written (checked when the array ends).
+        var geoNumbers: [String] = []
     }
 
     private let configuration: InspectionConfiguration
     private var fields: FieldDictionary
     private let scanner: ValueScanner
-    private let hasher: KeyHasher
     private let todayYMD: Int
     private var scopes: [Scope] = []
     private var recordOpen = false
     private var recordFragments: [Fragment] = []
     private var looseFragments: [Fragment] = []
-    var table = SubjectTable()
+    var table: SubjectTable
     private(set) var records = 0
     private var scratch: [UInt8] = []
 
@@ -34,7 +34,7 @@ final class RecordAssembler {
         self.fields = FieldDictionary(extra: configuration.extraFieldNames)
         todayYMD = Self.civilYMD(configuration.now)
         scanner = ValueScanner(today: todayYMD)
-        hasher = KeyHasher(secret: configuration.secret)
+        table = SubjectTable(secret: configuration.secret)
         scratch.reserveCapacity(256)
     }
 
@@ -107,7 +107,7 @@ final class RecordAssembler {
         case .accountID:
             if !v.isEmpty && v.count <= 64 {
                 // Link keys live in their own namespace ("acct:"); .minor never keys a value itself.
-                let k = hasher.key(kind: .minor, "acct:" + String(decoding: v, as: UTF8.self))
+                let k = table.values.intern(tag: ValueTable.accountTag, v)
                 if !scopes[scopes.count - 1].fragment.links.contains(k) { scopes[scopes.count - 1].fragment.links.append(k) }
             }
             return
@@ -137,7 +137,7 @@ final class RecordAssembler {
         case .name:
             if let name = personName(v) { addValue(.name, name) }
         case .address:
-            if !v.contains(UInt8(ascii: "*")), let a = plainText(v), a.unicodeScalars.count >= 4 { addValue(.address, a) }
+            if !v.contains(UInt8(ascii: "*")), let a = trimmed(v), Self.scalarCount(a) >= 4 { addValue(.address, a) }
         case .birthDate:
             if let ymd = parseDate(v) {
                 addValue(.birthDate, String(ymd))
@@ -145,13 +145,28 @@ final class RecordAssembler {
                 if isMinor(ymd) { scopes[scopes.count - 1].fragment.minor = true }
             }
         case .health, .biometric, .religion, .financial:
-            if let t = plainText(v), !Self.emptyWords.contains(t.lowercased()) { addValue(role.kind!, t) }
+            if let t = trimmed(v), !Self.isEmptyWord(t) { addValue(role.kind!, t) }
         default: break
         }
     }
 
     static let organisationWords = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"].map { Array($0.utf8) }
-    static let emptyWords: Set<String> = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
+    static let emptyWords: [[UInt8]] = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"].map { Array($0.utf8) }
+
+    /// One of `emptyWords`, ignoring ASCII case.
+    static func isEmptyWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard t.count <= 9 else { return false }
+        return emptyWords.contains { w in
+            w.count == t.count && zip(w, t).allSatisfy { a, b in a == (isUpper(b) ? b | 0x20 : b) }
+        }
+    }
+
+    /// Unicode scalars in valid UTF-8: the bytes that are not continuation bytes.
+    static func scalarCount(_ t: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = 0
+        for b in t where b & 0xC0 != 0x80 { n += 1 }
+        return n
+    }
 
     private func record(_ id: Identifier) {
         addValue(id.kind, id.normalized)
@@ -162,9 +177,13 @@ final class RecordAssembler {
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
-        let key = hasher.key(kind: kind, normalized)
-        let tail = String(normalized.suffix(4))
-        scopes[scopes.count - 1].fragment.add(kind, key: key, tail: tail)
+        let id = table.values.intern(kind, normalized)
+        scopes[scopes.count - 1].fragment.add(kind, id: id)
+    }
+
+    private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
+        let id = table.values.intern(kind, normalized)
+        scopes[scopes.count - 1].fragment.add(kind, id: id)
     }
 
     /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
@@ -174,23 +193,31 @@ final class RecordAssembler {
     // MARK: geolocation
 
     private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
-        let text = Substring(String(decoding: v, as: UTF8.self))
         let i = scopes.count - 1
         switch role {
         case .latitude:
-            guard Self.preciseCoordinate(text, limit: 90) else { return false }
-            scopes[i].latitude = text
+            guard let c = Coordinate(v, limit: 90) else { return false }
+            scopes[i].latitude = c
         case .longitude:
-            guard Self.preciseCoordinate(text, limit: 180) else { return false }
-            scopes[i].longitude = text
+            guard let c = Coordinate(v, limit: 180) else { return false }
+            scopes[i].longitude = c
         default:
             if isNumber {
-                scopes[i].geoNumbers.append(text)
+                scopes[i].geoNumbers.append(String(decoding: v, as: UTF8.self))
             } else {
-                let parts = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == ";" }).filter { !$0.isEmpty }
-                guard parts.count == 2, Self.preciseCoordinate(parts[0], limit: 180), Self.preciseCoordinate(parts[1], limit: 180),
-                      abs(Double(parts[0])!) <= 90 || abs(Double(parts[1])!) <= 90 else { return false }
-                addGeo(&scopes[i].fragment, Double(parts[0])!, Double(parts[1])!)
+                // "lat,lon" (or separated by spaces or semicolons): exactly two parts.
+                var parts: [Range<Int>] = []
+                var a = 0
+                for k in 0...v.count {
+                    if k == v.count || v[k] == UInt8(ascii: ",") || v[k] == UInt8(ascii: " ") || v[k] == UInt8(ascii: ";") {
+                        if k > a { parts.append(a..<k); if parts.count > 2 { return false } }
+                        a = k + 1
+                    }
+                }
+                guard parts.count == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[parts[0]]), limit: 180),
+                      let q = Coordinate(UnsafeBufferPointer(rebasing: v[parts[1]]), limit: 180),
+                      abs(p.value) <= 90 || abs(q.value) <= 90 else { return false }
+                addGeo(&scopes[i].fragment, p, q)
                 return true
             }
         }
@@ -206,14 +233,13 @@ final class RecordAssembler {
 
     private func finishGeo(_ s: inout Scope) {
         if let la = s.latitude, let lo = s.longitude {
-            addGeo(&s.fragment, Double(la)!, Double(lo)!)
+            addGeo(&s.fragment, la, lo)
             s.latitude = nil; s.longitude = nil
         }
         if s.geoNumbers.count >= 2 {
-            let a = s.geoNumbers[0], b = s.geoNumbers[1]
             if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
-               Self.preciseCoordinate(a, limit: 180), Self.preciseCoordinate(b, limit: 180) {
-                addGeo(&s.fragment, Double(a)!, Double(b)!, longitudeFirst: true)
+               let a = Coordinate(s.geoNumbers[0], limit: 180), let b = Coordinate(s.geoNumbers[1], limit: 180) {
+                addGeo(&s.fragment, a, b, longitudeFirst: true)
             }
             s.geoNumbers.removeAll()
         }
@@ -221,37 +247,48 @@ final class RecordAssembler {
 
     /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
-    private func addGeo(_ f: inout Fragment, _ a: Double, _ b: Double, longitudeFirst: Bool = false) {
-        let (lat, lon) = abs(a) > 90 || (longitudeFirst && abs(b) <= 90) ? (b, a) : (a, b)
-        let text = String(format: "%.6f,%.6f", lat, lon)
-        f.add(.geo, key: hasher.key(kind: .geo, text), tail: String(text.suffix(4)))
-    }
-
-    /// A decimal degree with at least four decimals (about 11 m), within ±limit.
-    static func preciseCoordinate(_ s: Substring, limit: Double) -> Bool {
-        guard let dot = s.firstIndex(of: "."), let d = Double(s), abs(d) <= limit else { return false }
-        let decimals = s[s.index(after: dot)...]
-        return decimals.count >= 4 && decimals.allSatisfy(\.isASCII) && decimals.allSatisfy(\.isNumber)
+    private func addGeo(_ f: inout Fragment, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
+        let (lat, lon) = abs(a.value) > 90 || (longitudeFirst && abs(b.value) <= 90) ? (b, a) : (a, b)
+        scratch.removeAll(keepingCapacity: true)
+        lat.appendSixDecimals(to: &scratch)
+        scratch.append(UInt8(ascii: ","))
+        lon.appendSixDecimals(to: &scratch)
+        let id = scratch.withUnsafeBufferPointer { table.values.intern(.geo, $0) }
+        f.add(.geo, id: id)
     }
 
     // MARK: value forms
 
-    private func plainText(_ v: UnsafeBufferPointer<UInt8>) -> String? {
+    /// The value without surrounding white space; nil when empty or `null`.
+    private func trimmed(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
         var a = 0, b = v.count
         while a < b && (v[a] == 0x20 || v[a] == 0x09 || v[a] == 0x0A || v[a] == 0x0D) { a += 1 }
         while b > a && (v[b - 1] == 0x20 || v[b - 1] == 0x09 || v[b - 1] == 0x0A || v[b - 1] == 0x0D) { b -= 1 }
         if a == b { return nil }
-        let s = String(decoding: UnsafeBufferPointer(rebasing: v[a..<b]), as: UTF8.self)
-        return s == "null" ? nil : s
+        let t = UnsafeBufferPointer(rebasing: v[a..<b])
+        if t.count == 4 && t[0] == UInt8(ascii: "n") && t[1] == UInt8(ascii: "u") && t[2] == UInt8(ascii: "l") && t[3] == UInt8(ascii: "l") {
+            return nil
+        }
+        return t
     }
 
-    private func personName(_ v: UnsafeBufferPointer<UInt8>) -> String? {
-        guard let s = plainText(v), s.unicodeScalars.count <= 40 else { return nil }
-        if s.unicodeScalars.contains(where: { $0 == "*" || $0 == "@" || ("0"..."9").contains($0) || ("０"..."９").contains($0) }) { return nil }
-        let bytes = Array(s.utf8)
-        for org in Self.organisationWords where bytes.containsBytes(org) { return nil }
-        if Self.emptyWords.contains(s.lowercased()) { return nil }
-        return s
+    private func plainText(_ v: UnsafeBufferPointer<UInt8>) -> String? {
+        trimmed(v).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func personName(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        guard let t = trimmed(v), Self.scalarCount(t) <= 40 else { return nil }
+        var i = 0
+        while i < t.count {
+            let c = t[i]
+            if c == UInt8(ascii: "*") || c == UInt8(ascii: "@") || isDigit(c) { return nil }
+            // Full-width digits ０-９ (EF BC 90–99).
+            if c == 0xEF && i + 2 < t.count && t[i + 1] == 0xBC && t[i + 2] &- 0x90 < 10 { return nil }
+            i += 1
+        }
+        for org in Self.organisationWords where t.containsBytes(org) { return nil }
+        if Self.isEmptyWord(t) { return nil }
+        return t
     }
 
     /// In a passport field: one or two letters and 7–9 digits, or 8–9 digits.

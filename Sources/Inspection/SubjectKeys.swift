@@ -54,10 +54,21 @@ struct KeyHasher {
     }
 
     func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
-        var i = prefixed[DetectorKind.allCases.firstIndex(of: kind)!], o = outer
-        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var n = normalized
-        n.withUTF8 { _ = SHA256_Update(&i, $0.baseAddress, $0.count) }
+        return n.withUTF8 { key(tag: kind.tag, $0) }
+    }
+
+    /// `tag` is `DetectorKind.tag`, or `ValueTable.accountTag` for account ids ("minor:acct:…").
+    func key(tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) -> SubjectKey {
+        var i: SHA256_CTX, o = outer
+        if tag == ValueTable.accountTag {
+            i = prefixed[Int(DetectorKind.minor.tag)]
+            _ = SHA256_Update(&i, "acct:", 5)
+        } else {
+            i = prefixed[Int(tag)]
+        }
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        _ = SHA256_Update(&i, normalized.baseAddress, normalized.count)
         return withUnsafeMutableBytes(of: &digest) { d in
             let p = d.baseAddress!.assumingMemoryBound(to: UInt8.self)
             SHA256_Final(p, &i)
