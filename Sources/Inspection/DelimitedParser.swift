@@ -107,13 +107,14 @@ final class DelimitedParser: BodyParser {
 
     private func endCell() {
         if header == nil {
-            headerCells.append(Substring(String(decoding: Self.spreadsheetValue(cell.bytes[...]), as: UTF8.self)))
+            headerCells.append(Substring(String(decoding: cell.bytes[Self.spreadsheetValue(cell.bytes[...])], as: UTF8.self)))
             cell.bytes.removeAll(keepingCapacity: true)
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
             let key = currentKey, role = currentRole
-            let v = Self.spreadsheetValue(cell.bytes[...])
-            v.withUnsafeBufferPointer { assembler.value(key: key, baseRole: role, $0) }
+            // A range, not a slice: a live slice would make the buffer shared and its reuse a copy.
+            let r = Self.spreadsheetValue(cell.bytes[...])
+            cell.bytes.withUnsafeBufferPointer { assembler.value(key: key, baseRole: role, UnsafeBufferPointer(rebasing: $0[r])) }
             cell.bytes.removeAll(keepingCapacity: true)
         }
         column += 1
@@ -136,14 +137,12 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Spreadsheet exports keep long numbers as text with `'…`, `="…"` or a leading tab.
-    static func spreadsheetValue(_ v: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var s = v
-        while let f = s.first, f == 0x09 || f == 0x20 { s = s.dropFirst() }
-        while let l = s.last, l == 0x09 || l == 0x20 || l == 0x0D { s = s.dropLast() }
-        if s.first == UInt8(ascii: "'") { return s.dropFirst() }
-        if s.count >= 3 && s.first == UInt8(ascii: "=") && s[s.startIndex + 1] == 0x22 && s.last == 0x22 {
-            return s.dropFirst(2).dropLast()
-        }
-        return s
+    static func spreadsheetValue(_ v: ArraySlice<UInt8>) -> Range<Int> {
+        var a = v.startIndex, b = v.endIndex
+        while a < b && (v[a] == 0x09 || v[a] == 0x20) { a += 1 }
+        while b > a && (v[b - 1] == 0x09 || v[b - 1] == 0x20 || v[b - 1] == 0x0D) { b -= 1 }
+        if a < b && v[a] == UInt8(ascii: "'") { return (a + 1)..<b }
+        if b - a >= 3 && v[a] == UInt8(ascii: "=") && v[a + 1] == 0x22 && v[b - 1] == 0x22 { return (a + 2)..<(b - 1) }
+        return a..<b
     }
 }

@@ -20,7 +20,8 @@ final class JSONParser: BodyParser {
 
     /// Member names seen in this body, by FNV-1a of their bytes: records repeat the same names,
     /// so each is decoded and classified once.
-    private var names: [UInt64: (name: Substring, bytes: [UInt8], role: FieldRole)] = [:]
+    private var names = FlatMap64()
+    private var nameEntries: [(name: Substring, bytes: [UInt8], role: FieldRole)] = []
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -202,12 +203,25 @@ final class JSONParser: BodyParser {
             var h: UInt64 = 0xcbf2_9ce4_8422_2325
             for b in token.bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
             let entry: (name: Substring, bytes: [UInt8], role: FieldRole)
-            if let e = names[h], e.bytes == token.bytes {
-                entry = e
+            if let i = names[h], nameEntries[Int(i)].bytes == token.bytes {
+                entry = nameEntries[Int(i)]
             } else {
-                let name = Substring(String(decoding: token.bytes, as: UTF8.self))
-                entry = (name, token.bytes, assembler.baseRole(name))
-                if names.count < 4096 { names[h] = entry }
+                let bytes = Array(token.bytes)
+                let name = Substring(String(decoding: bytes, as: UTF8.self))
+                let role: FieldRole
+                if assembler.builtInNamesOnly {
+                    if let r = SharedNameRoles.builtIn.role(hash: h, bytes: bytes) { role = r } else {
+                        role = assembler.baseRole(name)
+                        SharedNameRoles.builtIn.remember(hash: h, bytes: bytes, role: role)
+                    }
+                } else {
+                    role = assembler.baseRole(name)
+                }
+                entry = (name, bytes, role)
+                if nameEntries.count < 4096 && names[h] == nil {
+                    names[h] = Int32(nameEntries.count)
+                    nameEntries.append(entry)
+                }
             }
             stack[stack.count - 1].member = entry.name
             stack[stack.count - 1].memberRole = entry.role

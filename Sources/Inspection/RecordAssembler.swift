@@ -15,16 +15,30 @@ final class RecordAssembler {
         var longitude: Coordinate?
         /// The numbers of a geo-named array, as written (checked when the array ends).
         var geoNumbers: [String] = []
+
+        /// Reused for the next scope at this depth, keeping the arrays' storage.
+        mutating func reset(key: Substring?) {
+            self.key = key
+            fragment.reset()
+            latitude = nil; longitude = nil
+            geoNumbers.removeAll(keepingCapacity: true)
+        }
     }
 
     private let configuration: InspectionConfiguration
     private var fields: FieldDictionary
     private let scanner: ValueScanner
     private let todayYMD: Int
+    /// Open scopes are `scopes[0..<depth]`; the slots beyond are kept for reuse.
     private var scopes: [Scope] = []
+    private var depth = 0
     private var recordOpen = false
-    private var recordFragments: [Fragment] = []
-    private var looseFragments: [Fragment] = []
+    private var recordFragments = FragmentList()
+    private var looseFragments = FragmentList()
+    /// Working lists of `commit`, reused from record to record.
+    private var groups = FragmentList()
+    private var merged = FragmentList()
+    private var nameless: [Int] = []
     var table: SubjectTable
     private(set) var records = 0
     private var scratch: [UInt8] = []
@@ -64,7 +78,7 @@ final class RecordAssembler {
     /// End of one top-level document (a JSON value, an NDJSON line): PI found outside any record
     /// (a single object posted on its own) makes one record.
     func endDocument() {
-        while !scopes.isEmpty { closeScope() }
+        while depth > 0 { closeScope() }
         endRecord()
         if !looseFragments.isEmpty {
             records += 1
@@ -73,17 +87,19 @@ final class RecordAssembler {
     }
 
     func openScope(key: Substring?) {
-        scopes.append(Scope(key: key))
+        if depth < scopes.count { scopes[depth].reset(key: key) } else { scopes.append(Scope(key: key)) }
+        depth += 1
     }
 
     func closeScope() {
-        guard var s = scopes.popLast() else { return }
-        finishGeo(&s)
-        guard s.fragment.hasPI || !s.fragment.links.isEmpty else { return }
-        if recordOpen { recordFragments.append(s.fragment) } else { looseFragments.append(s.fragment) }
+        guard depth > 0 else { return }
+        depth -= 1
+        finishGeo(&scopes[depth])
+        guard scopes[depth].fragment.hasPI || !scopes[depth].fragment.links.isEmpty else { return }
+        if recordOpen { recordFragments.append(copyOf: scopes[depth].fragment) } else { looseFragments.append(copyOf: scopes[depth].fragment) }
     }
 
-    private var parentKey: Substring? { scopes.last?.key }
+    private var parentKey: Substring? { depth > 0 ? scopes[depth - 1].key : nil }
 
     // MARK: values
 
@@ -95,9 +111,12 @@ final class RecordAssembler {
     /// The role of a field name regardless of its parent, for parsers that cache it per name.
     func baseRole(_ key: Substring) -> FieldRole { fields.baseRole(key) }
 
+    /// No extra field names: roles of names are the same in every body (see `SharedNameRoles`).
+    var builtInNamesOnly: Bool { configuration.extraFieldNames.isEmpty }
+
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
-        if scopes.isEmpty { openScope(key: nil) }
+        if depth == 0 { openScope(key: nil) }
         let role: FieldRole
         if let baseRole { role = fields.placed(baseRole, parent: parentKey) }
         else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
@@ -108,7 +127,7 @@ final class RecordAssembler {
             if !v.isEmpty && v.count <= 64 {
                 // Link keys live in their own namespace ("acct:"); .minor never keys a value itself.
                 let k = table.values.intern(tag: ValueTable.accountTag, v)
-                if !scopes[scopes.count - 1].fragment.links.contains(k) { scopes[scopes.count - 1].fragment.links.append(k) }
+                if !scopes[depth - 1].fragment.links.contains(k) { scopes[depth - 1].fragment.links.append(k) }
             }
             return
         default: break
@@ -141,8 +160,8 @@ final class RecordAssembler {
         case .birthDate:
             if let ymd = parseDate(v) {
                 addValue(.birthDate, String(ymd))
-                scopes[scopes.count - 1].fragment.fieldBirth = ymd
-                if isMinor(ymd) { scopes[scopes.count - 1].fragment.minor = true }
+                scopes[depth - 1].fragment.fieldBirth = ymd
+                if isMinor(ymd) { scopes[depth - 1].fragment.minor = true }
             }
         case .health, .biometric, .religion, .financial:
             if let t = trimmed(v), !Self.isEmptyWord(t) { addValue(role.kind!, t) }
@@ -172,18 +191,24 @@ final class RecordAssembler {
         addValue(id.kind, id.normalized)
         if let b = id.birth {
             addValue(.birthDate, String(b))
-            if isMinor(b) { scopes[scopes.count - 1].fragment.minor = true }
+            if isMinor(b) { scopes[depth - 1].fragment.minor = true }
         }
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
         let id = table.values.intern(kind, normalized)
-        scopes[scopes.count - 1].fragment.add(kind, id: id)
+        scopes[depth - 1].fragment.add(kind, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
+        // Text past the charset sniff window may hold invalid UTF-8: key it as the text it decodes
+        // to (with U+FFFD), as a String of it would be.
+        guard CharsetDecoder.validUTF8(normalized, final: true) else {
+            addValue(kind, String(decoding: normalized, as: UTF8.self))
+            return
+        }
         let id = table.values.intern(kind, normalized)
-        scopes[scopes.count - 1].fragment.add(kind, id: id)
+        scopes[depth - 1].fragment.add(kind, id: id)
     }
 
     /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
@@ -193,7 +218,7 @@ final class RecordAssembler {
     // MARK: geolocation
 
     private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
-        let i = scopes.count - 1
+        let i = depth - 1
         switch role {
         case .latitude:
             guard let c = Coordinate(v, limit: 90) else { return false }
@@ -227,8 +252,8 @@ final class RecordAssembler {
 
     /// Called when a geo-named array or scope ends: two precise numbers make a point.
     func closeGeoArray() {
-        guard let i = scopes.indices.last else { return }
-        finishGeo(&scopes[i])
+        guard depth > 0 else { return }
+        finishGeo(&scopes[depth - 1])
     }
 
     private func finishGeo(_ s: inout Scope) {
@@ -360,41 +385,43 @@ final class RecordAssembler {
 
     // MARK: people of one record
 
-    private func commit(_ fragments: inout [Fragment]) {
-        defer { fragments.removeAll(keepingCapacity: true) }
+    private func commit(_ fragments: inout FragmentList) {
+        defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
         if fragments.count == 1 { table.add(fragments[0]); return }
         // Join fragments naming the same person or sharing an identifier.
-        var groups: [Fragment] = []
-        var nameless: [Fragment] = []
-        for f in fragments {
-            if !f.hasName && !f.values.contains(where: { isStrong($0.kind) }) { nameless.append(f); continue }
-            if !f.hasName { nameless.append(f); continue }
+        groups.removeAll()
+        nameless.removeAll(keepingCapacity: true)
+        for i in 0..<fragments.count {
+            let f = fragments[i]
+            if !f.hasName { nameless.append(i); continue }
             if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else {
-                groups.append(f)
+                groups.append(copyOf: f)
             }
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
-        for f in nameless {
+        for i in nameless {
+            let f = fragments[i]
             if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else {
-                groups.append(f)
+                groups.append(copyOf: f)
             }
         }
         // Joining may have made two groups share a value.
-        var merged: [Fragment] = []
-        for g in groups {
-            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged[m].absorb(g) } else { merged.append(g) }
+        merged.removeAll()
+        for k in 0..<groups.count {
+            let g = groups[k]
+            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { merged.append(copyOf: g) }
         }
-        for g in merged { table.add(g) }
+        for k in 0..<merged.count { table.add(merged[k]) }
     }
 
     private func shares(_ a: Fragment, _ b: Fragment) -> Bool {

@@ -1,5 +1,6 @@
 import COpenSSL
 import CustomsCore
+import Foundation
 
 /// Keyed, irreversible subject keys: HMAC-SHA256(secret, kind ":" normalised value), first 128 bits.
 /// The kind is mixed in so an e-mail and a name that happen to spell the same never collide.
@@ -33,6 +34,9 @@ struct KeyHasher {
     private var outer = SHA256_CTX()
     /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
     private var prefixed: [SHA256_CTX] = []
+
+    /// The hasher for `secret`, keyed once per process (bodies of one gateway share one secret).
+    static func shared(secret: [UInt8]) -> KeyHasher { KeyHasherCache.shared.hasher(secret: secret) }
 
     init(secret: [UInt8]) {
         var key = secret
@@ -77,5 +81,20 @@ struct KeyHasher {
             return SubjectKey(hi: UInt64(bigEndian: d.load(fromByteOffset: 0, as: UInt64.self)),
                               lo: UInt64(bigEndian: d.load(fromByteOffset: 8, as: UInt64.self)))
         }
+    }
+}
+
+/// The last secret's keyed states: computing them costs as much as a dozen keys.
+private final class KeyHasherCache: @unchecked Sendable {  // `last` is only touched under `lock`
+    static let shared = KeyHasherCache()
+    private let lock = NSLock()
+    private var last: (secret: [UInt8], hasher: KeyHasher)?
+
+    func hasher(secret: [UInt8]) -> KeyHasher {
+        lock.lock(); defer { lock.unlock() }
+        if let last, last.secret == secret { return last.hasher }
+        let h = KeyHasher(secret: secret)
+        last = (secret, h)
+        return h
     }
 }

@@ -42,6 +42,25 @@ struct Fragment {
         if !values.contains(v) { values.append(v) }
     }
 
+    /// Empty again, keeping the arrays' storage.
+    mutating func reset() {
+        values.removeAll(keepingCapacity: true)
+        links.removeAll(keepingCapacity: true)
+        kinds = KindSet()
+        minor = false
+        fieldBirth = nil
+    }
+
+    /// A copy of `o` in this fragment's own storage (no buffer shared with `o`).
+    mutating func assign(_ o: Fragment) {
+        reset()
+        values.append(contentsOf: o.values)
+        links.append(contentsOf: o.links)
+        kinds = o.kinds
+        minor = o.minor
+        fieldBirth = o.fieldBirth
+    }
+
     mutating func absorb(_ o: Fragment) {
         for v in o.values where !values.contains(v) { values.append(v) }
         kinds.formUnion(o.kinds)
@@ -64,6 +83,30 @@ struct Fragment {
     }
 }
 
+/// Fragments in slots whose storage is reused: steady state allocates nothing per record.
+struct FragmentList {
+    private var items: [Fragment] = []
+    private(set) var count = 0
+    var isEmpty: Bool { count == 0 }
+
+    subscript(_ i: Int) -> Fragment { items[i] }
+
+    mutating func append(copyOf f: Fragment) {
+        if count == items.count { items.append(Fragment()) }
+        items[count].assign(f)
+        count += 1
+    }
+
+    mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
+
+    mutating func removeAll() { count = 0 }
+
+    func firstIndex(where p: (Fragment) -> Bool) -> Int? {
+        for i in 0..<count where p(items[i]) { return i }
+        return nil
+    }
+}
+
 /// Distinct people across the whole body: union-find over identifier ids.
 struct SubjectTable {
     /// Every distinct value of the body; HMACs only for what becomes a subject key.
@@ -72,7 +115,7 @@ struct SubjectTable {
     private var people: [Fragment] = []
     /// Linking value → a person holding it. Keys: a strong value's or account's id; name+address /
     /// name+birth pairs (top bit); composites of names and addresses (second bit).
-    private var byValue: [UInt64: Int32] = [:]
+    private var byValue = FlatMap64()
     /// Free text names people without identifiers; rows and objects do so on purpose.
     var nameOnlyJoinsNamed = false
     /// In free text the same name in two notes is, far more often than not, the same person.

@@ -30,7 +30,7 @@ struct ValueTable {
     private let hasher: KeyHasher
 
     init(secret: [UInt8]) {
-        hasher = KeyHasher(secret: secret)
+        hasher = KeyHasher.shared(secret: secret)
         arena.reserveCapacity(4096)
         entries.reserveCapacity(128)
     }
