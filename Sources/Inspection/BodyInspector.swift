@@ -138,7 +138,7 @@ public final class BodyInspector {
     public func partialResult() -> InspectionResult {
         let (subjects, minors) = assembler.table.snapshot(sensitivity: configuration.sensitivity)
         var kinds: [DetectorKind: Int] = [:]
-        for k in DetectorKind.allCases where k != .minor { kinds[k] = assembler.table.distinctValues(k) }
+        for k in KindSet.all where k != .minor { kinds[k] = assembler.table.distinctValues(k) }
         kinds[.minor] = minors
         var reason = failure?.description
         if reason == nil && !partFailures.isEmpty { reason = partFailures.joined(separator: "; ") }

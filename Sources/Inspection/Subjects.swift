@@ -232,7 +232,10 @@ struct SubjectTable {
             }
         }
         var out: [DetectedSubject] = []
+        out.reserveCapacity(roots.count)
         var minors = 0
+        var sensitiveKinds = KindSet()
+        for k in sensitivity.sensitiveKinds { sensitiveKinds.insert(k) }
         for i in roots where !absorbed.contains(i) {
             let p = merged[i] ?? people[i]
             // The strongest kind; among values of that rank, the smallest key.
@@ -247,8 +250,9 @@ struct SubjectTable {
                 let vk = values.subjectKey(v.id)
                 if vk < bk { best = v; bestKey = vk } else { bestKey = bk }
             }
-            var kinds = p.kinds.set
-            if p.minor { kinds.insert(.minor); minors += 1 }
+            var kindBits = p.kinds
+            if p.minor { kindBits.insert(.minor); minors += 1 }
+            let kinds = kindBits.set
             let key: SubjectKey
             let masked: String
             if let b = best {
@@ -257,7 +261,7 @@ struct SubjectTable {
             } else {
                 key = compositeKey(p); masked = "****"
             }
-            out.append(DetectedSubject(key: key, kinds: kinds, isSensitive: sensitivity.isSensitive(kinds), masked: masked))
+            out.append(DetectedSubject(key: key, kinds: kinds, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked))
         }
         return (out, minors)
     }

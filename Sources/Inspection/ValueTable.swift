@@ -26,7 +26,7 @@ struct ValueTable {
     /// Open addressing, linear probing; entry index + 1, 0 = empty. Capacity is a power of two.
     private var slots: [Int32] = Array(repeating: 0, count: 256)
     private var hmacs: [SubjectKey?] = []
-    private(set) var countedPerKind = [Int](repeating: 0, count: DetectorKind.allCases.count)
+    private(set) var countedPerKind = [Int](repeating: 0, count: KindSet.all.count)
     private let hasher: KeyHasher
 
     init(secret: [UInt8]) {
@@ -116,7 +116,7 @@ struct ValueTable {
     mutating func countedSubjectKeys() -> [DetectorKind: Set<SubjectKey>] {
         var out: [DetectorKind: Set<SubjectKey>] = [:]
         for i in entries.indices where entries[i].counted {
-            out[DetectorKind.allCases[Int(entries[i].tag)], default: []].insert(subjectKey(Int32(i)))
+            out[KindSet.all[Int(entries[i].tag)], default: []].insert(subjectKey(Int32(i)))
         }
         return out
     }
@@ -153,7 +153,14 @@ struct KindSet: Equatable {
     @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 << UInt32(k.tag)) != 0 }
     @inline(__always) mutating func formUnion(_ o: KindSet) { bits |= o.bits }
     var isEmpty: Bool { bits == 0 }
-    var set: Set<DetectorKind> { Set(DetectorKind.allCases.filter(contains)) }
+    var set: Set<DetectorKind> {
+        var s = Set<DetectorKind>(minimumCapacity: bits.nonzeroBitCount)
+        for k in Self.all where contains(k) { s.insert(k) }
+        return s
+    }
+
+    /// `allCases` builds a new array on every call.
+    static let all = DetectorKind.allCases
 }
 
 /// Seeded, word-at-a-time hash of value bytes: only for bucketing (equality is checked on the bytes),

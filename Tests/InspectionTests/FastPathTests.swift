@@ -1,0 +1,102 @@
+import CustomsCore
+import Foundation
+import Testing
+@testable import Inspection
+
+/// The pieces that make the inspector fast must not change what it finds or the keys it reports.
+@Suite("Fast paths")
+struct FastPathTests {
+    let secret = Array("fast-path-secret".utf8)
+
+    @Test("value table: one id per distinct (kind, bytes), across growth, and the HMAC of SubjectKeys")
+    func valueTable() {
+        var t = ValueTable(secret: secret)
+        var ids: [Int32] = []
+        for i in 0..<5_000 {
+            let s = "value-\(i)"
+            ids.append(t.intern(.email, s))
+        }
+        #expect(Set(ids).count == 5_000)
+        for i in stride(from: 0, to: 5_000, by: 7) {
+            #expect(t.intern(.email, "value-\(i)") == ids[i], "the same bytes after the table grew")
+        }
+        // Same bytes, another kind: another value.
+        let asName = t.intern(.name, "value-1")
+        #expect(asName != ids[1])
+        // Empty and long values.
+        let empty = t.intern(.name, "")
+        #expect(t.intern(.name, "") == empty)
+        let long = String(repeating: "北京市朝阳区", count: 40)
+        #expect(t.intern(.address, long) == t.intern(.address, long))
+        #expect(t.count == 5_003)
+        for (i, id) in ids.enumerated() where i % 997 == 0 {
+            #expect(t.subjectKey(id) == SubjectKeys.key(for: "value-\(i)", kind: .email, secret: secret))
+        }
+        #expect(t.subjectKey(asName) == SubjectKeys.key(for: "value-1", kind: .name, secret: secret))
+        #expect(t.text(asName) == "value-1")
+    }
+
+    @Test("value table: per-kind counts count each committed value once")
+    func counted() {
+        var t = ValueTable(secret: secret)
+        let a = t.intern(.mobile, "+8613800138000"), b = t.intern(.mobile, "+8613900139000")
+        t.markCounted(a); t.markCounted(a)
+        #expect(t.countedValues(.mobile) == 1)
+        t.markCounted(b)
+        #expect(t.countedValues(.mobile) == 2)
+        #expect(t.countedValues(.email) == 0)
+        let keys = t.countedSubjectKeys()
+        #expect(keys[.mobile] == [SubjectKeys.key(for: "+8613800138000", kind: .mobile, secret: secret),
+                                  SubjectKeys.key(for: "+8613900139000", kind: .mobile, secret: secret)])
+    }
+
+    @Test("keyed hasher on bytes equals SubjectKeys for every kind")
+    func hasher() {
+        let h = KeyHasher.shared(secret: secret)
+        for kind in DetectorKind.allCases {
+            let v = "11010519491231002X"
+            let viaBytes = Array(v.utf8).withUnsafeBufferPointer { h.key(tag: kind.tag, $0) }
+            #expect(viaBytes == SubjectKeys.key(for: v, kind: kind, secret: secret))
+        }
+        // A secret longer than a SHA-256 block is hashed first, as HMAC does.
+        let longSecret = [UInt8](repeating: 7, count: 100)
+        let k = Array("a@b.cn".utf8).withUnsafeBufferPointer { KeyHasher.shared(secret: longSecret).key(tag: DetectorKind.email.tag, $0) }
+        #expect(k == SubjectKeys.key(for: "a@b.cn", kind: .email, secret: longSecret))
+    }
+
+    @Test("kind tags are the kinds' positions in allCases")
+    func tags() {
+        for (i, k) in DetectorKind.allCases.enumerated() { #expect(Int(k.tag) == i) }
+        var s = KindSet()
+        s.insert(.name); s.insert(.minor)
+        #expect(s.contains(.name) && s.contains(.minor) && !s.contains(.email))
+        #expect(s.set == [.name, .minor])
+    }
+
+    @Test("flat map: insert, overwrite, grow, miss")
+    func flatMap() {
+        var m = FlatMap64()
+        for i in 0..<10_000 { m[UInt64(i) &* 0x1_0000_0001] = Int32(i) }
+        #expect(m.count == 10_000)
+        for i in stride(from: 0, to: 10_000, by: 13) { #expect(m[UInt64(i) &* 0x1_0000_0001] == Int32(i)) }
+        #expect(m[3] == nil)
+        m[0] = 42
+        #expect(m[0] == 42 && m.count == 10_000)
+    }
+
+    @Test("coordinates: six decimals exactly as printf writes them")
+    func coordinates() throws {
+        let cases = ["39.9042", "-122.4194155", "116.407526", "0.1234", "-0.0000", "+31.230416", "031.2304",
+                     ".12345", "-.123456", "179.9999999", "89.99999949", "12.3456785"]
+        for text in cases {
+            let c = try #require(Array(text.utf8).withUnsafeBufferPointer { Coordinate($0, limit: 180) }, "\(text)")
+            var out: [UInt8] = []
+            c.appendSixDecimals(to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == String(format: "%.6f", Double(text)!), "\(text)")
+        }
+        for bad in ["39.904", "39", "39.9042x", "1e5.1234", "181.0000", "--1.2345", "", "."] {
+            #expect(Array(bad.utf8).withUnsafeBufferPointer { Coordinate($0, limit: 180) } == nil, "\(bad)")
+        }
+        #expect(Coordinate("91.0000", limit: 90) == nil)
+    }
+}
