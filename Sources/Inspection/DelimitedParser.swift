@@ -88,21 +88,16 @@ final class DelimitedParser: BodyParser {
         assembler.endDocument()
     }
 
-    private var currentKey: Substring? {
-        guard let header, column < header.count else { return nil }
-        return header[column]
-    }
-
     private var currentRole: FieldRole? { column < headerRoles.count ? headerRoles[column] : nil }
 
     private func appendCell(_ s: UnsafeBufferPointer<UInt8>) {
-        let key = currentKey, role = currentRole
-        cell.append(s) { chunk in assembler.value(key: key, baseRole: role, chunk) }
+        let role = currentRole
+        cell.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     private func appendCell(_ c: UInt8) {
-        let key = currentKey, role = currentRole
-        cell.append(c) { chunk in assembler.value(key: key, baseRole: role, chunk) }
+        let role = currentRole
+        cell.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     private func endCell() {
@@ -111,10 +106,10 @@ final class DelimitedParser: BodyParser {
             cell.bytes.removeAll(keepingCapacity: true)
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
-            let key = currentKey, role = currentRole
+            let role = currentRole
             // A range, not a slice: a live slice would make the buffer shared and its reuse a copy.
             let r = Self.spreadsheetValue(cell.bytes[...])
-            cell.bytes.withUnsafeBufferPointer { assembler.value(key: key, baseRole: role, UnsafeBufferPointer(rebasing: $0[r])) }
+            cell.bytes.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: role, UnsafeBufferPointer(rebasing: $0[r])) }
             cell.bytes.removeAll(keepingCapacity: true)
         }
         column += 1

@@ -45,15 +45,22 @@ final class JSONParser: BodyParser {
         UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
     }
 
+    // Fields are read in place: copying a whole Frame out (`stack.last`) retains its three names.
     private var valueKey: Substring? {
-        guard let top = stack.last else { return nil }
-        return top.isObject ? top.member : top.key
+        guard !stack.isEmpty else { return nil }
+        let i = stack.count - 1
+        return stack[i].isObject ? stack[i].member : stack[i].key
     }
 
+    /// The role of the value being read. The name itself is not passed on with values: the role
+    /// says all the assembler needs (a name and its role are set together, so no role means no name).
     private var valueRole: FieldRole? {
-        guard let top = stack.last else { return nil }
-        return top.isObject ? top.memberRole : top.keyRole
+        guard !stack.isEmpty else { return nil }
+        let i = stack.count - 1
+        return stack[i].isObject ? stack[i].memberRole : stack[i].keyRole
     }
+
+    private var topIsObject: Bool? { stack.isEmpty ? nil : stack[stack.count - 1].isObject }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
         var i = 0
@@ -63,8 +70,15 @@ final class JSONParser: BodyParser {
             switch state {
             case .string:
                 // Copy the run of plain characters in one go.
-                var j = i
-                while j < n && bytes[j] != 0x22 && bytes[j] != 0x5C { j += 1 }
+                var j = ByteSkip.first(in: bytes, from: i, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
+                // A whole value inside this chunk is inspected where it lies, without a copy.
+                if j < n && bytes[j] == 0x22 && !stringIsKey && token.isEmpty && j - i <= token.limit {
+                    assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    try valueDone()
+                    j += 1
+                    offset += j - i; i = j
+                    continue
+                }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
                 if j < n {
                     if bytes[j] == 0x22 { try endString() } else { state = .escape }
@@ -114,7 +128,7 @@ final class JSONParser: BodyParser {
                 case 0x22: stringIsKey = false; state = .string
                 case 0x2D, 0x30...0x39: appendByte(c); state = .number
                 case 0x74, 0x66, 0x6E: literal.append(c); state = .literal
-                case 0x5D where stack.last.map { !$0.isObject } == true && lastWasOpen:
+                case 0x5D where topIsObject == false && lastWasOpen:
                     try close(object: false)
                 default:
                     if stack.isEmpty && documents > 0 && !lines { throw fail("data after the JSON value") }
@@ -140,8 +154,8 @@ final class JSONParser: BodyParser {
                 case 0x20, 0x09, 0x0D: break
                 case 0x0A: if stack.isEmpty && lines { state = .value }
                 case 0x2C:
-                    guard let top = stack.last else { throw fail("',' outside a container") }
-                    state = top.isObject ? .key : .value
+                    guard let isObject = topIsObject else { throw fail("',' outside a container") }
+                    state = isObject ? .key : .value
                     lastWasOpen = false
                 case 0x7D: try close(object: true)
                 case 0x5D: try close(object: false)
@@ -177,13 +191,14 @@ final class JSONParser: BodyParser {
 
     @inline(__always) private func appendByte(_ c: UInt8) {
         if stringIsKey { if token.bytes.count < 256 { token.bytes.append(c) }; return }
-        token.append(c) { chunk in assembler.value(key: valueKey, chunk) }
+        let role = valueRole
+        token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
         if stringIsKey { token.bytes.append(contentsOf: s.prefix(max(0, 256 - token.bytes.count))); return }
-        let key = valueKey
-        token.append(s) { chunk in assembler.value(key: key, chunk) }
+        let role = valueRole
+        token.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     private func appendScalar(_ v: UInt32) {
@@ -230,14 +245,14 @@ final class JSONParser: BodyParser {
             state = .colon
             return
         }
-        let key = valueKey, role = valueRole
-        token.take { assembler.value(key: key, baseRole: role, $0) }
+        let role = valueRole
+        token.take { assembler.value(key: nil, baseRole: role, $0) }
         try valueDone()
     }
 
     private func endNumber() {
-        let key = valueKey, role = valueRole
-        token.take { assembler.value(key: key, baseRole: role, $0, isNumber: true) }
+        let role = valueRole
+        token.take { assembler.value(key: nil, baseRole: role, $0, isNumber: true) }
         // A number ends at a delimiter, which is then read in .afterValue.
         state = .afterValue
         if stack.isEmpty { topLevelDone() }
@@ -257,7 +272,7 @@ final class JSONParser: BodyParser {
 
     private func open(object: Bool) throws(UninspectableError) {
         guard stack.count < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
-        let parentIsArray = stack.last.map { !$0.isObject } ?? false
+        let parentIsArray = topIsObject == false
         let key = valueKey, keyRole = valueRole
         var isRecord = false
         if object && !assembler.inRecord && (parentIsArray || (lines && stack.isEmpty)) {
@@ -271,8 +286,8 @@ final class JSONParser: BodyParser {
     }
 
     private func close(object: Bool) throws(UninspectableError) {
-        guard let top = stack.last, top.isObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
-        stack.removeLast()
+        guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
+        let top = stack.removeLast()
         if object {
             assembler.closeScope()
             if top.isRecord { assembler.endRecord() }

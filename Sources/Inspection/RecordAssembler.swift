@@ -118,7 +118,8 @@ final class RecordAssembler {
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
         if depth == 0 { openScope(key: nil) }
         let role: FieldRole
-        if let baseRole { role = fields.placed(baseRole, parent: parentKey) }
+        // Only a name's role depends on its parent (reading the parent's name costs a retain).
+        if let baseRole { role = baseRole == .name ? fields.placed(.name, parent: parentKey) : baseRole }
         else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
         switch role {
         case .latitude, .longitude, .geo:

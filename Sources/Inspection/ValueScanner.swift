@@ -42,7 +42,11 @@ struct ValueScanner {
         Self.classTable.withUnsafeBufferPointer { table in
             while i < n {
                 let c = table[Int(v[i])]
-                if c == 0 { i += 1; continue }
+                if c == 0 {
+                    i = ByteSkip.first(in: v, from: i + 1, end: n, mask: ByteSkip.identifierStarts,
+                                       byte: { table[Int($0)] != 0 })
+                    continue
+                }
                 if c == 2 {
                     i = email(v, at: i, found: found)
                 } else {

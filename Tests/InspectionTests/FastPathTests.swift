@@ -99,4 +99,44 @@ struct FastPathTests {
         }
         #expect(Coordinate("91.0000", limit: 90) == nil)
     }
+
+    @Test("word-at-a-time skipping finds the same first byte as a byte loop, at every offset")
+    func byteSkip() {
+        var rng = SplitMix64(state: 2026)
+        let alphabet: [UInt8] = Array("ab\"\\@09/:,{} ".utf8) + [0x80, 0xBF, 0xEF, 0xFF, 0x2F, 0x3A, 0x40, 0xB0, 0xC0]
+        for _ in 0..<300 {
+            let n = Int(rng.next() % 40)
+            var bytes = [UInt8]()
+            for _ in 0..<n {
+                // Mostly bytes that match nothing, so the skips are long.
+                bytes.append(rng.next() % 4 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(ascii: "x") &+ UInt8(rng.next() % 3) * 0x40)
+            }
+            bytes.withUnsafeBufferPointer { p in
+                for from in 0...n {
+                    let starts = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.identifierStarts,
+                                                byte: { isDigit($0) || $0 == UInt8(ascii: "@") })
+                    let naiveStarts = (from..<n).first { isDigit(p[$0]) || p[$0] == UInt8(ascii: "@") } ?? n
+                    #expect(starts == naiveStarts, "\(bytes) from \(from)")
+                    let ends = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
+                    let naiveEnds = (from..<n).first { p[$0] == 0x22 || p[$0] == 0x5C } ?? n
+                    #expect(ends == naiveEnds, "\(bytes) from \(from)")
+                }
+            }
+        }
+    }
+
+    @Test("values read in place and values assembled across chunks give the same result")
+    func inPlaceAndSplit() {
+        let body = #"[{"name":"张三","mobile":"13812345678","email":"Zhang.San@Example.com","note":"卡号 6222021234567890128，身份证 11010519491231002X","loc":"39.904200,116.407500"},"#
+            + #"{"name":"李四","phone":"+86 139-1234-5678","addr":"北京市朝阳区建国路88号","lat":31.2304,"lng":121.4737,"passport":"E12345678"}]"#
+        let bytes = Array(body.utf8)
+        let whole = inspect(bytes, type: "application/json")
+        #expect(whole.count == 2)
+        #expect(whole[.mobile] == 2 && whole[.email] == 1 && whole[.idNumber] == 1 && whole[.bankCard] == 1 && whole[.geo] == 2)
+        for size in [1, 2, 3, 5, 7, 8, 9, 16, 31] {
+            let r = inspect(bytes, type: "application/json", chunks: [size])
+            #expect(Set(r.subjects.map(\.key)) == Set(whole.subjects.map(\.key)), "chunks of \(size)")
+            #expect(r.kindCounts == whole.kindCounts, "chunks of \(size)")
+        }
+    }
 }
