@@ -52,6 +52,14 @@ final class DelimitedParser: BodyParser {
             case .unquoted:
                 var j = i
                 while j < n && bytes[j] != d && bytes[j] != 0x0A && bytes[j] != 0x0D { j += 1 }
+                // A whole cell inside this chunk is inspected where it lies, without a copy.
+                if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
+                    endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    if bytes[j] == 0x0A { endRow() }
+                    state = .fieldStart
+                    i = j + 1
+                    continue
+                }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                 i = j
                 if j < n {
@@ -101,16 +109,18 @@ final class DelimitedParser: BodyParser {
     }
 
     private func endCell() {
+        cell.bytes.withUnsafeBufferPointer { endCell($0) }
+        cell.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
+    private func endCell(_ v: UnsafeBufferPointer<UInt8>) {
+        let r = Self.spreadsheetValue(v)
         if header == nil {
-            headerCells.append(Substring(String(decoding: cell.bytes[Self.spreadsheetValue(cell.bytes[...])], as: UTF8.self)))
-            cell.bytes.removeAll(keepingCapacity: true)
+            headerCells.append(Substring(String(decoding: UnsafeBufferPointer(rebasing: v[r]), as: UTF8.self)))
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
-            let role = currentRole
-            // A range, not a slice: a live slice would make the buffer shared and its reuse a copy.
-            let r = Self.spreadsheetValue(cell.bytes[...])
-            cell.bytes.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: role, UnsafeBufferPointer(rebasing: $0[r])) }
-            cell.bytes.removeAll(keepingCapacity: true)
+            assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]))
         }
         column += 1
     }
@@ -132,7 +142,7 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Spreadsheet exports keep long numbers as text with `'…`, `="…"` or a leading tab.
-    static func spreadsheetValue(_ v: ArraySlice<UInt8>) -> Range<Int> {
+    static func spreadsheetValue(_ v: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         var a = v.startIndex, b = v.endIndex
         while a < b && (v[a] == 0x09 || v[a] == 0x20) { a += 1 }
         while b > a && (v[b - 1] == 0x09 || v[b - 1] == 0x20 || v[b - 1] == 0x0D) { b -= 1 }

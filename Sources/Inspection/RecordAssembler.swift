@@ -354,13 +354,14 @@ final class RecordAssembler {
     // MARK: full-width digits
 
     private func containsFullWidth(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
         let n = v.count
-        while i + 2 < n {
-            if v[i] == 0xEF && v[i + 1] == 0xBC { return true }
+        var i = 0
+        while true {
+            i = ByteSkip.first(in: v, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0xEF) }, byte: { $0 == 0xEF })
+            if i + 2 >= n { return false }
+            if v[i + 1] == 0xBC { return true }
             i += 1
         }
-        return false
     }
 
     /// ０-９ → 0-9, Ｘ/ｘ → X, ＠ → @, ＋ → +, －/　 → separators.

@@ -15,13 +15,6 @@ struct ValueScanner {
     /// yyyymmdd of the flow date (UTC+8): later birth dates are impossible.
     let today: Int
 
-    private static let classTable: [UInt8] = {
-        var t = [UInt8](repeating: 0, count: 256)
-        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = 1 }
-        t[Int(UInt8(ascii: "@"))] = 2
-        return t
-    }()
-
     @inline(__always) static func isLocalPart(_ c: UInt8) -> Bool {
         isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "%")
             || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
@@ -39,19 +32,15 @@ struct ValueScanner {
     func scan(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, found: (Identifier) -> Void) {
         let n = v.count
         var i = 0
-        Self.classTable.withUnsafeBufferPointer { table in
-            while i < n {
-                let c = table[Int(v[i])]
-                if c == 0 {
-                    i = ByteSkip.first(in: v, from: i + 1, end: n, mask: ByteSkip.identifierStarts,
-                                       byte: { table[Int($0)] != 0 })
-                    continue
-                }
-                if c == 2 {
-                    i = email(v, at: i, found: found)
-                } else {
-                    i = digits(v, at: i, role: role, found: found)
-                }
+        while i < n {
+            let c = v[i]
+            if c == UInt8(ascii: "@") {
+                i = email(v, at: i, found: found)
+            } else if isDigit(c) {
+                i = digits(v, at: i, role: role, found: found)
+            } else {
+                i = ByteSkip.first(in: v, from: i + 1, end: n, mask: ByteSkip.identifierStarts,
+                                   byte: { isDigit($0) || $0 == UInt8(ascii: "@") })
             }
         }
     }
