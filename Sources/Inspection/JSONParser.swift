@@ -1,3 +1,5 @@
+import Foundation
+
 /// Streaming JSON / NDJSON parser (RFC 8259) as an explicit state machine, so a token may be split
 /// anywhere between two `feed` calls. Records are objects that are array elements (the outermost
 /// such objects), or, in NDJSON, each line's value.
@@ -21,7 +23,12 @@ final class JSONParser: BodyParser {
     /// Member names seen in this body, by FNV-1a of their bytes: records repeat the same names,
     /// so each is decoded and classified once.
     private var names = FlatMap64()
-    private var nameEntries: [(name: Substring, bytes: [UInt8], role: FieldRole)] = []
+    /// Per interned name: its text, role, and bytes (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
+    private var nameText: [Substring] = []
+    private var nameRole: [FieldRole] = []
+    private var nameStart: [Int] = [0]
+    private var nameArena: [UInt8] = []
+    private static let maxNameBytes = 256
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -72,9 +79,13 @@ final class JSONParser: BodyParser {
                 // Copy the run of plain characters in one go.
                 var j = ByteSkip.first(in: bytes, from: i, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
                 // A whole value inside this chunk is inspected where it lies, without a copy.
-                if j < n && bytes[j] == 0x22 && !stringIsKey && token.isEmpty && j - i <= token.limit {
-                    assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]))
-                    try valueDone()
+                if j < n && bytes[j] == 0x22 && token.isEmpty && j - i <= (stringIsKey ? Self.maxNameBytes : token.limit) {
+                    if stringIsKey {
+                        memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    } else {
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                        try valueDone()
+                    }
                     j += 1
                     offset += j - i; i = j
                     continue
@@ -190,13 +201,13 @@ final class JSONParser: BodyParser {
     // MARK: tokens
 
     @inline(__always) private func appendByte(_ c: UInt8) {
-        if stringIsKey { if token.bytes.count < 256 { token.bytes.append(c) }; return }
+        if stringIsKey { if token.bytes.count < Self.maxNameBytes { token.bytes.append(c) }; return }
         let role = valueRole
         token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
-        if stringIsKey { token.bytes.append(contentsOf: s.prefix(max(0, 256 - token.bytes.count))); return }
+        if stringIsKey { token.bytes.append(contentsOf: s.prefix(max(0, Self.maxNameBytes - token.bytes.count))); return }
         let role = valueRole
         token.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
@@ -215,39 +226,55 @@ final class JSONParser: BodyParser {
 
     private func endString() throws(UninspectableError) {
         if stringIsKey {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in token.bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            let entry: (name: Substring, bytes: [UInt8], role: FieldRole)
-            if let i = names[h], nameEntries[Int(i)].bytes == token.bytes {
-                entry = nameEntries[Int(i)]
-            } else {
-                let bytes = Array(token.bytes)
-                let name = Substring(String(decoding: bytes, as: UTF8.self))
-                let role: FieldRole
-                if assembler.builtInNamesOnly {
-                    if let r = SharedNameRoles.builtIn.role(hash: h, bytes: bytes) { role = r } else {
-                        role = assembler.baseRole(name)
-                        SharedNameRoles.builtIn.remember(hash: h, bytes: bytes, role: role)
-                    }
-                } else {
-                    role = assembler.baseRole(name)
-                }
-                entry = (name, bytes, role)
-                if nameEntries.count < 4096 && names[h] == nil {
-                    names[h] = Int32(nameEntries.count)
-                    nameEntries.append(entry)
-                }
-            }
-            stack[stack.count - 1].member = entry.name
-            stack[stack.count - 1].memberRole = entry.role
+            token.bytes.withUnsafeBufferPointer { memberName($0) }
             token.bytes.removeAll(keepingCapacity: true)
-            stringIsKey = false
-            state = .colon
             return
         }
         let role = valueRole
         token.take { assembler.value(key: nil, baseRole: role, $0) }
         try valueDone()
+    }
+
+    /// The current member's name (at most `maxNameBytes`): interned per body, its role resolved once.
+    private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+        let top = stack.count - 1
+        if let i = names[h].map(Int.init), nameEquals(i, b) {
+            stack[top].member = nameText[i]
+            stack[top].memberRole = nameRole[i]
+        } else {
+            let bytes = Array(b)
+            let name = Substring(String(decoding: bytes, as: UTF8.self))
+            let role: FieldRole
+            if assembler.builtInNamesOnly {
+                if let r = SharedNameRoles.builtIn.role(hash: h, bytes: bytes) { role = r } else {
+                    role = assembler.baseRole(name)
+                    SharedNameRoles.builtIn.remember(hash: h, bytes: bytes, role: role)
+                }
+            } else {
+                role = assembler.baseRole(name)
+            }
+            if nameText.count < 4096 && names[h] == nil {
+                names[h] = Int32(nameText.count)
+                nameText.append(name)
+                nameRole.append(role)
+                nameArena.append(contentsOf: b)
+                nameStart.append(nameArena.count)
+            }
+            stack[top].member = name
+            stack[top].memberRole = role
+        }
+        stringIsKey = false
+        state = .colon
+    }
+
+    private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = nameStart[i], end = nameStart[i + 1]
+        guard end - start == b.count else { return false }
+        return nameArena.withUnsafeBufferPointer { a in
+            b.isEmpty || memcmp(a.baseAddress! + start, b.baseAddress!, b.count) == 0
+        }
     }
 
     private func endNumber() {
