@@ -50,8 +50,9 @@ final class DelimitedParser: BodyParser {
                 else if c == 0x0D { }
                 else { state = .unquoted; rowHasContent = true; continue }
             case .unquoted:
-                var j = i
-                while j < n && bytes[j] != d && bytes[j] != 0x0A && bytes[j] != 0x0D { j += 1 }
+                let j = ByteSkip.first(in: bytes, from: i, end: n,
+                                       mask: { ByteSkip.bytes($0, equalTo: d) | ByteSkip.bytes($0, equalTo: 0x0A) | ByteSkip.bytes($0, equalTo: 0x0D) },
+                                       byte: { $0 == d || $0 == 0x0A || $0 == 0x0D })
                 // A whole cell inside this chunk is inspected where it lies, without a copy.
                 if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
                     endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
@@ -68,8 +69,7 @@ final class DelimitedParser: BodyParser {
                     else if e == 0x0A { endCell(); endRow(); state = .fieldStart }
                 }
             case .quoted:
-                var j = i
-                while j < n && bytes[j] != 0x22 { j += 1 }
+                let j = ByteSkip.first(in: bytes, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0x22) }, byte: { $0 == 0x22 })
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                 i = j
                 if j < n { state = .quoteInQuoted }

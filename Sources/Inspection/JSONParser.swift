@@ -116,12 +116,13 @@ final class JSONParser: BodyParser {
                 let v = code << 4 | h
                 if count == 3 { appendScalar(v); state = .string } else { state = .unicode(count + 1, v) }
             case .number:
-                if (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D {
-                    appendByte(c)
-                } else {
-                    endNumber()
-                    continue // re-read c in .afterValue
-                }
+                var j = i
+                while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
+                if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
+                offset += j - i; i = j
+                // A number ends at a delimiter, which is then read in .afterValue.
+                if j < n { endNumber() }
+                continue
             case .literal:
                 if c >= 0x61 && c <= 0x7A { literal.append(c); if literal.count > 5 { throw fail("bad literal") } }
                 else {
@@ -137,7 +138,18 @@ final class JSONParser: BodyParser {
                 case 0x7B: try open(object: true)
                 case 0x5B: try open(object: false)
                 case 0x22: stringIsKey = false; state = .string
-                case 0x2D, 0x30...0x39: appendByte(c); state = .number
+                case 0x2D, 0x30...0x39:
+                    // A whole number inside this chunk is inspected where it lies.
+                    var j = i + 1
+                    while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
+                    if j < n && token.isEmpty && j - i <= token.limit {
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true)
+                        state = .afterValue
+                        if stack.isEmpty { topLevelDone() }
+                        offset += j - i; i = j
+                        continue
+                    }
+                    appendByte(c); state = .number
                 case 0x74, 0x66, 0x6E: literal.append(c); state = .literal
                 case 0x5D where topIsObject == false && lastWasOpen:
                     try close(object: false)
@@ -180,6 +192,10 @@ final class JSONParser: BodyParser {
     }
 
     private var lastWasOpen = false
+
+    @inline(__always) private static func isNumberByte(_ c: UInt8) -> Bool {
+        isDigit(c) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D
+    }
 
     func finish() throws(UninspectableError) {
         switch state {
