@@ -222,6 +222,15 @@ extension Array where Element == UInt8 {
 
 extension UnsafeBufferPointer where Element == UInt8 {
     func containsBytes(_ n: [UInt8]) -> Bool {
+        n.withUnsafeBufferPointer { containsBytes($0) }
+    }
+
+    /// A literal needle: no reference counting per test (hot for every name value).
+    func containsBytes(_ n: StaticString) -> Bool {
+        containsBytes(UnsafeBufferPointer(start: n.utf8Start, count: n.utf8CodeUnitCount))
+    }
+
+    func containsBytes(_ n: UnsafeBufferPointer<UInt8>) -> Bool {
         guard n.count <= count, let first = n.first else { return n.isEmpty }
         var i = 0
         while i + n.count <= count {

@@ -170,15 +170,20 @@ final class RecordAssembler {
         }
     }
 
-    static let organisationWords = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"].map { Array($0.utf8) }
-    static let emptyWords: [[UInt8]] = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"].map { Array($0.utf8) }
+    // Static strings: testing a value against them costs no reference counting.
+    static let organisationWords: [StaticString] = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"]
+    static let emptyWords: [StaticString] = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
 
     /// One of `emptyWords`, ignoring ASCII case.
     static func isEmptyWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         guard t.count <= 9 else { return false }
-        return emptyWords.contains { w in
-            w.count == t.count && zip(w, t).allSatisfy { a, b in a == (isUpper(b) ? b | 0x20 : b) }
+        for w in emptyWords where w.utf8CodeUnitCount == t.count {
+            let p = w.utf8Start
+            var k = 0
+            while k < t.count && p[k] == (isUpper(t[k]) ? t[k] | 0x20 : t[k]) { k += 1 }
+            if k == t.count { return true }
         }
+        return false
     }
 
     /// Unicode scalars in valid UTF-8: the bytes that are not continuation bytes.
