@@ -146,9 +146,11 @@ final class RecordAssembler {
 
     private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
         var identified = false
-        scanner.scan(v, role: role) { id in
+        // The closure does not outlive this call; an unmanaged self spares a retain and release
+        // per identifier candidate (the scanner's functions are not inlined into this one).
+        scanner.scan(v, role: role) { [unowned(unsafe) self] id in
             identified = true
-            record(id)
+            self.record(id)
         }
         if identified { return }
         switch role {
