@@ -253,8 +253,7 @@ final class JSONParser: BodyParser {
 
     /// The current member's name (at most `maxNameBytes`): interned per body, its role resolved once.
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+        let h = nameHash(b)
         let top = stack.count - 1
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             stack[top].member = nameText[i]
@@ -262,15 +261,7 @@ final class JSONParser: BodyParser {
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
-            let role: FieldRole
-            if assembler.builtInNamesOnly {
-                if let r = SharedNameRoles.builtIn.role(hash: h, bytes: bytes) { role = r } else {
-                    role = assembler.baseRole(name)
-                    SharedNameRoles.builtIn.remember(hash: h, bytes: bytes, role: role)
-                }
-            } else {
-                role = assembler.baseRole(name)
-            }
+            let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
             if nameText.count < 4096 && names[h] == nil {
                 names[h] = Int32(nameText.count)
                 nameText.append(name)

@@ -111,8 +111,15 @@ final class RecordAssembler {
     /// The role of a field name regardless of its parent, for parsers that cache it per name.
     func baseRole(_ key: Substring) -> FieldRole { fields.baseRole(key) }
 
-    /// No extra field names: roles of names are the same in every body (see `SharedNameRoles`).
-    var builtInNamesOnly: Bool { configuration.extraFieldNames.isEmpty }
+    /// `baseRole` of a field name whose bytes hash to `hash` (FNV-1a): without extra field names
+    /// a name means the same in every body, so its role is shared across bodies (`SharedNameRoles`).
+    func sharedBaseRole(_ name: Substring, bytes: [UInt8], hash: UInt64) -> FieldRole {
+        guard configuration.extraFieldNames.isEmpty else { return fields.baseRole(name) }
+        if let r = SharedNameRoles.builtIn.role(hash: hash, bytes: bytes) { return r }
+        let r = fields.baseRole(name)
+        SharedNameRoles.builtIn.remember(hash: hash, bytes: bytes, role: r)
+        return r
+    }
 
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {

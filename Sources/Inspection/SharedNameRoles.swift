@@ -20,3 +20,10 @@ final class SharedNameRoles: @unchecked Sendable {  // `roles` is only touched u
         if roles.count < limit && roles[hash] == nil { roles[hash] = (bytes, role) }
     }
 }
+
+/// FNV-1a of a field name's bytes: the key names are interned under (per body and per process).
+@inline(__always) func nameHash<S: Sequence<UInt8>>(_ bytes: S) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for c in bytes { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
+    return h
+}
