@@ -219,7 +219,7 @@ struct SubjectTable {
         // A person named without any identifier (a ticket that only says "张三") is the person of
         // that name seen with identifiers elsewhere in the body, when there is exactly one.
         var named: [Int32: Int] = [:]
-        for i in roots where people[i].values.contains(where: { isStrong($0.kind) }) {
+        for i in roots where nameOnlyJoinsNamed && people[i].values.contains(where: { isStrong($0.kind) }) {
             for v in people[i].values where v.kind == .name { named[v.id] = named[v.id] == nil ? i : -1 }
         }
         var merged = [Int: Fragment]()
