@@ -3,8 +3,10 @@ import Foundation
 
 /// Inspects one body, fed in arbitrary chunks. One per body; confined to one queue (not thread-safe).
 ///
-/// Bytes go content-decoding → charset → the content type's parser → `RecordAssembler`. Memory is
-/// bounded by the scan window per value, not by the body; the people found are kept only as keys.
+/// Bytes go content-decoding → charset → the content type's parser → `RecordAssembler`. Parsing
+/// memory is bounded by the scan window per value; the distinct normalised values found are held in
+/// memory only while the inspector lives (for identity within the body), and only their HMAC keys
+/// ever leave it.
 public final class BodyInspector {
     private let configuration: InspectionConfiguration
     private let assembler: RecordAssembler

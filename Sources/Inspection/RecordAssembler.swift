@@ -133,7 +133,7 @@ final class RecordAssembler {
             if geoValue(role: role, v, isNumber: isNumber) { return }
         case .accountID:
             if !v.isEmpty && v.count <= 64 {
-                // Link keys live in their own namespace ("acct:"); .minor never keys a value itself.
+                // Account ids are interned under their own tag, apart from every detector kind.
                 let k = table.values.intern(tag: ValueTable.accountTag, v)
                 if !scopes[depth - 1].fragment.links.contains(k) { scopes[depth - 1].fragment.links.append(k) }
             }
