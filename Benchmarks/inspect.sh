@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Inspector speed vs Hyperscan+checksums and a C digit-run loop, same bodies, same core.
 # Usage: Benchmarks/inspect.sh [BYTES] [SECONDS]   (default 16 MiB of mixed JSON/NDJSON/CSV/form, 5 s each)
+# BASE_BENCH=path/to/InspectBench also runs an older build (e.g. of the previous commit) in the same run.
+# All three programs report MB per second of their own CPU time, so other load on the core does not count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bytes=${1:-16777216}; secs=${2:-5}
@@ -22,7 +24,12 @@ files=$(ls "$corpus"/*.json "$corpus"/*.ndjson "$corpus"/*.csv "$corpus"/*.form 
 json=$(ls "$corpus"/*.json | grep -v truth)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); pinned to core 1"
 echo "mixed corpus: $(cat $files | wc -c) bytes in $(echo $files | wc -w) bodies; JSON only: $(cat $json | wc -c) bytes"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 taskset -c 1 .build/release/InspectBench --seconds "$secs" $files
+if [ -n "${BASE_BENCH:-}" ]; then
+  echo "-- baseline: $BASE_BENCH --"
+  taskset -c 1 "$BASE_BENCH" --seconds "$secs" $files
+fi
 echo "-- mixed --"
 taskset -c 1 "$out/hs_driver" "$secs" $files
 taskset -c 1 "$out/digitrun" "$secs" $files

@@ -77,12 +77,12 @@ int main(int argc, char **argv) {
     hs_alloc_scratch(db, &scratch);
     struct timespec a, b;
     long rounds = 0; double el = 0;
-    clock_gettime(CLOCK_MONOTONIC, &a);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
     do {
         memset(counts, 0, sizeof counts);
         for (int i = 0; i < nf; i++) { cur = bufs[i]; hs_scan(db, (const char *)bufs[i], lens[i], 0, scratch, on_match, NULL); }
         rounds++;
-        clock_gettime(CLOCK_MONOTONIC, &b);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
         el = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9;
     } while (el < seconds);
     printf("hyperscan+checksums %9.1f MB/s  (%zu bytes x %ld rounds; id %ld mobile %ld email %ld card %ld passport %ld)\n",

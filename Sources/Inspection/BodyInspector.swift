@@ -3,8 +3,10 @@ import Foundation
 
 /// Inspects one body, fed in arbitrary chunks. One per body; confined to one queue (not thread-safe).
 ///
-/// Bytes go content-decoding → charset → the content type's parser → `RecordAssembler`. Memory is
-/// bounded by the scan window per value, not by the body; the people found are kept only as keys.
+/// Bytes go content-decoding → charset → the content type's parser → `RecordAssembler`. Parsing
+/// memory is bounded by the scan window per value; the distinct normalised values found are held in
+/// memory only while the inspector lives (for identity within the body), and only their HMAC keys
+/// ever leave it.
 public final class BodyInspector {
     private let configuration: InspectionConfiguration
     private let assembler: RecordAssembler
@@ -28,7 +30,8 @@ public final class BodyInspector {
             failure = UninspectableError("unsupported content-encoding '\(contentEncoding ?? "")'")
             return
         }
-        guard let ct = contentType, !ct.trimmingCharacters(in: .whitespaces).isEmpty else {
+        // Blank means absent (checked by hand: Foundation's trimming costs more than a small body's inspection).
+        guard let ct = contentType, ct.utf8.contains(where: { $0 != 0x20 && $0 != 0x09 }) else {
             sniffing = true
             return
         }
@@ -138,7 +141,7 @@ public final class BodyInspector {
     public func partialResult() -> InspectionResult {
         let (subjects, minors) = assembler.table.snapshot(sensitivity: configuration.sensitivity)
         var kinds: [DetectorKind: Int] = [:]
-        for k in DetectorKind.allCases where k != .minor { kinds[k] = assembler.table.kindValues[k]?.count ?? 0 }
+        for k in KindSet.all where k != .minor { kinds[k] = assembler.table.distinctValues(k) }
         kinds[.minor] = minors
         var reason = failure?.description
         if reason == nil && !partFailures.isEmpty { reason = partFailures.joined(separator: "; ") }
@@ -146,7 +149,7 @@ public final class BodyInspector {
             records: assembler.records, subjects: subjects, kindCounts: kinds, minors: minors, bytes: decodedBytes,
             uninspectable: reason,
             categoryCounts: [.pi: subjects.count, .sensitive: subjects.filter(\.isSensitive).count])
-        if configuration.reportValueKeys { result.valueKeys = assembler.table.kindValues }
+        if configuration.reportValueKeys { result.valueKeys = assembler.table.values.countedSubjectKeys() }
         return result
     }
 }

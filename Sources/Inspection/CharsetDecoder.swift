@@ -106,9 +106,17 @@ final class CharsetDecoder {
     }
 
     static func validUTF8(_ b: [UInt8], final: Bool) -> Bool {
+        b.withUnsafeBufferPointer { validUTF8($0, final: final) }
+    }
+
+    static func validUTF8(_ b: UnsafeBufferPointer<UInt8>, final: Bool) -> Bool {
         var i = 0
         let n = b.count
         while i < n {
+            // ASCII runs eight bytes at a time.
+            if i + 8 <= n && UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                i += 8; continue
+            }
             let c = b[i]
             if c < 0x80 { i += 1; continue }
             let len: Int

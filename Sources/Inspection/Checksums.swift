@@ -13,6 +13,20 @@ enum Checksums {
         50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
     ]
 
+    /// `provinceCodes` as a bitmap (codes < 100), so a check is a shift rather than a hash.
+    private static let provinceBits: (UInt64, UInt64) = {
+        var lo: UInt64 = 0, hi: UInt64 = 0
+        for c in provinceCodes { if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) } }
+        return (lo, hi)
+    }()
+
+    @inline(__always) static func isProvince(_ code: Int) -> Bool {
+        code < 64 ? provinceBits.0 & (1 << UInt64(code)) != 0 : code < 128 && provinceBits.1 & (1 << UInt64(code - 64)) != 0
+    }
+
+    private static let idWeights: [Int] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    private static let idCheck: [UInt8] = Array("10X98765432".utf8)
+
     static func daysInMonth(_ y: Int, _ m: Int) -> Int {
         switch m {
         case 2: return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28
@@ -37,15 +51,13 @@ enum Checksums {
     static func residentID18(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
         guard d.count == 18 else { return nil }
         for i in 0..<17 where !isDigit(d[i]) { return nil }
-        guard provinceCodes.contains(number(d, 0, 2)) else { return nil }
+        guard isProvince(number(d, 0, 2)) else { return nil }
         let y = number(d, 6, 4), m = number(d, 10, 2), day = number(d, 12, 2)
         guard plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
-        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         var sum = 0
-        for i in 0..<17 { sum += Int(d[i] &- 0x30) * weights[i] }
-        let check: [UInt8] = Array("10X98765432".utf8)
+        for i in 0..<17 { sum += Int(d[i] &- 0x30) * idWeights[i] }
         let c = d[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : d[17]
-        guard c == check[sum % 11] else { return nil }
+        guard c == idCheck[sum % 11] else { return nil }
         return y * 10_000 + m * 100 + day
     }
 
@@ -53,7 +65,7 @@ enum Checksums {
     static func residentID15(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
         guard d.count == 15 else { return nil }
         for i in 0..<15 where !isDigit(d[i]) { return nil }
-        guard provinceCodes.contains(number(d, 0, 2)) else { return nil }
+        guard isProvince(number(d, 0, 2)) else { return nil }
         let y = 1900 + number(d, 6, 2), m = number(d, 8, 2), day = number(d, 10, 2)
         guard plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
         return y * 10_000 + m * 100 + day

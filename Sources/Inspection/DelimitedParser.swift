@@ -7,6 +7,8 @@ final class DelimitedParser: BodyParser {
     private var state: State = .fieldStart
     private var cell: ValueBuffer
     private var header: [Substring]?
+    /// Each header name's role, resolved once.
+    private var headerRoles: [FieldRole] = []
     private var headerCells: [Substring] = []
     private var column = 0
     private var rowHasContent = false
@@ -48,8 +50,17 @@ final class DelimitedParser: BodyParser {
                 else if c == 0x0D { }
                 else { state = .unquoted; rowHasContent = true; continue }
             case .unquoted:
-                var j = i
-                while j < n && bytes[j] != d && bytes[j] != 0x0A && bytes[j] != 0x0D { j += 1 }
+                let j = ByteSkip.first(in: bytes, from: i, end: n,
+                                       mask: { ByteSkip.bytes($0, equalTo: d) | ByteSkip.bytes($0, equalTo: 0x0A) | ByteSkip.bytes($0, equalTo: 0x0D) },
+                                       byte: { $0 == d || $0 == 0x0A || $0 == 0x0D })
+                // A whole cell inside this chunk is inspected where it lies, without a copy.
+                if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
+                    endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    if bytes[j] == 0x0A { endRow() }
+                    state = .fieldStart
+                    i = j + 1
+                    continue
+                }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                 i = j
                 if j < n {
@@ -58,8 +69,7 @@ final class DelimitedParser: BodyParser {
                     else if e == 0x0A { endCell(); endRow(); state = .fieldStart }
                 }
             case .quoted:
-                var j = i
-                while j < n && bytes[j] != 0x22 { j += 1 }
+                let j = ByteSkip.first(in: bytes, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0x22) }, byte: { $0 == 0x22 })
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                 i = j
                 if j < n { state = .quoteInQuoted }
@@ -86,38 +96,41 @@ final class DelimitedParser: BodyParser {
         assembler.endDocument()
     }
 
-    private var currentKey: Substring? {
-        guard let header, column < header.count else { return nil }
-        return header[column]
-    }
+    private var currentRole: FieldRole? { column < headerRoles.count ? headerRoles[column] : nil }
 
     private func appendCell(_ s: UnsafeBufferPointer<UInt8>) {
-        let key = currentKey
-        cell.append(s) { chunk in assembler.value(key: key, chunk) }
+        let role = currentRole
+        cell.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     private func appendCell(_ c: UInt8) {
-        let key = currentKey
-        cell.append(c) { chunk in assembler.value(key: key, chunk) }
+        let role = currentRole
+        cell.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     private func endCell() {
+        cell.bytes.withUnsafeBufferPointer { endCell($0) }
+        cell.bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
+    private func endCell(_ v: UnsafeBufferPointer<UInt8>) {
+        let r = Self.spreadsheetValue(v)
         if header == nil {
-            headerCells.append(Substring(String(decoding: Self.spreadsheetValue(cell.bytes[...]), as: UTF8.self)))
-            cell.bytes.removeAll(keepingCapacity: true)
+            headerCells.append(Substring(String(decoding: UnsafeBufferPointer(rebasing: v[r]), as: UTF8.self)))
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
-            let key = currentKey
-            let v = Self.spreadsheetValue(cell.bytes[...])
-            v.withUnsafeBufferPointer { assembler.value(key: key, $0) }
-            cell.bytes.removeAll(keepingCapacity: true)
+            assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]))
         }
         column += 1
     }
 
     private func endRow() {
         if header == nil {
-            if headerCells.contains(where: { !$0.isEmpty }) { header = headerCells }
+            if headerCells.contains(where: { !$0.isEmpty }) {
+                header = headerCells
+                headerRoles = headerCells.map { assembler.baseRole($0) }
+            }
             headerCells = []
         } else if rowOpen {
             assembler.closeScope()
@@ -129,14 +142,12 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Spreadsheet exports keep long numbers as text with `'…`, `="…"` or a leading tab.
-    static func spreadsheetValue(_ v: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var s = v
-        while let f = s.first, f == 0x09 || f == 0x20 { s = s.dropFirst() }
-        while let l = s.last, l == 0x09 || l == 0x20 || l == 0x0D { s = s.dropLast() }
-        if s.first == UInt8(ascii: "'") { return s.dropFirst() }
-        if s.count >= 3 && s.first == UInt8(ascii: "=") && s[s.startIndex + 1] == 0x22 && s.last == 0x22 {
-            return s.dropFirst(2).dropLast()
-        }
-        return s
+    static func spreadsheetValue(_ v: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        var a = v.startIndex, b = v.endIndex
+        while a < b && (v[a] == 0x09 || v[a] == 0x20) { a += 1 }
+        while b > a && (v[b - 1] == 0x09 || v[b - 1] == 0x20 || v[b - 1] == 0x0D) { b -= 1 }
+        if a < b && v[a] == UInt8(ascii: "'") { return (a + 1)..<b }
+        if b - a >= 3 && v[a] == UInt8(ascii: "=") && v[a + 1] == 0x22 && v[b - 1] == 0x22 { return (a + 2)..<(b - 1) }
+        return a..<b
     }
 }

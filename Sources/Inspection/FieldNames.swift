@@ -216,6 +216,21 @@ struct FieldDictionary: Sendable {
 extension Array where Element == UInt8 {
     /// Byte substring search; Foundation's `contains` is locale-aware and far slower.
     func containsBytes(_ n: [UInt8]) -> Bool {
+        withUnsafeBufferPointer { $0.containsBytes(n) }
+    }
+}
+
+extension UnsafeBufferPointer where Element == UInt8 {
+    func containsBytes(_ n: [UInt8]) -> Bool {
+        n.withUnsafeBufferPointer { containsBytes($0) }
+    }
+
+    /// A literal needle: no reference counting per test (hot for every name value).
+    func containsBytes(_ n: StaticString) -> Bool {
+        containsBytes(UnsafeBufferPointer(start: n.utf8Start, count: n.utf8CodeUnitCount))
+    }
+
+    func containsBytes(_ n: UnsafeBufferPointer<UInt8>) -> Bool {
         guard n.count <= count, let first = n.first else { return n.isEmpty }
         var i = 0
         while i + n.count <= count {

@@ -7,6 +7,11 @@ final class FormParser: BodyParser {
     private var inValue = false
     private var group: String?
     private var opened = false
+    /// Field names seen in this form, by FNV-1a of their raw bytes: the decoded name split into
+    /// group and field, and the field's role, worked out once per distinct name.
+    private var names = FlatMap64()
+    private var nameInfo: [(raw: [UInt8], field: Substring, prefix: String?, role: FieldRole)] = []
+    private var decoded: [UInt8] = []
 
     init(assembler: RecordAssembler, maxValueBytes: Int) {
         self.assembler = assembler
@@ -44,11 +49,28 @@ final class FormParser: BodyParser {
     private func pair() {
         defer { key.removeAll(keepingCapacity: true); value.bytes.removeAll(keepingCapacity: true); inValue = false }
         guard !key.isEmpty else { return }
-        let name = String(decoding: Self.percentDecode(key[...]), as: UTF8.self)
         if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
+        let info = nameInfo(key)
+        if info.prefix != group {
+            if group != nil { assembler.closeScope() }
+            group = info.prefix
+            if let prefix = info.prefix { assembler.openScope(key: Substring(prefix)) }
+        }
+        decoded.removeAll(keepingCapacity: true)
+        Self.percentDecode(value.bytes[...], into: &decoded)
+        decoded.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: info.role, $0) }
+    }
+
+    private func nameInfo(_ raw: [UInt8]) -> (field: Substring, prefix: String?, role: FieldRole) {
+        let h = nameHash(raw)
+        if let i = names[h].map(Int.init), nameInfo[i].raw == raw {
+            return (nameInfo[i].field, nameInfo[i].prefix, nameInfo[i].role)
+        }
+        let name = String(decoding: Self.percentDecode(raw[...]), as: UTF8.self)
         var field = Substring(name)
         var prefix: String?
-        if let lb = name.firstIndex(of: "[") {
+        // Searched as a byte: a Character search walks grapheme clusters.
+        if let lb = name.utf8.firstIndex(of: UInt8(ascii: "[")) {
             // `a[0][name]` → group `a[0]`, field `name`; `a[]` → field `a`.
             let inner = name[lb...].split(whereSeparator: { $0 == "[" || $0 == "]" })
             if let last = inner.last, !(last.allSatisfy(\.isNumber)) {
@@ -58,18 +80,23 @@ final class FormParser: BodyParser {
                 field = name[..<lb]
             }
         }
-        if prefix != group {
-            if group != nil { assembler.closeScope() }
-            group = prefix
-            if let prefix { assembler.openScope(key: Substring(prefix)) }
+        let fieldBytes = Array(field.utf8)
+        let role = assembler.sharedBaseRole(field, bytes: fieldBytes, hash: nameHash(fieldBytes))
+        if nameInfo.count < 1024 && names[h] == nil {
+            names[h] = Int32(nameInfo.count)
+            nameInfo.append((raw, field, prefix, role))
         }
-        let decoded = Self.percentDecode(value.bytes[...])
-        decoded.withUnsafeBufferPointer { assembler.value(key: field, $0) }
+        return (field, prefix, role)
     }
 
     static func percentDecode(_ s: ArraySlice<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(s.count)
+        percentDecode(s, into: &out)
+        return out
+    }
+
+    static func percentDecode(_ s: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var i = s.startIndex
         func hex(_ c: UInt8) -> UInt8? {
             switch c {
@@ -87,6 +114,5 @@ final class FormParser: BodyParser {
             } else { out.append(c) }
             i += 1
         }
-        return out
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Streaming JSON / NDJSON parser (RFC 8259) as an explicit state machine, so a token may be split
 /// anywhere between two `feed` calls. Records are objects that are array elements (the outermost
 /// such objects), or, in NDJSON, each line's value.
@@ -20,7 +22,13 @@ final class JSONParser: BodyParser {
 
     /// Member names seen in this body, by FNV-1a of their bytes: records repeat the same names,
     /// so each is decoded and classified once.
-    private var names: [UInt64: (name: Substring, role: FieldRole)] = [:]
+    private var names = FlatMap64()
+    /// Per interned name: its text, role, and bytes (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
+    private var nameText: [Substring] = []
+    private var nameRole: [FieldRole] = []
+    private var nameStart: [Int] = [0]
+    private var nameArena: [UInt8] = []
+    private static let maxNameBytes = 256
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -44,15 +52,22 @@ final class JSONParser: BodyParser {
         UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
     }
 
+    // Fields are read in place: copying a whole Frame out (`stack.last`) retains its three names.
     private var valueKey: Substring? {
-        guard let top = stack.last else { return nil }
-        return top.isObject ? top.member : top.key
+        guard !stack.isEmpty else { return nil }
+        let i = stack.count - 1
+        return stack[i].isObject ? stack[i].member : stack[i].key
     }
 
+    /// The role of the value being read. The name itself is not passed on with values: the role
+    /// says all the assembler needs (a name and its role are set together, so no role means no name).
     private var valueRole: FieldRole? {
-        guard let top = stack.last else { return nil }
-        return top.isObject ? top.memberRole : top.keyRole
+        guard !stack.isEmpty else { return nil }
+        let i = stack.count - 1
+        return stack[i].isObject ? stack[i].memberRole : stack[i].keyRole
     }
+
+    private var topIsObject: Bool? { stack.isEmpty ? nil : stack[stack.count - 1].isObject }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
         var i = 0
@@ -62,8 +77,19 @@ final class JSONParser: BodyParser {
             switch state {
             case .string:
                 // Copy the run of plain characters in one go.
-                var j = i
-                while j < n && bytes[j] != 0x22 && bytes[j] != 0x5C { j += 1 }
+                var j = ByteSkip.first(in: bytes, from: i, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
+                // A whole value inside this chunk is inspected where it lies, without a copy.
+                if j < n && bytes[j] == 0x22 && token.isEmpty && j - i <= (stringIsKey ? Self.maxNameBytes : token.limit) {
+                    if stringIsKey {
+                        memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    } else {
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                        try valueDone()
+                    }
+                    j += 1
+                    offset += j - i; i = j
+                    continue
+                }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
                 if j < n {
                     if bytes[j] == 0x22 { try endString() } else { state = .escape }
@@ -90,12 +116,13 @@ final class JSONParser: BodyParser {
                 let v = code << 4 | h
                 if count == 3 { appendScalar(v); state = .string } else { state = .unicode(count + 1, v) }
             case .number:
-                if (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D {
-                    appendByte(c)
-                } else {
-                    endNumber()
-                    continue // re-read c in .afterValue
-                }
+                var j = i
+                while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
+                if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
+                offset += j - i; i = j
+                // A number ends at a delimiter, which is then read in .afterValue.
+                if j < n { endNumber() }
+                continue
             case .literal:
                 if c >= 0x61 && c <= 0x7A { literal.append(c); if literal.count > 5 { throw fail("bad literal") } }
                 else {
@@ -111,9 +138,20 @@ final class JSONParser: BodyParser {
                 case 0x7B: try open(object: true)
                 case 0x5B: try open(object: false)
                 case 0x22: stringIsKey = false; state = .string
-                case 0x2D, 0x30...0x39: appendByte(c); state = .number
+                case 0x2D, 0x30...0x39:
+                    // A whole number inside this chunk is inspected where it lies.
+                    var j = i + 1
+                    while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
+                    if j < n && token.isEmpty && j - i <= token.limit {
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true)
+                        state = .afterValue
+                        if stack.isEmpty { topLevelDone() }
+                        offset += j - i; i = j
+                        continue
+                    }
+                    appendByte(c); state = .number
                 case 0x74, 0x66, 0x6E: literal.append(c); state = .literal
-                case 0x5D where stack.last.map { !$0.isObject } == true && lastWasOpen:
+                case 0x5D where topIsObject == false && lastWasOpen:
                     try close(object: false)
                 default:
                     if stack.isEmpty && documents > 0 && !lines { throw fail("data after the JSON value") }
@@ -139,8 +177,8 @@ final class JSONParser: BodyParser {
                 case 0x20, 0x09, 0x0D: break
                 case 0x0A: if stack.isEmpty && lines { state = .value }
                 case 0x2C:
-                    guard let top = stack.last else { throw fail("',' outside a container") }
-                    state = top.isObject ? .key : .value
+                    guard let isObject = topIsObject else { throw fail("',' outside a container") }
+                    state = isObject ? .key : .value
                     lastWasOpen = false
                 case 0x7D: try close(object: true)
                 case 0x5D: try close(object: false)
@@ -154,6 +192,10 @@ final class JSONParser: BodyParser {
     }
 
     private var lastWasOpen = false
+
+    @inline(__always) private static func isNumberByte(_ c: UInt8) -> Bool {
+        isDigit(c) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D
+    }
 
     func finish() throws(UninspectableError) {
         switch state {
@@ -175,14 +217,15 @@ final class JSONParser: BodyParser {
     // MARK: tokens
 
     @inline(__always) private func appendByte(_ c: UInt8) {
-        if stringIsKey { if token.bytes.count < 256 { token.bytes.append(c) }; return }
-        token.append(c) { chunk in assembler.value(key: valueKey, chunk) }
+        if stringIsKey { if token.bytes.count < Self.maxNameBytes { token.bytes.append(c) }; return }
+        let role = valueRole
+        token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
-        if stringIsKey { token.bytes.append(contentsOf: s.prefix(max(0, 256 - token.bytes.count))); return }
-        let key = valueKey
-        token.append(s) { chunk in assembler.value(key: key, chunk) }
+        if stringIsKey { token.bytes.append(contentsOf: s.prefix(max(0, Self.maxNameBytes - token.bytes.count))); return }
+        let role = valueRole
+        token.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     private func appendScalar(_ v: UInt32) {
@@ -199,31 +242,51 @@ final class JSONParser: BodyParser {
 
     private func endString() throws(UninspectableError) {
         if stringIsKey {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in token.bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            let entry: (name: Substring, role: FieldRole)
-            if let e = names[h], e.name.utf8.elementsEqual(token.bytes) {
-                entry = e
-            } else {
-                let name = Substring(String(decoding: token.bytes, as: UTF8.self))
-                entry = (name, assembler.baseRole(name))
-                if names.count < 4096 { names[h] = entry }
-            }
-            stack[stack.count - 1].member = entry.name
-            stack[stack.count - 1].memberRole = entry.role
+            token.bytes.withUnsafeBufferPointer { memberName($0) }
             token.bytes.removeAll(keepingCapacity: true)
-            stringIsKey = false
-            state = .colon
             return
         }
-        let key = valueKey, role = valueRole
-        token.take { assembler.value(key: key, baseRole: role, $0) }
+        let role = valueRole
+        token.take { assembler.value(key: nil, baseRole: role, $0) }
         try valueDone()
     }
 
+    /// The current member's name (at most `maxNameBytes`): interned per body, its role resolved once.
+    private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
+        let h = nameHash(b)
+        let top = stack.count - 1
+        if let i = names[h].map(Int.init), nameEquals(i, b) {
+            stack[top].member = nameText[i]
+            stack[top].memberRole = nameRole[i]
+        } else {
+            let bytes = Array(b)
+            let name = Substring(String(decoding: bytes, as: UTF8.self))
+            let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
+            if nameText.count < 4096 && names[h] == nil {
+                names[h] = Int32(nameText.count)
+                nameText.append(name)
+                nameRole.append(role)
+                nameArena.append(contentsOf: b)
+                nameStart.append(nameArena.count)
+            }
+            stack[top].member = name
+            stack[top].memberRole = role
+        }
+        stringIsKey = false
+        state = .colon
+    }
+
+    private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = nameStart[i], end = nameStart[i + 1]
+        guard end - start == b.count else { return false }
+        return nameArena.withUnsafeBufferPointer { a in
+            b.isEmpty || memcmp(a.baseAddress! + start, b.baseAddress!, b.count) == 0
+        }
+    }
+
     private func endNumber() {
-        let key = valueKey, role = valueRole
-        token.take { assembler.value(key: key, baseRole: role, $0, isNumber: true) }
+        let role = valueRole
+        token.take { assembler.value(key: nil, baseRole: role, $0, isNumber: true) }
         // A number ends at a delimiter, which is then read in .afterValue.
         state = .afterValue
         if stack.isEmpty { topLevelDone() }
@@ -243,7 +306,7 @@ final class JSONParser: BodyParser {
 
     private func open(object: Bool) throws(UninspectableError) {
         guard stack.count < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
-        let parentIsArray = stack.last.map { !$0.isObject } ?? false
+        let parentIsArray = topIsObject == false
         let key = valueKey, keyRole = valueRole
         var isRecord = false
         if object && !assembler.inRecord && (parentIsArray || (lines && stack.isEmpty)) {
@@ -257,8 +320,8 @@ final class JSONParser: BodyParser {
     }
 
     private func close(object: Bool) throws(UninspectableError) {
-        guard let top = stack.last, top.isObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
-        stack.removeLast()
+        guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
+        let top = stack.removeLast()
         if object {
             assembler.closeScope()
             if top.isRecord { assembler.endRecord() }

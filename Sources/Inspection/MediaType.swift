@@ -7,18 +7,26 @@ struct MediaType {
 
     init?(_ header: String?) {
         guard let header else { return nil }
-        let parts = header.split(separator: ";", omittingEmptySubsequences: false)
-        let t = parts[0].trimmingCharacters(in: .whitespaces).lowercased()
+        let parts = header.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+        let t = Self.trimmed(parts[0]).lowercased()
         guard !t.isEmpty else { return nil }
         type = t
         parameters = [:]
         for p in parts.dropFirst() {
-            guard let eq = p.firstIndex(of: "=") else { continue }
-            let k = p[..<eq].trimmingCharacters(in: .whitespaces).lowercased()
-            var v = p[p.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard let eq = p.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let k = Self.trimmed(p[..<eq]).lowercased()
+            var v = Self.trimmed(p[p.index(after: eq)...])
             if v.hasPrefix("\"") && v.hasSuffix("\"") && v.count >= 2 { v = String(v.dropFirst().dropLast()) }
             parameters[k] = v
         }
+    }
+
+    /// Without surrounding spaces and tabs (Foundation's trimming is costly once per body).
+    private static func trimmed(_ s: Substring.UTF8View) -> String {
+        var a = s.startIndex, b = s.endIndex
+        while a < b && (s[a] == 0x20 || s[a] == 0x09) { a = s.index(after: a) }
+        while b > a && (s[s.index(before: b)] == 0x20 || s[s.index(before: b)] == 0x09) { b = s.index(before: b) }
+        return String(Substring(s[a..<b]))
     }
 
     enum Syntax { case json, ndjson, csv, tsv, form, multipart(boundary: String), text }

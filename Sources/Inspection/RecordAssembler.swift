@@ -11,21 +11,35 @@ final class RecordAssembler {
     private struct Scope {
         var key: Substring?
         var fragment = Fragment()
-        var latitude: Substring?
-        var longitude: Substring?
-        var geoNumbers: [Substring] = []
+        var latitude: Coordinate?
+        var longitude: Coordinate?
+        /// The numbers of a geo-named array, as written (checked when the array ends).
+        var geoNumbers: [String] = []
+
+        /// Reused for the next scope at this depth, keeping the arrays' storage.
+        mutating func reset(key: Substring?) {
+            self.key = key
+            fragment.reset()
+            latitude = nil; longitude = nil
+            geoNumbers.removeAll(keepingCapacity: true)
+        }
     }
 
     private let configuration: InspectionConfiguration
     private var fields: FieldDictionary
     private let scanner: ValueScanner
-    private let hasher: KeyHasher
     private let todayYMD: Int
+    /// Open scopes are `scopes[0..<depth]`; the slots beyond are kept for reuse.
     private var scopes: [Scope] = []
+    private var depth = 0
     private var recordOpen = false
-    private var recordFragments: [Fragment] = []
-    private var looseFragments: [Fragment] = []
-    var table = SubjectTable()
+    private var recordFragments = FragmentList()
+    private var looseFragments = FragmentList()
+    /// Working lists of `commit`, reused from record to record.
+    private var groups = FragmentList()
+    private var merged = FragmentList()
+    private var nameless: [Int] = []
+    var table: SubjectTable
     private(set) var records = 0
     private var scratch: [UInt8] = []
 
@@ -34,7 +48,7 @@ final class RecordAssembler {
         self.fields = FieldDictionary(extra: configuration.extraFieldNames)
         todayYMD = Self.civilYMD(configuration.now)
         scanner = ValueScanner(today: todayYMD)
-        hasher = KeyHasher(secret: configuration.secret)
+        table = SubjectTable(secret: configuration.secret)
         scratch.reserveCapacity(256)
     }
 
@@ -64,7 +78,7 @@ final class RecordAssembler {
     /// End of one top-level document (a JSON value, an NDJSON line): PI found outside any record
     /// (a single object posted on its own) makes one record.
     func endDocument() {
-        while !scopes.isEmpty { closeScope() }
+        while depth > 0 { closeScope() }
         endRecord()
         if !looseFragments.isEmpty {
             records += 1
@@ -73,17 +87,19 @@ final class RecordAssembler {
     }
 
     func openScope(key: Substring?) {
-        scopes.append(Scope(key: key))
+        if depth < scopes.count { scopes[depth].reset(key: key) } else { scopes.append(Scope(key: key)) }
+        depth += 1
     }
 
     func closeScope() {
-        guard var s = scopes.popLast() else { return }
-        finishGeo(&s)
-        guard s.fragment.hasPI || !s.fragment.links.isEmpty else { return }
-        if recordOpen { recordFragments.append(s.fragment) } else { looseFragments.append(s.fragment) }
+        guard depth > 0 else { return }
+        depth -= 1
+        finishGeo(&scopes[depth])
+        guard scopes[depth].fragment.hasPI || !scopes[depth].fragment.links.isEmpty else { return }
+        if recordOpen { recordFragments.append(copyOf: scopes[depth].fragment) } else { looseFragments.append(copyOf: scopes[depth].fragment) }
     }
 
-    private var parentKey: Substring? { scopes.last?.key }
+    private var parentKey: Substring? { depth > 0 ? scopes[depth - 1].key : nil }
 
     // MARK: values
 
@@ -95,20 +111,31 @@ final class RecordAssembler {
     /// The role of a field name regardless of its parent, for parsers that cache it per name.
     func baseRole(_ key: Substring) -> FieldRole { fields.baseRole(key) }
 
+    /// `baseRole` of a field name whose bytes hash to `hash` (FNV-1a): without extra field names
+    /// a name means the same in every body, so its role is shared across bodies (`SharedNameRoles`).
+    func sharedBaseRole(_ name: Substring, bytes: [UInt8], hash: UInt64) -> FieldRole {
+        guard configuration.extraFieldNames.isEmpty else { return fields.baseRole(name) }
+        if let r = SharedNameRoles.builtIn.role(hash: hash, bytes: bytes) { return r }
+        let r = fields.baseRole(name)
+        SharedNameRoles.builtIn.remember(hash: hash, bytes: bytes, role: r)
+        return r
+    }
+
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
-        if scopes.isEmpty { openScope(key: nil) }
+        if depth == 0 { openScope(key: nil) }
         let role: FieldRole
-        if let baseRole { role = fields.placed(baseRole, parent: parentKey) }
+        // Only a name's role depends on its parent (reading the parent's name costs a retain).
+        if let baseRole { role = baseRole == .name ? fields.placed(.name, parent: parentKey) : baseRole }
         else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
         switch role {
         case .latitude, .longitude, .geo:
             if geoValue(role: role, v, isNumber: isNumber) { return }
         case .accountID:
             if !v.isEmpty && v.count <= 64 {
-                // Link keys live in their own namespace ("acct:"); .minor never keys a value itself.
-                let k = hasher.key(kind: .minor, "acct:" + String(decoding: v, as: UTF8.self))
-                if !scopes[scopes.count - 1].fragment.links.contains(k) { scopes[scopes.count - 1].fragment.links.append(k) }
+                // Account ids are interned under their own tag, apart from every detector kind.
+                let k = table.values.intern(tag: ValueTable.accountTag, v)
+                if !scopes[depth - 1].fragment.links.contains(k) { scopes[depth - 1].fragment.links.append(k) }
             }
             return
         default: break
@@ -126,9 +153,11 @@ final class RecordAssembler {
 
     private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
         var identified = false
-        scanner.scan(v, role: role) { id in
+        // The closure does not outlive this call; an unmanaged self spares a retain and release
+        // per identifier candidate (the scanner's functions are not inlined into this one).
+        scanner.scan(v, role: role) { [unowned(unsafe) self] id in
             identified = true
-            record(id)
+            self.record(id)
         }
         if identified { return }
         switch role {
@@ -137,34 +166,64 @@ final class RecordAssembler {
         case .name:
             if let name = personName(v) { addValue(.name, name) }
         case .address:
-            if !v.contains(UInt8(ascii: "*")), let a = plainText(v), a.unicodeScalars.count >= 4 { addValue(.address, a) }
+            if !v.contains(UInt8(ascii: "*")), let a = trimmed(v), Self.scalarCount(a) >= 4 { addValue(.address, a) }
         case .birthDate:
             if let ymd = parseDate(v) {
                 addValue(.birthDate, String(ymd))
-                scopes[scopes.count - 1].fragment.fieldBirth = ymd
-                if isMinor(ymd) { scopes[scopes.count - 1].fragment.minor = true }
+                scopes[depth - 1].fragment.fieldBirth = ymd
+                if isMinor(ymd) { scopes[depth - 1].fragment.minor = true }
             }
         case .health, .biometric, .religion, .financial:
-            if let t = plainText(v), !Self.emptyWords.contains(t.lowercased()) { addValue(role.kind!, t) }
+            if let t = trimmed(v), !Self.isEmptyWord(t) { addValue(role.kind!, t) }
         default: break
         }
     }
 
-    static let organisationWords = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"].map { Array($0.utf8) }
-    static let emptyWords: Set<String> = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
+    // Static strings: testing a value against them costs no reference counting.
+    static let organisationWords: [StaticString] = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"]
+    static let emptyWords: [StaticString] = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
+
+    /// One of `emptyWords`, ignoring ASCII case.
+    static func isEmptyWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard t.count <= 9 else { return false }
+        for w in emptyWords where w.utf8CodeUnitCount == t.count {
+            let p = w.utf8Start
+            var k = 0
+            while k < t.count && p[k] == (isUpper(t[k]) ? t[k] | 0x20 : t[k]) { k += 1 }
+            if k == t.count { return true }
+        }
+        return false
+    }
+
+    /// Unicode scalars in valid UTF-8: the bytes that are not continuation bytes.
+    static func scalarCount(_ t: UnsafeBufferPointer<UInt8>) -> Int {
+        var n = 0
+        for b in t where b & 0xC0 != 0x80 { n += 1 }
+        return n
+    }
 
     private func record(_ id: Identifier) {
         addValue(id.kind, id.normalized)
         if let b = id.birth {
             addValue(.birthDate, String(b))
-            if isMinor(b) { scopes[scopes.count - 1].fragment.minor = true }
+            if isMinor(b) { scopes[depth - 1].fragment.minor = true }
         }
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
-        let key = hasher.key(kind: kind, normalized)
-        let tail = String(normalized.suffix(4))
-        scopes[scopes.count - 1].fragment.add(kind, key: key, tail: tail)
+        let id = table.values.intern(kind, normalized)
+        scopes[depth - 1].fragment.add(kind, id: id)
+    }
+
+    private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
+        // Text past the charset sniff window may hold invalid UTF-8: key it as the text it decodes
+        // to (with U+FFFD), as a String of it would be.
+        guard CharsetDecoder.validUTF8(normalized, final: true) else {
+            addValue(kind, String(decoding: normalized, as: UTF8.self))
+            return
+        }
+        let id = table.values.intern(kind, normalized)
+        scopes[depth - 1].fragment.add(kind, id: id)
     }
 
     /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
@@ -174,23 +233,31 @@ final class RecordAssembler {
     // MARK: geolocation
 
     private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
-        let text = Substring(String(decoding: v, as: UTF8.self))
-        let i = scopes.count - 1
+        let i = depth - 1
         switch role {
         case .latitude:
-            guard Self.preciseCoordinate(text, limit: 90) else { return false }
-            scopes[i].latitude = text
+            guard let c = Coordinate(v, limit: 90) else { return false }
+            scopes[i].latitude = c
         case .longitude:
-            guard Self.preciseCoordinate(text, limit: 180) else { return false }
-            scopes[i].longitude = text
+            guard let c = Coordinate(v, limit: 180) else { return false }
+            scopes[i].longitude = c
         default:
             if isNumber {
-                scopes[i].geoNumbers.append(text)
+                scopes[i].geoNumbers.append(String(decoding: v, as: UTF8.self))
             } else {
-                let parts = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == ";" }).filter { !$0.isEmpty }
-                guard parts.count == 2, Self.preciseCoordinate(parts[0], limit: 180), Self.preciseCoordinate(parts[1], limit: 180),
-                      abs(Double(parts[0])!) <= 90 || abs(Double(parts[1])!) <= 90 else { return false }
-                addGeo(&scopes[i].fragment, Double(parts[0])!, Double(parts[1])!)
+                // "lat,lon" (or separated by spaces or semicolons): exactly two parts.
+                var parts: [Range<Int>] = []
+                var a = 0
+                for k in 0...v.count {
+                    if k == v.count || v[k] == UInt8(ascii: ",") || v[k] == UInt8(ascii: " ") || v[k] == UInt8(ascii: ";") {
+                        if k > a { parts.append(a..<k); if parts.count > 2 { return false } }
+                        a = k + 1
+                    }
+                }
+                guard parts.count == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[parts[0]]), limit: 180),
+                      let q = Coordinate(UnsafeBufferPointer(rebasing: v[parts[1]]), limit: 180),
+                      abs(p.value) <= 90 || abs(q.value) <= 90 else { return false }
+                addGeo(&scopes[i].fragment, p, q)
                 return true
             }
         }
@@ -200,20 +267,19 @@ final class RecordAssembler {
 
     /// Called when a geo-named array or scope ends: two precise numbers make a point.
     func closeGeoArray() {
-        guard let i = scopes.indices.last else { return }
-        finishGeo(&scopes[i])
+        guard depth > 0 else { return }
+        finishGeo(&scopes[depth - 1])
     }
 
     private func finishGeo(_ s: inout Scope) {
         if let la = s.latitude, let lo = s.longitude {
-            addGeo(&s.fragment, Double(la)!, Double(lo)!)
+            addGeo(&s.fragment, la, lo)
             s.latitude = nil; s.longitude = nil
         }
         if s.geoNumbers.count >= 2 {
-            let a = s.geoNumbers[0], b = s.geoNumbers[1]
             if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
-               Self.preciseCoordinate(a, limit: 180), Self.preciseCoordinate(b, limit: 180) {
-                addGeo(&s.fragment, Double(a)!, Double(b)!, longitudeFirst: true)
+               let a = Coordinate(s.geoNumbers[0], limit: 180), let b = Coordinate(s.geoNumbers[1], limit: 180) {
+                addGeo(&s.fragment, a, b, longitudeFirst: true)
             }
             s.geoNumbers.removeAll()
         }
@@ -221,37 +287,48 @@ final class RecordAssembler {
 
     /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
-    private func addGeo(_ f: inout Fragment, _ a: Double, _ b: Double, longitudeFirst: Bool = false) {
-        let (lat, lon) = abs(a) > 90 || (longitudeFirst && abs(b) <= 90) ? (b, a) : (a, b)
-        let text = String(format: "%.6f,%.6f", lat, lon)
-        f.add(.geo, key: hasher.key(kind: .geo, text), tail: String(text.suffix(4)))
-    }
-
-    /// A decimal degree with at least four decimals (about 11 m), within ±limit.
-    static func preciseCoordinate(_ s: Substring, limit: Double) -> Bool {
-        guard let dot = s.firstIndex(of: "."), let d = Double(s), abs(d) <= limit else { return false }
-        let decimals = s[s.index(after: dot)...]
-        return decimals.count >= 4 && decimals.allSatisfy(\.isASCII) && decimals.allSatisfy(\.isNumber)
+    private func addGeo(_ f: inout Fragment, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
+        let (lat, lon) = abs(a.value) > 90 || (longitudeFirst && abs(b.value) <= 90) ? (b, a) : (a, b)
+        scratch.removeAll(keepingCapacity: true)
+        lat.appendSixDecimals(to: &scratch)
+        scratch.append(UInt8(ascii: ","))
+        lon.appendSixDecimals(to: &scratch)
+        let id = scratch.withUnsafeBufferPointer { table.values.intern(.geo, $0) }
+        f.add(.geo, id: id)
     }
 
     // MARK: value forms
 
-    private func plainText(_ v: UnsafeBufferPointer<UInt8>) -> String? {
+    /// The value without surrounding white space; nil when empty or `null`.
+    private func trimmed(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
         var a = 0, b = v.count
         while a < b && (v[a] == 0x20 || v[a] == 0x09 || v[a] == 0x0A || v[a] == 0x0D) { a += 1 }
         while b > a && (v[b - 1] == 0x20 || v[b - 1] == 0x09 || v[b - 1] == 0x0A || v[b - 1] == 0x0D) { b -= 1 }
         if a == b { return nil }
-        let s = String(decoding: UnsafeBufferPointer(rebasing: v[a..<b]), as: UTF8.self)
-        return s == "null" ? nil : s
+        let t = UnsafeBufferPointer(rebasing: v[a..<b])
+        if t.count == 4 && t[0] == UInt8(ascii: "n") && t[1] == UInt8(ascii: "u") && t[2] == UInt8(ascii: "l") && t[3] == UInt8(ascii: "l") {
+            return nil
+        }
+        return t
     }
 
-    private func personName(_ v: UnsafeBufferPointer<UInt8>) -> String? {
-        guard let s = plainText(v), s.unicodeScalars.count <= 40 else { return nil }
-        if s.unicodeScalars.contains(where: { $0 == "*" || $0 == "@" || ("0"..."9").contains($0) || ("０"..."９").contains($0) }) { return nil }
-        let bytes = Array(s.utf8)
-        for org in Self.organisationWords where bytes.containsBytes(org) { return nil }
-        if Self.emptyWords.contains(s.lowercased()) { return nil }
-        return s
+    private func plainText(_ v: UnsafeBufferPointer<UInt8>) -> String? {
+        trimmed(v).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private func personName(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        guard let t = trimmed(v), Self.scalarCount(t) <= 40 else { return nil }
+        var i = 0
+        while i < t.count {
+            let c = t[i]
+            if c == UInt8(ascii: "*") || c == UInt8(ascii: "@") || isDigit(c) { return nil }
+            // Full-width digits ０-９ (EF BC 90–99).
+            if c == 0xEF && i + 2 < t.count && t[i + 1] == 0xBC && t[i + 2] &- 0x90 < 10 { return nil }
+            i += 1
+        }
+        for org in Self.organisationWords where t.containsBytes(org) { return nil }
+        if Self.isEmptyWord(t) { return nil }
+        return t
     }
 
     /// In a passport field: one or two letters and 7–9 digits, or 8–9 digits.
@@ -291,13 +368,14 @@ final class RecordAssembler {
     // MARK: full-width digits
 
     private func containsFullWidth(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
         let n = v.count
-        while i + 2 < n {
-            if v[i] == 0xEF && v[i + 1] == 0xBC { return true }
+        var i = 0
+        while true {
+            i = ByteSkip.first(in: v, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0xEF) }, byte: { $0 == 0xEF })
+            if i + 2 >= n { return false }
+            if v[i + 1] == 0xBC { return true }
             i += 1
         }
-        return false
     }
 
     /// ０-９ → 0-9, Ｘ/ｘ → X, ＠ → @, ＋ → +, －/　 → separators.
@@ -323,41 +401,43 @@ final class RecordAssembler {
 
     // MARK: people of one record
 
-    private func commit(_ fragments: inout [Fragment]) {
-        defer { fragments.removeAll(keepingCapacity: true) }
+    private func commit(_ fragments: inout FragmentList) {
+        defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
         if fragments.count == 1 { table.add(fragments[0]); return }
         // Join fragments naming the same person or sharing an identifier.
-        var groups: [Fragment] = []
-        var nameless: [Fragment] = []
-        for f in fragments {
-            if !f.hasName && !f.values.contains(where: { isStrong($0.kind) }) { nameless.append(f); continue }
-            if !f.hasName { nameless.append(f); continue }
+        groups.removeAll()
+        nameless.removeAll(keepingCapacity: true)
+        for i in 0..<fragments.count {
+            let f = fragments[i]
+            if !f.hasName { nameless.append(i); continue }
             if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else {
-                groups.append(f)
+                groups.append(copyOf: f)
             }
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
-        for f in nameless {
+        for i in nameless {
+            let f = fragments[i]
             if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
-                groups[g].absorb(f)
+                groups.absorb(f, into: g)
             } else {
-                groups.append(f)
+                groups.append(copyOf: f)
             }
         }
         // Joining may have made two groups share a value.
-        var merged: [Fragment] = []
-        for g in groups {
-            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged[m].absorb(g) } else { merged.append(g) }
+        merged.removeAll()
+        for k in 0..<groups.count {
+            let g = groups[k]
+            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { merged.append(copyOf: g) }
         }
-        for g in merged { table.add(g) }
+        for k in 0..<merged.count { table.add(merged[k]) }
     }
 
     private func shares(_ a: Fragment, _ b: Fragment) -> Bool {

@@ -1,5 +1,6 @@
 import COpenSSL
 import CustomsCore
+import Foundation
 
 /// Keyed, irreversible subject keys: HMAC-SHA256(secret, kind ":" normalised value), first 128 bits.
 /// The kind is mixed in so an e-mail and a name that happen to spell the same never collide.
@@ -34,6 +35,9 @@ struct KeyHasher {
     /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
     private var prefixed: [SHA256_CTX] = []
 
+    /// The hasher for `secret`, keyed once per process (bodies of one gateway share one secret).
+    static func shared(secret: [UInt8]) -> KeyHasher { KeyHasherCache.shared.hasher(secret: secret) }
+
     init(secret: [UInt8]) {
         var key = secret
         if key.count > 64 {
@@ -54,10 +58,21 @@ struct KeyHasher {
     }
 
     func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
-        var i = prefixed[DetectorKind.allCases.firstIndex(of: kind)!], o = outer
-        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var n = normalized
-        n.withUTF8 { _ = SHA256_Update(&i, $0.baseAddress, $0.count) }
+        return n.withUTF8 { key(tag: kind.tag, $0) }
+    }
+
+    /// `tag` is `DetectorKind.tag`, or `ValueTable.accountTag` for account ids ("minor:acct:…").
+    func key(tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) -> SubjectKey {
+        var i: SHA256_CTX, o = outer
+        if tag == ValueTable.accountTag {
+            i = prefixed[Int(DetectorKind.minor.tag)]
+            _ = SHA256_Update(&i, "acct:", 5)
+        } else {
+            i = prefixed[Int(tag)]
+        }
+        var digest: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        _ = SHA256_Update(&i, normalized.baseAddress, normalized.count)
         return withUnsafeMutableBytes(of: &digest) { d in
             let p = d.baseAddress!.assumingMemoryBound(to: UInt8.self)
             SHA256_Final(p, &i)
@@ -66,5 +81,20 @@ struct KeyHasher {
             return SubjectKey(hi: UInt64(bigEndian: d.load(fromByteOffset: 0, as: UInt64.self)),
                               lo: UInt64(bigEndian: d.load(fromByteOffset: 8, as: UInt64.self)))
         }
+    }
+}
+
+/// The last secret's keyed states: computing them costs as much as a dozen keys.
+private final class KeyHasherCache: @unchecked Sendable {  // `last` is only touched under `lock`
+    static let shared = KeyHasherCache()
+    private let lock = NSLock()
+    private var last: (secret: [UInt8], hasher: KeyHasher)?
+
+    func hasher(secret: [UInt8]) -> KeyHasher {
+        lock.lock(); defer { lock.unlock() }
+        if let last, last.secret == secret { return last.hasher }
+        let h = KeyHasher(secret: secret)
+        last = (secret, h)
+        return h
     }
 }

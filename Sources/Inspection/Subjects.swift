@@ -1,9 +1,9 @@
 import CustomsCore
 
-/// A PI value as kept after the scan: its keyed hash, never the value.
+/// A PI value as kept during the scan: its id in the body's `ValueTable`, never the value.
 struct KeyedValue: Hashable {
     var kind: DetectorKind
-    var key: SubjectKey
+    var id: Int32
 }
 
 /// How strongly a kind identifies a person (lower is stronger); the subject key comes from the strongest.
@@ -27,51 +27,119 @@ func identifierRank(_ kind: DetectorKind) -> Int {
 /// What one object/row/line says about one person.
 struct Fragment {
     var values: [KeyedValue] = []
-    /// Last four characters per value, for the masked form of the subject.
-    var tails: [String] = []
-    var kinds: Set<DetectorKind> = []
-    /// Account ids: join people within the body, never counted or used as a key.
-    var links: [SubjectKey] = []
+    var kinds = KindSet()
+    /// Account ids (`ValueTable` ids): join people within the body, never counted or used as a key.
+    var links: [Int32] = []
     var minor = false
     var fieldBirth: Int?
     var isEmpty: Bool { values.isEmpty && kinds.isEmpty }
     var hasPI: Bool { !values.isEmpty || !kinds.isEmpty }
     var hasName: Bool { kinds.contains(.name) }
 
-    mutating func add(_ kind: DetectorKind, key: SubjectKey, tail: String) {
+    mutating func add(_ kind: DetectorKind, id: Int32) {
         kinds.insert(kind)
-        let v = KeyedValue(kind: kind, key: key)
-        if !values.contains(v) { values.append(v); tails.append(tail) }
+        let v = KeyedValue(kind: kind, id: id)
+        if !values.contains(v) { values.append(v) }
+    }
+
+    /// Empty again, keeping the arrays' storage.
+    mutating func reset() {
+        values.removeAll(keepingCapacity: true)
+        links.removeAll(keepingCapacity: true)
+        kinds = KindSet()
+        minor = false
+        fieldBirth = nil
+    }
+
+    /// A copy of `o` in this fragment's own storage (no buffer shared with `o`).
+    mutating func assign(_ o: Fragment) {
+        reset()
+        values.append(contentsOf: o.values)
+        links.append(contentsOf: o.links)
+        kinds = o.kinds
+        minor = o.minor
+        fieldBirth = o.fieldBirth
     }
 
     mutating func absorb(_ o: Fragment) {
-        for (i, v) in o.values.enumerated() where !values.contains(v) { values.append(v); tails.append(o.tails[i]) }
+        for v in o.values where !values.contains(v) { values.append(v) }
         kinds.formUnion(o.kinds)
         for l in o.links where !links.contains(l) { links.append(l) }
         minor = minor || o.minor
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
+    /// Two people who each hold a number of a kind one person has only one of (resident ID,
+    /// passport, HK/TW ID, mobile) and share none of them are two people, whatever their names say.
+    /// E-mail addresses and bank cards do not count: one person often has several.
+    func holdsOtherDocuments(than o: Fragment) -> Bool {
+        for v in values where v.kind == .idNumber || v.kind == .passport || v.kind == .hkID || v.kind == .twID || v.kind == .mobile {
+            var sameKind = false
+            for w in o.values where w.kind == v.kind {
+                if w.id == v.id { sameKind = false; break }
+                sameKind = true
+            }
+            if sameKind { return true }
+        }
+        return false
+    }
+
     /// Two records of the same kind of document with different numbers are different people.
     func conflicts(with o: Fragment) -> Bool {
         for v in values where isStrong(v.kind) {
-            let others = o.values.filter { $0.kind == v.kind }
-            if !others.isEmpty && !others.contains(v) { return true }
+            var sameKind = false
+            for w in o.values where w.kind == v.kind {
+                if w.id == v.id { sameKind = false; break }
+                sameKind = true
+            }
+            if sameKind { return true }
         }
         return false
     }
 }
 
-/// Distinct people across the whole body: union-find over identifier keys.
+/// Fragments in slots whose storage is reused: steady state allocates nothing per record.
+struct FragmentList {
+    private var items: [Fragment] = []
+    private(set) var count = 0
+    var isEmpty: Bool { count == 0 }
+
+    subscript(_ i: Int) -> Fragment { items[i] }
+
+    mutating func append(copyOf f: Fragment) {
+        if count == items.count { items.append(Fragment()) }
+        items[count].assign(f)
+        count += 1
+    }
+
+    mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
+
+    mutating func removeAll() { count = 0 }
+
+    func firstIndex(where p: (Fragment) -> Bool) -> Int? {
+        for i in 0..<count where p(items[i]) { return i }
+        return nil
+    }
+}
+
+/// Distinct people across the whole body: union-find over identifier ids.
 struct SubjectTable {
+    /// Every distinct value of the body; HMACs only for what becomes a subject key.
+    var values: ValueTable
     private var parent: [Int32] = []
     private var people: [Fragment] = []
-    private var byValue: [SubjectKey: Int32] = [:]
-    private(set) var kindValues: [DetectorKind: Set<SubjectKey>] = [:]
+    /// Linking value → a person holding it. Keys: a strong value's or account's id; name+address /
+    /// name+birth pairs (top bit); composites of names and addresses (second bit).
+    private var byValue = FlatMap64()
     /// Free text names people without identifiers; rows and objects do so on purpose.
     var nameOnlyJoinsNamed = false
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
+    private var links: [UInt64] = []
+
+    init(secret: [UInt8]) {
+        values = ValueTable(secret: secret)
+    }
 
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
@@ -84,18 +152,18 @@ struct SubjectTable {
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
     mutating func add(_ p: Fragment) {
         guard p.hasPI else { return }
-        for v in p.values { kindValues[v.kind, default: []].insert(v.key) }
+        for v in p.values { values.markCounted(v.id) }
         let id = Int32(people.count)
         parent.append(id)
         people.append(p)
         var root = id
-        let strongLinks = p.values.reduce(0) { $0 + (isStrong($1.kind) ? 1 : 0) } + p.links.count
-        for (i, v) in linkingValues(p).enumerated() {
+        let strongLinks = linkingValues(p)
+        for (i, v) in links.enumerated() {
             if let other = byValue[v] {
                 let a = find(other), b = find(root)
                 // A shared name (or name + address) is weaker evidence than a document: two people
                 // of the same name holding different numbers of one kind stay two people.
-                if a != b, i >= strongLinks, people[Int(a)].conflicts(with: people[Int(b)]) { continue }
+                if a != b, i >= strongLinks, people[Int(a)].holdsOtherDocuments(than: people[Int(b)]) { continue }
                 if a != b {
                     // Keep the older root so component data accumulates in one place.
                     let (keep, drop) = a < b ? (a, b) : (b, a)
@@ -110,35 +178,60 @@ struct SubjectTable {
     }
 
     /// Strong identifiers, account ids, and name+address / name+birth date pairs link; with none of
-    /// these, the weaker composite of what there is (a name, an address…).
-    private func linkingValues(_ p: Fragment) -> [SubjectKey] {
-        var out = p.values.filter { isStrong($0.kind) }.map(\.key) + p.links
-        let names = p.values.filter { $0.kind == .name }
-        if nameLinks { out += names.map(\.key) }
-        for other in p.values where other.kind == .address || other.kind == .birthDate {
-            for n in names { out.append(Self.pair(n.key, other.key)) }
+    /// these, the weaker composite of what there is (a name, an address…). Into `links`, strong
+    /// ones first; returns how many are strong.
+    @discardableResult
+    private mutating func linkingValues(_ p: Fragment) -> Int {
+        links.removeAll(keepingCapacity: true)
+        for v in p.values where isStrong(v.kind) { links.append(UInt64(UInt32(v.id))) }
+        for l in p.links { links.append(UInt64(UInt32(l))) }
+        let strong = links.count
+        for n in p.values where n.kind == .name {
+            if nameLinks { links.append(UInt64(UInt32(n.id))) }
+            for other in p.values where other.kind == .address || other.kind == .birthDate {
+                links.append(1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)))
+            }
         }
-        if out.isEmpty { out.append(compositeKey(p)) }
-        return out
+        if links.isEmpty { links.append(linkComposite(p)) }
+        return strong
     }
 
-    private static func pair(_ a: SubjectKey, _ b: SubjectKey) -> SubjectKey {
-        SubjectKey(hi: (a.hi &* 0x9E37_79B9_7F4A_7C15) ^ b.lo ^ 0x5151, lo: (a.lo &* 0xC2B2_AE3D_27D4_EB4F) ^ b.hi)
+    /// Identity of a person known only by weak values: the set of their names and addresses, else
+    /// their value that sorts first by subject key (as the subject key itself would be chosen).
+    private mutating func linkComposite(_ p: Fragment) -> UInt64 {
+        var ids: [UInt32] = []
+        for v in p.values where v.kind == .name || v.kind == .address { ids.append(UInt32(v.id)) }
+        if ids.isEmpty, let f = p.values.min(by: { values.subjectKey($0.id) < values.subjectKey($1.id) }) {
+            return UInt64(UInt32(f.id))
+        }
+        ids.sort()
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for i in ids { h = (h ^ UInt64(i)).multipliedFullWidth(by: 0xC2B2_AE3D_27D4_EB4F).high ^ (h &* 0x100_0000_01B3) ^ UInt64(i) }
+        return 1 << 62 | (h & (1 << 62 - 1))
     }
 
-    private func compositeKey(_ p: Fragment) -> SubjectKey {
+    /// The subject key of a person without a strong identifier: a keyed composite of their names and
+    /// addresses (or their value with the smallest key).
+    private mutating func compositeKey(_ p: Fragment) -> SubjectKey {
         var hi: UInt64 = 0x9E37_79B9_7F4A_7C15, lo: UInt64 = 0xC2B2_AE3D_27D4_EB4F
-        for v in p.values.sorted(by: { $0.key < $1.key }) where v.kind == .name || v.kind == .address {
-            hi = (hi ^ v.key.hi) &* 0x100_0000_01B3; lo = (lo ^ v.key.lo) &* 0x100_0000_01B3
-            hi = hi ^ (lo >> 29)
+        var keys: [SubjectKey] = []
+        for v in p.values where v.kind == .name || v.kind == .address { keys.append(values.subjectKey(v.id)) }
+        if keys.isEmpty {
+            var least: SubjectKey?
+            for v in p.values { let k = values.subjectKey(v.id); if least == nil || k < least! { least = k } }
+            if let least { return least }
         }
-        if p.values.allSatisfy({ $0.kind != .name && $0.kind != .address }), let f = p.values.min(by: { $0.key < $1.key }) {
-            return f.key
+        for k in keys.sorted() {
+            hi = (hi ^ k.hi) &* 0x100_0000_01B3; lo = (lo ^ k.lo) &* 0x100_0000_01B3
+            hi = hi ^ (lo >> 29)
         }
         return SubjectKey(hi: hi, lo: lo)
     }
 
-    func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
+    /// Distinct values of `kind` in committed people.
+    func distinctValues(_ kind: DetectorKind) -> Int { values.countedValues(kind) }
+
+    mutating func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
         var roots: [Int] = []
         for i in people.indices {
             var r = Int32(i)
@@ -149,43 +242,50 @@ struct SubjectTable {
         // that name seen with identifiers elsewhere in the body. When several people share the
         // name we cannot tell which, but it is one of them, not one more: the count is the same
         // whichever it joins, so it joins the first.
-        var named: [SubjectKey: Int] = [:]
-        for i in roots where people[i].values.contains(where: { isStrong($0.kind) }) {
-            for v in people[i].values where v.kind == .name && named[v.key] == nil { named[v.key] = i }
+        var named: [Int32: Int] = [:]
+        for i in roots where nameOnlyJoinsNamed && people[i].values.contains(where: { isStrong($0.kind) }) {
+            for v in people[i].values where v.kind == .name && named[v.id] == nil { named[v.id] = i }
         }
         var merged = [Int: Fragment]()
         var absorbed = Set<Int>()
         for i in roots where nameOnlyJoinsNamed && !people[i].values.contains(where: { isStrong($0.kind) }) {
-            let targets = Set(people[i].values.filter { $0.kind == .name }.compactMap { named[$0.key] })
+            let targets = Set(people[i].values.filter { $0.kind == .name }.compactMap { named[$0.id] })
             if targets.count == 1, let t = targets.first {
                 merged[t, default: people[t]].absorb(people[i])
                 absorbed.insert(i)
             }
         }
         var out: [DetectedSubject] = []
+        out.reserveCapacity(roots.count)
         var minors = 0
+        var sensitiveKinds = KindSet()
+        for k in sensitivity.sensitiveKinds { sensitiveKinds.insert(k) }
         for i in roots where !absorbed.contains(i) {
             let p = merged[i] ?? people[i]
-            var best: Int?
-            for (j, v) in p.values.enumerated() {
-                if let b = best {
-                    let bv = p.values[b]
-                    let (rv, rb) = (identifierRank(v.kind), identifierRank(bv.kind))
-                    if rv < rb || (rv == rb && v.key < bv.key) { best = j }
-                } else { best = j }
+            // The strongest kind; among values of that rank, the smallest key.
+            var best: KeyedValue?
+            var bestKey: SubjectKey?
+            for v in p.values {
+                guard let b = best else { best = v; continue }
+                let (rv, rb) = (identifierRank(v.kind), identifierRank(b.kind))
+                if rv < rb { best = v; bestKey = nil; continue }
+                guard rv == rb else { continue }
+                let bk = bestKey ?? values.subjectKey(b.id)
+                let vk = values.subjectKey(v.id)
+                if vk < bk { best = v; bestKey = vk } else { bestKey = bk }
             }
-            var kinds = p.kinds
-            if p.minor { kinds.insert(.minor); minors += 1 }
+            var kindBits = p.kinds
+            if p.minor { kindBits.insert(.minor); minors += 1 }
+            let kinds = kindBits.set
             let key: SubjectKey
             let masked: String
             if let b = best {
-                let bv = p.values[b]
-                key = identifierRank(bv.kind) <= 5 ? bv.key : compositeKey(p)
-                masked = "****" + p.tails[b]
+                key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
+                masked = "****" + String(values.text(b.id).suffix(4))
             } else {
                 key = compositeKey(p); masked = "****"
             }
-            out.append(DetectedSubject(key: key, kinds: kinds, isSensitive: sensitivity.isSensitive(kinds), masked: masked))
+            out.append(DetectedSubject(key: key, kinds: kinds, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked))
         }
         return (out, minors)
     }

@@ -3,7 +3,8 @@ import CustomsCore
 /// One identifier found in a value, already validated and normalised.
 struct Identifier {
     var kind: DetectorKind
-    var normalized: String
+    /// Valid only during the `found` call that hands it over (it points into the value or a scratch buffer).
+    var normalized: UnsafeBufferPointer<UInt8>
     /// yyyymmdd from a resident ID, for ages.
     var birth: Int?
 }
@@ -13,13 +14,6 @@ struct Identifier {
 struct ValueScanner {
     /// yyyymmdd of the flow date (UTC+8): later birth dates are impossible.
     let today: Int
-
-    private static let classTable: [UInt8] = {
-        var t = [UInt8](repeating: 0, count: 256)
-        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = 1 }
-        t[Int(UInt8(ascii: "@"))] = 2
-        return t
-    }()
 
     @inline(__always) static func isLocalPart(_ c: UInt8) -> Bool {
         isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "%")
@@ -38,15 +32,15 @@ struct ValueScanner {
     func scan(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, found: (Identifier) -> Void) {
         let n = v.count
         var i = 0
-        Self.classTable.withUnsafeBufferPointer { table in
-            while i < n {
-                let c = table[Int(v[i])]
-                if c == 0 { i += 1; continue }
-                if c == 2 {
-                    i = email(v, at: i, found: found)
-                } else {
-                    i = digits(v, at: i, role: role, found: found)
-                }
+        while i < n {
+            let c = v[i]
+            if c == UInt8(ascii: "@") {
+                i = email(v, at: i, found: found)
+            } else if isDigit(c) {
+                i = digits(v, at: i, role: role, found: found)
+            } else {
+                i = ByteSkip.first(in: v, from: i + 1, end: n, mask: ByteSkip.identifierStarts,
+                                   byte: { isDigit($0) || $0 == UInt8(ascii: "@") })
             }
         }
     }
@@ -70,9 +64,10 @@ struct ValueScanner {
         guard lastDot > at + 1, e - lastDot - 1 >= 2 else { return at + 1 }
         for k in (lastDot + 1)..<e where !isAlpha(v[k]) { return at + 1 }
         if e < v.count && v[e] == UInt8(ascii: "*") { return at + 1 }
-        var bytes = Array(v[s..<e])
-        for k in bytes.indices where isUpper(bytes[k]) { bytes[k] |= 0x20 }
-        found(Identifier(kind: .email, normalized: String(decoding: bytes, as: UTF8.self)))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: e - s) { bytes in
+            for k in s..<e { bytes[k - s] = isUpper(v[k]) ? v[k] | 0x20 : v[k] }
+            found(Identifier(kind: .email, normalized: UnsafeBufferPointer(bytes)))
+        }
         return e
     }
 
@@ -135,32 +130,47 @@ struct ValueScanner {
     private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, found: (Identifier) -> Void) -> Bool {
         let len = d.count
         if len == 18, let birth = Checksums.residentID18(d, today: today) {
-            found(Identifier(kind: .idNumber, normalized: String(decoding: d, as: UTF8.self), birth: birth))
+            found(Identifier(kind: .idNumber, normalized: d, birth: birth))
             return true
         }
         guard d[len - 1] != UInt8(ascii: "X") else { return false }
         if len == 11 && Checksums.mobile11(d, 0) {
-            found(Identifier(kind: .mobile, normalized: "+86" + String(decoding: d, as: UTF8.self)))
+            Self.mobile(d, from: 0, found: found)
             return true
         }
         if len == 13 && d[0] == UInt8(ascii: "8") && d[1] == UInt8(ascii: "6") && Checksums.mobile11(d, 2) {
-            found(Identifier(kind: .mobile, normalized: "+" + String(decoding: d, as: UTF8.self)))
+            Self.mobile(d, from: 2, found: found)
             return true
         }
         if len == 15 && !plus && d[0] == UInt8(ascii: "0") && d[1] == UInt8(ascii: "0") && d[2] == UInt8(ascii: "8")
             && d[3] == UInt8(ascii: "6") && Checksums.mobile11(d, 4) {
-            found(Identifier(kind: .mobile, normalized: "+" + String(decoding: d[2...], as: UTF8.self)))
+            Self.mobile(d, from: 4, found: found)
             return true
         }
         if len >= 13 && len <= 19 && !plus && Checksums.luhn(d) && (role == .bankCard || role == .financial || Checksums.cardIssuer(d)) {
-            found(Identifier(kind: .bankCard, normalized: String(decoding: d, as: UTF8.self)))
+            found(Identifier(kind: .bankCard, normalized: d))
             return true
         }
         if len == 15 && role == .idNumber, let birth = Checksums.residentID15(d, today: today) {
-            found(Identifier(kind: .idNumber, normalized: String(decoding: d, as: UTF8.self), birth: birth))
+            found(Identifier(kind: .idNumber, normalized: d, birth: birth))
             return true
         }
         return false
+    }
+
+    private static func emit(_ kind: DetectorKind, _ bytes: [UInt8], _ found: (Identifier) -> Void) {
+        bytes.withUnsafeBufferPointer { found(Identifier(kind: kind, normalized: $0)) }
+    }
+
+    /// A mobile number normalised to "+86" and its 11 digits starting at `from`.
+    private static func mobile(_ d: UnsafeBufferPointer<UInt8>, from: Int, found: (Identifier) -> Void) {
+        var buf: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &buf) { raw in
+            let out = raw.bindMemory(to: UInt8.self)
+            out[0] = UInt8(ascii: "+"); out[1] = UInt8(ascii: "8"); out[2] = UInt8(ascii: "6")
+            for k in 0..<11 { out[3 + k] = d[from + k] }
+            found(Identifier(kind: .mobile, normalized: UnsafeBufferPointer(rebasing: out[0..<14])))
+        }
     }
 
     /// Letters followed by digits: passports (E12345678, EA1234567, G12345678, DE1234567, K12345678,
@@ -178,7 +188,7 @@ struct ValueScanner {
         if count == 6 && after == UInt8(ascii: "(") && end + 2 < v.count && v[end + 2] == UInt8(ascii: ")") {
             let check = v[end + 1]
             if Checksums.hkID(letters: letters, digits: digits, check: check) {
-                found(Identifier(kind: .hkID, normalized: String(decoding: letters + Array(digits) + [check], as: UTF8.self)))
+                Self.emit(.hkID, letters + Array(digits) + [check], found)
             }
             return
         }
@@ -187,12 +197,12 @@ struct ValueScanner {
             let six = UnsafeBufferPointer(rebasing: digits[0..<6])
             let check = count == 7 ? digits[6] : after
             if Checksums.hkID(letters: letters, digits: six, check: check) {
-                found(Identifier(kind: .hkID, normalized: String(decoding: letters + Array(six) + [check], as: UTF8.self)))
+                Self.emit(.hkID, letters + Array(six) + [check], found)
             }
             return
         }
         if letters.count == 1 && count == 9 && Checksums.twID(letter: letters[0], digits: digits) {
-            found(Identifier(kind: .twID, normalized: String(decoding: letters + Array(digits), as: UTF8.self)))
+            Self.emit(.twID, letters + Array(digits), found)
             return
         }
         let l0 = letters.last!
@@ -207,7 +217,7 @@ struct ValueScanner {
         default: passport = role == .passport && count >= 7 && count <= 9
         }
         if passport {
-            found(Identifier(kind: .passport, normalized: String(decoding: letters + Array(digits), as: UTF8.self)))
+            Self.emit(.passport, letters + Array(digits), found)
         }
     }
 }

@@ -1,0 +1,53 @@
+import Foundation
+
+/// A decimal degree as written in a body: at least four decimals (about 11 m), within ±limit.
+struct Coordinate {
+    var value: Double
+    /// The text as written (ASCII: `[+-]digits.digits`).
+    var text: String
+
+    init?(_ v: UnsafeBufferPointer<UInt8>, limit: Double) {
+        var i = 0
+        let n = v.count
+        if i < n && (v[i] == UInt8(ascii: "+") || v[i] == UInt8(ascii: "-")) { i += 1 }
+        while i < n && isDigit(v[i]) { i += 1 }
+        guard i < n, v[i] == UInt8(ascii: ".") else { return nil }
+        let dot = i
+        i += 1
+        while i < n && isDigit(v[i]) { i += 1 }
+        guard i == n, n - dot - 1 >= 4 else { return nil }
+        let text = String(decoding: v, as: UTF8.self)
+        guard let d = Double(text), abs(d) <= limit else { return nil }
+        value = d
+        self.text = text
+    }
+
+    init?(_ s: String, limit: Double) {
+        var t = s
+        guard let c = t.withUTF8({ Coordinate($0, limit: limit) }) else { return nil }
+        self = c
+    }
+
+    /// `String(format: "%.6f", value)`. Up to six decimals as written are that text exactly (a
+    /// degree has at most nine significant digits here, far inside a Double's precision), so it is
+    /// built from the digits; longer fractions are rounded by the formatter.
+    func appendSixDecimals(to out: inout [UInt8]) {
+        var t = text
+        let done: Bool = t.withUTF8 { u in
+            var i = 0
+            let negative = u[0] == UInt8(ascii: "-")
+            if u[0] == UInt8(ascii: "-") || u[0] == UInt8(ascii: "+") { i = 1 }
+            var dot = i
+            while u[dot] != UInt8(ascii: ".") { dot += 1 }
+            guard u.count - dot - 1 <= 6 else { return false }
+            if negative { out.append(UInt8(ascii: "-")) }
+            var s = i
+            while s < dot - 1 && u[s] == UInt8(ascii: "0") { s += 1 }
+            if s == dot { out.append(UInt8(ascii: "0")) } else { out.append(contentsOf: u[s..<dot]) }
+            out.append(contentsOf: u[dot..<u.count])
+            for _ in 0..<(6 - (u.count - dot - 1)) { out.append(UInt8(ascii: "0")) }
+            return true
+        }
+        if !done { out.append(contentsOf: String(format: "%.6f", value).utf8) }
+    }
+}

@@ -1,0 +1,193 @@
+import CustomsCore
+import Foundation
+
+/// The distinct normalised values of one body, each named by a small integer id.
+///
+/// Identity inside a body (dedup, linking records, per-kind counts) needs only equality, so values
+/// are interned by a fast seeded hash and an exact byte comparison; the HMAC that leaves the
+/// process (`SubjectKeys`) is computed lazily, once per value that becomes a subject key or is
+/// reported. The bytes live in one arena and the slots in one flat open-addressing table, so a
+/// value costs no allocation once the arrays have grown.
+struct ValueTable {
+    /// Kind tag of account ids (link values that are never counted or keyed).
+    static let accountTag: UInt8 = 0xFF
+
+    private struct Entry {
+        var start: Int32
+        var length: Int32
+        var hash: UInt64
+        var tag: UInt8
+        /// Seen in a committed person (counted in the per-kind distinct counts).
+        var counted: Bool
+    }
+
+    private var arena: [UInt8] = []
+    private var entries: [Entry] = []
+    /// Open addressing, linear probing; entry index + 1, 0 = empty. Capacity is a power of two.
+    private var slots: [Int32] = Array(repeating: 0, count: 256)
+    private var hmacs: [SubjectKey?] = []
+    private(set) var countedPerKind = [Int](repeating: 0, count: KindSet.all.count)
+    private let hasher: KeyHasher
+
+    init(secret: [UInt8]) {
+        hasher = KeyHasher.shared(secret: secret)
+        arena.reserveCapacity(4096)
+        entries.reserveCapacity(128)
+    }
+
+    var count: Int { entries.count }
+
+    /// The id of (tag, bytes), adding it if new.
+    mutating func intern(tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let h = ValueHash.hash(bytes, tag: tag)
+        let mask = slots.count - 1
+        var s = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = slots[s]
+            if e == 0 { break }
+            let entry = entries[Int(e - 1)]
+            if entry.hash == h && entry.tag == tag && Int(entry.length) == bytes.count && equal(entry, bytes) { return e - 1 }
+            s = (s + 1) & mask
+        }
+        let id = Int32(entries.count)
+        entries.append(Entry(start: Int32(arena.count), length: Int32(bytes.count), hash: h, tag: tag, counted: false))
+        arena.append(contentsOf: bytes)
+        hmacs.append(nil)
+        slots[s] = id + 1
+        if entries.count * 2 > slots.count { grow() }
+        return id
+    }
+
+    mutating func intern(_ kind: DetectorKind, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
+        intern(tag: kind.tag, bytes)
+    }
+
+    mutating func intern(_ kind: DetectorKind, _ text: String) -> Int32 {
+        var t = text
+        return t.withUTF8 { intern(tag: kind.tag, $0) }
+    }
+
+    private func equal(_ e: Entry, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        arena.withUnsafeBufferPointer { a in
+            guard let base = bytes.baseAddress, e.length > 0 else { return true }
+            return memcmp(a.baseAddress! + Int(e.start), base, Int(e.length)) == 0
+        }
+    }
+
+    private mutating func grow() {
+        var bigger = [Int32](repeating: 0, count: slots.count * 2)
+        let mask = bigger.count - 1
+        for (i, e) in entries.enumerated() {
+            var s = Int(truncatingIfNeeded: e.hash) & mask
+            while bigger[s] != 0 { s = (s + 1) & mask }
+            bigger[s] = Int32(i + 1)
+        }
+        slots = bigger
+    }
+
+    /// Marks a value as belonging to a committed person; counts it once per kind.
+    mutating func markCounted(_ id: Int32) {
+        let i = Int(id)
+        guard !entries[i].counted else { return }
+        entries[i].counted = true
+        countedPerKind[Int(entries[i].tag)] += 1
+    }
+
+    func countedValues(_ kind: DetectorKind) -> Int { countedPerKind[Int(kind.tag)] }
+
+    /// `SubjectKeys.key(for: value, kind:)`, computed once per value.
+    mutating func subjectKey(_ id: Int32) -> SubjectKey {
+        if let k = hmacs[Int(id)] { return k }
+        let e = entries[Int(id)]
+        let k = arena.withUnsafeBufferPointer { a in
+            hasher.key(tag: e.tag, UnsafeBufferPointer(rebasing: a[Int(e.start)..<Int(e.start + e.length)]))
+        }
+        hmacs[Int(id)] = k
+        return k
+    }
+
+    /// The value as text (for the masked tail of a subject).
+    func text(_ id: Int32) -> String {
+        let e = entries[Int(id)]
+        return arena.withUnsafeBufferPointer { String(decoding: $0[Int(e.start)..<Int(e.start + e.length)], as: UTF8.self) }
+    }
+
+    /// Every counted value's `SubjectKeys` key, per kind (accuracy tooling only: one HMAC per value).
+    mutating func countedSubjectKeys() -> [DetectorKind: Set<SubjectKey>] {
+        var out: [DetectorKind: Set<SubjectKey>] = [:]
+        for i in entries.indices where entries[i].counted {
+            out[KindSet.all[Int(entries[i].tag)], default: []].insert(subjectKey(Int32(i)))
+        }
+        return out
+    }
+}
+
+extension DetectorKind {
+    /// Index in `allCases`: the kind's tag in `ValueTable` and its bit in `KindSet`.
+    var tag: UInt8 {
+        switch self {
+        case .idNumber: 0
+        case .mobile: 1
+        case .email: 2
+        case .bankCard: 3
+        case .passport: 4
+        case .hkID: 5
+        case .twID: 6
+        case .geo: 7
+        case .name: 8
+        case .address: 9
+        case .birthDate: 10
+        case .health: 11
+        case .biometric: 12
+        case .religion: 13
+        case .financial: 14
+        case .minor: 15
+        }
+    }
+}
+
+/// A set of detector kinds as one word (a `Set` per fragment costs an allocation and hashing).
+struct KindSet: Equatable {
+    private(set) var bits: UInt32 = 0
+    @inline(__always) mutating func insert(_ k: DetectorKind) { bits |= 1 << UInt32(k.tag) }
+    @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 << UInt32(k.tag)) != 0 }
+    @inline(__always) mutating func formUnion(_ o: KindSet) { bits |= o.bits }
+    var isEmpty: Bool { bits == 0 }
+    var set: Set<DetectorKind> {
+        var s = Set<DetectorKind>(minimumCapacity: bits.nonzeroBitCount)
+        for k in Self.all where contains(k) { s.insert(k) }
+        return s
+    }
+
+    /// `allCases` builds a new array on every call.
+    static let all = DetectorKind.allCases
+}
+
+/// Seeded, word-at-a-time hash of value bytes: only for bucketing (equality is checked on the bytes),
+/// seeded per process so bodies cannot aim collisions at the table.
+enum ValueHash {
+    private static let seed: UInt64 = UInt64.random(in: 1...UInt64.max)
+
+    @inline(__always) private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let m = a.multipliedFullWidth(by: b)
+        return m.high ^ m.low
+    }
+
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8) -> UInt64 {
+        var h = seed ^ (UInt64(tag) << 56) ^ UInt64(bytes.count)
+        guard let base = bytes.baseAddress else { return mix(h, 0x9E37_79B9_7F4A_7C15) }
+        let raw = UnsafeRawPointer(base)
+        let n = bytes.count
+        var i = 0
+        while i + 8 <= n {
+            h = mix(h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self), 0x9E37_79B9_7F4A_7C15)
+            i += 8
+        }
+        if i < n {
+            var last: UInt64 = 0
+            for k in i..<n { last |= UInt64(base[k]) << (8 * UInt64(k - i)) }
+            h = mix(h ^ last, 0xC2B2_AE3D_27D4_EB4F)
+        }
+        return mix(h, 0xD6E8_FEB8_6659_FD93)
+    }
+}
