@@ -137,6 +137,17 @@ final class RecordAssembler {
                 let k = table.values.intern(tag: ValueTable.accountTag, v)
                 if !scopes[depth - 1].fragment.links.contains(k) { scopes[depth - 1].fragment.links.append(k) }
             }
+            // Applications key people by their resident ID or e-mail (`passenger_id`, `uid`): those
+            // identify the person whatever the field is called. Digits that would only pass a
+            // weaker test (a mobile prefix, Luhn) are taken for the account number they are named.
+            if !v.isEmpty {
+                scanner.scan(v, role: .none) { [unowned(unsafe) self] id in
+                    switch id.kind {
+                    case .idNumber, .hkID, .twID, .email: self.record(id)
+                    default: break
+                    }
+                }
+            }
             return
         default: break
         }

@@ -147,3 +147,22 @@ struct CivilDateTests {
         #expect(RecordAssembler.civilYMD(Date(timeIntervalSince1970: 1_795_881_600)) == 20261129)
     }
 }
+
+/// Account-id fields link records; when their value is itself a self-validating identifier it is
+/// also that person's identifier.
+@Suite struct AccountFieldTests {
+    @Test func residentIDsAndEmailsInAccountFieldsAreCounted() {
+        let r = json(#"[{"passenger_id":"11010519491231002X"},{"uid":"li.lei@example.com"},{"passengerId":"11010519491231002x","seat":"3A"}]"#)
+        #expect(r[.idNumber] == 1)
+        #expect(r[.email] == 1)
+        #expect(r.subjects.count == 2)
+    }
+
+    @Test func weakerPatternsInAccountFieldsAreAccountNumbers() {
+        // An 11-digit uid on a mobile prefix, a Luhn-valid 16-digit member number.
+        let r = json(#"[{"uid":"13812345678"},{"member_id":"4111111111111111"}]"#)
+        #expect(r[.mobile] == 0)
+        #expect(r[.bankCard] == 0)
+        #expect(r.subjects.isEmpty)
+    }
+}
