@@ -95,8 +95,13 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             return
         }
         var byCategory: [Category: Int] = [:]
+        // The people of one body share a handful of kind sets: map each set to categories once.
+        struct Kinds: Hashable { let kinds: Set<DetectorKind>; let sensitive: Bool }
+        var mapped: [Kinds: Set<Category>] = [:]
         let subjects = fresh.map { s -> (key: SubjectKey, categories: Set<Category>) in
-            let cats = runtime.policy.categories(forKinds: s.kinds, sensitive: s.isSensitive)
+            let k = Kinds(kinds: s.kinds, sensitive: s.isSensitive)
+            let cats = mapped[k] ?? runtime.policy.categories(forKinds: s.kinds, sensitive: s.isSensitive)
+            mapped[k] = cats
             for c in cats { byCategory[c, default: 0] += 1 }
             return (s.key, cats)
         }
