@@ -56,7 +56,7 @@ public final class EnforcementGovernor: FlowGovernor {
         let rt = runtime
         let place = rt.locate(host: flow.host, sni: flow.sni, address: flow.destination)
         guard rt.isOutside(country: place.country, special: place.special) else { return .splice }
-        if rt.interceptionEnabled && !rt.isNoIntercept(host: flow.sni ?? flow.host) { return .intercept }
+        if flow.interceptable && rt.interceptionEnabled && !rt.isNoIntercept(host: flow.sni ?? flow.host) { return .intercept }
         let facts = FlowFacts(time: flow.startedAt, clientAddress: flow.client.address, clientName: flow.client.name,
                               user: flow.client.user, method: flow.method, host: flow.host, path: flow.path,
                               destination: flow.destination, country: place.country, recipient: place.recipient,

@@ -28,7 +28,10 @@ extension ClientConnection {
     func tunnelPlanned(_ ex: Exchange, sni: String?, answer200: Bool) {
         var plan = core.config.interception == nil ? TunnelPlan.splice : .intercept
         if let governor = core.governor {
-            let ctx = flowContext(ex, destination: ex.candidates[0], sni: sni)
+            var ctx = flowContext(ex, destination: ex.candidates[0], sni: sni)
+            if core.config.interception != nil, case .intercept = interceptionAdjusted(.intercept, ex, sni: sni) {
+                ctx.interceptable = true
+            }
             ex.context = ctx
             plan = governor.tunnel(for: ctx)
         }
@@ -47,8 +50,9 @@ extension ClientConnection {
         core.metrics.tunnels[outcome]?.increment()
         ex.status = r.status
         ex.outcome = outcome == .blocked ? .blocked : .refused
-        if ex.rawTunnel {
-            // A transparent TLS client cannot read an HTTP answer: it just sees the connection close.
+        if ex.rawTunnel && interception?.notTLS != true {
+            // A TLS client past the 200 (or a transparent one) cannot read an HTTP answer: it just
+            // sees the connection close. One that speaks plain HTTP inside the tunnel can.
             finishLog(ex)
             exchange = nil
             close()

@@ -36,6 +36,10 @@ public struct FlowContext: Sendable {
     public let destination: IPAddress
     public let sni: String?
     public let requestHeaders: [(name: String, value: String)]
+    /// Tunnels only: whether the gateway can intercept this one (interception is configured, the
+    /// client's first bytes are a TLS ClientHello, the host is not on the no-intercept list).
+    /// When false, a `.intercept` plan cannot be carried out: the tunnel rule must decide.
+    public var interceptable: Bool = false
 
     public init(flowID: String, startedAt: Date, client: ClientIdentity, method: String, scheme: String,
                 host: String, port: UInt16, path: String, query: String = "", destination: IPAddress, sni: String?,

@@ -216,6 +216,26 @@ func gzip(_ data: Data) throws -> Data {
         #expect(streamed.received().first?["length"] as? Int == big.count)
     }
 
+    /// With interception on, the gateway answers CONNECT 200 before it sees the first bytes. Plain
+    /// HTTP inside that tunnel cannot be intercepted as TLS: the site's rule for uninspected
+    /// tunnels decides, and a refusal reaches the client as an HTTP 451 it can read.
+    @Test(arguments: ["block", "allow"])
+    func plainBytesInsideAnInterceptingGatewaysTunnelFollowTheTunnelRule(rule: String) throws {
+        let h = try EnforcementHarness(site: site(tunnels: rule), interception: true)
+        let r = try runProcess("curl", ["-sS", "-p", "-x", "http://127.0.0.1:\(h.proxyPort)", "-o", "/dev/null",
+                                        "-w", "%{http_code} %{http_connect}", "http://127.0.0.2:\(h.upstreamPort)/inside"])
+        if rule == "block" {
+            #expect(r.stdout == "451 200", "\(r.stdout) \(r.stderr)")
+            #expect(h.received().isEmpty)
+            let log = h.state.appendingPathComponent("audit.jsonl")
+            let review = try runProcess(TestPaths.customsBinary.path, ["review", "--log", log.path, "--format", "json"])
+            #expect(review.stdout.contains("\"rule\":\"site/tunnel\""), "\(review.stdout)")
+        } else {
+            #expect(r.stdout == "200 200", "\(r.stdout) \(r.stderr)")
+            #expect(h.received().count == 1)
+        }
+    }
+
     @Test(arguments: ["block", "allow"])
     func uninspectedTunnelsToTheOutsideFollowTheSite(rule: String) throws {
         let h = try EnforcementHarness(site: site(tunnels: rule))
