@@ -7,6 +7,8 @@ import Foundation
 final class EventLoop: @unchecked Sendable {
     let index: Int
     let queue: DispatchQueue
+    /// Readiness of every socket on this loop, batched (one epoll instance per loop).
+    let poller: EventPoller
     /// Reads land here and are processed before the next read, so idle connections hold no buffer.
     let scratch: UnsafeMutableRawBufferPointer
     let pool: UpstreamPool
@@ -22,6 +24,7 @@ final class EventLoop: @unchecked Sendable {
     init(index: Int, flowPrefix: String, upstreamIdlePerKey: Int, upstreamIdleTimeout: TimeInterval) {
         self.index = index
         queue = DispatchQueue(label: "customs.loop.\(index)", qos: .userInitiated)
+        poller = EventPoller(queue: queue)
         scratch = .allocate(byteCount: Self.bufferSize, alignment: 16)
         pool = UpstreamPool(perKey: upstreamIdlePerKey, idleTimeout: upstreamIdleTimeout)
         self.flowPrefix = flowPrefix
@@ -67,5 +70,6 @@ final class EventLoop: @unchecked Sendable {
     func stop() {
         sweeper?.cancel()
         sweeper = nil
+        poller.stop()
     }
 }
