@@ -19,8 +19,9 @@ final class UpstreamPool {
     /// The most recently used idle connection for `key`, if any. Closed ones were already dropped
     /// by their readable event; one closed in the last instant is caught by the idempotent retry.
     func checkout(_ key: Key) -> SocketTransport? {
-        guard var list = idle[key], let last = list.popLast() else { return nil }
-        idle[key] = list.isEmpty ? nil : list
+        // Mutated in place: a copy out of the dictionary and back would duplicate the array each time.
+        guard let last = idle[key]?.popLast() else { return nil }
+        if idle[key]?.isEmpty == true { idle[key] = nil }
         return last.transport
     }
 
@@ -30,16 +31,16 @@ final class UpstreamPool {
         t.onReadable = { [unowned self, unowned t] in self.discard(t, key: key) }
         t.onDrained = nil
         t.resumeReading()
-        var list = idle[key] ?? []
-        if list.count >= perKey { list.removeFirst().transport.close(abort: false) }
-        list.append(Idle(transport: t, since: .now()))
-        idle[key] = list
+        idle[key, default: []].append(Idle(transport: t, since: .now()))
+        if let count = idle[key]?.count, count > perKey, let oldest = idle[key]?.removeFirst() {
+            oldest.transport.close(abort: false)
+        }
     }
 
     private func discard(_ t: SocketTransport, key: Key) {
-        if var list = idle[key], let i = list.firstIndex(where: { $0.transport === t }) {
-            list.remove(at: i)
-            idle[key] = list.isEmpty ? nil : list
+        if let i = idle[key]?.firstIndex(where: { $0.transport === t }) {
+            idle[key]?.remove(at: i)
+            if idle[key]?.isEmpty == true { idle[key] = nil }
         }
         t.close(abort: false)
     }
