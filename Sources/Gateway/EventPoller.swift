@@ -30,6 +30,8 @@ final class EventPoller: @unchecked Sendable {
     /// True while a pass runs; anything queued then is picked up before the pass returns or by the next.
     private var inPass = false
     private var passScheduled = false
+    /// Set by `stop()`: the descriptor is closed (or about to be) and its number may belong to another file.
+    private var stopped = false
 
     static let batchSize = 128
     private static let logger = Logger(label: "customs.gateway.poller")
@@ -61,6 +63,7 @@ final class EventPoller: @unchecked Sendable {
 
     /// Stops watching (at shutdown, after its transports are closed) and closes the epoll descriptor.
     func stop() {
+        stopped = true
         source?.cancel()
         source = nil
     }
@@ -69,7 +72,7 @@ final class EventPoller: @unchecked Sendable {
 
     /// Adds `transport`'s socket; returns its token, or nil (errno set) when epoll refuses it.
     func register(_ transport: SocketTransport) -> UInt64? {
-        guard epfd >= 0 else { errno = EBADF; return nil }
+        guard epfd >= 0, !stopped else { errno = EBADF; return nil }
         let slot: Int
         if let s = freeSlots.popLast() {
             slot = s
@@ -91,7 +94,7 @@ final class EventPoller: @unchecked Sendable {
 
     /// Removes the socket from epoll (call before close(2)) and retires its token.
     func deregister(_ transport: SocketTransport, token: UInt64) {
-        _ = customs_epoll_del(epfd, transport.fd)
+        if !stopped { _ = customs_epoll_del(epfd, transport.fd) }
         release(slot: Int(token & 0xFFFF_FFFF))
     }
 
