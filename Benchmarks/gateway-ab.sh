@@ -8,7 +8,8 @@
 #   Benchmarks/gateway-ab.sh before=/tmp/customs-before after=.build/release/customs
 #   ROUNDS=5 DURATION=6 LOADS="get post" Benchmarks/gateway-ab.sh a=BIN_A b=BIN_B "b-q3=BIN_B --queues 3"
 #
-# Each argument is NAME=BINARY [extra serve flags]. Environment: ROUNDS=3 DURATION=6 CONNS=64
+# Each argument is NAME=BINARY [extra serve flags], or the word squid for Squid 5 with gateway.sh's
+# configuration: its CPU time per request against Customs' is the per-core comparison of issue 2. Environment: ROUNDS=3 DURATION=6 CONNS=64
 # LOADS="get post" (get, post); OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
 set -euo pipefail
 
@@ -24,7 +25,7 @@ CONNS=${CONNS:-64}
 LOADS=${LOADS:-"get post"}
 [ $# -ge 1 ] || { echo "usage: $0 NAME=BINARY [NAME=BINARY ...]" >&2; exit 2; }
 
-bench_install wrk nginx-light gcc linux-perf python3
+bench_install wrk squid-openssl nginx-light gcc linux-perf python3
 bench_setup_run_dir
 bench_build_tools
 UP_PORT=$(bench_free_port); BYTES_PORT=$(bench_free_port)
@@ -33,6 +34,12 @@ bench_start_upstreams
 declare -A PORT
 NAMES=()
 for spec in "$@"; do
+  if [ "$spec" = squid ]; then
+    PORT[squid]=$(bench_start_squid)
+    NAMES+=(squid)
+    echo "squid: $(squid -v | head -1)" >>"$RUN/binaries.txt"
+    continue
+  fi
   name=${spec%%=*}
   read -r -a words <<<"${spec#*=}"
   CUSTOMS_BIN=${words[0]}
