@@ -27,7 +27,8 @@ final class EventLoop: @unchecked Sendable {
         poller = EventPoller(queue: queue)
         scratch = .allocate(byteCount: Self.bufferSize, alignment: 16)
         pool = UpstreamPool(perKey: upstreamIdlePerKey, idleTimeout: upstreamIdleTimeout)
-        self.flowPrefix = flowPrefix
+        // The loop's part of every flow ID is fixed: built once, not per request.
+        self.flowPrefix = flowPrefix + String(index, radix: 36) + "-"
     }
 
     func start() {
@@ -45,7 +46,7 @@ final class EventLoop: @unchecked Sendable {
 
     func nextFlowID() -> String {
         flowCounter += 1
-        return flowPrefix + String(index, radix: 36) + "-" + String(flowCounter, radix: 36)
+        return flowPrefix + String(flowCounter, radix: 36)
     }
 
     private func sweep() {

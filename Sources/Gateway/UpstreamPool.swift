@@ -8,6 +8,7 @@ final class UpstreamPool {
     struct Key: Hashable { let address: IPAddress; let port: UInt16 }
     private struct Idle { let transport: SocketTransport; let since: DispatchTime }
     private var idle: [Key: [Idle]] = [:]
+    private var labels: [Key: String] = [:]
     private let perKey: Int
     private let idleTimeout: UInt64
 
@@ -43,6 +44,15 @@ final class UpstreamPool {
             if idle[key]?.isEmpty == true { idle[key] = nil }
         }
         t.close(abort: false)
+    }
+
+    /// "address:port" of `key` as the access log writes it, formatted once per key rather than per request.
+    func label(_ key: Key) -> String {
+        if let text = labels[key] { return text }
+        if labels.count >= 4096 { labels.removeAll(keepingCapacity: true) }
+        let text = key.address.withPort(key.port)
+        labels[key] = text
+        return text
     }
 
     func evictExpired(now: DispatchTime) {
