@@ -34,6 +34,7 @@ final class EventPoller: @unchecked Sendable {
     private var stopped = false
 
     static let batchSize = 128
+    static let batchesPerTurn = 8
     private static let logger = Logger(label: "customs.gateway.poller")
 
     init(queue: DispatchQueue) {
@@ -115,8 +116,12 @@ final class EventPoller: @unchecked Sendable {
     }
 
     private func poll() {
+        guard !stopped else { return }
         inPass = true
-        while true {
+        var more = false
+        // A few full batches at most per turn, so timers and other work on the queue are not held
+        // off by a flood of events; the rest is collected in the next turn.
+        for _ in 0..<Self.batchesPerTurn {
             let n = Int(customs_epoll_wait(epfd, batch, Int32(Self.batchSize)))
             if n <= 0 { break }
             for i in 0..<n {
@@ -125,10 +130,12 @@ final class EventPoller: @unchecked Sendable {
                 guard generations[slot] == UInt32(truncatingIfNeeded: token >> 32), let t = slots[slot] else { continue }
                 t.readiness(batch[i].flags)
             }
-            if n < Self.batchSize { break }
+            more = n == Self.batchSize
+            if !more { break }
         }
         runReadyList()
         inPass = false
+        if more { queue.async { [self] in poll() } }
         if !ready.isEmpty { requestPass() }
     }
 
