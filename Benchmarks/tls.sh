@@ -13,11 +13,13 @@
 #
 # Environment (all optional):
 #   PROXIES="customs squid mitmproxy"  RUNS=3  DURATION=10
+#   MODES="keepalive new"  which loads to measure (keep-alive requests, new connections)
 #   CONNS=32          client connections (threads) for the keep-alive load
 #   NEW_CONNS=16      client threads for the new-connection load
 #   CUSTOMS_BIN       the customs binary (default .build/release/customs; built if missing)
 #   CUSTOMS_TLS_ARGS  serve flags that turn interception on and trust the upstream test CA
-#                     (default: --ca CUSTOMS_CA_DIR plus the upstream-trust flag that
+#                     (default: --config gateway/tls-site.yaml, which makes the loopback upstream
+#                     overseas so its tunnels are intercepted, --ca CUSTOMS_CA_DIR, and the upstream-trust flag that
 #                     `customs serve --help` lists, e.g. --upstream-ca UPSTREAM_CA); the words
 #                     CUSTOMS_CA_DIR and UPSTREAM_CA are replaced by $RUN/customs-ca and the test CA
 #   MITM_VENV         where mitmproxy is pip-installed (default /tmp/bench-mitm)
@@ -35,9 +37,10 @@ DURATION=${DURATION:-10}
 CONNS=${CONNS:-32}
 NEW_CONNS=${NEW_CONNS:-16}
 PROXIES=${PROXIES:-"customs squid mitmproxy"}
+MODES=${MODES:-"keepalive new"}
 MITM_VENV=${MITM_VENV:-/tmp/bench-mitm}
 OUT=${OUT:-$ROOT/Benchmarks/results/tls.md}
-BENCH_COMMAND="RUNS=$RUNS DURATION=$DURATION CONNS=$CONNS NEW_CONNS=$NEW_CONNS PROXIES=\"$PROXIES\" \
+BENCH_COMMAND="RUNS=$RUNS DURATION=$DURATION CONNS=$CONNS NEW_CONNS=$NEW_CONNS PROXIES=\"$PROXIES\" MODES=\"$MODES\" \
 CUSTOMS_TLS_ARGS=\"${CUSTOMS_TLS_ARGS:-}\" Benchmarks/tls.sh"
 
 has_proxy() { case " $PROXIES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
@@ -81,7 +84,7 @@ if has_proxy customs; then
   if bench_customs_binary; then
     if [ -z "${CUSTOMS_TLS_ARGS:-}" ]; then
       trust_flag=$("$CUSTOMS_BIN" serve --help 2>&1 | grep -oE -- '--upstream-[a-z-]*(ca|trust)[a-z-]*' | head -1 || true)
-      CUSTOMS_TLS_ARGS="--ca CUSTOMS_CA_DIR${trust_flag:+ $trust_flag UPSTREAM_CA}"
+      CUSTOMS_TLS_ARGS="--config $ASSETS/tls-site.yaml --ca CUSTOMS_CA_DIR${trust_flag:+ $trust_flag UPSTREAM_CA}"
       [ -n "$trust_flag" ] || bench_note "customs serve --help lists no upstream CA flag: Customs may refuse the test upstream"
     fi
     CA_DIR="$RUN/customs-ca"
@@ -135,7 +138,7 @@ tls_load() { # PROXY keepalive|new SECONDS
   grep '^RESULT' <<<"$out" | grep -v 'requests=0 ' || return 1
 }
 
-for mode in keepalive new; do
+for mode in $MODES; do
   bench_log "HTTPS $mode"
   for proxy in $PROXIES; do tls_load "$proxy" "$mode" 2 >/dev/null || true; done # warm-up, leaf caches
   for r in $(seq 1 "$RUNS"); do

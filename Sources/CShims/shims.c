@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/epoll.h>
 #include <linux/netfilter_ipv4.h>
 
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -55,4 +56,37 @@ int customs_available_cpus(void) {
     }
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     return online > 0 ? (int)online : 1;
+}
+
+int customs_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int customs_epoll_add(int epfd, int fd, unsigned long long token) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.u64 = token;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int customs_epoll_del(int epfd, int fd) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof(ev));
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
+int customs_epoll_wait(int epfd, struct customs_ready *out, int max) {
+    // epoll_event is packed on x86-64, which Swift imports poorly; the copy is a few words per event.
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n;
+    do { n = epoll_wait(epfd, evs, max, 0); } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) {
+        unsigned int e = evs[i].events, f = 0;
+        if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) f |= CUSTOMS_READABLE;
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) f |= CUSTOMS_WRITABLE;
+        if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) f |= CUSTOMS_PEER_CLOSED;
+        out[i].token = evs[i].data.u64;
+        out[i].flags = f;
+    }
+    return n;
 }

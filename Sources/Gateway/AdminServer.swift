@@ -16,6 +16,7 @@ final class AdminServer: @unchecked Sendable {
     private let registry: MetricsRegistry
     private let logger: Logger
     private let queue = DispatchQueue(label: "customs.admin")
+    private lazy var poller = EventPoller(queue: queue)
     private var source: DispatchSourceRead?
     private var open: [ObjectIdentifier: AdminConnection] = [:]
 
@@ -42,6 +43,7 @@ final class AdminServer: @unchecked Sendable {
             source = nil
             for c in open.values { c.transport.close(abort: false) }
             open.removeAll()
+            poller.stop()
         }
     }
 
@@ -49,7 +51,7 @@ final class AdminServer: @unchecked Sendable {
         while true {
             let c = customs_accept(fd, nil, nil)
             if c < 0 { return }
-            let conn = AdminConnection(transport: SocketTransport(fd: c, queue: queue))
+            let conn = AdminConnection(transport: SocketTransport(fd: c, poller: poller))
             open[ObjectIdentifier(conn)] = conn
             conn.transport.onReadable = { [unowned self, unowned conn] in self.readable(conn) }
             conn.transport.resumeReading()

@@ -62,7 +62,7 @@ extension ClientConnection {
     }
 
     private func peekConnectHello(_ ex: Exchange) {
-        guard exchange === ex, phase == .preparing, let fd = client.rawDescriptor else { return }
+        guard exchange === ex, phase == .preparing, let socket = client.socket else { return }
         // Bytes read together with the CONNECT head come first.
         let early = headBuffer.count
         let room = min(loop.scratch.count, 16_384)
@@ -71,7 +71,7 @@ extension ClientConnection {
         }
         var total = min(early, room)
         if total < room {
-            let n = recv(fd, loop.scratch.baseAddress! + total, room - total, Int32(MSG_PEEK))
+            let n = socket.peek(into: UnsafeMutableRawBufferPointer(rebasing: loop.scratch[total..<room]))
             if n == 0 && total == 0 { close(); return }
             if n < 0 && errno != EAGAIN && errno != EINTR { close(); return }
             total += max(0, n)
@@ -84,7 +84,7 @@ extension ClientConnection {
             if total >= room { break }
             // A client that sent part of a hello and hung up will never send the rest.
             let rdhup: Int16 = 0x2000  // POLLRDHUP (a GNU extension Glibc's Swift overlay does not export)
-            var probe = pollfd(fd: fd, events: rdhup, revents: 0)
+            var probe = pollfd(fd: socket.fd, events: rdhup, revents: 0)
             if poll(&probe, 1, 0) == 1, probe.revents & rdhup != 0 {
                 close()
                 return
@@ -235,7 +235,7 @@ extension ClientConnection {
             upstreamFailed(status: 502, "cannot connect to \(origin.host) port \(origin.port)")
             return
         }
-        let socket = SocketTransport(fd: fd, queue: loop.queue)
+        let socket = SocketTransport(fd: fd, poller: loop.poller)
         ex.upstream = socket
         setDeadline(.connect, core.config.connectTimeout)
         socket.onDrained = { [unowned self, unowned socket] in

@@ -227,7 +227,7 @@ extension ClientConnection {
         case .failure:
             connectNext(ex, index: index + 1, then)
         case .success(let fd):
-            let t = SocketTransport(fd: fd, queue: loop.queue)
+            let t = SocketTransport(fd: fd, poller: loop.poller)
             ex.upstream = t
             ex.upstreamKey = UpstreamPool.Key(address: ip, port: ex.port)
             setDeadline(.connect, core.config.connectTimeout)

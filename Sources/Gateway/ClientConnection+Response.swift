@@ -238,6 +238,6 @@ extension ClientConnection {
             time: ex.startedAt, flowID: ex.flowID, client: identity(user: ex.user), method: ex.method,
             scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path, status: ex.status,
             bytesIn: ex.bytesUp, bytesOut: ex.bytesDown, durationMs: ms, upstreamConnectMs: ex.connectMs,
-            upstream: ex.upstreamKey.map { $0.address.withPort($0.port) }, outcome: ex.outcome.rawValue))
+            upstream: ex.upstreamKey.map { loop.pool.label($0) }, outcome: ex.outcome.rawValue))
     }
 }

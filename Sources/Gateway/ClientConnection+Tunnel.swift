@@ -112,8 +112,8 @@ extension ClientConnection {
             close()
             return
         }
-        guard let fd = client.rawDescriptor else { close(); return }
-        let n = recv(fd, loop.scratch.baseAddress, loop.scratch.count, Int32(MSG_PEEK))
+        guard let socket = client.socket else { close(); return }
+        let n = socket.peek(into: loop.scratch)
         if n == 0 { close(); return }
         if n < 0 { if errno != EAGAIN && errno != EINTR { close() }; return }
         let bytes = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<n])

@@ -49,7 +49,7 @@ final class ClientConnection: @unchecked Sendable {
 
     convenience init(core: GatewayCore, loop: EventLoop, fd: Int32, peer: (IPAddress, UInt16),
                      originalDestination: (IPAddress, UInt16)?, transparent: Bool) {
-        self.init(core: core, loop: loop, client: SocketTransport(fd: fd, queue: loop.queue), peer: peer,
+        self.init(core: core, loop: loop, client: SocketTransport(fd: fd, poller: loop.poller), peer: peer,
                   originalDestination: originalDestination, transparent: transparent)
     }
 

@@ -7,6 +7,8 @@ import Foundation
 final class EventLoop: @unchecked Sendable {
     let index: Int
     let queue: DispatchQueue
+    /// Readiness of every socket on this loop, batched (one epoll instance per loop).
+    let poller: EventPoller
     /// Reads land here and are processed before the next read, so idle connections hold no buffer.
     let scratch: UnsafeMutableRawBufferPointer
     let pool: UpstreamPool
@@ -22,9 +24,11 @@ final class EventLoop: @unchecked Sendable {
     init(index: Int, flowPrefix: String, upstreamIdlePerKey: Int, upstreamIdleTimeout: TimeInterval) {
         self.index = index
         queue = DispatchQueue(label: "customs.loop.\(index)", qos: .userInitiated)
+        poller = EventPoller(queue: queue)
         scratch = .allocate(byteCount: Self.bufferSize, alignment: 16)
         pool = UpstreamPool(perKey: upstreamIdlePerKey, idleTimeout: upstreamIdleTimeout)
-        self.flowPrefix = flowPrefix
+        // The loop's part of every flow ID is fixed: built once, not per request.
+        self.flowPrefix = flowPrefix + String(index, radix: 36) + "-"
     }
 
     func start() {
@@ -42,7 +46,7 @@ final class EventLoop: @unchecked Sendable {
 
     func nextFlowID() -> String {
         flowCounter += 1
-        return flowPrefix + String(index, radix: 36) + "-" + String(flowCounter, radix: 36)
+        return flowPrefix + String(flowCounter, radix: 36)
     }
 
     private func sweep() {
@@ -67,5 +71,6 @@ final class EventLoop: @unchecked Sendable {
     func stop() {
         sweeper?.cancel()
         sweeper = nil
+        poller.stop()
     }
 }

@@ -46,50 +46,95 @@ enum IOResult {
     case failed(Int32)
 }
 
-/// A non-blocking socket driven by a DispatchSourceRead/Write pair.
-/// @unchecked Sendable: all state is confined to `queue` (the owning event loop).
+/// A non-blocking socket whose readiness comes from its event loop's `EventPoller`.
+///
+/// The poller reports edges; this class keeps what they imply: `readReady` from an input edge until
+/// a read finds the socket empty (EAGAIN, or a short read before the peer closed: data arriving
+/// later is a new edge, but an end of stream already queued behind the data is not), and
+/// `writeReady` from an output edge until a write finds it full. While either holds and someone
+/// wants it, the poller services the socket again, which gives callers the level-triggered
+/// behaviour they were written for (read one chunk per `onReadable`, pause, resume later).
+/// Callbacks always run from the poller, never from inside the call that made them due.
+/// @unchecked Sendable: all state is confined to the poller's queue (the owning event loop).
 final class SocketTransport: ByteTransport, @unchecked Sendable {
     let fd: Int32
-    private let queue: DispatchQueue
-    private let readSource: DispatchSourceRead
-    private var writeSource: DispatchSourceWrite?
+    private let poller: EventPoller
+    /// Nil when epoll refused the socket: it then reports itself broken on first use.
+    private(set) var token: UInt64?
+    private var registrationError: Int32 = 0
+    private var readReady = false
+    /// End of stream (or an error) is known to be waiting behind whatever input is left.
+    private var peerClosed = false
+    private var writeReady = false
     private var reading = false
-    private var writing = false
     private var pending: [UInt8] = []
     private var pendingOffset = 0
     private var wantWritable = false
     private var shutdownAfterFlush = false
+    /// On the poller's ready list (managed by the poller).
+    var scheduled = false
     private(set) var isClosed = false
     var onReadable: (() -> Void)?
     var onDrained: (() -> Void)?
 
-    init(fd: Int32, queue: DispatchQueue) {
+    init(fd: Int32, poller: EventPoller) {
         self.fd = fd
-        self.queue = queue
-        let sources = CloseCounter(fd: fd)
-        closeCounter = sources
-        readSource = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
-        readSource.setEventHandler { [unowned self] in self.onReadable?() }
-        readSource.setCancelHandler { sources.release() }
+        self.poller = poller
+        token = poller.register(self)
+        if token == nil {
+            registrationError = errno
+            readReady = true
+            writeReady = true
+        }
     }
-    private let closeCounter: CloseCounter
 
     var rawDescriptor: Int32? { fd }
     var socket: SocketTransport? { self }
     var hasPendingOutput: Bool { pendingOffset < pending.count }
 
     func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+        if isClosed { return .failed(EBADF) }
+        if registrationError != 0 { return .failed(registrationError) }
         let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-        if n > 0 { return .bytes(n) }
+        if n > 0 {
+            if n < buffer.count && !peerClosed { readReady = false }
+            return .bytes(n)
+        }
         if n == 0 { return .eof }
         let e = errno
-        if e == EAGAIN || e == EWOULDBLOCK || e == EINTR { return .wouldBlock }
+        if e == EINTR { return .wouldBlock }
+        if e == EAGAIN || e == EWOULDBLOCK { readReady = false; return .wouldBlock }
         return .failed(e)
+    }
+
+    /// Looks at waiting input without consuming it (recv with MSG_PEEK). Returns what recv(2) returns.
+    func peek(into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        if isClosed { errno = EBADF; return -1 }
+        let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_PEEK))
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { readReady = false }
+        return n
+    }
+
+    /// Moves up to `count` bytes from the socket into a pipe (tunnels). Returns what splice(2) returns.
+    func splice(toPipe pipe: Int32, count: Int) -> Int {
+        if isClosed { errno = EBADF; return -1 }
+        let n = customs_splice(fd, pipe, count)
+        // Only EAGAIN says the socket is empty: a short splice may have been limited by the pipe.
+        if n < 0 && errno == EAGAIN { readReady = false }
+        return n
+    }
+
+    /// Moves up to `count` bytes from a pipe into the socket (tunnels). Returns what splice(2) returns.
+    func splice(fromPipe pipe: Int32, count: Int) -> Int {
+        if isClosed { errno = EBADF; return -1 }
+        let n = customs_splice(pipe, fd, count)
+        if n < 0 && errno == EAGAIN { writeReady = false }
+        return n
     }
 
     @discardableResult
     func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        if isClosed { return false }
+        if isClosed || registrationError != 0 { return false }
         if bytes.isEmpty { return true }
         var off = 0
         if !hasPendingOutput {
@@ -97,7 +142,7 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
                 let n = Glibc.send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
                 if n > 0 { off += n; continue }
                 if n < 0 && errno == EINTR { continue }
-                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { break }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { writeReady = false; break }
                 return false
             }
             if off == bytes.count { return true }
@@ -105,26 +150,26 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
             pendingOffset = 0
         }
         pending.append(contentsOf: bytes[off...])
-        armWrite()
+        // Kept output goes out when the next output edge comes (or now, if one came since).
+        if writeReady { poller.schedule(self) }
         return true
     }
 
     func pauseReading() {
-        guard reading, !isClosed else { return }
         reading = false
-        readSource.suspend()
     }
 
     func resumeReading() {
         guard !reading, !isClosed else { return }
         reading = true
-        readSource.resume()
+        // The input edge may have come while paused; it will not come again.
+        if readReady { poller.schedule(self) }
     }
 
     func requestWritable() {
         guard !isClosed else { return }
         wantWritable = true
-        armWrite()
+        if writeReady { poller.schedule(self) }
     }
 
     func shutdownOutput() {
@@ -132,16 +177,24 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
         if hasPendingOutput { shutdownAfterFlush = true } else { _ = shutdown(fd, Int32(SHUT_WR)) }
     }
 
-    private func armWrite() {
-        if writeSource == nil {
-            let ws = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
-            ws.setEventHandler { [unowned self] in self.writable() }
-            closeCounter.retain()
-            let counter = closeCounter
-            ws.setCancelHandler { counter.release() }
-            writeSource = ws
-        }
-        if !writing { writing = true; writeSource!.resume() }
+    // MARK: driven by the poller
+
+    /// Records an edge and services the socket.
+    func readiness(_ flags: UInt32) {
+        if flags & CUSTOMS_READABLE != 0 { readReady = true }
+        if flags & CUSTOMS_PEER_CLOSED != 0 { peerClosed = true }
+        if flags & CUSTOMS_WRITABLE != 0 { writeReady = true }
+        service()
+    }
+
+    /// Runs what readiness allows: flushing kept output (then `onDrained`), then `onReadable`;
+    /// comes back later while input is still known to be waiting and wanted.
+    func service() {
+        guard !isClosed else { return }
+        if writeReady && (hasPendingOutput || wantWritable) { writable() }
+        guard !isClosed, readReady, reading else { return }
+        onReadable?()
+        if !isClosed && readReady && reading { poller.schedule(self) }
     }
 
     private func writable() {
@@ -151,7 +204,7 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
             }
             if n > 0 { pendingOffset += n; continue }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { writeReady = false; return }
             // The peer is gone; let the owner find out through its next read or send.
             pending.removeAll()
             pendingOffset = 0
@@ -159,7 +212,6 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
         }
         if pending.count > 65_536 { pending = [] } else { pending.removeAll(keepingCapacity: true) }
         pendingOffset = 0
-        if writing { writing = false; writeSource?.suspend() }
         if shutdownAfterFlush { shutdownAfterFlush = false; _ = shutdown(fd, Int32(SHUT_WR)) }
         wantWritable = false
         onDrained?()
@@ -170,32 +222,15 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
         isClosed = true
         onReadable = nil
         onDrained = nil
+        reading = false
         if abort {
             var l = linger(l_onoff: 1, l_linger: 0)
             _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
         }
-        // A suspended source must be resumed before it can be cancelled (and released).
-        if !reading { readSource.resume() }
-        readSource.cancel()
-        if let ws = writeSource {
-            if !writing { ws.resume() }
-            ws.cancel()
-        }
-        reading = false
-        writing = false
-    }
-}
-
-/// Closes the descriptor once every dispatch source watching it has been cancelled,
-/// so the kernel never reuses a number a live source still watches.
-final class CloseCounter: @unchecked Sendable {
-    // Touched only from cancel handlers on the one owning queue.
-    private var count = 1
-    private let fd: Int32
-    init(fd: Int32) { self.fd = fd }
-    func retain() { count += 1 }
-    func release() {
-        count -= 1
-        if count == 0 { Glibc.close(fd) }
+        // Out of epoll before the number can be reused; events already collected for this token are
+        // dropped by the poller, and the ready list skips closed transports.
+        if let token { poller.deregister(self, token: token) }
+        token = nil
+        Glibc.close(fd)
     }
 }

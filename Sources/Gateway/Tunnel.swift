@@ -66,7 +66,7 @@ final class Tunnel {
     private func splicePump(_ d: Direction, _ pipe: (r: Int32, w: Int32)) {
         while true {
             while d.inPipe > 0 {
-                let n = customs_splice(pipe.r, d.dst.fd, d.inPipe)
+                let n = d.dst.splice(fromPipe: pipe.r, count: d.inPipe)
                 if n > 0 { d.inPipe -= n; d.bytes += UInt64(n); continue }
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 && errno == EAGAIN {
@@ -77,7 +77,7 @@ final class Tunnel {
                 fail()
                 return
             }
-            let n = customs_splice(d.src.fd, pipe.w, Self.chunk)
+            let n = d.src.splice(toPipe: pipe.w, count: Self.chunk)
             if n > 0 { d.inPipe = n; continue }
             if n == 0 { endDirection(d); return }
             let e = errno

@@ -8,6 +8,7 @@ final class UpstreamPool {
     struct Key: Hashable { let address: IPAddress; let port: UInt16 }
     private struct Idle { let transport: SocketTransport; let since: DispatchTime }
     private var idle: [Key: [Idle]] = [:]
+    private var labels: [Key: String] = [:]
     private let perKey: Int
     private let idleTimeout: UInt64
 
@@ -19,8 +20,9 @@ final class UpstreamPool {
     /// The most recently used idle connection for `key`, if any. Closed ones were already dropped
     /// by their readable event; one closed in the last instant is caught by the idempotent retry.
     func checkout(_ key: Key) -> SocketTransport? {
-        guard var list = idle[key], let last = list.popLast() else { return nil }
-        idle[key] = list.isEmpty ? nil : list
+        // Mutated in place: a copy out of the dictionary and back would duplicate the array each time.
+        guard let last = idle[key]?.popLast() else { return nil }
+        if idle[key]?.isEmpty == true { idle[key] = nil }
         return last.transport
     }
 
@@ -30,18 +32,27 @@ final class UpstreamPool {
         t.onReadable = { [unowned self, unowned t] in self.discard(t, key: key) }
         t.onDrained = nil
         t.resumeReading()
-        var list = idle[key] ?? []
-        if list.count >= perKey { list.removeFirst().transport.close(abort: false) }
-        list.append(Idle(transport: t, since: .now()))
-        idle[key] = list
+        idle[key, default: []].append(Idle(transport: t, since: .now()))
+        if let count = idle[key]?.count, count > perKey, let oldest = idle[key]?.removeFirst() {
+            oldest.transport.close(abort: false)
+        }
     }
 
     private func discard(_ t: SocketTransport, key: Key) {
-        if var list = idle[key], let i = list.firstIndex(where: { $0.transport === t }) {
-            list.remove(at: i)
-            idle[key] = list.isEmpty ? nil : list
+        if let i = idle[key]?.firstIndex(where: { $0.transport === t }) {
+            idle[key]?.remove(at: i)
+            if idle[key]?.isEmpty == true { idle[key] = nil }
         }
         t.close(abort: false)
+    }
+
+    /// "address:port" of `key` as the access log writes it, formatted once per key rather than per request.
+    func label(_ key: Key) -> String {
+        if let text = labels[key] { return text }
+        if labels.count >= 4096 { labels.removeAll(keepingCapacity: true) }
+        let text = key.address.withPort(key.port)
+        labels[key] = text
+        return text
     }
 
     func evictExpired(now: DispatchTime) {

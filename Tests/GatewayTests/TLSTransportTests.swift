@@ -27,6 +27,7 @@ import Testing
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
         for fd in fds { Socket.setNonBlocking(fd) }
         let queue = DispatchQueue(label: "tlstransport-test")
+        let poller = EventPoller(queue: queue)
         let box = Box()
         let done = DispatchSemaphore(value: 0)
         let payload = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
@@ -34,9 +35,9 @@ import Testing
 
         queue.sync {
             let server = TLSTransport(engine: try! TLSEngine(server: settings.clientSide, leaf: leaf),
-                                      inner: SocketTransport(fd: fds[0], queue: queue), queue: queue)
+                                      inner: SocketTransport(fd: fds[0], poller: poller), queue: queue)
             let client = TLSTransport(engine: try! TLSEngine(client: settings.upstreamSide, host: "pair.example", port: 443),
-                                      inner: SocketTransport(fd: fds[1], queue: queue), queue: queue)
+                                      inner: SocketTransport(fd: fds[1], poller: poller), queue: queue)
             keep = [server, client]
             var established = 0
             let start = {

@@ -29,4 +29,30 @@ void customs_abort_close(int fd);
 /// CPUs this process may run on (its sched_getaffinity mask), so `taskset -c 0` counts as one;
 /// falls back to the online CPU count when the mask cannot be read.
 int customs_available_cpus(void);
+
+/// Readiness reported by `customs_epoll_wait`, folded so the caller needs no epoll constants:
+/// hang-ups and errors count as both readable and writable (the next read or write reports them).
+#define CUSTOMS_READABLE 1u
+#define CUSTOMS_WRITABLE 2u
+/// The peer half-closed, hung up or the socket has an error: a read that comes back short has not
+/// seen everything, since no further input edge will announce the end of stream.
+#define CUSTOMS_PEER_CLOSED 4u
+
+/// One ready registration: the token given to `customs_epoll_add` and CUSTOMS_* flags.
+struct customs_ready {
+    unsigned long long token;
+    unsigned int flags;
+};
+
+/// A close-on-exec epoll instance; -1 with errno set.
+int customs_epoll_create(void);
+
+/// Registers `fd` once, edge-triggered, for input, output and peer half-close, carrying `token`.
+int customs_epoll_add(int epfd, int fd, unsigned long long token);
+
+/// Removes `fd` (before it is closed, so no later event names it).
+int customs_epoll_del(int epfd, int fd);
+
+/// Collects up to `max` ready registrations without waiting. Returns the count, or -1 with errno.
+int customs_epoll_wait(int epfd, struct customs_ready *out, int max);
 #endif
