@@ -70,16 +70,15 @@ public final class EnforcementGovernor: FlowGovernor {
             record(verdict, flow: flow, facts: facts, result: nil, runtime: rt) { _ in }
             return .splice
         case .block:
-            // `tunnel(for:)` answers synchronously, and a block is never answered before its record
-            // is durable, so this waits for the audit fsync (group-committed with other records) on
-            // the connection's queue. Refused tunnels are rare next to the flows they stop.
+            // A block is never answered before its record is durable; the gateway waits for the
+            // audit fsync (group-committed with other records) without holding its queue.
             let incident = IncidentID.make(at: flow.startedAt)
-            let written = DispatchSemaphore(value: 0)
-            record(verdict, flow: flow, facts: facts, result: nil, runtime: rt, incident: incident) { _ in written.signal() }
-            written.wait()
-            return .respond(BlockResponse.make(incident: incident, rule: verdict.rule, recipient: place.recipient.id,
-                                               verdict: verdict, reason: verdict.reason,
-                                               blockedBy: rt.blockedBy, contact: rt.contact))
+            let response = BlockResponse.make(incident: incident, rule: verdict.rule, recipient: place.recipient.id,
+                                              verdict: verdict, reason: verdict.reason,
+                                              blockedBy: rt.blockedBy, contact: rt.contact)
+            return .respondWhenReady(response) { [self] done in
+                record(verdict, flow: flow, facts: facts, result: nil, runtime: rt, incident: incident) { _ in done() }
+            }
         }
     }
 

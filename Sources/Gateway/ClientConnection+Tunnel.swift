@@ -39,6 +39,15 @@ extension ClientConnection {
         switch plan {
         case .respond(let r):
             tunnelRefused(ex, r, outcome: .blocked)
+        case .respondWhenReady(let r, let ready):
+            client.pauseReading()
+            let queue = loop.queue
+            ready {
+                queue.async {
+                    guard self.exchange === ex, self.phase != .closed else { return }
+                    self.tunnelRefused(ex, r, outcome: .blocked)
+                }
+            }
         case .intercept:
             startInterception(ex, sni: sni)
         case .splice:

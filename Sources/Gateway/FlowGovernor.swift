@@ -94,6 +94,10 @@ public enum TunnelPlan: Sendable {
     case splice
     case intercept
     case respond(SyntheticResponse)
+    /// Answer with the response once `ready` has called back (a block is answered only after its
+    /// audit record is durable). The connection's queue is not held while waiting: `ready` may call
+    /// back on any queue.
+    case respondWhenReady(SyntheticResponse, ready: @Sendable (_ done: @escaping @Sendable () -> Void) -> Void)
 }
 
 /// The hook the enforcement side plugs into. With no governor every flow is `.forward` / `.splice`.

@@ -50,8 +50,20 @@ final class TestGovernor: FlowGovernor, @unchecked Sendable {
         return .forward
     }
 
+    /// Tunnels to 127.0.0.3 are refused once the test opens this gate (as a block waits for its
+    /// audit record to be durable).
+    let gate = DispatchSemaphore(value: 0)
+    let asked = DispatchSemaphore(value: 0)
+
     func tunnel(for flow: FlowContext) -> TunnelPlan {
         if flow.host == "localhost" { return .intercept }
+        if flow.host == "127.0.0.3" {
+            asked.signal()
+            let gate = self.gate
+            return .respondWhenReady(SyntheticResponse(status: 451, reason: "Unavailable For Legal Reasons", text: "recorded")) { done in
+                DispatchQueue.global().async { gate.wait(); done() }
+            }
+        }
         return .respond(SyntheticResponse(status: 451, reason: "Unavailable For Legal Reasons", text: "no tunnels"))
     }
 
@@ -76,7 +88,7 @@ final class InProcessGateway: @unchecked Sendable {
     let metrics = MetricsRegistry()
     let port: UInt16
 
-    init(holdLimit: Int = 8 << 20) throws {
+    init(holdLimit: Int = 8 << 20, queues: Int = 2) throws {
         try requireTool("curl")
         try requireTool("python3")
         dir = try TestPaths.temporaryDirectory("gateway-inproc")
@@ -86,7 +98,7 @@ final class InProcessGateway: @unchecked Sendable {
         upstream = try BackgroundProcess("python3", [script.path, "\(upstreamPort)", "60"])
         let conf = GatewayConfiguration(listen: ["127.0.0.1:0"], admin: nil,
                                         allowDestinations: [IPNetwork("127.0.0.0/8")!, IPNetwork("::1/128")!],
-                                        holdLimit: holdLimit, queues: 2)
+                                        holdLimit: holdLimit, queues: queues)
         gateway = try Gateway(configuration: conf, governor: governor, metrics: metrics,
                               logger: Logger(label: "customs.test"))
         try gateway.start()
@@ -182,5 +194,24 @@ private func json(_ s: String) throws -> [String: Any] {
         #expect(refused.stdout.contains("451"))
         await g.stop()
         #expect(g.governor.finishedFlows.map(\.status).sorted() == [451, 501])
+    }
+
+    /// A refusal that must wait (for an audit fsync) does not hold the event queue: with one
+    /// queue, a request on another connection is served while the CONNECT waits.
+    @Test func aWaitingRefusalDoesNotHoldTheQueue() async throws {
+        let g = try InProcessGateway(queues: 1)
+        let connect = try BackgroundProcess("curl", ["-sS", "-p", "-x", "http://127.0.0.1:\(g.port)", "-o", "/dev/null",
+                                                     "-w", "%{http_connect}", "http://127.0.0.3:\(g.upstreamPort)/"])
+        #expect(g.governor.asked.wait(timeout: .now() + 30) == .success, "the CONNECT never reached the governor")
+        // Served while the CONNECT is still waiting for its gate.
+        let meanwhile = try g.curl(["-o", "/dev/null", "-w", "%{http_code}", "\(g.origin)/"])
+        #expect(meanwhile.stdout == "200")
+        g.governor.gate.signal()
+        let deadline = Date().addingTimeInterval(30)
+        while connect.process.isRunning && Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        connect.stop(grace: 1)
+        #expect(connect.output.contains("451"), "\(connect.output)")
+        await g.stop()
+        #expect(g.governor.finishedFlows.map(\.status).contains(451))
     }
 }
