@@ -67,12 +67,11 @@ public struct GatewayConfiguration: Sendable {
         self.upstreamIdlePerKey = upstreamIdlePerKey; self.upstreamIdleTimeout = upstreamIdleTimeout
     }
 
-    /// The default queue count: the CPUs the process may run on (its affinity mask, so
-    /// `taskset -c 0-3` on a large machine gives 4), but never fewer than 2. Measured on one pinned
-    /// core, a single serial queue served ~30% fewer small GETs than two: each time the only queue
-    /// drains, its worker parks and the next event pays a wake-up, while a second queue keeps a
-    /// worker runnable (Benchmarks/results/gateway-hotpath.md).
-    public static var availableProcessors: Int { max(2, Int(customs_available_cpus())) }
+    /// The default queue count: one per CPU the process may run on (its affinity mask, so
+    /// `taskset -c 0-3` on a large machine gives 4). Before each loop had its own epoll, one queue
+    /// on one pinned core was ~30 % slower than two (a wake-up per event); with batched epoll it is
+    /// ~20 % faster (Benchmarks/results/gateway-epoll.md), and no CONNECT refusal holds a queue.
+    public static var availableProcessors: Int { max(1, Int(customs_available_cpus())) }
 
     /// Checks values that would make the gateway misbehave rather than fail to bind.
     public func validate() throws(GatewayError) {

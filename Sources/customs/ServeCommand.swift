@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-request-line"), help: "Longest request line accepted (then 414).")
     var maxRequestLine: Int = 8_192
 
-    @Option(name: .long, help: "Event queues (default: the CPUs in this process's affinity mask, at least 2).")
+    @Option(name: .long, help: "Event queues (default: one per CPU in this process's affinity mask).")
     var queues: Int = GatewayConfiguration.availableProcessors
 
     @Option(name: .long, help: "The Via header value the gateway adds.")
