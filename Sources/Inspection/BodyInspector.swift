@@ -49,9 +49,15 @@ public final class BodyInspector {
             failure = error
             return
         }
-        parser = Self.makeParser(syntax, assembler: assembler, configuration: configuration) { [weak self] reason in
-            self?.partFailures.append(reason)
+        // Only multipart bodies report failed parts; a weak reference to the inspector costs every
+        // other body a side-table allocation.
+        let partFailure: (String) -> Void
+        if case .multipart = syntax {
+            partFailure = { [weak self] reason in self?.partFailures.append(reason) }
+        } else {
+            partFailure = { _ in }
         }
+        parser = Self.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
     }
 
     static func makeParser(_ syntax: MediaType.Syntax, assembler: RecordAssembler, configuration: InspectionConfiguration,
