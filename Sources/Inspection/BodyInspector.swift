@@ -146,7 +146,7 @@ public final class BodyInspector {
     /// Subjects found so far (for verdicts mid-body). Keys may still merge as more of the body arrives.
     public func partialResult() -> InspectionResult {
         let (subjects, minors) = assembler.table.snapshot(sensitivity: configuration.sensitivity)
-        var kinds: [DetectorKind: Int] = [:]
+        var kinds = [DetectorKind: Int](minimumCapacity: KindSet.all.count)
         for k in KindSet.all where k != .minor { kinds[k] = assembler.table.distinctValues(k) }
         kinds[.minor] = minors
         var reason = failure?.description
