@@ -319,27 +319,30 @@ private struct People {
         people.append(person)
     }
 
-    private func holds(_ person: Int, _ v: KeyedValue) -> Bool {
-        var n = people[person].head
-        while n >= 0 {
-            if nodes[Int(n)].value == v { return true }
-            n = nodes[Int(n)].next
-        }
-        return false
-    }
-
     /// Moves the values `keep` does not hold yet from `drop` to the end of `keep`'s chain.
     mutating func absorb(_ drop: Int, into keep: Int) {
+        var head = people[keep].head, tail = people[keep].tail
         var n = people[drop].head
-        while n >= 0 {
-            let next = nodes[Int(n)].next
-            if !holds(keep, nodes[Int(n)].value) {
-                nodes[Int(n)].next = -1
-                if people[keep].tail >= 0 { nodes[Int(people[keep].tail)].next = n } else { people[keep].head = n }
-                people[keep].tail = n
+        nodes.withUnsafeMutableBufferPointer { nodes in
+            while n >= 0 {
+                let next = nodes[Int(n)].next
+                let v = nodes[Int(n)].value
+                var held = false
+                var m = head
+                while m >= 0 {
+                    if nodes[Int(m)].value == v { held = true; break }
+                    m = nodes[Int(m)].next
+                }
+                if !held {
+                    nodes[Int(n)].next = -1
+                    if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
+                    tail = n
+                }
+                n = next
             }
-            n = next
         }
+        people[keep].head = head
+        people[keep].tail = tail
         people[drop].head = -1
         people[drop].tail = -1
         people[keep].kinds.formUnion(people[drop].kinds)
