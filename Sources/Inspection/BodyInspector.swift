@@ -49,9 +49,15 @@ public final class BodyInspector {
             failure = error
             return
         }
-        parser = Self.makeParser(syntax, assembler: assembler, configuration: configuration) { [weak self] reason in
-            self?.partFailures.append(reason)
+        // Only multipart bodies report failed parts; a weak reference to the inspector costs every
+        // other body a side-table allocation.
+        let partFailure: (String) -> Void
+        if case .multipart = syntax {
+            partFailure = { [weak self] reason in self?.partFailures.append(reason) }
+        } else {
+            partFailure = { _ in }
         }
+        parser = Self.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
     }
 
     static func makeParser(_ syntax: MediaType.Syntax, assembler: RecordAssembler, configuration: InspectionConfiguration,
@@ -140,7 +146,7 @@ public final class BodyInspector {
     /// Subjects found so far (for verdicts mid-body). Keys may still merge as more of the body arrives.
     public func partialResult() -> InspectionResult {
         let (subjects, minors) = assembler.table.snapshot(sensitivity: configuration.sensitivity)
-        var kinds: [DetectorKind: Int] = [:]
+        var kinds = [DetectorKind: Int](minimumCapacity: KindSet.all.count)
         for k in KindSet.all where k != .minor { kinds[k] = assembler.table.distinctValues(k) }
         kinds[.minor] = minors
         var reason = failure?.description

@@ -44,4 +44,10 @@ enum ByteSkip {
         while i < end && !byte(p[i]) { i += 1 }
         return i
     }
+
+    /// How many bytes at the start of `p` are ASCII (below 0x80).
+    static func asciiPrefix(_ p: UnsafeBufferPointer<UInt8>) -> Int {
+        guard !p.isEmpty else { return 0 }
+        return first(in: p, from: 0, end: p.count, mask: { $0 & high }, byte: { $0 >= 0x80 })
+    }
 }

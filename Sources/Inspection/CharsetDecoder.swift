@@ -11,10 +11,13 @@ final class CharsetDecoder {
     private var converter: iconv_t?
     private var declared: String?
     private var decided = false
+    /// Held bytes of an undecided body, from its first non-ASCII byte on.
     private var sniffed: [UInt8] = []
+    /// Bytes of the body seen while undecided (passed on or held).
+    private var sniffedBytes = 0
+    private var bomLength = 0
     private var carry: [UInt8] = []
     private lazy var out = [UInt8](repeating: 0, count: 64 * 1024)
-    private var sawBOMCheck = false
     private(set) var charsetName = "utf-8"
 
     init(charset: String?) throws(UninspectableError) {
@@ -38,40 +41,72 @@ final class CharsetDecoder {
     }
 
     func feed(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
-        if !decided {
-            // A UTF-8 body (declared or not) that is not valid UTF-8 is taken for GB18030, the
-            // usual encoding of Chinese spreadsheet exports.
-            sniffed.append(contentsOf: input)
-            // Decide once there are 4 KiB to look at, waiting (up to 64 KiB) for the first
-            // non-ASCII text: an all-ASCII start says nothing about the encoding.
-            if sniffed.count < 4096 { return }
-            if sniffed.count < 65_536, !sniffed.contains(where: { $0 >= 0x80 }) { return }
-            try decide(final: false)
-            let s = sniffed; sniffed = []
-            try s.withUnsafeBufferPointer { b throws(UninspectableError) in try pass(b, sink) }
-            return
+        if decided { try pass(input, sink); return }
+        // A UTF-8 body (declared or not) that is not valid UTF-8 is taken for GB18030, the usual
+        // encoding of Chinese spreadsheet exports. Decided once there are 4 KiB to look at, waiting
+        // (up to 64 KiB) for the first non-ASCII text: an all-ASCII start says nothing about the
+        // encoding. ASCII reads the same in UTF-8 and GB18030 and cannot start a BOM, so bytes before
+        // the first non-ASCII one go on at once; only the rest is held (and copied) until decided.
+        var rest = input
+        if sniffed.isEmpty {
+            let ascii = ByteSkip.asciiPrefix(input)
+            if ascii > 0 {
+                try sink(UnsafeBufferPointer(rebasing: input[..<ascii]))
+                sniffedBytes += ascii
+                rest = UnsafeBufferPointer(rebasing: input[ascii...])
+            }
+            if rest.isEmpty {
+                if sniffedBytes >= 65_536 { decided = true }
+                return
+            }
+            if sniffedBytes + rest.count >= 4096 {
+                // Whole window in this chunk: decide on it where it lies.
+                sniffedBytes += rest.count
+                try decide(rest, final: false)
+                try pass(dropBOM(rest), sink)
+                return
+            }
         }
-        try pass(input, sink)
+        sniffed.append(contentsOf: rest)
+        sniffedBytes += rest.count
+        if sniffedBytes < 4096 { return }
+        try decideOnSniffed(final: false, sink)
     }
 
     func finish(_ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
         if !decided {
-            try decide(final: true)
-            let s = sniffed; sniffed = []
-            try s.withUnsafeBufferPointer { b throws(UninspectableError) in try pass(b, sink) }
+            if sniffed.isEmpty { decided = true } else { try decideOnSniffed(final: true, sink) }
         }
         if !carry.isEmpty && converter != nil {
             throw UninspectableError("body ends inside a \(charsetName) character")
         }
     }
 
-    private func decide(final: Bool) throws(UninspectableError) {
+    private func decideOnSniffed(final: Bool, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        let s = sniffed
+        sniffed = []
+        try s.withUnsafeBufferPointer { b throws(UninspectableError) in
+            try decide(b, final: final)
+            try pass(dropBOM(b), sink)
+        }
+    }
+
+    /// `window`: the held bytes, from the first non-ASCII one (the ASCII before it is valid either way).
+    private func decide(_ window: UnsafeBufferPointer<UInt8>, final: Bool) throws(UninspectableError) {
         decided = true
-        if sniffed.starts(with: [0xEF, 0xBB, 0xBF]) { sniffed.removeFirst(3); return }
-        if sniffed.starts(with: [0xFF, 0xFE]) || sniffed.starts(with: [0xFE, 0xFF]) {
+        if atBodyStart(window, [0xEF, 0xBB, 0xBF]) { bomLength = 3; return }
+        if atBodyStart(window, [0xFF, 0xFE]) || atBodyStart(window, [0xFE, 0xFF]) {
             try open("UTF-16"); return
         }
-        if !Self.validUTF8(sniffed, final: final) { try open("GB18030") }
+        if !Self.validUTF8(window, final: final) { try open("GB18030") }
+    }
+
+    private func atBodyStart(_ window: UnsafeBufferPointer<UInt8>, _ mark: [UInt8]) -> Bool {
+        sniffedBytes == window.count && window.starts(with: mark)
+    }
+
+    private func dropBOM(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: b[bomLength...])
     }
 
     private func pass(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
@@ -105,24 +140,24 @@ final class CharsetDecoder {
         }
     }
 
-    static func validUTF8(_ b: [UInt8], final: Bool) -> Bool {
-        b.withUnsafeBufferPointer { validUTF8($0, final: final) }
-    }
-
     static func validUTF8(_ b: UnsafeBufferPointer<UInt8>, final: Bool) -> Bool {
+        guard let p = b.baseAddress else { return true }
         var i = 0
         let n = b.count
         while i < n {
             // ASCII runs eight bytes at a time.
-            if i + 8 <= n && UnsafeRawPointer(b.baseAddress! + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+            if i + 8 <= n && UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
                 i += 8; continue
             }
-            let c = b[i]
+            let c = p[i]
             if c < 0x80 { i += 1; continue }
             let len: Int
             if c & 0xE0 == 0xC0 && c >= 0xC2 { len = 2 } else if c & 0xF0 == 0xE0 { len = 3 } else if c & 0xF8 == 0xF0 && c <= 0xF4 { len = 4 } else { return false }
             if i + len > n { return !final }
-            for k in 1..<len where b[i + k] & 0xC0 != 0x80 { return false }
+            // Read through the pointer: no bounds check per continuation byte (CJK text is all 3-byte).
+            if p[i + 1] & 0xC0 != 0x80 { return false }
+            if len > 2 && p[i + 2] & 0xC0 != 0x80 { return false }
+            if len > 3 && p[i + 3] & 0xC0 != 0x80 { return false }
             i += len
         }
         return true

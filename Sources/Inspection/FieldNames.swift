@@ -225,11 +225,6 @@ extension UnsafeBufferPointer where Element == UInt8 {
         n.withUnsafeBufferPointer { containsBytes($0) }
     }
 
-    /// A literal needle: no reference counting per test (hot for every name value).
-    func containsBytes(_ n: StaticString) -> Bool {
-        containsBytes(UnsafeBufferPointer(start: n.utf8Start, count: n.utf8CodeUnitCount))
-    }
-
     func containsBytes(_ n: UnsafeBufferPointer<UInt8>) -> Bool {
         guard n.count <= count, let first = n.first else { return n.isEmpty }
         var i = 0

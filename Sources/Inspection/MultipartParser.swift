@@ -34,7 +34,8 @@ final class MultipartParser: BodyParser {
             case .done: start = pending.count; return
             case .preamble, .body:
                 if let at = find(delimiter, from: start) {
-                    if state == .body { try partData(start, at); try endPart() }
+                    // Between parts (as in the preamble) until the delimiter's next two bytes come.
+                    if state == .body { try partData(start, at); try endPart(); state = .preamble }
                     // Need the two bytes after the delimiter: "--" ends, CRLF starts a part.
                     guard at + delimiter.count + 2 <= pending.count else { start = at; return }
                     let a = pending[at + delimiter.count], b = pending[at + delimiter.count + 1]
@@ -57,9 +58,11 @@ final class MultipartParser: BodyParser {
                     try beginPart()
                     state = .body
                 } else {
-                    headerBytes.append(contentsOf: pending[start...])
+                    // Keep the last three bytes: the blank line may be split between chunks.
+                    let safe = max(start, pending.count - 3)
+                    headerBytes.append(contentsOf: pending[start..<safe])
                     if headerBytes.count > 16_384 { throw UninspectableError("multipart part headers too long") }
-                    start = pending.count
+                    start = safe
                     return
                 }
             }

@@ -192,6 +192,25 @@ final class RecordAssembler {
 
     // Static strings: testing a value against them costs no reference counting.
     static let organisationWords: [StaticString] = ["公司", "有限", "集团", "银行", "医院", "学校", "大学", "商店", "Inc", "Ltd", "LLC"]
+    /// Bytes that start one of `organisationWords`: the words are only tried where one could start.
+    private static let organisationStarts: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for w in organisationWords { t[Int(w.utf8Start[0])] = true }
+        return t
+    }()
+
+    /// Whether `t` holds one of `organisationWords` (one pass over `t` instead of one per word).
+    static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in t.indices where organisationStarts[Int(t[i])] {
+            for w in organisationWords where w.utf8CodeUnitCount <= t.count - i {
+                let p = w.utf8Start
+                var k = 1
+                while k < w.utf8CodeUnitCount && t[i + k] == p[k] { k += 1 }
+                if k == w.utf8CodeUnitCount && t[i] == p[0] { return true }
+            }
+        }
+        return false
+    }
     static let emptyWords: [StaticString] = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
 
     /// One of `emptyWords`, ignoring ASCII case.
@@ -337,7 +356,7 @@ final class RecordAssembler {
             if c == 0xEF && i + 2 < t.count && t[i + 1] == 0xBC && t[i + 2] &- 0x90 < 10 { return nil }
             i += 1
         }
-        for org in Self.organisationWords where t.containsBytes(org) { return nil }
+        if Self.containsOrganisationWord(t) { return nil }
         if Self.isEmptyWord(t) { return nil }
         return t
     }

@@ -69,21 +69,6 @@ struct Fragment {
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
-    /// Two people who each hold a number of a kind one person has only one of (resident ID,
-    /// passport, HK/TW ID, mobile) and share none of them are two people, whatever their names say.
-    /// E-mail addresses and bank cards do not count: one person often has several.
-    func holdsOtherDocuments(than o: Fragment) -> Bool {
-        for v in values where v.kind == .idNumber || v.kind == .passport || v.kind == .hkID || v.kind == .twID || v.kind == .mobile {
-            var sameKind = false
-            for w in o.values where w.kind == v.kind {
-                if w.id == v.id { sameKind = false; break }
-                sameKind = true
-            }
-            if sameKind { return true }
-        }
-        return false
-    }
-
     /// Two records of the same kind of document with different numbers are different people.
     func conflicts(with o: Fragment) -> Bool {
         for v in values where isStrong(v.kind) {
@@ -127,7 +112,7 @@ struct SubjectTable {
     /// Every distinct value of the body; HMACs only for what becomes a subject key.
     var values: ValueTable
     private var parent: [Int32] = []
-    private var people: [Fragment] = []
+    private var people = People()
     /// Linking value → a person holding it. Keys: a strong value's or account's id; name+address /
     /// name+birth pairs (top bit); composites of names and addresses (second bit).
     private var byValue = FlatMap64()
@@ -163,12 +148,12 @@ struct SubjectTable {
                 let a = find(other), b = find(root)
                 // A shared name (or name + address) is weaker evidence than a document: two people
                 // of the same name holding different numbers of one kind stay two people.
-                if a != b, i >= strongLinks, people[Int(a)].holdsOtherDocuments(than: people[Int(b)]) { continue }
+                if a != b, i >= strongLinks, people.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
                 if a != b {
                     // Keep the older root so component data accumulates in one place.
                     let (keep, drop) = a < b ? (a, b) : (b, a)
                     parent[Int(drop)] = keep
-                    people[Int(keep)].absorb(people[Int(drop)])
+                    people.absorb(Int(drop), into: Int(keep))
                     root = keep
                 }
             } else {
@@ -243,16 +228,28 @@ struct SubjectTable {
         // name we cannot tell which, but it is one of them, not one more: the count is the same
         // whichever it joins, so it joins the first.
         var named: [Int32: Int] = [:]
-        for i in roots where nameOnlyJoinsNamed && people[i].values.contains(where: { isStrong($0.kind) }) {
-            for v in people[i].values where v.kind == .name && named[v.id] == nil { named[v.id] = i }
-        }
         var merged = [Int: Fragment]()
         var absorbed = Set<Int>()
-        for i in roots where nameOnlyJoinsNamed && !people[i].values.contains(where: { isStrong($0.kind) }) {
-            let targets = Set(people[i].values.filter { $0.kind == .name }.compactMap { named[$0.id] })
-            if targets.count == 1, let t = targets.first {
-                merged[t, default: people[t]].absorb(people[i])
-                absorbed.insert(i)
+        var scratch = Fragment()
+        if nameOnlyJoinsNamed {
+            for i in roots {
+                people.fill(&scratch, person: i)
+                guard scratch.values.contains(where: { isStrong($0.kind) }) else { continue }
+                for v in scratch.values where v.kind == .name && named[v.id] == nil { named[v.id] = i }
+            }
+            for i in roots {
+                people.fill(&scratch, person: i)
+                guard !scratch.values.contains(where: { isStrong($0.kind) }) else { continue }
+                let targets = Set(scratch.values.filter { $0.kind == .name }.compactMap { named[$0.id] })
+                if targets.count == 1, let t = targets.first {
+                    if merged[t] == nil {
+                        var m = Fragment()
+                        people.fill(&m, person: t)
+                        merged[t] = m
+                    }
+                    merged[t]!.absorb(scratch)
+                    absorbed.insert(i)
+                }
             }
         }
         var out: [DetectedSubject] = []
@@ -261,32 +258,143 @@ struct SubjectTable {
         var sensitiveKinds = KindSet()
         for k in sensitivity.sensitiveKinds { sensitiveKinds.insert(k) }
         for i in roots where !absorbed.contains(i) {
-            let p = merged[i] ?? people[i]
-            // The strongest kind; among values of that rank, the smallest key.
-            var best: KeyedValue?
-            var bestKey: SubjectKey?
-            for v in p.values {
-                guard let b = best else { best = v; continue }
-                let (rv, rb) = (identifierRank(v.kind), identifierRank(b.kind))
-                if rv < rb { best = v; bestKey = nil; continue }
-                guard rv == rb else { continue }
-                let bk = bestKey ?? values.subjectKey(b.id)
-                let vk = values.subjectKey(v.id)
-                if vk < bk { best = v; bestKey = vk } else { bestKey = bk }
-            }
-            var kindBits = p.kinds
-            if p.minor { kindBits.insert(.minor); minors += 1 }
-            let kinds = kindBits.set
-            let key: SubjectKey
-            let masked: String
-            if let b = best {
-                key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
-                masked = "****" + String(values.text(b.id).suffix(4))
+            let subject: DetectedSubject
+            if let m = merged[i] {
+                subject = detected(m, sensitiveKinds: sensitiveKinds)
+                if m.minor { minors += 1 }
             } else {
-                key = compositeKey(p); masked = "****"
+                people.fill(&scratch, person: i)
+                subject = detected(scratch, sensitiveKinds: sensitiveKinds)
+                if scratch.minor { minors += 1 }
             }
-            out.append(DetectedSubject(key: key, kinds: kinds, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked))
+            out.append(subject)
         }
         return (out, minors)
     }
+
+    private mutating func detected(_ p: Fragment, sensitiveKinds: KindSet) -> DetectedSubject {
+        // The strongest kind; among values of that rank, the smallest key.
+        var best: KeyedValue?
+        var bestKey: SubjectKey?
+        for v in p.values {
+            guard let b = best else { best = v; continue }
+            let (rv, rb) = (identifierRank(v.kind), identifierRank(b.kind))
+            if rv < rb { best = v; bestKey = nil; continue }
+            guard rv == rb else { continue }
+            let bk = bestKey ?? values.subjectKey(b.id)
+            let vk = values.subjectKey(v.id)
+            if vk < bk { best = v; bestKey = vk } else { bestKey = bk }
+        }
+        var kindBits = p.kinds
+        if p.minor { kindBits.insert(.minor) }
+        let key: SubjectKey
+        let masked: String
+        if let b = best {
+            key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
+            masked = "****" + String(values.text(b.id).suffix(4))
+        } else {
+            key = compositeKey(p); masked = "****"
+        }
+        return DetectedSubject(key: key, kinds: kindBits.set, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked)
+    }
+}
+
+/// The union-find's people in flat storage (no arrays per person to allocate, copy and free): each
+/// person's values are a chain of `nodes`; a person joined into another hands its nodes over.
+private struct People {
+    private var people: [Person] = []
+    private var nodes: [Node] = []
+    var count: Int { people.count }
+    var indices: Range<Int> { people.indices }
+
+    mutating func append(_ p: Fragment) {
+        var person = Person(kinds: p.kinds, minor: p.minor)
+        if !p.values.isEmpty {
+            // A new person's nodes are consecutive: each links to the next.
+            person.head = Int32(nodes.count)
+            for v in p.values { nodes.append(Node(value: v, next: Int32(nodes.count) + 1)) }
+            nodes[nodes.count - 1].next = -1
+            person.tail = Int32(nodes.count - 1)
+        }
+        people.append(person)
+    }
+
+    /// Moves the values `keep` does not hold yet from `drop` to the end of `keep`'s chain.
+    mutating func absorb(_ drop: Int, into keep: Int) {
+        var head = people[keep].head, tail = people[keep].tail
+        var n = people[drop].head
+        nodes.withUnsafeMutableBufferPointer { nodes in
+            while n >= 0 {
+                let next = nodes[Int(n)].next
+                let v = nodes[Int(n)].value
+                var held = false
+                var m = head
+                while m >= 0 {
+                    if nodes[Int(m)].value == v { held = true; break }
+                    m = nodes[Int(m)].next
+                }
+                if !held {
+                    nodes[Int(n)].next = -1
+                    if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
+                    tail = n
+                }
+                n = next
+            }
+        }
+        people[keep].head = head
+        people[keep].tail = tail
+        people[drop].head = -1
+        people[drop].tail = -1
+        people[keep].kinds.formUnion(people[drop].kinds)
+        people[keep].minor = people[keep].minor || people[drop].minor
+    }
+
+    /// Two people who each hold a number of a kind one person has only one of (resident ID,
+    /// passport, HK/TW ID, mobile) and share none of them are two people, whatever their names say.
+    /// E-mail addresses and bank cards do not count: one person often has several.
+    func holdsOtherDocuments(_ a: Int, than b: Int) -> Bool {
+        var n = people[a].head
+        while n >= 0 {
+            let v = nodes[Int(n)].value
+            n = nodes[Int(n)].next
+            guard v.kind == .idNumber || v.kind == .passport || v.kind == .hkID || v.kind == .twID || v.kind == .mobile else { continue }
+            var sameKind = false
+            var m = people[b].head
+            while m >= 0 {
+                let w = nodes[Int(m)].value
+                m = nodes[Int(m)].next
+                guard w.kind == v.kind else { continue }
+                if w.id == v.id { sameKind = false; break }
+                sameKind = true
+            }
+            if sameKind { return true }
+        }
+        return false
+    }
+
+    /// `f` holds person `i` (its storage reused).
+    func fill(_ f: inout Fragment, person i: Int) {
+        f.reset()
+        var n = people[i].head
+        while n >= 0 {
+            f.values.append(nodes[Int(n)].value)
+            n = nodes[Int(n)].next
+        }
+        f.kinds = people[i].kinds
+        f.minor = people[i].minor
+    }
+
+}
+
+/// One person: the ends of their value chain in `People.nodes`.
+private struct Person {
+    var head: Int32 = -1
+    var tail: Int32 = -1
+    var kinds: KindSet
+    var minor: Bool
+}
+
+private struct Node {
+    var value: KeyedValue
+    var next: Int32
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import CustomsCore
 import Foundation
 
@@ -153,11 +154,17 @@ struct KindSet: Equatable {
     @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 << UInt32(k.tag)) != 0 }
     @inline(__always) mutating func formUnion(_ o: KindSet) { bits |= o.bits }
     var isEmpty: Bool { bits == 0 }
+    /// Built once per combination per process: people share a few combinations, and building a
+    /// `Set` costs more than the rest of a subject's snapshot.
     var set: Set<DetectorKind> {
+        if let s = Self.sets.withLock({ $0[bits] }) { return s }
         var s = Set<DetectorKind>(minimumCapacity: bits.nonzeroBitCount)
         for k in Self.all where contains(k) { s.insert(k) }
+        Self.sets.withLock { if $0.count < 4096 { $0[bits] = s } }
         return s
     }
+
+    private static let sets = Mutex<[UInt32: Set<DetectorKind>]>([:])
 
     /// `allCases` builds a new array on every call.
     static let all = DetectorKind.allCases

@@ -89,9 +89,13 @@ struct StreamingTests {
             + #"[{"name":"李四","idCard":"11010519491231002X"}]"# + "\r\n"
             + "--\(b)\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\u{1}\u{2}\r\n"
             + "--\(b)--\r\n"
-        let m = inspect(multipart, type: "multipart/form-data; boundary=\(b)", chunks: [5])
-        #expect(m.subjects.count == 2 && m[.mobile] == 1 && m[.idNumber] == 1 && m[.name] == 2)
-        #expect(m.uninspectable?.contains("image/png") == true, "a part we cannot read is reported, not ignored")
+        // Delimiters and the blank line after a part's headers split between chunks at every offset.
+        for size in [1, 2, 3, 4, 5, 7, 64] {
+            let m = inspect(multipart, type: "multipart/form-data; boundary=\(b)", chunks: [size])
+            #expect(m.subjects.count == 2 && m[.mobile] == 1 && m[.idNumber] == 1 && m[.name] == 2, "chunks of \(size)")
+            #expect(m.records == 2, "chunks of \(size)")
+            #expect(m.uninspectable?.contains("image/png") == true, "a part we cannot read is reported, not ignored")
+        }
     }
 
     @Test("plain text: lines are records; names after role words split people")
