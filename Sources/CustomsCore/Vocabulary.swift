@@ -50,6 +50,28 @@ public enum DetectorKind: String, CaseIterable, Hashable, Sendable, Codable, Com
     case minor
 
     public static func < (a: DetectorKind, b: DetectorKind) -> Bool { a.rawValue < b.rawValue }
+
+    /// Index in `allCases` (0..<16), without building the array: sets of kinds held as bit masks.
+    @inline(__always) public var ordinal: Int {
+        switch self {
+        case .idNumber: 0
+        case .mobile: 1
+        case .email: 2
+        case .bankCard: 3
+        case .passport: 4
+        case .hkID: 5
+        case .twID: 6
+        case .geo: 7
+        case .name: 8
+        case .address: 9
+        case .birthDate: 10
+        case .health: 11
+        case .biometric: 12
+        case .religion: 13
+        case .financial: 14
+        case .minor: 15
+        }
+    }
 }
 
 /// A legal bucket a subject counts in (`pi`, `sensitive`, or a regime's own, e.g. `us_health`).

@@ -95,13 +95,14 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             return
         }
         var byCategory: [Category: Int] = [:]
-        // The people of one body share a handful of kind sets: map each set to categories once.
-        struct Kinds: Hashable { let kinds: Set<DetectorKind>; let sensitive: Bool }
-        var mapped: [Kinds: Set<Category>] = [:]
+        // The people of one body share a handful of kind sets: map each set to categories once,
+        // keyed by the set as a bit mask (hashing the Set itself cost as much as mapping it).
+        var mapped: [UInt32: Set<Category>] = [:]
         let subjects = fresh.map { s -> (key: SubjectKey, categories: Set<Category>) in
-            let k = Kinds(kinds: s.kinds, sensitive: s.isSensitive)
-            let cats = mapped[k] ?? runtime.policy.categories(forKinds: s.kinds, sensitive: s.isSensitive)
-            mapped[k] = cats
+            var mask: UInt32 = s.isSensitive ? 1 << 31 : 0
+            for k in s.kinds { mask |= 1 << UInt32(k.ordinal) }
+            let cats = mapped[mask] ?? runtime.policy.categories(forKinds: s.kinds, sensitive: s.isSensitive)
+            mapped[mask] = cats
             for c in cats { byCategory[c, default: 0] += 1 }
             return (s.key, cats)
         }

@@ -124,27 +124,8 @@ struct ValueTable {
 }
 
 extension DetectorKind {
-    /// Index in `allCases`: the kind's tag in `ValueTable` and its bit in `KindSet`.
-    var tag: UInt8 {
-        switch self {
-        case .idNumber: 0
-        case .mobile: 1
-        case .email: 2
-        case .bankCard: 3
-        case .passport: 4
-        case .hkID: 5
-        case .twID: 6
-        case .geo: 7
-        case .name: 8
-        case .address: 9
-        case .birthDate: 10
-        case .health: 11
-        case .biometric: 12
-        case .religion: 13
-        case .financial: 14
-        case .minor: 15
-        }
-    }
+    /// The kind's tag in `ValueTable` and its bit in `KindSet`.
+    @inline(__always) var tag: UInt8 { UInt8(truncatingIfNeeded: ordinal) }
 }
 
 /// A set of detector kinds as one word (a `Set` per fragment costs an allocation and hashing).

@@ -133,7 +133,17 @@ struct CountState: Sendable {
         // Keys sharing a series share one pass over the batch's subjects.
         var bySeries: [SeriesKey: [CountKey]] = [:]
         for key in batch.keys { bySeries[SeriesKey(scope: key.scope, category: key.category), default: []].append(key) }
+        // Each subject's categories as a bit mask over the batch's few categories, found once per
+        // subject rather than once per series (string compares otherwise repeated per series).
+        var categories: [Category] = []
+        for key in bySeries.keys where !categories.contains(key.category) { categories.append(key.category) }
+        let masks = batch.subjects.map { subject -> UInt64 in
+            var m: UInt64 = 0
+            for (i, c) in categories.enumerated() where i < 64 && Self.holds(subject.categories, c) { m |= 1 << UInt64(i) }
+            return m
+        }
         for (seriesKey, keys) in bySeries {
+            let bit: UInt64 = categories.firstIndex(of: seriesKey.category).map { $0 < 64 ? 1 << UInt64($0) : 0 } ?? 0
             let id = index[seriesKey]
             let starts = keys.map { windowStarts.startHour($0.window, now: batch.time, calendar: batch.calendar) }
             let befores = starts.map { start in id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0 }
@@ -145,7 +155,9 @@ struct CountState: Sendable {
             }
             if affected {
                 let table = id.map { series[Int($0)].table }
-                for subject in batch.subjects where Self.holds(subject.categories, seriesKey.category) {
+                // Past 64 categories in one batch (no regime has that many) the mask has no bit.
+                for (n, subject) in batch.subjects.enumerated()
+                where bit != 0 ? masks[n] & bit != 0 : Self.holds(subject.categories, seriesKey.category) {
                     guard let seen = table?.lastSeen(subject.key) else {
                         for k in keys.indices { added[k] += 1 }
                         continue

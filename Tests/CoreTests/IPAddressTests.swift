@@ -60,3 +60,10 @@ import Foundation
         #expect(JSONText.quote("a\"b\\c\nd\u{1}\u{2028}é") == "\"a\\\"b\\\\c\\nd\\u0001\\u2028é\"")
     }
 }
+
+@Suite struct DetectorKindTests {
+    @Test func ordinalsAreTheAllCasesIndices() {
+        for (i, k) in DetectorKind.allCases.enumerated() { #expect(k.ordinal == i, "\(k)") }
+        #expect(DetectorKind.allCases.count <= 31, "masks keep bit 31 for the sensitive flag")
+    }
+}
