@@ -12,6 +12,13 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     case v6(UInt64, UInt64)
 
     public init?(_ text: some StringProtocol) {
+        // Callers mostly ask about host names, once or twice per request: a name is told apart and
+        // a dotted quad parsed from the bytes, without building a String or calling inet_pton.
+        switch Self.literalShape(text.utf8) {
+        case .notAnAddress: return nil
+        case .dottedQuad(let v): self = .v4(v); return
+        case .other: break
+        }
         var s = String(text)
         if s.hasPrefix("[") && s.hasSuffix("]") { s = String(s.dropFirst().dropLast()) }
         if let zone = s.firstIndex(of: "%") { s = String(s[..<zone]) }
@@ -26,6 +33,38 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
             return
         }
         return nil
+    }
+
+    private enum LiteralShape { case notAnAddress, dottedQuad(UInt32), other }
+
+    /// `.dottedQuad` for a strict a.b.c.d (no leading zeros, as inet_pton), `.notAnAddress` for text
+    /// that cannot be one (a letter that is not a hex digit, or letters without a colon), `.other`
+    /// for what inet_pton must decide (IPv6, brackets, zones, malformed digits and dots).
+    private static func literalShape(_ u: some Collection<UInt8>) -> LiteralShape {
+        var value: UInt32 = 0, part: UInt32 = 0, digits = 0, dots = 0
+        var quad = true, colon = false, hexLetter = false
+        for b in u {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if digits == 1 && part == 0 { quad = false }   // leading zero
+                part = part &* 10 &+ UInt32(b &- 48); digits += 1
+                if digits > 3 || part > 255 { quad = false }
+            case UInt8(ascii: "."):
+                if digits == 0 { quad = false }
+                value = value << 8 | part; part = 0; digits = 0; dots += 1
+            case UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"):
+                hexLetter = true; quad = false
+            case UInt8(ascii: ":"), UInt8(ascii: "["), UInt8(ascii: "]"):
+                colon = true; quad = false
+            case UInt8(ascii: "%"):
+                return .other
+            default:
+                return .notAnAddress
+            }
+        }
+        if colon { return .other }
+        if quad && dots == 3 && digits > 0 { return .dottedQuad(value << 8 | part) }
+        return hexLetter ? .notAnAddress : .other
     }
 
     public init(in6 a: in6_addr) {

@@ -67,8 +67,10 @@ extension ClientConnection {
         if let ip = connectTo {
             destinationsResolved(ex, .success([ip]))
         } else {
-            core.resolver.resolve(host, timeout: core.config.resolveTimeout, on: loop.queue) { [weak self] r in
-                guard let self, self.exchange === ex else { return }
+            // Held strongly until the answer (bounded by the resolve timeout): a weak reference
+            // would give every connection a side table and slow each retain after it.
+            core.resolver.resolve(host, timeout: core.config.resolveTimeout, on: loop.queue) { r in
+                guard self.exchange === ex else { return }
                 self.destinationsResolved(ex, r)
             }
         }

@@ -12,8 +12,8 @@ extension ClientConnection {
         let ex = Exchange(flowID: loop.nextFlowID(), head: head, scheme: "tunnel", host: host, port: port,
                           user: user, framing: .none, maxHeaderBytes: core.config.maxHeaderBytes)
         exchange = ex
-        core.resolver.resolve(host, timeout: core.config.resolveTimeout, on: loop.queue) { [weak self] r in
-            guard let self, self.exchange === ex else { return }
+        core.resolver.resolve(host, timeout: core.config.resolveTimeout, on: loop.queue) { r in
+            guard self.exchange === ex else { return }
             switch self.guardDestinations(r, host: host) {
             case .failure(let refused):
                 self.tunnelRefused(ex, ResponseBytes.text(refused.status, refused.message), outcome: .refused)

@@ -114,10 +114,23 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     static func listElements(_ value: String) -> [Substring] {
-        value.split(separator: ",", omittingEmptySubsequences: true).compactMap { element in
-            let trimmed = element.trimmingOWS()
-            return trimmed.isEmpty ? nil : trimmed
+        // Split on the UTF-8 bytes: `split(separator:)` walks Characters (grapheme breaking) and
+        // this runs on every request's Connection field.
+        var out: [Substring] = []
+        let bytes = value.utf8
+        var start = bytes.startIndex
+        var i = start
+        while true {
+            let atEnd = i == bytes.endIndex
+            if atEnd || bytes[i] == UInt8(ascii: ",") {
+                let element = value[start..<i].trimmingOWS()
+                if !element.isEmpty { out.append(element) }
+                if atEnd { break }
+                start = bytes.index(after: i)
+            }
+            i = bytes.index(after: i)
         }
+        return out
     }
 
     /// Bytes the fields take on the wire.

@@ -1,5 +1,8 @@
 import Testing
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import CustomsCore
 
 @Suite struct IPAddressTests {
@@ -65,5 +68,44 @@ import Foundation
     @Test func ordinalsAreTheAllCasesIndices() {
         for (i, k) in DetectorKind.allCases.enumerated() { #expect(k.ordinal == i, "\(k)") }
         #expect(DetectorKind.allCases.count <= 31, "masks keep bit 31 for the sensitive flag")
+    }
+}
+
+@Suite struct IPAddressParsingTests {
+    /// What inet_pton makes of `text`, the reference the byte-level fast path must agree with.
+    private func reference(_ text: String) -> IPAddress? {
+        var s = text
+        if s.hasPrefix("[") && s.hasSuffix("]") { s = String(s.dropFirst().dropLast()) }
+        if let zone = s.firstIndex(of: "%") { s = String(s[..<zone]) }
+        var a4 = in_addr()
+        if inet_pton(AF_INET, s, &a4) == 1 { return .v4(UInt32(bigEndian: a4.s_addr)) }
+        var a6 = in6_addr()
+        if inet_pton(AF_INET6, s, &a6) == 1 { return IPAddress(in6: a6) }
+        return nil
+    }
+
+    @Test(arguments: ["127.0.0.1", "0.0.0.0", "255.255.255.255", "10.1.2.3", "1.2.3", "1.2.3.4.5", "01.2.3.4",
+                      "1.2.3.04", "256.1.1.1", "1..2.3", ".1.2.3", "1.2.3.4.", "1.2.3.0400", "", "example.com",
+                      "api.acme.com", "deadbeef", "face.b00c", "::1", "[::1]", "fe80::1%eth0", "[fe80::1%25eth0]",
+                      "::ffff:1.2.3.4", "2001:db8::", "2001:db8:::1", "1.2.3.4%x", "localhost", "a", "1e100.net",
+                      "123", "9999999999.1.1.1"])
+    func fastPathAgreesWithInetPton(_ text: String) {
+        #expect(IPAddress(text) == reference(text), "\(text)")
+    }
+
+    @Test func randomDottedQuadsAgree() {
+        var rng = SplitMix64(state: 7)
+        for _ in 0..<5_000 {
+            let parts = (0..<Int(rng.next() % 3 + 3)).map { _ -> String in
+                switch rng.next() % 5 {
+                case 0: return String(rng.next() % 1000)
+                case 1: return "0" + String(rng.next() % 100)
+                case 2: return ""
+                default: return String(rng.next() % 256)
+                }
+            }
+            let text = parts.joined(separator: ".")
+            #expect(IPAddress(text) == reference(text), "\(text)")
+        }
     }
 }
