@@ -44,11 +44,23 @@ extension ClientConnection {
     // MARK: outer connection: CONNECT → peek → plan → intercept
 
     /// CONNECT resolved and allowed. With interception on, the client gets 200 first, so its
-    /// ClientHello (and SNI) is known before the plan is made; otherwise plan straight away.
+    /// ClientHello (and SNI) is known before the final plan is made; otherwise plan straight away.
+    /// A refusal the CONNECT host alone decides is answered before the 200, as an HTTP 451 the
+    /// client can read.
     func tunnelResolved(_ ex: Exchange) {
         guard core.config.interception != nil else {
             tunnelPlanned(ex, sni: nil, answer200: true)
             return
+        }
+        if let governor = core.governor {
+            let plan = governor.tunnel(for: tunnelContext(ex, sni: nil))
+            switch plan {
+            case .respond, .respondWhenReady:
+                carryOut(plan, ex, sni: nil, answer200: true)
+                return
+            case .splice, .intercept:
+                ex.preflight = plan
+            }
         }
         let ok = Array("HTTP/1.1 200 Connection established\r\nVia: \(core.config.via)\r\n\r\n".utf8)
         ok.withUnsafeBytes { _ = client.send($0) }

@@ -28,14 +28,31 @@ extension ClientConnection {
     func tunnelPlanned(_ ex: Exchange, sni: String?, answer200: Bool) {
         var plan = core.config.interception == nil ? TunnelPlan.splice : .intercept
         if let governor = core.governor {
-            var ctx = flowContext(ex, destination: ex.candidates[0], sni: sni)
-            if core.config.interception != nil, case .intercept = interceptionAdjusted(.intercept, ex, sni: sni) {
-                ctx.interceptable = true
+            let ctx = tunnelContext(ex, sni: sni)
+            // A splice decided before the 200 stands when the ClientHello names the same host (the
+            // tunnel rule was applied, TLS or not, and any monitor record written); asking again
+            // would record it twice. Everything else is asked again with the SNI.
+            if case .splice? = ex.preflight, sni == nil || sni == ex.host {
+                plan = .splice
+            } else {
+                plan = governor.tunnel(for: ctx)
             }
-            ex.context = ctx
-            plan = governor.tunnel(for: ctx)
         }
-        plan = interceptionAdjusted(plan, ex, sni: sni)
+        carryOut(plan, ex, sni: sni, answer200: answer200)
+    }
+
+    /// The flow as the governor sees it, with whether the gateway can intercept it; kept on the exchange.
+    func tunnelContext(_ ex: Exchange, sni: String?) -> FlowContext {
+        var ctx = flowContext(ex, destination: ex.candidates[0], sni: sni)
+        if core.config.interception != nil, case .intercept = interceptionAdjusted(.intercept, ex, sni: sni) {
+            ctx.interceptable = true
+        }
+        ex.context = ctx
+        return ctx
+    }
+
+    func carryOut(_ decided: TunnelPlan, _ ex: Exchange, sni: String?, answer200: Bool) {
+        let plan = interceptionAdjusted(decided, ex, sni: sni)
         switch plan {
         case .respond(let r):
             tunnelRefused(ex, r, outcome: .blocked)

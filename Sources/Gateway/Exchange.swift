@@ -68,6 +68,9 @@ final class Exchange: @unchecked Sendable {
     var logged = false
     /// A transparent TLS flow: refusals close the connection instead of answering in HTTP.
     var rawTunnel = false
+    /// With interception on: the plan made on the CONNECT host before the 200 (a refusal is
+    /// answered then); a splice is kept after the ClientHello when the SNI names the same host.
+    var preflight: TunnelPlan?
 
     init(flowID: String, head: HTTPRequestHead, scheme: String, host: String, port: UInt16, user: String?,
          framing: BodyFraming, maxHeaderBytes: Int) {

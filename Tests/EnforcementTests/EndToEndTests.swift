@@ -236,6 +236,20 @@ func gzip(_ data: Data) throws -> Data {
         }
     }
 
+    /// With interception on, a tunnel the gateway will not intercept (a no-intercept host) and
+    /// the site refuses is refused at CONNECT time, as a 451 the client reads, not after a 200.
+    @Test func aNoInterceptHostIsRefusedBeforeThe200() throws {
+        let h = try EnforcementHarness(site: site(tunnels: "block"), interception: true,
+                                       extraArgs: ["--no-intercept", "127.0.0.2"])
+        let r = try runProcess("curl", ["-sS", "-k", "-p", "-x", "http://127.0.0.1:\(h.proxyPort)", "-o", "/dev/null",
+                                        "-w", "%{http_connect}", "https://127.0.0.2:\(h.tlsPort)/inside"])
+        #expect(r.stdout == "451", "\(r.stdout) \(r.stderr)")
+        #expect(h.received().isEmpty)
+        let log = h.state.appendingPathComponent("audit.jsonl")
+        let review = try runProcess(TestPaths.customsBinary.path, ["review", "--log", log.path, "--format", "json"])
+        #expect(review.stdout.components(separatedBy: "\"rule\":\"site/tunnel\"").count == 2, "one record: \(review.stdout)")
+    }
+
     @Test(arguments: ["block", "allow"])
     func uninspectedTunnelsToTheOutsideFollowTheSite(rule: String) throws {
         let h = try EnforcementHarness(site: site(tunnels: rule))

@@ -24,7 +24,11 @@ final class EnforcementHarness: @unchecked Sendable {
 
     /// `interception`: the gateway intercepts HTTPS with a fresh CA (`customs ca init`), and a TLS
     /// upstream listens on 127.0.0.2:`tlsPort` (its self-signed certificate is not verified).
-    init(site: String, interception: Bool = false) throws {
+    /// Extra `customs serve` flags.
+    let extraArgs: [String]
+
+    init(site: String, interception: Bool = false, extraArgs: [String] = []) throws {
+        self.extraArgs = extraArgs
         dir = try TestPaths.temporaryDirectory("e2e")
         state = dir.appendingPathComponent("state")
         sitePath = dir.appendingPathComponent("site.yaml")
@@ -63,6 +67,7 @@ final class EnforcementHarness: @unchecked Sendable {
             "--admin", "127.0.0.1:\(adminPort)", "--state", state.path, "--log-level", "notice",
         ]
         if let caDirectory { args += ["--ca", caDirectory.path, "--insecure-upstream-host", "127.0.0.2"] }
+        args += extraArgs
         gateway = try BackgroundProcess(TestPaths.customsBinary.path, args)
         // Patient: with every test target running at once on two cores, start-up can take a while.
         do { try waitForListener(port: proxyPort, timeout: 60) } catch {

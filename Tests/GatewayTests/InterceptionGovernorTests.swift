@@ -98,9 +98,12 @@ final class RecordingGovernor: FlowGovernor, @unchecked Sendable {
         #expect(blocked.stdout.hasSuffix("\n451"), "\(blocked.stdout)\(blocked.stderr)")
         #expect(blocked.stdout.contains("blocked: personal data"))
 
+        // Each CONNECT is asked twice: on its host before the 200 (so a refusal can be a 451),
+        // then with the ClientHello's SNI.
         let tunnels = governor.tunnelled
-        #expect(tunnels.count == 2)
-        #expect(tunnels.allSatisfy { $0.scheme == "tunnel" && $0.sni == "localhost" && $0.method == "CONNECT" })
+        #expect(tunnels.count == 4)
+        #expect(tunnels.allSatisfy { $0.scheme == "tunnel" && $0.method == "CONNECT" && $0.host == "localhost" })
+        #expect(tunnels.filter { $0.sni == "localhost" }.count == 2)
         let plans = governor.planned
         #expect(plans.count == 2)
         #expect(plans.allSatisfy { $0.scheme == "https" && $0.host == "localhost" && $0.port == upstreamPort })
