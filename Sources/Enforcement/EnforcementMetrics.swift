@@ -35,15 +35,10 @@ final class EnforcementMetrics: Sendable {
     func trackRecipients(_ ids: Set<String>) { recipients.withLock { $0 = ids } }
 
     func verdict(_ v: Verdict) {
-        let label = VerdictLabel(action: v.action, rule: v.rule)
-        let counter = verdictCounters.withLock { cache in
-            if let c = cache[label] { return c }
-            let c = registry.counter("customs_verdicts_total", help: "Verdicts by action and rule.",
-                                     labels: [("action", v.action.rawValue), ("rule", v.rule)])
-            cache[label] = c
-            return c
-        }
-        counter.increment()
+        Self.cached(verdictCounters, VerdictLabel(action: v.action, rule: v.rule)) {
+            registry.counter("customs_verdicts_total", help: "Verdicts by action and rule.",
+                             labels: [("action", v.action.rawValue), ("rule", v.rule)])
+        }.increment()
         guard v.countsFlow else { return }
         let known = recipients.withLock { $0 }
         for (key, change) in v.counts {
@@ -65,11 +60,17 @@ final class EnforcementMetrics: Sendable {
     }
 
     private func distinct(_ key: CountKey) -> Gauge {
-        distinctGauges.withLock { cache in
-            if let g = cache[key] { return g }
-            let g = registerDistinct(key)
-            cache[key] = g
-            return g
+        Self.cached(distinctGauges, key) { registerDistinct(key) }
+    }
+
+    /// The metric kept under `key`, registered by `make` the first time it is asked for.
+    private static func cached<K: Hashable & Sendable, M: Sendable>(_ cache: borrowing Mutex<[K: M]>, _ key: K,
+                                                                    _ make: () -> M) -> M {
+        cache.withLock { metrics in
+            if let m = metrics[key] { return m }
+            let m = make()
+            metrics[key] = m
+            return m
         }
     }
 
@@ -85,14 +86,10 @@ final class EnforcementMetrics: Sendable {
 
     func counted(_ byCategory: [Category: Int]) {
         for (c, n) in byCategory {
-            let counter = countedCounters.withLock { cache in
-                if let k = cache[c] { return k }
-                let k = registry.counter("customs_subjects_counted_total", help: "Subjects in flows that went out, by category.",
-                                         labels: [("category", c.name)])
-                cache[c] = k
-                return k
-            }
-            counter.increment(by: UInt64(n))
+            Self.cached(countedCounters, c) {
+                registry.counter("customs_subjects_counted_total", help: "Subjects in flows that went out, by category.",
+                                 labels: [("category", c.name)])
+            }.increment(by: UInt64(n))
         }
     }
 
