@@ -18,6 +18,8 @@ ROOT="$(cd "$HERE/.." && pwd)"
 ASSETS="$HERE/gateway"
 # shellcheck source=gateway/lib.sh
 source "$ASSETS/lib.sh"
+# shellcheck source=gateway/ab-lib.sh
+source "$ASSETS/ab-lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-6}
@@ -49,29 +51,7 @@ for spec in "$@"; do
   echo "$name: $CUSTOMS_BIN ${words[*]:1}" >>"$RUN/binaries.txt"
 done
 
-# measure NAME LUA PATH: one wrk run with perf stat attached to the proxy; prints a TSV row.
-measure() {
-  local name=$1 lua=$2 path=$3 pid line stat rps p99 cpu_ms cs sc
-  pid=$(cat "$RUN/pid.$name")
-  perf stat -e task-clock,context-switches,raw_syscalls:sys_enter -x, -o "$RUN/stat.$name" -p "$pid" -- sleep "$DURATION" 2>/dev/null &
-  local statjob=$!
-  line=$(bench_wrk "$name" "$lua" "$path" "$DURATION") || line="RESULT failed"
-  wait "$statjob" || true
-  rps=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' <<<"$line")
-  p99=$(sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p' <<<"$line")
-  cpu_ms=$(awk -F, '$3 ~ /task-clock/ {print $1}' "$RUN/stat.$name")
-  cs=$(awk -F, '$3 ~ /context-switches/ {print $1}' "$RUN/stat.$name")
-  sc=$(awk -F, '$3 ~ /sys_enter/ {print $1}' "$RUN/stat.$name")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "${rps:-0}" "${p99:-0}" "${cpu_ms:-0}" "${cs:-0}" "${sc:-0}"
-}
-
-{
-  echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "command: ROUNDS=$ROUNDS DURATION=$DURATION CONNS=$CONNS LOADS=\"$LOADS\" Benchmarks/gateway-ab.sh $*"
-  echo
-  echo "| load | round | binary | req/s | p99 ms | proxy CPU µs/req | context switches/req | syscalls/req |"
-  echo "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"
-} >"$RUN/table.md"
+ab_header "ROUNDS=$ROUNDS DURATION=$DURATION CONNS=$CONNS LOADS=\"$LOADS\" Benchmarks/gateway-ab.sh $*"
 
 for load in $LOADS; do
   case $load in
@@ -82,44 +62,9 @@ for load in $LOADS; do
   for name in "${NAMES[@]}"; do bench_wrk "$name" "$lua" "$path" 2 >/dev/null || true; done # warm-up
   for r in $(seq 1 "$ROUNDS"); do
     for name in "${NAMES[@]}"; do
-      row=$(measure "$name" "$lua" "$path")
-      bench_log "$label round $r: $row"
-      printf '%s\t%s\t%s\n' "$load" "$r" "$row" >>"$RUN/ab.tsv"
-      awk -F'\t' -v label="$label" -v d="$DURATION" '{
-        req = $4 * d
-        printf "| %s | %s | %s | %.0f | %s | %.1f | %.2f | %.2f |\n", label, $2, $3, $4, $5,
-          (req > 0 ? $6 * 1000 / req : 0), (req > 0 ? $7 / req : 0), (req > 0 ? $8 / req : 0) }' <<<"$load	$r	$row" >>"$RUN/table.md"
+      ab_record "$load" "$label" "$r" "$(ab_measure "$name" bench_wrk "$name" "$lua" "$path" "$DURATION")"
     done
   done
 done
 
-# Medians per load and binary, and each binary's ratio to the first one.
-python3 - "$RUN/ab.tsv" "$DURATION" "${NAMES[@]}" >>"$RUN/table.md" <<'PY'
-import statistics, sys
-path, duration, names = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
-rows = {}
-for line in open(path):
-    load, _, name, rps, p99, cpu, cs, sc = line.rstrip("\n").split("\t")
-    rps, p99, cpu, cs, sc = float(rps), float(p99), float(cpu), float(cs), float(sc)
-    req = rps * duration
-    per = (lambda v: v / req) if req else (lambda v: 0)
-    rows.setdefault((load, name), []).append((rps, p99, per(cpu * 1000), per(cs), per(sc)))
-print()
-print(f"Medians (ratios to {names[0]}):")
-print()
-print("| load | binary | req/s | p99 ms | CPU µs/req | switches/req | syscalls/req | req/s ratio | CPU/req ratio |")
-print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for load in dict.fromkeys(l for l, _ in rows):
-    base = None
-    for name in names:
-        runs = rows.get((load, name))
-        if not runs: continue
-        med = [statistics.median(r[i] for r in runs) for i in range(5)]
-        base = base or med
-        print(f"| {load} | {name} | {med[0]:.0f} | {med[1]:.2f} | {med[2]:.1f} | {med[3]:.2f} | {med[4]:.2f} | "
-              f"{med[0] / base[0]:.2f} | {med[2] / base[2] if base[2] else 0:.2f} |")
-PY
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RUN/table.md"
-
-cat "$RUN/table.md"
-if [ -n "${OUT:-}" ]; then cp "$RUN/table.md" "$OUT"; fi
+ab_finish "${NAMES[@]}"

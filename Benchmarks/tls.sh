@@ -31,6 +31,8 @@ ROOT="$(cd "$HERE/.." && pwd)"
 ASSETS="$HERE/gateway"
 # shellcheck source=gateway/lib.sh
 source "$ASSETS/lib.sh"
+# shellcheck source=gateway/tls-lib.sh
+source "$ASSETS/tls-lib.sh"
 
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-10}
@@ -47,7 +49,7 @@ has_proxy() { case " $PROXIES " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 bench_install squid-openssl nginx-light gcc libssl-dev openssl linux-perf python3 python3-venv
 bench_setup_run_dir
-gcc -O2 -Wall -pthread -o "$RUN/bin/tlsclient" "$ASSETS/tlsclient.c" -lssl -lcrypto
+tls_setup || exit 1
 ulimit -n "$(ulimit -Hn)"
 
 if has_proxy mitmproxy && [ ! -x "$MITM_VENV/bin/mitmdump" ]; then
@@ -55,64 +57,17 @@ if has_proxy mitmproxy && [ ! -x "$MITM_VENV/bin/mitmdump" ]; then
   python3 -m venv "$MITM_VENV" && "$MITM_VENV/bin/pip" install -q mitmproxy >"$RUN/pip.log" 2>&1
 fi
 
-# Certificates, all ECDSA P-256: the upstream's test CA and its localhost leaf, and the
-# interception CA Squid and mitmproxy mint with (Customs makes its own with `customs ca init`).
-cert_ca() { # NAME SUBJECT
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj "/CN=$2" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -keyout "$RUN/$1.key" -out "$RUN/$1.pem" 2>/dev/null
-}
-cert_ca upstream-ca "Customs benchmark upstream CA"
-cert_ca icpt-ca "Customs benchmark interception CA (Squid, mitmproxy)"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
-  -keyout "$RUN/upstream.key" -out "$RUN/upstream.csr" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n' >"$RUN/upstream.ext"
-openssl x509 -req -in "$RUN/upstream.csr" -CA "$RUN/upstream-ca.pem" -CAkey "$RUN/upstream-ca.key" \
-  -CAcreateserial -days 30 -extfile "$RUN/upstream.ext" -out "$RUN/upstream.pem" 2>/dev/null
-chmod 0644 "$RUN"/*.pem "$RUN"/*.key # Squid's certificate generator runs as the proxy user
-cp "$RUN/icpt-ca.pem" "$RUN/client-trust.pem"
-
-TLS_UP_PORT=$(bench_free_port)
-mkdir -p "$RUN"/nginx-{body,proxy,fastcgi,uwsgi,scgi} && chmod 0777 "$RUN"/nginx-*
-bench_render "$ASSETS/nginx-tls.conf.in" "$RUN/nginx.conf"
-bench_spawn nginx 1 nginx -p "$RUN" -c "$RUN/nginx.conf" -e "$RUN/nginx-error.log"
-bench_wait_port "$TLS_UP_PORT" || { cat "$RUN/nginx-error.log" >&2; exit 1; }
-echo "nginx: $(nginx -v 2>&1 | sed 's/.*: //') (TLS upstream, ECDSA P-256 certificate for localhost)" >>"$RUN/versions.txt"
-
 declare -A PORT
 if has_proxy customs; then
-  if bench_customs_binary; then
-    if [ -z "${CUSTOMS_TLS_ARGS:-}" ]; then
-      trust_flag=$("$CUSTOMS_BIN" serve --help 2>&1 | grep -oE -- '--upstream-[a-z-]*(ca|trust)[a-z-]*' | head -1 || true)
-      CUSTOMS_TLS_ARGS="--config $ASSETS/tls-site.yaml --ca CUSTOMS_CA_DIR${trust_flag:+ $trust_flag UPSTREAM_CA}"
-      [ -n "$trust_flag" ] || bench_note "customs serve --help lists no upstream CA flag: Customs may refuse the test upstream"
-    fi
-    CA_DIR="$RUN/customs-ca"
-    if "$CUSTOMS_BIN" ca init --out "$CA_DIR" >"$RUN/customs-ca.log" 2>&1; then
-      # The client trusts every certificate file the CA folder holds (the CA certificate).
-      for f in "$CA_DIR"/*; do
-        grep -q "BEGIN CERTIFICATE" "$f" 2>/dev/null && cat "$f" >>"$RUN/client-trust.pem"
-      done
-      args=${CUSTOMS_TLS_ARGS//CUSTOMS_CA_DIR/$CA_DIR}
-      args=${args//UPSTREAM_CA/$RUN/upstream-ca.pem}
-      # shellcheck disable=SC2086
-      PORT[customs]=$(bench_start_customs customs --allow-destination ::1/128 $args) ||
-        { bench_note "Customs did not start with interception: $(tail -3 "$RUN/customs.log" | tr '\n' ' ')"; PROXIES=${PROXIES//customs/}; }
-    else
-      bench_note "customs ca init failed: $(tail -3 "$RUN/customs-ca.log" | tr '\n' ' ')"
-      PROXIES=${PROXIES//customs/}
-    fi
+  if bench_customs_binary && PORT[customs]=$(tls_start_customs customs); then :
   else
+    bench_note "Customs did not start with interception: $(tail -3 "$RUN/customs.log" 2>/dev/null | tr '\n' ' ')"
     PROXIES=${PROXIES//customs/}
   fi
 fi
 
 if has_proxy squid; then
-  /usr/lib/squid/security_file_certgen -c -s "$RUN/ssl_db" -M 16MB >/dev/null
-  chown -R proxy:proxy "$RUN/ssl_db"
-  PORT[squid]=$(bench_start_proxy squid SQUID_PORT squid-bump.conf.in squid.conf \
-    "$(squid -v | head -1), ssl_bump peek step1 + bump all, generate-host-certificates=on, security_file_certgen" \
-    squid -N -f "$RUN/squid.conf")
+  PORT[squid]=$(tls_start_squid)
 fi
 
 if has_proxy mitmproxy; then
@@ -127,16 +82,6 @@ if has_proxy mitmproxy; then
   PORT[mitmproxy]=$MITM_PORT
   echo "mitmproxy: $("$MITM_VENV/bin/mitmdump" --version 2>&1 | head -1) (mitmdump, flow_detail=0)" >>"$RUN/versions.txt"
 fi
-
-tls_load() { # PROXY keepalive|new SECONDS
-  local conns=$CONNS out
-  [ "$2" = new ] && conns=$NEW_CONNS
-  out=$(timeout $(($3 + 60)) taskset -c 1 "$RUN/bin/tlsclient" --proxy "127.0.0.1:${PORT[$1]}" \
-    --connect "localhost:$TLS_UP_PORT" --cafile "$RUN/client-trust.pem" --path /small \
-    --conns "$conns" --seconds "$3" --mode "$2" 2>&1) || true
-  printf '== %s %s\n%s\n' "$1" "$2" "$out" >>"$RUN/tlsclient.log"
-  grep '^RESULT' <<<"$out" | grep -v 'requests=0 ' || return 1
-}
 
 for mode in $MODES; do
   bench_log "HTTPS $mode"

@@ -121,6 +121,9 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
             switch inner.read(into: scratch) {
             case .bytes(let n):
                 engine.feedCiphertext(UnsafeRawBufferPointer(rebasing: scratch[0..<n]))
+                // A short read emptied the socket (the socket transport knows it, and comes back
+                // for an end of stream queued behind the data): another read would only be EAGAIN.
+                if n < scratch.count { break }
                 continue
             case .wouldBlock:
                 break
