@@ -10,7 +10,9 @@
 #
 # Each argument is NAME=BINARY [extra serve flags], or the word squid for Squid 5 with gateway.sh's
 # configuration: its CPU time per request against Customs' is the per-core comparison of issue 2. Environment: ROUNDS=3 DURATION=6 CONNS=64
-# LOADS="get post" (get, post); OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
+# LOADS="get post" (get, post, pi: issue 6's JSON bodies with 50 resident IDs, PI_BODIES=20000 of
+# them — give Customs `--config Benchmarks/gateway/pi-site.yaml` to inspect and count them);
+# OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -57,11 +59,18 @@ for load in $LOADS; do
   case $load in
     get) lua=small.lua; path=/small; label="small GET" ;;
     post) lua=post.lua; path=/post; label="POST 16 KiB" ;;
+    pi) lua=pi.lua; path=/collect; label="POST 16 KiB JSON, 50 IDs" ;;
     *) echo "unknown load $load" >&2; exit 2 ;;
   esac
+  if [ "$load" = pi ] && [ -z "${BENCH_BODIES:-}" ]; then
+    export BENCH_BODIES="$RUN/pi-bodies.jsonl"
+    python3 "$ASSETS/pibodies.py" "$BENCH_BODIES" "${PI_BODIES:-20000}"
+  fi
   for name in "${NAMES[@]}"; do bench_wrk "$name" "$lua" "$path" 2 >/dev/null || true; done # warm-up
   for r in $(seq 1 "$ROUNDS"); do
     for name in "${NAMES[@]}"; do
+      # pi: each measurement starts further into the bodies, so the people it carries are new.
+      export BENCH_OFFSET=$((${BENCH_OFFSET:-0} + 4000))
       ab_record "$load" "$label" "$r" "$(ab_measure "$name" bench_wrk "$name" "$lua" "$path" "$DURATION")"
     done
   done
