@@ -167,7 +167,7 @@ extension ClientConnection {
         if inspecting { head.headers.remove("Expect") }
         if case .absolute(_, let h, let p, _) = head.target {
             head.headers.remove("Host")
-            let hostText = h.contains(":") ? "[\(h)]" : h
+            let hostText = h.utf8.contains(UInt8(ascii: ":")) ? "[\(h)]" : h
             head.headers.add("Host", p == 80 ? hostText : "\(hostText):\(p)")
         }
         head.headers.add("Via", core.config.via)

@@ -190,7 +190,7 @@ extension ClientConnection {
 
     /// A synthetic CONNECT head so transparent TLS flows are logged and planned like tunnels.
     private func transparentHead(host: String, port: UInt16) -> HTTPRequestHead {
-        let authority = (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
+        let authority = (host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host) + ":\(port)"
         var headers = HTTPHeaders()
         headers.add("Host", authority)
         return HTTPRequestHead(method: "CONNECT", rawTarget: authority, target: .authority(host: host, port: port),

@@ -4,6 +4,7 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
     public let text: String
     private let labels: [Substring]
     private let leadingWildcard: Bool
+    public let hasWildcard: Bool
 
     public init?(_ raw: String) {
         let t = raw.lowercased()
@@ -19,24 +20,39 @@ public struct HostPattern: Sendable, Hashable, CustomStringConvertible {
         text = trimmed
         leadingWildcard = parts[0] == "*"
         labels = leadingWildcard ? Array(parts.dropFirst()) : parts
+        hasWildcard = parts.contains("*")
     }
 
-    /// Whether `host` (already lower-cased, no port, no trailing dot) matches.
+    /// Whether `host` (already lower-cased, no port, no trailing dot) matches. Runs per request
+    /// for every configured pattern, so it compares labels from the end in place, allocating nothing.
     public func matches(normalizedHost host: String) -> Bool {
-        let h = host.split(separator: ".", omittingEmptySubsequences: false)
-        if leadingWildcard {
-            guard h.count > labels.count else { return false }
-            return zip(h.suffix(labels.count), labels).allSatisfy { $1 == "*" || $0 == $1 }
+        var host = host
+        return host.withUTF8 { h in
+            var end = h.count
+            for label in labels.reversed() {
+                if end < 0 { return false }  // the host ran out of labels
+                var start = end
+                while start > 0 && h[start - 1] != UInt8(ascii: ".") { start -= 1 }
+                if label != "*" && !label.utf8.elementsEqual(UnsafeBufferPointer(rebasing: h[start..<end])) { return false }
+                end = start - 1  // -1 once the first label is used
+            }
+            // A leading wildcard needs one or more labels left (end ≥ 0: a dot was left over, even
+            // before an empty label); without it, none may be (-1: the first label was used).
+            return leadingWildcard ? end >= 0 : end == -1
         }
-        guard h.count == labels.count else { return false }
-        return zip(h, labels).allSatisfy { $1 == "*" || $0 == $1 }
     }
 
-    public var hasWildcard: Bool { text.contains("*") }
     public var description: String { text }
 
     /// Lower-case, without a port and a trailing dot; IPv6 brackets removed.
     public static func normalize(_ host: String) -> String {
+        // Most hosts are already in that form: tell so from the bytes and hand the same String back.
+        var plain = !host.isEmpty
+        for b in host.utf8 where (b >= 0x41 && b <= 0x5A) || b == UInt8(ascii: ":") || b == UInt8(ascii: "[") || b >= 0x80 {
+            plain = false
+            break
+        }
+        if plain && host.utf8.last != UInt8(ascii: ".") { return host }
         var h = host.lowercased()
         if h.hasPrefix("[") {
             if let end = h.firstIndex(of: "]") { h = String(h[h.index(after: h.startIndex)..<end]) }
@@ -64,9 +80,26 @@ public enum RegistrableDomain {
 
     public static func of(_ host: String) -> String {
         let h = HostPattern.normalize(host)
-        let labels = h.split(separator: ".")
-        guard labels.count > 2 else { return h }
-        let last2 = labels.suffix(2).joined(separator: ".")
-        return (multiLabelSuffixes.contains(last2) ? labels.suffix(3) : labels.suffix(2)).joined(separator: ".")
+        // Runs per request for unconfigured recipients: the last three non-empty labels are found
+        // by scanning back from the end, without splitting the whole name.
+        let u = h.utf8
+        var last: [Substring] = []
+        last.reserveCapacity(3)
+        var end = u.endIndex
+        var i = end
+        while last.count < 3 {
+            let atStart = i == u.startIndex
+            if atStart || u[u.index(before: i)] == UInt8(ascii: ".") {
+                if i != end { last.append(h[i..<end]) }
+                if atStart { break }
+                end = u.index(before: i)
+                i = end
+            } else {
+                i = u.index(before: i)
+            }
+        }
+        guard last.count > 2 else { return h }
+        let last2 = "\(last[1]).\(last[0])"
+        return multiLabelSuffixes.contains(last2) ? "\(last[2]).\(last2)" : last2
     }
 }

@@ -286,8 +286,13 @@ public struct PolicySnapshot: Sendable {
             let r = site.recipients[b.index]
             return RecipientMatch(id: r.id, name: r.name, configured: true, country: r.country ?? country)
         }
-        let named = !h.isEmpty && IPAddress(h) == nil ? h : (s ?? address?.description ?? h)
-        let domain = IPAddress(named) == nil ? RegistrableDomain.of(named) : named
+        let domain: String
+        if !h.isEmpty && IPAddress(h) == nil {
+            domain = RegistrableDomain.of(h)
+        } else {
+            let named = s ?? address?.description ?? h
+            domain = IPAddress(named) == nil ? RegistrableDomain.of(named) : named
+        }
         return RecipientMatch(id: domain, name: domain, configured: false, country: country)
     }
 
