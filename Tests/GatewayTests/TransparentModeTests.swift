@@ -89,6 +89,66 @@ import Glibc
         #expect(bareLine["upstream"] as? String == "10.99.0.1:443")
     }
 
+    /// With a CA, a redirected TLS flow to an overseas destination is intercepted like a CONNECT:
+    /// the client sees a leaf minted by the gateway's CA for its SNI, requests inside are logged as
+    /// https, forwarded to the original destination over verified TLS, and inspected and blocked.
+    @Test func redirectedTLSIsInterceptedWhenTheGatewayHasACA() throws {
+        let setup = try TestPaths.temporaryDirectory("tp-intercept")
+        defer { try? FileManager.default.removeItem(at: setup) }
+        let ca = setup.appendingPathComponent("ca")
+        let made = try runProcess(TestPaths.customsBinary.path, ["ca", "init", "--out", ca.path])
+        try #require(made.status == 0, "customs ca init: \(made.stderr)")
+        let site = setup.appendingPathComponent("site.yaml")
+        try """
+            kind: site
+            regimes: [cn-2024-provisions]
+            mode: enforce
+            recipients:
+              - {id: remote-app, name: "Redirected upstream abroad", networks: ["10.99.0.1/32"], country: US}
+            inspection:
+              uninspectable: allow
+              tunnels: require_interception
+            """.write(to: site, atomically: true, encoding: .utf8)
+        // The gateway runs as the exempted user: it must read the CA key and the site file.
+        chmod(setup.path, 0o755)
+        for path in [ca.path, ca.appendingPathComponent("ca.key").path, site.path] {
+            chown(path, uid_t(RedirectLab.gatewayUID), gid_t(RedirectLab.gatewayUID))
+        }
+        let caCert = ca.appendingPathComponent("ca.crt").path
+        guard let lab = try RedirectLab.make(extra: ["--ca", ca.path, "--config", site.path,
+                                                     "--upstream-ca", RedirectLab.upstreamCertificatePlaceholder]) else { return }
+        defer { lab.close() }
+        let resolve = ["--resolve", "tls.customs.test:443:10.99.0.1"]
+
+        // Trusting only the gateway's CA works (and the upstream's own certificate does not):
+        // the TLS was terminated by the gateway, and the upstream's answer came through it.
+        let r = try lab.client(["--cacert", caCert] + resolve + ["https://tls.customs.test/inside?q=1"])
+        #expect(r.status == 0, "\(r.stderr)\n\(lab.diagnostics)")
+        #expect(r.stdout.contains("s_server"), "expected the openssl status page, got \(r.stdout.prefix(300))")
+        let direct = try lab.client(["--cacert", lab.certificate] + resolve + ["https://tls.customs.test/"])
+        #expect(direct.status == 60, "the client should have seen the gateway's leaf, not the upstream's: \(direct.stderr)")
+        let line = try #require(lab.waitForAccessLine { $0["path"] as? String == "/inside" }, "\(lab.diagnostics)")
+        #expect(line["method"] as? String == "GET")
+        #expect(line["scheme"] as? String == "https")
+        #expect(line["host"] as? String == "tls.customs.test")
+        #expect(line["status"] as? Int == 200)
+        #expect(line["upstream"] as? String == "10.99.0.1:443")
+
+        // A child's resident ID (sensitive) to a recipient abroad with no contract on file: 451.
+        let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let body17 = "11010520200101001"
+        let sum = zip(body17.compactMap { $0.wholeNumberValue }, w).map(*).reduce(0, +)
+        let child = body17 + String(Array("10X98765432")[sum % 11])
+        let blocked = try lab.client(["--cacert", caCert, "-w", "\n%{http_code}", "-H", "Content-Type: application/json",
+                                      "--data-binary", "[{\"name\":\"Kid\",\"id_card\":\"\(child)\"}]"]
+                                     + resolve + ["https://tls.customs.test/upload"])
+        #expect(blocked.stdout.hasSuffix("451"), "\(blocked.stdout)\n\(blocked.stderr)\n\(lab.diagnostics)")
+        #expect(blocked.stdout.contains("\"recipient\":\"remote-app\""), "\(blocked.stdout)")
+        let blockedLine = try #require(lab.waitForAccessLine { $0["path"] as? String == "/upload" }, "\(lab.diagnostics)")
+        #expect(blockedLine["status"] as? Int == 451)
+        #expect(blockedLine["scheme"] as? String == "https")
+    }
+
     @Test func ipv6IsRedirectedWithIP6TOriginalDst() throws {
         guard let lab = try RedirectLab.make() else { return }
         defer { lab.close() }
@@ -146,6 +206,8 @@ final class RedirectLab: @unchecked Sendable {
     static let gatewayUID = 65534          // nobody: the nft rule exempts this user, as a deployment exempts "customs"
     static let transparentPort = 3129
     static let lifetime = 100              // seconds the upstream HTTP server lives at most
+    /// In `extra` gateway arguments, stands for the upstreams' certificate (made when the lab is).
+    static let upstreamCertificatePlaceholder = "@UPSTREAM_CERTIFICATE@"
 
     let name: String
     let dir: URL
@@ -240,7 +302,7 @@ final class RedirectLab: @unchecked Sendable {
                     "--transparent", "127.0.0.1:\(port)", "--admin", "127.0.0.1:9090", "--state", state.path,
                     "--allow-destination", "10.99.0.1/32", "--queues", "2"]
         if !v4Only { args += ["--transparent", "[::1]:\(port)", "--allow-destination", "fd99::1/128"] }
-        let gw = try inside(args + extra)
+        let gw = try inside(args + extra.map { $0 == Self.upstreamCertificatePlaceholder ? certificate : $0 })
         gateway = gw
         processes.append(gw)
 
