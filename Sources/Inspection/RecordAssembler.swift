@@ -180,7 +180,7 @@ final class RecordAssembler {
             if !v.contains(UInt8(ascii: "*")), let a = trimmed(v), Self.scalarCount(a) >= 4 { addValue(.address, a) }
         case .birthDate:
             if let ymd = parseDate(v) {
-                addValue(.birthDate, String(ymd))
+                addDate(ymd)
                 scopes[depth - 1].fragment.fieldBirth = ymd
                 if isMinor(ymd) { scopes[depth - 1].fragment.minor = true }
             }
@@ -235,9 +235,20 @@ final class RecordAssembler {
     private func record(_ id: Identifier) {
         addValue(id.kind, id.normalized)
         if let b = id.birth {
-            addValue(.birthDate, String(b))
+            addDate(b)
             if isMinor(b) { scopes[depth - 1].fragment.minor = true }
         }
+    }
+
+    /// A birth date, keyed as its decimal digits (what `String(ymd)` spells) without making the String.
+    private func addDate(_ ymd: Int) {
+        precondition(ymd > 0)
+        let id = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var n = ymd, i = 20
+            while n > 0 { i -= 1; buf[i] = UInt8(truncatingIfNeeded: n % 10) &+ 0x30; n /= 10 }
+            return table.values.intern(.birthDate, UnsafeBufferPointer(rebasing: buf[i..<20]))
+        }
+        scopes[depth - 1].fragment.add(.birthDate, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {

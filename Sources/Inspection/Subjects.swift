@@ -291,7 +291,7 @@ struct SubjectTable {
         let masked: String
         if let b = best {
             key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
-            masked = "****" + String(values.text(b.id).suffix(4))
+            masked = "****" + values.tail4(b.id)
         } else {
             key = compositeKey(p); masked = "****"
         }

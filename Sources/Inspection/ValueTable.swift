@@ -107,10 +107,20 @@ struct ValueTable {
         return k
     }
 
-    /// The value as text (for the masked tail of a subject).
-    func text(_ id: Int32) -> String {
+    /// The last four characters of the value (the masked tail of a subject). Identifiers are ASCII:
+    /// when the last five bytes are ASCII and none is a CR, each of the last four is a character of
+    /// its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the fourth-last),
+    /// so they are read without walking the String's grapheme clusters.
+    func tail4(_ id: Int32) -> String {
         let e = entries[Int(id)]
-        return arena.withUnsafeBufferPointer { String(decoding: $0[Int(e.start)..<Int(e.start + e.length)], as: UTF8.self) }
+        let n = Int(e.length), start = Int(e.start)
+        return arena.withUnsafeBufferPointer { a in
+            let look = a[max(start, start + n - 5)..<(start + n)]
+            if look.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
+                return String(decoding: a[max(start, start + n - 4)..<(start + n)], as: UTF8.self)
+            }
+            return String(String(decoding: a[start..<(start + n)], as: UTF8.self).suffix(4))
+        }
     }
 
     /// Every counted value's `SubjectKeys` key, per kind (accuracy tooling only: one HMAC per value).
