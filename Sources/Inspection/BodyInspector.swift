@@ -9,6 +9,8 @@ import Foundation
 /// ever leave it.
 public final class BodyInspector {
     private let configuration: InspectionConfiguration
+    /// Taken from `InspectionStatePool` and given back when this inspector goes away.
+    private let state: InspectionState
     private let assembler: RecordAssembler
     private var decoder: ContentDecoder?
     private var charset: CharsetDecoder?
@@ -23,7 +25,8 @@ public final class BodyInspector {
 
     public init(contentType: String?, contentEncoding: String?, configuration: InspectionConfiguration) {
         self.configuration = configuration
-        self.assembler = RecordAssembler(configuration: configuration)
+        state = InspectionStatePool.shared.take(configuration)
+        assembler = state.assembler
         decoder = ContentDecoder(contentEncoding: contentEncoding, maxDecoded: configuration.maxDecodedBytes,
                                  maxRatio: configuration.maxInflateRatio)
         if decoder == nil {
@@ -42,6 +45,8 @@ public final class BodyInspector {
         setUp(syntax, charset: media.parameters["charset"])
     }
 
+    deinit { InspectionStatePool.shared.give(state) }
+
     private func setUp(_ syntax: MediaType.Syntax, charset name: String?) {
         do throws(UninspectableError) {
             charset = try CharsetDecoder(charset: name)
@@ -57,7 +62,8 @@ public final class BodyInspector {
         } else {
             partFailure = { _ in }
         }
-        parser = Self.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
+        parser = state.parser(for: syntax, maxValueBytes: configuration.maxValueBytes)
+            ?? Self.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
     }
 
     static func makeParser(_ syntax: MediaType.Syntax, assembler: RecordAssembler, configuration: InspectionConfiguration,

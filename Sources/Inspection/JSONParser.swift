@@ -20,8 +20,8 @@ final class JSONParser: BodyParser {
         var memberRole: FieldRole?
     }
 
-    /// Member names seen in this body, by FNV-1a of their bytes: records repeat the same names,
-    /// so each is decoded and classified once.
+    /// Member names seen in this body (and the earlier bodies of a reused state), by FNV-1a of
+    /// their bytes: records repeat the same names, so each is decoded and classified once.
     private var names = FlatMap64()
     /// Per interned name: its text, role, and bytes (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
     private var nameText: [Substring] = []
@@ -29,6 +29,7 @@ final class JSONParser: BodyParser {
     private var nameStart: [Int] = [0]
     private var nameArena: [UInt8] = []
     private static let maxNameBytes = 256
+    private static let maxNames = 4096
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -46,6 +47,24 @@ final class JSONParser: BodyParser {
         self.assembler = assembler
         self.lines = lines
         self.token = ValueBuffer(limit: maxValueBytes)
+    }
+
+    /// Ready for the next body of a reused state. Member names and their roles are kept: bodies of
+    /// one API repeat them (the table is emptied once full, so it follows the traffic).
+    func reset() {
+        state = .value
+        stack.removeAll(keepingCapacity: true)
+        token.bytes.removeAll(keepingCapacity: token.bytes.capacity <= 65_536)
+        stringIsKey = false
+        highSurrogate = 0
+        literal.removeAll(keepingCapacity: true)
+        offset = 0
+        documents = 0
+        lastWasOpen = false
+        if nameText.count >= Self.maxNames {
+            names = FlatMap64()
+            nameText.removeAll(); nameRole.removeAll(); nameStart = [0]; nameArena.removeAll()
+        }
     }
 
     private func fail(_ why: String) -> UninspectableError {
@@ -262,7 +281,7 @@ final class JSONParser: BodyParser {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
             let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
-            if nameText.count < 4096 && names[h] == nil {
+            if nameText.count < Self.maxNames && names[h] == nil {
                 names[h] = Int32(nameText.count)
                 nameText.append(name)
                 nameRole.append(role)

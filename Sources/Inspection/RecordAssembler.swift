@@ -52,6 +52,23 @@ final class RecordAssembler {
         scratch.reserveCapacity(256)
     }
 
+    /// yyyymmdd of the flow date: a reused state serves only bodies of the same date.
+    var flowDate: Int { todayYMD }
+
+    /// Ready for the next body (of a configuration with the same secret, date and field names):
+    /// everything the last body found is dropped; the storage and the field-name roles are kept.
+    func reset() {
+        depth = 0
+        recordOpen = false
+        recordFragments.removeAll()
+        looseFragments.removeAll()
+        groups.removeAll()
+        merged.removeAll()
+        nameless.removeAll(keepingCapacity: true)
+        table.reset()
+        records = 0
+    }
+
     /// yyyymmdd of `date` in UTC+8, by the days-to-civil algorithm (Foundation's Calendar is
     /// costly to build once per body).
     static func civilYMD(_ date: Date) -> Int {

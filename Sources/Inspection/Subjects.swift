@@ -126,6 +126,19 @@ struct SubjectTable {
         values = ValueTable(secret: secret)
     }
 
+    /// Empty again for the next body of a reused state, keeping the storage.
+    mutating func reset() {
+        values.reset()
+        parent.removeAll(keepingCapacity: true)
+        people.reset()
+        byValue.reset()
+        nameOnlyJoinsNamed = false
+        nameLinks = false
+        links.removeAll(keepingCapacity: true)
+    }
+
+    var footprint: Int { values.footprint + parent.capacity * 4 + people.footprint + links.capacity * 8 }
+
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
         while parent[Int(r)] != r { r = parent[Int(r)] }
@@ -306,6 +319,13 @@ private struct People {
     private var nodes: [Node] = []
     var count: Int { people.count }
     var indices: Range<Int> { people.indices }
+
+    mutating func reset() {
+        people.removeAll(keepingCapacity: true)
+        nodes.removeAll(keepingCapacity: true)
+    }
+
+    var footprint: Int { people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride }
 
     mutating func append(_ p: Fragment) {
         var person = Person(kinds: p.kinds, minor: p.minor)

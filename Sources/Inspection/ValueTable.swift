@@ -38,6 +38,23 @@ struct ValueTable {
 
     var count: Int { entries.count }
 
+    /// Empty again for the next body of a reused state, keeping the storage (slots grown by a
+    /// large body are made small again, so small bodies do not clear them).
+    mutating func reset() {
+        arena.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        hmacs.removeAll(keepingCapacity: true)
+        if slots.count > 4096 {
+            slots = Array(repeating: 0, count: 256)
+        } else {
+            slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        countedPerKind.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+
+    /// Bytes of storage held (to decide whether a state is worth keeping for the next body).
+    var footprint: Int { arena.capacity + entries.capacity * MemoryLayout<Entry>.stride + slots.capacity * 4 + hmacs.capacity * 17 }
+
     /// The id of (tag, bytes), adding it if new.
     mutating func intern(tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
         let h = ValueHash.hash(bytes, tag: tag)
