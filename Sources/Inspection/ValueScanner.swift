@@ -180,8 +180,11 @@ struct ValueScanner {
         var ls = start
         while ls > 0 && start - ls < 3 && isAlpha(v[ls - 1]) { ls -= 1 }
         if ls > 0 && (Self.glues(v[ls - 1])) { return }
-        let letters = Array(v[ls..<start])
-        guard letters.allSatisfy(isUpper), letters.count <= 2 else { return }
+        // Most letter-prefixed numbers are order or customer ids: the letters are read in place, and
+        // an array of them is made only for an identifier (or the rare Hong Kong ID check).
+        let letterCount = start - ls
+        guard letterCount <= 2, isUpper(v[ls]), isUpper(v[start - 1]) else { return }
+        var letters: [UInt8] { Array(v[ls..<start]) }
         let after: UInt8 = end < v.count ? v[end] : 0
         let digits = UnsafeBufferPointer(rebasing: d[0..<min(count, 24)])
         // Hong Kong: X123456(7) or, in an HKID field, X1234567 / X123456A.
@@ -201,16 +204,16 @@ struct ValueScanner {
             }
             return
         }
-        if letters.count == 1 && count == 9 && Checksums.twID(letter: letters[0], digits: digits) {
+        if letterCount == 1 && count == 9 && Checksums.twID(letter: v[ls], digits: digits) {
             Self.emit(.twID, letters + Array(digits), found)
             return
         }
-        let l0 = letters.last!
+        let l0 = v[start - 1]
         let passport: Bool
-        switch (letters.count, count) {
+        switch (letterCount, count) {
         case (1, 8): passport = l0 == UInt8(ascii: "E") || l0 == UInt8(ascii: "G") || l0 == UInt8(ascii: "K")
         case (2, 7):
-            let a = letters[0], b = letters[1]
+            let a = v[ls], b = v[ls + 1]
             passport = (a == UInt8(ascii: "E") && b != UInt8(ascii: "I") && b != UInt8(ascii: "O"))
                 || (b == UInt8(ascii: "E") && (a == UInt8(ascii: "D") || a == UInt8(ascii: "S") || a == UInt8(ascii: "P")))
                 || (a == UInt8(ascii: "M") && b == UInt8(ascii: "A"))
