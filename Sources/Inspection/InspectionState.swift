@@ -58,7 +58,7 @@ final class InspectionStatePool: @unchecked Sendable {  // `free` is only touche
     private let lock = NSLock()
     private var free: [InspectionState] = []
     private let capacity = 16
-    private let maxFootprint = 4 << 20
+    private let maxFootprint = 1 << 20
 
     /// A reset state for a body under `configuration` (a new one when none fits).
     func take(_ configuration: InspectionConfiguration) -> InspectionState {

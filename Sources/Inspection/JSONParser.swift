@@ -9,23 +9,27 @@ final class JSONParser: BodyParser {
         case string, escape, unicode(Int, UInt32), number, literal
     }
 
+    /// A name is carried as what the assembler needs of it, never as text: its role, and whether
+    /// a person's name under it is someone else's (`merchant.name`). Frames hold no references, so
+    /// pushing, popping and naming members costs no reference counting.
     private struct Frame {
         var isObject: Bool
         var isRecord: Bool
-        /// Field name this container sits under (arrays pass their parent's down to elements).
-        var key: Substring?
+        /// The field name this container sits under (arrays pass their parent's down to elements).
         var keyRole: FieldRole?
-        /// In an object, the current member's name and its role.
-        var member: Substring?
+        var keyExcludesNames = false
+        /// In an object, the current member's name.
         var memberRole: FieldRole?
+        var memberExcludesNames = false
     }
 
     /// Member names seen in this body (and the earlier bodies of a reused state), by FNV-1a of
     /// their bytes: records repeat the same names, so each is decoded and classified once.
     private var names = FlatMap64()
-    /// Per interned name: its text, role, and bytes (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
-    private var nameText: [Substring] = []
+    /// Per interned name: its role, whether names under it are not people's, and its bytes
+    /// (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
     private var nameRole: [FieldRole] = []
+    private var nameExcludes: [Bool] = []
     private var nameStart: [Int] = [0]
     private var nameArena: [UInt8] = []
     private static let maxNameBytes = 256
@@ -61,9 +65,9 @@ final class JSONParser: BodyParser {
         offset = 0
         documents = 0
         lastWasOpen = false
-        if nameText.count >= Self.maxNames {
+        if nameRole.count >= Self.maxNames {
             names = FlatMap64()
-            nameText.removeAll(); nameRole.removeAll(); nameStart = [0]; nameArena.removeAll()
+            nameRole.removeAll(); nameExcludes.removeAll(); nameStart = [0]; nameArena.removeAll()
         }
     }
 
@@ -71,11 +75,11 @@ final class JSONParser: BodyParser {
         UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
     }
 
-    // Fields are read in place: copying a whole Frame out (`stack.last`) retains its three names.
-    private var valueKey: Substring? {
-        guard !stack.isEmpty else { return nil }
+    /// Whether a person's name in a container opened here would be someone else's.
+    private var valueExcludesNames: Bool {
+        guard !stack.isEmpty else { return false }
         let i = stack.count - 1
-        return stack[i].isObject ? stack[i].member : stack[i].key
+        return stack[i].isObject ? stack[i].memberExcludesNames : stack[i].keyExcludesNames
     }
 
     /// The role of the value being read. The name itself is not passed on with values: the role
@@ -270,26 +274,28 @@ final class JSONParser: BodyParser {
         try valueDone()
     }
 
-    /// The current member's name (at most `maxNameBytes`): interned per body, its role resolved once.
+    /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
+    /// across the bodies of a reused state), its role and placement resolved once.
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
         let h = nameHash(b)
         let top = stack.count - 1
         if let i = names[h].map(Int.init), nameEquals(i, b) {
-            stack[top].member = nameText[i]
             stack[top].memberRole = nameRole[i]
+            stack[top].memberExcludesNames = nameExcludes[i]
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
             let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
-            if nameText.count < Self.maxNames && names[h] == nil {
-                names[h] = Int32(nameText.count)
-                nameText.append(name)
+            let excludes = FieldDictionary.excludesNames(parent: name)
+            if nameRole.count < Self.maxNames && names[h] == nil {
+                names[h] = Int32(nameRole.count)
                 nameRole.append(role)
+                nameExcludes.append(excludes)
                 nameArena.append(contentsOf: b)
                 nameStart.append(nameArena.count)
             }
-            stack[top].member = name
             stack[top].memberRole = role
+            stack[top].memberExcludesNames = excludes
         }
         stringIsKey = false
         state = .colon
@@ -326,24 +332,24 @@ final class JSONParser: BodyParser {
     private func open(object: Bool) throws(UninspectableError) {
         guard stack.count < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         let parentIsArray = topIsObject == false
-        let key = valueKey, keyRole = valueRole
+        let excludes = valueExcludesNames, keyRole = valueRole
         var isRecord = false
         if object && !assembler.inRecord && (parentIsArray || (lines && stack.isEmpty)) {
             assembler.beginRecord()
             isRecord = true
         }
-        if object { assembler.openScope(key: key) }
-        stack.append(Frame(isObject: object, isRecord: isRecord, key: key, keyRole: keyRole, member: nil, memberRole: nil))
+        if object { assembler.openScope(namesExcluded: excludes) }
+        stack.append(Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes))
         state = object ? .firstKeyOrEnd : .value
         lastWasOpen = !object
     }
 
     private func close(object: Bool) throws(UninspectableError) {
         guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
-        let top = stack.removeLast()
+        let isRecord = stack.removeLast().isRecord
         if object {
             assembler.closeScope()
-            if top.isRecord { assembler.endRecord() }
+            if isRecord { assembler.endRecord() }
         } else {
             assembler.closeGeoArray()
         }

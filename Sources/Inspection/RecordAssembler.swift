@@ -10,6 +10,9 @@ import Foundation
 final class RecordAssembler {
     private struct Scope {
         var key: Substring?
+        /// Whether a person's name here is someone else's, when the parser resolved it from the
+        /// scope's name (then `key` is not kept); nil: decided from `key`.
+        var namesExcluded: Bool?
         var fragment = Fragment()
         var latitude: Coordinate?
         var longitude: Coordinate?
@@ -17,8 +20,9 @@ final class RecordAssembler {
         var geoNumbers: [String] = []
 
         /// Reused for the next scope at this depth, keeping the arrays' storage.
-        mutating func reset(key: Substring?) {
+        mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
             self.key = key
+            self.namesExcluded = namesExcluded
             fragment.reset()
             latitude = nil; longitude = nil
             geoNumbers.removeAll(keepingCapacity: true)
@@ -108,6 +112,16 @@ final class RecordAssembler {
         depth += 1
     }
 
+    /// A scope whose name the parser has already judged (see `Scope.namesExcluded`).
+    func openScope(namesExcluded: Bool) {
+        if depth < scopes.count {
+            scopes[depth].reset(key: nil, namesExcluded: namesExcluded)
+        } else {
+            scopes.append(Scope(key: nil, namesExcluded: namesExcluded))
+        }
+        depth += 1
+    }
+
     func closeScope() {
         guard depth > 0 else { return }
         depth -= 1
@@ -143,7 +157,11 @@ final class RecordAssembler {
         if depth == 0 { openScope(key: nil) }
         let role: FieldRole
         // Only a name's role depends on its parent (reading the parent's name costs a retain).
-        if let baseRole { role = baseRole == .name ? fields.placed(.name, parent: parentKey) : baseRole }
+        if let baseRole {
+            if baseRole != .name { role = baseRole }
+            else if let excluded = scopes[depth - 1].namesExcluded { role = excluded ? .notPerson : .name }
+            else { role = fields.placed(.name, parent: parentKey) }
+        }
         else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
         switch role {
         case .latitude, .longitude, .geo:

@@ -39,10 +39,10 @@ struct StateReuseTests {
         _ = inspect(#"[{"x":{"name":"A B","mobile":"13500135000"}"#, type: "application/x-ndjson", configuration: c)
         _ = inspect("name=%E5%BC%A0&phone=1350013", type: "application/x-www-form-urlencoded", configuration: c)
         var big = "["
-        for i in 0..<20_000 { big += #"{"e\#(i % 5000)":"u\#(i)@example.com","name":"N\#(i)"},"# }
+        for i in 0..<5_000 { big += #"{"e\#(i % 1000)":"u\#(i)@example.com","name":"N\#(i)"},"# }
         big += "{}]"
         let large = inspect(big, type: "application/json", configuration: c)
-        #expect(large[.email] == 20_000)
+        #expect(large[.email] == 5_000)
 
         for (k, b) in bodies.enumerated() {
             #expect(digest(inspect(b.0, type: b.1, configuration: c)) == fresh[k], "\(b.1) after other bodies")
