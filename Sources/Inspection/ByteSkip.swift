@@ -22,6 +22,10 @@ enum ByteSkip {
     /// Where an identifier can start: a digit or `@`.
     @inline(__always) static func identifierStarts(_ w: UInt64) -> UInt64 { digits(w) | bytes(w, equalTo: UInt8(ascii: "@")) }
 
+    /// Where a value can start to matter to the scan: an identifier start or the lead byte of a
+    /// full-width form (`０`, `＠`, `Ｘ`: EF BC/BD …).
+    @inline(__always) static func scanStarts(_ w: UInt64) -> UInt64 { identifierStarts(w) | bytes(w, equalTo: 0xEF) }
+
     /// Where a JSON string's plain run ends: `"` or `\`.
     @inline(__always) static func stringEnds(_ w: UInt64) -> UInt64 {
         bytes(w, equalTo: 0x22) | bytes(w, equalTo: 0x5C)

@@ -187,23 +187,29 @@ final class RecordAssembler {
         default: break
         }
         if v.isEmpty { return }
-        let normalizedFullWidth = containsFullWidth(v)
-        if normalizedFullWidth {
+        // One pass finds the first byte the full-width check or the identifier scan could act on;
+        // most names, addresses and notes have none, and then neither reads the value again.
+        let first = ByteSkip.first(in: v, from: 0, end: v.count, mask: ByteSkip.scanStarts,
+                                   byte: { isDigit($0) || $0 == UInt8(ascii: "@") || $0 == 0xEF })
+        if first < v.count && containsFullWidth(v, from: first) {
             scratch.removeAll(keepingCapacity: true)
             foldFullWidth(v, into: &scratch)
-            scratch.withUnsafeBufferPointer { inspect($0, role: role) }
+            scratch.withUnsafeBufferPointer { inspect($0, role: role, scanFrom: 0) }
         } else {
-            inspect(v, role: role)
+            inspect(v, role: role, scanFrom: first)
         }
     }
 
-    private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
+    /// `scanFrom`: where the identifier scan starts (no digit or `@` before it); `v.count` skips it.
+    private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
         var identified = false
         // The closure does not outlive this call; an unmanaged self spares a retain and release
         // per identifier candidate (the scanner's functions are not inlined into this one).
-        scanner.scan(v, role: role) { [unowned(unsafe) self] id in
-            identified = true
-            self.record(id)
+        if scanFrom < v.count {
+            scanner.scan(v, from: scanFrom, role: role) { [unowned(unsafe) self] id in
+                identified = true
+                self.record(id)
+            }
         }
         if identified { return }
         switch role {
@@ -443,9 +449,9 @@ final class RecordAssembler {
 
     // MARK: full-width digits
 
-    private func containsFullWidth(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+    private func containsFullWidth(_ v: UnsafeBufferPointer<UInt8>, from: Int) -> Bool {
         let n = v.count
-        var i = 0
+        var i = from
         while true {
             i = ByteSkip.first(in: v, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0xEF) }, byte: { $0 == 0xEF })
             if i + 2 >= n { return false }

@@ -29,9 +29,11 @@ struct ValueScanner {
         isAlnum(c) || c == UInt8(ascii: "*") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
     }
 
-    func scan(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, found: (Identifier) -> Void) {
+    /// Identifiers in `v`, looked for from `from` on (bytes before it, if any, must hold no digit
+    /// and no `@`; they are still read as context: a `+` or letters before a number).
+    func scan(_ v: UnsafeBufferPointer<UInt8>, from: Int = 0, role: FieldRole, found: (Identifier) -> Void) {
         let n = v.count
-        var i = 0
+        var i = from
         while i < n {
             let c = v[i]
             if c == UInt8(ascii: "@") {
