@@ -85,15 +85,17 @@ struct ValueScanner {
         var buf: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 digits, stack only
         return withUnsafeMutableBytes(of: &buf) { raw -> Int in
             let d = raw.bindMemory(to: UInt8.self)
+            // Each group of digits is found a word at a time and copied in one go (the first 24 digits).
             while e < n {
-                let c = v[e]
-                if isDigit(c) {
-                    if digitCount < 24 { d[digitCount] = c }
-                    digitCount += 1; e += 1
-                } else if (c == UInt8(ascii: " ") || c == UInt8(ascii: "-")) && e + 1 < n && isDigit(v[e + 1])
-                            && digitCount < 24 {
-                    grouped = true; e += 1
-                } else { break }
+                let r = ByteSkip.digitRunEnd(in: v, from: e, end: n)
+                if digitCount < 24 {
+                    let take = min(r - e, 24 - digitCount)
+                    UnsafeMutableRawPointer(d.baseAddress! + digitCount).copyMemory(from: v.baseAddress! + e, byteCount: take)
+                }
+                digitCount += r - e; e = r
+                guard e < n, v[e] == UInt8(ascii: " ") || v[e] == UInt8(ascii: "-"), e + 1 < n, isDigit(v[e + 1]),
+                      digitCount < 24 else { break }
+                grouped = true; e += 1
             }
             var end = e
             // ID check character.

@@ -108,9 +108,12 @@ struct FastPathTests {
             let n = Int(rng.next() % 40)
             var bytes = [UInt8]()
             for _ in 0..<n {
+                // Some long digit runs, for the digit-run end.
+                if rng.next() % 16 == 0 { bytes += Array("13812345678".utf8); continue }
                 // Mostly bytes that match nothing, so the skips are long.
                 bytes.append(rng.next() % 4 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(ascii: "x") &+ UInt8(rng.next() % 3) * 0x40)
             }
+            bytes = Array(bytes.prefix(n))
             bytes.withUnsafeBufferPointer { p in
                 for from in 0...n {
                     let starts = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.identifierStarts,
@@ -120,6 +123,8 @@ struct FastPathTests {
                     let ends = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
                     let naiveEnds = (from..<n).first { p[$0] == 0x22 || p[$0] == 0x5C } ?? n
                     #expect(ends == naiveEnds, "\(bytes) from \(from)")
+                    let run = ByteSkip.digitRunEnd(in: p, from: from, end: n)
+                    #expect(run == ((from..<n).first { !isDigit(p[$0]) } ?? n), "\(bytes) from \(from)")
                 }
             }
         }
