@@ -338,7 +338,7 @@ final class RecordAssembler {
                 }
                 guard parts.count == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[parts[0]]), limit: 180),
                       let q = Coordinate(UnsafeBufferPointer(rebasing: v[parts[1]]), limit: 180),
-                      abs(p.value) <= 90 || abs(q.value) <= 90 else { return false }
+                      p.within(90) || q.within(90) else { return false }
                 addGeo(&scopes[i].fragment, p, q)
                 return true
             }
@@ -370,7 +370,7 @@ final class RecordAssembler {
     /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
     private func addGeo(_ f: inout Fragment, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
-        let (lat, lon) = abs(a.value) > 90 || (longitudeFirst && abs(b.value) <= 90) ? (b, a) : (a, b)
+        let (lat, lon) = !a.within(90) || (longitudeFirst && b.within(90)) ? (b, a) : (a, b)
         scratch.removeAll(keepingCapacity: true)
         lat.appendSixDecimals(to: &scratch)
         scratch.append(UInt8(ascii: ","))
