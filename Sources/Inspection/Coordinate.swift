@@ -4,7 +4,7 @@ import Foundation
 struct Coordinate {
     /// The text as written (ASCII: `[+-]digits.digits`).
     var text: String
-    /// The whole degrees as written (saturated at 10 000), and whether the fraction is all zeros:
+    /// The whole degrees as written (saturated at 10⁹, past any limit), and whether the fraction is all zeros:
     /// enough to compare with a limit without parsing a Double (which costs more than the rest).
     private var degrees: Int
     private var wholeDegrees: Bool
@@ -24,7 +24,7 @@ struct Coordinate {
         let n = v.count
         if i < n && (v[i] == UInt8(ascii: "+") || v[i] == UInt8(ascii: "-")) { i += 1 }
         var degrees = 0
-        while i < n && isDigit(v[i]) { degrees = min(10_000, degrees * 10 + Int(v[i] &- 0x30)); i += 1 }
+        while i < n && isDigit(v[i]) { degrees = min(1_000_000_000, degrees * 10 + Int(v[i] &- 0x30)); i += 1 }
         guard i < n, v[i] == UInt8(ascii: ".") else { return nil }
         let dot = i
         i += 1
