@@ -327,17 +327,21 @@ final class RecordAssembler {
             if isNumber {
                 scopes[i].geoNumbers.append(String(decoding: v, as: UTF8.self))
             } else {
-                // "lat,lon" (or separated by spaces or semicolons): exactly two parts.
-                var parts: [Range<Int>] = []
+                // "lat,lon" (or separated by spaces or semicolons): exactly two parts (no array per value).
+                var first = 0..<0, second = 0..<0
+                var parts = 0
                 var a = 0
                 for k in 0...v.count {
                     if k == v.count || v[k] == UInt8(ascii: ",") || v[k] == UInt8(ascii: " ") || v[k] == UInt8(ascii: ";") {
-                        if k > a { parts.append(a..<k); if parts.count > 2 { return false } }
+                        if k > a {
+                            parts += 1
+                            if parts == 1 { first = a..<k } else if parts == 2 { second = a..<k } else { return false }
+                        }
                         a = k + 1
                     }
                 }
-                guard parts.count == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[parts[0]]), limit: 180),
-                      let q = Coordinate(UnsafeBufferPointer(rebasing: v[parts[1]]), limit: 180),
+                guard parts == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[first]), limit: 180),
+                      let q = Coordinate(UnsafeBufferPointer(rebasing: v[second]), limit: 180),
                       p.within(90) || q.within(90) else { return false }
                 addGeo(&scopes[i].fragment, p, q)
                 return true
@@ -425,7 +429,13 @@ final class RecordAssembler {
 
     /// yyyy-mm-dd, yyyy/mm/dd, yyyymmdd, yyyy年m月d日 (and a time after it).
     private func parseDate(_ v: UnsafeBufferPointer<UInt8>) -> Int? {
-        var nums: [Int] = []
+        // The first three numbers, in fixed slots (no array per value).
+        var nums = (0, 0, 0)
+        var count = 0
+        func take(_ x: Int) {
+            switch count { case 0: nums.0 = x; case 1: nums.1 = x; default: nums.2 = x }
+            count += 1
+        }
         var cur = -1, len = 0
         var firstLen = 0
         for c in v {
@@ -433,15 +443,15 @@ final class RecordAssembler {
                 cur = (cur < 0 ? 0 : cur) * 10 + Int(c &- 0x30); len += 1
                 if len > 8 { return nil }
             } else if cur >= 0 {
-                if nums.isEmpty { firstLen = len }
-                nums.append(cur); cur = -1; len = 0
-                if nums.count == 3 { break }
+                if count == 0 { firstLen = len }
+                take(cur); cur = -1; len = 0
+                if count == 3 { break }
             }
         }
-        if cur >= 0 && nums.count < 3 { if nums.isEmpty { firstLen = len }; nums.append(cur) }
+        if cur >= 0 && count < 3 { if count == 0 { firstLen = len }; take(cur) }
         var y = 0, m = 0, d = 0
-        if nums.count == 1 && firstLen == 8 { y = nums[0] / 10_000; m = nums[0] / 100 % 100; d = nums[0] % 100 }
-        else if nums.count >= 3 && firstLen == 4 { y = nums[0]; m = nums[1]; d = nums[2] }
+        if count == 1 && firstLen == 8 { y = nums.0 / 10_000; m = nums.0 / 100 % 100; d = nums.0 % 100 }
+        else if count >= 3 && firstLen == 4 { y = nums.0; m = nums.1; d = nums.2 }
         else { return nil }
         guard Checksums.plausibleBirth(year: y, month: m, day: d, today: todayYMD) else { return nil }
         return y * 10_000 + m * 100 + d
