@@ -127,7 +127,8 @@ final class RecordAssembler {
         depth -= 1
         finishGeo(&scopes[depth])
         guard scopes[depth].fragment.hasPI || !scopes[depth].fragment.links.isEmpty else { return }
-        if recordOpen { recordFragments.append(copyOf: scopes[depth].fragment) } else { looseFragments.append(copyOf: scopes[depth].fragment) }
+        // The closed slot is reset when a scope opens there again, so its fragment is moved, not copied.
+        if recordOpen { recordFragments.append(taking: &scopes[depth].fragment) } else { looseFragments.append(taking: &scopes[depth].fragment) }
     }
 
     private var parentKey: Substring? { depth > 0 ? scopes[depth - 1].key : nil }

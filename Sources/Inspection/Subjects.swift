@@ -91,6 +91,14 @@ struct FragmentList {
 
     subscript(_ i: Int) -> Fragment { items[i] }
 
+    /// Moves `f` in without copying its values: `f` gets the storage of a spent slot, to be reset
+    /// before it is used again.
+    mutating func append(taking f: inout Fragment) {
+        if count == items.count { items.append(Fragment()) }
+        swap(&items[count], &f)
+        count += 1
+    }
+
     mutating func append(copyOf f: Fragment) {
         if count == items.count { items.append(Fragment()) }
         items[count].assign(f)
