@@ -494,6 +494,7 @@ final class RecordAssembler {
 
     // MARK: people of one record
 
+    /// The list's fragments are spent: they are moved (storage swapped) into the working lists.
     private func commit(_ fragments: inout FragmentList) {
         defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
@@ -507,7 +508,7 @@ final class RecordAssembler {
             if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
                 groups.absorb(f, into: g)
             } else {
-                groups.append(copyOf: f)
+                fragments.move(i, to: &groups)
             }
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
@@ -521,14 +522,14 @@ final class RecordAssembler {
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
                 groups.absorb(f, into: g)
             } else {
-                groups.append(copyOf: f)
+                fragments.move(i, to: &groups)
             }
         }
         // Joining may have made two groups share a value.
         merged.removeAll()
         for k in 0..<groups.count {
             let g = groups[k]
-            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { merged.append(copyOf: g) }
+            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { groups.move(k, to: &merged) }
         }
         for k in 0..<merged.count { table.add(merged[k]) }
     }

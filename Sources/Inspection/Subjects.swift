@@ -51,16 +51,6 @@ struct Fragment {
         fieldBirth = nil
     }
 
-    /// A copy of `o` in this fragment's own storage (no buffer shared with `o`).
-    mutating func assign(_ o: Fragment) {
-        reset()
-        values.append(contentsOf: o.values)
-        links.append(contentsOf: o.links)
-        kinds = o.kinds
-        minor = o.minor
-        fieldBirth = o.fieldBirth
-    }
-
     mutating func absorb(_ o: Fragment) {
         for v in o.values where !values.contains(v) { values.append(v) }
         kinds.formUnion(o.kinds)
@@ -99,10 +89,9 @@ struct FragmentList {
         count += 1
     }
 
-    mutating func append(copyOf f: Fragment) {
-        if count == items.count { items.append(Fragment()) }
-        items[count].assign(f)
-        count += 1
+    /// Moves fragment `i` to the end of `dest` (see `append(taking:)`); slot `i` is spent.
+    mutating func move(_ i: Int, to dest: inout FragmentList) {
+        dest.append(taking: &items[i])
     }
 
     mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
