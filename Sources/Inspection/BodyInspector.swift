@@ -102,7 +102,14 @@ public final class BodyInspector {
             try endSniff()
             return
         }
-        try charset!.feed(decoded) { utf8 throws(UninspectableError) in try parser!.feed(utf8) }
+        try charset!.feed(decoded) { utf8 throws(UninspectableError) in try parse(utf8) }
+    }
+
+    /// Decoded UTF-8 to the parser, telling the assembler whether the charset decoder checked it.
+    private func parse(_ utf8: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        assembler.inputValidated = charset!.outputValidated
+        defer { assembler.inputValidated = false }
+        try parser!.feed(utf8)
     }
 
     /// Without a content type: JSON if it looks like JSON (NDJSON if several lines do), else text.
@@ -121,7 +128,7 @@ public final class BodyInspector {
         let buffered = sniffBuffer
         sniffBuffer = []
         try buffered.withUnsafeBufferPointer { b throws(UninspectableError) in
-            try charset!.feed(b) { utf8 throws(UninspectableError) in try parser!.feed(utf8) }
+            try charset!.feed(b) { utf8 throws(UninspectableError) in try parse(utf8) }
         }
     }
 
@@ -139,7 +146,7 @@ public final class BodyInspector {
                         if sniffBuffer.isEmpty { throw UninspectableError("empty body without a content type") }
                         try endSniff()
                     }
-                    try charset!.finish { utf8 throws(UninspectableError) in try parser!.feed(utf8) }
+                    try charset!.finish { utf8 throws(UninspectableError) in try parse(utf8) }
                     try parser!.finish()
                 } catch {
                     fail(error)

@@ -106,7 +106,7 @@ final class JSONParser: BodyParser {
                     if stringIsKey {
                         memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                     } else {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
                         try valueDone()
                     }
                     j = towardNextString(bytes, from: j + 1)
@@ -166,7 +166,7 @@ final class JSONParser: BodyParser {
                     var j = i + 1
                     while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
                     if j < n && token.isEmpty && j - i <= token.limit {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true)
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)
                         state = .afterValue
                         if stack.isEmpty { topLevelDone() }
                         j = towardNextString(bytes, from: j)

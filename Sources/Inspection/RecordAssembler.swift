@@ -46,6 +46,10 @@ final class RecordAssembler {
     var table: SubjectTable
     private(set) var records = 0
     private var scratch: [UInt8] = []
+    /// Set by the inspector while the parser reads bytes the charset decoder has checked as UTF-8.
+    var inputValidated = false
+    /// The value being inspected lies in such bytes, cut at ASCII delimiters: its text needs no check.
+    private var valueValidated = false
 
     init(configuration: InspectionConfiguration) {
         self.configuration = configuration
@@ -71,6 +75,7 @@ final class RecordAssembler {
         nameless.removeAll(keepingCapacity: true)
         table.reset()
         records = 0
+        inputValidated = false
     }
 
     /// yyyymmdd of `date` in UTC+8, by the days-to-civil algorithm (Foundation's Calendar is
@@ -154,7 +159,12 @@ final class RecordAssembler {
     }
 
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
-    func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
+    /// `inPlace`: `v` lies in the bytes the parser was just given (not a copy it assembled, decoded
+    /// or windowed), between ASCII delimiters.
+    func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false,
+               inPlace: Bool = false) {
+        valueValidated = inPlace && inputValidated
+        defer { valueValidated = false }
         if depth == 0 { openScope(key: nil) }
         let role: FieldRole
         // Only a name's role depends on its parent (reading the parent's name costs a retain).
@@ -301,7 +311,7 @@ final class RecordAssembler {
     private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
         // Text past the charset sniff window may hold invalid UTF-8: key it as the text it decodes
         // to (with U+FFFD), as a String of it would be.
-        guard CharsetDecoder.validUTF8(normalized, final: true) else {
+        guard valueValidated || CharsetDecoder.validUTF8(normalized, final: true) else {
             addValue(kind, String(decoding: normalized, as: UTF8.self))
             return
         }

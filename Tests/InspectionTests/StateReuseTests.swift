@@ -70,6 +70,23 @@ struct StateReuseTests {
         #expect(pool.take(c) === s)
     }
 
+    @Test("text the charset decoder did not check is keyed as it decodes (U+FFFD), checked or not")
+    func uncheckedText() {
+        // A valid window decides UTF-8; a later chunk passes unchecked and holds a name with a stray byte.
+        let c = isolated()
+        let head = Array((#"[{"note":"中"# + String(repeating: "x", count: 5000) + #""},"#).utf8)
+        let tail = { (name: [UInt8]) in Array(#"{"name":""#.utf8) + name + Array(#"","id":"11010519491231002X"}]"#.utf8) }
+        let stray = tail(Array("张".utf8) + [0xFF] + Array("三".utf8))
+        let repaired = tail(Array("张\u{FFFD}三".utf8))
+        let a = inspect(head + stray, type: "application/json", chunks: [head.count, stray.count], configuration: c)
+        let b = inspect(head + repaired, type: "application/json", chunks: [head.count, repaired.count], configuration: c)
+        #expect(a.uninspectable == nil && a[.name] == 1 && a[.idNumber] == 1)
+        #expect(Set(a.subjects) == Set(b.subjects) && a.kindCounts == b.kindCounts, "the stray byte reads as U+FFFD")
+        let keys = inspect(head + stray, type: "application/json", chunks: [head.count, stray.count],
+                           configuration: { var k = c; k.reportValueKeys = true; return k }()).valueKeys[.name]
+        #expect(keys == [SubjectKeys.key(for: "张\u{FFFD}三", kind: .name, secret: c.secret)])
+    }
+
     @Test("masked tails: the last four characters, as String.suffix(4) reads them")
     func maskedTail() {
         var t = ValueTable(secret: Array("tail".utf8))
