@@ -21,6 +21,12 @@ final class JSONParser: BodyParser {
         /// In an object, the current member's name.
         var memberRole: FieldRole?
         var memberExcludesNames = false
+
+        /// Both in one write (one access to the stack, not two).
+        @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool) {
+            memberRole = role
+            memberExcludesNames = excludesNames
+        }
     }
 
     /// Member names seen in this body (and the earlier bodies of a reused state), by FNV-1a of
@@ -317,8 +323,7 @@ final class JSONParser: BodyParser {
         let h = nameHash(b)
         let top = stack.count - 1
         if let i = names[h].map(Int.init), nameEquals(i, b) {
-            stack[top].memberRole = nameRole[i]
-            stack[top].memberExcludesNames = nameExcludes[i]
+            stack[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
@@ -331,8 +336,7 @@ final class JSONParser: BodyParser {
                 nameArena.append(contentsOf: b)
                 nameStart.append(nameArena.count)
             }
-            stack[top].memberRole = role
-            stack[top].memberExcludesNames = excludes
+            stack[top].setMember(role, excludesNames: excludes)
         }
         stringIsKey = false
         state = .colon
