@@ -118,6 +118,9 @@ struct SubjectTable {
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
     private var links: [UInt64] = []
+    /// The kind set of the last subject snapshotted: people of one body (and of the next bodies of a
+    /// reused state) mostly share one combination, so the shared table's lock is seldom taken.
+    private var lastKinds: (bits: UInt32, set: Set<DetectorKind>)?
 
     init(secret: [UInt8]) {
         values = ValueTable(secret: secret)
@@ -305,7 +308,14 @@ struct SubjectTable {
         } else {
             key = compositeKey(p); masked = "****"
         }
-        return DetectedSubject(key: key, kinds: kindBits.set, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked)
+        let kinds: Set<DetectorKind>
+        if let last = lastKinds, last.bits == kindBits.bits {
+            kinds = last.set
+        } else {
+            kinds = kindBits.set
+            lastKinds = (kindBits.bits, kinds)
+        }
+        return DetectedSubject(key: key, kinds: kinds, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked)
     }
 }
 
