@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Inspector speed vs Hyperscan+checksums and a C digit-run loop, same bodies, same core.
 # Usage: Benchmarks/inspect.sh [BYTES] [SECONDS]   (default 16 MiB of mixed JSON/NDJSON/CSV/form, 5 s each)
+# Then the gateway benchmark's body shape (Benchmarks/gateway/pibodies.py: 16 KiB JSON, 50 resident IDs
+# each; PI_BODIES of them, default 500, one file each) through the same programs.
 # BASE_BENCH=path/to/InspectBench also runs an older build (e.g. of the previous commit) in the same run.
 # All three programs report MB per second of their own CPU time, so other load on the core does not count.
 set -euo pipefail
@@ -36,3 +38,19 @@ taskset -c 1 "$out/digitrun" "$secs" $files
 echo "-- json --"
 taskset -c 1 "$out/hs_driver" "$secs" $json
 taskset -c 1 "$out/digitrun" "$secs" $json
+
+pi="$out/pi-${PI_BODIES:-500}"
+if [ ! -d "$pi" ]; then
+  mkdir -p "$pi.tmp"
+  python3 Benchmarks/gateway/pibodies.py "$pi.tmp/bodies.jsonl" "${PI_BODIES:-500}"
+  split -l 1 -a 4 -d --additional-suffix=.json "$pi.tmp/bodies.jsonl" "$pi.tmp/"
+  rm "$pi.tmp/bodies.jsonl"
+  mv "$pi.tmp" "$pi"
+fi
+echo "-- gateway bodies: $(ls "$pi" | wc -l) x 16 KiB JSON, 50 resident IDs each (mixed = json here) --"
+taskset -c 1 .build/release/InspectBench --seconds "$secs" "$pi"/*.json | grep -E "mixed|json "
+if [ -n "${BASE_BENCH:-}" ]; then
+  taskset -c 1 "$BASE_BENCH" --seconds "$secs" "$pi"/*.json | grep -E "json "
+fi
+taskset -c 1 "$out/hs_driver" "$secs" "$pi"/*.json
+taskset -c 1 "$out/digitrun" "$secs" "$pi"/*.json

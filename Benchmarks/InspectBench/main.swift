@@ -1,5 +1,6 @@
 // InspectBench: MB/s of BodyInspector over a set of bodies held in memory.
-// usage: InspectBench [--seconds S] [--digest] FILE...   (content type from the extension)
+// usage: InspectBench [--seconds S] [--digest] FILE...   (content type from the extension; a `.jsonl`
+// file holds one `application/json` body per line, as the gateway benchmark's pibodies.py writes them)
 // --digest prints one line per body (records, kinds, and every subject's key, kinds and mask,
 // sorted) instead of timing, to check that a change keeps the results identical.
 import CustomsCore
@@ -15,11 +16,18 @@ if let i = args.firstIndex(of: "--digest") { digest = true; args.remove(at: i) }
 let types = ["json": "application/json", "ndjson": "application/x-ndjson", "csv": "text/csv",
              "tsv": "text/tab-separated-values", "form": "application/x-www-form-urlencoded", "txt": "text/plain"]
 var bodies: [(type: String, bytes: [UInt8])] = []
+var lineBodies: [(type: String, bytes: [UInt8])] = []
 for path in args {
     let ext = (path as NSString).pathExtension
-    guard let t = types[ext], let d = FileManager.default.contents(atPath: path) else { continue }
+    guard let d = FileManager.default.contents(atPath: path) else { continue }
+    if ext == "jsonl" {
+        for line in Array(d).split(separator: 0x0A) { lineBodies.append(("application/json", Array(line))) }
+        continue
+    }
+    guard let t = types[ext] else { continue }
     bodies.append((t, Array(d)))
 }
+bodies += lineBodies
 guard !bodies.isEmpty else { FileHandle.standardError.write(Data("no bodies\n".utf8)); exit(2) }
 
 let configuration = InspectionConfiguration(secret: Array("bench".utf8), now: Date(timeIntervalSince1970: 1_795_924_800))
@@ -85,3 +93,4 @@ measure("json", bodies.filter { $0.type == "application/json" })
 measure("ndjson", bodies.filter { $0.type == "application/x-ndjson" })
 measure("csv", bodies.filter { $0.type == "text/csv" })
 measure("form", bodies.filter { $0.type == "application/x-www-form-urlencoded" })
+measure("jsonl", lineBodies)

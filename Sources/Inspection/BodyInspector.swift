@@ -9,6 +9,8 @@ import Foundation
 /// ever leave it.
 public final class BodyInspector {
     private let configuration: InspectionConfiguration
+    /// Taken from `InspectionStatePool` and given back when this inspector goes away.
+    private let state: InspectionState
     private let assembler: RecordAssembler
     private var decoder: ContentDecoder?
     private var charset: CharsetDecoder?
@@ -23,7 +25,8 @@ public final class BodyInspector {
 
     public init(contentType: String?, contentEncoding: String?, configuration: InspectionConfiguration) {
         self.configuration = configuration
-        self.assembler = RecordAssembler(configuration: configuration)
+        state = InspectionStatePool.shared.take(configuration)
+        assembler = state.assembler
         decoder = ContentDecoder(contentEncoding: contentEncoding, maxDecoded: configuration.maxDecodedBytes,
                                  maxRatio: configuration.maxInflateRatio)
         if decoder == nil {
@@ -42,6 +45,8 @@ public final class BodyInspector {
         setUp(syntax, charset: media.parameters["charset"])
     }
 
+    deinit { InspectionStatePool.shared.give(state) }
+
     private func setUp(_ syntax: MediaType.Syntax, charset name: String?) {
         do throws(UninspectableError) {
             charset = try CharsetDecoder(charset: name)
@@ -57,7 +62,8 @@ public final class BodyInspector {
         } else {
             partFailure = { _ in }
         }
-        parser = Self.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
+        parser = state.parser(for: syntax, maxValueBytes: configuration.maxValueBytes)
+            ?? Self.makeParser(syntax, assembler: assembler, configuration: configuration, partFailure: partFailure)
     }
 
     static func makeParser(_ syntax: MediaType.Syntax, assembler: RecordAssembler, configuration: InspectionConfiguration,
@@ -96,7 +102,14 @@ public final class BodyInspector {
             try endSniff()
             return
         }
-        try charset!.feed(decoded) { utf8 throws(UninspectableError) in try parser!.feed(utf8) }
+        try charset!.feed(decoded) { utf8 throws(UninspectableError) in try parse(utf8) }
+    }
+
+    /// Decoded UTF-8 to the parser, telling the assembler whether the charset decoder checked it.
+    private func parse(_ utf8: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        assembler.inputValidated = charset!.outputValidated
+        defer { assembler.inputValidated = false }
+        try parser!.feed(utf8)
     }
 
     /// Without a content type: JSON if it looks like JSON (NDJSON if several lines do), else text.
@@ -115,7 +128,7 @@ public final class BodyInspector {
         let buffered = sniffBuffer
         sniffBuffer = []
         try buffered.withUnsafeBufferPointer { b throws(UninspectableError) in
-            try charset!.feed(b) { utf8 throws(UninspectableError) in try parser!.feed(utf8) }
+            try charset!.feed(b) { utf8 throws(UninspectableError) in try parse(utf8) }
         }
     }
 
@@ -133,7 +146,7 @@ public final class BodyInspector {
                         if sniffBuffer.isEmpty { throw UninspectableError("empty body without a content type") }
                         try endSniff()
                     }
-                    try charset!.finish { utf8 throws(UninspectableError) in try parser!.feed(utf8) }
+                    try charset!.finish { utf8 throws(UninspectableError) in try parse(utf8) }
                     try parser!.finish()
                 } catch {
                     fail(error)

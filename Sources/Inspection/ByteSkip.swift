@@ -19,8 +19,25 @@ enum ByteSkip {
         return ((ones &* (127 + 0x3A)) &- x) & ~w & (x &+ ones &* (127 - 0x2F)) & high
     }
 
+    /// The end of the run of ASCII digits starting at `from` (`digits` is exact in every byte, so
+    /// the lowest non-digit bit of a word is the run's end).
+    @inline(__always) static func digitRunEnd(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        var i = from
+        while i + 8 <= end {
+            let m = ~digits(load(p, i)) & high
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < end && isDigit(p[i]) { i += 1 }
+        return i
+    }
+
     /// Where an identifier can start: a digit or `@`.
     @inline(__always) static func identifierStarts(_ w: UInt64) -> UInt64 { digits(w) | bytes(w, equalTo: UInt8(ascii: "@")) }
+
+    /// Where a value can start to matter to the scan: an identifier start or the lead byte of a
+    /// full-width form (`０`, `＠`, `Ｘ`: EF BC/BD …).
+    @inline(__always) static func scanStarts(_ w: UInt64) -> UInt64 { identifierStarts(w) | bytes(w, equalTo: 0xEF) }
 
     /// Where a JSON string's plain run ends: `"` or `\`.
     @inline(__always) static func stringEnds(_ w: UInt64) -> UInt64 {

@@ -19,6 +19,11 @@ final class CharsetDecoder {
     private var carry: [UInt8] = []
     private lazy var out = [UInt8](repeating: 0, count: 64 * 1024)
     private(set) var charsetName = "utf-8"
+    /// Whether the bytes being handed to the sink are known to be valid UTF-8: ASCII, a window
+    /// validated to decide the charset, or iconv's output. Once bytes pass unchecked, later ones do
+    /// too (the states only go from checked to unchecked), so a value held across chunks and
+    /// finished while this is true holds only checked bytes.
+    private(set) var outputValidated = false
 
     init(charset: String?) throws(UninspectableError) {
         let c = charset?.lowercased().trimmingCharacters(in: .init(charactersIn: "\" "))
@@ -41,7 +46,7 @@ final class CharsetDecoder {
     }
 
     func feed(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
-        if decided { try pass(input, sink); return }
+        if decided { try pass(input, validated: false, sink); return }
         // A UTF-8 body (declared or not) that is not valid UTF-8 is taken for GB18030, the usual
         // encoding of Chinese spreadsheet exports. Decided once there are 4 KiB to look at, waiting
         // (up to 64 KiB) for the first non-ASCII text: an all-ASCII start says nothing about the
@@ -51,6 +56,7 @@ final class CharsetDecoder {
         if sniffed.isEmpty {
             let ascii = ByteSkip.asciiPrefix(input)
             if ascii > 0 {
+                outputValidated = true
                 try sink(UnsafeBufferPointer(rebasing: input[..<ascii]))
                 sniffedBytes += ascii
                 rest = UnsafeBufferPointer(rebasing: input[ascii...])
@@ -63,7 +69,7 @@ final class CharsetDecoder {
                 // Whole window in this chunk: decide on it where it lies.
                 sniffedBytes += rest.count
                 try decide(rest, final: false)
-                try pass(dropBOM(rest), sink)
+                try pass(dropBOM(rest), validated: bomLength == 0, sink)
                 return
             }
         }
@@ -87,7 +93,7 @@ final class CharsetDecoder {
         sniffed = []
         try s.withUnsafeBufferPointer { b throws(UninspectableError) in
             try decide(b, final: final)
-            try pass(dropBOM(b), sink)
+            try pass(dropBOM(b), validated: bomLength == 0, sink)
         }
     }
 
@@ -109,7 +115,10 @@ final class CharsetDecoder {
         UnsafeBufferPointer(rebasing: b[bomLength...])
     }
 
-    private func pass(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+    /// `validated`: UTF-8 passed through was checked (the deciding window without a BOM).
+    private func pass(_ input: UnsafeBufferPointer<UInt8>, validated: Bool,
+                      _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        outputValidated = converter != nil || validated
         guard let cd = converter else { try sink(input); return }
         var data = carry
         data.append(contentsOf: input)

@@ -55,7 +55,7 @@ final class DelimitedParser: BodyParser {
                                        byte: { $0 == d || $0 == 0x0A || $0 == 0x0D })
                 // A whole cell inside this chunk is inspected where it lies, without a copy.
                 if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
-                    endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                    endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
                     if bytes[j] == 0x0A { endRow() }
                     state = .fieldStart
                     i = j + 1
@@ -114,13 +114,13 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
-    private func endCell(_ v: UnsafeBufferPointer<UInt8>) {
+    private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
         if header == nil {
             headerCells.append(Substring(String(decoding: UnsafeBufferPointer(rebasing: v[r]), as: UTF8.self)))
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
-            assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]))
+            assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
         }
         column += 1
     }

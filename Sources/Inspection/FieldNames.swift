@@ -164,7 +164,7 @@ struct FieldDictionary: Sendable {
         if r == .name, let parent {
             let excluded: Bool
             if let e = parentCache[parent] { excluded = e } else {
-                excluded = Self.notPersonParents.contains(Self.normalize(parent))
+                excluded = Self.excludesNames(parent: parent)
                 if parentCache.count < 1024 { parentCache[parent] = excluded }
             }
             if excluded { return .notPerson }
@@ -173,6 +173,10 @@ struct FieldDictionary: Sendable {
     }
 
     private var parentCache: [Substring: Bool] = [:]
+
+    /// Whether a person's name under the field `parent` is someone else's (`merchant.name`); what
+    /// `placed` decides, for parsers that resolve it once per distinct name.
+    static func excludesNames(parent: Substring) -> Bool { notPersonParents.contains(normalize(parent)) }
 
     static let compoundNeedles: [([UInt8], FieldRole)] = compoundRules.map { (Array($0.0.utf8), $0.1) }
 

@@ -45,6 +45,15 @@ struct FlatMap64 {
         }
     }
 
+    /// Empty again. A table grown past `keep` slots is made small again, so a large body does not
+    /// make every later body of a reused state clear its slots.
+    mutating func reset(keep: Int = 1024) {
+        guard count > 0 else { return }
+        if keys.count > keep { self = FlatMap64(); return }
+        used.withUnsafeMutableBufferPointer { $0.update(repeating: false) }
+        count = 0
+    }
+
     private mutating func grow() {
         let (oldKeys, oldValues, oldUsed) = (keys, values, used)
         let c = keys.count * 2

@@ -7,11 +7,24 @@ final class FormParser: BodyParser {
     private var inValue = false
     private var group: String?
     private var opened = false
-    /// Field names seen in this form, by FNV-1a of their raw bytes: the decoded name split into
+    /// Field names seen in this form (and the earlier forms of a reused state), by FNV-1a of their raw bytes: the decoded name split into
     /// group and field, and the field's role, worked out once per distinct name.
     private var names = FlatMap64()
     private var nameInfo: [(raw: [UInt8], field: Substring, prefix: String?, role: FieldRole)] = []
     private var decoded: [UInt8] = []
+
+    /// Ready for the next body of a reused state; field names and their roles are kept (emptied once full).
+    func reset() {
+        key.removeAll(keepingCapacity: true)
+        value.bytes.removeAll(keepingCapacity: value.bytes.capacity <= 65_536)
+        inValue = false
+        group = nil
+        opened = false
+        decoded.removeAll(keepingCapacity: decoded.capacity <= 65_536)
+        if nameInfo.count >= Self.maxNames { names = FlatMap64(); nameInfo.removeAll() }
+    }
+
+    private static let maxNames = 1024
 
     init(assembler: RecordAssembler, maxValueBytes: Int) {
         self.assembler = assembler
@@ -82,7 +95,7 @@ final class FormParser: BodyParser {
         }
         let fieldBytes = Array(field.utf8)
         let role = assembler.sharedBaseRole(field, bytes: fieldBytes, hash: nameHash(fieldBytes))
-        if nameInfo.count < 1024 && names[h] == nil {
+        if nameInfo.count < Self.maxNames && names[h] == nil {
             names[h] = Int32(nameInfo.count)
             nameInfo.append((raw, field, prefix, role))
         }

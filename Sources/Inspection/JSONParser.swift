@@ -9,26 +9,37 @@ final class JSONParser: BodyParser {
         case string, escape, unicode(Int, UInt32), number, literal
     }
 
+    /// A name is carried as what the assembler needs of it, never as text: its role, and whether
+    /// a person's name under it is someone else's (`merchant.name`). Frames hold no references, so
+    /// pushing, popping and naming members costs no reference counting.
     private struct Frame {
         var isObject: Bool
         var isRecord: Bool
-        /// Field name this container sits under (arrays pass their parent's down to elements).
-        var key: Substring?
+        /// The field name this container sits under (arrays pass their parent's down to elements).
         var keyRole: FieldRole?
-        /// In an object, the current member's name and its role.
-        var member: Substring?
+        var keyExcludesNames = false
+        /// In an object, the current member's name.
         var memberRole: FieldRole?
+        var memberExcludesNames = false
+
+        /// Both in one write (one access to the stack, not two).
+        @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool) {
+            memberRole = role
+            memberExcludesNames = excludesNames
+        }
     }
 
-    /// Member names seen in this body, by FNV-1a of their bytes: records repeat the same names,
-    /// so each is decoded and classified once.
+    /// Member names seen in this body (and the earlier bodies of a reused state), by FNV-1a of
+    /// their bytes: records repeat the same names, so each is decoded and classified once.
     private var names = FlatMap64()
-    /// Per interned name: its text, role, and bytes (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
-    private var nameText: [Substring] = []
+    /// Per interned name: its role, whether names under it are not people's, and its bytes
+    /// (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
     private var nameRole: [FieldRole] = []
+    private var nameExcludes: [Bool] = []
     private var nameStart: [Int] = [0]
     private var nameArena: [UInt8] = []
     private static let maxNameBytes = 256
+    private static let maxNames = 4096
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -48,15 +59,33 @@ final class JSONParser: BodyParser {
         self.token = ValueBuffer(limit: maxValueBytes)
     }
 
+    /// Ready for the next body of a reused state. Member names and their roles are kept: bodies of
+    /// one API repeat them (the table is emptied once full, so it follows the traffic).
+    func reset() {
+        state = .value
+        stack.removeAll(keepingCapacity: true)
+        token.bytes.removeAll(keepingCapacity: token.bytes.capacity <= 65_536)
+        stringIsKey = false
+        highSurrogate = 0
+        literal.removeAll(keepingCapacity: true)
+        offset = 0
+        documents = 0
+        lastWasOpen = false
+        if nameRole.count >= Self.maxNames {
+            names = FlatMap64()
+            nameRole.removeAll(); nameExcludes.removeAll(); nameStart = [0]; nameArena.removeAll()
+        }
+    }
+
     private func fail(_ why: String) -> UninspectableError {
         UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
     }
 
-    // Fields are read in place: copying a whole Frame out (`stack.last`) retains its three names.
-    private var valueKey: Substring? {
-        guard !stack.isEmpty else { return nil }
+    /// Whether a person's name in a container opened here would be someone else's.
+    private var valueExcludesNames: Bool {
+        guard !stack.isEmpty else { return false }
         let i = stack.count - 1
-        return stack[i].isObject ? stack[i].member : stack[i].key
+        return stack[i].isObject ? stack[i].memberExcludesNames : stack[i].keyExcludesNames
     }
 
     /// The role of the value being read. The name itself is not passed on with values: the role
@@ -83,10 +112,10 @@ final class JSONParser: BodyParser {
                     if stringIsKey {
                         memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                     } else {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
                         try valueDone()
                     }
-                    j += 1
+                    j = towardNextString(bytes, from: j + 1)
                     offset += j - i; i = j
                     continue
                 }
@@ -143,9 +172,10 @@ final class JSONParser: BodyParser {
                     var j = i + 1
                     while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
                     if j < n && token.isEmpty && j - i <= token.limit {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true)
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)
                         state = .afterValue
                         if stack.isEmpty { topLevelDone() }
+                        j = towardNextString(bytes, from: j)
                         offset += j - i; i = j
                         continue
                     }
@@ -192,6 +222,42 @@ final class JSONParser: BodyParser {
     }
 
     private var lastWasOpen = false
+
+    @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+
+    /// After a member's name, or a value, read in place inside a container: the `: "` or `, "` that
+    /// usually follow are read here instead of one round of the state machine per byte, leaving
+    /// the state exactly as those rounds would (inside the next string when one starts). Anything
+    /// else (a bracket, a number, an error) is left where it is, for the machine. Returns the
+    /// index of the first byte not consumed.
+    @inline(__always) private func towardNextString(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
+        guard !stack.isEmpty else { return j }
+        let n = bytes.count
+        var k = j
+        // Inside a container every one of these is white space, in every state met here.
+        while k < n && Self.isSpace(bytes[k]) { k += 1 }
+        guard k < n else { return k }
+        let nextIsKey: Bool
+        switch (state, bytes[k]) {
+        case (.colon, 0x3A):
+            state = .value
+            nextIsKey = false
+        case (.afterValue, 0x2C):
+            nextIsKey = stack[stack.count - 1].isObject
+            state = nextIsKey ? .key : .value
+        default:
+            return k
+        }
+        lastWasOpen = false
+        k += 1
+        while k < n && Self.isSpace(bytes[k]) { k += 1 }
+        if k < n && bytes[k] == 0x22 {
+            stringIsKey = nextIsKey
+            state = .string
+            k += 1
+        }
+        return k
+    }
 
     @inline(__always) private static func isNumberByte(_ c: UInt8) -> Bool {
         isDigit(c) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D
@@ -251,26 +317,26 @@ final class JSONParser: BodyParser {
         try valueDone()
     }
 
-    /// The current member's name (at most `maxNameBytes`): interned per body, its role resolved once.
+    /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
+    /// across the bodies of a reused state), its role and placement resolved once.
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
         let h = nameHash(b)
         let top = stack.count - 1
         if let i = names[h].map(Int.init), nameEquals(i, b) {
-            stack[top].member = nameText[i]
-            stack[top].memberRole = nameRole[i]
+            stack[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
             let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
-            if nameText.count < 4096 && names[h] == nil {
-                names[h] = Int32(nameText.count)
-                nameText.append(name)
+            let excludes = FieldDictionary.excludesNames(parent: name)
+            if nameRole.count < Self.maxNames && names[h] == nil {
+                names[h] = Int32(nameRole.count)
                 nameRole.append(role)
+                nameExcludes.append(excludes)
                 nameArena.append(contentsOf: b)
                 nameStart.append(nameArena.count)
             }
-            stack[top].member = name
-            stack[top].memberRole = role
+            stack[top].setMember(role, excludesNames: excludes)
         }
         stringIsKey = false
         state = .colon
@@ -307,24 +373,24 @@ final class JSONParser: BodyParser {
     private func open(object: Bool) throws(UninspectableError) {
         guard stack.count < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
         let parentIsArray = topIsObject == false
-        let key = valueKey, keyRole = valueRole
+        let excludes = valueExcludesNames, keyRole = valueRole
         var isRecord = false
         if object && !assembler.inRecord && (parentIsArray || (lines && stack.isEmpty)) {
             assembler.beginRecord()
             isRecord = true
         }
-        if object { assembler.openScope(key: key) }
-        stack.append(Frame(isObject: object, isRecord: isRecord, key: key, keyRole: keyRole, member: nil, memberRole: nil))
+        if object { assembler.openScope(namesExcluded: excludes) }
+        stack.append(Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes))
         state = object ? .firstKeyOrEnd : .value
         lastWasOpen = !object
     }
 
     private func close(object: Bool) throws(UninspectableError) {
         guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
-        let top = stack.removeLast()
+        let isRecord = stack.removeLast().isRecord
         if object {
             assembler.closeScope()
-            if top.isRecord { assembler.endRecord() }
+            if isRecord { assembler.endRecord() }
         } else {
             assembler.closeGeoArray()
         }

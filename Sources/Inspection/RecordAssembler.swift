@@ -10,6 +10,9 @@ import Foundation
 final class RecordAssembler {
     private struct Scope {
         var key: Substring?
+        /// Whether a person's name here is someone else's, when the parser resolved it from the
+        /// scope's name (then `key` is not kept); nil: decided from `key`.
+        var namesExcluded: Bool?
         var fragment = Fragment()
         var latitude: Coordinate?
         var longitude: Coordinate?
@@ -17,8 +20,9 @@ final class RecordAssembler {
         var geoNumbers: [String] = []
 
         /// Reused for the next scope at this depth, keeping the arrays' storage.
-        mutating func reset(key: Substring?) {
+        mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
             self.key = key
+            self.namesExcluded = namesExcluded
             fragment.reset()
             latitude = nil; longitude = nil
             geoNumbers.removeAll(keepingCapacity: true)
@@ -42,6 +46,10 @@ final class RecordAssembler {
     var table: SubjectTable
     private(set) var records = 0
     private var scratch: [UInt8] = []
+    /// Set by the inspector while the parser reads bytes the charset decoder has checked as UTF-8.
+    var inputValidated = false
+    /// The value being inspected lies in such bytes, cut at ASCII delimiters: its text needs no check.
+    private var valueValidated = false
 
     init(configuration: InspectionConfiguration) {
         self.configuration = configuration
@@ -50,6 +58,24 @@ final class RecordAssembler {
         scanner = ValueScanner(today: todayYMD)
         table = SubjectTable(secret: configuration.secret)
         scratch.reserveCapacity(256)
+    }
+
+    /// yyyymmdd of the flow date: a reused state serves only bodies of the same date.
+    var flowDate: Int { todayYMD }
+
+    /// Ready for the next body (of a configuration with the same secret, date and field names):
+    /// everything the last body found is dropped; the storage and the field-name roles are kept.
+    func reset() {
+        depth = 0
+        recordOpen = false
+        recordFragments.removeAll()
+        looseFragments.removeAll()
+        groups.removeAll()
+        merged.removeAll()
+        nameless.removeAll(keepingCapacity: true)
+        table.reset()
+        records = 0
+        inputValidated = false
     }
 
     /// yyyymmdd of `date` in UTC+8, by the days-to-civil algorithm (Foundation's Calendar is
@@ -91,12 +117,23 @@ final class RecordAssembler {
         depth += 1
     }
 
+    /// A scope whose name the parser has already judged (see `Scope.namesExcluded`).
+    func openScope(namesExcluded: Bool) {
+        if depth < scopes.count {
+            scopes[depth].reset(key: nil, namesExcluded: namesExcluded)
+        } else {
+            scopes.append(Scope(key: nil, namesExcluded: namesExcluded))
+        }
+        depth += 1
+    }
+
     func closeScope() {
         guard depth > 0 else { return }
         depth -= 1
         finishGeo(&scopes[depth])
         guard scopes[depth].fragment.hasPI || !scopes[depth].fragment.links.isEmpty else { return }
-        if recordOpen { recordFragments.append(copyOf: scopes[depth].fragment) } else { looseFragments.append(copyOf: scopes[depth].fragment) }
+        // The closed slot is reset when a scope opens there again, so its fragment is moved, not copied.
+        if recordOpen { recordFragments.append(taking: &scopes[depth].fragment) } else { looseFragments.append(taking: &scopes[depth].fragment) }
     }
 
     private var parentKey: Substring? { depth > 0 ? scopes[depth - 1].key : nil }
@@ -122,11 +159,20 @@ final class RecordAssembler {
     }
 
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
-    func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false) {
+    /// `inPlace`: `v` lies in the bytes the parser was just given (not a copy it assembled, decoded
+    /// or windowed), between ASCII delimiters.
+    func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false,
+               inPlace: Bool = false) {
+        valueValidated = inPlace && inputValidated
+        defer { valueValidated = false }
         if depth == 0 { openScope(key: nil) }
         let role: FieldRole
         // Only a name's role depends on its parent (reading the parent's name costs a retain).
-        if let baseRole { role = baseRole == .name ? fields.placed(.name, parent: parentKey) : baseRole }
+        if let baseRole {
+            if baseRole != .name { role = baseRole }
+            else if let excluded = scopes[depth - 1].namesExcluded { role = excluded ? .notPerson : .name }
+            else { role = fields.placed(.name, parent: parentKey) }
+        }
         else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
         switch role {
         case .latitude, .longitude, .geo:
@@ -152,23 +198,29 @@ final class RecordAssembler {
         default: break
         }
         if v.isEmpty { return }
-        let normalizedFullWidth = containsFullWidth(v)
-        if normalizedFullWidth {
+        // One pass finds the first byte the full-width check or the identifier scan could act on;
+        // most names, addresses and notes have none, and then neither reads the value again.
+        let first = ByteSkip.first(in: v, from: 0, end: v.count, mask: ByteSkip.scanStarts,
+                                   byte: { isDigit($0) || $0 == UInt8(ascii: "@") || $0 == 0xEF })
+        if first < v.count && containsFullWidth(v, from: first) {
             scratch.removeAll(keepingCapacity: true)
             foldFullWidth(v, into: &scratch)
-            scratch.withUnsafeBufferPointer { inspect($0, role: role) }
+            scratch.withUnsafeBufferPointer { inspect($0, role: role, scanFrom: 0) }
         } else {
-            inspect(v, role: role)
+            inspect(v, role: role, scanFrom: first)
         }
     }
 
-    private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
+    /// `scanFrom`: where the identifier scan starts (no digit or `@` before it); `v.count` skips it.
+    private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
         var identified = false
         // The closure does not outlive this call; an unmanaged self spares a retain and release
         // per identifier candidate (the scanner's functions are not inlined into this one).
-        scanner.scan(v, role: role) { [unowned(unsafe) self] id in
-            identified = true
-            self.record(id)
+        if scanFrom < v.count {
+            scanner.scan(v, from: scanFrom, role: role) { [unowned(unsafe) self] id in
+                identified = true
+                self.record(id)
+            }
         }
         if identified { return }
         switch role {
@@ -180,7 +232,7 @@ final class RecordAssembler {
             if !v.contains(UInt8(ascii: "*")), let a = trimmed(v), Self.scalarCount(a) >= 4 { addValue(.address, a) }
         case .birthDate:
             if let ymd = parseDate(v) {
-                addValue(.birthDate, String(ymd))
+                addDate(ymd)
                 scopes[depth - 1].fragment.fieldBirth = ymd
                 if isMinor(ymd) { scopes[depth - 1].fragment.minor = true }
             }
@@ -235,9 +287,20 @@ final class RecordAssembler {
     private func record(_ id: Identifier) {
         addValue(id.kind, id.normalized)
         if let b = id.birth {
-            addValue(.birthDate, String(b))
+            addDate(b)
             if isMinor(b) { scopes[depth - 1].fragment.minor = true }
         }
+    }
+
+    /// A birth date, keyed as its decimal digits (what `String(ymd)` spells) without making the String.
+    private func addDate(_ ymd: Int) {
+        precondition(ymd > 0)
+        let id = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var n = ymd, i = 20
+            while n > 0 { i -= 1; buf[i] = UInt8(truncatingIfNeeded: n % 10) &+ 0x30; n /= 10 }
+            return table.values.intern(.birthDate, UnsafeBufferPointer(rebasing: buf[i..<20]))
+        }
+        scopes[depth - 1].fragment.add(.birthDate, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
@@ -248,7 +311,7 @@ final class RecordAssembler {
     private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
         // Text past the charset sniff window may hold invalid UTF-8: key it as the text it decodes
         // to (with U+FFFD), as a String of it would be.
-        guard CharsetDecoder.validUTF8(normalized, final: true) else {
+        guard valueValidated || CharsetDecoder.validUTF8(normalized, final: true) else {
             addValue(kind, String(decoding: normalized, as: UTF8.self))
             return
         }
@@ -275,18 +338,22 @@ final class RecordAssembler {
             if isNumber {
                 scopes[i].geoNumbers.append(String(decoding: v, as: UTF8.self))
             } else {
-                // "lat,lon" (or separated by spaces or semicolons): exactly two parts.
-                var parts: [Range<Int>] = []
+                // "lat,lon" (or separated by spaces or semicolons): exactly two parts (no array per value).
+                var first = 0..<0, second = 0..<0
+                var parts = 0
                 var a = 0
                 for k in 0...v.count {
                     if k == v.count || v[k] == UInt8(ascii: ",") || v[k] == UInt8(ascii: " ") || v[k] == UInt8(ascii: ";") {
-                        if k > a { parts.append(a..<k); if parts.count > 2 { return false } }
+                        if k > a {
+                            parts += 1
+                            if parts == 1 { first = a..<k } else if parts == 2 { second = a..<k } else { return false }
+                        }
                         a = k + 1
                     }
                 }
-                guard parts.count == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[parts[0]]), limit: 180),
-                      let q = Coordinate(UnsafeBufferPointer(rebasing: v[parts[1]]), limit: 180),
-                      abs(p.value) <= 90 || abs(q.value) <= 90 else { return false }
+                guard parts == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[first]), limit: 180),
+                      let q = Coordinate(UnsafeBufferPointer(rebasing: v[second]), limit: 180),
+                      p.within(90) || q.within(90) else { return false }
                 addGeo(&scopes[i].fragment, p, q)
                 return true
             }
@@ -318,7 +385,7 @@ final class RecordAssembler {
     /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
     private func addGeo(_ f: inout Fragment, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
-        let (lat, lon) = abs(a.value) > 90 || (longitudeFirst && abs(b.value) <= 90) ? (b, a) : (a, b)
+        let (lat, lon) = !a.within(90) || (longitudeFirst && b.within(90)) ? (b, a) : (a, b)
         scratch.removeAll(keepingCapacity: true)
         lat.appendSixDecimals(to: &scratch)
         scratch.append(UInt8(ascii: ","))
@@ -373,7 +440,13 @@ final class RecordAssembler {
 
     /// yyyy-mm-dd, yyyy/mm/dd, yyyymmdd, yyyy年m月d日 (and a time after it).
     private func parseDate(_ v: UnsafeBufferPointer<UInt8>) -> Int? {
-        var nums: [Int] = []
+        // The first three numbers, in fixed slots (no array per value).
+        var nums = (0, 0, 0)
+        var count = 0
+        func take(_ x: Int) {
+            switch count { case 0: nums.0 = x; case 1: nums.1 = x; default: nums.2 = x }
+            count += 1
+        }
         var cur = -1, len = 0
         var firstLen = 0
         for c in v {
@@ -381,15 +454,15 @@ final class RecordAssembler {
                 cur = (cur < 0 ? 0 : cur) * 10 + Int(c &- 0x30); len += 1
                 if len > 8 { return nil }
             } else if cur >= 0 {
-                if nums.isEmpty { firstLen = len }
-                nums.append(cur); cur = -1; len = 0
-                if nums.count == 3 { break }
+                if count == 0 { firstLen = len }
+                take(cur); cur = -1; len = 0
+                if count == 3 { break }
             }
         }
-        if cur >= 0 && nums.count < 3 { if nums.isEmpty { firstLen = len }; nums.append(cur) }
+        if cur >= 0 && count < 3 { if count == 0 { firstLen = len }; take(cur) }
         var y = 0, m = 0, d = 0
-        if nums.count == 1 && firstLen == 8 { y = nums[0] / 10_000; m = nums[0] / 100 % 100; d = nums[0] % 100 }
-        else if nums.count >= 3 && firstLen == 4 { y = nums[0]; m = nums[1]; d = nums[2] }
+        if count == 1 && firstLen == 8 { y = nums.0 / 10_000; m = nums.0 / 100 % 100; d = nums.0 % 100 }
+        else if count >= 3 && firstLen == 4 { y = nums.0; m = nums.1; d = nums.2 }
         else { return nil }
         guard Checksums.plausibleBirth(year: y, month: m, day: d, today: todayYMD) else { return nil }
         return y * 10_000 + m * 100 + d
@@ -397,9 +470,9 @@ final class RecordAssembler {
 
     // MARK: full-width digits
 
-    private func containsFullWidth(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+    private func containsFullWidth(_ v: UnsafeBufferPointer<UInt8>, from: Int) -> Bool {
         let n = v.count
-        var i = 0
+        var i = from
         while true {
             i = ByteSkip.first(in: v, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0xEF) }, byte: { $0 == 0xEF })
             if i + 2 >= n { return false }
@@ -431,6 +504,7 @@ final class RecordAssembler {
 
     // MARK: people of one record
 
+    /// The list's fragments are spent: they are moved (storage swapped) into the working lists.
     private func commit(_ fragments: inout FragmentList) {
         defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
@@ -444,7 +518,7 @@ final class RecordAssembler {
             if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
                 groups.absorb(f, into: g)
             } else {
-                groups.append(copyOf: f)
+                fragments.move(i, to: &groups)
             }
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
@@ -458,14 +532,14 @@ final class RecordAssembler {
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
                 groups.absorb(f, into: g)
             } else {
-                groups.append(copyOf: f)
+                fragments.move(i, to: &groups)
             }
         }
         // Joining may have made two groups share a value.
         merged.removeAll()
         for k in 0..<groups.count {
             let g = groups[k]
-            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { merged.append(copyOf: g) }
+            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { groups.move(k, to: &merged) }
         }
         for k in 0..<merged.count { table.add(merged[k]) }
     }

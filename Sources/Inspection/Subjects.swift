@@ -51,16 +51,6 @@ struct Fragment {
         fieldBirth = nil
     }
 
-    /// A copy of `o` in this fragment's own storage (no buffer shared with `o`).
-    mutating func assign(_ o: Fragment) {
-        reset()
-        values.append(contentsOf: o.values)
-        links.append(contentsOf: o.links)
-        kinds = o.kinds
-        minor = o.minor
-        fieldBirth = o.fieldBirth
-    }
-
     mutating func absorb(_ o: Fragment) {
         for v in o.values where !values.contains(v) { values.append(v) }
         kinds.formUnion(o.kinds)
@@ -91,10 +81,17 @@ struct FragmentList {
 
     subscript(_ i: Int) -> Fragment { items[i] }
 
-    mutating func append(copyOf f: Fragment) {
+    /// Moves `f` in without copying its values: `f` gets the storage of a spent slot, to be reset
+    /// before it is used again.
+    mutating func append(taking f: inout Fragment) {
         if count == items.count { items.append(Fragment()) }
-        items[count].assign(f)
+        swap(&items[count], &f)
         count += 1
+    }
+
+    /// Moves fragment `i` to the end of `dest` (see `append(taking:)`); slot `i` is spent.
+    mutating func move(_ i: Int, to dest: inout FragmentList) {
+        dest.append(taking: &items[i])
     }
 
     mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
@@ -121,10 +118,26 @@ struct SubjectTable {
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
     private var links: [UInt64] = []
+    /// The kind set of the last subject snapshotted: people of one body (and of the next bodies of a
+    /// reused state) mostly share one combination, so the shared table's lock is seldom taken.
+    private var lastKinds: (bits: UInt32, set: Set<DetectorKind>)?
 
     init(secret: [UInt8]) {
         values = ValueTable(secret: secret)
     }
+
+    /// Empty again for the next body of a reused state, keeping the storage.
+    mutating func reset() {
+        values.reset()
+        parent.removeAll(keepingCapacity: true)
+        people.reset()
+        byValue.reset()
+        nameOnlyJoinsNamed = false
+        nameLinks = false
+        links.removeAll(keepingCapacity: true)
+    }
+
+    var footprint: Int { values.footprint + parent.capacity * 4 + people.footprint + links.capacity * 8 }
 
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
@@ -291,11 +304,18 @@ struct SubjectTable {
         let masked: String
         if let b = best {
             key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
-            masked = "****" + String(values.text(b.id).suffix(4))
+            masked = "****" + values.tail4(b.id)
         } else {
             key = compositeKey(p); masked = "****"
         }
-        return DetectedSubject(key: key, kinds: kindBits.set, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked)
+        let kinds: Set<DetectorKind>
+        if let last = lastKinds, last.bits == kindBits.bits {
+            kinds = last.set
+        } else {
+            kinds = kindBits.set
+            lastKinds = (kindBits.bits, kinds)
+        }
+        return DetectedSubject(key: key, kinds: kinds, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked)
     }
 }
 
@@ -306,6 +326,13 @@ private struct People {
     private var nodes: [Node] = []
     var count: Int { people.count }
     var indices: Range<Int> { people.indices }
+
+    mutating func reset() {
+        people.removeAll(keepingCapacity: true)
+        nodes.removeAll(keepingCapacity: true)
+    }
+
+    var footprint: Int { people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride }
 
     mutating func append(_ p: Fragment) {
         var person = Person(kinds: p.kinds, minor: p.minor)

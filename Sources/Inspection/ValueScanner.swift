@@ -29,9 +29,11 @@ struct ValueScanner {
         isAlnum(c) || c == UInt8(ascii: "*") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
     }
 
-    func scan(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, found: (Identifier) -> Void) {
+    /// Identifiers in `v`, looked for from `from` on (bytes before it, if any, must hold no digit
+    /// and no `@`; they are still read as context: a `+` or letters before a number).
+    func scan(_ v: UnsafeBufferPointer<UInt8>, from: Int = 0, role: FieldRole, found: (Identifier) -> Void) {
         let n = v.count
-        var i = 0
+        var i = from
         while i < n {
             let c = v[i]
             if c == UInt8(ascii: "@") {
@@ -83,15 +85,17 @@ struct ValueScanner {
         var buf: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 24 digits, stack only
         return withUnsafeMutableBytes(of: &buf) { raw -> Int in
             let d = raw.bindMemory(to: UInt8.self)
+            // Each group of digits is found a word at a time and copied in one go (the first 24 digits).
             while e < n {
-                let c = v[e]
-                if isDigit(c) {
-                    if digitCount < 24 { d[digitCount] = c }
-                    digitCount += 1; e += 1
-                } else if (c == UInt8(ascii: " ") || c == UInt8(ascii: "-")) && e + 1 < n && isDigit(v[e + 1])
-                            && digitCount < 24 {
-                    grouped = true; e += 1
-                } else { break }
+                let r = ByteSkip.digitRunEnd(in: v, from: e, end: n)
+                if digitCount < 24 {
+                    let take = min(r - e, 24 - digitCount)
+                    UnsafeMutableRawPointer(d.baseAddress! + digitCount).copyMemory(from: v.baseAddress! + e, byteCount: take)
+                }
+                digitCount += r - e; e = r
+                guard e < n, v[e] == UInt8(ascii: " ") || v[e] == UInt8(ascii: "-"), e + 1 < n, isDigit(v[e + 1]),
+                      digitCount < 24 else { break }
+                grouped = true; e += 1
             }
             var end = e
             // ID check character.
@@ -180,8 +184,11 @@ struct ValueScanner {
         var ls = start
         while ls > 0 && start - ls < 3 && isAlpha(v[ls - 1]) { ls -= 1 }
         if ls > 0 && (Self.glues(v[ls - 1])) { return }
-        let letters = Array(v[ls..<start])
-        guard letters.allSatisfy(isUpper), letters.count <= 2 else { return }
+        // Most letter-prefixed numbers are order or customer ids: the letters are read in place, and
+        // an array of them is made only for an identifier (or the rare Hong Kong ID check).
+        let letterCount = start - ls
+        guard letterCount <= 2, isUpper(v[ls]), isUpper(v[start - 1]) else { return }
+        var letters: [UInt8] { Array(v[ls..<start]) }
         let after: UInt8 = end < v.count ? v[end] : 0
         let digits = UnsafeBufferPointer(rebasing: d[0..<min(count, 24)])
         // Hong Kong: X123456(7) or, in an HKID field, X1234567 / X123456A.
@@ -201,16 +208,16 @@ struct ValueScanner {
             }
             return
         }
-        if letters.count == 1 && count == 9 && Checksums.twID(letter: letters[0], digits: digits) {
+        if letterCount == 1 && count == 9 && Checksums.twID(letter: v[ls], digits: digits) {
             Self.emit(.twID, letters + Array(digits), found)
             return
         }
-        let l0 = letters.last!
+        let l0 = v[start - 1]
         let passport: Bool
-        switch (letters.count, count) {
+        switch (letterCount, count) {
         case (1, 8): passport = l0 == UInt8(ascii: "E") || l0 == UInt8(ascii: "G") || l0 == UInt8(ascii: "K")
         case (2, 7):
-            let a = letters[0], b = letters[1]
+            let a = v[ls], b = v[ls + 1]
             passport = (a == UInt8(ascii: "E") && b != UInt8(ascii: "I") && b != UInt8(ascii: "O"))
                 || (b == UInt8(ascii: "E") && (a == UInt8(ascii: "D") || a == UInt8(ascii: "S") || a == UInt8(ascii: "P")))
                 || (a == UInt8(ascii: "M") && b == UInt8(ascii: "A"))

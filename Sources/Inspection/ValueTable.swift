@@ -38,6 +38,23 @@ struct ValueTable {
 
     var count: Int { entries.count }
 
+    /// Empty again for the next body of a reused state, keeping the storage (slots grown by a
+    /// large body are made small again, so small bodies do not clear them).
+    mutating func reset() {
+        arena.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+        hmacs.removeAll(keepingCapacity: true)
+        if slots.count > 4096 {
+            slots = Array(repeating: 0, count: 256)
+        } else {
+            slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        countedPerKind.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+    }
+
+    /// Bytes of storage held (to decide whether a state is worth keeping for the next body).
+    var footprint: Int { arena.capacity + entries.capacity * MemoryLayout<Entry>.stride + slots.capacity * 4 + hmacs.capacity * 17 }
+
     /// The id of (tag, bytes), adding it if new.
     mutating func intern(tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
         let h = ValueHash.hash(bytes, tag: tag)
@@ -107,10 +124,20 @@ struct ValueTable {
         return k
     }
 
-    /// The value as text (for the masked tail of a subject).
-    func text(_ id: Int32) -> String {
+    /// The last four characters of the value (the masked tail of a subject). Identifiers are ASCII:
+    /// when the last five bytes are ASCII and none is a CR, each of the last four is a character of
+    /// its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the fourth-last),
+    /// so they are read without walking the String's grapheme clusters.
+    func tail4(_ id: Int32) -> String {
         let e = entries[Int(id)]
-        return arena.withUnsafeBufferPointer { String(decoding: $0[Int(e.start)..<Int(e.start + e.length)], as: UTF8.self) }
+        let n = Int(e.length), start = Int(e.start)
+        return arena.withUnsafeBufferPointer { a in
+            let look = a[max(start, start + n - 5)..<(start + n)]
+            if look.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
+                return String(decoding: a[max(start, start + n - 4)..<(start + n)], as: UTF8.self)
+            }
+            return String(String(decoding: a[start..<(start + n)], as: UTF8.self).suffix(4))
+        }
     }
 
     /// Every counted value's `SubjectKeys` key, per kind (accuracy tooling only: one HMAC per value).

@@ -33,7 +33,7 @@ struct FastPathTests {
             #expect(t.subjectKey(id) == SubjectKeys.key(for: "value-\(i)", kind: .email, secret: secret))
         }
         #expect(t.subjectKey(asName) == SubjectKeys.key(for: "value-1", kind: .name, secret: secret))
-        #expect(t.text(asName) == "value-1")
+        #expect(t.tail4(asName) == "ue-1")
     }
 
     @Test("value table: per-kind counts count each committed value once")
@@ -98,6 +98,15 @@ struct FastPathTests {
             #expect(Array(bad.utf8).withUnsafeBufferPointer { Coordinate($0, limit: 180) } == nil, "\(bad)")
         }
         #expect(Coordinate("91.0000", limit: 90) == nil)
+        // Limits decided from the digits agree with the parsed Double, rounding included.
+        for text in ["90.0000", "-90.0000", "90.00001", "90.00000000000000001", "89.99999999999999999", "0090.0000",
+                     "180.0000", "180.00000000000000000001", "179.99999", "-45.123456", "99999999999999999999.0000"] {
+            let c = try #require(Array(text.utf8).withUnsafeBufferPointer { Coordinate($0, limit: .max) }, "\(text)")
+            for limit in [90, 180] {
+                #expect(c.within(limit) == (abs(Double(text)!) <= Double(limit)), "\(text) within \(limit)")
+                #expect((Coordinate(text, limit: limit) != nil) == (abs(Double(text)!) <= Double(limit)), "\(text) under \(limit)")
+            }
+        }
     }
 
     @Test("word-at-a-time skipping finds the same first byte as a byte loop, at every offset")
@@ -108,9 +117,12 @@ struct FastPathTests {
             let n = Int(rng.next() % 40)
             var bytes = [UInt8]()
             for _ in 0..<n {
+                // Some long digit runs, for the digit-run end.
+                if rng.next() % 16 == 0 { bytes += Array("13812345678".utf8); continue }
                 // Mostly bytes that match nothing, so the skips are long.
                 bytes.append(rng.next() % 4 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(ascii: "x") &+ UInt8(rng.next() % 3) * 0x40)
             }
+            bytes = Array(bytes.prefix(n))
             bytes.withUnsafeBufferPointer { p in
                 for from in 0...n {
                     let starts = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.identifierStarts,
@@ -120,6 +132,8 @@ struct FastPathTests {
                     let ends = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
                     let naiveEnds = (from..<n).first { p[$0] == 0x22 || p[$0] == 0x5C } ?? n
                     #expect(ends == naiveEnds, "\(bytes) from \(from)")
+                    let run = ByteSkip.digitRunEnd(in: p, from: from, end: n)
+                    #expect(run == ((from..<n).first { !isDigit(p[$0]) } ?? n), "\(bytes) from \(from)")
                 }
             }
         }
