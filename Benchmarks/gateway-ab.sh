@@ -10,7 +10,13 @@
 #
 # Each argument is NAME=BINARY [extra serve flags], or the word squid for Squid 5 with gateway.sh's
 # configuration: its CPU time per request against Customs' is the per-core comparison of issue 2. Environment: ROUNDS=3 DURATION=6 CONNS=64
-# LOADS="get post" (get, post); OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
+# LOADS="get post" (get, post, pi); OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
+#
+# The pi load is gateway.sh's issue-6 section (POST 16 KiB JSON, 50 resident IDs each, PI_BODIES
+# distinct bodies walked from a new offset every run); give the inspecting binaries the site file
+# that makes the upstream overseas:
+#   LOADS=pi Benchmarks/gateway-ab.sh "before=/tmp/customs-before --config Benchmarks/gateway/pi-site.yaml" \
+#     "after=.build/release/customs --config Benchmarks/gateway/pi-site.yaml" plain=.build/release/customs squid
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,6 +36,10 @@ bench_setup_run_dir
 bench_build_tools
 UP_PORT=$(bench_free_port); BYTES_PORT=$(bench_free_port)
 bench_start_upstreams
+if [[ " $LOADS " == *" pi "* ]]; then
+  python3 "$ASSETS/pibodies.py" "$RUN/pi-bodies.jsonl" "${PI_BODIES:-20000}"
+  export BENCH_BODIES="$RUN/pi-bodies.jsonl" BENCH_OFFSET=0
+fi
 
 declare -A PORT
 NAMES=()
@@ -77,12 +87,14 @@ for load in $LOADS; do
   case $load in
     get) lua=small.lua; path=/small; label="small GET" ;;
     post) lua=post.lua; path=/post; label="POST 16 KiB" ;;
+    pi) lua=pi.lua; path=/collect; label="POST 16 KiB, 50 resident IDs" ;;
     *) echo "unknown load $load" >&2; exit 2 ;;
   esac
   for name in "${NAMES[@]}"; do bench_wrk "$name" "$lua" "$path" 2 >/dev/null || true; done # warm-up
   for r in $(seq 1 "$ROUNDS"); do
     for name in "${NAMES[@]}"; do
       row=$(measure "$name" "$lua" "$path")
+      BENCH_OFFSET=$(( ${BENCH_OFFSET:-0} + 1543 ))
       bench_log "$label round $r: $row"
       printf '%s\t%s\t%s\n' "$load" "$r" "$row" >>"$RUN/ab.tsv"
       awk -F'\t' -v label="$label" -v d="$DURATION" '{
