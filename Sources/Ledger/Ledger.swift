@@ -74,7 +74,9 @@ public protocol SubjectLedger: AnyObject, Sendable {
     /// Atomically: compute the preview (before/after for every key in `batch.keys`), call `decide`
     /// (a pure, fast function) on the ledger's serial queue, and if it returns `.commit`, make the
     /// batch durable. `completion` runs (on any queue) only once the commit is durable (group
-    /// commit: many batches share one transaction and one fsync), or at once for `.discard`.
+    /// commit: many batches share one transaction and one fsync), or at once for `.discard` and for
+    /// a batch that adds nothing not yet durable — then possibly on the caller's thread, before
+    /// `admit` returns.
     /// Previews and commits are serialised, so two flows can never both slip under a line.
     /// `decide` runs on the ledger's queue: it must not call back into the ledger.
     func admit<T: Sendable>(_ batch: LedgerBatch,
