@@ -117,9 +117,10 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         let facts = facts(.subjects(newByCategory: counts))
         let batch = LedgerBatch(time: flow.startedAt, recipient: recipient.id, categories: masks.categories, subjects: subjects,
                                 keys: runtime.countKeys(forRecipient: recipient.id), calendar: runtime.policy.calendar)
-        let policy = runtime.policy
+        // The runtime, not its policy: capturing the snapshot struct retained each of its fields.
+        let runtime = self.runtime
         governor.ledger.admit(batch, decide: { preview in
-            let v = Decide.verdict(facts, policy: policy, counts: preview, trace: false)
+            let v = Decide.verdict(facts, policy: runtime.policy, counts: preview, trace: false)
             return (v.countsFlow ? .commit : .discard, v)
         }, completion: { [self] outcome in
             switch outcome {

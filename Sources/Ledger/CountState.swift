@@ -129,6 +129,13 @@ struct CountState: Sendable {
     }
 
     mutating func preview(_ batch: LedgerBatch) -> CountPreview {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: batch.subjects.count) { hashes in
+            for (n, s) in batch.subjects.enumerated() { hashes[n] = SubjectTable.hash(s.key) }
+            return preview(batch, hashes: UnsafeBufferPointer(hashes))
+        }
+    }
+
+    private mutating func preview(_ batch: LedgerBatch, hashes: UnsafeBufferPointer<UInt64>) -> CountPreview {
         var result = CountPreview(minimumCapacity: batch.keys.count)
         // Counters sharing a series share one pass over the batch's subjects. A batch asks for a
         // handful of counters: a short list beats hashing scope and category names.
@@ -155,7 +162,7 @@ struct CountState: Sendable {
             if affected, let i = batch.categories.firstIndex(of: seriesKey.category) {
                 let bit: UInt64 = 1 << UInt64(i)
                 if let id {
-                    series[Int(id)].table.forEachLastSeen(batch.subjects, withAny: bit) { seen in
+                    series[Int(id)].table.forEachLastSeen(batch.subjects, hashes: hashes, withAny: bit) { seen in
                         guard let seen else {
                             for k in keys.indices { added[k] += 1 }
                             return

@@ -31,14 +31,20 @@ public struct SubjectTable: Sendable {
     /// Bytes held by the slot array.
     public var memoryBytes: Int { capacity * MemoryLayout<Slot>.stride }
 
+    /// A key's hash, the same in every table (its home slot is the hash's low bits).
     @inline(__always)
-    private static func home(_ hi: UInt64, _ lo: UInt64, _ mask: Int) -> Int {
+    static func hash(_ key: SubjectKey) -> UInt64 {
         // Real keys are HMAC output, but tests and tools use sequential ones: mix anyway.
-        var h = (hi &* 0x9E37_79B9_7F4A_7C15) ^ lo
+        var h = (key.hi &* 0x9E37_79B9_7F4A_7C15) ^ key.lo
         h ^= h >> 32
         h &*= 0xD6E8_FEB8_6659_FD93
         h ^= h >> 32
-        return Int(truncatingIfNeeded: h) & mask
+        return h
+    }
+
+    @inline(__always)
+    private static func home(_ hi: UInt64, _ lo: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: hash(SubjectKey(hi: hi, lo: lo))) & mask
     }
 
     /// The hour `key` was last seen, or nil if it never was.
@@ -56,20 +62,22 @@ public struct SubjectTable: Sendable {
     }
 
     /// Calls `body` with the last-seen hour (nil: never seen) of each subject whose category mask
-    /// has a bit of `bits`, in order. It first reads every such subject's home slot: independent
-    /// loads with no branch between them, so a batch's cache misses overlap instead of being paid
-    /// one after another by the probes that follow.
+    /// has a bit of `bits`, in order; `hashes[n]` is `hash(subjects[n].key)`, computed once per
+    /// batch for every table it visits. It first reads every such subject's home slot: a short
+    /// loop of independent loads, so a batch's cache misses overlap instead of being paid one
+    /// after another by the probes that follow.
     @inline(__always)
-    func forEachLastSeen(_ subjects: [LedgerSubject], withAny bits: UInt64, _ body: (UInt32?) -> Void) {
+    func forEachLastSeen(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
+                         _ body: (UInt32?) -> Void) {
+        precondition(hashes.count >= subjects.count, "one hash per subject")
         slots.withUnsafeBufferPointer { s in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: subjects.count) { homeStamps in
-                for (n, subject) in subjects.enumerated() {
-                    let home = Self.home(subject.key.hi, subject.key.lo, mask)
-                    homeStamps[n] = subject.categories & bits != 0 ? s[home].stamp : 0
+                for n in subjects.indices {
+                    homeStamps[n] = s[Int(truncatingIfNeeded: hashes[n]) & mask].stamp
                 }
                 for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
                     let key = subject.key
-                    var i = Self.home(key.hi, key.lo, mask)
+                    var i = Int(truncatingIfNeeded: hashes[n]) & mask
                     var stamp = homeStamps[n]
                     while true {
                         if stamp == 0 { body(nil); break }

@@ -55,7 +55,9 @@ import Testing
         }
         for bits: UInt64 in [0b001, 0b010, 0b101, 0b111, 0b1000] {
             var seen: [UInt32?] = []
-            table.forEachLastSeen(subjects, withAny: bits) { seen.append($0) }
+            subjects.map { SubjectTable.hash($0.key) }.withUnsafeBufferPointer { hashes in
+                table.forEachLastSeen(subjects, hashes: hashes, withAny: bits) { seen.append($0) }
+            }
             let want = subjects.filter { $0.categories & bits != 0 }.map { table.lastSeen($0.key) }
             #expect(seen == want)
         }
