@@ -89,3 +89,26 @@ import Testing
         }
     }
 }
+
+@Suite struct SQLiteStoreTests {
+    /// Rows go in through multi-row statements and one by one for the rest: all of them, in order.
+    @Test func writeKeepsEveryRowInOrder() throws {
+        let folder = try LedgerFolder()
+        let store = try SQLiteStore(path: folder.path, options: .init())
+        defer { store.close() }
+        try store.write(series: [(id: 0, key: SeriesKey(scope: .company, category: .pi))], changes: [])
+        #expect(try store.logExtent() == nil)
+        for total in [1, 31, 32, 33, 70] {
+            let changes = (0..<total).map { n in
+                SightingChange(series: 0, key: subject(UInt64(1_000 * total + n)), old: nil, new: UInt32(n))
+            }
+            // Split across batches the way a group commit does.
+            let batches = stride(from: 0, to: total, by: 9).map { Array(changes[$0..<min($0 + 9, total)]) }
+            try store.write(series: [], changes: batches)
+            let extent = try #require(try store.logExtent())
+            let rows = try store.head(limit: 10_000, through: extent.last).suffix(total)
+            #expect(rows.map(\.key) == changes.map(\.key), "\(total) rows")
+            #expect(rows.map(\.hour) == changes.map(\.new), "\(total) rows")
+        }
+    }
+}
