@@ -10,9 +10,13 @@
 #
 # Each argument is NAME=BINARY [extra serve flags], or the word squid for Squid 5 with gateway.sh's
 # configuration: its CPU time per request against Customs' is the per-core comparison of issue 2. Environment: ROUNDS=3 DURATION=6 CONNS=64
-# LOADS="get post" (get, post, pi: issue 6's JSON bodies with 50 resident IDs, PI_BODIES=20000 of
-# them — give Customs `--config Benchmarks/gateway/pi-site.yaml` to inspect and count them);
-# OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
+# LOADS="get post" (get, post, pi); OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
+#
+# The pi load is gateway.sh's issue-6 section (POST 16 KiB JSON, 50 resident IDs each, PI_BODIES=20000
+# distinct bodies walked from a new offset every measurement); give the inspecting binaries the site
+# file that makes the upstream overseas:
+#   LOADS=pi Benchmarks/gateway-ab.sh "before=/tmp/customs-before --config Benchmarks/gateway/pi-site.yaml" \
+#     "after=.build/release/customs --config Benchmarks/gateway/pi-site.yaml" plain=.build/release/customs squid
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

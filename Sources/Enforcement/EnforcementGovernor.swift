@@ -99,13 +99,9 @@ public final class EnforcementGovernor: FlowGovernor {
     /// have nothing to inspect.
     static func mayCarryBody(_ flow: FlowContext) -> Bool {
         var length: String?
-        // Length first: Foundation's case-insensitive compare costs more than the rest of plan().
         for (name, value) in flow.requestHeaders {
-            switch name.utf8.count {
-            case 17 where name.lowercased() == "transfer-encoding": return true
-            case 14 where name.lowercased() == "content-length": length = value
-            default: continue
-            }
+            if HeaderNames.matches(name, "transfer-encoding") { return true }
+            if HeaderNames.matches(name, "content-length") { length = value }
         }
         guard let length else { return false }
         return length.utf8.contains { $0 != 0x20 && $0 != 0x09 && $0 != UInt8(ascii: "0") }

@@ -22,7 +22,8 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
     private let head: RequestInspector.Finding
     /// Nil for a request without a body: the head alone is judged.
     private let inspector: BodyInspector?
-    private let counted = Mutex<Set<SubjectKey>>([])
+    /// The people this flow has counted so far (a body judged in parts is admitted more than once).
+    private let counted = Mutex<[LedgerSubject]>([])
 
     init(governor: EnforcementGovernor, runtime: PolicyRuntime, flow: FlowContext, country: CountryCode?,
          recipient: RecipientMatch, head: RequestInspector.Finding = .init(), hasBody: Bool = true) {
@@ -38,8 +39,8 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         }
         var contentType: String?, contentEncoding: String?
         for (name, value) in flow.requestHeaders {
-            if name.caseInsensitiveCompare("Content-Type") == .orderedSame { contentType = value }
-            if name.caseInsensitiveCompare("Content-Encoding") == .orderedSame { contentEncoding = value }
+            if HeaderNames.matches(name, "content-type") { contentType = value }
+            if HeaderNames.matches(name, "content-encoding") { contentEncoding = value }
         }
         var config = runtime.inspection
         config.now = flow.startedAt
@@ -87,33 +88,39 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
 
     /// Counts the people not yet counted for this flow and judges it: ledger, then decision.
     private func admit(_ result: InspectionResult, foundIn: [String], completion: @escaping @Sendable (BodyVerdict) -> Void) {
+        let masks = runtime.categoryMasks
+        // Only a body judged in parts (over the hold limit) comes here twice: the set of people
+        // counted by its earlier parts is built only then.
         let already = counted.withLock { $0 }
-        let fresh = result.subjects.filter { !already.contains($0.key) }
-        if fresh.isEmpty {
+        let skip = already.isEmpty ? Set<SubjectKey>() : Set(already.lazy.map(\.key))
+        var found: [LedgerSubject] = []
+        found.reserveCapacity(result.subjects.count)
+        var perCategory = [Int](repeating: 0, count: masks.categories.count)
+        for s in result.subjects where skip.isEmpty || !skip.contains(s.key) {
+            let mask = masks.mask(kinds: s.kinds, sensitive: s.isSensitive)
+            found.append(LedgerSubject(key: s.key, categories: mask))
+            var bits = mask
+            while bits != 0 {
+                perCategory[bits.trailingZeroBitCount] += 1
+                bits &= bits - 1
+            }
+        }
+        let subjects = found
+        if subjects.isEmpty {
             // No person in the body (or none not already counted for this flow): nothing to decide.
             completion(.forward)
             return
         }
         var byCategory: [Category: Int] = [:]
-        // The people of one body share a handful of kind sets: map each set to categories once,
-        // keyed by the set as a bit mask (hashing the Set itself cost as much as mapping it).
-        var mapped: [UInt32: Set<Category>] = [:]
-        let subjects = fresh.map { s -> (key: SubjectKey, categories: Set<Category>) in
-            var mask: UInt32 = s.isSensitive ? 1 << 31 : 0
-            for k in s.kinds { mask |= 1 << UInt32(k.ordinal) }
-            let cats = mapped[mask] ?? runtime.policy.categories(forKinds: s.kinds, sensitive: s.isSensitive)
-            mapped[mask] = cats
-            for c in cats { byCategory[c, default: 0] += 1 }
-            return (s.key, cats)
-        }
+        for (i, n) in perCategory.enumerated() where n > 0 { byCategory[masks.categories[i]] = n }
         let counts = byCategory
         let facts = facts(.subjects(newByCategory: counts))
-        let batch = LedgerBatch(time: flow.startedAt, recipient: recipient.id, subjects: subjects,
-                                keys: runtime.policy.countKeys(forRecipient: recipient.id),
-                                calendar: runtime.policy.calendar)
-        let policy = runtime.policy
+        let batch = LedgerBatch(time: flow.startedAt, recipient: recipient.id, categories: masks.categories, subjects: subjects,
+                                keys: runtime.countKeys(forRecipient: recipient.id), calendar: runtime.policy.calendar)
+        // The runtime, not its policy: capturing the snapshot struct retained each of its fields.
+        let runtime = self.runtime
         governor.ledger.admit(batch, decide: { preview in
-            let v = Decide.verdict(facts, policy: policy, counts: preview, trace: false)
+            let v = Decide.verdict(facts, policy: runtime.policy, counts: preview, trace: false)
             return (v.countsFlow ? .commit : .discard, v)
         }, completion: { [self] outcome in
             switch outcome {
@@ -127,7 +134,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             case .success(let v):
                 governor.metrics.verdict(v)
                 if v.countsFlow {
-                    counted.withLock { set in for s in fresh { set.insert(s.key) } }
+                    counted.withLock { $0.append(contentsOf: subjects) }
                     governor.metrics.counted(counts)
                 }
                 settle(v, facts: facts, result: result, foundIn: foundIn, completion: completion)

@@ -2,12 +2,15 @@ import CustomsCore
 import Foundation
 import Geo
 import Inspection
+import Ledger
 import Policy
 
 /// Everything a flow needs from the loaded configuration, built once per (re)load and then only
 /// read: the policy snapshot, the country table with the site's overrides, and the inspector's
 /// settings. Reloading builds a new runtime and swaps it in; flows in progress keep the old one.
-public struct PolicyRuntime: Sendable {
+/// A class: every flow holds the runtime it began with, and copying a struct of a dozen
+/// references cost a retain and a release of each per flow.
+public final class PolicyRuntime: Sendable {
     public let policy: PolicySnapshot
     public let table: CountryTable
     public let tablePath: String
@@ -19,6 +22,11 @@ public struct PolicyRuntime: Sendable {
     public let interception: InterceptionSettings
     let noInterceptPatterns: [HostPattern]
     public let loadedAt: Date
+    /// Kinds → categories as masks, for the ledger's batches.
+    let categoryMasks: CategoryMasks
+    /// The counters a flow to each configured recipient touches (`PolicySnapshot.countKeys`),
+    /// built once instead of per flow.
+    private let countKeysByRecipient: [String: Set<CountKey>]
 
     /// Interception comes from the command line (the CA folder), not from the policy file.
     public struct InterceptionSettings: Sendable {
@@ -29,8 +37,16 @@ public struct PolicyRuntime: Sendable {
         }
     }
 
+    /// Fails when the loaded regimes define more categories than the ledger's masks hold.
     public init(policy: PolicySnapshot, table: CountryTable, tablePath: String, tableFingerprint: String,
-                inspection: InspectionConfiguration, sitePath: String, interception: InterceptionSettings) {
+                inspection: InspectionConfiguration, sitePath: String, interception: InterceptionSettings) throws(RuntimeLoadError) {
+        guard let masks = CategoryMasks(policy: policy) else {
+            throw RuntimeLoadError("\(sitePath): the loaded regimes define more than \(LedgerBatch.maximumCategories) categories; the ledger counts at most that many")
+        }
+        self.categoryMasks = masks
+        var keys: [String: Set<CountKey>] = [:]
+        for r in policy.site.recipients where keys[r.id] == nil { keys[r.id] = policy.countKeys(forRecipient: r.id) }
+        self.countKeysByRecipient = keys
         self.policy = policy
         self.table = table
         self.tablePath = tablePath
@@ -49,6 +65,10 @@ public struct PolicyRuntime: Sendable {
     var auditEveryVerdict: Bool { false }
     var interceptionEnabled: Bool { interception.enabled }
     var recipientIDs: Set<String> { Set(policy.site.recipients.map(\.id)) }
+
+    func countKeys(forRecipient id: String) -> Set<CountKey> {
+        countKeysByRecipient[id] ?? policy.countKeys(forRecipient: id)
+    }
 
     func isNoIntercept(host: String) -> Bool {
         let h = HostPattern.normalize(host)

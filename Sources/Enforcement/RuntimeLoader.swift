@@ -50,7 +50,7 @@ public enum RuntimeLoader {
         var inspection = InspectionConfiguration(secret: secret)
         inspection.sensitivity = mapping
         inspection.extraFieldNames = policy.extraFieldNames
-        return PolicyRuntime(policy: policy, table: table, tablePath: tablePath, tableFingerprint: fingerprint,
+        return try PolicyRuntime(policy: policy, table: table, tablePath: tablePath, tableFingerprint: fingerprint,
                              inspection: inspection, sitePath: sitePath,
                              interception: interception ?? previous?.interception ?? .init())
     }

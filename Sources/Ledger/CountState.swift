@@ -114,7 +114,7 @@ struct CountState: Sendable {
 
     /// Replays one stored sighting (keeping the latest hour).
     mutating func restore(series id: Int32, key: SubjectKey, hour: UInt32) {
-        _ = see(key, in: id, at: hour)
+        _ = Self.see(key, at: hour, in: &series[Int(id)], id: id)
     }
 
     func lastSeen(_ subject: SubjectKey, in key: SeriesKey) -> UInt32? {
@@ -129,53 +129,57 @@ struct CountState: Sendable {
     }
 
     mutating func preview(_ batch: LedgerBatch) -> CountPreview {
-        var result = CountPreview(minimumCapacity: batch.keys.count)
-        // Keys sharing a series share one pass over the batch's subjects.
-        var bySeries: [SeriesKey: [CountKey]] = [:]
-        for key in batch.keys { bySeries[SeriesKey(scope: key.scope, category: key.category), default: []].append(key) }
-        // Each subject's categories as a bit mask over the batch's few categories, found once per
-        // subject rather than once per series (string compares otherwise repeated per series).
-        var categories: [Category] = []
-        for key in bySeries.keys where !categories.contains(key.category) { categories.append(key.category) }
-        let masks = batch.subjects.map { subject -> UInt64 in
-            var m: UInt64 = 0
-            for (i, c) in categories.enumerated() where i < 64 && Self.holds(subject.categories, c) { m |= 1 << UInt64(i) }
-            return m
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: batch.subjects.count) { hashes in
+            for (n, s) in batch.subjects.enumerated() { hashes[n] = SubjectTable.hash(s.key) }
+            return preview(batch, hashes: UnsafeBufferPointer(hashes))
         }
-        for (seriesKey, keys) in bySeries {
-            let bit: UInt64 = categories.firstIndex(of: seriesKey.category).map { $0 < 64 ? 1 << UInt64($0) : 0 } ?? 0
+    }
+
+    private mutating func preview(_ batch: LedgerBatch, hashes: UnsafeBufferPointer<UInt64>) -> CountPreview {
+        var result = CountPreview(minimumCapacity: batch.keys.count)
+        // Counters sharing a series share one pass over the batch's subjects. A batch asks for a
+        // handful of counters: a short list beats hashing scope and category names.
+        var groups: [(series: SeriesKey, keys: [CountKey])] = []
+        groups.reserveCapacity(batch.keys.count)
+        for key in batch.keys {
+            if let g = groups.firstIndex(where: { $0.series.category == key.category && $0.series.scope == key.scope }) {
+                groups[g].keys.append(key)
+            } else {
+                groups.append((SeriesKey(scope: key.scope, category: key.category), [key]))
+            }
+        }
+        var starts: [Int] = [], added: [Int] = []
+        for (seriesKey, keys) in groups {
             let id = index[seriesKey]
-            let starts = keys.map { windowStarts.startHour($0.window, now: batch.time, calendar: batch.calendar) }
-            let befores = starts.map { start in id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0 }
-            var added = Array(repeating: 0, count: keys.count)
+            starts.removeAll(keepingCapacity: true)
+            for key in keys { starts.append(windowStarts.startHour(key.window, now: batch.time, calendar: batch.calendar)) }
+            added = Array(repeating: 0, count: keys.count)
             let affected: Bool
             switch seriesKey.scope {
             case .company: affected = true
             case .recipient(let r): affected = r == batch.recipient
             }
-            if affected {
-                let table = id.map { series[Int($0)].table }
-                // Past 64 categories in one batch (no regime has that many) the mask has no bit.
-                for (n, subject) in batch.subjects.enumerated()
-                where bit != 0 ? masks[n] & bit != 0 : Self.holds(subject.categories, seriesKey.category) {
-                    guard let seen = table?.lastSeen(subject.key) else {
-                        for k in keys.indices { added[k] += 1 }
-                        continue
+            if affected, let i = batch.categories.firstIndex(of: seriesKey.category) {
+                let bit: UInt64 = 1 << UInt64(i)
+                if let id {
+                    series[Int(id)].table.forEachLastSeen(batch.subjects, hashes: hashes, withAny: bit) { seen in
+                        guard let seen else {
+                            for k in keys.indices { added[k] += 1 }
+                            return
+                        }
+                        for k in keys.indices where Int(seen) < starts[k] { added[k] += 1 }
                     }
-                    for k in keys.indices where Int(seen) < starts[k] { added[k] += 1 }
+                } else {
+                    let n = batch.subjects.reduce(0) { $0 + ($1.categories & bit != 0 ? 1 : 0) }
+                    for k in keys.indices { added[k] = n }
                 }
             }
-            for k in keys.indices { result[keys[k]] = CountChange(before: befores[k], after: befores[k] + added[k]) }
+            for k in keys.indices {
+                let before = id.map { series[Int($0)].histogram.count(atOrAfter: starts[k]) } ?? 0
+                result[keys[k]] = CountChange(before: before, after: before + added[k])
+            }
         }
         return result
-    }
-
-    /// Set membership without hashing the name: a subject has one to three categories.
-    @inline(__always)
-    private static func holds(_ categories: Set<Category>, _ category: Category) -> Bool {
-        if categories.count > 4 { return categories.contains(category) }
-        for c in categories where c == category { return true }
-        return false
     }
 
     /// Counts `batch` in memory; returns what changed, for storage and for undo.
@@ -183,33 +187,41 @@ struct CountState: Sendable {
         let hour = LedgerClock.hour(batch.time)
         var changes: [SightingChange] = []
         changes.reserveCapacity(batch.subjects.count * 2)
-        // Categories per batch are few: a short list beats hashing scope and category per subject.
-        var ids: [(category: Category, company: Int32, recipient: Int32)] = []
-        for subject in batch.subjects {
-            for category in subject.categories {
-                let pair: (company: Int32, recipient: Int32)
-                if let hit = ids.first(where: { $0.category == category }) {
-                    pair = (hit.company, hit.recipient)
-                } else {
-                    pair = (seriesID(SeriesKey(scope: .company, category: category)),
-                            seriesID(SeriesKey(scope: .recipient(batch.recipient), category: category)))
-                    ids.append((category, pair.company, pair.recipient))
-                }
-                if let change = see(subject.key, in: pair.company, at: hour) { changes.append(change) }
-                if let change = see(subject.key, in: pair.recipient, at: hour) { changes.append(change) }
+        var used = batch.subjects.reduce(UInt64(0)) { $0 | $1.categories }
+        while used != 0 {
+            let i = used.trailingZeroBitCount
+            used &= used - 1
+            let category = batch.categories[i]
+            for scope in [CountScope.company, .recipient(batch.recipient)] {
+                let id = seriesID(SeriesKey(scope: scope, category: category))
+                Self.see(batch.subjects, withAny: 1 << UInt64(i), at: hour, in: &series[Int(id)], id: id, changes: &changes)
             }
         }
         return changes
     }
 
-    private mutating func see(_ key: SubjectKey, in id: Int32, at hour: UInt32) -> SightingChange? {
-        let s = Int(id)
-        let old = series[s].table.lastSeen(key)
-        if let old, old >= hour { return nil }
-        series[s].table.set(key, hour: hour)
-        if let old { series[s].histogram.remove(old) }
-        series[s].histogram.add(hour)
-        return SightingChange(series: id, key: key, old: old, new: hour)
+    /// Moves the subjects whose mask has `bit` forward to `hour` in one series (one exclusive
+    /// access for the whole batch, one probe per subject).
+    private static func see(_ subjects: [LedgerSubject], withAny bit: UInt64, at hour: UInt32, in s: inout Series, id: Int32,
+                            changes: inout [SightingChange]) {
+        for subject in subjects where subject.categories & bit != 0 {
+            if let change = see(subject.key, at: hour, in: &s, id: id) { changes.append(change) }
+        }
+    }
+
+    @inline(__always)
+    private static func see(_ key: SubjectKey, at hour: UInt32, in s: inout Series, id: Int32) -> SightingChange? {
+        switch s.table.advance(key, to: hour) {
+        case .unchanged:
+            return nil
+        case .inserted:
+            s.histogram.add(hour)
+            return SightingChange(series: id, key: key, old: nil, new: hour)
+        case .moved(let old):
+            s.histogram.remove(old)
+            s.histogram.add(hour)
+            return SightingChange(series: id, key: key, old: old, new: hour)
+        }
     }
 
     /// The log rows still needed for durability: those carrying their subject's durable

@@ -26,6 +26,10 @@ final class SQLiteStore: @unchecked Sendable {
     let path: String
     private var db: OpaquePointer?
     private var insertSighting: OpaquePointer?
+    /// `rowsPerInsert` rows in one statement: a row costs SQLite far less as one of a multi-row
+    /// VALUES list than as a statement of its own (a group commit writes thousands).
+    private var insertSightings: OpaquePointer?
+    private static let rowsPerInsert = 32
     private var insertSeries: OpaquePointer?
     private var readHead: OpaquePointer?
     private var deleteHead: OpaquePointer?
@@ -99,6 +103,8 @@ final class SQLiteStore: @unchecked Sendable {
         }
         if !options.readOnly {
             insertSighting = try prepare("INSERT INTO sightings(series, hi, lo, hour) VALUES (?, ?, ?, ?)")
+            let values = Array(repeating: "(?, ?, ?, ?)", count: Self.rowsPerInsert).joined(separator: ", ")
+            insertSightings = try prepare("INSERT INTO sightings(series, hi, lo, hour) VALUES \(values)")
             insertSeries = try prepare("INSERT OR IGNORE INTO series(id, scope, category) VALUES (?, ?, ?)")
             readHead = try prepare("SELECT rowid, series, hi, lo, hour FROM sightings WHERE rowid <= ?1 ORDER BY rowid LIMIT ?2")
             deleteHead = try prepare("DELETE FROM sightings WHERE rowid <= ?1")
@@ -107,10 +113,12 @@ final class SQLiteStore: @unchecked Sendable {
 
     func close() {
         sqlite3_finalize(insertSighting)
+        sqlite3_finalize(insertSightings)
         sqlite3_finalize(insertSeries)
         sqlite3_finalize(readHead)
         sqlite3_finalize(deleteHead)
         insertSighting = nil
+        insertSightings = nil
         insertSeries = nil
         readHead = nil
         deleteHead = nil
@@ -217,9 +225,8 @@ final class SQLiteStore: @unchecked Sendable {
                 bindText(insertSeries, 3, s.key.category.name)
                 try step(insertSeries, "record series")
             }
-            for batch in changes {
-                for c in batch { try insert(series: c.series, key: c.key, hour: c.new) }
-            }
+            let rows = changes.reduce(0) { $0 + $1.count }
+            try insert(changes.lazy.joined().map { ($0.series, $0.key, $0.new) }, count: rows)
             try exec("COMMIT", .write)
         } catch {
             if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
@@ -233,7 +240,7 @@ final class SQLiteStore: @unchecked Sendable {
         do throws(LedgerError) {
             sqlite3_bind_int64(deleteHead, 1, through)
             try step(deleteHead, "trim the log")
-            for row in live { try insert(series: row.series, key: row.key, hour: row.hour) }
+            try insert(live.lazy.map { ($0.series, $0.key, $0.hour) }, count: live.count)
             try exec("COMMIT", .write)
         } catch {
             if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
@@ -241,12 +248,30 @@ final class SQLiteStore: @unchecked Sendable {
         }
     }
 
-    private func insert(series: Int32, key: SubjectKey, hour: UInt32) throws(LedgerError) {
-        sqlite3_bind_int(insertSighting, 1, series)
-        sqlite3_bind_int64(insertSighting, 2, Int64(bitPattern: key.hi))
-        sqlite3_bind_int64(insertSighting, 3, Int64(bitPattern: key.lo))
-        sqlite3_bind_int64(insertSighting, 4, Int64(hour))
-        try step(insertSighting, "record sighting")
+    /// Appends `count` rows in order: whole groups through the multi-row statement, the rest one by one.
+    private func insert<Rows: Sequence>(_ rows: Rows, count: Int) throws(LedgerError)
+    where Rows.Element == (Int32, SubjectKey, UInt32) {
+        let grouped = count - count % Self.rowsPerInsert
+        var n = 0
+        for (series, key, hour) in rows {
+            if n < grouped {
+                let slot = Int32(n % Self.rowsPerInsert)
+                bind(insertSightings, from: slot * 4 + 1, series: series, key: key, hour: hour)
+                if slot == Int32(Self.rowsPerInsert - 1) { try step(insertSightings, "record sightings") }
+            } else {
+                bind(insertSighting, from: 1, series: series, key: key, hour: hour)
+                try step(insertSighting, "record sighting")
+            }
+            n += 1
+        }
+        precondition(n == count, "row count out of step with the rows")
+    }
+
+    private func bind(_ stmt: OpaquePointer?, from index: Int32, series: Int32, key: SubjectKey, hour: UInt32) {
+        sqlite3_bind_int(stmt, index, series)
+        sqlite3_bind_int64(stmt, index + 1, Int64(bitPattern: key.hi))
+        sqlite3_bind_int64(stmt, index + 2, Int64(bitPattern: key.lo))
+        sqlite3_bind_int64(stmt, index + 3, Int64(hour))
     }
 
     // MARK: SQLite plumbing

@@ -1,12 +1,18 @@
 import CustomsCore
 
-/// Subject key → last-seen hour, in an open-addressing (linear probing) table of three flat
-/// arrays: no object per subject, 20 bytes per slot, load kept between 3/8 and 3/4.
+/// Subject key → last-seen hour, in an open-addressing (linear probing) table of one flat array:
+/// no object per subject, 24 bytes per slot, load kept between 3/8 and 3/4. Key and hour share a
+/// slot, so a probe of a table far larger than the cache costs one cache miss, not three.
 public struct SubjectTable: Sendable {
     // A slot is empty when its stamp is 0; a stored stamp is `hour + 1`.
-    private var his: [UInt64]
-    private var los: [UInt64]
-    private var stamps: [UInt32]
+    struct Slot {
+        var hi: UInt64
+        var lo: UInt64
+        var stamp: UInt32
+        static let empty = Slot(hi: 0, lo: 0, stamp: 0)
+    }
+
+    private var slots: [Slot]
     private var mask: Int
     public private(set) var count = 0
 
@@ -16,45 +22,68 @@ public struct SubjectTable: Sendable {
     public init(minimumCapacity: Int = 16) {
         var capacity = 16
         while capacity * 3 < minimumCapacity * 4 { capacity <<= 1 }
-        his = Array(repeating: 0, count: capacity)
-        los = Array(repeating: 0, count: capacity)
-        stamps = Array(repeating: 0, count: capacity)
+        slots = Array(repeating: .empty, count: capacity)
         mask = capacity - 1
     }
 
     public var capacity: Int { mask + 1 }
 
-    /// Bytes held by the slot arrays.
-    public var memoryBytes: Int { capacity * (8 + 8 + 4) }
+    /// Bytes held by the slot array.
+    public var memoryBytes: Int { capacity * MemoryLayout<Slot>.stride }
 
+    /// A key's hash, the same in every table (its home slot is the hash's low bits).
     @inline(__always)
-    private static func home(_ hi: UInt64, _ lo: UInt64, _ mask: Int) -> Int {
+    static func hash(_ key: SubjectKey) -> UInt64 {
         // Real keys are HMAC output, but tests and tools use sequential ones: mix anyway.
-        var h = (hi &* 0x9E37_79B9_7F4A_7C15) ^ lo
+        var h = (key.hi &* 0x9E37_79B9_7F4A_7C15) ^ key.lo
         h ^= h >> 32
         h &*= 0xD6E8_FEB8_6659_FD93
         h ^= h >> 32
-        return Int(truncatingIfNeeded: h) & mask
+        return h
+    }
+
+    @inline(__always)
+    private static func home(_ hi: UInt64, _ lo: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: hash(SubjectKey(hi: hi, lo: lo))) & mask
     }
 
     /// The hour `key` was last seen, or nil if it never was.
     @inline(__always)
     public func lastSeen(_ key: SubjectKey) -> UInt32? {
-        let stamp = stamp(of: key)
-        return stamp == 0 ? nil : stamp - 1
+        slots.withUnsafeBufferPointer { s in
+            var i = Self.home(key.hi, key.lo, mask)
+            while true {
+                let slot = s[i]
+                if slot.stamp == 0 { return nil }
+                if slot.hi == key.hi && slot.lo == key.lo { return slot.stamp - 1 }
+                i = (i + 1) & mask
+            }
+        }
     }
 
+    /// Calls `body` with the last-seen hour (nil: never seen) of each subject whose category mask
+    /// has a bit of `bits`, in order; `hashes[n]` is `hash(subjects[n].key)`, computed once per
+    /// batch for every table it visits. It first reads every such subject's home slot: a short
+    /// loop of independent loads, so a batch's cache misses overlap instead of being paid one
+    /// after another by the probes that follow.
     @inline(__always)
-    private func stamp(of key: SubjectKey) -> UInt32 {
-        his.withUnsafeBufferPointer { h in
-            los.withUnsafeBufferPointer { l in
-                stamps.withUnsafeBufferPointer { s in
-                    var i = Self.home(key.hi, key.lo, mask)
+    func forEachLastSeen(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
+                         _ body: (UInt32?) -> Void) {
+        precondition(hashes.count >= subjects.count, "one hash per subject")
+        slots.withUnsafeBufferPointer { s in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: subjects.count) { homeStamps in
+                for n in subjects.indices {
+                    homeStamps[n] = s[Int(truncatingIfNeeded: hashes[n]) & mask].stamp
+                }
+                for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
+                    let key = subject.key
+                    var i = Int(truncatingIfNeeded: hashes[n]) & mask
+                    var stamp = homeStamps[n]
                     while true {
-                        let st = s[i]
-                        if st == 0 { return 0 }
-                        if h[i] == key.hi && l[i] == key.lo { return st }
+                        if stamp == 0 { body(nil); break }
+                        if s[i].hi == key.hi && s[i].lo == key.lo { body(stamp - 1); break }
                         i = (i + 1) & mask
+                        stamp = s[i].stamp
                     }
                 }
             }
@@ -66,65 +95,88 @@ public struct SubjectTable: Sendable {
     public mutating func set(_ key: SubjectKey, hour: UInt32) -> UInt32? {
         precondition(hour <= Self.maxHour, "hour out of range")
         if (count + 1) * 4 > capacity * 3 { grow() }
-        var i = Self.home(key.hi, key.lo, mask)
-        while stamps[i] != 0 {
-            if his[i] == key.hi && los[i] == key.lo {
-                let old = stamps[i] - 1
-                stamps[i] = hour + 1
-                return old
-            }
-            i = (i + 1) & mask
+        let i = find(key)
+        let old = slots[i].stamp
+        slots[i] = Slot(hi: key.hi, lo: key.lo, stamp: hour + 1)
+        if old == 0 { count += 1; return nil }
+        return old - 1
+    }
+
+    /// What `advance` did.
+    enum Advance: Equatable {
+        /// The key was already seen at `hour` or later.
+        case unchanged
+        /// The key is new.
+        case inserted
+        /// The key's hour moved forward from this one.
+        case moved(from: UInt32)
+    }
+
+    /// Moves `key`'s last-seen hour forward to `hour` (inserting it if new), in one probe.
+    @inline(__always)
+    mutating func advance(_ key: SubjectKey, to hour: UInt32) -> Advance {
+        precondition(hour <= Self.maxHour, "hour out of range")
+        if (count + 1) * 4 > capacity * 3 { grow() }
+        let i = find(key)
+        let old = slots[i].stamp
+        if old == 0 {
+            slots[i] = Slot(hi: key.hi, lo: key.lo, stamp: hour + 1)
+            count += 1
+            return .inserted
         }
-        his[i] = key.hi
-        los[i] = key.lo
-        stamps[i] = hour + 1
-        count += 1
-        return nil
+        if old - 1 >= hour { return .unchanged }
+        slots[i].stamp = hour + 1
+        return .moved(from: old - 1)
+    }
+
+    /// The slot holding `key`, or the empty slot where it would go.
+    @inline(__always)
+    private func find(_ key: SubjectKey) -> Int {
+        slots.withUnsafeBufferPointer { s in
+            var i = Self.home(key.hi, key.lo, mask)
+            while s[i].stamp != 0 && (s[i].hi != key.hi || s[i].lo != key.lo) { i = (i + 1) & mask }
+            return i
+        }
     }
 
     /// Forgets `key` (backward-shift deletion, so lookups never need tombstones).
     public mutating func remove(_ key: SubjectKey) {
-        var i = Self.home(key.hi, key.lo, mask)
-        while true {
-            if stamps[i] == 0 { return }
-            if his[i] == key.hi && los[i] == key.lo { break }
-            i = (i + 1) & mask
-        }
+        var i = find(key)
+        if slots[i].stamp == 0 { return }
         var hole = i
-        var j = i
         while true {
-            j = (j + 1) & mask
-            if stamps[j] == 0 { break }
-            let home = Self.home(his[j], los[j], mask)
-            // Move j into the hole unless its home lies cyclically in (hole, j].
-            let stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
+            i = (i + 1) & mask
+            if slots[i].stamp == 0 { break }
+            let home = Self.home(slots[i].hi, slots[i].lo, mask)
+            // Move i into the hole unless its home lies cyclically in (hole, i].
+            let stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i)
             if !stays {
-                his[hole] = his[j]; los[hole] = los[j]; stamps[hole] = stamps[j]
-                hole = j
+                slots[hole] = slots[i]
+                hole = i
             }
         }
-        stamps[hole] = 0
+        slots[hole] = .empty
         count -= 1
     }
 
     /// Visits every entry (key, last-seen hour), in table order.
     public func forEach(_ body: (SubjectKey, UInt32) throws -> Void) rethrows {
-        for i in 0..<stamps.count where stamps[i] != 0 {
-            try body(SubjectKey(hi: his[i], lo: los[i]), stamps[i] - 1)
+        for slot in slots where slot.stamp != 0 {
+            try body(SubjectKey(hi: slot.hi, lo: slot.lo), slot.stamp - 1)
         }
     }
 
     private mutating func grow() {
-        let oldHis = his, oldLos = los, oldStamps = stamps
-        let capacity = oldStamps.count * 2
-        his = Array(repeating: 0, count: capacity)
-        los = Array(repeating: 0, count: capacity)
-        stamps = Array(repeating: 0, count: capacity)
+        let old = slots
+        let capacity = old.count * 2
+        slots = Array(repeating: .empty, count: capacity)
         mask = capacity - 1
-        for j in 0..<oldStamps.count where oldStamps[j] != 0 {
-            var i = Self.home(oldHis[j], oldLos[j], mask)
-            while stamps[i] != 0 { i = (i + 1) & mask }
-            his[i] = oldHis[j]; los[i] = oldLos[j]; stamps[i] = oldStamps[j]
+        slots.withUnsafeMutableBufferPointer { s in
+            for slot in old where slot.stamp != 0 {
+                var i = Self.home(slot.hi, slot.lo, mask)
+                while s[i].stamp != 0 { i = (i + 1) & mask }
+                s[i] = slot
+            }
         }
     }
 }

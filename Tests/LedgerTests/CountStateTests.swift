@@ -49,4 +49,66 @@ import Testing
         // Without the pending overlay the hour-10 row would look superseded.
         #expect(state.lastSeen(subject(1), in: SeriesKey(scope: .company, category: .pi)) == 12)
     }
+
+    /// What a preview says a batch adds is what counting it adds, for every counter, with
+    /// subjects in mixed categories, recipients and windows, revisits and new people.
+    @Test func previewMatchesWhatApplyCounts() {
+        var state = CountState()
+        var rng = SplitMix64(state: 3)
+        let categories: [Category] = [.pi, .sensitive, "us_health"]
+        let windows: [CountingWindow] = [.calendarYear, .rolling12Months, .unbounded]
+        let recipients = ["acme", "globex", "initech"]
+        var keys: Set<CountKey> = []
+        for c in categories {
+            for w in windows {
+                keys.insert(CountKey(scope: .company, category: c, window: w))
+                for r in recipients { keys.insert(CountKey(scope: .recipient(r), category: c, window: w)) }
+            }
+        }
+        var time = instant("2025-03-01T10:00:00+08:00")
+        for round in 0..<60 {
+            time = time.addingTimeInterval(Double(rng.next() % (24 * 40)) * 3600)
+            let recipient = recipients[Int(rng.next() % 3)]
+            let subjects = (0..<(5 + Int(rng.next() % 40))).map { _ in
+                // Draw from a small population so people come back, in one to three categories.
+                LedgerSubject(key: subject(rng.next() % 300), categories: 1 + rng.next() % 7)
+            }
+            // Distinct keys, as the ledger expects.
+            var unique: [UInt64: LedgerSubject] = [:]
+            for s in subjects { unique[s.key.lo] = s }
+            let batch = LedgerBatch(time: time, recipient: recipient, categories: round % 2 == 0 ? categories : categories.reversed(),
+                                    subjects: Array(unique.values), keys: keys, calendar: cst)
+            var before: [CountKey: Int] = [:]
+            for k in keys { before[k] = state.count(k, at: time, calendar: cst) }
+            let preview = state.preview(batch)
+            _ = state.apply(batch)
+            for k in keys {
+                #expect(preview[k]?.before == before[k], "round \(round) \(k)")
+                #expect(state.count(k, at: time, calendar: cst) == preview[k]?.after, "round \(round) \(k)")
+            }
+        }
+    }
+}
+
+@Suite struct SQLiteStoreTests {
+    /// Rows go in through multi-row statements and one by one for the rest: all of them, in order.
+    @Test func writeKeepsEveryRowInOrder() throws {
+        let folder = try LedgerFolder()
+        let store = try SQLiteStore(path: folder.path, options: .init())
+        defer { store.close() }
+        try store.write(series: [(id: 0, key: SeriesKey(scope: .company, category: .pi))], changes: [])
+        #expect(try store.logExtent() == nil)
+        for total in [1, 31, 32, 33, 70] {
+            let changes = (0..<total).map { n in
+                SightingChange(series: 0, key: subject(UInt64(1_000 * total + n)), old: nil, new: UInt32(n))
+            }
+            // Split across batches the way a group commit does.
+            let batches = stride(from: 0, to: total, by: 9).map { Array(changes[$0..<min($0 + 9, total)]) }
+            try store.write(series: [], changes: batches)
+            let extent = try #require(try store.logExtent())
+            let rows = try store.head(limit: 10_000, through: extent.last).suffix(total)
+            #expect(rows.map(\.key) == changes.map(\.key), "\(total) rows")
+            #expect(rows.map(\.hour) == changes.map(\.new), "\(total) rows")
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import CustomsCore
+import Foundation
 import Testing
 @testable import Ledger
 
@@ -22,6 +23,54 @@ import Testing
         var visited = 0
         table.forEach { _, _ in visited += 1 }
         #expect(visited == table.count)
+    }
+
+    @Test func advanceMovesOnlyForwardInOneProbe() {
+        var table = SubjectTable()
+        let k = SubjectKey(hi: 1, lo: 2)
+        #expect(table.advance(k, to: 10) == .inserted)
+        #expect(table.advance(k, to: 10) == .unchanged)
+        #expect(table.advance(k, to: 9) == .unchanged)
+        #expect(table.lastSeen(k) == 10)
+        #expect(table.advance(k, to: 12) == .moved(from: 10))
+        #expect(table.lastSeen(k) == 12)
+        #expect(table.count == 1)
+        // Growing while advancing keeps every key.
+        for n in 0..<1_000 { #expect(table.advance(SubjectKey(hi: UInt64(n), lo: 7), to: UInt32(n)) == .inserted) }
+        #expect(table.count == 1_001)
+        for n in 0..<1_000 { #expect(table.lastSeen(SubjectKey(hi: UInt64(n), lo: 7)) == UInt32(n)) }
+        #expect(table.advance(SubjectKey(hi: 0, lo: 0), to: SubjectTable.maxHour) == .inserted)
+        #expect(table.lastSeen(SubjectKey(hi: 0, lo: 0)) == SubjectTable.maxHour)
+    }
+
+    @Test func batchLookupAgreesWithSingleLookups() {
+        var table = SubjectTable()
+        var rng = SplitMix64(state: 9)
+        // Collide on purpose: many keys share a `hi`, so probe runs are long.
+        let present = (0..<3_000).map { n in SubjectKey(hi: UInt64(n % 40), lo: rng.next()) }
+        for (n, k) in present.enumerated() { table.set(k, hour: UInt32(n)) }
+        let absent = (0..<3_000).map { n in SubjectKey(hi: UInt64(n % 40), lo: rng.next()) }
+        let subjects = zip(present, absent).flatMap { [$0, $1] }.enumerated().map { n, k in
+            LedgerSubject(key: k, categories: UInt64(1) << UInt64(n % 3))
+        }
+        for bits: UInt64 in [0b001, 0b010, 0b101, 0b111, 0b1000] {
+            var seen: [UInt32?] = []
+            subjects.map { SubjectTable.hash($0.key) }.withUnsafeBufferPointer { hashes in
+                table.forEachLastSeen(subjects, hashes: hashes, withAny: bits) { seen.append($0) }
+            }
+            let want = subjects.filter { $0.categories & bits != 0 }.map { table.lastSeen($0.key) }
+            #expect(seen == want)
+        }
+    }
+
+    @Test func batchMasksFromCategorySets() {
+        let batch = LedgerBatch(time: Date(timeIntervalSince1970: 0), recipient: "r",
+                                subjects: [(SubjectKey(hi: 0, lo: 1), [.pi]), (SubjectKey(hi: 0, lo: 2), [.sensitive, .pi]),
+                                           (SubjectKey(hi: 0, lo: 3), []), (SubjectKey(hi: 0, lo: 4), ["us_health"])],
+                                keys: [], calendar: cst)
+        #expect(batch.categories.count == 3)
+        let names = batch.subjects.map { s in Set(batch.categories.indices.filter { s.categories & (1 << UInt64($0)) != 0 }.map { batch.categories[$0] }) }
+        #expect(names == [[.pi], [.pi, .sensitive], [], ["us_health"]])
     }
 
     @Test func histogramCountsAtOrAfter() {
