@@ -12,9 +12,11 @@
 # configuration: its CPU time per request against Customs' is the per-core comparison of issue 2. Environment: ROUNDS=3 DURATION=6 CONNS=64
 # LOADS="get post" (get, post, pi); OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
 #
-# The pi load is gateway.sh's issue-6 section (POST 16 KiB JSON, 50 resident IDs each, PI_BODIES=20000
-# distinct bodies walked from a new offset every measurement); give the inspecting binaries the site
-# file that makes the upstream overseas:
+# The pi load is gateway.sh's issue-6 section (POST 16 KiB JSON, 50 resident IDs each). A binary
+# given --config is taken to inspect: its bodies are made by pi.lua with people no earlier request
+# carried (from a new point of the ID sequence every measurement); the others (and squid) get the
+# same shape pre-made (pibodies.py), so the load generator does not limit them. Give the inspecting
+# binaries the site file that makes the upstream overseas:
 #   LOADS=pi Benchmarks/gateway-ab.sh "before=/tmp/customs-before --config Benchmarks/gateway/pi-site.yaml" \
 #     "after=.build/release/customs --config Benchmarks/gateway/pi-site.yaml" plain=.build/release/customs squid
 set -euo pipefail
@@ -39,7 +41,7 @@ bench_build_tools
 UP_PORT=$(bench_free_port); BYTES_PORT=$(bench_free_port)
 bench_start_upstreams
 
-declare -A PORT
+declare -A PORT FLAGS
 NAMES=()
 for spec in "$@"; do
   if [ "$spec" = squid ]; then
@@ -54,6 +56,7 @@ for spec in "$@"; do
   [ -x "$CUSTOMS_BIN" ] || { echo "not executable: $CUSTOMS_BIN" >&2; exit 2; }
   PORT[$name]=$(bench_start_customs "$name" "${words[@]:1}")
   NAMES+=("$name")
+  FLAGS[$name]=" ${words[*]:1} "
   echo "$name: $CUSTOMS_BIN ${words[*]:1}" >>"$RUN/binaries.txt"
 done
 
@@ -66,15 +69,13 @@ for load in $LOADS; do
     pi) lua=pi.lua; path=/collect; label="POST 16 KiB JSON, 50 IDs" ;;
     *) echo "unknown load $load" >&2; exit 2 ;;
   esac
-  if [ "$load" = pi ] && [ -z "${BENCH_BODIES:-}" ]; then
-    export BENCH_BODIES="$RUN/pi-bodies.jsonl"
-    python3 "$ASSETS/pibodies.py" "$BENCH_BODIES" "${PI_BODIES:-20000}"
-  fi
+  [ "$load" = pi ] && python3 "$ASSETS/pibodies.py" "$RUN/pi-bodies.jsonl" 20000
   for name in "${NAMES[@]}"; do bench_wrk "$name" "$lua" "$path" 2 >/dev/null || true; done # warm-up
   for r in $(seq 1 "$ROUNDS"); do
     for name in "${NAMES[@]}"; do
-      # pi: each measurement starts further into the bodies, so the people it carries are new.
-      export BENCH_OFFSET=$((${BENCH_OFFSET:-0} + 4000))
+      # pi: each measurement starts 400,000 requests further into the ID sequence: new people.
+      export BENCH_OFFSET=$((${BENCH_OFFSET:-0} + 400000)) BENCH_BODIES="$RUN/pi-bodies.jsonl"
+      case ${FLAGS[$name]:-} in *" --config "*) BENCH_BODIES="" ;; esac
       ab_record "$load" "$label" "$r" "$(ab_measure "$name" bench_wrk "$name" "$lua" "$path" "$DURATION")"
     done
   done

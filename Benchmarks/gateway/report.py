@@ -210,9 +210,9 @@ def main():
     out.append(read(os.path.join(run_dir, "versions.txt")))
     out.append("```\n")
     if kind == "gateway":
-        out.append("Issue 6 load (section `pi`): `pibodies.py` writes PI_BODIES distinct 16 KiB JSON bodies, "
-                   "50 people each with a valid resident ID (no ID repeats in the file); `pi.lua` walks them, "
-                   "each run from its own offset. Run it with Customs inspecting and not inspecting:\n")
+        out.append("Issue 6 load (section `pi`): `pi.lua` makes every request's 16 KiB JSON body as it goes, "
+                   "50 people each with a valid resident ID that no earlier request carried (each run starts "
+                   "its own stretch of the ID sequence). Run it with Customs inspecting and not inspecting:\n")
         out.append("```")
         out.append('SECTIONS=pi CUSTOMS_ARGS="<flags that make 127.0.0.1 an overseas recipient and inspect>" \\')
         out.append('  CUSTOMS_PLAIN_ARGS="<the same with inspection off>" Benchmarks/gateway.sh')
