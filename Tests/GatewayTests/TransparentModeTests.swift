@@ -135,10 +135,7 @@ import Glibc
         #expect(line["upstream"] as? String == "10.99.0.1:443")
 
         // A child's resident ID (sensitive) to a recipient abroad with no contract on file: 451.
-        let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        let body17 = "11010520200101001"
-        let sum = zip(body17.compactMap { $0.wholeNumberValue }, w).map(*).reduce(0, +)
-        let child = body17 + String(Array("10X98765432")[sum % 11])
+        let child = ResidentIDs.withCheck("11010520200101001")
         let blocked = try lab.client(["--cacert", caCert, "-w", "\n%{http_code}", "-H", "Content-Type: application/json",
                                       "--data-binary", "[{\"name\":\"Kid\",\"id_card\":\"\(child)\"}]"]
                                      + resolve + ["https://tls.customs.test/upload"])

@@ -1,4 +1,5 @@
 import CustomsCore
+import CustomsTestSupport
 import Foundation
 import Testing
 @testable import Inspection
@@ -86,12 +87,7 @@ struct DetectorTests {
 
     @Test("minors: under 14 on the flow date in UTC+8; the 14th birthday still counts (周岁 from the next day)")
     func minors() {
-        func id(_ birth: String) -> String {
-            let body = "110105" + birth + "001"
-            let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-            let s = zip(body, w).reduce(0) { $0 + Int(String($1.0))! * $1.1 }
-            return body + String(Array("10X98765432")[s % 11])
-        }
+        func id(_ birth: String) -> String { ResidentIDs.withCheck("110105" + birth + "001") }
         #expect(json("[{\"id\":\"\(id("20121129"))\"}]").minors == 1, "14th birthday today")
         #expect(json("[{\"id\":\"\(id("20121128"))\"}]").minors == 0, "turned 14 yesterday")
         #expect(json("[{\"id\":\"\(id("20200101"))\"}]").minors == 1)

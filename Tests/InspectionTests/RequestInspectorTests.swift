@@ -1,4 +1,5 @@
 import CustomsCore
+import CustomsTestSupport
 import Foundation
 import Testing
 @testable import Inspection
@@ -114,10 +115,7 @@ struct RequestInspectorTests {
 
     @Test("a minor's ID in the query makes a sensitive subject")
     func minor() {
-        let body = "110105" + "20200101" + "001"
-        let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        let s = zip(body, w).reduce(0) { $0 + Int(String($1.0))! * $1.1 }
-        let child = body + String(Array("10X98765432")[s % 11])
+        let child = ResidentIDs.withCheck("110105" + "20200101" + "001")
         let f = head(query: "passenger=\(child)")
         #expect(f.result.minors == 1 && f.result.subjects.first?.isSensitive == true)
     }

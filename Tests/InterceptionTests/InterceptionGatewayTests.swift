@@ -202,11 +202,7 @@ import Testing
     /// stops gets the 451 over the intercepted connection and never reaches the upstream.
     @Test func residentIDsOverHTTPSAreCountedAndBlockedAsOverHTTP() throws {
         let setup = try Setup()
-        func id(_ body17: String) -> String {
-            let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-            let sum = zip(body17.compactMap { $0.wholeNumberValue }, w).map(*).reduce(0, +)
-            return body17 + String(Array("10X98765432")[sum % 11])
-        }
+        let id = ResidentIDs.withCheck
         let adults = (0..<3).map { id("1101051985010100\($0)") }
         let body = "[" + adults.map { "{\"name\":\"A\",\"id_card\":\"\($0)\"}" }.joined(separator: ",") + "]"
         let ok = try setup.curl("https://localhost:\(setup.upstreamPort)/up",

@@ -2,10 +2,10 @@ import Foundation
 
 /// Valid Chinese resident identity numbers for tests: GB 11643-1999 layout with the
 /// ISO 7064 MOD 11-2 check character, distinct for distinct `index` values.
-enum ResidentIDs {
-    static let regions = ["110101", "310104", "440305", "510107", "330106", "320102", "420102", "610113"]
+public enum ResidentIDs {
+    public static let regions = ["110101", "310104", "440305", "510107", "330106", "320102", "420102", "610113"]
 
-    static func make(_ index: Int, birthYear: Int = 1985) -> String {
+    public static func make(_ index: Int, birthYear: Int = 1985) -> String {
         let region = regions[index % regions.count]
         // 12 months × 28 days keeps every date valid; region × date × sequence is unique below
         // 2,688,000 people, and the year steps after that.
@@ -17,14 +17,17 @@ enum ResidentIDs {
         return body + String(check(body))
     }
 
-    static func check(_ body17: String) -> Character {
+    /// `body17` (region, birth date, sequence) with its check character appended.
+    public static func withCheck(_ body17: String) -> String { body17 + String(check(body17)) }
+
+    public static func check(_ body17: String) -> Character {
         let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
         let sum = zip(body17.compactMap { $0.wholeNumberValue }, weights).map(*).reduce(0, +)
         return Array("10X98765432")[sum % 11]
     }
 
     /// A JSON array of customer records, one resident ID each, for people `range`.
-    static func jsonBody(_ range: Range<Int>) -> Data {
+    public static func jsonBody(_ range: Range<Int>) -> Data {
         let items = range.map { i in
             "{\"customer_id\":\(1_000_000 + i),\"name\":\"Test Person \(i)\",\"id_card\":\"\(make(i))\",\"order_total\":\(i % 500).5}"
         }
@@ -32,7 +35,7 @@ enum ResidentIDs {
     }
 
     /// The same people as CSV with a header row.
-    static func csvBody(_ range: Range<Int>) -> Data {
+    public static func csvBody(_ range: Range<Int>) -> Data {
         Data((["customer_id,name,id_card"] + range.map { "\(1_000_000 + $0),Test Person \($0),\(make($0))" })
             .joined(separator: "\n").appending("\n").utf8)
     }
