@@ -1,8 +1,14 @@
 import CustomsCore
 
-/// Subject key → last-seen hour, in an open-addressing (linear probing) table of one flat array:
-/// no object per subject, 24 bytes per slot, load kept between 3/8 and 3/4. Key and hour share a
-/// slot, so a probe of a table far larger than the cache costs one cache miss, not three.
+/// Subject key → last-seen hour, in 256 open-addressing (linear probing) shards of one flat array
+/// each: no object per subject, 24 bytes per slot. Key and hour share a slot, so a probe of a table
+/// far larger than the cache costs one cache miss, not three.
+///
+/// Shards exist so that growing never stops the world: the table is used synchronously on the
+/// request path, and doubling one 12-million-entry array took seconds, during which every
+/// connection waiting to be counted waited too. A shard holds 1/256 of the entries and doubles on
+/// its own, and the shards' growth thresholds are staggered (between 5/8 and 3/4 full) so that
+/// shards filled at the same rate do not all double at the same moment.
 public struct SubjectTable: Sendable {
     // A slot is empty when its stamp is 0; a stored stamp is `hour + 1`.
     struct Slot {
@@ -12,26 +18,51 @@ public struct SubjectTable: Sendable {
         static let empty = Slot(hi: 0, lo: 0, stamp: 0)
     }
 
-    private var slots: [Slot]
-    private var mask: Int
+    struct Shard {
+        var slots: [Slot]
+        var mask: Int
+        var count = 0
+        /// Grows when `count` would pass this.
+        var limit: Int
+        /// This shard's load limit in 256ths (160...192, i.e. 5/8 to 3/4).
+        let load: Int
+        /// The one-slot array every unused shard shares (it grows before its first entry), so an
+        /// empty table costs its shard list, not 256 allocations.
+        static let vacant: [Slot] = [.empty]
+
+        init(capacity: Int, load: Int) {
+            slots = capacity == 1 ? Shard.vacant : Array(repeating: .empty, count: capacity)
+            mask = capacity - 1
+            self.load = load
+            limit = capacity * load / 256
+        }
+    }
+
+    static let shardBits = 8
+    private static let shardShift = UInt64(64 - shardBits)
+    private var shards: [Shard]
     public private(set) var count = 0
 
     /// The largest hour the table can hold (hours since 1970-01-01T00:00Z).
     public static let maxHour = UInt32.max - 1
 
-    public init(minimumCapacity: Int = 16) {
-        var capacity = 16
-        while capacity * 3 < minimumCapacity * 4 { capacity <<= 1 }
-        slots = Array(repeating: .empty, count: capacity)
-        mask = capacity - 1
+    public init(minimumCapacity: Int = 0) {
+        let n = 1 << Self.shardBits
+        var capacity = 1
+        while capacity * 5 < (minimumCapacity * 8 + n - 1) / n { capacity <<= 1 }
+        shards = (0..<n).map { i in Shard(capacity: capacity, load: 160 + i * 32 / n) }
     }
 
-    public var capacity: Int { mask + 1 }
+    /// Slots across all shards.
+    public var capacity: Int { shards.reduce(0) { $0 + $1.mask + 1 } }
 
-    /// Bytes held by the slot array.
+    /// The largest shard's slot count: the most a single growth step moves.
+    var largestShardCapacity: Int { shards.reduce(0) { max($0, $1.mask + 1) } }
+
+    /// Bytes held by the slot arrays.
     public var memoryBytes: Int { capacity * MemoryLayout<Slot>.stride }
 
-    /// A key's hash, the same in every table (its home slot is the hash's low bits).
+    /// A key's hash, the same in every table (its top bits pick the shard, its low bits the home slot).
     @inline(__always)
     static func hash(_ key: SubjectKey) -> UInt64 {
         // Real keys are HMAC output, but tests and tools use sequential ones: mix anyway.
@@ -43,22 +74,13 @@ public struct SubjectTable: Sendable {
     }
 
     @inline(__always)
-    private static func home(_ hi: UInt64, _ lo: UInt64, _ mask: Int) -> Int {
-        Int(truncatingIfNeeded: hash(SubjectKey(hi: hi, lo: lo))) & mask
-    }
+    private static func shard(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> shardShift) }
 
     /// The hour `key` was last seen, or nil if it never was.
     @inline(__always)
     public func lastSeen(_ key: SubjectKey) -> UInt32? {
-        slots.withUnsafeBufferPointer { s in
-            var i = Self.home(key.hi, key.lo, mask)
-            while true {
-                let slot = s[i]
-                if slot.stamp == 0 { return nil }
-                if slot.hi == key.hi && slot.lo == key.lo { return slot.stamp - 1 }
-                i = (i + 1) & mask
-            }
-        }
+        let h = Self.hash(key)
+        return shards[Self.shard(h)].lastSeen(key, hash: h)
     }
 
     /// Calls `body` with the last-seen hour (nil: never seen) of each subject whose category mask
@@ -70,21 +92,16 @@ public struct SubjectTable: Sendable {
     func forEachLastSeen(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
                          _ body: (UInt32?) -> Void) {
         precondition(hashes.count >= subjects.count, "one hash per subject")
-        slots.withUnsafeBufferPointer { s in
+        shards.withUnsafeBufferPointer { shards in
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: subjects.count) { homeStamps in
                 for n in subjects.indices {
-                    homeStamps[n] = s[Int(truncatingIfNeeded: hashes[n]) & mask].stamp
+                    let h = hashes[n]
+                    let shard = shards[Self.shard(h)]
+                    homeStamps[n] = shard.slots[Int(truncatingIfNeeded: h) & shard.mask].stamp
                 }
                 for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
-                    let key = subject.key
-                    var i = Int(truncatingIfNeeded: hashes[n]) & mask
-                    var stamp = homeStamps[n]
-                    while true {
-                        if stamp == 0 { body(nil); break }
-                        if s[i].hi == key.hi && s[i].lo == key.lo { body(stamp - 1); break }
-                        i = (i + 1) & mask
-                        stamp = s[i].stamp
-                    }
+                    let h = hashes[n]
+                    body(shards[Self.shard(h)].lastSeen(subject.key, hash: h, homeStamp: homeStamps[n]))
                 }
             }
         }
@@ -94,10 +111,9 @@ public struct SubjectTable: Sendable {
     @discardableResult
     public mutating func set(_ key: SubjectKey, hour: UInt32) -> UInt32? {
         precondition(hour <= Self.maxHour, "hour out of range")
-        if (count + 1) * 4 > capacity * 3 { grow() }
-        let i = find(key)
-        let old = slots[i].stamp
-        slots[i] = Slot(hi: key.hi, lo: key.lo, stamp: hour + 1)
+        let h = Self.hash(key)
+        let s = Self.shard(h)
+        let old = shards[s].set(key, hash: h, stamp: hour + 1)
         if old == 0 { count += 1; return nil }
         return old - 1
     }
@@ -116,8 +132,74 @@ public struct SubjectTable: Sendable {
     @inline(__always)
     mutating func advance(_ key: SubjectKey, to hour: UInt32) -> Advance {
         precondition(hour <= Self.maxHour, "hour out of range")
-        if (count + 1) * 4 > capacity * 3 { grow() }
-        let i = find(key)
+        let h = Self.hash(key)
+        let result = shards[Self.shard(h)].advance(key, hash: h, to: hour)
+        if result == .inserted { count += 1 }
+        return result
+    }
+
+    /// Forgets `key`.
+    public mutating func remove(_ key: SubjectKey) {
+        let h = Self.hash(key)
+        if shards[Self.shard(h)].remove(key, hash: h) { count -= 1 }
+    }
+
+    /// Visits every entry (key, last-seen hour), shard by shard.
+    public func forEach(_ body: (SubjectKey, UInt32) throws -> Void) rethrows {
+        for shard in shards {
+            for slot in shard.slots where slot.stamp != 0 {
+                try body(SubjectKey(hi: slot.hi, lo: slot.lo), slot.stamp - 1)
+            }
+        }
+    }
+}
+
+extension SubjectTable.Shard {
+    typealias Slot = SubjectTable.Slot
+
+    @inline(__always)
+    func lastSeen(_ key: SubjectKey, hash: UInt64) -> UInt32? {
+        slots.withUnsafeBufferPointer { s in
+            var i = Int(truncatingIfNeeded: hash) & mask
+            while true {
+                let slot = s[i]
+                if slot.stamp == 0 { return nil }
+                if slot.hi == key.hi && slot.lo == key.lo { return slot.stamp - 1 }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    /// As `lastSeen`, with the home slot's stamp already read.
+    @inline(__always)
+    func lastSeen(_ key: SubjectKey, hash: UInt64, homeStamp: UInt32) -> UInt32? {
+        slots.withUnsafeBufferPointer { s in
+            var i = Int(truncatingIfNeeded: hash) & mask
+            var stamp = homeStamp
+            while true {
+                if stamp == 0 { return nil }
+                if s[i].hi == key.hi && s[i].lo == key.lo { return stamp - 1 }
+                i = (i + 1) & mask
+                stamp = s[i].stamp
+            }
+        }
+    }
+
+    /// Stores `stamp` for `key`; returns the stamp it replaced (0: the key is new).
+    @inline(__always)
+    mutating func set(_ key: SubjectKey, hash: UInt64, stamp: UInt32) -> UInt32 {
+        if count + 1 > limit { grow() }
+        let i = find(key, hash: hash)
+        let old = slots[i].stamp
+        slots[i] = Slot(hi: key.hi, lo: key.lo, stamp: stamp)
+        if old == 0 { count += 1 }
+        return old
+    }
+
+    @inline(__always)
+    mutating func advance(_ key: SubjectKey, hash: UInt64, to hour: UInt32) -> SubjectTable.Advance {
+        if count + 1 > limit { grow() }
+        let i = find(key, hash: hash)
         let old = slots[i].stamp
         if old == 0 {
             slots[i] = Slot(hi: key.hi, lo: key.lo, stamp: hour + 1)
@@ -131,23 +213,23 @@ public struct SubjectTable: Sendable {
 
     /// The slot holding `key`, or the empty slot where it would go.
     @inline(__always)
-    private func find(_ key: SubjectKey) -> Int {
+    private func find(_ key: SubjectKey, hash: UInt64) -> Int {
         slots.withUnsafeBufferPointer { s in
-            var i = Self.home(key.hi, key.lo, mask)
+            var i = Int(truncatingIfNeeded: hash) & mask
             while s[i].stamp != 0 && (s[i].hi != key.hi || s[i].lo != key.lo) { i = (i + 1) & mask }
             return i
         }
     }
 
-    /// Forgets `key` (backward-shift deletion, so lookups never need tombstones).
-    public mutating func remove(_ key: SubjectKey) {
-        var i = find(key)
-        if slots[i].stamp == 0 { return }
+    /// Forgets `key` (backward-shift deletion, so lookups never need tombstones); false if absent.
+    mutating func remove(_ key: SubjectKey, hash: UInt64) -> Bool {
+        var i = find(key, hash: hash)
+        if slots[i].stamp == 0 { return false }
         var hole = i
         while true {
             i = (i + 1) & mask
             if slots[i].stamp == 0 { break }
-            let home = Self.home(slots[i].hi, slots[i].lo, mask)
+            let home = Int(truncatingIfNeeded: SubjectTable.hash(SubjectKey(hi: slots[i].hi, lo: slots[i].lo))) & mask
             // Move i into the hole unless its home lies cyclically in (hole, i].
             let stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i)
             if !stays {
@@ -157,13 +239,7 @@ public struct SubjectTable: Sendable {
         }
         slots[hole] = .empty
         count -= 1
-    }
-
-    /// Visits every entry (key, last-seen hour), in table order.
-    public func forEach(_ body: (SubjectKey, UInt32) throws -> Void) rethrows {
-        for slot in slots where slot.stamp != 0 {
-            try body(SubjectKey(hi: slot.hi, lo: slot.lo), slot.stamp - 1)
-        }
+        return true
     }
 
     private mutating func grow() {
@@ -171,9 +247,10 @@ public struct SubjectTable: Sendable {
         let capacity = old.count * 2
         slots = Array(repeating: .empty, count: capacity)
         mask = capacity - 1
+        limit = capacity * load / 256
         slots.withUnsafeMutableBufferPointer { s in
             for slot in old where slot.stamp != 0 {
-                var i = Self.home(slot.hi, slot.lo, mask)
+                var i = Int(truncatingIfNeeded: SubjectTable.hash(SubjectKey(hi: slot.hi, lo: slot.lo))) & mask
                 while s[i].stamp != 0 { i = (i + 1) & mask }
                 s[i] = slot
             }

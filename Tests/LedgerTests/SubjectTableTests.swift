@@ -25,6 +25,27 @@ import Testing
         #expect(visited == table.count)
     }
 
+    @Test func growthMovesOneShardAtATime() {
+        var table = SubjectTable()
+        #expect(table.memoryBytes < 8 << 10, "an empty table allocates no slots per shard")
+        var rng = SplitMix64(state: 3)
+        let keys = (0..<100_000).map { _ in SubjectKey(hi: rng.next(), lo: rng.next()) }
+        var largest = 0, inserted = 0
+        for (n, k) in keys.enumerated() {
+            if table.advance(k, to: 7) == .inserted { inserted += 1 }
+            if n % 64 == 0 { largest = max(largest, table.largestShardCapacity) }
+        }
+        largest = max(largest, table.largestShardCapacity)
+        #expect(inserted == keys.count)
+        #expect(table.count == keys.count)
+        // No growth step ever rebuilt more than a small part of the table.
+        #expect(largest * 64 < table.capacity, "largest shard \(largest) of \(table.capacity) slots")
+        #expect(table.capacity < keys.count * 4)
+        for k in keys.prefix(1_000) { #expect(table.lastSeen(k) == 7) }
+        let reserved = SubjectTable(minimumCapacity: 1_000_000)
+        #expect(reserved.capacity >= 1_000_000 * 4 / 3)
+    }
+
     @Test func advanceMovesOnlyForwardInOneProbe() {
         var table = SubjectTable()
         let k = SubjectKey(hi: 1, lo: 2)
