@@ -138,6 +138,52 @@ public struct SubjectTable: Sendable {
         return result
     }
 
+    /// Moves every subject whose category mask has a bit of `bits` forward to `hour` (inserting the
+    /// new ones) and tells `body` what happened to each, in order; `hashes[n]` is
+    /// `hash(subjects[n].key)`. As in `forEachLastSeen`, every home slot is touched first, so the
+    /// cache misses of a batch's new people overlap; room for all of them is made before that, so
+    /// no shard grows midway.
+    @inline(__always)
+    mutating func advance(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
+                          to hour: UInt32, _ body: (SubjectKey, Advance) -> Void) {
+        precondition(hour <= Self.maxHour, "hour out of range")
+        precondition(hashes.count >= subjects.count, "one hash per subject")
+        let stamp = hour + 1
+        var inserted = 0
+        shards.withUnsafeMutableBufferPointer { shards in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: subjects.count) { homeStamps in
+                // Room first: a shard that would pass its limit if every subject bound for it were new grows now.
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: shards.count) { bound in
+                    bound.initialize(repeating: 0)
+                    for n in subjects.indices where subjects[n].categories & bits != 0 {
+                        let k = Self.shard(hashes[n])
+                        bound[k] += 1
+                        if shards[k].count + Int(bound[k]) > shards[k].limit { shards[k].grow() }
+                    }
+                }
+                for n in subjects.indices where subjects[n].categories & bits != 0 {
+                    let h = hashes[n]
+                    let shard = shards[Self.shard(h)]
+                    homeStamps[n] = shard.slots[Int(truncatingIfNeeded: h) & shard.mask].stamp
+                }
+                var wrote = false
+                for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
+                    let h = hashes[n]
+                    // Once this batch has written a slot, a stamp read in the first pass may be stale.
+                    let result = shards[Self.shard(h)].advance(subject.key, hash: h, stamp: stamp,
+                                                               homeStamp: wrote ? nil : homeStamps[n])
+                    switch result {
+                    case .unchanged: break
+                    case .inserted: inserted += 1; wrote = true
+                    case .moved: wrote = true
+                    }
+                    body(subject.key, result)
+                }
+            }
+        }
+        count += inserted
+    }
+
     /// Forgets `key`.
     public mutating func remove(_ key: SubjectKey) {
         let h = Self.hash(key)
@@ -211,6 +257,29 @@ extension SubjectTable.Shard {
         return .moved(from: old - 1)
     }
 
+    /// `advance` without the growth check (the caller made room), starting from the home slot's
+    /// stamp when it was read ahead.
+    @inline(__always)
+    mutating func advance(_ key: SubjectKey, hash: UInt64, stamp: UInt32, homeStamp: UInt32?) -> SubjectTable.Advance {
+        let mask = self.mask
+        return slots.withUnsafeMutableBufferPointer { s in
+            var i = Int(truncatingIfNeeded: hash) & mask
+            var old = homeStamp ?? s[i].stamp
+            while old != 0 && (s[i].hi != key.hi || s[i].lo != key.lo) {
+                i = (i + 1) & mask
+                old = s[i].stamp
+            }
+            if old == 0 {
+                s[i] = Slot(hi: key.hi, lo: key.lo, stamp: stamp)
+                count += 1
+                return .inserted
+            }
+            if old >= stamp { return .unchanged }
+            s[i].stamp = stamp
+            return .moved(from: old - 1)
+        }
+    }
+
     /// The slot holding `key`, or the empty slot where it would go.
     @inline(__always)
     private func find(_ key: SubjectKey, hash: UInt64) -> Int {
@@ -242,7 +311,7 @@ extension SubjectTable.Shard {
         return true
     }
 
-    private mutating func grow() {
+    mutating func grow() {
         let old = slots
         let capacity = old.count * 2
         slots = Array(repeating: .empty, count: capacity)
