@@ -11,27 +11,38 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// High and low 64 bits, network order as integers (high holds the first 8 bytes).
     case v6(UInt64, UInt64)
 
+    // Concrete overloads: called from other modules, the generic one is not specialized, and its
+    // byte loop then went through protocol witnesses (a few percent of a small GET).
+    public init?(_ text: String) {
+        guard let address = Self.parse(text) else { return nil }
+        self = address
+    }
+
+    public init?(_ text: Substring) {
+        guard let address = Self.parse(text) else { return nil }
+        self = address
+    }
+
     public init?(_ text: some StringProtocol) {
+        guard let address = Self.parse(text) else { return nil }
+        self = address
+    }
+
+    private static func parse(_ text: some StringProtocol) -> IPAddress? {
         // Callers mostly ask about host names, once or twice per request: a name is told apart and
         // a dotted quad parsed from the bytes, without building a String or calling inet_pton.
         switch Self.literalShape(text.utf8) {
         case .notAnAddress: return nil
-        case .dottedQuad(let v): self = .v4(v); return
+        case .dottedQuad(let v): return .v4(v)
         case .other: break
         }
         var s = String(text)
         if s.hasPrefix("[") && s.hasSuffix("]") { s = String(s.dropFirst().dropLast()) }
         if let zone = s.firstIndex(of: "%") { s = String(s[..<zone]) }
         var a4 = in_addr()
-        if inet_pton(AF_INET, s, &a4) == 1 {
-            self = .v4(UInt32(bigEndian: a4.s_addr))
-            return
-        }
+        if inet_pton(AF_INET, s, &a4) == 1 { return .v4(UInt32(bigEndian: a4.s_addr)) }
         var a6 = in6_addr()
-        if inet_pton(AF_INET6, s, &a6) == 1 {
-            self = IPAddress(in6: a6)
-            return
-        }
+        if inet_pton(AF_INET6, s, &a6) == 1 { return IPAddress(in6: a6) }
         return nil
     }
 
