@@ -20,8 +20,9 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
     private let country: CountryCode?
     private let recipient: RecipientMatch
     private let head: RequestInspector.Finding
-    /// Nil for a request without a body: the head alone is judged.
-    private let inspector: BodyInspector?
+    /// Nil for a request without a body (the head alone is judged), and once the body was judged whole.
+    private var inspector: BodyInspector?
+    private let hasBody: Bool
     /// The people this flow has counted so far (a body judged in parts is admitted more than once).
     private let counted = Mutex<[LedgerSubject]>([])
 
@@ -33,6 +34,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         self.country = country
         self.recipient = recipient
         self.head = head
+        self.hasBody = hasBody
         guard hasBody else {
             inspector = nil
             return
@@ -56,11 +58,21 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             block(v, facts: facts(.uninspectable("body over the hold limit")), result: nil, completion: completion)
             return
         }
-        guard let inspector else {
+        guard hasBody else {
             admit(head.result, foundIn: head.foundIn, completion: completion)
             return
         }
+        guard let inspector else {
+            // The gateway asks for one final verdict per body; should it ask again, nothing is sent unjudged.
+            let v = Verdict.gatewayBlock(rule: "customs/body-judged-twice", reason: "the body was already judged")
+            block(v, facts: facts(.uninspectable("body already judged")), result: nil, completion: completion)
+            return
+        }
         let body = final ? inspector.finish() : inspector.partialResult()
+        // The inspector's per-body state goes back to the shared pool now, not when the flow ends:
+        // a flow can wait a while for the ledger, and with more flows waiting than the pool holds,
+        // every body would otherwise have built its tables afresh.
+        if final { self.inspector = nil }
         if let why = body.uninspectable {
             guard !head.isEmpty else {
                 judgeWithoutCounting(facts(.uninspectable(why)), result: body, completion: completion)
