@@ -82,7 +82,7 @@ extension StringProtocol {
     }
 }
 
-extension String {
+extension StringProtocol {
     /// Case-insensitive comparison with a lowercase ASCII literal: the hot path for field names.
     @inline(__always) func equalsLowercased(_ literal: StaticString) -> Bool {
         guard utf8.count == literal.utf8CodeUnitCount else { return false }
@@ -94,7 +94,9 @@ extension String {
         }
         return true
     }
+}
 
+extension String {
     /// Builds a String from wire bytes. Header bytes are Latin-1 in theory and UTF-8 in practice;
     /// invalid UTF-8 is repaired rather than refused so that obs-text never breaks a request.
     init(wire bytes: UnsafeRawBufferPointer) {

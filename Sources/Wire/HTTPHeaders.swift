@@ -32,10 +32,13 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// Whether any `name` field, read as a comma-separated list, holds `token` (case-insensitive).
     public func containsToken(_ name: String, _ token: String) -> Bool {
+        var found = false
         for field in fields where field.name.asciiCaseInsensitiveEquals(name) {
-            for element in HTTPHeaders.listElements(field.value) where element.asciiCaseInsensitiveEquals(token) {
-                return true
+            HTTPHeaders.forEachListElement(field.value) { element in
+                found = element.asciiCaseInsensitiveEquals(token)
+                return !found
             }
+            if found { return true }
         }
         return false
     }
@@ -83,9 +86,14 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     public mutating func removeHopByHop() {
         var listed: [Substring] = []
         for field in fields where field.name.equalsLowercased("connection") {
-            for token in HTTPHeaders.listElements(field.value)
-            where !HTTPHeaders.protectedFromConnectionTokens.contains(where: { token.asciiCaseInsensitiveEquals($0) }) {
-                listed.append(token)
+            HTTPHeaders.forEachListElement(field.value) { token in
+                // Fixed hop-by-hop names go anyway, and `keep-alive` is what nearly every Connection
+                // field lists: the common response needs no list at all.
+                if !HTTPHeaders.isFixedHopByHop(token)
+                    && !HTTPHeaders.protectedFromConnectionTokens.contains(where: { token.asciiCaseInsensitiveEquals($0) }) {
+                    listed.append(token)
+                }
+                return true
             }
         }
         guard fields.contains(where: { HTTPHeaders.isHopByHop($0.name, listed) }) else { return }
@@ -97,7 +105,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     /// The fixed hop-by-hop names, dispatched on length so most fields cost one comparison.
-    private static func isFixedHopByHop(_ name: String) -> Bool {
+    private static func isFixedHopByHop(_ name: some StringProtocol) -> Bool {
         switch name.utf8.count {
         case 2: return name.equalsLowercased("te")
         case 7: return name.equalsLowercased("trailer") || name.equalsLowercased("upgrade")
@@ -114,9 +122,15 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     static func listElements(_ value: String) -> [Substring] {
+        var out: [Substring] = []
+        forEachListElement(value) { out.append($0); return true }
+        return out
+    }
+
+    /// Calls `body` with each trimmed, non-empty element of a comma-separated list until it returns false.
+    static func forEachListElement(_ value: String, _ body: (Substring) -> Bool) {
         // Split on the UTF-8 bytes: `split(separator:)` walks Characters (grapheme breaking) and
         // this runs on every request's Connection field.
-        var out: [Substring] = []
         let bytes = value.utf8
         var start = bytes.startIndex
         var i = start
@@ -124,13 +138,12 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
             let atEnd = i == bytes.endIndex
             if atEnd || bytes[i] == UInt8(ascii: ",") {
                 let element = value[start..<i].trimmingOWS()
-                if !element.isEmpty { out.append(element) }
-                if atEnd { break }
+                if !element.isEmpty && !body(element) { return }
+                if atEnd { return }
                 start = bytes.index(after: i)
             }
             i = bytes.index(after: i)
         }
-        return out
     }
 
     /// Bytes the fields take on the wire.
