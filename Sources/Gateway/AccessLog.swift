@@ -30,7 +30,7 @@ struct AccessRecord {
         out.appendASCII("\",\"flow\":\"")
         out.append(contentsOf: flowID.utf8)
         out.appendASCII("\",\"client\":\"")
-        out.append(contentsOf: client.address.withPort(client.port).utf8)
+        AccessLog.appendEndpoint(client.address, port: client.port, to: &out)
         out.append(UInt8(ascii: "\""))
         if let n = client.name { out.appendASCII(",\"client_name\":"); AccessLog.appendQuoted(n, to: &out) }
         if let u = client.user { out.appendASCII(",\"user\":"); AccessLog.appendQuoted(u, to: &out) }
@@ -164,6 +164,19 @@ final class AccessLog: @unchecked Sendable {
     }
 
     /// RFC 3339 UTC with milliseconds.
+    /// `a.b.c.d:port` written digit by digit (every line has one; IPv6 takes the String route).
+    static func appendEndpoint(_ address: IPAddress, port: UInt16, to out: inout [UInt8]) {
+        guard case .v4(let v) = address else {
+            out.append(contentsOf: address.withPort(port).utf8)
+            return
+        }
+        for shift: UInt32 in [24, 16, 8, 0] {
+            out.appendDecimal(UInt64(v >> shift & 0xFF))
+            out.append(shift == 0 ? UInt8(ascii: ":") : UInt8(ascii: "."))
+        }
+        out.appendDecimal(UInt64(port))
+    }
+
     static func appendTimestamp(_ d: Date, to out: inout [UInt8]) {
         let seconds = d.timeIntervalSince1970
         var t = time_t(seconds)

@@ -133,6 +133,16 @@ import Testing
         #expect(AccessLog.quote("a\"b\\c\nd\u{1}") == "\"a\\\"b\\\\c\\nd\\u0001\"")
     }
 
+    @Test func endpointsWrittenAsWithPortSpellsThem() {
+        for (text, port): (String, UInt16) in [("0.0.0.0", 0), ("127.0.0.1", 3128), ("10.200.3.45", 65_535),
+                                               ("255.255.255.255", 9), ("::1", 40_000), ("2001:db8::7", 443)] {
+            let address = IPAddress(text)!
+            var bytes: [UInt8] = []
+            AccessLog.appendEndpoint(address, port: port, to: &bytes)
+            #expect(String(decoding: bytes, as: UTF8.self) == address.withPort(port))
+        }
+    }
+
     @Test func wholeLineIsValidJSON() throws {
         let record = AccessRecord(
             time: Date(timeIntervalSince1970: 1_780_000_000.5), flowID: "f1-2",
