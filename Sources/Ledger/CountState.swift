@@ -223,6 +223,13 @@ struct CountState: Sendable {
 
     /// Counts `batch` in memory; returns what changed, for storage and for undo.
     mutating func apply(_ batch: LedgerBatch) -> BatchChanges {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: batch.subjects.count) { hashes in
+            for (n, s) in batch.subjects.enumerated() { hashes[n] = SubjectTable.hash(s.key) }
+            return apply(batch, hashes: UnsafeBufferPointer(hashes))
+        }
+    }
+
+    private mutating func apply(_ batch: LedgerBatch, hashes: UnsafeBufferPointer<UInt64>) -> BatchChanges {
         let hour = LedgerClock.hour(batch.time)
         var changes = BatchChanges(reservingCapacity: batch.subjects.count * 2)
         var used = batch.subjects.reduce(UInt64(0)) { $0 | $1.categories }
@@ -233,7 +240,7 @@ struct CountState: Sendable {
             for scope in [CountScope.company, .recipient(batch.recipient)] {
                 let id = seriesID(SeriesKey(scope: scope, category: category))
                 let start = changes.count
-                Self.see(batch.subjects, withAny: 1 << UInt64(i), at: hour, in: &series[Int(id)], changes: &changes)
+                Self.see(batch.subjects, hashes: hashes, withAny: 1 << UInt64(i), at: hour, in: &series[Int(id)], changes: &changes)
                 changes.endRun(series: id, hour: hour, from: start)
             }
         }
@@ -242,13 +249,25 @@ struct CountState: Sendable {
 
     /// Moves the subjects whose mask has `bit` forward to `hour` in one series (one exclusive
     /// access for the whole batch, one probe per subject).
-    private static func see(_ subjects: [LedgerSubject], withAny bit: UInt64, at hour: UInt32, in s: inout Series,
-                            changes: inout BatchChanges) {
-        for subject in subjects where subject.categories & bit != 0 {
-            switch see(subject.key, at: hour, in: &s) {
-            case .unchanged: break
-            case .inserted: changes.record(subject.key, old: nil)
-            case .moved(let old): changes.record(subject.key, old: old)
+    private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
+                            in s: inout Series, changes: inout BatchChanges) {
+        see(subjects, hashes: hashes, withAny: bit, at: hour, table: &s.table, histogram: &s.histogram, changes: &changes)
+    }
+
+    @inline(__always)
+    private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
+                            table: inout SubjectTable, histogram: inout HourHistogram, changes: inout BatchChanges) {
+        table.advance(subjects, hashes: hashes, withAny: bit, to: hour) { key, result in
+            switch result {
+            case .unchanged:
+                break
+            case .inserted:
+                histogram.add(hour)
+                changes.record(key, old: nil)
+            case .moved(let old):
+                histogram.remove(old)
+                histogram.add(hour)
+                changes.record(key, old: old)
             }
         }
     }

@@ -129,6 +129,52 @@ public struct SubjectTable: Sendable {
         return .moved(from: old - 1)
     }
 
+    /// Moves every subject whose category mask has a bit of `bits` forward to `hour` (inserting the
+    /// new ones) and tells `body` what happened to each, in order; `hashes[n]` is
+    /// `hash(subjects[n].key)`. As in `forEachLastSeen`, every home slot is touched first, so the
+    /// cache misses of a batch's new people overlap; room for all of them is made before that, so
+    /// the table does not grow midway.
+    @inline(__always)
+    mutating func advance(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
+                          to hour: UInt32, _ body: (SubjectKey, Advance) -> Void) {
+        precondition(hour <= Self.maxHour, "hour out of range")
+        precondition(hashes.count >= subjects.count, "one hash per subject")
+        let stamp = hour + 1
+        while (count + subjects.count) * 4 > capacity * 3 { grow() }
+        let mask = self.mask
+        var inserted = 0, wrote = false
+        slots.withUnsafeMutableBufferPointer { s in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: subjects.count) { homeStamps in
+                for n in subjects.indices where subjects[n].categories & bits != 0 {
+                    homeStamps[n] = s[Int(truncatingIfNeeded: hashes[n]) & mask].stamp
+                }
+                for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
+                    let key = subject.key
+                    var i = Int(truncatingIfNeeded: hashes[n]) & mask
+                    // Once this batch has written a slot, a stamp read in the first pass may be stale.
+                    var old = wrote ? s[i].stamp : homeStamps[n]
+                    while old != 0 && (s[i].hi != key.hi || s[i].lo != key.lo) {
+                        i = (i + 1) & mask
+                        old = s[i].stamp
+                    }
+                    if old == 0 {
+                        s[i] = Slot(hi: key.hi, lo: key.lo, stamp: stamp)
+                        inserted += 1
+                        wrote = true
+                        body(key, .inserted)
+                    } else if old < stamp {
+                        s[i].stamp = stamp
+                        wrote = true
+                        body(key, .moved(from: old - 1))
+                    } else {
+                        body(key, .unchanged)
+                    }
+                }
+            }
+        }
+        count += inserted
+    }
+
     /// The slot holding `key`, or the empty slot where it would go.
     @inline(__always)
     private func find(_ key: SubjectKey) -> Int {

@@ -63,6 +63,29 @@ import Testing
         }
     }
 
+    /// The batch advance does what one advance per selected subject does, growing from empty,
+    /// with long probe runs, repeats inside a batch and hours that go back.
+    @Test func batchAdvanceAgreesWithSingleAdvances() {
+        var batched = SubjectTable(), single = SubjectTable()
+        var rng = SplitMix64(state: 11)
+        let population = (0..<2_000).map { n in SubjectKey(hi: UInt64(n % 30), lo: rng.next()) }
+        for round in 0..<60 {
+            let hour = UInt32(100 + round * 3) - UInt32(rng.next() % 8)
+            let subjects = (0..<(1 + Int(rng.next() % 120))).map { _ in
+                LedgerSubject(key: population[Int(rng.next() % UInt64(population.count))], categories: 1 + rng.next() % 3)
+            }
+            let bits: UInt64 = round % 2 == 0 ? 0b01 : 0b11
+            var got: [SubjectTable.Advance] = []
+            subjects.map { SubjectTable.hash($0.key) }.withUnsafeBufferPointer { hashes in
+                batched.advance(subjects, hashes: hashes, withAny: bits, to: hour) { _, result in got.append(result) }
+            }
+            let want = subjects.filter { $0.categories & bits != 0 }.map { single.advance($0.key, to: hour) }
+            #expect(got == want, "round \(round)")
+            #expect(batched.count == single.count)
+        }
+        for k in population { #expect(batched.lastSeen(k) == single.lastSeen(k)) }
+    }
+
     @Test func batchMasksFromCategorySets() {
         let batch = LedgerBatch(time: Date(timeIntervalSince1970: 0), recipient: "r",
                                 subjects: [(SubjectKey(hi: 0, lo: 1), [.pi]), (SubjectKey(hi: 0, lo: 2), [.sensitive, .pi]),
