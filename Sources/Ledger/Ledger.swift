@@ -76,8 +76,7 @@ public protocol SubjectLedger: AnyObject, Sendable {
     /// batch durable. `completion` runs (on any queue) only once the commit is durable (group
     /// commit: many batches share one transaction and one fsync), or at once for `.discard` and for
     /// a batch that adds nothing not yet durable — then possibly on the caller's thread, before
-    /// `admit` returns. `completion` must not wait for the ledger (it may run on the thread that
-    /// writes the ledger's next transaction): hand blocking work to another queue.
+    /// `admit` returns.
     /// Previews and commits are serialised, so two flows can never both slip under a line.
     /// `decide` runs on the ledger's queue: it must not call back into the ledger.
     func admit<T: Sendable>(_ batch: LedgerBatch,

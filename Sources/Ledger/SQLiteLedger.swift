@@ -16,11 +16,11 @@ import Logging
 /// Between groups, while no batch waits, the writer cleans the log a chunk at a time (see
 /// SQLiteStore), so the file stays within about two stored keys per (series, subject).
 ///
-/// A group's completions run on the writer's thread right after its transaction: the writer
-/// first settles the group on `stateQueue` (`sync`, the one direction queues ever wait in), which
-/// on failure undoes every batch not yet durable, then calls the completions. So no completion
-/// fires before its transaction is durable or before the undo, and a group costs no thread
-/// hand-off beyond the one that wakes the writer.
+/// After a transaction the writer settles its group on `stateQueue` itself (`sync`, the one
+/// direction queues ever wait in), which on failure undoes every batch not yet durable, and then
+/// hands the group's completions to `completionQueue` in one block. So no completion fires before
+/// its transaction is durable or before the undo, a group costs one thread hand-off on its way
+/// back, and the writer goes straight on to the next group while the completions run.
 public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     // Every `var` below is confined to `stateQueue`; `store` is used only on `writerQueue` once
     // `init` returns.
@@ -185,8 +185,6 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     }
 
     public func close() {
-        // The writer runs completions; a completion that closed the ledger would wait for itself.
-        dispatchPrecondition(condition: .notOnQueue(writerQueue))
         let done = DispatchSemaphore(value: 0)
         stateQueue.sync {
             switch phase {
@@ -289,11 +287,11 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             stateQueue.sync { finishWrite(newSeries: newSeries.map(\.id), outcome: outcome) }
             let failure: LedgerError?
             if case .failure(let error) = outcome { failure = error } else { failure = nil }
-            for p in group { p.finish(failure) }
+            completionQueue.async { for p in group { p.finish(failure) } }
         }
     }
 
-    /// Settles the group just written (on `stateQueue`, called by the writer before it runs the
+    /// Settles the group just written (on `stateQueue`, called by the writer before it hands on the
     /// group's completions): after a failure, every batch not yet durable leaves memory here.
     private func finishWrite(newSeries: [Int32], outcome: Result<Int, LedgerError>) {
         let done = writing
