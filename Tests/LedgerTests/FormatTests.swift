@@ -107,6 +107,27 @@ import Testing
         try sql(folder.path, "SELECT count(*) FROM sightings")
     }
 
+    /// A format-1 file the migration cannot read is refused as a format error and left as it was.
+    @Test func failedMigrationLeavesTheFormat1FileAsItWas() throws {
+        let folder = try LedgerFolder()
+        _ = try makeFormat1(folder.path)
+        try sql(folder.path, "INSERT INTO sightings VALUES (0, 1, 2, -5)")
+        do {
+            _ = try folder.open()
+            Issue.record("migrated a format-1 file with a negative hour")
+        } catch let error as LedgerError {
+            #expect(error.kind == .format)
+            #expect(error.description.contains("migrate the ledger from format 1 to 2"))
+            #expect(error.description.contains("hour -5 out of range"))
+        }
+        #expect(try userVersion(folder.path) == 1)
+        try sql(folder.path, "DELETE FROM sightings WHERE hour < 0")
+        #expect(throws: LedgerError.self) { try sql(folder.path, "SELECT count(*) FROM blocks") }
+        let ledger = try folder.open()
+        defer { ledger.close() }
+        #expect(ledger.statistics().entries > 0)
+    }
+
     @Test func newerFormatIsRefusedWithAClearMessage() throws {
         let folder = try LedgerFolder()
         try folder.open().close()
