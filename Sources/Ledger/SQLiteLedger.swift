@@ -46,6 +46,8 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     /// While a cleaning pass runs: the last rowid it covers (`Int64.max` until its first step).
     private var cleaningThrough: Int64?
     private var nextCleaningAt = 0
+    /// Keys the running pass has dropped so far.
+    private var passDropped = 0
     /// Cleaning takes at most a quarter of the writer's time unless the log is overdue: a queue
     /// that is empty for a moment between group commits is not an idle ledger.
     private var cleaningAllowedAt = DispatchTime.now()
@@ -244,6 +246,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         if cleaningThrough == nil && phase == .open && !readOnly
             && logKeys > 2 * entries + options.cleaningSlack && logKeys >= nextCleaningAt {
             cleaningThrough = Int64.max
+            passDropped = 0
         }
         let cleaning = cleaningThrough != nil && phase == .open
         if cleaning && logKeys > 4 * entries + 2 * options.cleaningSlack { return startCleaning() }
@@ -367,8 +370,11 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             logKeys += step.kept - step.removed
             logBlocks += step.blocksKept - step.blocksRemoved
             cleaningThrough = step.passDone ? nil : step.through
-            // A pass that found little to drop should not start again at once.
-            if step.passDone { nextCleaningAt = logKeys + options.cleaningSlack }
+            passDropped += step.removed - step.kept
+            // A pass covers the log as it was when it began. If it dropped much, what was appended
+            // meanwhile may hold as much again (it is cleaned next, as soon as it is over the bound);
+            // a pass that found little to drop should not start again at once.
+            if step.passDone { nextCleaningAt = passDropped >= options.cleaningSlack ? 0 : logKeys + options.cleaningSlack }
         case .failure(let error):
             // The log is as it was (one transaction); try again once it has grown.
             logger.warning("ledger log cleaning failed", metadata: ["path": "\(path)", "error": "\(error)"])

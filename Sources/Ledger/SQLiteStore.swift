@@ -132,7 +132,8 @@ final class SQLiteStore: @unchecked Sendable {
     }
 
     /// Rewrites a format-1 log (a row per sighting) as blocks, in one transaction: a crash
-    /// midway leaves the format-1 file as it was. Returns how many rows it moved.
+    /// midway leaves the format-1 file as it was. A block goes in as soon as it is full, so
+    /// memory holds only the partly filled ones. Returns how many rows it moved.
     private func migrateFromFormat1() throws(LedgerError) -> Int {
         try exec("BEGIN IMMEDIATE", .write)
         do throws(LedgerError) {
@@ -141,14 +142,15 @@ final class SQLiteStore: @unchecked Sendable {
                 try exec("COMMIT", .write)
                 return 0
             }
-            var builder = BlockBuilder()
-            let rows = try streamFormat1 { (series, key, hour) throws(LedgerError) in
-                builder.append(series: series, hour: hour, keys: CollectionOfOne(key))
-            }
             try exec(Self.createBlocks, .write)
             let insert = try prepare("INSERT INTO blocks(series, hour, count, keys) VALUES (?, ?, ?, ?)")
             defer { sqlite3_finalize(insert) }
-            try append(builder, with: insert)
+            var builder = BlockBuilder()
+            let rows = try streamFormat1 { (series, key, hour) throws(LedgerError) in
+                builder.append(series: series, hour: hour, keys: CollectionOfOne(key))
+                if let full = builder.takeLast(ifAtLeast: Self.maxKeysPerBlock) { try append([full], with: insert) }
+            }
+            try append(builder.blocks, with: insert)
             try exec("DROP TABLE sightings", .write)
             try exec("PRAGMA user_version = \(Self.schemaVersion)", .write)
             try exec("COMMIT", .write)
@@ -311,7 +313,7 @@ final class SQLiteStore: @unchecked Sendable {
                 bindText(insertSeries, 3, s.key.category.name)
                 try step(insertSeries, "record series")
             }
-            let blocks = try append(builder, with: insertBlock)
+            let blocks = try append(builder.blocks, with: insertBlock)
             try exec("COMMIT", .write)
             return blocks
         } catch {
@@ -330,7 +332,7 @@ final class SQLiteStore: @unchecked Sendable {
         do throws(LedgerError) {
             sqlite3_bind_int64(deleteHead, 1, through)
             try step(deleteHead, "trim the log")
-            let blocks = try append(builder, with: insertBlock)
+            let blocks = try append(builder.blocks, with: insertBlock)
             try exec("COMMIT", .write)
             return blocks
         } catch {
@@ -339,11 +341,11 @@ final class SQLiteStore: @unchecked Sendable {
         }
     }
 
-    /// Inserts the builder's blocks in order, splitting any longer than `maxKeysPerBlock`.
+    /// Inserts `blocks` in order, splitting any longer than `maxKeysPerBlock`.
     @discardableResult
-    private func append(_ builder: BlockBuilder, with stmt: OpaquePointer?) throws(LedgerError) -> Int {
+    private func append(_ blocks: [BlockBuilder.Block], with stmt: OpaquePointer?) throws(LedgerError) -> Int {
         var rows = 0
-        for block in builder.blocks {
+        for block in blocks {
             let count = block.bytes.count / Self.bytesPerKey
             for start in stride(from: 0, to: count, by: Self.maxKeysPerBlock) {
                 let n = min(Self.maxKeysPerBlock, count - start)
@@ -436,6 +438,15 @@ struct BlockBuilder {
     private var index: [UInt64: Int] = [:]
     /// The block appended to last: runs of one (series, hour) usually follow each other.
     private var last = -1
+
+    /// Takes the keys of the block appended to last out of the builder if it holds at least
+    /// `keys` of them (the builder starts that (series, hour) afresh).
+    mutating func takeLast(ifAtLeast keys: Int) -> Block? {
+        guard last >= 0, blocks[last].bytes.count >= keys * SQLiteStore.bytesPerKey else { return nil }
+        let full = blocks[last]
+        blocks[last].bytes = []
+        return full
+    }
 
     mutating func append<Keys: Collection<SubjectKey>>(series: Int32, hour: UInt32, keys: Keys) {
         if keys.isEmpty { return }

@@ -95,6 +95,39 @@ import Testing
         check(reopened, expected)
     }
 
+    /// A long run of one (series, hour) becomes blocks of at most `maxKeysPerBlock` keys, written
+    /// as they fill.
+    @Test func migrationSplitsLongRunsIntoFullBlocks() throws {
+        let folder = try LedgerFolder()
+        let n = 2 * SQLiteStore.maxKeysPerBlock + 5
+        try sql(folder.path, """
+            BEGIN;
+            CREATE TABLE series(id INTEGER PRIMARY KEY, scope TEXT NOT NULL, category TEXT NOT NULL, UNIQUE(scope, category));
+            CREATE TABLE sightings(series INTEGER NOT NULL, hi INTEGER NOT NULL, lo INTEGER NOT NULL, hour INTEGER NOT NULL);
+            INSERT INTO series VALUES (0, 'company', 'pi'), (1, 'recipient:acme', 'pi');
+            WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < \(n))
+                INSERT INTO sightings SELECT x % 2, x, -x, 500000 + x / \(n - 2) FROM c;
+            PRAGMA application_id = \(SQLiteStore.applicationID);
+            PRAGMA user_version = 1;
+            COMMIT;
+            """)
+        let store = try SQLiteStore(path: folder.path, options: .init())
+        #expect(store.migratedRows == n)
+        let blocks = try store.head(keys: Int.max, through: Int64.max)
+        store.close()
+        #expect(blocks.reduce(0) { $0 + $1.keys.count } == n)
+        #expect(blocks.allSatisfy { $0.keys.count <= SQLiteStore.maxKeysPerBlock })
+        // Hour 500000: 4,097 keys in each series, a full block and one more; hour 500001: the
+        // last three rows (two in series 1, one in series 0).
+        #expect(blocks.map(\.keys.count).sorted() == [1, 1, 1, 2, 4_096, 4_096])
+        let ledger = try folder.open()
+        defer { ledger.close() }
+        let all = key(.company, .pi, .unbounded)
+        #expect(ledger.counts([all], at: Date(), calendar: cst)[all] == n / 2)
+        #expect(ledger.lastSeen(SubjectKey(hi: 7, lo: UInt64(bitPattern: -7)), scope: .recipient("acme"), category: .pi)
+                == Date(timeIntervalSince1970: 500_000 * 3600))
+    }
+
     /// Read-only (`customs ledger counts`) reads a format-1 file as it is and leaves it so.
     @Test func format1OpenedReadOnlyIsReadWithoutMigrating() throws {
         let folder = try LedgerFolder()
