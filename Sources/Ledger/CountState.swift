@@ -31,7 +31,7 @@ struct SeriesKey: Hashable, Sendable {
 /// included). The keys sit in one flat array, so a commit packs them into blocks without a record
 /// per change; the same value undoes them.
 struct BatchChanges: Sendable {
-    struct Run: Sendable, Equatable {
+    struct Run: Sendable {
         let series: Int32
         let hour: UInt32
         let range: Range<Int>
@@ -47,8 +47,6 @@ struct BatchChanges: Sendable {
 
     var count: Int { keys.count }
     var isEmpty: Bool { keys.isEmpty }
-
-    init() {}
 
     init(reservingCapacity n: Int) {
         keys.reserveCapacity(n)
@@ -153,7 +151,7 @@ struct CountState: Sendable {
 
     /// Replays one stored sighting (keeping the latest hour).
     mutating func restore(series id: Int32, key: SubjectKey, hour: UInt32) {
-        _ = Self.see(key, at: hour, in: &series[Int(id)])
+        Self.see(key, at: hour, in: &series[Int(id)])
     }
 
     func lastSeen(_ subject: SubjectKey, in key: SeriesKey) -> UInt32? {
@@ -273,9 +271,8 @@ struct CountState: Sendable {
     }
 
     @inline(__always)
-    private static func see(_ key: SubjectKey, at hour: UInt32, in s: inout Series) -> SubjectTable.Advance {
-        let result = s.table.advance(key, to: hour)
-        switch result {
+    private static func see(_ key: SubjectKey, at hour: UInt32, in s: inout Series) {
+        switch s.table.advance(key, to: hour) {
         case .unchanged:
             break
         case .inserted:
@@ -284,7 +281,6 @@ struct CountState: Sendable {
             s.histogram.remove(old)
             s.histogram.add(hour)
         }
-        return result
     }
 
     /// The keys of `blocks` (the log's head, in order) still needed for durability: those carrying
