@@ -157,7 +157,7 @@ final class SQLiteStore: @unchecked Sendable {
             return rows
         } catch {
             if sqlite3_get_autocommit(db) == 0 { sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
-            throw LedgerError(kind: .format, path: path, operation: "migrate the ledger from format 1 to 2",
+            throw LedgerError(kind: error.kind, path: path, operation: "migrate the ledger from format 1 to 2",
                               message: error.message, code: error.code)
         }
     }
@@ -233,7 +233,7 @@ final class SQLiteStore: @unchecked Sendable {
         // Ask for the bytes before their length: SQLite may convert the value to produce them.
         let bytes = sqlite3_column_blob(stmt, 4)
         let length = Int64(sqlite3_column_bytes(stmt, 4))
-        guard type == SQLITE_BLOB, count >= 0, length == count * Int64(Self.bytesPerKey) else {
+        guard type == SQLITE_BLOB, length % Int64(Self.bytesPerKey) == 0, length / Int64(Self.bytesPerKey) == count else {
             throw LedgerError(kind: .format, path: path, operation: operation,
                               message: "block \(rowid) is malformed: \(type == SQLITE_BLOB ? "\(length) bytes" : "not a BLOB") for \(count) keys of \(Self.bytesPerKey) bytes")
         }

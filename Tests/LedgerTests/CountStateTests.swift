@@ -154,6 +154,9 @@ import Testing
         let folder = try LedgerFolder()
         try commit(try folder.open(), makeBatch(instant("2026-02-01T10:00:00+08:00"), "acme", [1, 2]))
         try sql(folder.path, "INSERT INTO blocks(rowid, series, hour, count, keys) VALUES (77, 0, 5, 3, x'00112233')")
+        #expect(throws: LedgerError.self) { _ = try folder.open() }
+        // A count so large that 16 bytes per key overflows is malformed too, not a crash.
+        try sql(folder.path, "UPDATE blocks SET count = 4611686018427387905, keys = x'' WHERE rowid = 77")
         do {
             _ = try folder.open()
             Issue.record("opened a ledger with a malformed block")
