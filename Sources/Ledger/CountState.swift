@@ -26,13 +26,50 @@ struct SeriesKey: Hashable, Sendable {
     }
 }
 
-/// One change a commit makes to one series: a subject's last-seen hour moved forward (or the
-/// subject is new, `old == nil`). The same record writes the change and undoes it.
-struct SightingChange: Sendable {
-    let series: Int32
-    let key: SubjectKey
-    let old: UInt32?
-    let new: UInt32
+/// What counting one batch changed, grouped the way the log stores it: per series the batch
+/// touched, one run of keys whose last-seen hour moved forward to the batch's hour (new keys
+/// included). The keys sit in one flat array, so a commit packs them into blocks without a record
+/// per change; the same value undoes them.
+struct BatchChanges: Sendable {
+    struct Run: Sendable {
+        let series: Int32
+        let hour: UInt32
+        let range: Range<Int>
+    }
+
+    /// The `old` hour of a key that was new to its series (never a real hour: see `SubjectTable.maxHour`).
+    static let new = UInt32.max
+
+    private(set) var runs: [Run] = []
+    private(set) var keys: [SubjectKey] = []
+    /// `old[n]`: `keys[n]`'s last-seen hour before, or `BatchChanges.new`.
+    private(set) var old: [UInt32] = []
+
+    var count: Int { keys.count }
+    var isEmpty: Bool { keys.isEmpty }
+
+    init(reservingCapacity n: Int) {
+        keys.reserveCapacity(n)
+        old.reserveCapacity(n)
+    }
+
+    @inline(__always)
+    mutating func record(_ key: SubjectKey, old hour: UInt32?) {
+        keys.append(key)
+        old.append(hour ?? Self.new)
+    }
+
+    /// Closes the run of keys recorded since `start` (nothing if none were).
+    mutating func endRun(series: Int32, hour: UInt32, from start: Int) {
+        if keys.count > start { runs.append(Run(series: series, hour: hour, range: start..<keys.count)) }
+    }
+
+    /// Every change in order: series, key, old hour (nil: new), new hour.
+    func forEach(_ body: (Int32, SubjectKey, UInt32?, UInt32) -> Void) {
+        for run in runs {
+            for n in run.range { body(run.series, keys[n], old[n] == Self.new ? nil : old[n], run.hour) }
+        }
+    }
 }
 
 /// Hour arithmetic: the ledger keeps last-seen times to the UTC hour.
@@ -114,7 +151,7 @@ struct CountState: Sendable {
 
     /// Replays one stored sighting (keeping the latest hour).
     mutating func restore(series id: Int32, key: SubjectKey, hour: UInt32) {
-        _ = Self.see(key, at: hour, in: &series[Int(id)], id: id)
+        Self.see(key, at: hour, in: &series[Int(id)])
     }
 
     func lastSeen(_ subject: SubjectKey, in key: SeriesKey) -> UInt32? {
@@ -183,10 +220,16 @@ struct CountState: Sendable {
     }
 
     /// Counts `batch` in memory; returns what changed, for storage and for undo.
-    mutating func apply(_ batch: LedgerBatch) -> [SightingChange] {
+    mutating func apply(_ batch: LedgerBatch) -> BatchChanges {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: batch.subjects.count) { hashes in
+            for (n, s) in batch.subjects.enumerated() { hashes[n] = SubjectTable.hash(s.key) }
+            return apply(batch, hashes: UnsafeBufferPointer(hashes))
+        }
+    }
+
+    private mutating func apply(_ batch: LedgerBatch, hashes: UnsafeBufferPointer<UInt64>) -> BatchChanges {
         let hour = LedgerClock.hour(batch.time)
-        var changes: [SightingChange] = []
-        changes.reserveCapacity(batch.subjects.count * 2)
+        var changes = BatchChanges(reservingCapacity: batch.subjects.count * 2)
         var used = batch.subjects.reduce(UInt64(0)) { $0 | $1.categories }
         while used != 0 {
             let i = used.trailingZeroBitCount
@@ -194,7 +237,9 @@ struct CountState: Sendable {
             let category = batch.categories[i]
             for scope in [CountScope.company, .recipient(batch.recipient)] {
                 let id = seriesID(SeriesKey(scope: scope, category: category))
-                Self.see(batch.subjects, withAny: 1 << UInt64(i), at: hour, in: &series[Int(id)], id: id, changes: &changes)
+                let start = changes.count
+                Self.see(batch.subjects, hashes: hashes, withAny: 1 << UInt64(i), at: hour, in: &series[Int(id)], changes: &changes)
+                changes.endRun(series: id, hour: hour, from: start)
             }
         }
         return changes
@@ -202,67 +247,90 @@ struct CountState: Sendable {
 
     /// Moves the subjects whose mask has `bit` forward to `hour` in one series (one exclusive
     /// access for the whole batch, one probe per subject).
-    private static func see(_ subjects: [LedgerSubject], withAny bit: UInt64, at hour: UInt32, in s: inout Series, id: Int32,
-                            changes: inout [SightingChange]) {
-        for subject in subjects where subject.categories & bit != 0 {
-            if let change = see(subject.key, at: hour, in: &s, id: id) { changes.append(change) }
+    private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
+                            in s: inout Series, changes: inout BatchChanges) {
+        see(subjects, hashes: hashes, withAny: bit, at: hour, table: &s.table, histogram: &s.histogram, changes: &changes)
+    }
+
+    @inline(__always)
+    private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
+                            table: inout SubjectTable, histogram: inout HourHistogram, changes: inout BatchChanges) {
+        table.advance(subjects, hashes: hashes, withAny: bit, to: hour) { key, result in
+            switch result {
+            case .unchanged:
+                break
+            case .inserted:
+                histogram.add(hour)
+                changes.record(key, old: nil)
+            case .moved(let old):
+                histogram.remove(old)
+                histogram.add(hour)
+                changes.record(key, old: old)
+            }
         }
     }
 
     @inline(__always)
-    private static func see(_ key: SubjectKey, at hour: UInt32, in s: inout Series, id: Int32) -> SightingChange? {
+    private static func see(_ key: SubjectKey, at hour: UInt32, in s: inout Series) {
         switch s.table.advance(key, to: hour) {
         case .unchanged:
-            return nil
+            break
         case .inserted:
             s.histogram.add(hour)
-            return SightingChange(series: id, key: key, old: nil, new: hour)
         case .moved(let old):
             s.histogram.remove(old)
             s.histogram.add(hour)
-            return SightingChange(series: id, key: key, old: old, new: hour)
         }
     }
 
-    /// The log rows still needed for durability: those carrying their subject's durable
-    /// last-seen hour. `pending` are changes counted in memory but not yet stored, oldest first;
-    /// for the subjects they touch, the durable hour is the one before the first of them.
-    func liveRows(_ rows: [SQLiteStore.LogRow], pending: [[SightingChange]]) -> [SQLiteStore.LogRow] {
+    /// The keys of `blocks` (the log's head, in order) still needed for durability: those carrying
+    /// their subject's durable last-seen hour. `pending` are changes counted in memory but not yet
+    /// stored, oldest first; for the subjects they touch, the durable hour is the one before the
+    /// first of them. Returns the blocks with only those keys (empty ones left out).
+    func liveKeys(_ blocks: [SQLiteStore.LogBlock], pending: [BatchChanges]) -> [SQLiteStore.LogBlock] {
         struct Slot: Hashable { let series: Int32; let key: SubjectKey }
         var durableBefore: [Slot: UInt32?] = [:]
         for changes in pending {
-            for c in changes {
-                let slot = Slot(series: c.series, key: c.key)
-                if durableBefore.index(forKey: slot) == nil { durableBefore[slot] = .some(c.old) }
+            changes.forEach { series, key, old, _ in
+                let slot = Slot(series: series, key: key)
+                if durableBefore.index(forKey: slot) == nil { durableBefore[slot] = .some(old) }
             }
         }
         var kept = Set<Slot>()
-        var live: [SQLiteStore.LogRow] = []
-        for row in rows {
-            let slot = Slot(series: row.series, key: row.key)
-            let durable: UInt32?
-            if let before = durableBefore[slot] {
-                durable = before
-            } else {
-                durable = Int(row.series) < series.count ? series[Int(row.series)].table.lastSeen(row.key) : nil
+        var live: [SQLiteStore.LogBlock] = []
+        for block in blocks {
+            let table = Int(block.series) < series.count ? series[Int(block.series)].table : nil
+            var keys: [SubjectKey] = []
+            for key in block.keys {
+                let slot = Slot(series: block.series, key: key)
+                let durable: UInt32?
+                if let before = durableBefore[slot] {
+                    durable = before
+                } else {
+                    durable = table?.lastSeen(key)
+                }
+                // Keep the key that holds the durable hour (once); anything unexplained stays too.
+                if let durable, durable > block.hour { continue }
+                if kept.insert(slot).inserted || durable == nil { keys.append(key) }
             }
-            // Keep the row that holds the durable hour (once); anything unexplained stays too.
-            if let durable, durable > row.hour { continue }
-            if kept.insert(slot).inserted || durable == nil { live.append(row) }
+            if !keys.isEmpty { live.append(SQLiteStore.LogBlock(rowid: block.rowid, series: block.series, hour: block.hour, keys: keys)) }
         }
         return live
     }
 
     /// Reverses `changes` (made by `apply`, most recent batch first).
-    mutating func undo(_ changes: [SightingChange]) {
-        for change in changes.reversed() {
-            let s = Int(change.series)
-            series[s].histogram.remove(change.new)
-            if let old = change.old {
-                series[s].table.set(change.key, hour: old)
-                series[s].histogram.add(old)
-            } else {
-                series[s].table.remove(change.key)
+    mutating func undo(_ changes: BatchChanges) {
+        for run in changes.runs.reversed() {
+            let s = Int(run.series)
+            for n in run.range.reversed() {
+                let key = changes.keys[n], old = changes.old[n]
+                series[s].histogram.remove(run.hour)
+                if old == BatchChanges.new {
+                    series[s].table.remove(key)
+                } else {
+                    series[s].table.set(key, hour: old)
+                    series[s].histogram.add(old)
+                }
             }
         }
     }

@@ -14,7 +14,13 @@ import Logging
 /// durable is taken back out of memory; the ones after the failed group are counted again and
 /// written next (their decisions saw the failed group's subjects, so they erred high, never low).
 /// Between groups, while no batch waits, the writer cleans the log a chunk at a time (see
-/// SQLiteStore), so the file stays within about two rows per (series, subject).
+/// SQLiteStore), so the file stays within about two stored keys per (series, subject).
+///
+/// After a transaction the writer settles its group on `stateQueue` itself (`sync`, the one
+/// direction queues ever wait in), which on failure undoes every batch not yet durable, and then
+/// hands the group's completions to `completionQueue` in one block. So no completion fires before
+/// its transaction is durable or before the undo, a group costs one thread hand-off on its way
+/// back, and the writer goes straight on to the next group while the completions run.
 public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     // Every `var` below is confined to `stateQueue`; `store` is used only on `writerQueue` once
     // `init` returns.
@@ -33,10 +39,15 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     private var writing: [Pending] = []
     private var writerBusy = false
     private var transactions = 0
-    private var logRows = 0
+    /// Keys stored in the log's blocks (one per entry once cleaned; more when subjects were seen
+    /// again later), and the blocks holding them.
+    private var logKeys = 0
+    private var logBlocks = 0
     /// While a cleaning pass runs: the last rowid it covers (`Int64.max` until its first step).
     private var cleaningThrough: Int64?
     private var nextCleaningAt = 0
+    /// Keys the running pass has dropped so far.
+    private var passDropped = 0
     /// Cleaning takes at most a quarter of the writer's time unless the log is overdue: a queue
     /// that is empty for a moment between group commits is not an idle ledger.
     private var cleaningAllowedAt = DispatchTime.now()
@@ -48,7 +59,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
 
     private struct Pending {
         let batch: LedgerBatch
-        var changes: [SightingChange]
+        var changes: BatchChanges
         let finish: @Sendable (LedgerError?) -> Void
     }
 
@@ -57,10 +68,11 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public var readOnly = false
         /// Caps the file at this many SQLite pages; a commit beyond fails like a full disk.
         public var maxPageCount: Int?
-        /// Superseded log rows tolerated beyond one per entry before the log is cleaned (while no
-        /// batch waits; it is cleaned even with batches waiting past three per entry).
+        /// Superseded keys in the log tolerated beyond one per entry before the log is cleaned
+        /// (while no batch waits; it is cleaned even with batches waiting past three per entry).
         public var cleaningSlack = 100_000
-        /// Log rows cleaned per transaction: bounds how long a batch can wait behind one.
+        /// Log keys cleaned per transaction (whole blocks of them): bounds how long a batch can
+        /// wait behind one.
         public var cleaningChunk = 8_192
         public init(readOnly: Bool = false, maxPageCount: Int? = nil, cleaningSlack: Int = 100_000, cleaningChunk: Int = 8_192) {
             self.readOnly = readOnly
@@ -83,21 +95,29 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         if options.readOnly && !FileManager.default.fileExists(atPath: path) {
             throw LedgerError(kind: .open, path: path, operation: "open", message: "no such file")
         }
-        store = try SQLiteStore(path: path, options: .init(readOnly: options.readOnly, maxPageCount: options.maxPageCount))
         let started = Date()
+        store = try SQLiteStore(path: path, options: .init(readOnly: options.readOnly, maxPageCount: options.maxPageCount))
+        if let rows = store.migratedRows {
+            logger.notice("ledger migrated to format \(SQLiteStore.schemaVersion)", metadata: [
+                "path": "\(path)", "from": "1", "rows": "\(rows)",
+                "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
+            ])
+        }
         for (id, key) in try store.loadSeries() { state.restoreSeries(id: id, key: key) }
         let seriesCount = state.series.count
         var state = self.state
-        let rows = try store.load { (id, key, hour) throws(LedgerError) in
+        let (keys, blocks) = try store.load { (id, key, hour) throws(LedgerError) in
             guard Int(id) < seriesCount, id >= 0 else {
-                throw LedgerError(kind: .format, path: path, operation: "read sightings", message: "sighting names unknown series \(id)")
+                throw LedgerError(kind: .format, path: path, operation: "read the log", message: "a sighting names unknown series \(id)")
             }
             state.restore(series: id, key: key, hour: hour)
         }
         self.state = state
-        logRows = rows
+        logKeys = keys
+        logBlocks = blocks
         logger.info("ledger opened", metadata: [
-            "path": "\(path)", "series": "\(seriesCount)", "entries": "\(state.subjectEntries)", "rows": "\(rows)",
+            "path": "\(path)", "format": "\(store.format)", "series": "\(seriesCount)", "entries": "\(state.subjectEntries)",
+            "keys": "\(keys)", "blocks": "\(blocks)",
             "seconds": "\(String(format: "%.3f", Date().timeIntervalSince(started)))",
         ])
         if !readOnly { stateQueue.async { [self] in pump() } }
@@ -203,13 +223,17 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public let memoryBytes: Int
         /// Group-commit transactions (each one fsync) since open.
         public let transactions: Int
-        /// Rows in the log (one per entry once cleaned; more when subjects were seen again later).
-        public let logRows: Int
+        /// Subject keys stored in the log (one per entry once cleaned; more when subjects were seen
+        /// again in later hours).
+        public let logKeys: Int
+        /// Blocks (SQLite rows) holding them: about one per (series, hour) per transaction.
+        public let logBlocks: Int
     }
 
     public func statistics() -> Statistics {
         stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries,
-                                     memoryBytes: state.memoryBytes, transactions: transactions, logRows: logRows) }
+                                     memoryBytes: state.memoryBytes, transactions: transactions,
+                                     logKeys: logKeys, logBlocks: logBlocks) }
     }
 
     // MARK: The writer's jobs (on stateQueue)
@@ -220,11 +244,12 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         guard !writerBusy else { return }
         let entries = state.subjectEntries
         if cleaningThrough == nil && phase == .open && !readOnly
-            && logRows > 2 * entries + options.cleaningSlack && logRows >= nextCleaningAt {
+            && logKeys > 2 * entries + options.cleaningSlack && logKeys >= nextCleaningAt {
             cleaningThrough = Int64.max
+            passDropped = 0
         }
         let cleaning = cleaningThrough != nil && phase == .open
-        if cleaning && logRows > 4 * entries + 2 * options.cleaningSlack { return startCleaning() }
+        if cleaning && logKeys > 4 * entries + 2 * options.cleaningSlack { return startCleaning() }
         if !waiting.isEmpty {
             startWrite()
             if writerBusy { return }
@@ -254,36 +279,40 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         writerBusy = true
         writing = waiting
         waiting = []
-        let changes = writing.map(\.changes)
+        let group = writing
         writerQueue.async { [self] in
-            let failure: LedgerError?
+            let outcome: Result<Int, LedgerError>
             do throws(LedgerError) {
-                try store.write(series: newSeries, changes: changes)
-                failure = nil
+                outcome = .success(try store.write(series: newSeries, changes: group.map(\.changes)))
             } catch {
-                failure = error
+                outcome = .failure(error)
             }
-            stateQueue.async { [self] in finishWrite(newSeries: newSeries.map(\.id), failure: failure) }
+            stateQueue.sync { finishWrite(newSeries: newSeries.map(\.id), outcome: outcome) }
+            let failure: LedgerError?
+            if case .failure(let error) = outcome { failure = error } else { failure = nil }
+            completionQueue.async { for p in group { p.finish(failure) } }
         }
     }
 
-    private func finishWrite(newSeries: [Int32], failure: LedgerError?) {
+    /// Settles the group just written (on `stateQueue`, called by the writer before it hands on the
+    /// group's completions): after a failure, every batch not yet durable leaves memory here.
+    private func finishWrite(newSeries: [Int32], outcome: Result<Int, LedgerError>) {
         let done = writing
         writing = []
         writerBusy = false
-        if let failure {
+        switch outcome {
+        case .failure(let failure):
             logger.error("ledger commit failed; its flows are refused", metadata: [
                 "path": "\(path)", "batches": "\(done.count)", "error": "\(failure)",
             ])
             for p in waiting.reversed() { state.undo(p.changes) }
             for p in done.reversed() { state.undo(p.changes) }
             for i in waiting.indices { waiting[i].changes = state.apply(waiting[i].batch) }
-            completionQueue.async { for p in done { p.finish(failure) } }
-        } else {
+        case .success(let blocks):
             state.markPersisted(newSeries)
             transactions += 1
-            logRows += done.reduce(0) { $0 + $1.changes.count }
-            completionQueue.async { for p in done { p.finish(nil) } }
+            logKeys += done.reduce(0) { $0 + $1.changes.count }
+            logBlocks += blocks
         }
         pump()
     }
@@ -291,13 +320,16 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     private struct CleaningStep: Sendable {
         var removed = 0
         var kept = 0
+        var blocksRemoved = 0
+        var blocksKept = 0
         var through: Int64 = 0
         var passDone = true
     }
 
-    /// One step of a cleaning pass: read a chunk off the log's head, keep the rows that still carry
-    /// a durable last-seen hour, and swap them in (the writer is reserved, so durable state cannot
-    /// change in between; only batches counted in memory can, and `liveRows` sees through them).
+    /// One step of a cleaning pass: read a chunk of blocks off the log's head, keep the keys that
+    /// still carry a durable last-seen hour, and swap them in (the writer is reserved, so durable
+    /// state cannot change in between; only batches counted in memory can, and `liveKeys` sees
+    /// through them).
     private func startCleaning() {
         writerBusy = true
         admittedSinceCleaning = false
@@ -310,19 +342,20 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
                 var step = CleaningStep()
                 if let extent = try store.logExtent() {
                     step.through = min(through, extent.last)
-                    let rows = try store.head(limit: limit, through: step.through)
-                    if let last = rows.last {
-                        let live = stateQueue.sync { state.liveRows(rows, pending: waiting.map(\.changes)) }
-                        try store.replaceHead(through: last.rowid, keeping: live)
-                        step = CleaningStep(removed: rows.count, kept: live.count, through: step.through,
-                                            passDone: last.rowid >= step.through)
+                    let blocks = try store.head(keys: limit, through: step.through)
+                    if let last = blocks.last {
+                        let live = stateQueue.sync { state.liveKeys(blocks, pending: waiting.map(\.changes)) }
+                        let appended = try store.replaceHead(through: last.rowid, keeping: live)
+                        step = CleaningStep(removed: blocks.reduce(0) { $0 + $1.keys.count }, kept: live.reduce(0) { $0 + $1.keys.count },
+                                            blocksRemoved: blocks.count, blocksKept: appended,
+                                            through: step.through, passDone: last.rowid >= step.through)
                     }
                 }
                 result = .success(step)
             } catch {
                 result = .failure(error)
             }
-            stateQueue.async { [self] in
+            stateQueue.sync {
                 let took = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
                 cleaningAllowedAt = DispatchTime.now() + .nanoseconds(Int(min(took * 3, 1_000_000_000)))
                 finishCleaning(result)
@@ -334,15 +367,19 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         writerBusy = false
         switch result {
         case .success(let step):
-            logRows += step.kept - step.removed
+            logKeys += step.kept - step.removed
+            logBlocks += step.blocksKept - step.blocksRemoved
             cleaningThrough = step.passDone ? nil : step.through
-            // A pass that found little to drop should not start again at once.
-            if step.passDone { nextCleaningAt = logRows + options.cleaningSlack }
+            passDropped += step.removed - step.kept
+            // A pass covers the log as it was when it began. If it dropped much, what was appended
+            // meanwhile may hold as much again (it is cleaned next, as soon as it is over the bound);
+            // a pass that found little to drop should not start again at once.
+            if step.passDone { nextCleaningAt = passDropped >= options.cleaningSlack ? 0 : logKeys + options.cleaningSlack }
         case .failure(let error):
             // The log is as it was (one transaction); try again once it has grown.
             logger.warning("ledger log cleaning failed", metadata: ["path": "\(path)", "error": "\(error)"])
             cleaningThrough = nil
-            nextCleaningAt = logRows + options.cleaningSlack
+            nextCleaningAt = logKeys + options.cleaningSlack
         }
         pump()
     }

@@ -150,3 +150,44 @@ final class Tally: @unchecked Sendable {
         #expect(throws: LedgerError.self) { try result.get() }
     }
 }
+
+/// When a commit fails, its batches leave memory before any of their completions runs, and a
+/// completion fires only once its batch is durable.
+@Suite struct CompletionOrderTests {
+    @Test func completionsSeeTheirBatchCountedOrUndone() throws {
+        let folder = try LedgerFolder()
+        let t = instant("2026-04-01T10:00:00+08:00")
+        let ledger = try folder.open(.init(maxPageCount: 40), logLevel: .critical)
+        defer { ledger.close() }
+        let wrong = Tally(), failed = Tally(), durable = Tally()
+        DispatchQueue.concurrentPerform(iterations: 8) { p in
+            for b in 0..<40 {
+                let subjects = (0..<50).map { UInt64((p * 40 + b) * 50 + $0) }
+                let done = DispatchSemaphore(value: 0)
+                ledger.admit(makeBatch(t, "r\(p % 3)", subjects), decide: { _ in (.commit, 0) }) { result in
+                    // Runs where the ledger delivers it; asking the ledger from here is allowed.
+                    let counted = subjects.filter { ledger.lastSeen(subject($0), scope: .company, category: .pi) != nil }
+                    switch result {
+                    case .success:
+                        durable.commit(subjects)
+                        if counted.count != subjects.count { wrong.commit([UInt64(b)]) }
+                    case .failure(let e):
+                        failed.fail(e)
+                        if !counted.isEmpty { wrong.commit([UInt64(b)]) }
+                    }
+                    done.signal()
+                }
+                done.wait()
+            }
+        }
+        #expect(!failed.snapshot.errors.isEmpty, "the disk never filled; the test proves nothing")
+        #expect(wrong.snapshot.committed.isEmpty)
+        // Every batch reported durable is on disk.
+        let committed = durable.snapshot.committed
+        ledger.close()
+        let reopened = try folder.open()
+        defer { reopened.close() }
+        #expect(committed.filter { reopened.lastSeen(subject($0), scope: .company, category: .pi) == nil }.isEmpty)
+        #expect(reopened.counts([key(.company, .pi, .unbounded)], at: t, calendar: cst)[key(.company, .pi, .unbounded)] == committed.count)
+    }
+}

@@ -1,3 +1,4 @@
+import CSQLite
 import CustomsCore
 import Foundation
 import Testing
@@ -31,23 +32,45 @@ import Testing
         #expect(counts(&state, at: now) == [4, 3])
     }
 
-    @Test func liveRowsKeepTheDurableHourBehindPendingBatches() {
+    @Test func liveKeysKeepTheDurableHourBehindPendingBatches() {
         var state = CountState()
         let t10 = Date(timeIntervalSince1970: 10 * 3600), t12 = Date(timeIntervalSince1970: 12 * 3600)
         _ = state.apply(makeBatch(Date(timeIntervalSince1970: 5 * 3600), "acme", [1, 2]))
         _ = state.apply(makeBatch(t10, "acme", [1]))
         let companyID = state.id(of: SeriesKey(scope: .company, category: .pi))!
-        let rows = [
-            SQLiteStore.LogRow(rowid: 1, series: companyID, key: subject(1), hour: 5),   // superseded by hour 10
-            SQLiteStore.LogRow(rowid: 2, series: companyID, key: subject(2), hour: 5),   // still the latest
-            SQLiteStore.LogRow(rowid: 3, series: companyID, key: subject(1), hour: 10),  // latest durable
+        let blocks = [
+            // Subject 1 at hour 5 is superseded by hour 10; subject 2 at hour 5 is still the latest.
+            SQLiteStore.LogBlock(rowid: 1, series: companyID, hour: 5, keys: [subject(1), subject(2)]),
+            SQLiteStore.LogBlock(rowid: 2, series: companyID, hour: 10, keys: [subject(1)]),  // latest durable
         ]
-        #expect(state.liveRows(rows, pending: []).map(\.rowid) == [2, 3])
-        // Subject 1 moves to hour 12 in memory, not yet stored: its hour-10 row must survive.
+        func live(_ pending: [BatchChanges]) -> [String] {
+            state.liveKeys(blocks, pending: pending).flatMap { b in b.keys.map { "\(b.rowid):\($0.lo)@\(b.hour)" } }
+        }
+        #expect(live([]) == ["1:2@5", "2:1@10"])
+        // Subject 1 moves to hour 12 in memory, not yet stored: its hour-10 key must survive.
         let pending = state.apply(makeBatch(t12, "acme", [1]))
-        #expect(state.liveRows(rows, pending: [pending]).map(\.rowid) == [2, 3])
-        // Without the pending overlay the hour-10 row would look superseded.
+        #expect(live([pending]) == ["1:2@5", "2:1@10"])
+        // Without the pending overlay the hour-10 key would look superseded.
         #expect(state.lastSeen(subject(1), in: SeriesKey(scope: .company, category: .pi)) == 12)
+        // A block left with no live key is dropped whole.
+        #expect(state.liveKeys([blocks[0].with(keys: [subject(1)])], pending: []).isEmpty)
+    }
+
+    /// A batch's changes come out as one run per series, all at the batch's hour, new keys marked.
+    @Test func applyGroupsChangesIntoRunsPerSeries() {
+        var state = CountState()
+        let t = instant("2026-02-01T10:00:00+08:00")
+        _ = state.apply(makeBatch(t.addingTimeInterval(-7_200), "acme", [1]))
+        let changes = state.apply(makeBatch(t, "acme", [1, 2, 3], categories: [.pi, .sensitive]))
+        let company = state.id(of: SeriesKey(scope: .company, category: .pi))!
+        let acme = state.id(of: SeriesKey(scope: .recipient("acme"), category: .pi))!
+        #expect(changes.runs.count == 4)
+        #expect(changes.runs.allSatisfy { $0.hour == LedgerClock.hour(t) && $0.range.count == 3 })
+        #expect(Set(changes.runs.map(\.series)).count == 4)
+        #expect(Set(changes.runs.map(\.series)).isSuperset(of: [company, acme]))
+        var moved: [UInt64: UInt32?] = [:]
+        changes.forEach { series, key, old, _ in if series == company { moved[key.lo] = old } }
+        #expect(moved == [1: LedgerClock.hour(t) - 2, 2: nil, 3: nil])
     }
 
     /// What a preview says a batch adds is what counting it adds, for every counter, with
@@ -91,24 +114,73 @@ import Testing
 }
 
 @Suite struct SQLiteStoreTests {
-    /// Rows go in through multi-row statements and one by one for the rest: all of them, in order.
-    @Test func writeKeepsEveryRowInOrder() throws {
+    /// A transaction's keys go in as one block per (series, hour), across all its batches and in
+    /// order; a block longer than the cap is split.
+    @Test func writeGroupsKeysIntoBlocksPerSeriesAndHour() throws {
         let folder = try LedgerFolder()
         let store = try SQLiteStore(path: folder.path, options: .init())
         defer { store.close() }
-        try store.write(series: [(id: 0, key: SeriesKey(scope: .company, category: .pi))], changes: [])
-        #expect(try store.logExtent() == nil)
-        for total in [1, 31, 32, 33, 70] {
-            let changes = (0..<total).map { n in
-                SightingChange(series: 0, key: subject(UInt64(1_000 * total + n)), old: nil, new: UInt32(n))
-            }
-            // Split across batches the way a group commit does.
-            let batches = stride(from: 0, to: total, by: 9).map { Array(changes[$0..<min($0 + 9, total)]) }
-            try store.write(series: [], changes: batches)
-            let extent = try #require(try store.logExtent())
-            let rows = try store.head(limit: 10_000, through: extent.last).suffix(total)
-            #expect(rows.map(\.key) == changes.map(\.key), "\(total) rows")
-            #expect(rows.map(\.hour) == changes.map(\.new), "\(total) rows")
+        var state = CountState()
+        let t = instant("2026-02-01T10:00:00+08:00")
+        let batches = [
+            state.apply(makeBatch(t, "acme", [1, 2, 3])),
+            state.apply(makeBatch(t, "globex", [4, 5])),
+            state.apply(makeBatch(t.addingTimeInterval(3_600), "acme", [6])),
+        ]
+        let written = try store.write(series: state.unpersistedSeries(), changes: batches)
+        // company@h: 1-5, acme@h: 1-3, globex@h: 4-5, company@h+1: 6, acme@h+1: 6.
+        #expect(written == 5)
+        let extent = try #require(try store.logExtent())
+        let blocks = try store.head(keys: 1_000, through: extent.last)
+        let company = try #require(state.id(of: SeriesKey(scope: .company, category: .pi)))
+        #expect(blocks.map(\.keys.count) == [5, 3, 2, 1, 1])
+        #expect(blocks[0].series == company && blocks[0].hour == LedgerClock.hour(t))
+        #expect(blocks[0].keys == [1, 2, 3, 4, 5].map { subject($0) })
+        #expect(blocks[3].series == company && blocks[3].hour == LedgerClock.hour(t) + 1)
+        // `head` stops at whole blocks once it holds the keys asked for.
+        #expect(try store.head(keys: 6, through: extent.last).count == 2)
+
+        let many = (0..<(SQLiteStore.maxKeysPerBlock + 10)).map { UInt64(1_000 + $0) }
+        let big = try store.write(series: [], changes: [state.apply(makeBatch(t, "acme", many))])
+        #expect(big == 4)  // company and acme, each split in two
+        var loaded: [UInt64] = []
+        let (keys, rows) = try store.load { series, key, _ in if series == company { loaded.append(key.lo) } }
+        #expect(keys == 5 + 3 + 2 + 1 + 1 + 2 * many.count && rows == 9)
+        #expect(loaded.suffix(many.count) == many[...])
+    }
+
+    /// A block whose BLOB does not hold 16 bytes per key is refused as a format error naming it.
+    @Test func malformedBlockIsAFormatError() throws {
+        let folder = try LedgerFolder()
+        try commit(try folder.open(), makeBatch(instant("2026-02-01T10:00:00+08:00"), "acme", [1, 2]))
+        try sql(folder.path, "INSERT INTO blocks(rowid, series, hour, count, keys) VALUES (77, 0, 5, 3, x'00112233')")
+        #expect(throws: LedgerError.self) { _ = try folder.open() }
+        // A count so large that 16 bytes per key overflows is malformed too, not a crash.
+        try sql(folder.path, "UPDATE blocks SET count = 4611686018427387905, keys = x'' WHERE rowid = 77")
+        do {
+            _ = try folder.open()
+            Issue.record("opened a ledger with a malformed block")
+        } catch let error as LedgerError {
+            #expect(error.kind == .format)
+            #expect(error.description.contains("block 77"))
+            #expect(error.description.contains(folder.path))
         }
     }
+}
+
+/// Runs SQL on a ledger file behind the ledger's back (to forge old or broken files).
+func sql(_ path: String, _ text: String) throws {
+    var db: OpaquePointer?
+    defer { sqlite3_close(db) }
+    guard sqlite3_open(path, &db) == SQLITE_OK else { throw LedgerError(kind: .open, path: path, operation: "test open", message: "") }
+    var message: UnsafeMutablePointer<CChar>?
+    guard sqlite3_exec(db, text, nil, nil, &message) == SQLITE_OK else {
+        let text = message.map { String(cString: $0) } ?? "?"
+        sqlite3_free(message)
+        throw LedgerError(kind: .write, path: path, operation: "test SQL", message: text)
+    }
+}
+
+extension SQLiteStore.LogBlock {
+    func with(keys: [SubjectKey]) -> Self { .init(rowid: rowid, series: series, hour: hour, keys: keys) }
 }

@@ -134,27 +134,27 @@ import Testing
         let at = instant("2026-12-31T12:00:00+08:00")
         let options = SQLiteLedger.Options(cleaningSlack: 1_000, cleaningChunk: 700)
         var before: [CountKey: Int] = [:]
-        var logRows = 0
+        var logKeys = 0
         do {
             let ledger = try folder.open(options)
-            // The same 4,000 subjects seen again every day for five days: 5 log rows each per series.
+            // The same 4,000 subjects seen again every day for five days: 5 stored keys each per series.
             for day in 0..<5 {
                 let t = instant("2026-01-01T08:00:00+08:00").addingTimeInterval(Double(day) * 86_400)
                 try commit(ledger, makeBatch(t, "acme", Array(0..<4_000)))
             }
             before = ledger.allCounts(at: at, calendar: cst)
-            // Cleaning runs while the ledger is idle: 40,000 rows come down to at most two per
-            // entry plus the slack (a pass drops every superseded row it covers).
+            // Cleaning runs while the ledger is idle: 40,000 stored keys come down to at most two
+            // per entry plus the slack (a pass drops every superseded key it covers).
             let deadline = Date().addingTimeInterval(30)
-            while ledger.statistics().logRows > 17_000 && Date() < deadline { usleep(10_000) }
-            logRows = ledger.statistics().logRows
-            #expect(logRows <= 17_000)
+            while ledger.statistics().logKeys > 17_000 && Date() < deadline { usleep(10_000) }
+            logKeys = ledger.statistics().logKeys
+            #expect(logKeys <= 17_000)
             ledger.close()
         }
         let store = try SQLiteStore(path: folder.path, options: .init(readOnly: true))
-        let rows = try store.load { _, _, _ in }
+        let stored = try store.load { _, _, _ in }
         store.close()
-        #expect(rows <= logRows)  // a step in flight at close may have dropped more
+        #expect(stored.keys <= logKeys)  // a step in flight at close may have dropped more
         let reopened = try folder.open()
         defer { reopened.close() }
         #expect(reopened.allCounts(at: at, calendar: cst) == before)
