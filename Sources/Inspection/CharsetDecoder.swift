@@ -1,3 +1,4 @@
+import CInspectKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -149,26 +150,10 @@ final class CharsetDecoder {
         }
     }
 
+    /// Whether `b` is UTF-8 by the inspector's test (see `ck_utf8_valid`): a cut last sequence is
+    /// accepted unless `final`.
     static func validUTF8(_ b: UnsafeBufferPointer<UInt8>, final: Bool) -> Bool {
         guard let p = b.baseAddress else { return true }
-        var i = 0
-        let n = b.count
-        while i < n {
-            // ASCII runs eight bytes at a time.
-            if i + 8 <= n && UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
-                i += 8; continue
-            }
-            let c = p[i]
-            if c < 0x80 { i += 1; continue }
-            let len: Int
-            if c & 0xE0 == 0xC0 && c >= 0xC2 { len = 2 } else if c & 0xF0 == 0xE0 { len = 3 } else if c & 0xF8 == 0xF0 && c <= 0xF4 { len = 4 } else { return false }
-            if i + len > n { return !final }
-            // Read through the pointer: no bounds check per continuation byte (CJK text is all 3-byte).
-            if p[i + 1] & 0xC0 != 0x80 { return false }
-            if len > 2 && p[i + 2] & 0xC0 != 0x80 { return false }
-            if len > 3 && p[i + 3] & 0xC0 != 0x80 { return false }
-            i += len
-        }
-        return true
+        return ck_utf8_valid(p, b.count, final ? 1 : 0) != 0
     }
 }

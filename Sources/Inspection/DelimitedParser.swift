@@ -50,9 +50,7 @@ final class DelimitedParser: BodyParser {
                 else if c == 0x0D { }
                 else { state = .unquoted; rowHasContent = true; continue }
             case .unquoted:
-                let j = ByteSkip.first(in: bytes, from: i, end: n,
-                                       mask: { ByteSkip.bytes($0, equalTo: d) | ByteSkip.bytes($0, equalTo: 0x0A) | ByteSkip.bytes($0, equalTo: 0x0D) },
-                                       byte: { $0 == d || $0 == 0x0A || $0 == 0x0D })
+                let j = ByteSkip.cellEnd(in: bytes, from: i, end: n, delimiter: d)
                 // A whole cell inside this chunk is inspected where it lies, without a copy.
                 if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
                     endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
@@ -69,7 +67,7 @@ final class DelimitedParser: BodyParser {
                     else if e == 0x0A { endCell(); endRow(); state = .fieldStart }
                 }
             case .quoted:
-                let j = ByteSkip.first(in: bytes, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0x22) }, byte: { $0 == 0x22 })
+                let j = ByteSkip.byte(0x22, in: bytes, from: i, end: n)
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                 i = j
                 if j < n { state = .quoteInQuoted }

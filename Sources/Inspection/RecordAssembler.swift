@@ -200,8 +200,7 @@ final class RecordAssembler {
         if v.isEmpty { return }
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
-        let first = ByteSkip.first(in: v, from: 0, end: v.count, mask: ByteSkip.scanStarts,
-                                   byte: { isDigit($0) || $0 == UInt8(ascii: "@") || $0 == 0xEF })
+        let first = ByteSkip.scanStart(in: v, from: 0, end: v.count)
         if first < v.count && containsFullWidth(v, from: first) {
             scratch.removeAll(keepingCapacity: true)
             foldFullWidth(v, into: &scratch)
@@ -474,7 +473,7 @@ final class RecordAssembler {
         let n = v.count
         var i = from
         while true {
-            i = ByteSkip.first(in: v, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0xEF) }, byte: { $0 == 0xEF })
+            i = ByteSkip.byte(0xEF, in: v, from: i, end: n)
             if i + 2 >= n { return false }
             if v[i + 1] == 0xBC { return true }
             i += 1
