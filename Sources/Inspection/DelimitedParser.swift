@@ -68,6 +68,15 @@ final class DelimitedParser: BodyParser {
                 }
             case .quoted:
                 let j = ByteSkip.byte(0x22, in: bytes, from: i, end: n)
+                // A whole quoted cell without doubled quotes, ended by a delimiter or LF inside this
+                // chunk, is inspected where it lies (what the copy would hold, read in place).
+                if cell.isEmpty && j + 1 < n && (bytes[j + 1] == d || bytes[j + 1] == 0x0A) && j - i <= cell.limit {
+                    endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
+                    if bytes[j + 1] == 0x0A { endRow() }
+                    state = .fieldStart
+                    i = j + 2
+                    continue
+                }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                 i = j
                 if j < n { state = .quoteInQuoted }
@@ -107,6 +116,8 @@ final class DelimitedParser: BodyParser {
     }
 
     private func endCell() {
+        // An empty cell needs no access to the buffer (which would retain it for the call).
+        if cell.isEmpty { endCell(UnsafeBufferPointer(start: nil, count: 0)); return }
         cell.bytes.withUnsafeBufferPointer { endCell($0) }
         cell.bytes.removeAll(keepingCapacity: true)
     }

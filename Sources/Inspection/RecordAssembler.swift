@@ -507,7 +507,7 @@ final class RecordAssembler {
     private func commit(_ fragments: inout FragmentList) {
         defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
-        if fragments.count == 1 { table.add(fragments[0]); return }
+        if fragments.count == 1 { add(&fragments, 0); return }
         // Join fragments naming the same person or sharing an identifier.
         groups.removeAll()
         nameless.removeAll(keepingCapacity: true)
@@ -540,7 +540,16 @@ final class RecordAssembler {
             let g = groups[k]
             if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { groups.move(k, to: &merged) }
         }
-        for k in 0..<merged.count { table.add(merged[k]) }
+        for k in 0..<merged.count { add(&merged, k) }
+    }
+
+    /// Adds fragment `i` to the table. The lists are this object's properties, so passing
+    /// `list[i]` to `table` would copy it (retaining its arrays); moved into a local and back, it is not.
+    private func add(_ list: inout FragmentList, _ i: Int) {
+        var f = Fragment()
+        list.exchange(i, with: &f)
+        table.add(f)
+        list.exchange(i, with: &f)
     }
 
     private func shares(_ a: Fragment, _ b: Fragment) -> Bool {

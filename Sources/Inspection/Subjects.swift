@@ -96,6 +96,9 @@ struct FragmentList {
 
     mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
 
+    /// Exchanges slot `i` with `f` (a move: no reference counting).
+    mutating func exchange(_ i: Int, with f: inout Fragment) { swap(&items[i], &f) }
+
     mutating func removeAll() { count = 0 }
 
     func firstIndex(where p: (Fragment) -> Bool) -> Int? {
