@@ -58,6 +58,16 @@ struct FastPathTests {
             let viaBytes = Array(v.utf8).withUnsafeBufferPointer { h.key(tag: kind.tag, $0) }
             #expect(viaBytes == SubjectKeys.key(for: v, kind: kind, secret: secret))
         }
+        // Every message length around the one-block limit (55 bytes with "kind:"), and account ids.
+        for kind in [DetectorKind.email, .idNumber, .name] {
+            for n in 0...80 {
+                let v = String((0..<n).map { Character(Unicode.Scalar(UInt8(0x61 + $0 % 26))) })
+                let viaBytes = Array(v.utf8).withUnsafeBufferPointer { h.key(tag: kind.tag, $0) }
+                #expect(viaBytes == SubjectKeys.key(for: v, kind: kind, secret: secret), "\(kind) \(n) bytes")
+                let account = Array(v.utf8).withUnsafeBufferPointer { h.key(tag: ValueTable.accountTag, $0) }
+                #expect(account == SubjectKeys.key(for: "acct:" + v, kind: .minor, secret: secret), "account \(n) bytes")
+            }
+        }
         // A secret longer than a SHA-256 block is hashed first, as HMAC does.
         let longSecret = [UInt8](repeating: 7, count: 100)
         let k = Array("a@b.cn".utf8).withUnsafeBufferPointer { KeyHasher.shared(secret: longSecret).key(tag: DetectorKind.email.tag, $0) }
