@@ -187,9 +187,10 @@ final class RecordAssembler {
             // identify the person whatever the field is called. Digits that would only pass a
             // weaker test (a mobile prefix, Luhn) are taken for the account number they are named.
             if !v.isEmpty {
-                scanner.scan(v, role: .none) { [unowned(unsafe) self] id in
+                let me = Unmanaged.passUnretained(self)
+                scanner.scan(v, role: .none) { id in
                     switch id.kind {
-                    case .idNumber, .hkID, .twID, .email: self.record(id)
+                    case .idNumber, .hkID, .twID, .email: me._withUnsafeGuaranteedRef { $0.record(id) }
                     default: break
                     }
                 }
@@ -213,12 +214,14 @@ final class RecordAssembler {
     /// `scanFrom`: where the identifier scan starts (no digit or `@` before it); `v.count` skips it.
     private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
         var identified = false
-        // The closure does not outlive this call; an unmanaged self spares a retain and release
-        // per identifier candidate (the scanner's functions are not inlined into this one).
+        // The closure does not outlive this call; self used as a guaranteed unmanaged reference
+        // spares a retain and release per identifier found (an `unowned(unsafe)` capture is still
+        // retained for the call; the scanner's functions are not inlined into this one).
         if scanFrom < v.count {
-            scanner.scan(v, from: scanFrom, role: role) { [unowned(unsafe) self] id in
+            let me = Unmanaged.passUnretained(self)
+            scanner.scan(v, from: scanFrom, role: role) { id in
                 identified = true
-                self.record(id)
+                me._withUnsafeGuaranteedRef { $0.record(id) }
             }
         }
         if identified { return }

@@ -29,6 +29,8 @@ struct ValueTable {
     private var hmacs: [SubjectKey?] = []
     private(set) var countedPerKind = [Int](repeating: 0, count: KindSet.all.count)
     private let hasher: KeyHasher
+    /// `ValueHash.seed`, read once: a global's lazy initialisation check costs a call per read.
+    private let hashSeed = ValueHash.seed
 
     init(secret: [UInt8]) {
         hasher = KeyHasher.shared(secret: secret)
@@ -57,7 +59,7 @@ struct ValueTable {
 
     /// The id of (tag, bytes), adding it if new.
     mutating func intern(tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let h = ValueHash.hash(bytes, tag: tag)
+        let h = ValueHash.hash(bytes, tag: tag, seed: hashSeed)
         let mask = slots.count - 1
         var s = Int(truncatingIfNeeded: h) & mask
         while true {
@@ -181,14 +183,14 @@ struct KindSet: Equatable {
 /// Seeded, word-at-a-time hash of value bytes: only for bucketing (equality is checked on the bytes),
 /// seeded per process so bodies cannot aim collisions at the table.
 enum ValueHash {
-    private static let seed: UInt64 = UInt64.random(in: 1...UInt64.max)
+    static let seed: UInt64 = UInt64.random(in: 1...UInt64.max)
 
     @inline(__always) private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let m = a.multipliedFullWidth(by: b)
         return m.high ^ m.low
     }
 
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8) -> UInt64 {
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8, seed: UInt64) -> UInt64 {
         var h = seed ^ (UInt64(tag) << 56) ^ UInt64(bytes.count)
         guard let base = bytes.baseAddress else { return mix(h, 0x9E37_79B9_7F4A_7C15) }
         let raw = UnsafeRawPointer(base)
