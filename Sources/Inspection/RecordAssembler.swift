@@ -19,13 +19,15 @@ final class RecordAssembler {
         /// The numbers of a geo-named array, as written (checked when the array ends).
         var geoNumbers: [String] = []
 
-        /// Reused for the next scope at this depth, keeping the arrays' storage.
+        /// Reused for the next scope at this depth, keeping the arrays' storage. Fields that are
+        /// already empty are not written: each write releases the old value, even a nil one.
         mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
-            self.key = key
+            if self.key != nil || key != nil { self.key = key }
             self.namesExcluded = namesExcluded
             fragment.reset()
-            latitude = nil; longitude = nil
-            geoNumbers.removeAll(keepingCapacity: true)
+            if latitude != nil { latitude = nil }
+            if longitude != nil { longitude = nil }
+            if !geoNumbers.isEmpty { geoNumbers.removeAll(keepingCapacity: true) }
         }
     }
 

@@ -44,8 +44,8 @@ struct Fragment {
 
     /// Empty again, keeping the arrays' storage.
     mutating func reset() {
-        values.removeAll(keepingCapacity: true)
-        links.removeAll(keepingCapacity: true)
+        if !values.isEmpty { values.removeAll(keepingCapacity: true) }
+        if !links.isEmpty { links.removeAll(keepingCapacity: true) }
         kinds = KindSet()
         minor = false
         fieldBirth = nil
