@@ -18,7 +18,8 @@ final class CharsetDecoder {
     private var sniffedBytes = 0
     private var bomLength = 0
     private var carry: [UInt8] = []
-    private lazy var out = [UInt8](repeating: 0, count: 64 * 1024)
+    /// iconv's output space: only the bytes iconv wrote are read, so it is not cleared first.
+    private lazy var out = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 }
     private(set) var charsetName = "utf-8"
     /// Whether the bytes being handed to the sink are known to be valid UTF-8: ASCII, a window
     /// validated to decide the charset, or iconv's output. Once bytes pass unchecked, later ones do
@@ -121,31 +122,40 @@ final class CharsetDecoder {
                       _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
         outputValidated = converter != nil || validated
         guard let cd = converter else { try sink(input); return }
-        var data = carry
-        data.append(contentsOf: input)
-        carry = []
-        try data.withUnsafeMutableBufferPointer { inBuf throws(UninspectableError) in
-            var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(inBuf.baseAddress)?.assumingMemoryBound(to: CChar.self)
-            var inLeft = inBuf.count
-            while inLeft > 0 {
-                let (rc, err, produced): (Int, Int32, Int) = out.withUnsafeMutableBufferPointer { o in
-                    var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(o.baseAddress)?.assumingMemoryBound(to: CChar.self)
-                    var outLeft = o.count
-                    let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
-                    return (rc, errno, o.count - outLeft)
-                }
-                if produced > 0 { try out.withUnsafeBufferPointer { o throws(UninspectableError) in try sink(UnsafeBufferPointer(rebasing: o[0..<produced])) } }
-                if rc != -1 { break }
-                switch err {
-                case E2BIG: continue
-                case EINVAL:
-                    carry = Array(UnsafeBufferPointer(start: UnsafeRawPointer(inPtr!).assumingMemoryBound(to: UInt8.self), count: inLeft))
-                    inLeft = 0
-                default:
-                    // An invalid byte: skip it (as U+FFFD would) rather than give up on the body.
-                    inPtr = inPtr! + 1; inLeft -= 1
-                    try [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer { r throws(UninspectableError) in try sink(r) }
-                }
+        // A sequence cut by the last chunk is joined to this one; otherwise the input is converted
+        // where it lies (iconv does not write through its input pointer).
+        guard carry.isEmpty else {
+            var data = carry
+            data.append(contentsOf: input)
+            carry = []
+            try data.withUnsafeBufferPointer { d throws(UninspectableError) in try convert(cd, d, sink) }
+            return
+        }
+        try convert(cd, input, sink)
+    }
+
+    private func convert(_ cd: iconv_t, _ input: UnsafeBufferPointer<UInt8>,
+                         _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(mutating: input.baseAddress)?.assumingMemoryBound(to: CChar.self)
+        var inLeft = input.count
+        while inLeft > 0 {
+            let (rc, err, produced): (Int, Int32, Int) = out.withUnsafeMutableBufferPointer { o in
+                var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(o.baseAddress)?.assumingMemoryBound(to: CChar.self)
+                var outLeft = o.count
+                let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+                return (rc, errno, o.count - outLeft)
+            }
+            if produced > 0 { try out.withUnsafeBufferPointer { o throws(UninspectableError) in try sink(UnsafeBufferPointer(rebasing: o[0..<produced])) } }
+            if rc != -1 { break }
+            switch err {
+            case E2BIG: continue
+            case EINVAL:
+                carry = Array(UnsafeBufferPointer(start: UnsafeRawPointer(inPtr!).assumingMemoryBound(to: UInt8.self), count: inLeft))
+                inLeft = 0
+            default:
+                // An invalid byte: skip it (as U+FFFD would) rather than give up on the body.
+                inPtr = inPtr! + 1; inLeft -= 1
+                try [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer { r throws(UninspectableError) in try sink(r) }
             }
         }
     }
