@@ -21,11 +21,16 @@ final class JSONParser: BodyParser {
         /// In an object, the current member's name.
         var memberRole: FieldRole?
         var memberExcludesNames = false
+        /// The interned name of the container's key (see `keyRole`), and, in an object, of the
+        /// current member (-1: none or not interned): what predicts the next member's name.
+        var keyName: Int32 = -1
+        var memberName: Int32 = -1
 
-        /// Both in one write (one access to the stack, not two).
-        @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool) {
+        /// All three in one write (one access to the stack, not three).
+        @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool, name: Int32) {
             memberRole = role
             memberExcludesNames = excludesNames
+            memberName = name
         }
     }
 
@@ -38,6 +43,12 @@ final class JSONParser: BodyParser {
     private var nameExcludes: [Bool] = []
     private var nameStart: [Int] = [0]
     private var nameArena: [UInt8] = []
+    /// Records repeat their members in one order, so the name that followed name `i` last time
+    /// (`nextName[i]`), the first member of an object under key `i` (`firstName[i]`) or at the
+    /// top (`topFirstName`) is tried first: a byte comparison instead of a hash and a lookup.
+    private var nextName: [Int32] = []
+    private var firstName: [Int32] = []
+    private var topFirstName: Int32 = -1
     private static let maxNameBytes = 256
     private static let maxNames = 4096
 
@@ -74,6 +85,7 @@ final class JSONParser: BodyParser {
         if nameRole.count >= Self.maxNames {
             names = FlatMap64()
             nameRole.removeAll(); nameExcludes.removeAll(); nameStart = [0]; nameArena.removeAll()
+            nextName.removeAll(); firstName.removeAll(); topFirstName = -1
         }
     }
 
@@ -320,37 +332,64 @@ final class JSONParser: BodyParser {
     /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
     /// across the bodies of a reused state), its role and placement resolved once.
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
-        let h = nameHash(b)
         let top = stack.count - 1
-        if let i = names[h].map(Int.init), nameEquals(i, b) {
-            stack[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+        let previous = stack[top].memberName, key = stack[top].keyName
+        let guess = previous >= 0 ? nextName[Int(previous)] : key >= 0 ? firstName[Int(key)] : topFirstName
+        let id: Int32
+        if guess >= 0 && nameEquals(Int(guess), b) {
+            id = guess
         } else {
-            let bytes = Array(b)
-            let name = Substring(String(decoding: bytes, as: UTF8.self))
-            let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
-            let excludes = FieldDictionary.excludesNames(parent: name)
-            if nameRole.count < Self.maxNames && names[h] == nil {
-                names[h] = Int32(nameRole.count)
-                nameRole.append(role)
-                nameExcludes.append(excludes)
-                nameArena.append(contentsOf: b)
-                nameStart.append(nameArena.count)
-            }
-            stack[top].setMember(role, excludesNames: excludes)
+            id = internName(b)
+            if previous >= 0 { nextName[Int(previous)] = id } else if key >= 0 { firstName[Int(key)] = id } else { topFirstName = id }
+        }
+        if id >= 0 {
+            stack[top].setMember(nameRole[Int(id)], excludesNames: nameExcludes[Int(id)], name: id)
+        } else {
+            // The table is full: judged on its own, every time.
+            let name = Substring(String(decoding: b, as: UTF8.self))
+            stack[top].setMember(assembler.sharedBaseRole(name, bytes: Array(b), hash: nameHash(b)),
+                                 excludesNames: FieldDictionary.excludesNames(parent: name), name: -1)
         }
         stringIsKey = false
         state = .colon
+    }
+
+    /// The id of a member name in this parser's table, adding it (its role and placement resolved
+    /// once) while there is room; -1 when the table is full.
+    private func internName(_ b: UnsafeBufferPointer<UInt8>) -> Int32 {
+        let h = nameHash(b)
+        if let i = names[h] {
+            if nameEquals(Int(i), b) { return i }
+            return -1  // another name with the same hash holds the slot
+        }
+        guard nameRole.count < Self.maxNames else { return -1 }
+        let bytes = Array(b)
+        let name = Substring(String(decoding: bytes, as: UTF8.self))
+        let id = Int32(nameRole.count)
+        names[h] = id
+        nameRole.append(assembler.sharedBaseRole(name, bytes: bytes, hash: h))
+        nameExcludes.append(FieldDictionary.excludesNames(parent: name))
+        nameArena.append(contentsOf: b)
+        nameStart.append(nameArena.count)
+        nextName.append(-1)
+        firstName.append(-1)
+        return id
     }
 
     private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = nameStart[i], end = nameStart[i + 1]
         guard end - start == b.count else { return false }
         return nameArena.withUnsafeBufferPointer { a in
-            guard b.count >= 8 && b.count <= 16 else {
+            guard b.count >= 4 && b.count <= 16 else {
                 return b.isEmpty || memcmp(a.baseAddress! + start, b.baseAddress!, b.count) == 0
             }
-            // Most names are 8–16 bytes: two (overlapping) words each side, without a call.
+            // Most names are 4–16 bytes: two (overlapping) words each side, without a call.
             let x = UnsafeRawPointer(a.baseAddress! + start), y = UnsafeRawPointer(b.baseAddress!)
+            if b.count < 8 {
+                let last = b.count - 4
+                return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+                    && x.loadUnaligned(fromByteOffset: last, as: UInt32.self) == y.loadUnaligned(fromByteOffset: last, as: UInt32.self)
+            }
             let last = b.count - 8
             return x.loadUnaligned(as: UInt64.self) == y.loadUnaligned(as: UInt64.self)
                 && x.loadUnaligned(fromByteOffset: last, as: UInt64.self) == y.loadUnaligned(fromByteOffset: last, as: UInt64.self)
@@ -387,7 +426,9 @@ final class JSONParser: BodyParser {
             isRecord = true
         }
         if object { assembler.openScope(namesExcluded: excludes) }
-        stack.append(Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes))
+        var keyName: Int32 = -1
+        if let t = stack.indices.last { keyName = stack[t].isObject ? stack[t].memberName : stack[t].keyName }
+        stack.append(Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes, keyName: keyName))
         state = object ? .firstKeyOrEnd : .value
         lastWasOpen = !object
     }
