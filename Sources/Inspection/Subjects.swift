@@ -307,7 +307,7 @@ struct SubjectTable {
         let masked: String
         if let b = best {
             key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
-            masked = "****" + values.tail4(b.id)
+            masked = values.masked(b.id)
         } else {
             key = compositeKey(p); masked = "****"
         }

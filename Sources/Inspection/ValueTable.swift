@@ -126,19 +126,24 @@ struct ValueTable {
         return k
     }
 
-    /// The last four characters of the value (the masked tail of a subject). Identifiers are ASCII:
-    /// when the last five bytes are ASCII and none is a CR, each of the last four is a character of
-    /// its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the fourth-last),
-    /// so they are read without walking the String's grapheme clusters.
-    func tail4(_ id: Int32) -> String {
+    /// The masked form of a subject's value: `****` and its last four characters. Identifiers are
+    /// ASCII: when the last five bytes are ASCII and none is a CR, each of the last four is a
+    /// character of its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the
+    /// fourth-last), so the string is made in one go from the bytes, without walking grapheme clusters.
+    func masked(_ id: Int32) -> String {
         let e = entries[Int(id)]
         let n = Int(e.length), start = Int(e.start)
         return arena.withUnsafeBufferPointer { a in
             let look = a[max(start, start + n - 5)..<(start + n)]
             if look.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
-                return String(decoding: a[max(start, start + n - 4)..<(start + n)], as: UTF8.self)
+                let tail = a[max(start, start + n - 4)..<(start + n)]
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { b in
+                    for k in 0..<4 { b[k] = UInt8(ascii: "*") }
+                    for (k, c) in tail.enumerated() { b[4 + k] = c }
+                    return String(decoding: UnsafeBufferPointer(rebasing: b[0..<(4 + tail.count)]), as: UTF8.self)
+                }
             }
-            return String(String(decoding: a[start..<(start + n)], as: UTF8.self).suffix(4))
+            return "****" + String(String(decoding: a[start..<(start + n)], as: UTF8.self).suffix(4))
         }
     }
 

@@ -33,7 +33,7 @@ struct FastPathTests {
             #expect(t.subjectKey(id) == SubjectKeys.key(for: "value-\(i)", kind: .email, secret: secret))
         }
         #expect(t.subjectKey(asName) == SubjectKeys.key(for: "value-1", kind: .name, secret: secret))
-        #expect(t.tail4(asName) == "ue-1")
+        #expect(t.masked(asName) == "****ue-1")
     }
 
     @Test("value table: per-kind counts count each committed value once")
