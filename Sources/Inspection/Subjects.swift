@@ -160,7 +160,9 @@ struct SubjectTable {
         var root = id
         let strongLinks = linkingValues(p)
         for (i, v) in links.enumerated() {
-            if let other = byValue[v] {
+            // A value seen first here is linked to this person in the same probe.
+            let r = find(root)
+            if let other = byValue.valueOrInsert(v, r) {
                 let a = find(other), b = find(root)
                 // A shared name (or name + address) is weaker evidence than a document: two people
                 // of the same name holding different numbers of one kind stay two people.
@@ -172,8 +174,6 @@ struct SubjectTable {
                     people.absorb(Int(drop), into: Int(keep))
                     root = keep
                 }
-            } else {
-                byValue[v] = find(root)
             }
         }
     }

@@ -83,7 +83,7 @@ struct FastPathTests {
         #expect(s.set == [.name, .minor])
     }
 
-    @Test("flat map: insert, overwrite, grow, miss")
+    @Test("flat map: insert, overwrite, grow, miss, lookup-or-insert")
     func flatMap() {
         var m = FlatMap64()
         for i in 0..<10_000 { m[UInt64(i) &* 0x1_0000_0001] = Int32(i) }
@@ -92,6 +92,9 @@ struct FastPathTests {
         #expect(m[3] == nil)
         m[0] = 42
         #expect(m[0] == 42 && m.count == 10_000)
+        // One probe for a lookup and an insertion: the old value stays.
+        #expect(m.valueOrInsert(0, 7) == 42 && m[0] == 42)
+        #expect(m.valueOrInsert(3, 7) == nil && m[3] == 7 && m.count == 10_001)
     }
 
     @Test("coordinates: six decimals exactly as printf writes them")
