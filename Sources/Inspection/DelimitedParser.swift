@@ -138,7 +138,11 @@ final class DelimitedParser: BodyParser {
         if header == nil {
             if headerCells.contains(where: { !$0.isEmpty }) {
                 header = headerCells
-                headerRoles = headerCells.map { assembler.baseRole($0) }
+                // Export headers repeat from body to body: each name is classified once per process.
+                headerRoles = headerCells.map { name in
+                    let bytes = Array(name.utf8)
+                    return assembler.sharedBaseRole(name, bytes: bytes, hash: nameHash(bytes))
+                }
             }
             headerCells = []
         } else if rowOpen {
