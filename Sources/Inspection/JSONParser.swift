@@ -380,19 +380,7 @@ final class JSONParser: BodyParser {
         let start = nameStart[i], end = nameStart[i + 1]
         guard end - start == b.count else { return false }
         return nameArena.withUnsafeBufferPointer { a in
-            guard b.count >= 4 && b.count <= 16 else {
-                return b.isEmpty || memcmp(a.baseAddress! + start, b.baseAddress!, b.count) == 0
-            }
-            // Most names are 4–16 bytes: two (overlapping) words each side, without a call.
-            let x = UnsafeRawPointer(a.baseAddress! + start), y = UnsafeRawPointer(b.baseAddress!)
-            if b.count < 8 {
-                let last = b.count - 4
-                return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
-                    && x.loadUnaligned(fromByteOffset: last, as: UInt32.self) == y.loadUnaligned(fromByteOffset: last, as: UInt32.self)
-            }
-            let last = b.count - 8
-            return x.loadUnaligned(as: UInt64.self) == y.loadUnaligned(as: UInt64.self)
-                && x.loadUnaligned(fromByteOffset: last, as: UInt64.self) == y.loadUnaligned(fromByteOffset: last, as: UInt64.self)
+            b.isEmpty || ByteSkip.equal(a.baseAddress! + start, b.baseAddress!, count: b.count)
         }
     }
 

@@ -90,7 +90,7 @@ struct ValueTable {
     private func equal(_ e: Entry, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         arena.withUnsafeBufferPointer { a in
             guard let base = bytes.baseAddress, e.length > 0 else { return true }
-            return memcmp(a.baseAddress! + Int(e.start), base, Int(e.length)) == 0
+            return ByteSkip.equal(a.baseAddress! + Int(e.start), base, count: Int(e.length))
         }
     }
 

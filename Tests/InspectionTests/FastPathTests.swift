@@ -180,6 +180,20 @@ struct FastPathTests {
         }
     }
 
+    @Test("word-wise equality: every length 0–40, a difference at every position")
+    func equality() {
+        for n in 0...40 {
+            let x = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(x.withUnsafeBytes { a in x.withUnsafeBytes { b in ByteSkip.equal(a.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, b.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, count: n) } })
+            for k in 0..<n {
+                var y = x
+                y[k] ^= 0x20
+                let same = x.withUnsafeBytes { a in y.withUnsafeBytes { b in ByteSkip.equal(a.baseAddress!, b.baseAddress!, count: n) } }
+                #expect(!same, "length \(n), byte \(k)")
+            }
+        }
+    }
+
     /// The UTF-8 test the kernel replaced, byte by byte.
     static func naiveValidUTF8(_ b: [UInt8], final: Bool) -> Bool {
         var i = 0
