@@ -21,16 +21,11 @@ final class JSONParser: BodyParser {
         /// In an object, the current member's name.
         var memberRole: FieldRole?
         var memberExcludesNames = false
-        /// The interned name of the container's key (see `keyRole`), and, in an object, of the
-        /// current member (-1: none or not interned): what predicts the next member's name.
-        var keyName: Int32 = -1
-        var memberName: Int32 = -1
 
-        /// All three in one write (one access to the stack, not three).
-        @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool, name: Int32) {
+        /// Both in one write (one access to the stack, not two).
+        @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool) {
             memberRole = role
             memberExcludesNames = excludesNames
-            memberName = name
         }
     }
 
@@ -43,12 +38,6 @@ final class JSONParser: BodyParser {
     private var nameExcludes: [Bool] = []
     private var nameStart: [Int] = [0]
     private var nameArena: [UInt8] = []
-    /// Records repeat their members in one order, so the name that followed name `i` last time
-    /// (`nextName[i]`), the first member of an object under key `i` (`firstName[i]`) or at the
-    /// top (`topFirstName`) is tried first: a byte comparison instead of a hash and a lookup.
-    private var nextName: [Int32] = []
-    private var firstName: [Int32] = []
-    private var topFirstName: Int32 = -1
     private static let maxNameBytes = 256
     private static let maxNames = 4096
 
@@ -85,7 +74,6 @@ final class JSONParser: BodyParser {
         if nameRole.count >= Self.maxNames {
             names = FlatMap64()
             nameRole.removeAll(); nameExcludes.removeAll(); nameStart = [0]; nameArena.removeAll()
-            nextName.removeAll(); firstName.removeAll(); topFirstName = -1
         }
     }
 
@@ -332,48 +320,26 @@ final class JSONParser: BodyParser {
     /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
     /// across the bodies of a reused state), its role and placement resolved once.
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
+        let h = nameHash(b)
         let top = stack.count - 1
-        let previous = stack[top].memberName, key = stack[top].keyName
-        let guess = previous >= 0 ? nextName[Int(previous)] : key >= 0 ? firstName[Int(key)] : topFirstName
-        let id: Int32
-        if guess >= 0 && nameEquals(Int(guess), b) {
-            id = guess
+        if let i = names[h].map(Int.init), nameEquals(i, b) {
+            stack[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
         } else {
-            id = internName(b)
-            if previous >= 0 { nextName[Int(previous)] = id } else if key >= 0 { firstName[Int(key)] = id } else { topFirstName = id }
-        }
-        if id >= 0 {
-            stack[top].setMember(nameRole[Int(id)], excludesNames: nameExcludes[Int(id)], name: id)
-        } else {
-            // The table is full: judged on its own, every time.
-            let name = Substring(String(decoding: b, as: UTF8.self))
-            stack[top].setMember(assembler.sharedBaseRole(name, bytes: Array(b), hash: nameHash(b)),
-                                 excludesNames: FieldDictionary.excludesNames(parent: name), name: -1)
+            let bytes = Array(b)
+            let name = Substring(String(decoding: bytes, as: UTF8.self))
+            let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
+            let excludes = FieldDictionary.excludesNames(parent: name)
+            if nameRole.count < Self.maxNames && names[h] == nil {
+                names[h] = Int32(nameRole.count)
+                nameRole.append(role)
+                nameExcludes.append(excludes)
+                nameArena.append(contentsOf: b)
+                nameStart.append(nameArena.count)
+            }
+            stack[top].setMember(role, excludesNames: excludes)
         }
         stringIsKey = false
         state = .colon
-    }
-
-    /// The id of a member name in this parser's table, adding it (its role and placement resolved
-    /// once) while there is room; -1 when the table is full.
-    private func internName(_ b: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let h = nameHash(b)
-        if let i = names[h] {
-            if nameEquals(Int(i), b) { return i }
-            return -1  // another name with the same hash holds the slot
-        }
-        guard nameRole.count < Self.maxNames else { return -1 }
-        let bytes = Array(b)
-        let name = Substring(String(decoding: bytes, as: UTF8.self))
-        let id = Int32(nameRole.count)
-        names[h] = id
-        nameRole.append(assembler.sharedBaseRole(name, bytes: bytes, hash: h))
-        nameExcludes.append(FieldDictionary.excludesNames(parent: name))
-        nameArena.append(contentsOf: b)
-        nameStart.append(nameArena.count)
-        nextName.append(-1)
-        firstName.append(-1)
-        return id
     }
 
     private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -414,9 +380,7 @@ final class JSONParser: BodyParser {
             isRecord = true
         }
         if object { assembler.openScope(namesExcluded: excludes) }
-        var keyName: Int32 = -1
-        if let t = stack.indices.last { keyName = stack[t].isObject ? stack[t].memberName : stack[t].keyName }
-        stack.append(Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes, keyName: keyName))
+        stack.append(Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes))
         state = object ? .firstKeyOrEnd : .value
         lastWasOpen = !object
     }
