@@ -206,8 +206,18 @@ enum ValueHash {
             i += 8
         }
         if i < n {
-            var last: UInt64 = 0
-            for k in i..<n { last |= UInt64(base[k]) << (8 * UInt64(k - i)) }
+            // The tail without a loop: the word ending at the end (overlapping the last full one;
+            // the length is mixed in above), or two overlapping half-words, or up to three bytes.
+            let last: UInt64
+            if n >= 8 {
+                last = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            } else if n >= 4 {
+                last = UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
+            } else {
+                var b: UInt64 = 0
+                for k in 0..<n { b |= UInt64(base[k]) << (8 * UInt64(k)) }
+                last = b
+            }
             h = mix(h ^ last, 0xC2B2_AE3D_27D4_EB4F)
         }
         return mix(h, 0xD6E8_FEB8_6659_FD93)
