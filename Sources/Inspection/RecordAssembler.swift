@@ -258,11 +258,12 @@ final class RecordAssembler {
     /// Whether `t` holds one of `organisationWords` (one pass over `t` instead of one per word).
     static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         for i in t.indices where organisationStarts[Int(t[i])] {
-            for w in organisationWords where w.utf8CodeUnitCount <= t.count - i {
+            // Only the words that start with this byte are compared further.
+            for w in organisationWords where w.utf8Start[0] == t[i] && w.utf8CodeUnitCount <= t.count - i {
                 let p = w.utf8Start
                 var k = 1
                 while k < w.utf8CodeUnitCount && t[i + k] == p[k] { k += 1 }
-                if k == w.utf8CodeUnitCount && t[i] == p[0] { return true }
+                if k == w.utf8CodeUnitCount { return true }
             }
         }
         return false
