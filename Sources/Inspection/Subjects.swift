@@ -229,9 +229,6 @@ struct SubjectTable {
         return SubjectKey(hi: hi, lo: lo)
     }
 
-    /// Distinct values of `kind` in committed people.
-    func distinctValues(_ kind: DetectorKind) -> Int { values.countedValues(kind) }
-
     mutating func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
         var roots: [Int] = []
         for i in people.indices {

@@ -27,6 +27,7 @@ struct ValueTable {
     /// Open addressing, linear probing; entry index + 1, 0 = empty. Capacity is a power of two.
     private var slots: [Int32] = Array(repeating: 0, count: 256)
     private var hmacs: [SubjectKey?] = []
+    /// Distinct values in committed people, per kind tag (`countedValues`).
     private(set) var countedPerKind = [Int](repeating: 0, count: KindSet.all.count)
     private let hasher: KeyHasher
     /// `ValueHash.seed`, read once: a global's lazy initialisation check costs a call per read.
