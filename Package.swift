@@ -28,11 +28,13 @@ let package = Package(
         // Small C shims for what Swift cannot import (macros, Linux-only socket options).
         .target(name: "CShims"),
         .target(name: "CTLSShims", dependencies: ["COpenSSL"]),
+        // The inspector's byte-class scans (SSE2, with a portable fallback).
+        .target(name: "CInspectKernels"),
 
         .target(name: "CustomsCore", swiftSettings: swiftSettings),
         .target(name: "Wire", dependencies: ["CustomsCore"], swiftSettings: swiftSettings),
         .target(name: "Geo", dependencies: ["CustomsCore", "CZlib", log], swiftSettings: swiftSettings),
-        .target(name: "Inspection", dependencies: ["CustomsCore", "COpenSSL", "CZlib"], swiftSettings: swiftSettings),
+        .target(name: "Inspection", dependencies: ["CustomsCore", "COpenSSL", "CZlib", "CInspectKernels"], swiftSettings: swiftSettings),
         .target(name: "Policy", dependencies: ["CustomsCore", "Geo", .product(name: "Yams", package: "Yams")], swiftSettings: swiftSettings),
         .target(name: "Decision", dependencies: ["CustomsCore", "Policy"], swiftSettings: swiftSettings),
         .target(name: "Ledger", dependencies: ["CustomsCore", "CSQLite", log], swiftSettings: swiftSettings),

@@ -1,19 +1,14 @@
-/// Word-at-a-time (SWAR) byte classes: eight bytes are tested with a few integer operations, so
-/// runs that cannot hold what a scanner looks for are skipped eight at a time. Each function
-/// returns a mask whose lowest set bit marks the first matching byte exactly (little-endian
-/// loads); higher bits may be spurious, so only the lowest is used.
+import CInspectKernels
+
+/// Byte-class scans. Runs that cannot hold what a scanner looks for are skipped sixteen bytes at a
+/// time by the SSE2 kernels of `CInspectKernels` (inlined here); digit runs, which are short, are
+/// ended a word at a time (SWAR on `UInt64`, exact in every byte).
 enum ByteSkip {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let high: UInt64 = 0x8080_8080_8080_8080
     private static let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
 
-    /// Bytes equal to zero.
-    @inline(__always) static func zeroBytes(_ w: UInt64) -> UInt64 { (w &- ones) & ~w & high }
-
-    /// Bytes equal to `c`.
-    @inline(__always) static func bytes(_ w: UInt64, equalTo c: UInt8) -> UInt64 { zeroBytes(w ^ (ones &* UInt64(c))) }
-
-    /// ASCII digits `0`–`9` (bytes ≥ 0x80 never match).
+    /// ASCII digits `0`–`9` (bytes ≥ 0x80 never match); exact in every byte.
     @inline(__always) static func digits(_ w: UInt64) -> UInt64 {
         let x = w & low7
         return ((ones &* (127 + 0x3A)) &- x) & ~w & (x &+ ones &* (127 - 0x2F)) & high
@@ -32,39 +27,70 @@ enum ByteSkip {
         return i
     }
 
-    /// Where an identifier can start: a digit or `@`.
-    @inline(__always) static func identifierStarts(_ w: UInt64) -> UInt64 { digits(w) | bytes(w, equalTo: UInt8(ascii: "@")) }
-
-    /// Where a value can start to matter to the scan: an identifier start or the lead byte of a
-    /// full-width form (`０`, `＠`, `Ｘ`: EF BC/BD …).
-    @inline(__always) static func scanStarts(_ w: UInt64) -> UInt64 { identifierStarts(w) | bytes(w, equalTo: 0xEF) }
-
-    /// Where a JSON string's plain run ends: `"` or `\`.
-    @inline(__always) static func stringEnds(_ w: UInt64) -> UInt64 {
-        bytes(w, equalTo: 0x22) | bytes(w, equalTo: 0x5C)
+    /// Whether `count` bytes at `x` and `y` are equal, compared a word at a time in line: names and
+    /// identifiers are short, and a `memcmp` call costs more than comparing them.
+    @inline(__always) static func equal(_ x: UnsafeRawPointer, _ y: UnsafeRawPointer, count n: Int) -> Bool {
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+                i += 8
+            }
+            // The last word ends at the end (it overlaps the one before when n is not a multiple of 8).
+            return x.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return x.loadUnaligned(as: UInt32.self) == y.loadUnaligned(as: UInt32.self)
+                && x.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == y.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        var i = 0
+        while i < n {
+            if x.load(fromByteOffset: i, as: UInt8.self) != y.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
     }
 
     @inline(__always) static func load(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
         UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self))
     }
 
-    /// The index of the first byte at or after `from` (before `end`) that `mask` marks, skipping
-    /// whole words; `end` when there is none. Bytes after the last full word are tested by `byte`.
-    @inline(__always) static func first(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int,
-                                         mask: (UInt64) -> UInt64, byte: (UInt8) -> Bool) -> Int {
-        var i = from
-        while i + 8 <= end {
-            let m = mask(load(p, i))
-            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
-            i += 8
-        }
-        while i < end && !byte(p[i]) { i += 1 }
-        return i
+    // Each of these returns the index of the first byte of its class in `p[from..<end]`, or `end`.
+    // An empty buffer may have no base address; the kernels read nothing when `from >= end`.
+
+    /// `"` or `\`: where a JSON string's plain run ends.
+    @inline(__always) static func stringEnd(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end else { return end }
+        return ck_first_string_end(p.baseAddress!, from, end)
+    }
+
+    /// A digit or `@`: where an identifier can start.
+    @inline(__always) static func identifierStart(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end else { return end }
+        return ck_first_identifier_start(p.baseAddress!, from, end)
+    }
+
+    /// An identifier start or 0xEF (the lead byte of the full-width forms `０`, `＠`, `Ｘ`).
+    @inline(__always) static func scanStart(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end else { return end }
+        return ck_first_scan_start(p.baseAddress!, from, end)
+    }
+
+    /// `delimiter`, LF or CR: where an unquoted CSV/TSV cell ends.
+    @inline(__always) static func cellEnd(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int, delimiter: UInt8) -> Int {
+        guard from < end else { return end }
+        return ck_first_cell_end(p.baseAddress!, from, end, delimiter)
+    }
+
+    /// The byte `c`.
+    @inline(__always) static func byte(_ c: UInt8, in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end else { return end }
+        return ck_first_byte(p.baseAddress!, from, end, c)
     }
 
     /// How many bytes at the start of `p` are ASCII (below 0x80).
-    static func asciiPrefix(_ p: UnsafeBufferPointer<UInt8>) -> Int {
+    @inline(__always) static func asciiPrefix(_ p: UnsafeBufferPointer<UInt8>) -> Int {
         guard !p.isEmpty else { return 0 }
-        return first(in: p, from: 0, end: p.count, mask: { $0 & high }, byte: { $0 >= 0x80 })
+        return ck_first_non_ascii(p.baseAddress!, 0, p.count)
     }
 }

@@ -1,3 +1,4 @@
+import CInspectKernels
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,8 @@ final class CharsetDecoder {
     private var sniffedBytes = 0
     private var bomLength = 0
     private var carry: [UInt8] = []
-    private lazy var out = [UInt8](repeating: 0, count: 64 * 1024)
+    /// iconv's output space: only the bytes iconv wrote are read, so it is not cleared first.
+    private lazy var out = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 }
     private(set) var charsetName = "utf-8"
     /// Whether the bytes being handed to the sink are known to be valid UTF-8: ASCII, a window
     /// validated to decide the charset, or iconv's output. Once bytes pass unchecked, later ones do
@@ -120,55 +122,48 @@ final class CharsetDecoder {
                       _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
         outputValidated = converter != nil || validated
         guard let cd = converter else { try sink(input); return }
-        var data = carry
-        data.append(contentsOf: input)
-        carry = []
-        try data.withUnsafeMutableBufferPointer { inBuf throws(UninspectableError) in
-            var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(inBuf.baseAddress)?.assumingMemoryBound(to: CChar.self)
-            var inLeft = inBuf.count
-            while inLeft > 0 {
-                let (rc, err, produced): (Int, Int32, Int) = out.withUnsafeMutableBufferPointer { o in
-                    var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(o.baseAddress)?.assumingMemoryBound(to: CChar.self)
-                    var outLeft = o.count
-                    let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
-                    return (rc, errno, o.count - outLeft)
-                }
-                if produced > 0 { try out.withUnsafeBufferPointer { o throws(UninspectableError) in try sink(UnsafeBufferPointer(rebasing: o[0..<produced])) } }
-                if rc != -1 { break }
-                switch err {
-                case E2BIG: continue
-                case EINVAL:
-                    carry = Array(UnsafeBufferPointer(start: UnsafeRawPointer(inPtr!).assumingMemoryBound(to: UInt8.self), count: inLeft))
-                    inLeft = 0
-                default:
-                    // An invalid byte: skip it (as U+FFFD would) rather than give up on the body.
-                    inPtr = inPtr! + 1; inLeft -= 1
-                    try [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer { r throws(UninspectableError) in try sink(r) }
-                }
+        // A sequence cut by the last chunk is joined to this one; otherwise the input is converted
+        // where it lies (iconv does not write through its input pointer).
+        guard carry.isEmpty else {
+            var data = carry
+            data.append(contentsOf: input)
+            carry = []
+            try data.withUnsafeBufferPointer { d throws(UninspectableError) in try convert(cd, d, sink) }
+            return
+        }
+        try convert(cd, input, sink)
+    }
+
+    private func convert(_ cd: iconv_t, _ input: UnsafeBufferPointer<UInt8>,
+                         _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(mutating: input.baseAddress)?.assumingMemoryBound(to: CChar.self)
+        var inLeft = input.count
+        while inLeft > 0 {
+            let (rc, err, produced): (Int, Int32, Int) = out.withUnsafeMutableBufferPointer { o in
+                var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(o.baseAddress)?.assumingMemoryBound(to: CChar.self)
+                var outLeft = o.count
+                let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+                return (rc, errno, o.count - outLeft)
+            }
+            if produced > 0 { try out.withUnsafeBufferPointer { o throws(UninspectableError) in try sink(UnsafeBufferPointer(rebasing: o[0..<produced])) } }
+            if rc != -1 { break }
+            switch err {
+            case E2BIG: continue
+            case EINVAL:
+                carry = Array(UnsafeBufferPointer(start: UnsafeRawPointer(inPtr!).assumingMemoryBound(to: UInt8.self), count: inLeft))
+                inLeft = 0
+            default:
+                // An invalid byte: skip it (as U+FFFD would) rather than give up on the body.
+                inPtr = inPtr! + 1; inLeft -= 1
+                try [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer { r throws(UninspectableError) in try sink(r) }
             }
         }
     }
 
+    /// Whether `b` is UTF-8 by the inspector's test (see `ck_utf8_valid`): a cut last sequence is
+    /// accepted unless `final`.
     static func validUTF8(_ b: UnsafeBufferPointer<UInt8>, final: Bool) -> Bool {
         guard let p = b.baseAddress else { return true }
-        var i = 0
-        let n = b.count
-        while i < n {
-            // ASCII runs eight bytes at a time.
-            if i + 8 <= n && UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
-                i += 8; continue
-            }
-            let c = p[i]
-            if c < 0x80 { i += 1; continue }
-            let len: Int
-            if c & 0xE0 == 0xC0 && c >= 0xC2 { len = 2 } else if c & 0xF0 == 0xE0 { len = 3 } else if c & 0xF8 == 0xF0 && c <= 0xF4 { len = 4 } else { return false }
-            if i + len > n { return !final }
-            // Read through the pointer: no bounds check per continuation byte (CJK text is all 3-byte).
-            if p[i + 1] & 0xC0 != 0x80 { return false }
-            if len > 2 && p[i + 2] & 0xC0 != 0x80 { return false }
-            if len > 3 && p[i + 3] & 0xC0 != 0x80 { return false }
-            i += len
-        }
-        return true
+        return ck_utf8_valid(p, b.count, final ? 1 : 0) != 0
     }
 }

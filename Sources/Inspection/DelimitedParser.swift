@@ -50,9 +50,7 @@ final class DelimitedParser: BodyParser {
                 else if c == 0x0D { }
                 else { state = .unquoted; rowHasContent = true; continue }
             case .unquoted:
-                let j = ByteSkip.first(in: bytes, from: i, end: n,
-                                       mask: { ByteSkip.bytes($0, equalTo: d) | ByteSkip.bytes($0, equalTo: 0x0A) | ByteSkip.bytes($0, equalTo: 0x0D) },
-                                       byte: { $0 == d || $0 == 0x0A || $0 == 0x0D })
+                let j = ByteSkip.cellEnd(in: bytes, from: i, end: n, delimiter: d)
                 // A whole cell inside this chunk is inspected where it lies, without a copy.
                 if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
                     endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
@@ -69,7 +67,16 @@ final class DelimitedParser: BodyParser {
                     else if e == 0x0A { endCell(); endRow(); state = .fieldStart }
                 }
             case .quoted:
-                let j = ByteSkip.first(in: bytes, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0x22) }, byte: { $0 == 0x22 })
+                let j = ByteSkip.byte(0x22, in: bytes, from: i, end: n)
+                // A whole quoted cell without doubled quotes, ended by a delimiter or LF inside this
+                // chunk, is inspected where it lies (what the copy would hold, read in place).
+                if cell.isEmpty && j + 1 < n && (bytes[j + 1] == d || bytes[j + 1] == 0x0A) && j - i <= cell.limit {
+                    endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
+                    if bytes[j + 1] == 0x0A { endRow() }
+                    state = .fieldStart
+                    i = j + 2
+                    continue
+                }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                 i = j
                 if j < n { state = .quoteInQuoted }
@@ -109,6 +116,8 @@ final class DelimitedParser: BodyParser {
     }
 
     private func endCell() {
+        // An empty cell needs no access to the buffer (which would retain it for the call).
+        if cell.isEmpty { endCell(UnsafeBufferPointer(start: nil, count: 0)); return }
         cell.bytes.withUnsafeBufferPointer { endCell($0) }
         cell.bytes.removeAll(keepingCapacity: true)
     }
@@ -129,7 +138,11 @@ final class DelimitedParser: BodyParser {
         if header == nil {
             if headerCells.contains(where: { !$0.isEmpty }) {
                 header = headerCells
-                headerRoles = headerCells.map { assembler.baseRole($0) }
+                // Export headers repeat from body to body: each name is classified once per process.
+                headerRoles = headerCells.map { name in
+                    let bytes = Array(name.utf8)
+                    return assembler.sharedBaseRole(name, bytes: bytes, hash: nameHash(bytes))
+                }
             }
             headerCells = []
         } else if rowOpen {

@@ -2,18 +2,21 @@ import Foundation
 
 /// UInt64 → Int32 in one flat open-addressing table (linear probing), for per-body maps that
 /// would otherwise hash every key with SipHash and allocate as they grow. Keys are mixed here.
+/// Key, value and occupancy share one slot, so a probe touches one array (one access check).
 struct FlatMap64 {
-    private var keys: [UInt64]
-    private var values: [Int32]
-    private var used: [Bool]
+    private struct Slot {
+        var key: UInt64 = 0
+        var value: Int32 = 0
+        var used = false
+    }
+
+    private var slots: [Slot]
     private(set) var count = 0
 
     init(capacity: Int = 64) {
         var c = 16
         while c < capacity * 2 { c <<= 1 }
-        keys = Array(repeating: 0, count: c)
-        values = Array(repeating: 0, count: c)
-        used = Array(repeating: false, count: c)
+        slots = Array(repeating: Slot(), count: c)
     }
 
     @inline(__always) private static func slot(_ k: UInt64, _ mask: Int) -> Int {
@@ -23,44 +26,62 @@ struct FlatMap64 {
 
     subscript(_ k: UInt64) -> Int32? {
         get {
-            let mask = keys.count - 1
-            var s = Self.slot(k, mask)
-            while used[s] {
-                if keys[s] == k { return values[s] }
-                s = (s + 1) & mask
+            slots.withUnsafeBufferPointer { t in
+                let mask = t.count - 1
+                var s = Self.slot(k, mask)
+                while t[s].used {
+                    if t[s].key == k { return t[s].value }
+                    s = (s + 1) & mask
+                }
+                return nil
             }
-            return nil
         }
         set {
             guard let v = newValue else { preconditionFailure("FlatMap64 does not remove keys") }
-            let mask = keys.count - 1
+            _ = insert(k, v, replacing: true)
+        }
+    }
+
+    /// The value of `k`, or nil after setting it to `v`: one probe for what would be a lookup and
+    /// an insertion.
+    mutating func valueOrInsert(_ k: UInt64, _ v: Int32) -> Int32? { insert(k, v, replacing: false) }
+
+    /// Sets `k` to `v` (an existing value only when `replacing`); returns the value it had.
+    private mutating func insert(_ k: UInt64, _ v: Int32, replacing: Bool) -> Int32? {
+        let old: Int32? = slots.withUnsafeMutableBufferPointer { t in
+            let mask = t.count - 1
             var s = Self.slot(k, mask)
-            while used[s] {
-                if keys[s] == k { values[s] = v; return }
+            while t[s].used {
+                if t[s].key == k {
+                    let o = t[s].value
+                    if replacing { t[s].value = v }
+                    return o
+                }
                 s = (s + 1) & mask
             }
-            keys[s] = k; values[s] = v; used[s] = true
-            count += 1
-            if count * 2 > keys.count { grow() }
+            t[s] = Slot(key: k, value: v, used: true)
+            return nil
         }
+        if old == nil {
+            count += 1
+            if count * 2 > slots.count { grow() }
+        }
+        return old
     }
 
     /// Empty again. A table grown past `keep` slots is made small again, so a large body does not
     /// make every later body of a reused state clear its slots.
     mutating func reset(keep: Int = 1024) {
         guard count > 0 else { return }
-        if keys.count > keep { self = FlatMap64(); return }
-        used.withUnsafeMutableBufferPointer { $0.update(repeating: false) }
+        if slots.count > keep { self = FlatMap64(); return }
+        slots.withUnsafeMutableBufferPointer { $0.update(repeating: Slot()) }
         count = 0
     }
 
     private mutating func grow() {
-        let (oldKeys, oldValues, oldUsed) = (keys, values, used)
-        let c = keys.count * 2
-        keys = Array(repeating: 0, count: c)
-        values = Array(repeating: 0, count: c)
-        used = Array(repeating: false, count: c)
+        let old = slots
+        slots = Array(repeating: Slot(), count: old.count * 2)
         count = 0
-        for i in oldKeys.indices where oldUsed[i] { self[oldKeys[i]] = oldValues[i] }
+        for s in old where s.used { _ = insert(s.key, s.value, replacing: true) }
     }
 }

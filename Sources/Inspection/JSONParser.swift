@@ -106,7 +106,7 @@ final class JSONParser: BodyParser {
             switch state {
             case .string:
                 // Copy the run of plain characters in one go.
-                var j = ByteSkip.first(in: bytes, from: i, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
+                var j = ByteSkip.stringEnd(in: bytes, from: i, end: n)
                 // A whole value inside this chunk is inspected where it lies, without a copy.
                 if j < n && bytes[j] == 0x22 && token.isEmpty && j - i <= (stringIsKey ? Self.maxNameBytes : token.limit) {
                     if stringIsKey {
@@ -346,7 +346,7 @@ final class JSONParser: BodyParser {
         let start = nameStart[i], end = nameStart[i + 1]
         guard end - start == b.count else { return false }
         return nameArena.withUnsafeBufferPointer { a in
-            b.isEmpty || memcmp(a.baseAddress! + start, b.baseAddress!, b.count) == 0
+            b.isEmpty || ByteSkip.equal(a.baseAddress! + start, b.baseAddress!, count: b.count)
         }
     }
 

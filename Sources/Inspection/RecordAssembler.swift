@@ -19,13 +19,15 @@ final class RecordAssembler {
         /// The numbers of a geo-named array, as written (checked when the array ends).
         var geoNumbers: [String] = []
 
-        /// Reused for the next scope at this depth, keeping the arrays' storage.
+        /// Reused for the next scope at this depth, keeping the arrays' storage. Fields that are
+        /// already empty are not written: each write releases the old value, even a nil one.
         mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
-            self.key = key
+            if self.key != nil || key != nil { self.key = key }
             self.namesExcluded = namesExcluded
             fragment.reset()
-            latitude = nil; longitude = nil
-            geoNumbers.removeAll(keepingCapacity: true)
+            if latitude != nil { latitude = nil }
+            if longitude != nil { longitude = nil }
+            if !geoNumbers.isEmpty { geoNumbers.removeAll(keepingCapacity: true) }
         }
     }
 
@@ -187,9 +189,10 @@ final class RecordAssembler {
             // identify the person whatever the field is called. Digits that would only pass a
             // weaker test (a mobile prefix, Luhn) are taken for the account number they are named.
             if !v.isEmpty {
-                scanner.scan(v, role: .none) { [unowned(unsafe) self] id in
+                let me = Unmanaged.passUnretained(self)
+                scanner.scan(v, role: .none) { id in
                     switch id.kind {
-                    case .idNumber, .hkID, .twID, .email: self.record(id)
+                    case .idNumber, .hkID, .twID, .email: me._withUnsafeGuaranteedRef { $0.record(id) }
                     default: break
                     }
                 }
@@ -200,8 +203,7 @@ final class RecordAssembler {
         if v.isEmpty { return }
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
-        let first = ByteSkip.first(in: v, from: 0, end: v.count, mask: ByteSkip.scanStarts,
-                                   byte: { isDigit($0) || $0 == UInt8(ascii: "@") || $0 == 0xEF })
+        let first = ByteSkip.scanStart(in: v, from: 0, end: v.count)
         if first < v.count && containsFullWidth(v, from: first) {
             scratch.removeAll(keepingCapacity: true)
             foldFullWidth(v, into: &scratch)
@@ -214,12 +216,14 @@ final class RecordAssembler {
     /// `scanFrom`: where the identifier scan starts (no digit or `@` before it); `v.count` skips it.
     private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
         var identified = false
-        // The closure does not outlive this call; an unmanaged self spares a retain and release
-        // per identifier candidate (the scanner's functions are not inlined into this one).
+        // The closure does not outlive this call; self used as a guaranteed unmanaged reference
+        // spares a retain and release per identifier found (an `unowned(unsafe)` capture is still
+        // retained for the call; the scanner's functions are not inlined into this one).
         if scanFrom < v.count {
-            scanner.scan(v, from: scanFrom, role: role) { [unowned(unsafe) self] id in
+            let me = Unmanaged.passUnretained(self)
+            scanner.scan(v, from: scanFrom, role: role) { id in
                 identified = true
-                self.record(id)
+                me._withUnsafeGuaranteedRef { $0.record(id) }
             }
         }
         if identified { return }
@@ -254,11 +258,12 @@ final class RecordAssembler {
     /// Whether `t` holds one of `organisationWords` (one pass over `t` instead of one per word).
     static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         for i in t.indices where organisationStarts[Int(t[i])] {
-            for w in organisationWords where w.utf8CodeUnitCount <= t.count - i {
+            // Only the words that start with this byte are compared further.
+            for w in organisationWords where w.utf8Start[0] == t[i] && w.utf8CodeUnitCount <= t.count - i {
                 let p = w.utf8Start
                 var k = 1
                 while k < w.utf8CodeUnitCount && t[i + k] == p[k] { k += 1 }
-                if k == w.utf8CodeUnitCount && t[i] == p[0] { return true }
+                if k == w.utf8CodeUnitCount { return true }
             }
         }
         return false
@@ -474,7 +479,7 @@ final class RecordAssembler {
         let n = v.count
         var i = from
         while true {
-            i = ByteSkip.first(in: v, from: i, end: n, mask: { ByteSkip.bytes($0, equalTo: 0xEF) }, byte: { $0 == 0xEF })
+            i = ByteSkip.byte(0xEF, in: v, from: i, end: n)
             if i + 2 >= n { return false }
             if v[i + 1] == 0xBC { return true }
             i += 1
@@ -508,23 +513,28 @@ final class RecordAssembler {
     private func commit(_ fragments: inout FragmentList) {
         defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
-        if fragments.count == 1 { table.add(fragments[0]); return }
-        // Join fragments naming the same person or sharing an identifier.
+        if fragments.count == 1 { add(&fragments, 0); return }
+        // Join fragments naming the same person or sharing an identifier. Each fragment is moved
+        // into `f` to be judged and moved back (or on): `fragments[i]` of a property would be a
+        // copy, retaining and releasing its arrays.
         groups.removeAll()
         nameless.removeAll(keepingCapacity: true)
+        var f = Fragment()
         for i in 0..<fragments.count {
-            let f = fragments[i]
-            if !f.hasName { nameless.append(i); continue }
-            if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+            fragments.exchange(i, with: &f)
+            if !f.hasName {
+                nameless.append(i)
+            } else if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
                 groups.absorb(f, into: g)
             } else {
-                fragments.move(i, to: &groups)
+                groups.append(taking: &f)
             }
+            fragments.exchange(i, with: &f)
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
         for i in nameless {
-            let f = fragments[i]
+            fragments.exchange(i, with: &f)
             if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
                 groups.absorb(f, into: g)
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
@@ -532,16 +542,31 @@ final class RecordAssembler {
             } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
                 groups.absorb(f, into: g)
             } else {
-                fragments.move(i, to: &groups)
+                groups.append(taking: &f)
             }
+            fragments.exchange(i, with: &f)
         }
         // Joining may have made two groups share a value.
         merged.removeAll()
         for k in 0..<groups.count {
-            let g = groups[k]
-            if let m = merged.firstIndex(where: { shares($0, g) && !$0.conflicts(with: g) }) { merged.absorb(g, into: m) } else { groups.move(k, to: &merged) }
+            groups.exchange(k, with: &f)
+            if let m = merged.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                merged.absorb(f, into: m)
+            } else {
+                merged.append(taking: &f)
+            }
+            groups.exchange(k, with: &f)
         }
-        for k in 0..<merged.count { table.add(merged[k]) }
+        for k in 0..<merged.count { add(&merged, k) }
+    }
+
+    /// Adds fragment `i` to the table. The lists are this object's properties, so passing
+    /// `list[i]` to `table` would copy it (retaining its arrays); moved into a local and back, it is not.
+    private func add(_ list: inout FragmentList, _ i: Int) {
+        var f = Fragment()
+        list.exchange(i, with: &f)
+        table.add(f)
+        list.exchange(i, with: &f)
     }
 
     private func shares(_ a: Fragment, _ b: Fragment) -> Bool {

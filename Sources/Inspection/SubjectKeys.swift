@@ -34,6 +34,9 @@ struct KeyHasher {
     private var outer = SHA256_CTX()
     /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
     private var prefixed: [SHA256_CTX] = []
+    /// "kind:" per kind, then "minor:acct:" for account ids, back to back; `prefixStart[t]..<prefixStart[t + 1]`.
+    private var prefixes: [UInt8] = []
+    private var prefixStart: [Int] = [0]
 
     /// The hasher for `secret`, keyed once per process (bodies of one gateway share one secret).
     static func shared(secret: [UInt8]) -> KeyHasher { KeyHasherCache.shared.hasher(secret: secret) }
@@ -54,7 +57,11 @@ struct KeyHasher {
             let p = Array((kind.rawValue + ":").utf8)
             SHA256_Update(&c, p, p.count)
             prefixed.append(c)
+            prefixes += p
+            prefixStart.append(prefixes.count)
         }
+        prefixes += Array((DetectorKind.minor.rawValue + ":acct:").utf8)
+        prefixStart.append(prefixes.count)
     }
 
     func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
@@ -64,6 +71,42 @@ struct KeyHasher {
 
     /// `tag` is `DetectorKind.tag`, or `ValueTable.accountTag` for account ids ("minor:acct:…").
     func key(tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) -> SubjectKey {
+        let t = tag == ValueTable.accountTag ? prefixStart.count - 2 : Int(tag)
+        let prefix = prefixStart[t]..<prefixStart[t + 1]
+        // Identifiers fit one block with their padding (at most 55 bytes of message): then both
+        // halves are one block run each, padded here, without SHA256_Update/Final's copies and
+        // cleansing. Longer values take the general path.
+        guard prefix.count + normalized.count <= 55 else { return keyByUpdates(tag: tag, normalized) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { block in
+            let b = UnsafeMutableRawBufferPointer(block)
+            b.initializeMemory(as: UInt8.self, repeating: 0)
+            prefixes.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress! + prefix.lowerBound, byteCount: prefix.count) }
+            if normalized.count > 0 {
+                (b.baseAddress! + prefix.count).copyMemory(from: normalized.baseAddress!, byteCount: normalized.count)
+            }
+            let m = prefix.count + normalized.count
+            b[m] = 0x80
+            // Bit length of the inner message: the 64-byte pad block and this one.
+            b.storeBytes(of: (UInt64(64 + m) * 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+            var i = inner
+            SHA256_Transform(&i, block.baseAddress!)
+            // The outer message: the pad block and the inner digest (32 bytes).
+            b.initializeMemory(as: UInt8.self, repeating: 0)
+            withUnsafeBytes(of: i.h) { h in
+                for w in 0..<8 { b.storeBytes(of: h.load(fromByteOffset: w * 4, as: UInt32.self).bigEndian, toByteOffset: w * 4, as: UInt32.self) }
+            }
+            b[32] = 0x80
+            b.storeBytes(of: (UInt64(64 + 32) * 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+            var o = outer
+            SHA256_Transform(&o, block.baseAddress!)
+            return withUnsafeBytes(of: o.h) { h in
+                func word(_ k: Int) -> UInt64 { UInt64(h.load(fromByteOffset: k * 4, as: UInt32.self)) }
+                return SubjectKey(hi: word(0) << 32 | word(1), lo: word(2) << 32 | word(3))
+            }
+        }
+    }
+
+    private func keyByUpdates(tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) -> SubjectKey {
         var i: SHA256_CTX, o = outer
         if tag == ValueTable.accountTag {
             i = prefixed[Int(DetectorKind.minor.tag)]

@@ -44,8 +44,8 @@ struct Fragment {
 
     /// Empty again, keeping the arrays' storage.
     mutating func reset() {
-        values.removeAll(keepingCapacity: true)
-        links.removeAll(keepingCapacity: true)
+        if !values.isEmpty { values.removeAll(keepingCapacity: true) }
+        if !links.isEmpty { links.removeAll(keepingCapacity: true) }
         kinds = KindSet()
         minor = false
         fieldBirth = nil
@@ -95,6 +95,9 @@ struct FragmentList {
     }
 
     mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
+
+    /// Exchanges slot `i` with `f` (a move: no reference counting).
+    mutating func exchange(_ i: Int, with f: inout Fragment) { swap(&items[i], &f) }
 
     mutating func removeAll() { count = 0 }
 
@@ -157,7 +160,9 @@ struct SubjectTable {
         var root = id
         let strongLinks = linkingValues(p)
         for (i, v) in links.enumerated() {
-            if let other = byValue[v] {
+            // A value seen first here is linked to this person in the same probe.
+            let r = find(root)
+            if let other = byValue.valueOrInsert(v, r) {
                 let a = find(other), b = find(root)
                 // A shared name (or name + address) is weaker evidence than a document: two people
                 // of the same name holding different numbers of one kind stay two people.
@@ -169,8 +174,6 @@ struct SubjectTable {
                     people.absorb(Int(drop), into: Int(keep))
                     root = keep
                 }
-            } else {
-                byValue[v] = find(root)
             }
         }
     }
@@ -225,9 +228,6 @@ struct SubjectTable {
         }
         return SubjectKey(hi: hi, lo: lo)
     }
-
-    /// Distinct values of `kind` in committed people.
-    func distinctValues(_ kind: DetectorKind) -> Int { values.countedValues(kind) }
 
     mutating func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
         var roots: [Int] = []
@@ -304,7 +304,7 @@ struct SubjectTable {
         let masked: String
         if let b = best {
             key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
-            masked = "****" + values.tail4(b.id)
+            masked = values.masked(b.id)
         } else {
             key = compositeKey(p); masked = "****"
         }

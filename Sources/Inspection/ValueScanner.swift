@@ -41,8 +41,7 @@ struct ValueScanner {
             } else if isDigit(c) {
                 i = digits(v, at: i, role: role, found: found)
             } else {
-                i = ByteSkip.first(in: v, from: i + 1, end: n, mask: ByteSkip.identifierStarts,
-                                   byte: { isDigit($0) || $0 == UInt8(ascii: "@") })
+                i = ByteSkip.identifierStart(in: v, from: i + 1, end: n)
             }
         }
     }

@@ -27,8 +27,11 @@ struct ValueTable {
     /// Open addressing, linear probing; entry index + 1, 0 = empty. Capacity is a power of two.
     private var slots: [Int32] = Array(repeating: 0, count: 256)
     private var hmacs: [SubjectKey?] = []
+    /// Distinct values in committed people, per kind tag (`countedValues`).
     private(set) var countedPerKind = [Int](repeating: 0, count: KindSet.all.count)
     private let hasher: KeyHasher
+    /// `ValueHash.seed`, read once: a global's lazy initialisation check costs a call per read.
+    private let hashSeed = ValueHash.seed
 
     init(secret: [UInt8]) {
         hasher = KeyHasher.shared(secret: secret)
@@ -57,7 +60,7 @@ struct ValueTable {
 
     /// The id of (tag, bytes), adding it if new.
     mutating func intern(tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
-        let h = ValueHash.hash(bytes, tag: tag)
+        let h = ValueHash.hash(bytes, tag: tag, seed: hashSeed)
         let mask = slots.count - 1
         var s = Int(truncatingIfNeeded: h) & mask
         while true {
@@ -88,7 +91,7 @@ struct ValueTable {
     private func equal(_ e: Entry, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         arena.withUnsafeBufferPointer { a in
             guard let base = bytes.baseAddress, e.length > 0 else { return true }
-            return memcmp(a.baseAddress! + Int(e.start), base, Int(e.length)) == 0
+            return ByteSkip.equal(a.baseAddress! + Int(e.start), base, count: Int(e.length))
         }
     }
 
@@ -124,19 +127,24 @@ struct ValueTable {
         return k
     }
 
-    /// The last four characters of the value (the masked tail of a subject). Identifiers are ASCII:
-    /// when the last five bytes are ASCII and none is a CR, each of the last four is a character of
-    /// its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the fourth-last),
-    /// so they are read without walking the String's grapheme clusters.
-    func tail4(_ id: Int32) -> String {
+    /// The masked form of a subject's value: `****` and its last four characters. Identifiers are
+    /// ASCII: when the last five bytes are ASCII and none is a CR, each of the last four is a
+    /// character of its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the
+    /// fourth-last), so the string is made in one go from the bytes, without walking grapheme clusters.
+    func masked(_ id: Int32) -> String {
         let e = entries[Int(id)]
         let n = Int(e.length), start = Int(e.start)
         return arena.withUnsafeBufferPointer { a in
             let look = a[max(start, start + n - 5)..<(start + n)]
             if look.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
-                return String(decoding: a[max(start, start + n - 4)..<(start + n)], as: UTF8.self)
+                let tail = a[max(start, start + n - 4)..<(start + n)]
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { b in
+                    for k in 0..<4 { b[k] = UInt8(ascii: "*") }
+                    for (k, c) in tail.enumerated() { b[4 + k] = c }
+                    return String(decoding: UnsafeBufferPointer(rebasing: b[0..<(4 + tail.count)]), as: UTF8.self)
+                }
             }
-            return String(String(decoding: a[start..<(start + n)], as: UTF8.self).suffix(4))
+            return "****" + String(String(decoding: a[start..<(start + n)], as: UTF8.self).suffix(4))
         }
     }
 
@@ -181,14 +189,14 @@ struct KindSet: Equatable {
 /// Seeded, word-at-a-time hash of value bytes: only for bucketing (equality is checked on the bytes),
 /// seeded per process so bodies cannot aim collisions at the table.
 enum ValueHash {
-    private static let seed: UInt64 = UInt64.random(in: 1...UInt64.max)
+    static let seed: UInt64 = UInt64.random(in: 1...UInt64.max)
 
     @inline(__always) private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
         let m = a.multipliedFullWidth(by: b)
         return m.high ^ m.low
     }
 
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8) -> UInt64 {
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8, seed: UInt64) -> UInt64 {
         var h = seed ^ (UInt64(tag) << 56) ^ UInt64(bytes.count)
         guard let base = bytes.baseAddress else { return mix(h, 0x9E37_79B9_7F4A_7C15) }
         let raw = UnsafeRawPointer(base)
@@ -199,8 +207,18 @@ enum ValueHash {
             i += 8
         }
         if i < n {
-            var last: UInt64 = 0
-            for k in i..<n { last |= UInt64(base[k]) << (8 * UInt64(k - i)) }
+            // The tail without a loop: the word ending at the end (overlapping the last full one;
+            // the length is mixed in above), or two overlapping half-words, or up to three bytes.
+            let last: UInt64
+            if n >= 8 {
+                last = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            } else if n >= 4 {
+                last = UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
+            } else {
+                var b: UInt64 = 0
+                for k in 0..<n { b |= UInt64(base[k]) << (8 * UInt64(k)) }
+                last = b
+            }
             h = mix(h ^ last, 0xC2B2_AE3D_27D4_EB4F)
         }
         return mix(h, 0xD6E8_FEB8_6659_FD93)

@@ -33,7 +33,7 @@ struct FastPathTests {
             #expect(t.subjectKey(id) == SubjectKeys.key(for: "value-\(i)", kind: .email, secret: secret))
         }
         #expect(t.subjectKey(asName) == SubjectKeys.key(for: "value-1", kind: .name, secret: secret))
-        #expect(t.tail4(asName) == "ue-1")
+        #expect(t.masked(asName) == "****ue-1")
     }
 
     @Test("value table: per-kind counts count each committed value once")
@@ -58,6 +58,16 @@ struct FastPathTests {
             let viaBytes = Array(v.utf8).withUnsafeBufferPointer { h.key(tag: kind.tag, $0) }
             #expect(viaBytes == SubjectKeys.key(for: v, kind: kind, secret: secret))
         }
+        // Every message length around the one-block limit (55 bytes with "kind:"), and account ids.
+        for kind in [DetectorKind.email, .idNumber, .name] {
+            for n in 0...80 {
+                let v = String((0..<n).map { Character(Unicode.Scalar(UInt8(0x61 + $0 % 26))) })
+                let viaBytes = Array(v.utf8).withUnsafeBufferPointer { h.key(tag: kind.tag, $0) }
+                #expect(viaBytes == SubjectKeys.key(for: v, kind: kind, secret: secret), "\(kind) \(n) bytes")
+                let account = Array(v.utf8).withUnsafeBufferPointer { h.key(tag: ValueTable.accountTag, $0) }
+                #expect(account == SubjectKeys.key(for: "acct:" + v, kind: .minor, secret: secret), "account \(n) bytes")
+            }
+        }
         // A secret longer than a SHA-256 block is hashed first, as HMAC does.
         let longSecret = [UInt8](repeating: 7, count: 100)
         let k = Array("a@b.cn".utf8).withUnsafeBufferPointer { KeyHasher.shared(secret: longSecret).key(tag: DetectorKind.email.tag, $0) }
@@ -73,7 +83,7 @@ struct FastPathTests {
         #expect(s.set == [.name, .minor])
     }
 
-    @Test("flat map: insert, overwrite, grow, miss")
+    @Test("flat map: insert, overwrite, grow, miss, lookup-or-insert")
     func flatMap() {
         var m = FlatMap64()
         for i in 0..<10_000 { m[UInt64(i) &* 0x1_0000_0001] = Int32(i) }
@@ -82,6 +92,9 @@ struct FastPathTests {
         #expect(m[3] == nil)
         m[0] = 42
         #expect(m[0] == 42 && m.count == 10_000)
+        // One probe for a lookup and an insertion: the old value stays.
+        #expect(m.valueOrInsert(0, 7) == 42 && m[0] == 42)
+        #expect(m.valueOrInsert(3, 7) == nil && m[3] == 7 && m.count == 10_001)
     }
 
     @Test("coordinates: six decimals exactly as printf writes them")
@@ -109,33 +122,109 @@ struct FastPathTests {
         }
     }
 
-    @Test("word-at-a-time skipping finds the same first byte as a byte loop, at every offset")
-    func byteSkip() {
-        var rng = SplitMix64(state: 2026)
-        let alphabet: [UInt8] = Array("ab\"\\@09/:,{} ".utf8) + [0x80, 0xBF, 0xEF, 0xFF, 0x2F, 0x3A, 0x40, 0xB0, 0xC0]
-        for _ in 0..<300 {
-            let n = Int(rng.next() % 40)
-            var bytes = [UInt8]()
-            for _ in 0..<n {
-                // Some long digit runs, for the digit-run end.
-                if rng.next() % 16 == 0 { bytes += Array("13812345678".utf8); continue }
-                // Mostly bytes that match nothing, so the skips are long.
-                bytes.append(rng.next() % 4 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))] : UInt8(ascii: "x") &+ UInt8(rng.next() % 3) * 0x40)
+    /// The byte classes the kernels find, byte by byte.
+    static let classes: [(name: String, kernel: @Sendable (UnsafeBufferPointer<UInt8>, Int, Int) -> Int, byte: @Sendable (UInt8) -> Bool)] = [
+        ("string end", { ByteSkip.stringEnd(in: $0, from: $1, end: $2) }, { $0 == 0x22 || $0 == 0x5C }),
+        ("identifier start", { ByteSkip.identifierStart(in: $0, from: $1, end: $2) }, { isDigit($0) || $0 == 0x40 }),
+        ("scan start", { ByteSkip.scanStart(in: $0, from: $1, end: $2) }, { isDigit($0) || $0 == 0x40 || $0 == 0xEF }),
+        ("cell end ,", { ByteSkip.cellEnd(in: $0, from: $1, end: $2, delimiter: 0x2C) }, { $0 == 0x2C || $0 == 0x0A || $0 == 0x0D }),
+        ("cell end tab", { ByteSkip.cellEnd(in: $0, from: $1, end: $2, delimiter: 0x09) }, { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }),
+        ("byte \"", { ByteSkip.byte(0x22, in: $0, from: $1, end: $2) }, { $0 == 0x22 }),
+        ("byte EF", { ByteSkip.byte(0xEF, in: $0, from: $1, end: $2) }, { $0 == 0xEF }),
+        ("non-ASCII", { p, from, end in
+            from >= end ? end : from + ByteSkip.asciiPrefix(UnsafeBufferPointer(rebasing: p[from..<end])) }, { $0 >= 0x80 }),
+        ("digit-run end", { ByteSkip.digitRunEnd(in: $0, from: $1, end: $2) }, { !isDigit($0) }),
+    ]
+
+    /// Random bytes, mostly of no class so the skips are long, with every class's bytes and their
+    /// neighbours (`/` and `:` around the digits, 0x7F/0x80 around ASCII), and some digit runs.
+    static func randomBytes(_ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
+        let alphabet: [UInt8] = Array("ab\"\\@09/:,{} \t\r\n".utf8) + [0x7F, 0x80, 0xBF, 0xEF, 0xBC, 0xFF, 0x3F, 0x41, 0xB0, 0xC0, 0xE4]
+        var bytes = [UInt8]()
+        while bytes.count < n {
+            switch rng.next() % 32 {
+            case 0: bytes += Array("13812345678".utf8)
+            case 1...6: bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))])
+            default: bytes.append(UInt8(ascii: "x") &+ UInt8(rng.next() % 3))
             }
-            bytes = Array(bytes.prefix(n))
-            bytes.withUnsafeBufferPointer { p in
-                for from in 0...n {
-                    let starts = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.identifierStarts,
-                                                byte: { isDigit($0) || $0 == UInt8(ascii: "@") })
-                    let naiveStarts = (from..<n).first { isDigit(p[$0]) || p[$0] == UInt8(ascii: "@") } ?? n
-                    #expect(starts == naiveStarts, "\(bytes) from \(from)")
-                    let ends = ByteSkip.first(in: p, from: from, end: n, mask: ByteSkip.stringEnds, byte: { $0 == 0x22 || $0 == 0x5C })
-                    let naiveEnds = (from..<n).first { p[$0] == 0x22 || p[$0] == 0x5C } ?? n
-                    #expect(ends == naiveEnds, "\(bytes) from \(from)")
-                    let run = ByteSkip.digitRunEnd(in: p, from: from, end: n)
-                    #expect(run == ((from..<n).first { !isDigit(p[$0]) } ?? n), "\(bytes) from \(from)")
+        }
+        return Array(bytes.prefix(n))
+    }
+
+    @Test("SSE2 kernels find the same first byte as a byte loop: every length 0–100, alignment and start")
+    func kernels() {
+        var rng = SplitMix64(state: 2026)
+        // One buffer per length, placed at every alignment of a 16-byte boundary.
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 128 + 16, alignment: 16)
+        defer { storage.deallocate() }
+        for n in 0...100 {
+            for round in 0..<3 {
+                // A sparse buffer and, in one round of three, one where every byte may match.
+                let bytes = round == 2 ? (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) } : Self.randomBytes(n, &rng)
+                for align in 0..<16 {
+                    let base = storage.baseAddress!.advanced(by: align).assumingMemoryBound(to: UInt8.self)
+                    bytes.withUnsafeBufferPointer { _ = UnsafeMutableBufferPointer(start: base, count: n).initialize(from: $0) }
+                    let p = UnsafeBufferPointer(start: base, count: n)
+                    for c in Self.classes {
+                        for from in 0...n {
+                            let naive = (from..<n).first { c.byte(p[$0]) } ?? n
+                            let found = c.kernel(p, from, n)
+                            if found != naive {
+                                Issue.record("\(c.name): \(found) instead of \(naive) in \(bytes) from \(from), alignment \(align)")
+                                return
+                            }
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    @Test("word-wise equality: every length 0–40, a difference at every position")
+    func equality() {
+        for n in 0...40 {
+            let x = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            #expect(x.withUnsafeBytes { a in x.withUnsafeBytes { b in ByteSkip.equal(a.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, b.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, count: n) } })
+            for k in 0..<n {
+                var y = x
+                y[k] ^= 0x20
+                let same = x.withUnsafeBytes { a in y.withUnsafeBytes { b in ByteSkip.equal(a.baseAddress!, b.baseAddress!, count: n) } }
+                #expect(!same, "length \(n), byte \(k)")
+            }
+        }
+    }
+
+    /// The UTF-8 test the kernel replaced, byte by byte.
+    static func naiveValidUTF8(_ b: [UInt8], final: Bool) -> Bool {
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            let len: Int
+            if c & 0xE0 == 0xC0 && c >= 0xC2 { len = 2 } else if c & 0xF0 == 0xE0 { len = 3 } else if c & 0xF8 == 0xF0 && c <= 0xF4 { len = 4 } else { return false }
+            if i + len > b.count { return !final }
+            for k in 1..<len where b[i + k] & 0xC0 != 0x80 { return false }
+            i += len
+        }
+        return true
+    }
+
+    @Test("UTF-8 kernel: the same verdict as a byte loop, cut last sequences included")
+    func utf8Kernel() {
+        var rng = SplitMix64(state: 7)
+        let pieces: [[UInt8]] = [Array("ab".utf8), Array("张".utf8), Array("😀".utf8), Array("é".utf8), [0x80], [0xC1, 0x80],
+                                 [0xF5, 0x80, 0x80, 0x80], [0xE4, 0xB8], [0xE4, 0x41], [0xF0, 0x9F, 0x98], Array(String(repeating: "x", count: 20).utf8)]
+        for _ in 0..<3_000 {
+            var bytes: [UInt8] = []
+            let parts = Int(rng.next() % 12)
+            for _ in 0..<parts {
+                // Mostly valid text, sometimes a broken piece.
+                let k = rng.next() % 8 == 0 ? Int(rng.next() % UInt64(pieces.count)) : [0, 1, 2, 3, 10][Int(rng.next() % 5)]
+                bytes += pieces[k]
+            }
+            let whole = bytes.withUnsafeBufferPointer { b in (CharsetDecoder.validUTF8(b, final: true), CharsetDecoder.validUTF8(b, final: false)) }
+            #expect(whole.0 == Self.naiveValidUTF8(bytes, final: true), "\(bytes)")
+            #expect(whole.1 == Self.naiveValidUTF8(bytes, final: false), "\(bytes)")
         }
     }
 

@@ -48,6 +48,23 @@ struct StreamingTests {
         #expect(Set(oneByte.subjects) == Set(wholeCSV.subjects) && oneByte.kindCounts == wholeCSV.kindCounts)
     }
 
+    @Test("CSV quoted cells read in place equal the copied ones: doubled quotes, CRLF, empty cells, any split")
+    func quotedCellsInPlace() {
+        let csv = Array(("姓名,身份证号,手机号,备注,地址\r\n"
+            + "\"张三\",\"11010519491231002X\",\"13812345678\",\"\",\"北京市朝阳区建国路88号\"\r\n"
+            + "\"李四\",'520181200504185021,\"139 1234 5678\",\"他说\"\"13700001111\"\"\",\r\n"
+            + "\"王五\",,,\"邮箱 Wang.Wu@Example.com\",\"上海市浦东新区世纪大道1号\"\n"
+            + "\"赵六\",\"11010519491231002X\"\n").utf8)
+        let whole = inspect(csv, type: "text/csv")
+        #expect(whole.uninspectable == nil && whole.records == 4)
+        #expect(whole[.name] == 4 && whole[.idNumber] == 2 && whole[.mobile] == 3 && whole[.email] == 1 && whole[.address] == 2)
+        #expect(whole.subjects.count == 3, "赵六 holds 张三's ID: one person")
+        for size in [1, 2, 3, 5, 7, 8, 13, 31] {
+            let r = inspect(csv, type: "text/csv", chunks: [size])
+            #expect(r.records == whole.records && Set(r.subjects) == Set(whole.subjects) && r.kindCounts == whole.kindCounts, "chunks of \(size)")
+        }
+    }
+
     @Test("NDJSON: every line a record; events of one user id are one person")
     func ndjson() {
         let body = """

@@ -1,0 +1,126 @@
+#ifndef CUSTOMS_CINSPECTKERNELS_H
+#define CUSTOMS_CINSPECTKERNELS_H
+// Byte-class scans for the inspector (module Inspection), sixteen bytes a step with SSE2 (part of
+// every x86-64 CPU, so no build flag is needed), with a byte-at-a-time fallback elsewhere. Swift's
+// SIMD16<UInt8> comparisons compile to per-lane loops, so these live in C. They are static inline:
+// Swift compiles and inlines them into the callers, so a short value pays no call.
+//
+// Every `ck_first_*` returns the index of the first byte in p[from, end) of its class, or `end`.
+// Bytes outside [from, end) are never read.
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+// One byte of the class: equal to one of the first `neq` of a, b, c; an ASCII digit (`digits`);
+// 0x80 or above (`high`). The arguments are constants at every call, so the tests fold away.
+static inline __attribute__((always_inline)) int ck__is(uint8_t v, int neq, uint8_t a, uint8_t b, uint8_t c,
+                                                        int digits, int high) {
+    return (neq > 0 && v == a) || (neq > 1 && v == b) || (neq > 2 && v == c) ||
+           (digits && (uint8_t)(v - '0') < 10) || (high && v >= 0x80);
+}
+
+#if defined(__SSE2__)
+static inline __attribute__((always_inline)) unsigned ck__mask16(__m128i v, int neq, uint8_t a, uint8_t b, uint8_t c,
+                                                                 int digits, int high) {
+    __m128i m = _mm_setzero_si128();
+    if (neq > 0) m = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)a));
+    if (neq > 1) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)b)));
+    if (neq > 2) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
+    if (digits) {
+        // v - '0' ≤ 9 unsigned: min(x, 9) == x.
+        __m128i x = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x));
+    }
+    unsigned r = (unsigned)_mm_movemask_epi8(m);
+    if (high) r |= (unsigned)_mm_movemask_epi8(v);
+    return r;
+}
+
+static inline __attribute__((always_inline)) __m128i ck__load8(const uint8_t *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return _mm_cvtsi64_si128((long long)w);
+}
+
+static inline __attribute__((always_inline)) __m128i ck__load4(const uint8_t *p) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return _mm_cvtsi32_si128((int)w);
+}
+#endif
+
+static inline __attribute__((always_inline)) long ck__first(const uint8_t *p, long i, long end, int neq, uint8_t a,
+                                                            uint8_t b, uint8_t c, int digits, int high) {
+    if (i >= end) return end;
+#if defined(__SSE2__)
+    long n = end - i;
+    if (n >= 16) {
+        for (; i + 16 <= end; i += 16) {
+            unsigned m = ck__mask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high);
+            if (m) return i + __builtin_ctz(m);
+        }
+        if (i == end) return end;
+        // The last partial block, loaded so that it ends at `end`; its first bytes were tested.
+        long s = end - 16;
+        unsigned m = ck__mask16(_mm_loadu_si128((const __m128i *)(p + s)), neq, a, b, c, digits, high) >> (i - s);
+        return m ? i + __builtin_ctz(m) : end;
+    }
+    if (n >= 8) {
+        // Two eight-byte loads, the second ending at `end` (they overlap when n < 16).
+        unsigned m = ck__mask16(_mm_unpacklo_epi64(ck__load8(p + i), ck__load8(p + end - 8)), neq, a, b, c, digits, high);
+        if (m & 0xFF) return i + __builtin_ctz(m & 0xFF);
+        m >>= 8;
+        return m ? end - 8 + __builtin_ctz(m) : end;
+    }
+    if (n >= 4) {
+        unsigned m = ck__mask16(_mm_unpacklo_epi32(ck__load4(p + i), ck__load4(p + end - 4)), neq, a, b, c, digits, high);
+        if (m & 0xF) return i + __builtin_ctz(m & 0xF);
+        m = (m >> 4) & 0xF;
+        return m ? end - 4 + __builtin_ctz(m) : end;
+    }
+#endif
+    for (; i < end; i++)
+        if (ck__is(p[i], neq, a, b, c, digits, high)) return i;
+    return end;
+}
+
+/// A JSON string's plain run ends at `"` or `\`.
+static inline long ck_first_string_end(const uint8_t *p, long from, long end) {
+    return ck__first(p, from, end, 2, '"', '\\', 0, 0, 0);
+}
+
+/// The first byte that is not ASCII (0x80 or above).
+static inline long ck_first_non_ascii(const uint8_t *p, long from, long end) {
+    return ck__first(p, from, end, 0, 0, 0, 0, 0, 1);
+}
+
+/// Where an identifier can start: an ASCII digit or `@`.
+static inline long ck_first_identifier_start(const uint8_t *p, long from, long end) {
+    return ck__first(p, from, end, 1, '@', 0, 0, 1, 0);
+}
+
+/// Where a value can matter to the scan: an identifier start or 0xEF, the lead byte of the
+/// full-width forms (`０`, `＠`, `Ｘ`: EF BC/BD …).
+static inline long ck_first_scan_start(const uint8_t *p, long from, long end) {
+    return ck__first(p, from, end, 2, '@', 0xEF, 0, 1, 0);
+}
+
+/// An unquoted CSV/TSV cell ends at its delimiter, LF or CR.
+static inline long ck_first_cell_end(const uint8_t *p, long from, long end, uint8_t delimiter) {
+    return ck__first(p, from, end, 3, delimiter, '\n', '\r', 0, 0);
+}
+
+/// The first byte equal to `c`.
+static inline long ck_first_byte(const uint8_t *p, long from, long end, uint8_t c) {
+    return ck__first(p, from, end, 1, c, 0, 0, 0, 0);
+}
+
+/// Whether p[0, n) is UTF-8 by the inspector's test: every lead byte (C2–DF, E0–EF, F0–F4) is
+/// followed by its continuation bytes (80–BF); other bytes ≥ 0x80 are invalid. A sequence cut by
+/// the end counts as valid unless `final`. ASCII runs are skipped sixteen bytes at a time.
+int ck_utf8_valid(const uint8_t *p, long n, int final);
+
+#endif
