@@ -219,6 +219,43 @@ struct CountState: Sendable {
         return result
     }
 
+    /// Counts `batch` and asks `decide` with the preview it makes; the counts stay if the answer
+    /// is `.commit` and are taken back otherwise. The answer and the counts are those of `preview`
+    /// then `apply`, but each subject is probed once per series, not twice: the preview is read
+    /// off the changes (a subject adds to a window when it is new there or was last seen before
+    /// the window's start). Returns the changes kept (empty unless committed).
+    mutating func admit<T>(_ batch: LedgerBatch, decide: (CountPreview) -> (LedgerOutcome, T)) -> (LedgerOutcome, T, BatchChanges) {
+        // Counts before the batch, and the windows' first hours, while the histograms are untouched.
+        var before: [(key: CountKey, series: Int32?, start: Int, count: Int)] = []
+        before.reserveCapacity(batch.keys.count)
+        for key in batch.keys {
+            let id = index[SeriesKey(scope: key.scope, category: key.category)]
+            let start = windowStarts.startHour(key.window, now: batch.time, calendar: batch.calendar)
+            before.append((key, id, start, id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0))
+        }
+        let changes = apply(batch)
+        var preview = CountPreview(minimumCapacity: batch.keys.count)
+        for b in before {
+            let id = b.series ?? index[SeriesKey(scope: b.key.scope, category: b.key.category)]
+            var added = 0
+            if let id {
+                for run in changes.runs where run.series == id {
+                    for n in run.range {
+                        let old = changes.old[n]
+                        if old == BatchChanges.new || Int(old) < b.start { added += 1 }
+                    }
+                }
+            }
+            preview[b.key] = CountChange(before: b.count, after: b.count + added)
+        }
+        let (outcome, value) = decide(preview)
+        guard outcome == .commit else {
+            undo(changes)
+            return (outcome, value, BatchChanges(reservingCapacity: 0))
+        }
+        return (outcome, value, changes)
+    }
+
     /// Counts `batch` in memory; returns what changed, for storage and for undo.
     mutating func apply(_ batch: LedgerBatch) -> BatchChanges {
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: batch.subjects.count) { hashes in

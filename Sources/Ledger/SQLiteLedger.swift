@@ -142,13 +142,14 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
                     ? LedgerError(kind: .write, path: path, operation: "commit", message: "the ledger is open read-only")
                     : LedgerError.closed(path))
             }
-            let (outcome, value) = decide(state.preview(batch))
-            guard outcome == .commit else { return .success(value) }
             if readOnly {
+                let (outcome, value) = decide(state.preview(batch))
+                guard outcome == .commit else { return .success(value) }
                 return .failure(LedgerError(kind: .write, path: path, operation: "commit", message: "the ledger is open read-only"))
             }
+            let (outcome, value, changes) = state.admit(batch, decide: decide)
+            guard outcome == .commit else { return .success(value) }
             admittedSinceCleaning = true
-            let changes = state.apply(batch)
             // Nothing new, and everything it depends on is already durable.
             if changes.isEmpty && waiting.isEmpty && !writerBusy { return .success(value) }
             waiting.append(Pending(batch: batch, changes: changes) { error in

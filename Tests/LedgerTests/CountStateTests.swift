@@ -111,6 +111,53 @@ import Testing
             }
         }
     }
+
+    /// Admitting in one pass answers with the preview `preview` gives and leaves the counts
+    /// `apply` leaves when committed, and leaves them untouched when the answer is to discard.
+    @Test func admitInOnePassMatchesPreviewThenApply() {
+        var twoPass = CountState(), onePass = CountState()
+        var rng = SplitMix64(state: 17)
+        let categories: [Category] = [.pi, .sensitive]
+        let recipients = ["acme", "globex"]
+        var keys: Set<CountKey> = []
+        for c in categories {
+            for w in [CountingWindow.calendarYear, .rolling12Months, .unbounded] {
+                keys.insert(CountKey(scope: .company, category: c, window: w))
+                for r in recipients { keys.insert(CountKey(scope: .recipient(r), category: c, window: w)) }
+            }
+        }
+        var time = instant("2025-11-20T10:00:00+08:00")
+        for round in 0..<80 {
+            time = time.addingTimeInterval(Double(rng.next() % (24 * 20)) * 3600)
+            var unique: [UInt64: LedgerSubject] = [:]
+            for _ in 0..<(1 + Int(rng.next() % 30)) {
+                let s = LedgerSubject(key: subject(rng.next() % 200), categories: 1 + rng.next() % 3)
+                unique[s.key.lo] = s
+            }
+            let batch = LedgerBatch(time: time, recipient: recipients[Int(rng.next() % 2)], categories: categories,
+                                    subjects: Array(unique.values), keys: keys, calendar: cst)
+            let commit = rng.next() % 3 != 0
+            let expected = twoPass.preview(batch)
+            if commit { _ = twoPass.apply(batch) }
+            var seen: CountPreview?
+            let (outcome, _, changes) = onePass.admit(batch) { preview -> (LedgerOutcome, Int) in
+                seen = preview
+                return (commit ? .commit : .discard, 0)
+            }
+            #expect(outcome == (commit ? .commit : .discard))
+            #expect(seen == expected, "round \(round)")
+            if !commit { #expect(changes.isEmpty, "round \(round)") }
+            for k in keys {
+                #expect(onePass.count(k, at: time, calendar: cst) == twoPass.count(k, at: time, calendar: cst), "round \(round) \(k)")
+            }
+        }
+        for n in 0..<200 {
+            for c in categories {
+                let series = SeriesKey(scope: .company, category: c)
+                #expect(onePass.lastSeen(subject(UInt64(n)), in: series) == twoPass.lastSeen(subject(UInt64(n)), in: series))
+            }
+        }
+    }
 }
 
 @Suite struct SQLiteStoreTests {
