@@ -40,6 +40,9 @@ final class JSONParser: BodyParser {
     private var nameArena: [UInt8] = []
     private static let maxNameBytes = 256
     private static let maxNames = 4096
+    /// The names records repeat, found by one probe of a key read straight off their bytes
+    /// (`NameKey`) instead of hashing every byte and probing `names`; a miss takes that path.
+    private let recent = RecentNames()
 
     private let assembler: RecordAssembler
     private let lines: Bool
@@ -74,6 +77,7 @@ final class JSONParser: BodyParser {
         if nameRole.count >= Self.maxNames {
             names = FlatMap64()
             nameRole.removeAll(); nameExcludes.removeAll(); nameStart = [0]; nameArena.removeAll()
+            recent.clear()
         }
     }
 
@@ -320,10 +324,18 @@ final class JSONParser: BodyParser {
     /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
     /// across the bodies of a reused state), its role and placement resolved once.
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
-        let h = nameHash(b)
         let top = stack.count - 1
+        let key = NameKey(b)
+        if let i = recent.index(key), key.count <= NameKey.wholeBytes || nameEquals(i, b) {
+            stack[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+            stringIsKey = false
+            state = .colon
+            return
+        }
+        let h = nameHash(b)
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             stack[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+            recent.set(key, i)
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
@@ -331,6 +343,7 @@ final class JSONParser: BodyParser {
             let excludes = FieldDictionary.excludesNames(parent: name)
             if nameRole.count < Self.maxNames && names[h] == nil {
                 names[h] = Int32(nameRole.count)
+                recent.set(key, nameRole.count)
                 nameRole.append(role)
                 nameExcludes.append(excludes)
                 nameArena.append(contentsOf: b)

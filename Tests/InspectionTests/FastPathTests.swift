@@ -194,6 +194,45 @@ struct FastPathTests {
         }
     }
 
+    @Test("member-name keys: equal for equal names, different at every length up to 16 for a difference at every byte")
+    func nameKeys() {
+        for n in 0...40 {
+            let x = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let kx = x.withUnsafeBufferPointer { NameKey($0) }
+            #expect(kx == x.withUnsafeBufferPointer { NameKey($0) })
+            #expect(kx != (x + [0]).withUnsafeBufferPointer { NameKey($0) }, "length \(n) vs one more")
+            guard n <= NameKey.wholeBytes else { continue }
+            for k in 0..<n {
+                var y = x
+                y[k] ^= 0x20
+                #expect(kx != y.withUnsafeBufferPointer { NameKey($0) }, "length \(n), byte \(k)")
+            }
+        }
+    }
+
+    @Test("member names past the recent-name cache: long names sharing head and tail, 600 distinct names, whole and in pieces")
+    func manyMemberNames() throws {
+        // Names longer than 16 bytes that differ only in the middle share a NameKey; many names
+        // thrash the direct-mapped cache. Each record's resident ID sits under one of them, and the
+        // names that mean `real name` must still be told from the others.
+        var records: [String] = []
+        let ids = ["110101199003070011", "11010119900307002X", "440301198506150032", "310101197811110040"]
+        for r in 0..<600 {
+            let id = ids[r % ids.count]
+            records.append("{\"field_\(r)_padding_x\": \"\(r)\", \"customer_realname_value\": \"\(["张三", "李四", "王五", "赵六"][r % 4])\", \"customer_xxxxname_value\": \"Lucky\", \"sfzh\": \"\(id)\"}")
+        }
+        let body = Array(("[" + records.joined(separator: ",") + "]").utf8)
+        let whole = inspect(body, type: "application/json")
+        #expect(whole.records == 600)
+        #expect(whole.subjects.count == 4)
+        #expect(whole[.idNumber] == 4 && whole[.name] == 4)
+        for size in [7, 64] {
+            let r = inspect(body, type: "application/json", chunks: [size])
+            #expect(r.records == whole.records && r.subjects.map(\.key).sorted() == whole.subjects.map(\.key).sorted())
+            #expect(r.kindCounts == whole.kindCounts)
+        }
+    }
+
     /// The UTF-8 test the kernel replaced, byte by byte.
     static func naiveValidUTF8(_ b: [UInt8], final: Bool) -> Bool {
         var i = 0
