@@ -267,6 +267,30 @@ struct FastPathTests {
         }
     }
 
+    @Test("UTF-8 kernel on long mixed CJK text: the byte loop's verdict with any one byte changed, at every start")
+    func utf8KernelLongRuns() {
+        var rng = SplitMix64(state: 11)
+        let pieces: [[UInt8]] = [Array("北京市朝阳区建国路".utf8), Array("88号".utf8), Array("，".utf8), Array("é".utf8), Array("😀".utf8),
+                                 Array("a".utf8), Array("张三".utf8), Array("ß".utf8)]
+        let changes: [UInt8] = [0x41, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xEF, 0xF0, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF]
+        for _ in 0..<300 {
+            var text: [UInt8] = []
+            while text.count < 40 + Int(rng.next() % 40) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            for _ in 0..<20 {
+                var bytes = text
+                bytes[Int(rng.next() % UInt64(bytes.count))] = changes[Int(rng.next() % UInt64(changes.count))]
+                for start in 0..<min(bytes.count, 18) {
+                    let b = Array(bytes[start...])
+                    let got = b.withUnsafeBufferPointer { (CharsetDecoder.validUTF8($0, final: true), CharsetDecoder.validUTF8($0, final: false)) }
+                    #expect(got.0 == Self.naiveValidUTF8(b, final: true), "\(b)")
+                    #expect(got.1 == Self.naiveValidUTF8(b, final: false), "\(b)")
+                }
+            }
+            let whole = text.withUnsafeBufferPointer { CharsetDecoder.validUTF8($0, final: true) }
+            #expect(whole == Self.naiveValidUTF8(text, final: true))
+        }
+    }
+
     @Test("values read in place and values assembled across chunks give the same result")
     func inPlaceAndSplit() {
         let body = #"[{"name":"张三","mobile":"13812345678","email":"Zhang.San@Example.com","note":"卡号 6222021234567890128，身份证 11010519491231002X","loc":"39.904200,116.407500"},"#
