@@ -313,8 +313,30 @@ final class JSONParser: BodyParser {
             scalar = 0x10000 + ((highSurrogate - 0xD800) << 10) + (v - 0xDC00)
             highSurrogate = 0
         }
-        guard let u = Unicode.Scalar(scalar) else { return }
-        for b in UTF8.encode(u)! { appendByte(b) }
+        guard Unicode.Scalar(scalar) != nil else { return }
+        // Encoded here, the bytes packed low first into one word: `UTF8.encode` and iterating its
+        // result, and a role lookup per byte, cost more than the escape's bytes.
+        var packed: UInt32, count: Int
+        if scalar < 0x80 { packed = scalar; count = 1 }
+        else if scalar < 0x800 { packed = (0xC0 | scalar >> 6) | (0x80 | scalar & 0x3F) << 8; count = 2 }
+        else if scalar < 0x1_0000 {
+            packed = (0xE0 | scalar >> 12) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16; count = 3
+        } else {
+            packed = (0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16
+                | (0x80 | scalar & 0x3F) << 24
+            count = 4
+        }
+        if stringIsKey {
+            for _ in 0..<count where token.bytes.count < Self.maxNameBytes {
+                token.bytes.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8
+            }
+            return
+        }
+        let role = valueRole
+        for _ in 0..<count {
+            token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+            packed >>= 8
+        }
     }
 
     private func endString() throws(UninspectableError) {

@@ -291,6 +291,16 @@ struct FastPathTests {
         }
     }
 
+    @Test("\\u escapes of one- to four-byte characters (a surrogate pair) read as the characters, in names and values; a lone high surrogate is dropped")
+    func unicodeEscapes() {
+        let escaped = #"[{"\u59d3\u540d":"Zo\u00eb \u674e\ud83d\ude00","addr":"\u5317\u4eac\u5e02 A\u5ea7 12\u53f7"},{"name":"\u0041\u006ey","address":"x\ud83dy\u4e0a\u6d77\u5e02"}]"#
+        let literal = #"[{"姓名":"Zoë 李😀","addr":"北京市 A座 12号"},{"name":"Any","address":"xy上海市"}]"#
+        let a = json(escaped), b = json(literal)
+        #expect(a.count == 2 && a[.name] == 2 && a[.address] == 2)
+        #expect(a.subjects.map(\.key).sorted() == b.subjects.map(\.key).sorted())
+        #expect(a.subjects.map(\.masked).sorted() == b.subjects.map(\.masked).sorted())
+    }
+
     @Test("values read in place and values assembled across chunks give the same result")
     func inPlaceAndSplit() {
         let body = #"[{"name":"张三","mobile":"13812345678","email":"Zhang.San@Example.com","note":"卡号 6222021234567890128，身份证 11010519491231002X","loc":"39.904200,116.407500"},"#
