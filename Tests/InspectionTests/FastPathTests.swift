@@ -301,6 +301,21 @@ struct FastPathTests {
         #expect(a.subjects.map(\.masked).sorted() == b.subjects.map(\.masked).sorted())
     }
 
+    @Test("scopes nested past the assembler's first slots (40 objects deep) keep each level's people apart")
+    func deepScopes() {
+        // Each level holds a different person; levels are closed and reopened as the records go on,
+        // so slots are reused after the storage has grown.
+        func level(_ d: Int) -> String {
+            let phone = "1380013\(String(format: "%04d", d))"
+            return d == 40 ? #"{"tel":"\#(phone)"}"# : #"{"tel":"\#(phone)","next":\#(level(d + 1))}"#
+        }
+        let body = "[" + Array(repeating: level(1), count: 3).joined(separator: ",") + "]"
+        for chunks in [nil, [5], [64]] as [[Int]?] {
+            let r = inspect(body, type: "application/json", chunks: chunks)
+            #expect(r.records == 3 && r[.mobile] == 40 && r.subjects.count == 40)
+        }
+    }
+
     @Test("values read in place and values assembled across chunks give the same result")
     func inPlaceAndSplit() {
         let body = #"[{"name":"张三","mobile":"13812345678","email":"Zhang.San@Example.com","note":"卡号 6222021234567890128，身份证 11010519491231002X","loc":"39.904200,116.407500"},"#
