@@ -40,30 +40,40 @@ final class JSONParser: BodyParser {
     private var nameArena: [UInt8] = []
     private static let maxNameBytes = 256
     private static let maxNames = 4096
+    /// The names records repeat, found by one probe of a key read straight off their bytes
+    /// (`NameKey`) instead of hashing every byte and probing `names`; a miss takes that path.
+    private let recent = RecentNames()
 
     private let assembler: RecordAssembler
     private let lines: Bool
     private var state: State = .value
-    private var stack: [Frame] = []
+    /// Open containers, `frames[0..<depth]`, in memory this parser owns: an array property would
+    /// check its uniqueness on every member name's write.
+    private let frames: UnsafeMutablePointer<Frame>
+    private var depth = 0
     private var token: ValueBuffer
     private var stringIsKey = false
     private var highSurrogate: UInt32 = 0
     private var literal: [UInt8] = []
     private var offset = 0
     private var documents = 0
-    private let maxDepth = 256
+    private static let maxDepth = 256
 
     init(assembler: RecordAssembler, lines: Bool, maxValueBytes: Int) {
         self.assembler = assembler
         self.lines = lines
         self.token = ValueBuffer(limit: maxValueBytes)
+        frames = .allocate(capacity: Self.maxDepth)
+        frames.initialize(repeating: Frame(isObject: false, isRecord: false), count: Self.maxDepth)
     }
+
+    deinit { frames.deallocate() }
 
     /// Ready for the next body of a reused state. Member names and their roles are kept: bodies of
     /// one API repeat them (the table is emptied once full, so it follows the traffic).
     func reset() {
         state = .value
-        stack.removeAll(keepingCapacity: true)
+        depth = 0
         token.bytes.removeAll(keepingCapacity: token.bytes.capacity <= 65_536)
         stringIsKey = false
         highSurrogate = 0
@@ -74,6 +84,7 @@ final class JSONParser: BodyParser {
         if nameRole.count >= Self.maxNames {
             names = FlatMap64()
             nameRole.removeAll(); nameExcludes.removeAll(); nameStart = [0]; nameArena.removeAll()
+            recent.clear()
         }
     }
 
@@ -83,20 +94,20 @@ final class JSONParser: BodyParser {
 
     /// Whether a person's name in a container opened here would be someone else's.
     private var valueExcludesNames: Bool {
-        guard !stack.isEmpty else { return false }
-        let i = stack.count - 1
-        return stack[i].isObject ? stack[i].memberExcludesNames : stack[i].keyExcludesNames
+        guard depth != 0 else { return false }
+        let i = depth - 1
+        return frames[i].isObject ? frames[i].memberExcludesNames : frames[i].keyExcludesNames
     }
 
     /// The role of the value being read. The name itself is not passed on with values: the role
     /// says all the assembler needs (a name and its role are set together, so no role means no name).
     private var valueRole: FieldRole? {
-        guard !stack.isEmpty else { return nil }
-        let i = stack.count - 1
-        return stack[i].isObject ? stack[i].memberRole : stack[i].keyRole
+        guard depth != 0 else { return nil }
+        let i = depth - 1
+        return frames[i].isObject ? frames[i].memberRole : frames[i].keyRole
     }
 
-    private var topIsObject: Bool? { stack.isEmpty ? nil : stack[stack.count - 1].isObject }
+    private var topIsObject: Bool? { depth == 0 ? nil : frames[depth - 1].isObject }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
         var i = 0
@@ -174,7 +185,7 @@ final class JSONParser: BodyParser {
                     if j < n && token.isEmpty && j - i <= token.limit {
                         assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)
                         state = .afterValue
-                        if stack.isEmpty { topLevelDone() }
+                        if depth == 0 { topLevelDone() }
                         j = towardNextString(bytes, from: j)
                         offset += j - i; i = j
                         continue
@@ -184,7 +195,7 @@ final class JSONParser: BodyParser {
                 case 0x5D where topIsObject == false && lastWasOpen:
                     try close(object: false)
                 default:
-                    if stack.isEmpty && documents > 0 && !lines { throw fail("data after the JSON value") }
+                    if depth == 0 && documents > 0 && !lines { throw fail("data after the JSON value") }
                     throw fail("unexpected '\(Character(Unicode.Scalar(c)))'")
                 }
             case .firstKeyOrEnd, .key:
@@ -205,7 +216,7 @@ final class JSONParser: BodyParser {
             case .afterValue:
                 switch c {
                 case 0x20, 0x09, 0x0D: break
-                case 0x0A: if stack.isEmpty && lines { state = .value }
+                case 0x0A: if depth == 0 && lines { state = .value }
                 case 0x2C:
                     guard let isObject = topIsObject else { throw fail("',' outside a container") }
                     state = isObject ? .key : .value
@@ -213,8 +224,8 @@ final class JSONParser: BodyParser {
                 case 0x7D: try close(object: true)
                 case 0x5D: try close(object: false)
                 default:
-                    if stack.isEmpty && lines { state = .value; continue }
-                    throw fail(stack.isEmpty ? "data after the JSON value" : "expected ',' or a closing bracket")
+                    if depth == 0 && lines { state = .value; continue }
+                    throw fail(depth == 0 ? "data after the JSON value" : "expected ',' or a closing bracket")
                 }
             }
             i += 1; offset += 1
@@ -231,7 +242,7 @@ final class JSONParser: BodyParser {
     /// else (a bracket, a number, an error) is left where it is, for the machine. Returns the
     /// index of the first byte not consumed.
     @inline(__always) private func towardNextString(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
-        guard !stack.isEmpty else { return j }
+        guard depth != 0 else { return j }
         let n = bytes.count
         var k = j
         // Inside a container every one of these is white space, in every state met here.
@@ -243,7 +254,7 @@ final class JSONParser: BodyParser {
             state = .value
             nextIsKey = false
         case (.afterValue, 0x2C):
-            nextIsKey = stack[stack.count - 1].isObject
+            nextIsKey = frames[depth - 1].isObject
             state = nextIsKey ? .key : .value
         default:
             return k
@@ -272,7 +283,7 @@ final class JSONParser: BodyParser {
             try valueDone()
         default: break
         }
-        if !stack.isEmpty { throw fail("body ends inside \(stack.last!.isObject ? "an object" : "an array")") }
+        if depth != 0 { throw fail("body ends inside \(frames[depth - 1].isObject ? "an object" : "an array")") }
         switch state {
         case .afterValue: break
         case .value where lines || documents > 0: break
@@ -302,8 +313,30 @@ final class JSONParser: BodyParser {
             scalar = 0x10000 + ((highSurrogate - 0xD800) << 10) + (v - 0xDC00)
             highSurrogate = 0
         }
-        guard let u = Unicode.Scalar(scalar) else { return }
-        for b in UTF8.encode(u)! { appendByte(b) }
+        guard Unicode.Scalar(scalar) != nil else { return }
+        // Encoded here, the bytes packed low first into one word: `UTF8.encode` and iterating its
+        // result, and a role lookup per byte, cost more than the escape's bytes.
+        var packed: UInt32, count: Int
+        if scalar < 0x80 { packed = scalar; count = 1 }
+        else if scalar < 0x800 { packed = (0xC0 | scalar >> 6) | (0x80 | scalar & 0x3F) << 8; count = 2 }
+        else if scalar < 0x1_0000 {
+            packed = (0xE0 | scalar >> 12) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16; count = 3
+        } else {
+            packed = (0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16
+                | (0x80 | scalar & 0x3F) << 24
+            count = 4
+        }
+        if stringIsKey {
+            for _ in 0..<count where token.bytes.count < Self.maxNameBytes {
+                token.bytes.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8
+            }
+            return
+        }
+        let role = valueRole
+        for _ in 0..<count {
+            token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+            packed >>= 8
+        }
     }
 
     private func endString() throws(UninspectableError) {
@@ -320,10 +353,18 @@ final class JSONParser: BodyParser {
     /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
     /// across the bodies of a reused state), its role and placement resolved once.
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
+        let top = depth - 1
+        let key = NameKey(b)
+        if let i = recent.index(key), key.count <= NameKey.wholeBytes || nameEquals(i, b) {
+            frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+            stringIsKey = false
+            state = .colon
+            return
+        }
         let h = nameHash(b)
-        let top = stack.count - 1
         if let i = names[h].map(Int.init), nameEquals(i, b) {
-            stack[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+            frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+            recent.set(key, i)
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
@@ -331,12 +372,13 @@ final class JSONParser: BodyParser {
             let excludes = FieldDictionary.excludesNames(parent: name)
             if nameRole.count < Self.maxNames && names[h] == nil {
                 names[h] = Int32(nameRole.count)
+                recent.set(key, nameRole.count)
                 nameRole.append(role)
                 nameExcludes.append(excludes)
                 nameArena.append(contentsOf: b)
                 nameStart.append(nameArena.count)
             }
-            stack[top].setMember(role, excludesNames: excludes)
+            frames[top].setMember(role, excludesNames: excludes)
         }
         stringIsKey = false
         state = .colon
@@ -355,12 +397,12 @@ final class JSONParser: BodyParser {
         token.take { assembler.value(key: nil, baseRole: role, $0, isNumber: true) }
         // A number ends at a delimiter, which is then read in .afterValue.
         state = .afterValue
-        if stack.isEmpty { topLevelDone() }
+        if depth == 0 { topLevelDone() }
     }
 
     private func valueDone() throws(UninspectableError) {
         state = .afterValue
-        if stack.isEmpty { topLevelDone() }
+        if depth == 0 { topLevelDone() }
     }
 
     private func topLevelDone() {
@@ -371,23 +413,25 @@ final class JSONParser: BodyParser {
     // MARK: containers
 
     private func open(object: Bool) throws(UninspectableError) {
-        guard stack.count < maxDepth else { throw fail("nesting deeper than \(maxDepth)") }
+        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
         let parentIsArray = topIsObject == false
         let excludes = valueExcludesNames, keyRole = valueRole
         var isRecord = false
-        if object && !assembler.inRecord && (parentIsArray || (lines && stack.isEmpty)) {
+        if object && !assembler.inRecord && (parentIsArray || (lines && depth == 0)) {
             assembler.beginRecord()
             isRecord = true
         }
         if object { assembler.openScope(namesExcluded: excludes) }
-        stack.append(Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes))
+        frames[depth] = Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes)
+        depth += 1
         state = object ? .firstKeyOrEnd : .value
         lastWasOpen = !object
     }
 
     private func close(object: Bool) throws(UninspectableError) {
         guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
-        let isRecord = stack.removeLast().isRecord
+        depth -= 1
+        let isRecord = frames[depth].isRecord
         if object {
             assembler.closeScope()
             if isRecord { assembler.endRecord() }

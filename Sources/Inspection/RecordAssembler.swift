@@ -35,8 +35,12 @@ final class RecordAssembler {
     private var fields: FieldDictionary
     private let scanner: ValueScanner
     private let todayYMD: Int
-    /// Open scopes are `scopes[0..<depth]`; the slots beyond are kept for reuse.
-    private var scopes: [Scope] = []
+    /// Open scopes are `scopes[0..<depth]`; the slots beyond (up to `scopeSlots`, all initialised)
+    /// are kept for reuse. In memory this object owns: an array property would check its
+    /// uniqueness on every write to the innermost scope (each value found).
+    private var scopes: UnsafeMutablePointer<Scope>
+    private var scopeSlots = 0
+    private var scopeCapacity = 16  // what `init` allocates
     private var depth = 0
     private var recordOpen = false
     private var recordFragments = FragmentList()
@@ -59,7 +63,26 @@ final class RecordAssembler {
         todayYMD = Self.civilYMD(configuration.now)
         scanner = ValueScanner(today: todayYMD)
         table = SubjectTable(secret: configuration.secret)
+        scopes = .allocate(capacity: 16)
         scratch.reserveCapacity(256)
+    }
+
+    deinit {
+        scopes.deinitialize(count: scopeSlots)
+        scopes.deallocate()
+    }
+
+    /// A new slot at `scopeSlots` (the open scopes fill every slot before it).
+    private func appendScope(_ s: Scope) {
+        if scopeSlots == scopeCapacity {
+            let grown = UnsafeMutablePointer<Scope>.allocate(capacity: scopeCapacity * 2)
+            grown.moveInitialize(from: scopes, count: scopeSlots)
+            scopes.deallocate()
+            scopes = grown
+            scopeCapacity *= 2
+        }
+        (scopes + scopeSlots).initialize(to: s)
+        scopeSlots += 1
     }
 
     /// yyyymmdd of the flow date: a reused state serves only bodies of the same date.
@@ -115,16 +138,16 @@ final class RecordAssembler {
     }
 
     func openScope(key: Substring?) {
-        if depth < scopes.count { scopes[depth].reset(key: key) } else { scopes.append(Scope(key: key)) }
+        if depth < scopeSlots { scopes[depth].reset(key: key) } else { appendScope(Scope(key: key)) }
         depth += 1
     }
 
     /// A scope whose name the parser has already judged (see `Scope.namesExcluded`).
     func openScope(namesExcluded: Bool) {
-        if depth < scopes.count {
+        if depth < scopeSlots {
             scopes[depth].reset(key: nil, namesExcluded: namesExcluded)
         } else {
-            scopes.append(Scope(key: nil, namesExcluded: namesExcluded))
+            appendScope(Scope(key: nil, namesExcluded: namesExcluded))
         }
         depth += 1
     }

@@ -194,6 +194,45 @@ struct FastPathTests {
         }
     }
 
+    @Test("member-name keys: equal for equal names, different at every length up to 16 for a difference at every byte")
+    func nameKeys() {
+        for n in 0...40 {
+            let x = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let kx = x.withUnsafeBufferPointer { NameKey($0) }
+            #expect(kx == x.withUnsafeBufferPointer { NameKey($0) })
+            #expect(kx != (x + [0]).withUnsafeBufferPointer { NameKey($0) }, "length \(n) vs one more")
+            guard n <= NameKey.wholeBytes else { continue }
+            for k in 0..<n {
+                var y = x
+                y[k] ^= 0x20
+                #expect(kx != y.withUnsafeBufferPointer { NameKey($0) }, "length \(n), byte \(k)")
+            }
+        }
+    }
+
+    @Test("member names past the recent-name cache: long names sharing head and tail, 600 distinct names, whole and in pieces")
+    func manyMemberNames() throws {
+        // Names longer than 16 bytes that differ only in the middle share a NameKey; many names
+        // thrash the direct-mapped cache. Each record's resident ID sits under one of them, and the
+        // names that mean `real name` must still be told from the others.
+        var records: [String] = []
+        let ids = ["110101199003070011", "11010119900307002X", "440301198506150032", "310101197811110040"]
+        for r in 0..<600 {
+            let id = ids[r % ids.count]
+            records.append("{\"field_\(r)_padding_x\": \"\(r)\", \"customer_realname_value\": \"\(["张三", "李四", "王五", "赵六"][r % 4])\", \"customer_xxxxname_value\": \"Lucky\", \"sfzh\": \"\(id)\"}")
+        }
+        let body = Array(("[" + records.joined(separator: ",") + "]").utf8)
+        let whole = inspect(body, type: "application/json")
+        #expect(whole.records == 600)
+        #expect(whole.subjects.count == 4)
+        #expect(whole[.idNumber] == 4 && whole[.name] == 4)
+        for size in [7, 64] {
+            let r = inspect(body, type: "application/json", chunks: [size])
+            #expect(r.records == whole.records && r.subjects.map(\.key).sorted() == whole.subjects.map(\.key).sorted())
+            #expect(r.kindCounts == whole.kindCounts)
+        }
+    }
+
     /// The UTF-8 test the kernel replaced, byte by byte.
     static func naiveValidUTF8(_ b: [UInt8], final: Bool) -> Bool {
         var i = 0
@@ -225,6 +264,55 @@ struct FastPathTests {
             let whole = bytes.withUnsafeBufferPointer { b in (CharsetDecoder.validUTF8(b, final: true), CharsetDecoder.validUTF8(b, final: false)) }
             #expect(whole.0 == Self.naiveValidUTF8(bytes, final: true), "\(bytes)")
             #expect(whole.1 == Self.naiveValidUTF8(bytes, final: false), "\(bytes)")
+        }
+    }
+
+    @Test("UTF-8 kernel on long mixed CJK text: the byte loop's verdict with any one byte changed, at every start")
+    func utf8KernelLongRuns() {
+        var rng = SplitMix64(state: 11)
+        let pieces: [[UInt8]] = [Array("北京市朝阳区建国路".utf8), Array("88号".utf8), Array("，".utf8), Array("é".utf8), Array("😀".utf8),
+                                 Array("a".utf8), Array("张三".utf8), Array("ß".utf8)]
+        let changes: [UInt8] = [0x41, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xEF, 0xF0, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF]
+        for _ in 0..<300 {
+            var text: [UInt8] = []
+            while text.count < 40 + Int(rng.next() % 40) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            for _ in 0..<20 {
+                var bytes = text
+                bytes[Int(rng.next() % UInt64(bytes.count))] = changes[Int(rng.next() % UInt64(changes.count))]
+                for start in 0..<min(bytes.count, 18) {
+                    let b = Array(bytes[start...])
+                    let got = b.withUnsafeBufferPointer { (CharsetDecoder.validUTF8($0, final: true), CharsetDecoder.validUTF8($0, final: false)) }
+                    #expect(got.0 == Self.naiveValidUTF8(b, final: true), "\(b)")
+                    #expect(got.1 == Self.naiveValidUTF8(b, final: false), "\(b)")
+                }
+            }
+            let whole = text.withUnsafeBufferPointer { CharsetDecoder.validUTF8($0, final: true) }
+            #expect(whole == Self.naiveValidUTF8(text, final: true))
+        }
+    }
+
+    @Test("\\u escapes of one- to four-byte characters (a surrogate pair) read as the characters, in names and values; a lone high surrogate is dropped")
+    func unicodeEscapes() {
+        let escaped = #"[{"\u59d3\u540d":"Zo\u00eb \u674e\ud83d\ude00","addr":"\u5317\u4eac\u5e02 A\u5ea7 12\u53f7"},{"name":"\u0041\u006ey","address":"x\ud83dy\u4e0a\u6d77\u5e02"}]"#
+        let literal = #"[{"姓名":"Zoë 李😀","addr":"北京市 A座 12号"},{"name":"Any","address":"xy上海市"}]"#
+        let a = json(escaped), b = json(literal)
+        #expect(a.count == 2 && a[.name] == 2 && a[.address] == 2)
+        #expect(a.subjects.map(\.key).sorted() == b.subjects.map(\.key).sorted())
+        #expect(a.subjects.map(\.masked).sorted() == b.subjects.map(\.masked).sorted())
+    }
+
+    @Test("scopes nested past the assembler's first slots (40 objects deep) keep each level's people apart")
+    func deepScopes() {
+        // Each level holds a different person; levels are closed and reopened as the records go on,
+        // so slots are reused after the storage has grown.
+        func level(_ d: Int) -> String {
+            let phone = "1380013\(String(format: "%04d", d))"
+            return d == 40 ? #"{"tel":"\#(phone)"}"# : #"{"tel":"\#(phone)","next":\#(level(d + 1))}"#
+        }
+        let body = "[" + Array(repeating: level(1), count: 3).joined(separator: ",") + "]"
+        for chunks in [nil, [5], [64]] as [[Int]?] {
+            let r = inspect(body, type: "application/json", chunks: chunks)
+            #expect(r.records == 3 && r[.mobile] == 40 && r.subjects.count == 40)
         }
     }
 
