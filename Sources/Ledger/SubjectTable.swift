@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CustomsCore
 
 /// Subject key → last-seen hour, in 256 open-addressing (linear probing) shards of one flat block
@@ -27,7 +22,7 @@ public struct SubjectTable: Sendable {
         static let empty = Slot(hi: 0, lo: 0, stamp: 0)
     }
 
-    /// One shard: a zeroed block of `mask + 1` slots owned by the table's `ShardStore`.
+    /// One shard: a block of `mask + 1` slots owned by the table's `ShardStore`.
     struct Shard {
         var slots: UnsafeMutablePointer<Slot>
         var mask: Int
@@ -229,17 +224,17 @@ final class ShardStore: @unchecked Sendable {
         return p
     }()
 
-    /// A zeroed (all-empty) block of `capacity` slots. `calloc`, not an `Array`: a large block
-    /// comes from fresh zero pages, with no pass writing empty slots before the rehash writes them.
+    /// A block of `capacity` empty slots. Written empty rather than `calloc`ed: filling a 7 M-entry
+    /// table with `calloc`ed blocks took 71 % more page faults, and more system time than the
+    /// skipped writes saved in user time.
     static func block(_ capacity: Int) -> UnsafeMutablePointer<Slot> {
-        guard let p = calloc(capacity, MemoryLayout<Slot>.stride) else {
-            fatalError("subject table: out of memory allocating \(capacity) slots")
-        }
-        return p.bindMemory(to: Slot.self, capacity: capacity)
+        let p = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
+        p.initialize(repeating: .empty, count: capacity)
+        return p
     }
 
     static func release(_ slots: UnsafeMutablePointer<Slot>) {
-        if slots != vacant { free(slots) }
+        if slots != vacant { slots.deallocate() }
     }
 
     init(shards n: Int, capacity: Int) {
