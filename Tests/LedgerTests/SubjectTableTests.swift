@@ -107,6 +107,39 @@ import Testing
         for k in population { #expect(batched.lastSeen(k) == single.lastSeen(k)) }
     }
 
+    /// Tables are values: shards share their slots between copies until one writes, and every way
+    /// of writing (set, advance, batch advance, remove, growth) leaves the other copy as it was.
+    @Test func copiesDoNotShareWrites() {
+        var original = SubjectTable()
+        let keys = (0..<20_000).map { SubjectKey(hi: UInt64($0), lo: 3) }
+        for (n, k) in keys.enumerated() { original.set(k, hour: UInt32(n % 100)) }
+        func expectOriginal(_ table: SubjectTable, _ label: String) {
+            #expect(table.count == keys.count, "\(label)")
+            #expect(keys.enumerated().allSatisfy { table.lastSeen($0.element) == UInt32($0.offset % 100) }, "\(label)")
+            #expect(table.lastSeen(SubjectKey(hi: 1, lo: 1)) == nil, "\(label)")
+        }
+        var copy = original
+        copy.set(keys[0], hour: 500)
+        #expect(copy.advance(keys[1], to: 600) == .moved(from: 1))
+        copy.remove(keys[2])
+        let subjects = keys.prefix(300).map { LedgerSubject(key: $0, categories: 1) } + [LedgerSubject(key: SubjectKey(hi: 1, lo: 1), categories: 1)]
+        subjects.map { SubjectTable.hash($0.key) }.withUnsafeBufferPointer { hashes in
+            copy.advance(subjects, hashes: hashes, withAny: 1, to: 700) { _, _ in }
+        }
+        expectOriginal(original, "original after writes to a copy")
+        #expect(copy.lastSeen(keys[0]) == 700 && copy.lastSeen(keys[2]) == 700 && copy.lastSeen(keys[400]) == 0)
+        #expect(copy.count == keys.count + 1)
+        // The other way round, with enough new keys that every shard grows.
+        let kept = copy
+        for n in 0..<60_000 { original.set(SubjectKey(hi: UInt64(n), lo: 4), hour: 9) }
+        #expect(original.count == keys.count + 60_000)
+        #expect(kept.count == keys.count + 1 && kept.lastSeen(SubjectKey(hi: 5, lo: 4)) == nil)
+        #expect(kept.lastSeen(keys[0]) == 700)
+        var visited = 0
+        original.forEach { _, _ in visited += 1 }
+        #expect(visited == original.count)
+    }
+
     @Test func batchMasksFromCategorySets() {
         let batch = LedgerBatch(time: Date(timeIntervalSince1970: 0), recipient: "r",
                                 subjects: [(SubjectKey(hi: 0, lo: 1), [.pi]), (SubjectKey(hi: 0, lo: 2), [.sensitive, .pi]),
