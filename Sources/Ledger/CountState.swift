@@ -59,6 +59,12 @@ struct BatchChanges: Sendable {
         old.append(hour ?? Self.new)
     }
 
+    /// Adds `other`'s keys (not its runs) after this one's.
+    mutating func append(_ other: BatchChanges) {
+        keys.append(contentsOf: other.keys)
+        old.append(contentsOf: other.old)
+    }
+
     /// Closes the run of keys recorded since `start` (nothing if none were).
     mutating func endRun(series: Int32, hour: UInt32, from start: Int) {
         if keys.count > start { runs.append(Run(series: series, hour: hour, range: start..<keys.count)) }
@@ -106,36 +112,63 @@ struct WindowStartCache: Sendable {
     }
 }
 
-/// The in-memory count state: series, their subject tables and hour histograms. Not thread-safe;
-/// its owner confines it to one queue.
+/// The in-memory count state: series, the subject tables holding them and their hour histograms.
+/// Not thread-safe; its owner confines it to one queue.
+///
+/// A category's company series and the first recipient series of that category share one table,
+/// in its two lanes: every batch counts its people in both, so one probe per person serves both
+/// (see `SubjectTable`). Other recipients' series have tables of their own.
 struct CountState: Sendable {
     struct Series: Sendable {
         let key: SeriesKey
-        var table = SubjectTable()
+        /// Where the series' subjects live: `tables[table]`, lane `lane`.
+        let table: Int
+        let lane: Int
         var histogram = HourHistogram()
         var persisted: Bool
     }
 
     private(set) var series: [Series] = []
+    private(set) var tables: [SubjectTable] = []
     private var index: [SeriesKey: Int32] = [:]
+    /// Per category, the company series' table while its second lane is free.
+    private var openLane: [Category: Int] = [:]
     private var windowStarts = WindowStartCache()
 
-    var subjectEntries: Int { series.reduce(0) { $0 + $1.table.count } }
-    var memoryBytes: Int { series.reduce(0) { $0 + $1.table.memoryBytes + $1.histogram.memoryBytes } }
+    var subjectEntries: Int { series.reduce(0) { $0 + entries(of: $1) } }
+    var memoryBytes: Int {
+        tables.reduce(0) { $0 + $1.memoryBytes } + series.reduce(0) { $0 + $1.histogram.memoryBytes }
+    }
 
     func id(of key: SeriesKey) -> Int32? { index[key] }
+
+    /// Subjects in `series`.
+    func entries(of s: Series) -> Int { tables[s.table].count(lane: s.lane) }
 
     /// Registers a series read back from storage under its stored id.
     mutating func restoreSeries(id: Int32, key: SeriesKey) {
         precondition(Int(id) == series.count, "series ids are dense")
-        series.append(Series(key: key, persisted: true))
-        index[key] = id
+        addSeries(key, persisted: true)
     }
 
     private mutating func seriesID(_ key: SeriesKey) -> Int32 {
         if let id = index[key] { return id }
+        return addSeries(key, persisted: false)
+    }
+
+    @discardableResult
+    private mutating func addSeries(_ key: SeriesKey, persisted: Bool) -> Int32 {
         let id = Int32(series.count)
-        series.append(Series(key: key, persisted: false))
+        let table: Int, lane: Int
+        if case .recipient = key.scope, let t = openLane[key.category] {
+            (table, lane) = (t, 1)
+            openLane[key.category] = nil
+        } else {
+            tables.append(SubjectTable())
+            (table, lane) = (tables.count - 1, 0)
+            if key.scope == .company { openLane[key.category] = table }
+        }
+        series.append(Series(key: key, table: table, lane: lane, persisted: persisted))
         index[key] = id
         return id
     }
@@ -151,12 +184,22 @@ struct CountState: Sendable {
 
     /// Replays one stored sighting (keeping the latest hour).
     mutating func restore(series id: Int32, key: SubjectKey, hour: UInt32) {
-        Self.see(key, at: hour, in: &series[Int(id)])
+        let s = series[Int(id)]
+        switch tables[s.table].advance(key, to: hour, lane: s.lane) {
+        case .unchanged:
+            break
+        case .inserted:
+            series[Int(id)].histogram.add(hour)
+        case .moved(let old):
+            series[Int(id)].histogram.remove(old)
+            series[Int(id)].histogram.add(hour)
+        }
     }
 
     func lastSeen(_ subject: SubjectKey, in key: SeriesKey) -> UInt32? {
         guard let id = index[key] else { return nil }
-        return series[Int(id)].table.lastSeen(subject)
+        let s = series[Int(id)]
+        return tables[s.table].lastSeen(subject, lane: s.lane)
     }
 
     mutating func count(_ key: CountKey, at: Date, calendar: CivilCalendar) -> Int {
@@ -199,7 +242,8 @@ struct CountState: Sendable {
             if affected, let i = batch.categories.firstIndex(of: seriesKey.category) {
                 let bit: UInt64 = 1 << UInt64(i)
                 if let id {
-                    series[Int(id)].table.forEachLastSeen(batch.subjects, hashes: hashes, withAny: bit) { seen in
+                    let s = series[Int(id)]
+                    tables[s.table].forEachLastSeen(batch.subjects, hashes: hashes, withAny: bit, lane: s.lane) { seen in
                         guard let seen else {
                             for k in keys.indices { added[k] += 1 }
                             return
@@ -272,11 +316,17 @@ struct CountState: Sendable {
             let i = used.trailingZeroBitCount
             used &= used - 1
             let category = batch.categories[i]
-            for scope in [CountScope.company, .recipient(batch.recipient)] {
-                let id = seriesID(SeriesKey(scope: scope, category: category))
-                let start = changes.count
-                Self.see(batch.subjects, hashes: hashes, withAny: 1 << UInt64(i), at: hour, in: &series[Int(id)], changes: &changes)
-                changes.endRun(series: id, hour: hour, from: start)
+            let bit = UInt64(1) << UInt64(i)
+            let company = seriesID(SeriesKey(scope: .company, category: category))
+            let recipient = seriesID(SeriesKey(scope: .recipient(batch.recipient), category: category))
+            if series[Int(company)].table == series[Int(recipient)].table {
+                seeBoth(batch.subjects, hashes: hashes, withAny: bit, at: hour, company, recipient, changes: &changes)
+            } else {
+                for id in [company, recipient] {
+                    let start = changes.count
+                    see(batch.subjects, hashes: hashes, withAny: bit, at: hour, in: id, changes: &changes)
+                    changes.endRun(series: id, hour: hour, from: start)
+                }
             }
         }
         return changes
@@ -284,39 +334,50 @@ struct CountState: Sendable {
 
     /// Moves the subjects whose mask has `bit` forward to `hour` in one series (one exclusive
     /// access for the whole batch, one probe per subject).
-    private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
-                            in s: inout Series, changes: inout BatchChanges) {
-        see(subjects, hashes: hashes, withAny: bit, at: hour, table: &s.table, histogram: &s.histogram, changes: &changes)
-    }
-
-    @inline(__always)
-    private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
-                            table: inout SubjectTable, histogram: inout HourHistogram, changes: inout BatchChanges) {
-        table.advance(subjects, hashes: hashes, withAny: bit, to: hour) { key, result in
-            switch result {
-            case .unchanged:
-                break
-            case .inserted:
-                histogram.add(hour)
-                changes.record(key, old: nil)
-            case .moved(let old):
-                histogram.remove(old)
-                histogram.add(hour)
-                changes.record(key, old: old)
-            }
+    private mutating func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
+                              in id: Int32, changes: inout BatchChanges) {
+        let s = series[Int(id)]
+        tables[s.table].advance(subjects, hashes: hashes, withAny: bit, to: hour, lane: s.lane) { key, result in
+            Self.record(key, result, hour: hour, histogram: &series[Int(id)].histogram, changes: &changes)
         }
     }
 
+    /// `see` for two series sharing a table, in one probe per subject. The second series' changes
+    /// wait in a side buffer so each series' run stays contiguous.
+    private mutating func seeBoth(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
+                                  _ first: Int32, _ second: Int32, changes: inout BatchChanges) {
+        let a = series[Int(first)], b = series[Int(second)]
+        var other = BatchChanges(reservingCapacity: subjects.count)
+        // Out of the array while both are written, so the two writes are not overlapping accesses to `series`.
+        var histogramA = a.histogram, histogramB = b.histogram
+        series[Int(first)].histogram = HourHistogram()
+        series[Int(second)].histogram = HourHistogram()
+        let start = changes.count
+        tables[a.table].advance(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (a.lane, b.lane)) { key, ra, rb in
+            Self.record(key, ra, hour: hour, histogram: &histogramA, changes: &changes)
+            Self.record(key, rb, hour: hour, histogram: &histogramB, changes: &other)
+        }
+        series[Int(first)].histogram = histogramA
+        series[Int(second)].histogram = histogramB
+        changes.endRun(series: first, hour: hour, from: start)
+        let secondStart = changes.count
+        changes.append(other)
+        changes.endRun(series: second, hour: hour, from: secondStart)
+    }
+
     @inline(__always)
-    private static func see(_ key: SubjectKey, at hour: UInt32, in s: inout Series) {
-        switch s.table.advance(key, to: hour) {
+    private static func record(_ key: SubjectKey, _ result: SubjectTable.Advance, hour: UInt32,
+                               histogram: inout HourHistogram, changes: inout BatchChanges) {
+        switch result {
         case .unchanged:
             break
         case .inserted:
-            s.histogram.add(hour)
+            histogram.add(hour)
+            changes.record(key, old: nil)
         case .moved(let old):
-            s.histogram.remove(old)
-            s.histogram.add(hour)
+            histogram.remove(old)
+            histogram.add(hour)
+            changes.record(key, old: old)
         }
     }
 
@@ -336,7 +397,8 @@ struct CountState: Sendable {
         var kept = Set<Slot>()
         var live: [SQLiteStore.LogBlock] = []
         for block in blocks {
-            let table = Int(block.series) < series.count ? series[Int(block.series)].table : nil
+            let s = Int(block.series) < series.count ? series[Int(block.series)] : nil
+            let table = s.map { tables[$0.table] }
             var keys: [SubjectKey] = []
             for key in block.keys {
                 let slot = Slot(series: block.series, key: key)
@@ -344,7 +406,7 @@ struct CountState: Sendable {
                 if let before = durableBefore[slot] {
                     durable = before
                 } else {
-                    durable = table?.lastSeen(key)
+                    durable = table?.lastSeen(key, lane: s!.lane)
                 }
                 // Keep the key that holds the durable hour (once); anything unexplained stays too.
                 if let durable, durable > block.hour { continue }
@@ -359,13 +421,14 @@ struct CountState: Sendable {
     mutating func undo(_ changes: BatchChanges) {
         for run in changes.runs.reversed() {
             let s = Int(run.series)
+            let t = series[s].table, lane = series[s].lane
             for n in run.range.reversed() {
                 let key = changes.keys[n], old = changes.old[n]
                 series[s].histogram.remove(run.hour)
                 if old == BatchChanges.new {
-                    series[s].table.remove(key)
+                    tables[t].remove(key, lane: lane)
                 } else {
-                    series[s].table.set(key, hour: old)
+                    tables[t].set(key, hour: old, lane: lane)
                     series[s].histogram.add(old)
                 }
             }

@@ -178,7 +178,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
     public func allKeys() -> Set<CountKey> {
         stateQueue.sync {
             var keys = Set<CountKey>()
-            for s in state.series where s.table.count > 0 {
+            for s in state.series where state.entries(of: s) > 0 {
                 for window in CountingWindow.allCases {
                     keys.insert(CountKey(scope: s.key.scope, category: s.key.category, window: window))
                 }

@@ -1,8 +1,15 @@
 import CustomsCore
 
-/// Subject key → last-seen hour, in 256 open-addressing (linear probing) shards of one flat block
-/// each: no object per subject, 24 bytes per slot. Key and hour share a slot, so a probe of a table
-/// far larger than the cache costs one cache miss, not three.
+/// Subject key → last-seen hour in each of two *lanes* (two series that share the table), in 256
+/// open-addressing (linear probing) shards of one flat block each: no object per subject, 24 bytes
+/// per slot. Key and both hours share a slot, so a probe of a table far larger than the cache
+/// costs one cache miss, not three.
+///
+/// Lanes exist because a flow's people are counted in two series at once, the company's and its
+/// recipient's, and on issue 6's load (tables of 10–20 M entries, far past what the TLB maps) each
+/// table probe is a cache and TLB miss. Two series in one table cost one miss per person instead of
+/// two, in slots no larger (the second hour fills what was padding). A slot is in use while either
+/// lane holds an hour; each lane counts its own entries.
 ///
 /// Shards exist so that growing never stops the world: the table is used synchronously on the
 /// request path, and doubling one 12-million-entry array took seconds, during which every
@@ -12,20 +19,33 @@ import CustomsCore
 ///
 /// The table is a value: copies share one `ShardStore` until one of them writes, which first
 /// copies the whole store. So a write checks uniqueness once per call (once per batch for
-/// `advance(_:hashes:withAny:to:_:)`), not once per subject as per-shard arrays did.
+/// `advance(_:hashes:withAny:to:lane:_:)`), not once per subject as per-shard arrays did.
 public struct SubjectTable: Sendable {
-    // A slot is empty when its stamp is 0; a stored stamp is `hour + 1`.
+    /// Lane `l`'s stamp is bits `32 l ..< 32 l + 32` of `stamps`: 0 when the key is not in that
+    /// lane, else `hour + 1`. A slot is empty when `stamps` is 0.
     struct Slot {
         var hi: UInt64
         var lo: UInt64
-        var stamp: UInt32
-        static let empty = Slot(hi: 0, lo: 0, stamp: 0)
+        var stamps: UInt64
+        static let empty = Slot(hi: 0, lo: 0, stamps: 0)
+
+        @inline(__always) func stamp(_ lane: Int) -> UInt32 { Self.stamp(stamps, lane) }
+
+        @inline(__always) static func stamp(_ stamps: UInt64, _ lane: Int) -> UInt32 {
+            UInt32(truncatingIfNeeded: stamps >> UInt64(lane << 5))
+        }
+
+        @inline(__always) mutating func setStamp(_ lane: Int, _ stamp: UInt32) {
+            let shift = UInt64(lane << 5)
+            stamps = (stamps & ~(0xFFFF_FFFF << shift)) | UInt64(stamp) << shift
+        }
     }
 
     /// One shard: a block of `mask + 1` slots owned by the table's `ShardStore`.
     struct Shard {
         var slots: UnsafeMutablePointer<Slot>
         var mask: Int
+        /// Slots in use (by either lane).
         var count = 0
         /// Grows when `count` would pass this.
         var limit: Int
@@ -33,10 +53,14 @@ public struct SubjectTable: Sendable {
         let load: Int
     }
 
+    public static let lanes = 2
     static let shardBits = 8
     private static let shardShift = UInt64(64 - shardBits)
     private var store: ShardStore
-    public private(set) var count = 0
+    /// Subjects in either lane.
+    public var count: Int { shardsCount }
+    private var shardsCount = 0
+    private var laneCounts = (0, 0)
 
     /// The largest hour the table can hold (hours since 1970-01-01T00:00Z).
     public static let maxHour = UInt32.max - 1
@@ -54,6 +78,14 @@ public struct SubjectTable: Sendable {
     @inline(__always)
     private mutating func makeUnique() {
         if !isKnownUniquelyReferenced(&store) { store = store.copy() }
+    }
+
+    /// Subjects in `lane`.
+    public func count(lane: Int) -> Int { lane == 0 ? laneCounts.0 : laneCounts.1 }
+
+    @inline(__always)
+    private mutating func addToLane(_ lane: Int, _ n: Int) {
+        if lane == 0 { laneCounts.0 += n } else { laneCounts.1 += n }
     }
 
     /// Slots across all shards.
@@ -79,84 +111,103 @@ public struct SubjectTable: Sendable {
     @inline(__always)
     private static func shard(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> shardShift) }
 
-    /// The hour `key` was last seen, or nil if it never was.
+    /// The hour `key` was last seen in `lane`, or nil if it never was.
     @inline(__always)
-    public func lastSeen(_ key: SubjectKey) -> UInt32? {
+    public func lastSeen(_ key: SubjectKey, lane: Int = 0) -> UInt32? {
         let h = Self.hash(key)
-        return shards[Self.shard(h)].lastSeen(key, hash: h)
+        let stamp = Slot.stamp(shards[Self.shard(h)].stamps(key, hash: h) ?? 0, lane)
+        return stamp == 0 ? nil : stamp - 1
     }
 
-    /// Calls `body` with the last-seen hour (nil: never seen) of each subject whose category mask
-    /// has a bit of `bits`, in order; `hashes[n]` is `hash(subjects[n].key)`, computed once per
-    /// batch for every table it visits. It first reads every such subject's home slot: a short
-    /// loop of independent loads, so a batch's cache misses overlap instead of being paid one
+    /// Calls `body` with the last-seen hour in `lane` (nil: never seen) of each subject whose
+    /// category mask has a bit of `bits`, in order; `hashes[n]` is `hash(subjects[n].key)`, computed
+    /// once per batch for every table it visits. It first reads every such subject's home slot: a
+    /// short loop of independent loads, so a batch's cache misses overlap instead of being paid one
     /// after another by the probes that follow.
     @inline(__always)
-    func forEachLastSeen(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
+    func forEachLastSeen(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64, lane: Int = 0,
                          _ body: (UInt32?) -> Void) {
         precondition(hashes.count >= subjects.count, "one hash per subject")
         let shards = self.shards
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: subjects.count) { homeStamps in
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: subjects.count) { homeStamps in
             for n in subjects.indices {
                 let h = hashes[n]
                 let shard = shards[Self.shard(h)]
-                homeStamps[n] = shard.slots[Int(truncatingIfNeeded: h) & shard.mask].stamp
+                homeStamps[n] = shard.slots[Int(truncatingIfNeeded: h) & shard.mask].stamps
             }
             for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
                 let h = hashes[n]
-                body(shards[Self.shard(h)].lastSeen(subject.key, hash: h, homeStamp: homeStamps[n]))
+                let stamp = Slot.stamp(shards[Self.shard(h)].stamps(subject.key, hash: h, home: homeStamps[n]) ?? 0, lane)
+                body(stamp == 0 ? nil : stamp - 1)
             }
         }
         withExtendedLifetime(store) {}
     }
 
-    /// Records `key` as last seen at `hour`; returns the hour it had before, if any.
+    /// Records `key` as last seen at `hour` in `lane`; returns the hour it had there before, if any.
     @discardableResult
-    public mutating func set(_ key: SubjectKey, hour: UInt32) -> UInt32? {
+    public mutating func set(_ key: SubjectKey, hour: UInt32, lane: Int = 0) -> UInt32? {
         precondition(hour <= Self.maxHour, "hour out of range")
         makeUnique()
         let h = Self.hash(key)
-        let old = shards[Self.shard(h)].set(key, hash: h, stamp: hour + 1)
-        if old == 0 { count += 1; return nil }
+        let k = Self.shard(h)
+        let before = shards[k].count
+        let old = shards[k].set(key, hash: h, lane: lane, stamp: hour + 1)
+        shardsCount += shards[k].count - before
+        if old == 0 { addToLane(lane, 1); return nil }
         return old - 1
     }
 
-    /// What `advance` did.
+    /// What `advance` did in one lane.
     enum Advance: Equatable {
         /// The key was already seen at `hour` or later.
         case unchanged
-        /// The key is new.
+        /// The key is new (to this lane).
         case inserted
         /// The key's hour moved forward from this one.
         case moved(from: UInt32)
     }
 
-    /// Moves `key`'s last-seen hour forward to `hour` (inserting it if new), in one probe.
+    /// Moves `key`'s last-seen hour in `lane` forward to `hour` (inserting it if new), in one probe.
     @inline(__always)
-    mutating func advance(_ key: SubjectKey, to hour: UInt32) -> Advance {
+    mutating func advance(_ key: SubjectKey, to hour: UInt32, lane: Int = 0) -> Advance {
         precondition(hour <= Self.maxHour, "hour out of range")
         makeUnique()
         let h = Self.hash(key)
-        let result = shards[Self.shard(h)].advance(key, hash: h, to: hour)
-        if result == .inserted { count += 1 }
+        let k = Self.shard(h)
+        if shards[k].count + 1 > shards[k].limit { shards[k].grow() }
+        let before = shards[k].count
+        let result = shards[k].advance(key, hash: h, stamp: hour + 1, lanes: (lane, nil), home: nil).0
+        shardsCount += shards[k].count - before
+        if result == .inserted { addToLane(lane, 1) }
         return result
     }
 
-    /// Moves every subject whose category mask has a bit of `bits` forward to `hour` (inserting the
-    /// new ones) and tells `body` what happened to each, in order; `hashes[n]` is
+    /// Moves every subject whose category mask has a bit of `bits` forward to `hour` in `lane`
+    /// (inserting the new ones) and tells `body` what happened to each, in order; `hashes[n]` is
     /// `hash(subjects[n].key)`. As in `forEachLastSeen`, every home slot is touched first, so the
     /// cache misses of a batch's new people overlap; room for all of them is made before that, so
     /// no shard grows midway.
     @inline(__always)
     mutating func advance(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
-                          to hour: UInt32, _ body: (SubjectKey, Advance) -> Void) {
+                          to hour: UInt32, lane: Int = 0, _ body: (SubjectKey, Advance) -> Void) {
+        advance(subjects, hashes: hashes, withAny: bits, to: hour, lanes: (lane, nil)) { key, result, _ in body(key, result) }
+    }
+
+    /// The batch `advance` in two lanes at once (one probe per subject for both): `body` gets what
+    /// happened in `lanes.0`, then in `lanes.1` (`.unchanged` when it is nil).
+    @inline(__always)
+    mutating func advance(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bits: UInt64,
+                          to hour: UInt32, lanes: (Int, Int?), _ body: (SubjectKey, Advance, Advance) -> Void) {
         precondition(hour <= Self.maxHour, "hour out of range")
         precondition(hashes.count >= subjects.count, "one hash per subject")
+        precondition(lanes.0 != lanes.1, "two different lanes")
         makeUnique()
         let stamp = hour + 1
-        var inserted = 0
+        var occupied = 0
+        var inserted = (0, 0)
         let shards = self.shards
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: subjects.count) { homeStamps in
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: subjects.count) { homeStamps in
             // Room first: a shard that would pass its limit if every subject bound for it were new grows now.
             withUnsafeTemporaryAllocation(of: Int32.self, capacity: shards.count) { bound in
                 bound.initialize(repeating: 0)
@@ -169,38 +220,45 @@ public struct SubjectTable: Sendable {
             for n in subjects.indices where subjects[n].categories & bits != 0 {
                 let h = hashes[n]
                 let shard = shards[Self.shard(h)]
-                homeStamps[n] = shard.slots[Int(truncatingIfNeeded: h) & shard.mask].stamp
+                homeStamps[n] = shard.slots[Int(truncatingIfNeeded: h) & shard.mask].stamps
             }
             var wrote = false
             for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
                 let h = hashes[n]
+                let k = Self.shard(h)
+                let before = shards[k].count
                 // Once this batch has written a slot, a stamp read in the first pass may be stale.
-                let result = shards[Self.shard(h)].advance(subject.key, hash: h, stamp: stamp,
-                                                           homeStamp: wrote ? nil : homeStamps[n])
-                switch result {
-                case .unchanged: break
-                case .inserted: inserted += 1; wrote = true
-                case .moved: wrote = true
-                }
-                body(subject.key, result)
+                let (first, second) = shards[k].advance(subject.key, hash: h, stamp: stamp, lanes: lanes,
+                                                        home: wrote ? nil : homeStamps[n])
+                occupied += shards[k].count - before
+                if first != .unchanged { wrote = true }
+                if second != .unchanged { wrote = true }
+                if first == .inserted { inserted.0 += 1 }
+                if second == .inserted { inserted.1 += 1 }
+                body(subject.key, first, second)
             }
         }
-        count += inserted
+        shardsCount += occupied
+        addToLane(lanes.0, inserted.0)
+        if let l = lanes.1 { addToLane(l, inserted.1) }
     }
 
-    /// Forgets `key`.
-    public mutating func remove(_ key: SubjectKey) {
+    /// Forgets `key` in `lane` (and frees its slot when no lane holds it any more).
+    public mutating func remove(_ key: SubjectKey, lane: Int = 0) {
         makeUnique()
         let h = Self.hash(key)
-        if shards[Self.shard(h)].remove(key, hash: h) { count -= 1 }
+        let k = Self.shard(h)
+        let before = shards[k].count
+        if shards[k].remove(key, hash: h, lane: lane) { addToLane(lane, -1) }
+        shardsCount += shards[k].count - before
     }
 
-    /// Visits every entry (key, last-seen hour), shard by shard.
-    public func forEach(_ body: (SubjectKey, UInt32) throws -> Void) rethrows {
+    /// Visits every entry of `lane` (key, last-seen hour), shard by shard.
+    public func forEach(lane: Int = 0, _ body: (SubjectKey, UInt32) throws -> Void) rethrows {
         try withExtendedLifetime(store) {
             for shard in shards {
-                for slot in UnsafeBufferPointer(start: shard.slots, count: shard.mask + 1) where slot.stamp != 0 {
-                    try body(SubjectKey(hi: slot.hi, lo: slot.lo), slot.stamp - 1)
+                for slot in UnsafeBufferPointer(start: shard.slots, count: shard.mask + 1) where slot.stamp(lane) != 0 {
+                    try body(SubjectKey(hi: slot.hi, lo: slot.lo), slot.stamp(lane) - 1)
                 }
             }
         }
@@ -270,67 +328,72 @@ final class ShardStore: @unchecked Sendable {
 extension SubjectTable.Shard {
     typealias Slot = SubjectTable.Slot
 
+    /// Both lanes' stamps of `key`, or nil when no slot holds it.
     @inline(__always)
-    func lastSeen(_ key: SubjectKey, hash: UInt64) -> UInt32? {
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[i]
-            if slot.stamp == 0 { return nil }
-            if slot.hi == key.hi && slot.lo == key.lo { return slot.stamp - 1 }
-            i = (i + 1) & mask
-        }
+    func stamps(_ key: SubjectKey, hash: UInt64) -> UInt64? {
+        stamps(key, hash: hash, home: slots[Int(truncatingIfNeeded: hash) & mask].stamps)
     }
 
-    /// As `lastSeen`, with the home slot's stamp already read.
+    /// As `stamps(_:hash:)`, with the home slot's stamps already read.
     @inline(__always)
-    func lastSeen(_ key: SubjectKey, hash: UInt64, homeStamp: UInt32) -> UInt32? {
+    func stamps(_ key: SubjectKey, hash: UInt64, home: UInt64) -> UInt64? {
         var i = Int(truncatingIfNeeded: hash) & mask
-        var stamp = homeStamp
+        var stamps = home
         while true {
-            if stamp == 0 { return nil }
-            if slots[i].hi == key.hi && slots[i].lo == key.lo { return stamp - 1 }
+            if stamps == 0 { return nil }
+            if slots[i].hi == key.hi && slots[i].lo == key.lo { return stamps }
             i = (i + 1) & mask
-            stamp = slots[i].stamp
+            stamps = slots[i].stamps
         }
     }
 
     // The writes below need the table's store to be unique (its caller made it so).
 
-    /// Stores `stamp` for `key`; returns the stamp it replaced (0: the key is new).
+    /// Stores `stamp` for `key` in `lane`; returns the stamp it replaced there (0: new to the lane).
     @inline(__always)
-    mutating func set(_ key: SubjectKey, hash: UInt64, stamp: UInt32) -> UInt32 {
+    mutating func set(_ key: SubjectKey, hash: UInt64, lane: Int, stamp: UInt32) -> UInt32 {
         if count + 1 > limit { grow() }
         let i = find(key, hash: hash)
-        let old = slots[i].stamp
-        slots[i] = Slot(hi: key.hi, lo: key.lo, stamp: stamp)
-        if old == 0 { count += 1 }
+        if slots[i].stamps == 0 {
+            slots[i] = Slot(hi: key.hi, lo: key.lo, stamps: 0)
+            count += 1
+        }
+        let old = slots[i].stamp(lane)
+        slots[i].setStamp(lane, stamp)
         return old
     }
 
+    /// Moves `key` forward to `stamp` in each given lane, in one probe and without a growth check
+    /// (the caller made room), starting from the home slot's stamps when they were read ahead.
     @inline(__always)
-    mutating func advance(_ key: SubjectKey, hash: UInt64, to hour: UInt32) -> SubjectTable.Advance {
-        if count + 1 > limit { grow() }
-        return advance(key, hash: hash, stamp: hour + 1, homeStamp: nil)
-    }
-
-    /// `advance` without the growth check (the caller made room), starting from the home slot's
-    /// stamp when it was read ahead.
-    @inline(__always)
-    mutating func advance(_ key: SubjectKey, hash: UInt64, stamp: UInt32, homeStamp: UInt32?) -> SubjectTable.Advance {
+    mutating func advance(_ key: SubjectKey, hash: UInt64, stamp: UInt32, lanes: (Int, Int?),
+                          home: UInt64?) -> (SubjectTable.Advance, SubjectTable.Advance) {
         let s = slots
         var i = Int(truncatingIfNeeded: hash) & mask
-        var old = homeStamp ?? s[i].stamp
+        var old = home ?? s[i].stamps
         while old != 0 && (s[i].hi != key.hi || s[i].lo != key.lo) {
             i = (i + 1) & mask
-            old = s[i].stamp
+            old = s[i].stamps
         }
         if old == 0 {
-            s[i] = Slot(hi: key.hi, lo: key.lo, stamp: stamp)
+            var slot = Slot(hi: key.hi, lo: key.lo, stamps: 0)
+            slot.setStamp(lanes.0, stamp)
+            if let l = lanes.1 { slot.setStamp(l, stamp) }
+            s[i] = slot
             count += 1
-            return .inserted
+            return (.inserted, lanes.1 == nil ? .unchanged : .inserted)
         }
+        let first = Self.move(&s[i], lane: lanes.0, to: stamp)
+        let second = lanes.1.map { Self.move(&s[i], lane: $0, to: stamp) } ?? .unchanged
+        return (first, second)
+    }
+
+    @inline(__always)
+    private static func move(_ slot: inout Slot, lane: Int, to stamp: UInt32) -> SubjectTable.Advance {
+        let old = slot.stamp(lane)
+        if old == 0 { slot.setStamp(lane, stamp); return .inserted }
         if old >= stamp { return .unchanged }
-        s[i].stamp = stamp
+        slot.setStamp(lane, stamp)
         return .moved(from: old - 1)
     }
 
@@ -338,19 +401,22 @@ extension SubjectTable.Shard {
     @inline(__always)
     private func find(_ key: SubjectKey, hash: UInt64) -> Int {
         var i = Int(truncatingIfNeeded: hash) & mask
-        while slots[i].stamp != 0 && (slots[i].hi != key.hi || slots[i].lo != key.lo) { i = (i + 1) & mask }
+        while slots[i].stamps != 0 && (slots[i].hi != key.hi || slots[i].lo != key.lo) { i = (i + 1) & mask }
         return i
     }
 
-    /// Forgets `key` (backward-shift deletion, so lookups never need tombstones); false if absent.
-    mutating func remove(_ key: SubjectKey, hash: UInt64) -> Bool {
+    /// Forgets `key` in `lane`; frees the slot (backward-shift deletion, so lookups never need
+    /// tombstones) when the other lane does not hold it. False if the lane did not hold it.
+    mutating func remove(_ key: SubjectKey, hash: UInt64, lane: Int) -> Bool {
         var i = find(key, hash: hash)
-        if slots[i].stamp == 0 { return false }
+        if slots[i].stamp(lane) == 0 { return false }
+        slots[i].setStamp(lane, 0)
+        if slots[i].stamps != 0 { return true }
         let s = slots
         var hole = i
         while true {
             i = (i + 1) & mask
-            if s[i].stamp == 0 { break }
+            if s[i].stamps == 0 { break }
             let home = Int(truncatingIfNeeded: SubjectTable.hash(SubjectKey(hi: s[i].hi, lo: s[i].lo))) & mask
             // Move i into the hole unless its home lies cyclically in (hole, i].
             let stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i)
@@ -372,9 +438,9 @@ extension SubjectTable.Shard {
         slots = s
         mask = capacity - 1
         limit = capacity * load / 256
-        for slot in old where slot.stamp != 0 {
+        for slot in old where slot.stamps != 0 {
             var i = Int(truncatingIfNeeded: SubjectTable.hash(SubjectKey(hi: slot.hi, lo: slot.lo))) & mask
-            while s[i].stamp != 0 { i = (i + 1) & mask }
+            while s[i].stamps != 0 { i = (i + 1) & mask }
             s[i] = slot
         }
         ShardStore.release(oldSlots)

@@ -32,6 +32,29 @@ import Testing
         #expect(counts(&state, at: now) == [4, 3])
     }
 
+    /// A category's company series shares its table with the first recipient series; a second
+    /// recipient gets a table of its own. Counts, hours and undo are the same either way.
+    @Test func companyAndFirstRecipientShareATable() {
+        var state = CountState()
+        let now = instant("2026-02-01T10:00:00+08:00")
+        let a = state.apply(makeBatch(now, "acme", [1, 2, 3]))
+        let companySeries = SeriesKey(scope: .company, category: .pi)
+        let acme = SeriesKey(scope: .recipient("acme"), category: .pi), globex = SeriesKey(scope: .recipient("globex"), category: .pi)
+        let c = state.series[Int(state.id(of: companySeries)!)], r = state.series[Int(state.id(of: acme)!)]
+        #expect(c.table == r.table && c.lane != r.lane)
+        #expect(state.tables.count == 1)
+        let g = state.apply(makeBatch(now, "globex", [3, 4]))
+        let gs = state.series[Int(state.id(of: globex)!)]
+        #expect(gs.table != c.table && state.tables.count == 2)
+        #expect([companySeries, acme, globex].map { state.entries(of: state.series[Int(state.id(of: $0)!)]) } == [4, 3, 2])
+        #expect(state.subjectEntries == 9)
+        #expect(state.lastSeen(subject(4), in: acme) == nil && state.lastSeen(subject(4), in: companySeries) == LedgerClock.hour(now))
+        state.undo(g)
+        state.undo(a)
+        #expect(state.subjectEntries == 0 && state.tables.allSatisfy { $0.count == 0 })
+        #expect(state.apply(makeBatch(now, "acme", [1, 2, 3])).count == a.count)
+    }
+
     @Test func liveKeysKeepTheDurableHourBehindPendingBatches() {
         var state = CountState()
         let t10 = Date(timeIntervalSince1970: 10 * 3600), t12 = Date(timeIntervalSince1970: 12 * 3600)

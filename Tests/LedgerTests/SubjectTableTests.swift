@@ -140,6 +140,67 @@ import Testing
         #expect(visited == original.count)
     }
 
+    /// Two series in one table: each lane has its own hours and count, a slot lives while either
+    /// lane holds its key, and freeing it (backward shift) keeps every other key reachable.
+    @Test func lanesAreIndependent() {
+        var table = SubjectTable()
+        let keys = (0..<4_000).map { SubjectKey(hi: UInt64($0 % 50), lo: UInt64($0)) }
+        for (n, k) in keys.enumerated() {
+            table.set(k, hour: UInt32(n), lane: 0)
+            if n % 3 == 0 { table.set(k, hour: UInt32(n + 1), lane: 1) }
+        }
+        #expect(table.count(lane: 0) == keys.count)
+        #expect(table.count(lane: 1) == (keys.count + 2) / 3)
+        #expect(table.count == keys.count)
+        #expect(table.lastSeen(keys[3], lane: 1) == 4 && table.lastSeen(keys[4], lane: 1) == nil)
+        // Lane 1 only: a key lane 0 never held.
+        let stranger = SubjectKey(hi: 7, lo: 1 << 40)
+        #expect(table.advance(stranger, to: 9, lane: 1) == .inserted)
+        #expect(table.lastSeen(stranger, lane: 0) == nil && table.count == keys.count + 1)
+        // Leaving lane 0 keeps the slot for lane 1; leaving both frees it.
+        for (n, k) in keys.enumerated() where n % 2 == 0 { table.remove(k, lane: 0) }
+        #expect(table.count(lane: 0) == keys.count / 2)
+        #expect(table.lastSeen(keys[0], lane: 1) == 1 && table.lastSeen(keys[0], lane: 0) == nil)
+        for (n, k) in keys.enumerated() where n % 3 == 0 { table.remove(k, lane: 1) }
+        #expect(table.count(lane: 1) == 1)
+        #expect(table.count == keys.count / 2 + 1)
+        for (n, k) in keys.enumerated() {
+            #expect(table.lastSeen(k, lane: 0) == (n % 2 == 0 ? nil : UInt32(n)))
+            #expect(table.lastSeen(k, lane: 1) == nil)
+        }
+        var visited: [Int] = [0, 0]
+        for lane in 0..<2 { table.forEach(lane: lane) { _, _ in visited[lane] += 1 } }
+        #expect(visited == [keys.count / 2, 1])
+    }
+
+    /// The two-lane batch advance does what a one-lane batch advance per lane does.
+    @Test func batchAdvanceInTwoLanesAgreesWithOneLaneAtATime() {
+        var joint = SubjectTable(), apart = SubjectTable()
+        var rng = SplitMix64(state: 12)
+        let population = (0..<1_500).map { n in SubjectKey(hi: UInt64(n % 25), lo: rng.next()) }
+        for round in 0..<50 {
+            let hour = UInt32(200 + round * 2) - UInt32(rng.next() % 6)
+            let subjects = (0..<(1 + Int(rng.next() % 100))).map { _ in
+                LedgerSubject(key: population[Int(rng.next() % UInt64(population.count))], categories: 1 + rng.next() % 3)
+            }
+            // Some rounds touch one lane only, so the lanes drift apart.
+            let lanes: (Int, Int?) = round % 3 == 2 ? (1, nil) : (round % 2 == 0 ? (0, 1) : (1, 0))
+            var got: [[SubjectTable.Advance]] = [[], []], want: [[SubjectTable.Advance]] = [[], []]
+            subjects.map { SubjectTable.hash($0.key) }.withUnsafeBufferPointer { hashes in
+                joint.advance(subjects, hashes: hashes, withAny: 0b01, to: hour, lanes: lanes) { _, a, b in
+                    got[lanes.0].append(a)
+                    if let l = lanes.1 { got[l].append(b) } else { #expect(b == .unchanged) }
+                }
+                for lane in [lanes.0] + (lanes.1.map { [$0] } ?? []) {
+                    apart.advance(subjects, hashes: hashes, withAny: 0b01, to: hour, lane: lane) { _, r in want[lane].append(r) }
+                }
+            }
+            #expect(got == want, "round \(round)")
+            #expect(joint.count == apart.count && joint.count(lane: 0) == apart.count(lane: 0) && joint.count(lane: 1) == apart.count(lane: 1))
+        }
+        for k in population { #expect(joint.lastSeen(k, lane: 0) == apart.lastSeen(k, lane: 0) && joint.lastSeen(k, lane: 1) == apart.lastSeen(k, lane: 1)) }
+    }
+
     @Test func batchMasksFromCategorySets() {
         let batch = LedgerBatch(time: Date(timeIntervalSince1970: 0), recipient: "r",
                                 subjects: [(SubjectKey(hi: 0, lo: 1), [.pi]), (SubjectKey(hi: 0, lo: 2), [.sensitive, .pi]),
