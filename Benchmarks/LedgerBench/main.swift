@@ -1,7 +1,7 @@
 // LedgerBench: durable new subjects per second with group commit, membership checks per second,
 // memory per million subjects, and plain SQLite inserts of the same rows measured in the same run.
 //
-//   LedgerBench write  [--subjects N] [--producers P] [--batch B] [--categories C] [--dir DIR]
+//   LedgerBench write  [--subjects N] [--producers P] [--batch B] [--categories C] [--recipients R] [--dir DIR]
 //   LedgerBench reopen --dir DIR        (rebuild time and resident memory in a fresh process)
 //   LedgerBench clean  [--subjects N] [--rounds R] [--dir DIR]   (the same subjects seen again hourly)
 //   LedgerBench membership [--subjects N] [--lookups M]
@@ -71,8 +71,9 @@ func batchKeys(seed: UInt64, count: Int) -> [SubjectKey] {
 // MARK: Group commit through SQLiteLedger
 
 /// New people in every batch, each counted in `categories` categories (company and recipient
-/// series for each, as the gateway counts a body with several kinds of PI).
-func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, categories: Int) throws {
+/// series for each, as the gateway counts a body with several kinds of PI), spread over
+/// `recipients` recipients (the first of a category shares the company's table; see CountState).
+func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, categories: Int, recipients: Int) throws {
     let path = dir + "/ledger.sqlite"
     let rss0 = residentBytes()
     let ledger = try SQLiteLedger(path: path, logger: Bench.logger)
@@ -84,7 +85,7 @@ func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, cate
         work.append((0..<batchesPerProducer).map { b in
             let keys = batchKeys(seed: UInt64(p * 1_000_003 + b), count: batchSize)
             let counted = Set((0..<categories).map { $0 == 0 ? Category.pi : Category("c\($0)") })
-            return LedgerBatch(time: Bench.hour, recipient: "r\(p % 16)", subjects: keys.map { ($0, counted) },
+            return LedgerBatch(time: Bench.hour, recipient: "r\(p % recipients)", subjects: keys.map { ($0, counted) },
                                keys: [CountKey(scope: .company, category: .pi, window: .calendarYear)],
                                calendar: .chinaStandardTime)
         })
@@ -98,7 +99,7 @@ func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, cate
     let fileBytes = [path, path + "-wal"].reduce(0) { total, file in
         total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
     }
-    print("group commit: \(total) new subjects in \(categories) categories (\(stats.entries) entries: company + recipient per category) from \(producers) producers in batches of \(batchSize)")
+    print("group commit: \(total) new subjects in \(categories) categories for \(recipients) recipients (\(stats.entries) entries: company + recipient per category) from \(producers) producers in batches of \(batchSize)")
     print("  \(fmt(seconds)) s, \(fmt(Double(total) / seconds)) durable subjects/s, \(fmt(Double(stats.entries) / seconds)) entries/s, \(stats.transactions) transactions (\(fmt(Double(total / batchSize) / Double(stats.transactions))) batches per fsync), \(stats.logBlocks) log blocks")
     print("  process CPU \(fmt(cpu)) s: \(fmt(cpu * 1e9 / Double(total))) ns per subject, \(fmt(cpu * 1e9 / Double(stats.entries))) ns per entry")
     print("  ledger file after close: \(mib(fileBytes)), \(fmt(Double(fileBytes) / Double(stats.entries))) bytes per entry")
@@ -309,7 +310,7 @@ try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectorie
 switch mode {
 case "write":
     try benchWrite(dir: dir, subjects: option("--subjects", 1_000_000), producers: option("--producers", 64),
-                   batchSize: option("--batch", 50), categories: option("--categories", 1))
+                   batchSize: option("--batch", 50), categories: option("--categories", 1), recipients: option("--recipients", 16))
 case "reopen":
     try benchReopen(dir: dir)
 case "clean":
@@ -318,6 +319,6 @@ case "clean":
 case "membership":
     benchMembership(subjects: option("--subjects", 1_000_000), lookups: option("--lookups", 50_000_000))
 default:
-    FileHandle.standardError.write(Data("usage: LedgerBench write|reopen|clean|membership [--subjects N] [--producers P] [--batch B] [--categories C] [--dir DIR]\n".utf8))
+    FileHandle.standardError.write(Data("usage: LedgerBench write|reopen|clean|membership [--subjects N] [--producers P] [--batch B] [--categories C] [--recipients R] [--dir DIR]\n".utf8))
     exit(2)
 }
