@@ -127,6 +127,27 @@ struct ValueTable {
         return k
     }
 
+    /// Whether `prepareKeys` computes anything (the CPU runs two HMACs at once).
+    var hashesInPairs: Bool { KeyHasher.pairs }
+
+    /// Computes the keys of `ids` that are not made yet, two at a time (values too long for one
+    /// SHA-256 block, and an odd one left over, stay for `subjectKey` to make on demand).
+    mutating func prepareKeys(_ ids: [Int32]) {
+        var pending: Int32 = -1
+        for id in ids where hmacs[Int(id)] == nil && id != pending {
+            guard hasher.fitsOneBlock(tag: entries[Int(id)].tag, count: Int(entries[Int(id)].length)) else { continue }
+            guard pending >= 0 else { pending = id; continue }
+            let a = entries[Int(pending)], b = entries[Int(id)]
+            let (ka, kb) = arena.withUnsafeBufferPointer { r in
+                hasher.keys(tag: a.tag, UnsafeBufferPointer(rebasing: r[Int(a.start)..<Int(a.start + a.length)]),
+                            tag: b.tag, UnsafeBufferPointer(rebasing: r[Int(b.start)..<Int(b.start + b.length)]))
+            }
+            hmacs[Int(pending)] = ka
+            hmacs[Int(id)] = kb
+            pending = -1
+        }
+    }
+
     /// The masked form of a subject's value: `****` and its last four characters. Identifiers are
     /// ASCII: when the last five bytes are ASCII and none is a CR, each of the last four is a
     /// character of its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the

@@ -74,6 +74,36 @@ struct FastPathTests {
         #expect(k == SubjectKeys.key(for: "a@b.cn", kind: .email, secret: longSecret))
     }
 
+    @Test("two keys at once equal SubjectKeys, and prepared keys are the keys subjectKey makes")
+    func keyPairs() throws {
+        try #require(KeyHasher.pairs, "this test needs a CPU with the SHA extensions (x86-64)")
+        let h = KeyHasher.shared(secret: secret)
+        var rng = SystemRandomNumberGenerator()
+        // Every length that fits one block, against every other length, for two kinds and account ids.
+        let tags: [(UInt8, String)] = [(DetectorKind.idNumber.tag, "id_number:"), (DetectorKind.email.tag, "email:"),
+                                       (ValueTable.accountTag, "minor:acct:")]
+        for (tagA, prefixA) in tags {
+            for (tagB, prefixB) in tags {
+                for n in 0...(55 - prefixA.utf8.count) {
+                    let m = (n * 7 + 3) % (56 - prefixB.utf8.count)
+                    let a = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let b = (0..<m).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let (ka, kb) = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in h.keys(tag: tagA, pa, tag: tagB, pb) } }
+                    #expect(ka == a.withUnsafeBufferPointer { h.key(tag: tagA, $0) }, "\(prefixA) \(n) bytes")
+                    #expect(kb == b.withUnsafeBufferPointer { h.key(tag: tagB, $0) }, "\(prefixB) \(m) bytes")
+                }
+            }
+        }
+        // Values too long for one block, repeated ids and an odd count are left for subjectKey.
+        var t = ValueTable(secret: secret)
+        var ids: [Int32] = []
+        for i in 0..<41 { ids.append(t.intern(.idNumber, String(repeating: "9", count: i * 2) + "-\(i)")) }
+        t.prepareKeys(ids + ids.reversed() + [ids[3], ids[3]])
+        for (i, id) in ids.enumerated() {
+            #expect(t.subjectKey(id) == SubjectKeys.key(for: String(repeating: "9", count: i * 2) + "-\(i)", kind: .idNumber, secret: secret))
+        }
+    }
+
     @Test("kind tags are the kinds' positions in allCases")
     func tags() {
         for (i, k) in DetectorKind.allCases.enumerated() { #expect(Int(k.tag) == i) }

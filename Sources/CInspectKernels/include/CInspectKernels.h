@@ -123,4 +123,14 @@ static inline long ck_first_byte(const uint8_t *p, long from, long end, uint8_t 
 /// the end counts as valid unless `final`. ASCII runs are skipped sixteen bytes at a time.
 int ck_utf8_valid(const uint8_t *p, long n, int final);
 
+/// Whether `ck_hmac_sha256_pair` may be called: the CPU has the SHA extensions (and SSSE3, SSE4.1).
+int ck_sha_ni(void);
+
+/// HMAC-SHA256 of two messages that each fit one block with their padding: `inner`/`outer` are the
+/// SHA-256 states (h0..h7) after the key's inner and outer pad blocks; `blockA`/`blockB` are the
+/// messages' last (only) inner blocks, already padded with the bit length of pad block + message.
+/// Writes the first four words (h0..h3) of each HMAC. Only when `ck_sha_ni()`.
+void ck_hmac_sha256_pair(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *blockA,
+                         const uint8_t *blockB, uint32_t outA[4], uint32_t outB[4]);
+
 #endif
