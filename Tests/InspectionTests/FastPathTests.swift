@@ -210,6 +210,34 @@ struct FastPathTests {
         }
     }
 
+    @Test("kernels over long runs without a match (64 bytes a step): one byte of the class at every position of 0–300 bytes")
+    func kernelRuns() {
+        let n = 300
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: n + 16, alignment: 16)
+        defer { storage.deallocate() }
+        for c in Self.classes {
+            let hits = (0...255).map { UInt8($0) }.filter { c.byte($0) }
+            let filler = (0...255).map { UInt8($0) }.first { !c.byte($0) }!
+            for align in [0, 5, 15] {
+                let base = storage.baseAddress!.advanced(by: align).assumingMemoryBound(to: UInt8.self)
+                for at in 0...n {
+                    // `at == n`: no byte of the class at all.
+                    for k in 0..<n { base[k] = filler }
+                    if at < n { base[at] = hits[at % hits.count] }
+                    for from in [0, 1, 16, 17, 63, 80, 200] where from <= n {
+                        let p = UnsafeBufferPointer(start: base, count: n)
+                        let naive = (from..<n).first { c.byte(p[$0]) } ?? n
+                        let found = c.kernel(p, from, n)
+                        if found != naive {
+                            Issue.record("\(c.name): \(found) instead of \(naive), class byte at \(at), from \(from), alignment \(align)")
+                            return
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test("word-wise equality: every length 0–40, a difference at every position")
     func equality() {
         for n in 0...40 {

@@ -23,6 +23,21 @@ static inline __attribute__((always_inline)) int ck__is(uint8_t v, int neq, uint
 }
 
 #if defined(__SSE2__)
+// 0xFF in each byte of v that is of the class (`high`: a byte ≥ 0x80, signed < 0).
+static inline __attribute__((always_inline)) __m128i ck__vmask16(__m128i v, int neq, uint8_t a, uint8_t b, uint8_t c,
+                                                                 int digits, int high) {
+    __m128i m = _mm_setzero_si128();
+    if (neq > 0) m = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)a));
+    if (neq > 1) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)b)));
+    if (neq > 2) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
+    if (digits) {
+        __m128i x = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x));
+    }
+    if (high) m = _mm_or_si128(m, v);  // only the top bit of each byte is read
+    return m;
+}
+
 static inline __attribute__((always_inline)) unsigned ck__mask16(__m128i v, int neq, uint8_t a, uint8_t b, uint8_t c,
                                                                  int digits, int high) {
     __m128i m = _mm_setzero_si128();
@@ -58,6 +73,19 @@ static inline __attribute__((always_inline)) long ck__first(const uint8_t *p, lo
 #if defined(__SSE2__)
     long n = end - i;
     if (n >= 16) {
+        unsigned m0 = ck__mask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high);
+        if (m0) return i + __builtin_ctz(m0);
+        i += 16;
+        // Past the first block (free text, a base64 blob, a body's ASCII prefix): 64 bytes a step
+        // with one test, then the block that holds the byte is found sixteen bytes a step.
+        for (; i + 64 <= end; i += 64) {
+            __m128i m = _mm_or_si128(
+                _mm_or_si128(ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high),
+                             ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i + 16)), neq, a, b, c, digits, high)),
+                _mm_or_si128(ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i + 32)), neq, a, b, c, digits, high),
+                             ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i + 48)), neq, a, b, c, digits, high)));
+            if (_mm_movemask_epi8(m)) break;
+        }
         for (; i + 16 <= end; i += 16) {
             unsigned m = ck__mask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high);
             if (m) return i + __builtin_ctz(m);
