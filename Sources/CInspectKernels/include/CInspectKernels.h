@@ -31,6 +31,7 @@ static inline __attribute__((always_inline)) __m128i ck__vmask16(__m128i v, int 
     if (neq > 1) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)b)));
     if (neq > 2) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
     if (digits) {
+        // v - '0' ≤ 9 unsigned: min(x, 9) == x.
         __m128i x = _mm_sub_epi8(v, _mm_set1_epi8('0'));
         m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x));
     }
@@ -40,18 +41,7 @@ static inline __attribute__((always_inline)) __m128i ck__vmask16(__m128i v, int 
 
 static inline __attribute__((always_inline)) unsigned ck__mask16(__m128i v, int neq, uint8_t a, uint8_t b, uint8_t c,
                                                                  int digits, int high) {
-    __m128i m = _mm_setzero_si128();
-    if (neq > 0) m = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)a));
-    if (neq > 1) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)b)));
-    if (neq > 2) m = _mm_or_si128(m, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
-    if (digits) {
-        // v - '0' ≤ 9 unsigned: min(x, 9) == x.
-        __m128i x = _mm_sub_epi8(v, _mm_set1_epi8('0'));
-        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x));
-    }
-    unsigned r = (unsigned)_mm_movemask_epi8(m);
-    if (high) r |= (unsigned)_mm_movemask_epi8(v);
-    return r;
+    return (unsigned)_mm_movemask_epi8(ck__vmask16(v, neq, a, b, c, digits, high));
 }
 
 static inline __attribute__((always_inline)) __m128i ck__load8(const uint8_t *p) {
