@@ -24,8 +24,10 @@ enum Checksums {
         code < 64 ? provinceBits.0 & (1 << UInt64(code)) != 0 : code < 128 && provinceBits.1 & (1 << UInt64(code - 64)) != 0
     }
 
-    private static let idWeights: [Int] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    private static let idCheck: [UInt8] = Array("10X98765432".utf8)
+    /// The check character for a weighted sum ≡ r (mod 11): "10X98765432"[r].
+    @inline(__always) private static func idCheck(_ r: Int) -> UInt8 {
+        r == 0 ? UInt8(ascii: "1") : r == 1 ? UInt8(ascii: "0") : r == 2 ? UInt8(ascii: "X") : UInt8(truncatingIfNeeded: 0x30 + 12 - r)
+    }
 
     static func daysInMonth(_ y: Int, _ m: Int) -> Int {
         switch m {
@@ -50,14 +52,19 @@ enum Checksums {
     /// 18-character resident ID: 17 digits + check character (MOD 11-2). Returns yyyymmdd birth.
     static func residentID18(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
         guard d.count == 18 else { return nil }
-        for i in 0..<17 where !isDigit(d[i]) { return nil }
-        guard isProvince(number(d, 0, 2)) else { return nil }
+        // The MOD 11-2 weights 7, 9, 10, 5… are 2^(17-i) mod 11, so the weighted sum is taken
+        // mod 11 from Σ digit·2^(17-i), made by doubling (Horner), in the pass that checks the digits.
+        var sum = 0, notDigits: UInt8 = 0
+        for i in 0..<17 {
+            let v = d[i] &- 0x30
+            notDigits |= v >= 10 ? 1 : 0
+            sum = (sum + Int(v)) &* 2
+        }
+        guard notDigits == 0, isProvince(number(d, 0, 2)) else { return nil }
         let y = number(d, 6, 4), m = number(d, 10, 2), day = number(d, 12, 2)
         guard plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
-        var sum = 0
-        for i in 0..<17 { sum += Int(d[i] &- 0x30) * idWeights[i] }
         let c = d[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : d[17]
-        guard c == idCheck[sum % 11] else { return nil }
+        guard c == idCheck(sum % 11) else { return nil }
         return y * 10_000 + m * 100 + day
     }
 
@@ -90,16 +97,15 @@ enum Checksums {
     }
 
     static func luhn(_ d: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Two digits a step from the end: the second is doubled, less 9 when that passes 9.
         var sum = 0
-        var double = false
         var i = d.count - 1
-        while i >= 0 {
-            var v = Int(d[i] &- 0x30)
-            if double { v *= 2; if v > 9 { v -= 9 } }
-            sum += v
-            double.toggle()
-            i -= 1
+        while i >= 1 {
+            let a = Int(d[i] &- 0x30), b = Int(d[i - 1] &- 0x30)
+            sum += a + 2 * b - (b >= 5 ? 9 : 0)
+            i -= 2
         }
+        if i == 0 { sum += Int(d[0] &- 0x30) }
         return sum % 10 == 0
     }
 

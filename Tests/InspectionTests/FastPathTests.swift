@@ -104,6 +104,46 @@ struct FastPathTests {
         }
     }
 
+    @Test("resident ID and Luhn checks equal the textbook weighted sums on valid numbers and every one-character change")
+    func checksums() {
+        var rng = SplitMix64(state: 11)
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let checks = Array("10X98765432".utf8)
+        let today = 20_261_129
+        func referenceID(_ d: [UInt8]) -> Int? {
+            guard d.count == 18, d[0..<17].allSatisfy(isDigit), Checksums.isProvince(Int(d[0] - 48) * 10 + Int(d[1] - 48)) else { return nil }
+            let n = { (f: Int, c: Int) in d[f..<(f + c)].reduce(0) { $0 * 10 + Int($1 - 48) } }
+            let (y, m, day) = (n(6, 4), n(10, 2), n(12, 2))
+            guard Checksums.plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
+            let sum = (0..<17).reduce(0) { $0 + Int(d[$1] - 48) * weights[$1] }
+            let c = d[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : d[17]
+            return c == checks[sum % 11] ? y * 10_000 + m * 100 + day : nil
+        }
+        func referenceLuhn(_ d: [UInt8]) -> Bool {
+            var sum = 0
+            for (k, c) in d.reversed().enumerated() { var v = Int(c &- 48); if k % 2 == 1 { v *= 2; if v > 9 { v -= 9 } }; sum += v }
+            return sum % 10 == 0
+        }
+        let alphabet = Array("0123456789Xx/".utf8)
+        for _ in 0..<400 {
+            var id = Array(String(format: "%02d%04d%04d%02d%02d%03d", [11, 31, 44, 65, 82, 99][Int(rng.next() % 6)], Int(rng.next() % 10_000),
+                                  1890 + Int(rng.next() % 140), 1 + Int(rng.next() % 13), 1 + Int(rng.next() % 31), Int(rng.next() % 1000)).utf8)
+            id.append(checks[(0..<17).reduce(0) { $0 + Int(id[$1] - 48) * weights[$1] } % 11])
+            if id[17] == UInt8(ascii: "X") && rng.next() % 2 == 0 { id[17] = UInt8(ascii: "x") }
+            for at in -1..<18 {
+                for c in at < 0 ? [UInt8(0)] : alphabet {
+                    var d = id
+                    if at >= 0 { d[at] = c }
+                    #expect(d.withUnsafeBufferPointer { Checksums.residentID18($0, today: today) } == referenceID(d), "\(String(decoding: d, as: UTF8.self))")
+                    for n in [13, 16, 17, 18] {
+                        let digits = Array(d.prefix(n)).map { isDigit($0) ? $0 : UInt8(ascii: "7") }
+                        #expect(digits.withUnsafeBufferPointer { Checksums.luhn($0) } == referenceLuhn(digits))
+                    }
+                }
+            }
+        }
+    }
+
     @Test("kind tags are the kinds' positions in allCases")
     func tags() {
         for (i, k) in DetectorKind.allCases.enumerated() { #expect(Int(k.tag) == i) }
