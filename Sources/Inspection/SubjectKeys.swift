@@ -118,10 +118,12 @@ struct KeyHasher {
         }
     }
 
-    /// Two keys at once (`key(tag:_:)` of each), both SHA-256 chains side by side. Only when
-    /// `KeyHasher.pairs` and both values `fitsOneBlock`.
+    /// Two keys at once (`key(tag:_:)` of each), both SHA-256 chains side by side where the CPU
+    /// has the SHA extensions (`KeyHasher.pairs`), else one after the other. Both values must
+    /// `fitsOneBlock`.
     func keys(tag tagA: UInt8, _ a: UnsafeBufferPointer<UInt8>, tag tagB: UInt8, _ b: UnsafeBufferPointer<UInt8>) -> (SubjectKey, SubjectKey) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 56) { space in
+        guard Self.pairs else { return (key(tag: tagA, a), key(tag: tagB, b)) }
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 56) { space in
             let blocks = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: space[0..<32]))
             fillBlock(UnsafeMutableRawBufferPointer(rebasing: blocks[0..<64]), tag: tagA, a)
             fillBlock(UnsafeMutableRawBufferPointer(rebasing: blocks[64..<128]), tag: tagB, b)
