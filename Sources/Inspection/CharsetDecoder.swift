@@ -19,7 +19,9 @@ final class CharsetDecoder {
     private var bomLength = 0
     private var carry: [UInt8] = []
     /// iconv's output space: only the bytes iconv wrote are read, so it is not cleared first.
-    private lazy var out = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 }
+    /// Made on the first conversion. Not a `lazy var`: writing through one copies the whole array
+    /// (its getter hands out a second reference), 64 KiB per call.
+    private var out: [UInt8] = []
     private(set) var charsetName = "utf-8"
     /// Whether the bytes being handed to the sink are known to be valid UTF-8: ASCII, a window
     /// validated to decide the charset, or iconv's output. Once bytes pass unchecked, later ones do
@@ -138,6 +140,7 @@ final class CharsetDecoder {
                          _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
         var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(mutating: input.baseAddress)?.assumingMemoryBound(to: CChar.self)
         var inLeft = input.count
+        if out.isEmpty { out = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 } }
         while inLeft > 0 {
             let (rc, err, produced): (Int, Int32, Int) = out.withUnsafeMutableBufferPointer { o in
                 var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(o.baseAddress)?.assumingMemoryBound(to: CChar.self)

@@ -13,19 +13,20 @@ enum Checksums {
         50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83,
     ]
 
-    /// `provinceCodes` as a bitmap (codes < 100), so a check is a shift rather than a hash.
-    private static let provinceBits: (UInt64, UInt64) = {
-        var lo: UInt64 = 0, hi: UInt64 = 0
-        for c in provinceCodes { if c < 64 { lo |= 1 << UInt64(c) } else { hi |= 1 << UInt64(c - 64) } }
-        return (lo, hi)
-    }()
+    /// `provinceCodes` as a bitmap (bit c for code c < 128), so a check is a shift rather than a
+    /// hash. Literals, not a computed global: reading a lazy global is a call (`swift_once`) that
+    /// made the ID check keep its digits on the stack. A test holds them equal to the set.
+    @inline(__always) static var provinceBitsLow: UInt64 { 0xE07C_7E3F_80E0_F800 }
+    @inline(__always) static var provinceBitsHigh: UInt64 { 0xE_0083 }
 
     @inline(__always) static func isProvince(_ code: Int) -> Bool {
-        code < 64 ? provinceBits.0 & (1 << UInt64(code)) != 0 : code < 128 && provinceBits.1 & (1 << UInt64(code - 64)) != 0
+        code < 64 ? provinceBitsLow & (1 << UInt64(code)) != 0 : code < 128 && provinceBitsHigh & (1 << UInt64(code - 64)) != 0
     }
 
-    private static let idWeights: [Int] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    private static let idCheck: [UInt8] = Array("10X98765432".utf8)
+    /// The check character for a weighted sum ≡ r (mod 11): "10X98765432"[r].
+    @inline(__always) private static func idCheck(_ r: Int) -> UInt8 {
+        r == 0 ? UInt8(ascii: "1") : r == 1 ? UInt8(ascii: "0") : r == 2 ? UInt8(ascii: "X") : UInt8(truncatingIfNeeded: 0x30 + 12 - r)
+    }
 
     static func daysInMonth(_ y: Int, _ m: Int) -> Int {
         switch m {
@@ -50,14 +51,19 @@ enum Checksums {
     /// 18-character resident ID: 17 digits + check character (MOD 11-2). Returns yyyymmdd birth.
     static func residentID18(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
         guard d.count == 18 else { return nil }
-        for i in 0..<17 where !isDigit(d[i]) { return nil }
-        guard isProvince(number(d, 0, 2)) else { return nil }
+        // The MOD 11-2 weights 7, 9, 10, 5… are 2^(17-i) mod 11, so the weighted sum is taken
+        // mod 11 from Σ digit·2^(17-i), made by doubling (Horner), in the pass that checks the digits.
+        var sum = 0, notDigits: UInt8 = 0
+        for i in 0..<17 {
+            let v = d[i] &- 0x30
+            notDigits |= v >= 10 ? 1 : 0
+            sum = (sum + Int(v)) &* 2
+        }
+        guard notDigits == 0, isProvince(number(d, 0, 2)) else { return nil }
         let y = number(d, 6, 4), m = number(d, 10, 2), day = number(d, 12, 2)
         guard plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
-        var sum = 0
-        for i in 0..<17 { sum += Int(d[i] &- 0x30) * idWeights[i] }
         let c = d[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : d[17]
-        guard c == idCheck[sum % 11] else { return nil }
+        guard c == idCheck(sum % 11) else { return nil }
         return y * 10_000 + m * 100 + day
     }
 
@@ -90,16 +96,15 @@ enum Checksums {
     }
 
     static func luhn(_ d: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Two digits a step from the end: the second is doubled, less 9 when that passes 9.
         var sum = 0
-        var double = false
         var i = d.count - 1
-        while i >= 0 {
-            var v = Int(d[i] &- 0x30)
-            if double { v *= 2; if v > 9 { v -= 9 } }
-            sum += v
-            double.toggle()
-            i -= 1
+        while i >= 1 {
+            let a = Int(d[i] &- 0x30), b = Int(d[i - 1] &- 0x30)
+            sum += a + 2 * b - (b >= 5 ? 9 : 0)
+            i -= 2
         }
+        if i == 0 { sum += Int(d[0] &- 0x30) }
         return sum % 10 == 0
     }
 

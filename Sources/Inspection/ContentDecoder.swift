@@ -9,7 +9,9 @@ final class ContentDecoder {
     private var stream = z_stream()
     private var started = false
     private var ended = false
-    private lazy var out = [UInt8](repeating: 0, count: 64 * 1024)
+    /// zlib's output space, made when the stream starts. Not a `lazy var`: writing through one
+    /// copies the whole array (its getter hands out a second reference), 64 KiB per inflate call.
+    private var out: [UInt8] = []
     private var encodedBytes = 0
     private(set) var decodedBytes = 0
     private let maxDecoded: Int
@@ -51,6 +53,7 @@ final class ContentDecoder {
             let rc = inflateInit2_(&stream, bits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
             guard rc == Z_OK else { throw UninspectableError("zlib could not start (\(rc))") }
             started = true
+            out = [UInt8](repeating: 0, count: 64 * 1024)
         }
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
         stream.avail_in = UInt32(input.count)

@@ -315,7 +315,13 @@ final class RecordAssembler {
     private func record(_ id: Identifier) {
         addValue(id.kind, id.normalized)
         if let b = id.birth {
-            addDate(b)
+            // An 18-character ID holds its birth date as yyyymmdd from its seventh character, the
+            // year from 1900 on (`Checksums.plausibleBirth`): the digits `String(b)` spells.
+            if id.normalized.count == 18 {
+                addDate(digits: UnsafeBufferPointer(rebasing: id.normalized[6..<14]))
+            } else {
+                addDate(b)
+            }
             if isMinor(b) { scopes[depth - 1].fragment.minor = true }
         }
     }
@@ -323,11 +329,16 @@ final class RecordAssembler {
     /// A birth date, keyed as its decimal digits (what `String(ymd)` spells) without making the String.
     private func addDate(_ ymd: Int) {
         precondition(ymd > 0)
-        let id = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
             var n = ymd, i = 20
             while n > 0 { i -= 1; buf[i] = UInt8(truncatingIfNeeded: n % 10) &+ 0x30; n /= 10 }
-            return table.values.intern(.birthDate, UnsafeBufferPointer(rebasing: buf[i..<20]))
+            addDate(digits: UnsafeBufferPointer(rebasing: buf[i..<20]))
         }
+    }
+
+    /// A birth date already spelled as `String(ymd)` would spell it.
+    private func addDate(digits: UnsafeBufferPointer<UInt8>) {
+        let id = table.values.intern(.birthDate, digits)
         scopes[depth - 1].fragment.add(.birthDate, id: id)
     }
 

@@ -1,3 +1,4 @@
+import CInspectKernels
 import COpenSSL
 import CustomsCore
 import Foundation
@@ -69,25 +70,39 @@ struct KeyHasher {
         return n.withUTF8 { key(tag: kind.tag, $0) }
     }
 
+    /// Whether `ck_hmac_sha256_pair` can run here (checked once per process).
+    static let pairs = ck_sha_ni() != 0
+
+    private func prefixRange(_ tag: UInt8) -> Range<Int> {
+        let t = tag == ValueTable.accountTag ? prefixStart.count - 2 : Int(tag)
+        return prefixStart[t]..<prefixStart[t + 1]
+    }
+
+    /// Identifiers fit one block with their padding (at most 55 bytes of message): then both
+    /// halves of the HMAC are one block run each, padded here, without SHA256_Update/Final's copies
+    /// and cleansing. Longer values take the general path.
+    func fitsOneBlock(tag: UInt8, count: Int) -> Bool { prefixRange(tag).count + count <= 55 }
+
+    /// The inner message's only block: "kind:", the value, 0x80, zeros, and the bit length of the
+    /// 64-byte pad block and the message. Only when `fitsOneBlock`.
+    private func fillBlock(_ b: UnsafeMutableRawBufferPointer, tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) {
+        let prefix = prefixRange(tag)
+        b.initializeMemory(as: UInt8.self, repeating: 0)
+        prefixes.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress! + prefix.lowerBound, byteCount: prefix.count) }
+        if normalized.count > 0 {
+            (b.baseAddress! + prefix.count).copyMemory(from: normalized.baseAddress!, byteCount: normalized.count)
+        }
+        let m = prefix.count + normalized.count
+        b[m] = 0x80
+        b.storeBytes(of: (UInt64(64 + m) * 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+    }
+
     /// `tag` is `DetectorKind.tag`, or `ValueTable.accountTag` for account ids ("minor:acct:…").
     func key(tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) -> SubjectKey {
-        let t = tag == ValueTable.accountTag ? prefixStart.count - 2 : Int(tag)
-        let prefix = prefixStart[t]..<prefixStart[t + 1]
-        // Identifiers fit one block with their padding (at most 55 bytes of message): then both
-        // halves are one block run each, padded here, without SHA256_Update/Final's copies and
-        // cleansing. Longer values take the general path.
-        guard prefix.count + normalized.count <= 55 else { return keyByUpdates(tag: tag, normalized) }
+        guard fitsOneBlock(tag: tag, count: normalized.count) else { return keyByUpdates(tag: tag, normalized) }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { block in
             let b = UnsafeMutableRawBufferPointer(block)
-            b.initializeMemory(as: UInt8.self, repeating: 0)
-            prefixes.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress! + prefix.lowerBound, byteCount: prefix.count) }
-            if normalized.count > 0 {
-                (b.baseAddress! + prefix.count).copyMemory(from: normalized.baseAddress!, byteCount: normalized.count)
-            }
-            let m = prefix.count + normalized.count
-            b[m] = 0x80
-            // Bit length of the inner message: the 64-byte pad block and this one.
-            b.storeBytes(of: (UInt64(64 + m) * 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+            fillBlock(b, tag: tag, normalized)
             var i = inner
             SHA256_Transform(&i, block.baseAddress!)
             // The outer message: the pad block and the inner digest (32 bytes).
@@ -99,11 +114,33 @@ struct KeyHasher {
             b.storeBytes(of: (UInt64(64 + 32) * 8).bigEndian, toByteOffset: 56, as: UInt64.self)
             var o = outer
             SHA256_Transform(&o, block.baseAddress!)
-            return withUnsafeBytes(of: o.h) { h in
-                func word(_ k: Int) -> UInt64 { UInt64(h.load(fromByteOffset: k * 4, as: UInt32.self)) }
-                return SubjectKey(hi: word(0) << 32 | word(1), lo: word(2) << 32 | word(3))
-            }
+            return withUnsafeBytes(of: o.h) { Self.subjectKey($0) }
         }
+    }
+
+    /// Two keys at once (`key(tag:_:)` of each), both SHA-256 chains side by side where the CPU
+    /// has the SHA extensions (`KeyHasher.pairs`), else one after the other. Both values must
+    /// `fitsOneBlock`.
+    func keys(tag tagA: UInt8, _ a: UnsafeBufferPointer<UInt8>, tag tagB: UInt8, _ b: UnsafeBufferPointer<UInt8>) -> (SubjectKey, SubjectKey) {
+        guard Self.pairs else { return (key(tag: tagA, a), key(tag: tagB, b)) }
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 56) { space in
+            let blocks = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: space[0..<32]))
+            fillBlock(UnsafeMutableRawBufferPointer(rebasing: blocks[0..<64]), tag: tagA, a)
+            fillBlock(UnsafeMutableRawBufferPointer(rebasing: blocks[64..<128]), tag: tagB, b)
+            let states = space.baseAddress! + 32, out = space.baseAddress! + 48
+            withUnsafeBytes(of: inner.h) { UnsafeMutableRawPointer(states).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            withUnsafeBytes(of: outer.h) { UnsafeMutableRawPointer(states + 8).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+            ck_hmac_sha256_pair(states, states + 8, blocks.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                blocks.baseAddress!.assumingMemoryBound(to: UInt8.self) + 64, out, out + 4)
+            return (Self.subjectKey(UnsafeRawBufferPointer(start: out, count: 16)),
+                    Self.subjectKey(UnsafeRawBufferPointer(start: out + 4, count: 16)))
+        }
+    }
+
+    /// The first 128 bits of a digest held as host-order words h0..h3.
+    private static func subjectKey(_ h: UnsafeRawBufferPointer) -> SubjectKey {
+        func word(_ k: Int) -> UInt64 { UInt64(h.load(fromByteOffset: k * 4, as: UInt32.self)) }
+        return SubjectKey(hi: word(0) << 32 | word(1), lo: word(2) << 32 | word(3))
     }
 
     private func keyByUpdates(tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) -> SubjectKey {

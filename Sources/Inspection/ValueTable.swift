@@ -26,6 +26,8 @@ struct ValueTable {
     private var entries: [Entry] = []
     /// Open addressing, linear probing; entry index + 1, 0 = empty. Capacity is a power of two.
     private var slots: [Int32] = Array(repeating: 0, count: 256)
+    /// Per entry, its key once made; grown to `entries.count` only when keys are asked for (at
+    /// the end of a body), not per value interned.
     private var hmacs: [SubjectKey?] = []
     /// Distinct values in committed people, per kind tag (`countedValues`).
     private(set) var countedPerKind = [Int](repeating: 0, count: KindSet.all.count)
@@ -73,7 +75,6 @@ struct ValueTable {
         let id = Int32(entries.count)
         entries.append(Entry(start: Int32(arena.count), length: Int32(bytes.count), hash: h, tag: tag, counted: false))
         arena.append(contentsOf: bytes)
-        hmacs.append(nil)
         slots[s] = id + 1
         if entries.count * 2 > slots.count { grow() }
         return id
@@ -118,6 +119,7 @@ struct ValueTable {
 
     /// `SubjectKeys.key(for: value, kind:)`, computed once per value.
     mutating func subjectKey(_ id: Int32) -> SubjectKey {
+        coverHMACs()
         if let k = hmacs[Int(id)] { return k }
         let e = entries[Int(id)]
         let k = arena.withUnsafeBufferPointer { a in
@@ -125,6 +127,32 @@ struct ValueTable {
         }
         hmacs[Int(id)] = k
         return k
+    }
+
+    private mutating func coverHMACs() {
+        if hmacs.count < entries.count { hmacs.append(contentsOf: repeatElement(nil, count: entries.count - hmacs.count)) }
+    }
+
+    /// Whether `prepareKeys` computes anything (the CPU runs two HMACs at once).
+    var hashesInPairs: Bool { KeyHasher.pairs }
+
+    /// Computes the keys of `ids` that are not made yet, two at a time (values too long for one
+    /// SHA-256 block, and an odd one left over, stay for `subjectKey` to make on demand).
+    mutating func prepareKeys(_ ids: [Int32]) {
+        coverHMACs()
+        var pending: Int32 = -1
+        for id in ids where hmacs[Int(id)] == nil && id != pending {
+            guard hasher.fitsOneBlock(tag: entries[Int(id)].tag, count: Int(entries[Int(id)].length)) else { continue }
+            guard pending >= 0 else { pending = id; continue }
+            let a = entries[Int(pending)], b = entries[Int(id)]
+            let (ka, kb) = arena.withUnsafeBufferPointer { r in
+                hasher.keys(tag: a.tag, UnsafeBufferPointer(rebasing: r[Int(a.start)..<Int(a.start + a.length)]),
+                            tag: b.tag, UnsafeBufferPointer(rebasing: r[Int(b.start)..<Int(b.start + b.length)]))
+            }
+            hmacs[Int(pending)] = ka
+            hmacs[Int(id)] = kb
+            pending = -1
+        }
     }
 
     /// The masked form of a subject's value: `****` and its last four characters. Identifiers are

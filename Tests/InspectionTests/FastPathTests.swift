@@ -74,6 +74,78 @@ struct FastPathTests {
         #expect(k == SubjectKeys.key(for: "a@b.cn", kind: .email, secret: longSecret))
     }
 
+    @Test("two keys at once equal SubjectKeys, and prepared keys are the keys subjectKey makes")
+    func keyPairs() {
+        // Without the SHA extensions `keys` runs the one-at-a-time path; with them, the pairs.
+        let h = KeyHasher.shared(secret: secret)
+        var rng = SplitMix64(state: 5)
+        // Every length that fits one block, against every other length, for two kinds and account ids.
+        let tags: [(UInt8, String)] = [(DetectorKind.idNumber.tag, "id_number:"), (DetectorKind.email.tag, "email:"),
+                                       (ValueTable.accountTag, "minor:acct:")]
+        for (tagA, prefixA) in tags {
+            for (tagB, prefixB) in tags {
+                for n in 0...(55 - prefixA.utf8.count) {
+                    let m = (n * 7 + 3) % (56 - prefixB.utf8.count)
+                    let a = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let b = (0..<m).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let (ka, kb) = a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in h.keys(tag: tagA, pa, tag: tagB, pb) } }
+                    #expect(ka == a.withUnsafeBufferPointer { h.key(tag: tagA, $0) }, "\(prefixA) \(n) bytes")
+                    #expect(kb == b.withUnsafeBufferPointer { h.key(tag: tagB, $0) }, "\(prefixB) \(m) bytes")
+                }
+            }
+        }
+        // Values too long for one block, repeated ids and an odd count are left for subjectKey
+        // (where the CPU has no SHA extensions, all are).
+        var t = ValueTable(secret: secret)
+        var ids: [Int32] = []
+        for i in 0..<41 { ids.append(t.intern(.idNumber, String(repeating: "9", count: i * 2) + "-\(i)")) }
+        t.prepareKeys(ids + ids.reversed() + [ids[3], ids[3]])
+        for (i, id) in ids.enumerated() {
+            #expect(t.subjectKey(id) == SubjectKeys.key(for: String(repeating: "9", count: i * 2) + "-\(i)", kind: .idNumber, secret: secret))
+        }
+    }
+
+    @Test("resident ID and Luhn checks equal the textbook weighted sums on valid numbers and every one-character change")
+    func checksums() {
+        var rng = SplitMix64(state: 11)
+        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        let checks = Array("10X98765432".utf8)
+        let today = 20_261_129
+        func referenceID(_ d: [UInt8]) -> Int? {
+            guard d.count == 18, d[0..<17].allSatisfy(isDigit), Checksums.isProvince(Int(d[0] - 48) * 10 + Int(d[1] - 48)) else { return nil }
+            let n = { (f: Int, c: Int) in d[f..<(f + c)].reduce(0) { $0 * 10 + Int($1 - 48) } }
+            let (y, m, day) = (n(6, 4), n(10, 2), n(12, 2))
+            guard Checksums.plausibleBirth(year: y, month: m, day: day, today: today) else { return nil }
+            let sum = (0..<17).reduce(0) { $0 + Int(d[$1] - 48) * weights[$1] }
+            let c = d[17] == UInt8(ascii: "x") ? UInt8(ascii: "X") : d[17]
+            return c == checks[sum % 11] ? y * 10_000 + m * 100 + day : nil
+        }
+        func referenceLuhn(_ d: [UInt8]) -> Bool {
+            var sum = 0
+            for (k, c) in d.reversed().enumerated() { var v = Int(c &- 48); if k % 2 == 1 { v *= 2; if v > 9 { v -= 9 } }; sum += v }
+            return sum % 10 == 0
+        }
+        for code in 0..<200 { #expect(Checksums.isProvince(code) == Checksums.provinceCodes.contains(code), "province \(code)") }
+        let alphabet = Array("0123456789Xx/".utf8)
+        for _ in 0..<400 {
+            var id = Array(String(format: "%02d%04d%04d%02d%02d%03d", [11, 31, 44, 65, 82, 99][Int(rng.next() % 6)], Int(rng.next() % 10_000),
+                                  1890 + Int(rng.next() % 140), 1 + Int(rng.next() % 13), 1 + Int(rng.next() % 31), Int(rng.next() % 1000)).utf8)
+            id.append(checks[(0..<17).reduce(0) { $0 + Int(id[$1] - 48) * weights[$1] } % 11])
+            if id[17] == UInt8(ascii: "X") && rng.next() % 2 == 0 { id[17] = UInt8(ascii: "x") }
+            for at in -1..<18 {
+                for c in at < 0 ? [UInt8(0)] : alphabet {
+                    var d = id
+                    if at >= 0 { d[at] = c }
+                    #expect(d.withUnsafeBufferPointer { Checksums.residentID18($0, today: today) } == referenceID(d), "\(String(decoding: d, as: UTF8.self))")
+                    for n in [13, 16, 17, 18] {
+                        let digits = Array(d.prefix(n)).map { isDigit($0) ? $0 : UInt8(ascii: "7") }
+                        #expect(digits.withUnsafeBufferPointer { Checksums.luhn($0) } == referenceLuhn(digits))
+                    }
+                }
+            }
+        }
+    }
+
     @Test("kind tags are the kinds' positions in allCases")
     func tags() {
         for (i, k) in DetectorKind.allCases.enumerated() { #expect(Int(k.tag) == i) }
@@ -173,6 +245,34 @@ struct FastPathTests {
                                 Issue.record("\(c.name): \(found) instead of \(naive) in \(bytes) from \(from), alignment \(align)")
                                 return
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("kernels over long runs without a match (64 bytes a step): one byte of the class at every position of 0–300 bytes")
+    func kernelRuns() {
+        let n = 300
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: n + 16, alignment: 16)
+        defer { storage.deallocate() }
+        for c in Self.classes {
+            let hits = (0...255).map { UInt8($0) }.filter { c.byte($0) }
+            let filler = (0...255).map { UInt8($0) }.first { !c.byte($0) }!
+            for align in [0, 5, 15] {
+                let base = storage.baseAddress!.advanced(by: align).assumingMemoryBound(to: UInt8.self)
+                for at in 0...n {
+                    // `at == n`: no byte of the class at all.
+                    for k in 0..<n { base[k] = filler }
+                    if at < n { base[at] = hits[at % hits.count] }
+                    for from in [0, 1, 16, 17, 63, 80, 200] where from <= n {
+                        let p = UnsafeBufferPointer(start: base, count: n)
+                        let naive = (from..<n).first { c.byte(p[$0]) } ?? n
+                        let found = c.kernel(p, from, n)
+                        if found != naive {
+                            Issue.record("\(c.name): \(found) instead of \(naive), class byte at \(at), from \(from), alignment \(align)")
+                            return
                         }
                     }
                 }

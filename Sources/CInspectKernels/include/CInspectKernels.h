@@ -23,7 +23,8 @@ static inline __attribute__((always_inline)) int ck__is(uint8_t v, int neq, uint
 }
 
 #if defined(__SSE2__)
-static inline __attribute__((always_inline)) unsigned ck__mask16(__m128i v, int neq, uint8_t a, uint8_t b, uint8_t c,
+// 0xFF in each byte of v that is of the class (`high`: a byte ≥ 0x80, signed < 0).
+static inline __attribute__((always_inline)) __m128i ck__vmask16(__m128i v, int neq, uint8_t a, uint8_t b, uint8_t c,
                                                                  int digits, int high) {
     __m128i m = _mm_setzero_si128();
     if (neq > 0) m = _mm_cmpeq_epi8(v, _mm_set1_epi8((char)a));
@@ -34,9 +35,13 @@ static inline __attribute__((always_inline)) unsigned ck__mask16(__m128i v, int 
         __m128i x = _mm_sub_epi8(v, _mm_set1_epi8('0'));
         m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(9)), x));
     }
-    unsigned r = (unsigned)_mm_movemask_epi8(m);
-    if (high) r |= (unsigned)_mm_movemask_epi8(v);
-    return r;
+    if (high) m = _mm_or_si128(m, v);  // only the top bit of each byte is read
+    return m;
+}
+
+static inline __attribute__((always_inline)) unsigned ck__mask16(__m128i v, int neq, uint8_t a, uint8_t b, uint8_t c,
+                                                                 int digits, int high) {
+    return (unsigned)_mm_movemask_epi8(ck__vmask16(v, neq, a, b, c, digits, high));
 }
 
 static inline __attribute__((always_inline)) __m128i ck__load8(const uint8_t *p) {
@@ -58,6 +63,19 @@ static inline __attribute__((always_inline)) long ck__first(const uint8_t *p, lo
 #if defined(__SSE2__)
     long n = end - i;
     if (n >= 16) {
+        unsigned m0 = ck__mask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high);
+        if (m0) return i + __builtin_ctz(m0);
+        i += 16;
+        // Past the first block (free text, a base64 blob, a body's ASCII prefix): 64 bytes a step
+        // with one test, then the block that holds the byte is found sixteen bytes a step.
+        for (; i + 64 <= end; i += 64) {
+            __m128i m = _mm_or_si128(
+                _mm_or_si128(ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high),
+                             ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i + 16)), neq, a, b, c, digits, high)),
+                _mm_or_si128(ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i + 32)), neq, a, b, c, digits, high),
+                             ck__vmask16(_mm_loadu_si128((const __m128i *)(p + i + 48)), neq, a, b, c, digits, high)));
+            if (_mm_movemask_epi8(m)) break;
+        }
         for (; i + 16 <= end; i += 16) {
             unsigned m = ck__mask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high);
             if (m) return i + __builtin_ctz(m);
@@ -122,5 +140,15 @@ static inline long ck_first_byte(const uint8_t *p, long from, long end, uint8_t 
 /// followed by its continuation bytes (80–BF); other bytes ≥ 0x80 are invalid. A sequence cut by
 /// the end counts as valid unless `final`. ASCII runs are skipped sixteen bytes at a time.
 int ck_utf8_valid(const uint8_t *p, long n, int final);
+
+/// Whether `ck_hmac_sha256_pair` may be called: the CPU has the SHA extensions (and SSSE3, SSE4.1).
+int ck_sha_ni(void);
+
+/// HMAC-SHA256 of two messages that each fit one block with their padding: `inner`/`outer` are the
+/// SHA-256 states (h0..h7) after the key's inner and outer pad blocks; `blockA`/`blockB` are the
+/// messages' last (only) inner blocks, already padded with the bit length of pad block + message.
+/// Writes the first four words (h0..h3) of each HMAC. Only when `ck_sha_ni()`.
+void ck_hmac_sha256_pair(const uint32_t inner[8], const uint32_t outer[8], const uint8_t *blockA,
+                         const uint8_t *blockB, uint32_t outA[4], uint32_t outB[4]);
 
 #endif
