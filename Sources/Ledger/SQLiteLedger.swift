@@ -74,11 +74,16 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         /// Log keys cleaned per transaction (whole blocks of them): bounds how long a batch can
         /// wait behind one.
         public var cleaningChunk = 8_192
-        public init(readOnly: Bool = false, maxPageCount: Int? = nil, cleaningSlack: Int = 100_000, cleaningChunk: Int = 8_192) {
+        /// Keep zero-filled space ahead of the WAL (up to about 68 MiB, kept across restarts), so
+        /// commits overwrite blocks instead of growing the file (see `WALReserve`).
+        public var walReserve = true
+        public init(readOnly: Bool = false, maxPageCount: Int? = nil, cleaningSlack: Int = 100_000, cleaningChunk: Int = 8_192,
+                    walReserve: Bool = true) {
             self.readOnly = readOnly
             self.maxPageCount = maxPageCount
             self.cleaningSlack = cleaningSlack
             self.cleaningChunk = cleaningChunk
+            self.walReserve = walReserve
         }
     }
 
@@ -96,7 +101,8 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             throw LedgerError(kind: .open, path: path, operation: "open", message: "no such file")
         }
         let started = Date()
-        store = try SQLiteStore(path: path, options: .init(readOnly: options.readOnly, maxPageCount: options.maxPageCount))
+        store = try SQLiteStore(path: path, options: .init(readOnly: options.readOnly, maxPageCount: options.maxPageCount,
+                                                           walReserve: options.walReserve))
         if let rows = store.migratedRows {
             logger.notice("ledger migrated to format \(SQLiteStore.schemaVersion)", metadata: [
                 "path": "\(path)", "from": "1", "rows": "\(rows)",
@@ -113,6 +119,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             state.restore(series: id, key: key, hour: hour)
         }
         self.state = state
+        noteReserveFailure()
         logKeys = keys
         logBlocks = blocks
         logger.info("ledger opened", metadata: [
@@ -288,6 +295,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             } catch {
                 outcome = .failure(error)
             }
+            noteReserveFailure()
             stateQueue.sync { finishWrite(newSeries: newSeries.map(\.id), outcome: outcome) }
             let failure: LedgerError?
             if case .failure(let error) = outcome { failure = error } else { failure = nil }
@@ -316,6 +324,14 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             logBlocks += blocks
         }
         pump()
+    }
+
+    /// On the writer queue (or in `init`): the WAL's reserve failing costs speed, not data.
+    private func noteReserveFailure() {
+        guard let error = store.takeReserveFailure() else { return }
+        logger.warning("ledger WAL reserve stopped; commits grow the WAL instead", metadata: [
+            "path": "\(path)", "error": "\(error)",
+        ])
     }
 
     private struct CleaningStep: Sendable {
@@ -356,6 +372,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             } catch {
                 result = .failure(error)
             }
+            noteReserveFailure()
             stateQueue.sync {
                 let took = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
                 cleaningAllowedAt = DispatchTime.now() + .nanoseconds(Int(min(took * 3, 1_000_000_000)))
