@@ -267,23 +267,31 @@ struct CountState: Sendable {
     private mutating func apply(_ batch: LedgerBatch, hashes: UnsafeBufferPointer<UInt64>) -> BatchChanges {
         let hour = LedgerClock.hour(batch.time)
         var changes = BatchChanges(reservingCapacity: batch.subjects.count * 2)
+        // Every series the batch touches (company and recipient per category it carries), each with
+        // the category bit that selects its subjects.
+        var touched: [(id: Int32, bit: UInt64)] = []
         var used = batch.subjects.reduce(UInt64(0)) { $0 | $1.categories }
         while used != 0 {
             let i = used.trailingZeroBitCount
             used &= used - 1
             let category = batch.categories[i]
-            for scope in [CountScope.company, .recipient(batch.recipient)] {
-                let id = seriesID(SeriesKey(scope: scope, category: category))
-                let start = changes.count
-                Self.see(batch.subjects, hashes: hashes, withAny: 1 << UInt64(i), at: hour, in: &series[Int(id)], changes: &changes)
-                changes.endRun(series: id, hour: hour, from: start)
-            }
+            touched.append((seriesID(SeriesKey(scope: .company, category: category)), 1 << UInt64(i)))
+            touched.append((seriesID(SeriesKey(scope: .recipient(batch.recipient), category: category)), 1 << UInt64(i)))
+        }
+        // Every table's slots are prefetched before any is probed: the misses of all of them overlap.
+        for s in touched {
+            series[Int(s.id)].table.prepareAdvance(batch.subjects, hashes: hashes, withAny: s.bit)
+        }
+        for s in touched {
+            let start = changes.count
+            Self.see(batch.subjects, hashes: hashes, withAny: s.bit, at: hour, in: &series[Int(s.id)], changes: &changes)
+            changes.endRun(series: s.id, hour: hour, from: start)
         }
         return changes
     }
 
     /// Moves the subjects whose mask has `bit` forward to `hour` in one series (one exclusive
-    /// access for the whole batch, one probe per subject).
+    /// access for the whole batch, one probe per subject), its table prepared (`prepareAdvance`).
     private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
                             in s: inout Series, changes: inout BatchChanges) {
         see(subjects, hashes: hashes, withAny: bit, at: hour, table: &s.table, histogram: &s.histogram, changes: &changes)
@@ -292,7 +300,7 @@ struct CountState: Sendable {
     @inline(__always)
     private static func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
                             table: inout SubjectTable, histogram: inout HourHistogram, changes: inout BatchChanges) {
-        table.advance(subjects, hashes: hashes, withAny: bit, to: hour) { key, result in
+        table.advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour) { key, result in
             switch result {
             case .unchanged:
                 break
