@@ -74,7 +74,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         /// Log keys cleaned per transaction (whole blocks of them): bounds how long a batch can
         /// wait behind one.
         public var cleaningChunk = 8_192
-        /// Keep zero-filled space ahead of the WAL (up to about 68 MiB, kept across restarts), so
+        /// Keep zero-filled space ahead of the WAL (up to about 65 MiB, kept across restarts), so
         /// commits overwrite blocks instead of growing the file (see `WALReserve`).
         public var walReserve = true
         public init(readOnly: Bool = false, maxPageCount: Int? = nil, cleaningSlack: Int = 100_000, cleaningChunk: Int = 8_192,
