@@ -3,6 +3,7 @@
 //
 //   LedgerBench write  [--subjects N] [--producers P] [--batch B] [--categories C] [--dir DIR]
 //                      [--ledger-only] (skip plain SQLite) [--no-wal-reserve] (commits grow the WAL)
+//                      [--no-gather] (commits never wait for more batches)
 //   LedgerBench reopen --dir DIR        (rebuild time and resident memory in a fresh process)
 //   LedgerBench clean  [--subjects N] [--rounds R] [--dir DIR]   (the same subjects seen again hourly)
 //   LedgerBench membership [--subjects N] [--lookups M]
@@ -100,7 +101,8 @@ func batchKeys(seed: UInt64, count: Int) -> [SubjectKey] {
 func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, categories: Int) throws {
     let path = dir + "/ledger.sqlite"
     let rss0 = residentBytes()
-    let ledger = try SQLiteLedger(path: path, options: .init(walReserve: !flag("--no-wal-reserve")), logger: Bench.logger)
+    let options = SQLiteLedger.Options(walReserve: !flag("--no-wal-reserve"), gatherMicroseconds: flag("--no-gather") ? 0 : 1_000)
+    let ledger = try SQLiteLedger(path: path, options: options, logger: Bench.logger)
     let batchesPerProducer = subjects / (producers * batchSize)
     let total = batchesPerProducer * producers * batchSize
     // Build every batch first so the timing covers the ledger only.
