@@ -2,6 +2,8 @@
 // memory per million subjects, and plain SQLite inserts of the same rows measured in the same run.
 //
 //   LedgerBench write  [--subjects N] [--producers P] [--batch B] [--categories C] [--recipients R] [--dir DIR]
+//                      [--ledger-only] (skip plain SQLite) [--no-wal-reserve] (commits grow the WAL)
+//                      [--no-gather] (commits never wait for more batches)
 //   LedgerBench reopen --dir DIR        (rebuild time and resident memory in a fresh process)
 //   LedgerBench clean  [--subjects N] [--rounds R] [--dir DIR]   (the same subjects seen again hourly)
 //   LedgerBench membership [--subjects N] [--lookups M]
@@ -21,11 +23,33 @@ func residentBytes() -> Int {
     return (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
 
-/// CPU time (user + system) of the whole process so far.
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+/// The process's CPU time and context switches so far.
+struct Usage {
+    var user: Double
+    var system: Double
+    var voluntarySwitches: Int
+    var involuntarySwitches: Int
+
+    init() {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        voluntarySwitches = usage.ru_nvcsw
+        involuntarySwitches = usage.ru_nivcsw
+    }
+
+    private init(user: Double, system: Double, voluntarySwitches: Int, involuntarySwitches: Int) {
+        self.user = user
+        self.system = system
+        self.voluntarySwitches = voluntarySwitches
+        self.involuntarySwitches = involuntarySwitches
+    }
+
+    static func - (a: Usage, b: Usage) -> Usage {
+        Usage(user: a.user - b.user, system: a.system - b.system, voluntarySwitches: a.voluntarySwitches - b.voluntarySwitches,
+              involuntarySwitches: a.involuntarySwitches - b.involuntarySwitches)
+    }
 }
 
 /// CPU time of the calling thread: on a shared 2-core machine, wall time also counts waiting for a core.
@@ -34,6 +58,8 @@ func threadCPUSeconds() -> Double {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+func flag(_ name: String) -> Bool { CommandLine.arguments.contains(name) }
 
 func option(_ name: String, _ fallback: Int) -> Int {
     let args = CommandLine.arguments
@@ -76,7 +102,8 @@ func batchKeys(seed: UInt64, count: Int) -> [SubjectKey] {
 func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, categories: Int, recipients: Int) throws {
     let path = dir + "/ledger.sqlite"
     let rss0 = residentBytes()
-    let ledger = try SQLiteLedger(path: path, logger: Bench.logger)
+    let options = SQLiteLedger.Options(walReserve: !flag("--no-wal-reserve"), gatherMicroseconds: flag("--no-gather") ? 0 : 1_000)
+    let ledger = try SQLiteLedger(path: path, options: options, logger: Bench.logger)
     let batchesPerProducer = subjects / (producers * batchSize)
     let total = batchesPerProducer * producers * batchSize
     // Build every batch first so the timing covers the ledger only.
@@ -90,22 +117,25 @@ func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, cate
                                calendar: .chinaStandardTime)
         })
     }
-    let cpu0 = processCPUSeconds()
+    let usage0 = Usage()
     let seconds = runProducers(ledger, work)
-    let cpu = processCPUSeconds() - cpu0
+    let usage = Usage() - usage0
+    let cpu = usage.user + usage.system
     let stats = ledger.statistics()
     let rss1 = residentBytes()
     ledger.close()
-    let fileBytes = [path, path + "-wal"].reduce(0) { total, file in
-        total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
-    }
+    func size(_ file: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0 }
+    // The WAL is kept across closes (with its reserve): the file's size is what the log takes.
+    let fileBytes = size(path)
     print("group commit: \(total) new subjects in \(categories) categories for \(recipients) recipients (\(stats.entries) entries: company + recipient per category) from \(producers) producers in batches of \(batchSize)")
     print("  \(fmt(seconds)) s, \(fmt(Double(total) / seconds)) durable subjects/s, \(fmt(Double(stats.entries) / seconds)) entries/s, \(stats.transactions) transactions (\(fmt(Double(total / batchSize) / Double(stats.transactions))) batches per fsync), \(stats.logBlocks) log blocks")
     print("  process CPU \(fmt(cpu)) s: \(fmt(cpu * 1e9 / Double(total))) ns per subject, \(fmt(cpu * 1e9 / Double(stats.entries))) ns per entry")
-    print("  ledger file after close: \(mib(fileBytes)), \(fmt(Double(fileBytes) / Double(stats.entries))) bytes per entry")
+    let commits = Double(max(stats.transactions, 1))
+    print("  per transaction: user \(fmt(usage.user * 1e6 / commits)) µs, system \(fmt(usage.system * 1e6 / commits)) µs, \(fmt(Double(usage.voluntarySwitches) / commits)) voluntary + \(fmt(Double(usage.involuntarySwitches) / commits)) involuntary context switches")
+    print("  ledger file after close: \(mib(fileBytes)), \(fmt(Double(fileBytes) / Double(stats.entries))) bytes per entry; WAL \(mib(size(path + "-wal")))")
     print("  in-memory index: \(mib(stats.memoryBytes)), \(fmt(Double(stats.memoryBytes) / Double(total))) bytes per subject (\(fmt(Double(stats.memoryBytes) / Double(stats.entries))) per entry); process RSS grew \(mib(rss1 - rss0))")
 
-    guard categories == 1 else { return }
+    guard categories == 1 && !flag("--ledger-only") else { return }
     try benchPlainInsert(dir: dir, work: work)
     try benchPerBatchCommit(dir: dir, work: work)
 }
@@ -319,6 +349,6 @@ case "clean":
 case "membership":
     benchMembership(subjects: option("--subjects", 1_000_000), lookups: option("--lookups", 50_000_000))
 default:
-    FileHandle.standardError.write(Data("usage: LedgerBench write|reopen|clean|membership [--subjects N] [--producers P] [--batch B] [--categories C] [--recipients R] [--dir DIR]\n".utf8))
+    FileHandle.standardError.write(Data("usage: LedgerBench write|reopen|clean|membership [--subjects N] [--producers P] [--batch B] [--categories C] [--recipients R] [--dir DIR] [--ledger-only] [--no-wal-reserve] [--no-gather]\n".utf8))
     exit(2)
 }

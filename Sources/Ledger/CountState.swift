@@ -312,6 +312,10 @@ struct CountState: Sendable {
         let hour = LedgerClock.hour(batch.time)
         var changes = BatchChanges(reservingCapacity: batch.subjects.count * 2)
         var used = batch.subjects.reduce(UInt64(0)) { $0 | $1.categories }
+        // Every table the batch touches (per category it carries: the company's and the recipient's
+        // series, in one table's two lanes or in two tables), with the category bit that selects
+        // its subjects.
+        var touched: [(first: Int32, second: Int32?, bit: UInt64)] = []
         while used != 0 {
             let i = used.trailingZeroBitCount
             used &= used - 1
@@ -320,29 +324,39 @@ struct CountState: Sendable {
             let company = seriesID(SeriesKey(scope: .company, category: category))
             let recipient = seriesID(SeriesKey(scope: .recipient(batch.recipient), category: category))
             if series[Int(company)].table == series[Int(recipient)].table {
-                seeBoth(batch.subjects, hashes: hashes, withAny: bit, at: hour, company, recipient, changes: &changes)
+                touched.append((company, recipient, bit))
             } else {
-                for id in [company, recipient] {
-                    let start = changes.count
-                    see(batch.subjects, hashes: hashes, withAny: bit, at: hour, in: id, changes: &changes)
-                    changes.endRun(series: id, hour: hour, from: start)
-                }
+                touched.append((company, nil, bit))
+                touched.append((recipient, nil, bit))
+            }
+        }
+        // Every table's slots are prefetched before any is probed: the misses of all of them overlap.
+        for t in touched {
+            tables[series[Int(t.first)].table].prepareAdvance(batch.subjects, hashes: hashes, withAny: t.bit)
+        }
+        for t in touched {
+            if let second = t.second {
+                seeBoth(batch.subjects, hashes: hashes, withAny: t.bit, at: hour, t.first, second, changes: &changes)
+            } else {
+                let start = changes.count
+                see(batch.subjects, hashes: hashes, withAny: t.bit, at: hour, in: t.first, changes: &changes)
+                changes.endRun(series: t.first, hour: hour, from: start)
             }
         }
         return changes
     }
 
     /// Moves the subjects whose mask has `bit` forward to `hour` in one series (one exclusive
-    /// access for the whole batch, one probe per subject).
+    /// access for the whole batch, one probe per subject), its table prepared (`prepareAdvance`).
     private mutating func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
                               in id: Int32, changes: inout BatchChanges) {
         let s = series[Int(id)]
-        tables[s.table].advance(subjects, hashes: hashes, withAny: bit, to: hour, lane: s.lane) { key, result in
+        tables[s.table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (s.lane, nil)) { key, result, _ in
             Self.record(key, result, hour: hour, histogram: &series[Int(id)].histogram, changes: &changes)
         }
     }
 
-    /// `see` for two series sharing a table, in one probe per subject. The second series' changes
+    /// `see` for two series sharing a table (prepared), in one probe per subject. The second series' changes
     /// wait in a side buffer so each series' run stays contiguous.
     private mutating func seeBoth(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
                                   _ first: Int32, _ second: Int32, changes: inout BatchChanges) {
@@ -353,7 +367,7 @@ struct CountState: Sendable {
         series[Int(first)].histogram = HourHistogram()
         series[Int(second)].histogram = HourHistogram()
         let start = changes.count
-        tables[a.table].advance(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (a.lane, b.lane)) { key, ra, rb in
+        tables[a.table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (a.lane, b.lane)) { key, ra, rb in
             Self.record(key, ra, hour: hour, histogram: &histogramA, changes: &changes)
             Self.record(key, rb, hour: hour, histogram: &histogramB, changes: &other)
         }

@@ -43,12 +43,23 @@ final class SQLiteStore: @unchecked Sendable {
     private var insertSeries: OpaquePointer?
     private var readHead: OpaquePointer?
     private var deleteHead: OpaquePointer?
+    /// Frames in the WAL after the last commit (SQLite's WAL hook tells), where the next one writes.
+    private var walFrames = 0
+    private var walReserve: WALReserve?
+    /// Why the WAL's reserve stopped (the ledger goes on without it), until the ledger asks.
+    private var reserveFailure: LedgerError?
+
+    /// The WAL may grow to about 64 MiB before a checkpoint copies it into the file and the next
+    /// commit starts it over at the front: fewer, larger checkpoints.
+    static let framesBeforeCheckpoint = 16_384
 
     struct Options {
         var readOnly = false
         /// Caps the file at this many pages (SQLite `max_page_count`); a commit past it fails
         /// as a full disk would.
         var maxPageCount: Int?
+        /// Keep zeroed space ahead of the WAL (`WALReserve`).
+        var walReserve = true
     }
 
     init(path: String, options: Options) throws(LedgerError) {
@@ -89,8 +100,18 @@ final class SQLiteStore: @unchecked Sendable {
             }
         }
         try exec("PRAGMA synchronous = FULL", .open)
-        // Fewer, larger checkpoints: the WAL may grow to about 64 MiB between them.
-        try exec("PRAGMA wal_autocheckpoint = 16384", .open)
+        if !options.readOnly {
+            // The hook stands in for `PRAGMA wal_autocheckpoint` (which would replace it) and also
+            // tells where the next commit writes, for the WAL's reserve.
+            sqlite3_wal_hook(db, { context, db, name, frames in
+                let store = Unmanaged<SQLiteStore>.fromOpaque(context!).takeUnretainedValue()
+                store.walFrames = Int(frames)
+                if frames >= SQLiteStore.framesBeforeCheckpoint { sqlite3_wal_checkpoint(db, name) }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(self).toOpaque())
+            var persist: Int32 = 1
+            sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist)
+        }
         try exec("PRAGMA cache_size = -16384", .open)
         if let pages = options.maxPageCount { try exec("PRAGMA max_page_count = \(pages)", .open) }
 
@@ -128,6 +149,33 @@ final class SQLiteStore: @unchecked Sendable {
             insertSeries = try prepare("INSERT OR IGNORE INTO series(id, scope, category) VALUES (?, ?, ?)")
             readHead = try prepare("SELECT rowid, series, hour, count, keys FROM blocks WHERE rowid <= ?1 ORDER BY rowid")
             deleteHead = try prepare("DELETE FROM blocks WHERE rowid <= ?1")
+            if options.walReserve, let wal = sqlite3_filename_wal(sqlite3_db_filename(db, "main")) {
+                do throws(LedgerError) {
+                    walReserve = try WALReserve(path: String(cString: wal), pageSize: try queryInt("PRAGMA page_size", .open),
+                                                framesBeforeCheckpoint: Self.framesBeforeCheckpoint)
+                } catch {
+                    reserveFailure = error
+                }
+            }
+        }
+    }
+
+    /// Why the WAL's reserve stopped, once (nil if it did not).
+    func takeReserveFailure() -> LedgerError? {
+        defer { reserveFailure = nil }
+        return reserveFailure
+    }
+
+    /// Inside a write transaction, before it writes: keeps zeroed blocks ahead of the WAL (see
+    /// `WALReserve`). A failure only ends the reserve; commits go on growing the file as before.
+    private func reserveWAL() {
+        guard walReserve != nil else { return }
+        do throws(LedgerError) {
+            try walReserve!.ensure(frames: walFrames)
+        } catch {
+            walReserve!.close()
+            walReserve = nil
+            reserveFailure = error
         }
     }
 
@@ -167,6 +215,8 @@ final class SQLiteStore: @unchecked Sendable {
         sqlite3_finalize(insertSeries)
         sqlite3_finalize(readHead)
         sqlite3_finalize(deleteHead)
+        walReserve?.close()
+        walReserve = nil
         insertBlock = nil
         insertSeries = nil
         readHead = nil
@@ -306,6 +356,7 @@ final class SQLiteStore: @unchecked Sendable {
             for run in batch.runs { builder.append(series: run.series, hour: run.hour, keys: batch.keys[run.range]) }
         }
         try exec("BEGIN IMMEDIATE", .write)
+        reserveWAL()
         do throws(LedgerError) {
             for s in series {
                 sqlite3_bind_int(insertSeries, 1, s.id)
@@ -329,6 +380,7 @@ final class SQLiteStore: @unchecked Sendable {
         var builder = BlockBuilder()
         for block in live { builder.append(series: block.series, hour: block.hour, keys: block.keys) }
         try exec("BEGIN IMMEDIATE", .write)
+        reserveWAL()
         do throws(LedgerError) {
             sqlite3_bind_int64(deleteHead, 1, through)
             try step(deleteHead, "trim the log")
