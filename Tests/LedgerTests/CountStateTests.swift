@@ -243,6 +243,9 @@ func sql(_ path: String, _ text: String) throws {
     var db: OpaquePointer?
     defer { sqlite3_close(db) }
     guard sqlite3_open(path, &db) == SQLITE_OK else { throw LedgerError(kind: .open, path: path, operation: "test open", message: "") }
+    // A ledger the test let go of may still be closing on its writer queue (its last checkpoint
+    // holds the lock for a moment): wait for it as the ledger itself would.
+    sqlite3_busy_timeout(db, 10_000)
     var message: UnsafeMutablePointer<CChar>?
     guard sqlite3_exec(db, text, nil, nil, &message) == SQLITE_OK else {
         let text = message.map { String(cString: $0) } ?? "?"
