@@ -19,8 +19,8 @@ import CustomsCore
 /// shards filled at the same rate do not all double at the same moment.
 ///
 /// The table is a value: copies share one `ShardStore` until one of them writes, which first
-/// copies the whole store. So a write checks uniqueness once per call (once per batch for
-/// `advance(_:hashes:withAny:to:lane:_:)`), not once per subject as per-shard arrays did.
+/// copies the whole store. So a write checks uniqueness once per call (a batch's `prepareAdvance`
+/// and `advancePrepared` are two calls), not once per subject as per-shard arrays did.
 public struct SubjectTable: Sendable {
     /// Lane `l`'s stamp is bits `32 l ..< 32 l + 32` of `stamps`: 0 when the key is not in that
     /// lane, else `hour + 1`. A slot is empty when `stamps` is 0.
@@ -54,13 +54,12 @@ public struct SubjectTable: Sendable {
         let load: Int
     }
 
-    public static let lanes = 2
     static let shardBits = 8
     private static let shardShift = UInt64(64 - shardBits)
     private var store: ShardStore
     /// Subjects in either lane.
-    public var count: Int { shardsCount }
-    private var shardsCount = 0
+    public var count: Int { occupied }
+    private var occupied = 0
     private var laneCounts = (0, 0)
 
     /// The largest hour the table can hold (hours since 1970-01-01T00:00Z).
@@ -154,7 +153,7 @@ public struct SubjectTable: Sendable {
         let k = Self.shard(h)
         let before = shards[k].count
         let old = shards[k].set(key, hash: h, lane: lane, stamp: hour + 1)
-        shardsCount += shards[k].count - before
+        occupied += shards[k].count - before
         if old == 0 { addToLane(lane, 1); return nil }
         return old - 1
     }
@@ -179,7 +178,7 @@ public struct SubjectTable: Sendable {
         if shards[k].count + 1 > shards[k].limit { shards[k].grow() }
         let before = shards[k].count
         let result = shards[k].advance(key, hash: h, stamp: hour + 1, lanes: (lane, nil)).0
-        shardsCount += shards[k].count - before
+        occupied += shards[k].count - before
         if result == .inserted { addToLane(lane, 1) }
         return result
     }
@@ -244,7 +243,7 @@ public struct SubjectTable: Sendable {
         precondition(lanes.0 != lanes.1, "two different lanes")
         makeUnique()
         let stamp = hour + 1
-        var occupied = 0
+        var newSlots = 0
         var inserted = (0, 0)
         let shards = self.shards
         for (n, subject) in subjects.enumerated() where subject.categories & bits != 0 {
@@ -252,12 +251,12 @@ public struct SubjectTable: Sendable {
             let k = Self.shard(h)
             let before = shards[k].count
             let (first, second) = shards[k].advance(subject.key, hash: h, stamp: stamp, lanes: lanes)
-            occupied += shards[k].count - before
+            newSlots += shards[k].count - before
             if first == .inserted { inserted.0 += 1 }
             if second == .inserted { inserted.1 += 1 }
             body(subject.key, first, second)
         }
-        shardsCount += occupied
+        occupied += newSlots
         addToLane(lanes.0, inserted.0)
         if let l = lanes.1 { addToLane(l, inserted.1) }
     }
@@ -269,7 +268,7 @@ public struct SubjectTable: Sendable {
         let k = Self.shard(h)
         let before = shards[k].count
         if shards[k].remove(key, hash: h, lane: lane) { addToLane(lane, -1) }
-        shardsCount += shards[k].count - before
+        occupied += shards[k].count - before
     }
 
     /// Visits every entry of `lane` (key, last-seen hour), shard by shard.
