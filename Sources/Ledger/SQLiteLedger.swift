@@ -83,6 +83,9 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         /// Log keys cleaned per transaction (whole blocks of them): bounds how long a batch can
         /// wait behind one.
         public var cleaningChunk = 8_192
+        /// WAL frames (pages) before a background checkpoint copies the WAL into the file; the
+        /// writer checkpoints itself at twice this (see `WALCheckpointer`).
+        public var checkpointFrames = 16_384
         /// Keep zero-filled space ahead of the WAL (up to about 65 MiB, kept across restarts), so
         /// commits overwrite blocks instead of growing the file (see `WALReserve`).
         public var walReserve = true
@@ -93,7 +96,8 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public var gatherMicroseconds = 1_000
         public var gatherBatches = 32
         public init(readOnly: Bool = false, maxPageCount: Int? = nil, cleaningSlack: Int = 100_000, cleaningChunk: Int = 8_192,
-                    walReserve: Bool = true, gatherMicroseconds: Int = 1_000, gatherBatches: Int = 32) {
+                    walReserve: Bool = true, gatherMicroseconds: Int = 1_000, gatherBatches: Int = 32,
+                    checkpointFrames: Int = 16_384) {
             self.readOnly = readOnly
             self.maxPageCount = maxPageCount
             self.cleaningSlack = cleaningSlack
@@ -101,6 +105,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             self.walReserve = walReserve
             self.gatherMicroseconds = gatherMicroseconds
             self.gatherBatches = gatherBatches
+            self.checkpointFrames = checkpointFrames
         }
     }
 
@@ -119,7 +124,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         }
         let started = Date()
         store = try SQLiteStore(path: path, options: .init(readOnly: options.readOnly, maxPageCount: options.maxPageCount,
-                                                           walReserve: options.walReserve))
+                                                           walReserve: options.walReserve, checkpointFrames: options.checkpointFrames))
         if let rows = store.migratedRows {
             logger.notice("ledger migrated to format \(SQLiteStore.schemaVersion)", metadata: [
                 "path": "\(path)", "from": "1", "rows": "\(rows)",
@@ -136,7 +141,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             state.restore(series: id, key: key, hour: hour)
         }
         self.state = state
-        noteReserveFailure()
+        noteStoreTrouble()
         logKeys = keys
         logBlocks = blocks
         logger.info("ledger opened", metadata: [
@@ -254,12 +259,15 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         public let logKeys: Int
         /// Blocks (SQLite rows) holding them: about one per (series, hour) per transaction.
         public let logBlocks: Int
+        /// Checkpoints finished off the writer's path since open.
+        public let backgroundCheckpoints: Int
     }
 
     public func statistics() -> Statistics {
-        stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries,
-                                     memoryBytes: state.memoryBytes, transactions: transactions,
-                                     logKeys: logKeys, logBlocks: logBlocks) }
+        let checkpoints = writerQueue.sync { store.backgroundCheckpoints }
+        return stateQueue.sync { Statistics(series: state.series.count, entries: state.subjectEntries,
+                                            memoryBytes: state.memoryBytes, transactions: transactions,
+                                            logKeys: logKeys, logBlocks: logBlocks, backgroundCheckpoints: checkpoints) }
     }
 
     // MARK: The writer's jobs (on stateQueue)
@@ -330,7 +338,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             } catch {
                 outcome = .failure(error)
             }
-            noteReserveFailure()
+            noteStoreTrouble()
             stateQueue.sync { finishWrite(newSeries: newSeries.map(\.id), outcome: outcome) }
             let failure: LedgerError?
             if case .failure(let error) = outcome { failure = error } else { failure = nil }
@@ -361,12 +369,19 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
         pump()
     }
 
-    /// On the writer queue (or in `init`): the WAL's reserve failing costs speed, not data.
-    private func noteReserveFailure() {
-        guard let error = store.takeReserveFailure() else { return }
-        logger.warning("ledger WAL reserve stopped; commits grow the WAL instead", metadata: [
-            "path": "\(path)", "error": "\(error)",
-        ])
+    /// On the writer queue (or in `init`): the WAL's reserve or a background checkpoint failing
+    /// costs speed, not data.
+    private func noteStoreTrouble() {
+        if let error = store.takeReserveFailure() {
+            logger.warning("ledger WAL reserve stopped; commits grow the WAL instead", metadata: [
+                "path": "\(path)", "error": "\(error)",
+            ])
+        }
+        if let error = store.takeCheckpointFailure() {
+            logger.warning("ledger background checkpoint failed; the writer checkpoints when the WAL is twice as long", metadata: [
+                "path": "\(path)", "error": "\(error)",
+            ])
+        }
     }
 
     private struct CleaningStep: Sendable {
@@ -407,7 +422,7 @@ public final class SQLiteLedger: SubjectLedger, @unchecked Sendable {
             } catch {
                 result = .failure(error)
             }
-            noteReserveFailure()
+            noteStoreTrouble()
             stateQueue.sync {
                 let took = DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds
                 cleaningAllowedAt = DispatchTime.now() + .nanoseconds(Int(min(took * 3, 1_000_000_000)))

@@ -49,9 +49,19 @@ final class SQLiteStore: @unchecked Sendable {
     /// Why the WAL's reserve stopped (the ledger goes on without it), until the ledger asks.
     private var reserveFailure: LedgerError?
 
+    /// Copies the WAL into the file off the writer's path (nil when read-only, or when its
+    /// connection could not be opened: then the writer checkpoints at `checkpointFrames` itself).
+    private var checkpointer: WALCheckpointer?
+    private var checkpointerFailure: LedgerError?
+    /// WAL frames at which a background checkpoint is asked for, and at which the writer
+    /// checkpoints itself (a steady stream of commits can keep a background checkpoint from
+    /// letting the WAL start over; see `WALCheckpointer`).
+    private var checkpointFrames = SQLiteStore.checkpointFrames
+    private var writerCheckpointFrames = 2 * SQLiteStore.checkpointFrames
+
     /// The WAL may grow to about 64 MiB before a checkpoint copies it into the file and the next
     /// commit starts it over at the front: fewer, larger checkpoints.
-    static let framesBeforeCheckpoint = 16_384
+    static let checkpointFrames = 16_384
 
     struct Options {
         var readOnly = false
@@ -60,6 +70,8 @@ final class SQLiteStore: @unchecked Sendable {
         var maxPageCount: Int?
         /// Keep zeroed space ahead of the WAL (`WALReserve`).
         var walReserve = true
+        /// WAL frames before a checkpoint is asked for (tests use small ones).
+        var checkpointFrames = SQLiteStore.checkpointFrames
     }
 
     init(path: String, options: Options) throws(LedgerError) {
@@ -103,10 +115,17 @@ final class SQLiteStore: @unchecked Sendable {
         if !options.readOnly {
             // The hook stands in for `PRAGMA wal_autocheckpoint` (which would replace it) and also
             // tells where the next commit writes, for the WAL's reserve.
+            checkpointFrames = options.checkpointFrames
+            writerCheckpointFrames = 2 * options.checkpointFrames
             sqlite3_wal_hook(db, { context, db, name, frames in
                 let store = Unmanaged<SQLiteStore>.fromOpaque(context!).takeUnretainedValue()
                 store.walFrames = Int(frames)
-                if frames >= SQLiteStore.framesBeforeCheckpoint { sqlite3_wal_checkpoint(db, name) }
+                if let checkpointer = store.checkpointer, Int(frames) < store.writerCheckpointFrames {
+                    if Int(frames) >= store.checkpointFrames { checkpointer.request() }
+                } else if Int(frames) >= store.checkpointFrames {
+                    // PASSIVE: if the background one is copying, this returns at once.
+                    sqlite3_wal_checkpoint(db, name)
+                }
                 return SQLITE_OK
             }, Unmanaged.passUnretained(self).toOpaque())
             var persist: Int32 = 1
@@ -152,13 +171,31 @@ final class SQLiteStore: @unchecked Sendable {
             if options.walReserve, let wal = sqlite3_filename_wal(sqlite3_db_filename(db, "main")) {
                 do throws(LedgerError) {
                     walReserve = try WALReserve(path: String(cString: wal), pageSize: try queryInt("PRAGMA page_size", .open),
-                                                framesBeforeCheckpoint: Self.framesBeforeCheckpoint)
+                                                framesBeforeCheckpoint: writerCheckpointFrames)
                 } catch {
                     reserveFailure = error
                 }
             }
+            do throws(LedgerError) {
+                checkpointer = try WALCheckpointer(path: path)
+            } catch {
+                checkpointerFailure = error
+            }
         }
     }
+
+    /// Why checkpoints could not run in the background, once: the checkpoint connection did not
+    /// open, or the last background checkpoint failed (nil if neither).
+    func takeCheckpointFailure() -> LedgerError? {
+        if let error = checkpointerFailure {
+            checkpointerFailure = nil
+            return error
+        }
+        return checkpointer?.takeFailure()
+    }
+
+    /// Checkpoints finished in the background since open.
+    var backgroundCheckpoints: Int { checkpointer?.checkpoints ?? 0 }
 
     /// Why the WAL's reserve stopped, once (nil if it did not).
     func takeReserveFailure() -> LedgerError? {
@@ -217,6 +254,8 @@ final class SQLiteStore: @unchecked Sendable {
         sqlite3_finalize(deleteHead)
         walReserve?.close()
         walReserve = nil
+        checkpointer?.close()
+        checkpointer = nil
         insertBlock = nil
         insertSeries = nil
         readHead = nil
