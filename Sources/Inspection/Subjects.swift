@@ -121,9 +121,8 @@ struct SubjectTable {
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
     private var links: [UInt64] = []
-    /// The kind set of the last subject snapshotted: people of one body (and of the next bodies of a
-    /// reused state) mostly share one combination, so the shared table's lock is seldom taken.
-    private var lastKinds: (bits: UInt32, set: Set<DetectorKind>)?
+    /// The mask of a subject without an identifier value.
+    private static let bareMask = MaskText("****")
 
     init(secret: [UInt8]) {
         values = ValueTable(secret: secret)
@@ -309,21 +308,15 @@ struct SubjectTable {
         var kindBits = p.kinds
         if p.minor { kindBits.insert(.minor) }
         let key: SubjectKey
-        let masked: String
+        let mask: MaskText
         if let b = best {
             key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
-            masked = values.masked(b.id)
+            mask = values.maskText(b.id)
         } else {
-            key = compositeKey(p); masked = "****"
+            key = compositeKey(p); mask = Self.bareMask
         }
-        let kinds: Set<DetectorKind>
-        if let last = lastKinds, last.bits == kindBits.bits {
-            kinds = last.set
-        } else {
-            kinds = kindBits.set
-            lastKinds = (kindBits.bits, kinds)
-        }
-        return DetectedSubject(key: key, kinds: kinds, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked)
+        return DetectedSubject(key: key, kinds: DetectorKinds(bits: kindBits.bits),
+                               isSensitive: kindBits.bits & sensitiveKinds.bits != 0, mask: mask)
     }
 }
 
