@@ -41,6 +41,12 @@ struct MaskText: Hashable, Sendable {
         }
     }
 
+    /// Eight ASCII bytes as one native word: "****" and four more.
+    @inline(__always) init(asterisksAndTail w: UInt64) {
+        words.0 = w
+        count = 8
+    }
+
     /// The longest suffix of whole characters of `s` that fits.
     init(_ s: String) {
         var s = s

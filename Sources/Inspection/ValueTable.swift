@@ -167,6 +167,17 @@ struct ValueTable {
         let e = entries[Int(id)]
         let n = Int(e.length), start = Int(e.start)
         return arena.withUnsafeBufferPointer { a in
+            #if _endian(little)
+            if n >= 5 && start + n >= 8, let base = a.baseAddress {
+                // The word ending at the value's end (earlier bytes are the arena's): its top five
+                // bytes are the ones checked, its top four the tail.
+                let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: start + n - 8, as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                let noCR = (w ^ (ones &* 0x0D)) | 0xFF_FFFF
+                guard w & highs & ~0xFF_FFFF == 0, (noCR &- ones) & ~noCR & highs == 0 else { return nil }
+                return MaskText(asterisksAndTail: w & 0xFFFF_FFFF_0000_0000 | 0x2A2A_2A2A)
+            }
+            #endif
             guard a[max(start, start + n - 5)..<(start + n)].allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return nil }
             let tail = a[max(start, start + n - 4)..<(start + n)]
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { b in

@@ -188,6 +188,16 @@ struct FastPathTests {
         let long = "****a" + String(repeating: "\u{301}", count: 12) + "bcd"
         #expect(MaskText(long).string == "bcd", "whole characters only")
         #expect(MaskText("****123X") == MaskText("****123X") && MaskText("****123X") != MaskText("****123x"))
+        // After a filler (the word-wide check reads bytes before the value) and at the arena's start.
+        for filler in [nil, "filler-value"] {
+            var t = ValueTable(secret: Array("tail".utf8))
+            if let filler { _ = t.intern(.name, filler) }
+            for v in ["abcde", "11010519491231002X", "+8613800138000", "x\r\nyz", "ab\r\n", "\rabcd", "é1234", "1é234",
+                      "abc\u{301}d", "1234😀", "林颖", "ab张三", "abcd\u{7F}", "a", "abcd"] {
+                let id = t.intern(.address, v)
+                #expect(t.maskText(id) == MaskText("****" + String(v.suffix(4))), "\(v.debugDescription)")
+            }
+        }
         let s = DetectedSubject(key: SubjectKey(hi: 1, lo: 2), kinds: [.mobile], isSensitive: false, masked: "****5678")
         #expect(s.masked == "****5678" && s.kinds == [.mobile])
     }
