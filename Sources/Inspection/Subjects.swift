@@ -120,7 +120,7 @@ struct SubjectTable {
     var nameOnlyJoinsNamed = false
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
-    private var links: [UInt64] = []
+    private var links = LinkList()
     /// The mask of a subject without an identifier value.
     private static let bareMask = MaskText("****")
 
@@ -136,10 +136,10 @@ struct SubjectTable {
         byValue.reset()
         nameOnlyJoinsNamed = false
         nameLinks = false
-        links.removeAll(keepingCapacity: true)
+        links.clear()
     }
 
-    var footprint: Int { values.footprint + parent.capacity * 4 + people.footprint + links.capacity * 8 }
+    var footprint: Int { values.footprint + parent.capacity * 4 + people.footprint + links.footprint }
 
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
@@ -158,7 +158,8 @@ struct SubjectTable {
         people.append(p)
         var root = id
         let strongLinks = linkingValues(p)
-        for (i, v) in links.enumerated() {
+        for i in 0..<links.count {
+            let v = links[i]
             // A value seen first here is linked to this person in the same probe.
             let r = find(root)
             if let other = byValue.valueOrInsert(v, r) {
@@ -182,17 +183,17 @@ struct SubjectTable {
     /// ones first; returns how many are strong.
     @discardableResult
     private mutating func linkingValues(_ p: Fragment) -> Int {
-        links.removeAll(keepingCapacity: true)
-        for v in p.values where isStrong(v.kind) { links.append(UInt64(UInt32(v.id))) }
-        for l in p.links { links.append(UInt64(UInt32(l))) }
+        links.clear()
+        for v in p.values where isStrong(v.kind) { links.push(UInt64(UInt32(v.id))) }
+        for l in p.links { links.push(UInt64(UInt32(l))) }
         let strong = links.count
         for n in p.values where n.kind == .name {
-            if nameLinks { links.append(UInt64(UInt32(n.id))) }
+            if nameLinks { links.push(UInt64(UInt32(n.id))) }
             for other in p.values where other.kind == .address || other.kind == .birthDate {
-                links.append(1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)))
+                links.push(1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)))
             }
         }
-        if links.isEmpty { links.append(linkComposite(p)) }
+        if links.count == 0 { links.push(linkComposite(p)) }
         return strong
     }
 
@@ -318,6 +319,24 @@ struct SubjectTable {
         return DetectedSubject(key: key, kinds: DetectorKinds(bits: kindBits.bits),
                                isSensitive: kindBits.bits & sensitiveKinds.bits != 0, mask: mask)
     }
+}
+
+/// One person's linking values, in storage kept across people: emptying an array (even keeping its
+/// capacity) goes through the generic `replaceSubrange`, which cost more than filling it.
+private struct LinkList {
+    private var storage: [UInt64] = []
+    private(set) var count = 0
+
+    var footprint: Int { storage.capacity * 8 }
+
+    @inline(__always) mutating func clear() { count = 0 }
+
+    @inline(__always) mutating func push(_ v: UInt64) {
+        if count < storage.count { storage[count] = v } else { storage.append(v) }
+        count += 1
+    }
+
+    @inline(__always) subscript(_ i: Int) -> UInt64 { storage[i] }
 }
 
 /// The union-find's people in flat storage (no arrays per person to allocate, copy and free): each
