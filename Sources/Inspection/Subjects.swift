@@ -231,6 +231,7 @@ struct SubjectTable {
 
     mutating func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
         var roots: [Int] = []
+        roots.reserveCapacity(people.count)
         for i in people.indices {
             var r = Int32(i)
             while parent[Int(r)] != r { r = parent[Int(r)] }
@@ -270,7 +271,9 @@ struct SubjectTable {
         if values.hashesInPairs {
             var ids: [Int32] = []
             ids.reserveCapacity(roots.count * 2)
-            for i in roots where !absorbed.contains(i) && merged[i] == nil { people.keyedIDs(person: i, into: &ids) }
+            for i in roots where merged.isEmpty || (!absorbed.contains(i) && merged[i] == nil) {
+                people.keyedIDs(person: i, into: &ids)
+            }
             values.prepareKeys(ids)
         }
         var out: [DetectedSubject] = []
@@ -278,9 +281,10 @@ struct SubjectTable {
         var minors = 0
         var sensitiveKinds = KindSet()
         for k in sensitivity.sensitiveKinds { sensitiveKinds.insert(k) }
-        for i in roots where !absorbed.contains(i) {
+        // Only free text merges people here; elsewhere the two tables are empty and not hashed into.
+        for i in roots where merged.isEmpty || !absorbed.contains(i) {
             let subject: DetectedSubject
-            if let m = merged[i] {
+            if !merged.isEmpty, let m = merged[i] {
                 subject = detected(m, sensitiveKinds: sensitiveKinds)
                 if m.minor { minors += 1 }
             } else {
@@ -437,12 +441,19 @@ private struct People {
 
     /// `f` holds person `i` (its storage reused).
     func fill(_ f: inout Fragment, person i: Int) {
-        f.reset()
+        // The values are overwritten in place: emptying the array first (`Fragment.reset`) went
+        // through the generic `replaceSubrange` once per subject.
+        var k = 0
         var n = people[i].head
         while n >= 0 {
-            f.values.append(nodes[Int(n)].value)
+            let v = nodes[Int(n)].value
+            if k < f.values.count { f.values[k] = v } else { f.values.append(v) }
+            k += 1
             n = nodes[Int(n)].next
         }
+        while f.values.count > k { f.values.removeLast() }
+        if !f.links.isEmpty { f.links.removeAll(keepingCapacity: true) }
+        f.fieldBirth = nil
         f.kinds = people[i].kinds
         f.minor = people[i].minor
     }
