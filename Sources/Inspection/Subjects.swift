@@ -44,7 +44,9 @@ struct Fragment {
 
     /// Empty again, keeping the arrays' storage.
     mutating func reset() {
-        if !values.isEmpty { values.removeAll(keepingCapacity: true) }
+        // One element at a time: `removeAll(keepingCapacity:)` goes through the generic
+        // `replaceSubrange`, which costs more than the few values of one record.
+        while !values.isEmpty { values.removeLast() }
         if !links.isEmpty { links.removeAll(keepingCapacity: true) }
         kinds = KindSet()
         minor = false
