@@ -45,9 +45,9 @@ struct Fragment {
     /// Empty again, keeping the arrays' storage.
     mutating func reset() {
         // One element at a time: `removeAll(keepingCapacity:)` goes through the generic
-        // `replaceSubrange`, which costs more than the few values of one record.
+        // `replaceSubrange`, which costs more than the few values and links of one record.
         while !values.isEmpty { values.removeLast() }
-        if !links.isEmpty { links.removeAll(keepingCapacity: true) }
+        while !links.isEmpty { links.removeLast() }
         kinds = KindSet()
         minor = false
         fieldBirth = nil
@@ -454,7 +454,7 @@ private struct People {
             n = nodes[Int(n)].next
         }
         while f.values.count > k { f.values.removeLast() }
-        if !f.links.isEmpty { f.links.removeAll(keepingCapacity: true) }
+        while !f.links.isEmpty { f.links.removeLast() }
         f.fieldBirth = nil
         f.kinds = people[i].kinds
         f.minor = people[i].minor
