@@ -37,9 +37,15 @@ struct Fragment {
     var hasName: Bool { kinds.contains(.name) }
 
     mutating func add(_ kind: DetectorKind, id: Int32) {
-        kinds.insert(kind)
         let v = KeyedValue(kind: kind, id: id)
-        if !values.contains(v) { values.append(v) }
+        // Every held value's kind is in `kinds`: a kind not seen yet is a value not held yet, and
+        // most values are the first of their kind in their record.
+        if !kinds.contains(kind) {
+            kinds.insert(kind)
+            values.append(v)
+        } else if !values.contains(v) {
+            values.append(v)
+        }
     }
 
     /// Empty again, keeping the arrays' storage.
