@@ -41,7 +41,7 @@ struct CategoryMasks: Sendable {
     }
 
     @inline(__always)
-    func mask(kinds: Set<DetectorKind>, sensitive isSensitive: Bool) -> UInt64 {
+    func mask<Kinds: Sequence<DetectorKind>>(kinds: Kinds, sensitive isSensitive: Bool) -> UInt64 {
         var m = isSensitive ? sensitive : 0
         for k in kinds { m |= byKind[k.ordinal] }
         return m

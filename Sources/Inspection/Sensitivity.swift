@@ -34,4 +34,5 @@ public struct SensitivityMapping: Sendable, Hashable {
     }
 
     public func isSensitive(_ kinds: Set<DetectorKind>) -> Bool { !kinds.isDisjoint(with: sensitiveKinds) }
+    public func isSensitive(_ kinds: DetectorKinds) -> Bool { kinds.contains { sensitiveKinds.contains($0) } }
 }

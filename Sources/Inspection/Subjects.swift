@@ -37,15 +37,23 @@ struct Fragment {
     var hasName: Bool { kinds.contains(.name) }
 
     mutating func add(_ kind: DetectorKind, id: Int32) {
-        kinds.insert(kind)
         let v = KeyedValue(kind: kind, id: id)
-        if !values.contains(v) { values.append(v) }
+        // Every held value's kind is in `kinds`: a kind not seen yet is a value not held yet, and
+        // most values are the first of their kind in their record.
+        if !kinds.contains(kind) {
+            kinds.insert(kind)
+            values.append(v)
+        } else if !values.contains(v) {
+            values.append(v)
+        }
     }
 
     /// Empty again, keeping the arrays' storage.
     mutating func reset() {
-        if !values.isEmpty { values.removeAll(keepingCapacity: true) }
-        if !links.isEmpty { links.removeAll(keepingCapacity: true) }
+        // One element at a time: `removeAll(keepingCapacity:)` goes through the generic
+        // `replaceSubrange`, which costs more than the few values and links of one record.
+        while !values.isEmpty { values.removeLast() }
+        while !links.isEmpty { links.removeLast() }
         kinds = KindSet()
         minor = false
         fieldBirth = nil
@@ -120,10 +128,9 @@ struct SubjectTable {
     var nameOnlyJoinsNamed = false
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
-    private var links: [UInt64] = []
-    /// The kind set of the last subject snapshotted: people of one body (and of the next bodies of a
-    /// reused state) mostly share one combination, so the shared table's lock is seldom taken.
-    private var lastKinds: (bits: UInt32, set: Set<DetectorKind>)?
+    private var links = LinkList()
+    /// The mask of a subject without an identifier value.
+    private static let bareMask = MaskText("****")
 
     init(secret: [UInt8]) {
         values = ValueTable(secret: secret)
@@ -137,10 +144,10 @@ struct SubjectTable {
         byValue.reset()
         nameOnlyJoinsNamed = false
         nameLinks = false
-        links.removeAll(keepingCapacity: true)
+        links.clear()
     }
 
-    var footprint: Int { values.footprint + parent.capacity * 4 + people.footprint + links.capacity * 8 }
+    var footprint: Int { values.footprint + parent.capacity * 4 + people.footprint + links.footprint }
 
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
@@ -159,7 +166,8 @@ struct SubjectTable {
         people.append(p)
         var root = id
         let strongLinks = linkingValues(p)
-        for (i, v) in links.enumerated() {
+        for i in 0..<links.count {
+            let v = links[i]
             // A value seen first here is linked to this person in the same probe.
             let r = find(root)
             if let other = byValue.valueOrInsert(v, r) {
@@ -183,17 +191,17 @@ struct SubjectTable {
     /// ones first; returns how many are strong.
     @discardableResult
     private mutating func linkingValues(_ p: Fragment) -> Int {
-        links.removeAll(keepingCapacity: true)
-        for v in p.values where isStrong(v.kind) { links.append(UInt64(UInt32(v.id))) }
-        for l in p.links { links.append(UInt64(UInt32(l))) }
+        links.clear()
+        for v in p.values where isStrong(v.kind) { links.push(UInt64(UInt32(v.id))) }
+        for l in p.links { links.push(UInt64(UInt32(l))) }
         let strong = links.count
         for n in p.values where n.kind == .name {
-            if nameLinks { links.append(UInt64(UInt32(n.id))) }
+            if nameLinks { links.push(UInt64(UInt32(n.id))) }
             for other in p.values where other.kind == .address || other.kind == .birthDate {
-                links.append(1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)))
+                links.push(1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)))
             }
         }
-        if links.isEmpty { links.append(linkComposite(p)) }
+        if links.count == 0 { links.push(linkComposite(p)) }
         return strong
     }
 
@@ -231,6 +239,7 @@ struct SubjectTable {
 
     mutating func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
         var roots: [Int] = []
+        roots.reserveCapacity(people.count)
         for i in people.indices {
             var r = Int32(i)
             while parent[Int(r)] != r { r = parent[Int(r)] }
@@ -270,7 +279,9 @@ struct SubjectTable {
         if values.hashesInPairs {
             var ids: [Int32] = []
             ids.reserveCapacity(roots.count * 2)
-            for i in roots where !absorbed.contains(i) && merged[i] == nil { people.keyedIDs(person: i, into: &ids) }
+            for i in roots where merged.isEmpty || (!absorbed.contains(i) && merged[i] == nil) {
+                people.keyedIDs(person: i, into: &ids)
+            }
             values.prepareKeys(ids)
         }
         var out: [DetectedSubject] = []
@@ -278,9 +289,10 @@ struct SubjectTable {
         var minors = 0
         var sensitiveKinds = KindSet()
         for k in sensitivity.sensitiveKinds { sensitiveKinds.insert(k) }
-        for i in roots where !absorbed.contains(i) {
+        // Only free text merges people here; elsewhere the two tables are empty and not hashed into.
+        for i in roots where merged.isEmpty || !absorbed.contains(i) {
             let subject: DetectedSubject
-            if let m = merged[i] {
+            if !merged.isEmpty, let m = merged[i] {
                 subject = detected(m, sensitiveKinds: sensitiveKinds)
                 if m.minor { minors += 1 }
             } else {
@@ -309,22 +321,34 @@ struct SubjectTable {
         var kindBits = p.kinds
         if p.minor { kindBits.insert(.minor) }
         let key: SubjectKey
-        let masked: String
+        let mask: MaskText
         if let b = best {
             key = identifierRank(b.kind) <= 5 ? (bestKey ?? values.subjectKey(b.id)) : compositeKey(p)
-            masked = values.masked(b.id)
+            mask = values.maskText(b.id)
         } else {
-            key = compositeKey(p); masked = "****"
+            key = compositeKey(p); mask = Self.bareMask
         }
-        let kinds: Set<DetectorKind>
-        if let last = lastKinds, last.bits == kindBits.bits {
-            kinds = last.set
-        } else {
-            kinds = kindBits.set
-            lastKinds = (kindBits.bits, kinds)
-        }
-        return DetectedSubject(key: key, kinds: kinds, isSensitive: kindBits.bits & sensitiveKinds.bits != 0, masked: masked)
+        return DetectedSubject(key: key, kinds: DetectorKinds(bits: kindBits.bits),
+                               isSensitive: kindBits.bits & sensitiveKinds.bits != 0, mask: mask)
     }
+}
+
+/// One person's linking values, in storage kept across people: emptying an array (even keeping its
+/// capacity) goes through the generic `replaceSubrange`, which cost more than filling it.
+private struct LinkList {
+    private var storage: [UInt64] = []
+    private(set) var count = 0
+
+    var footprint: Int { storage.capacity * 8 }
+
+    @inline(__always) mutating func clear() { count = 0 }
+
+    @inline(__always) mutating func push(_ v: UInt64) {
+        if count < storage.count { storage[count] = v } else { storage.append(v) }
+        count += 1
+    }
+
+    @inline(__always) subscript(_ i: Int) -> UInt64 { storage[i] }
 }
 
 /// The union-find's people in flat storage (no arrays per person to allocate, copy and free): each
@@ -425,12 +449,19 @@ private struct People {
 
     /// `f` holds person `i` (its storage reused).
     func fill(_ f: inout Fragment, person i: Int) {
-        f.reset()
+        // The values are overwritten in place: emptying the array first (`Fragment.reset`) went
+        // through the generic `replaceSubrange` once per subject.
+        var k = 0
         var n = people[i].head
         while n >= 0 {
-            f.values.append(nodes[Int(n)].value)
+            let v = nodes[Int(n)].value
+            if k < f.values.count { f.values[k] = v } else { f.values.append(v) }
+            k += 1
             n = nodes[Int(n)].next
         }
+        while f.values.count > k { f.values.removeLast() }
+        while !f.links.isEmpty { f.links.removeLast() }
+        f.fieldBirth = nil
         f.kinds = people[i].kinds
         f.minor = people[i].minor
     }

@@ -1,4 +1,3 @@
-import Synchronization
 import CustomsCore
 import Foundation
 
@@ -155,24 +154,44 @@ struct ValueTable {
         }
     }
 
-    /// The masked form of a subject's value: `****` and its last four characters. Identifiers are
-    /// ASCII: when the last five bytes are ASCII and none is a CR, each of the last four is a
-    /// character of its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can join the
-    /// fourth-last), so the string is made in one go from the bytes, without walking grapheme clusters.
-    func masked(_ id: Int32) -> String {
+    /// The masked form of a subject's value: `****` and its last four characters.
+    func masked(_ id: Int32) -> String { asciiMask(id)?.string ?? maskedByCharacters(id) }
+
+    /// `masked(id)` as a subject holds it, made without a `String` in the common (ASCII) case.
+    func maskText(_ id: Int32) -> MaskText { asciiMask(id) ?? MaskText(maskedByCharacters(id)) }
+
+    /// Identifiers are ASCII: when the last five bytes are ASCII and none is a CR, each of the last
+    /// four is a character of its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can
+    /// join the fourth-last), so the mask is made from the bytes, without walking grapheme clusters.
+    private func asciiMask(_ id: Int32) -> MaskText? {
         let e = entries[Int(id)]
         let n = Int(e.length), start = Int(e.start)
         return arena.withUnsafeBufferPointer { a in
-            let look = a[max(start, start + n - 5)..<(start + n)]
-            if look.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) {
-                let tail = a[max(start, start + n - 4)..<(start + n)]
-                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { b in
-                    for k in 0..<4 { b[k] = UInt8(ascii: "*") }
-                    for (k, c) in tail.enumerated() { b[4 + k] = c }
-                    return String(decoding: UnsafeBufferPointer(rebasing: b[0..<(4 + tail.count)]), as: UTF8.self)
-                }
+            #if _endian(little)
+            if n >= 5 && start + n >= 8, let base = a.baseAddress {
+                // The word ending at the value's end (earlier bytes are the arena's): its top five
+                // bytes are the ones checked, its top four the tail.
+                let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: start + n - 8, as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+                let noCR = (w ^ (ones &* 0x0D)) | 0xFF_FFFF
+                guard w & highs & ~0xFF_FFFF == 0, (noCR &- ones) & ~noCR & highs == 0 else { return nil }
+                return MaskText(asterisksAndTail: w & 0xFFFF_FFFF_0000_0000 | 0x2A2A_2A2A)
             }
-            return "****" + String(String(decoding: a[start..<(start + n)], as: UTF8.self).suffix(4))
+            #endif
+            guard a[max(start, start + n - 5)..<(start + n)].allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return nil }
+            let tail = a[max(start, start + n - 4)..<(start + n)]
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { b in
+                for k in 0..<4 { b[k] = UInt8(ascii: "*") }
+                for (k, c) in tail.enumerated() { b[4 + k] = c }
+                return MaskText(utf8: UnsafeBufferPointer(rebasing: b[0..<(4 + tail.count)]))
+            }
+        }
+    }
+
+    private func maskedByCharacters(_ id: Int32) -> String {
+        let e = entries[Int(id)]
+        return arena.withUnsafeBufferPointer { a in
+            "****" + String(String(decoding: a[Int(e.start)..<Int(e.start + e.length)], as: UTF8.self).suffix(4))
         }
     }
 
@@ -198,18 +217,6 @@ struct KindSet: Equatable {
     @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 << UInt32(k.tag)) != 0 }
     @inline(__always) mutating func formUnion(_ o: KindSet) { bits |= o.bits }
     var isEmpty: Bool { bits == 0 }
-    /// Built once per combination per process: people share a few combinations, and building a
-    /// `Set` costs more than the rest of a subject's snapshot.
-    var set: Set<DetectorKind> {
-        if let s = Self.sets.withLock({ $0[bits] }) { return s }
-        var s = Set<DetectorKind>(minimumCapacity: bits.nonzeroBitCount)
-        for k in Self.all where contains(k) { s.insert(k) }
-        Self.sets.withLock { if $0.count < 4096 { $0[bits] = s } }
-        return s
-    }
-
-    private static let sets = Mutex<[UInt32: Set<DetectorKind>]>([:])
-
     /// `allCases` builds a new array on every call.
     static let all = DetectorKind.allCases
 }

@@ -115,7 +115,7 @@ struct PolicyExplain: ParsableCommand {
         }
         if let r = inspected, r.uninspectable == nil {
             for s in r.subjects {
-                for c in policy.categories(forKinds: s.kinds, sensitive: s.isSensitive) { newCounts[c, default: 0] += 1 }
+                for c in policy.categories(forKinds: Set(s.kinds), sensitive: s.isSensitive) { newCounts[c, default: 0] += 1 }
             }
         }
         let preview = try buildPreview(policy: policy, recipient: match.id, new: newCounts, existing: existing)

@@ -152,7 +152,54 @@ struct FastPathTests {
         var s = KindSet()
         s.insert(.name); s.insert(.minor)
         #expect(s.contains(.name) && s.contains(.minor) && !s.contains(.email))
-        #expect(s.set == [.name, .minor])
+        #expect(Set(DetectorKinds(bits: s.bits)) == [.name, .minor])
+    }
+
+    @Test("a subject's kinds: a bit set that behaves as Set<DetectorKind> does")
+    func detectorKinds() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let a = Set(DetectorKind.allCases.filter { _ in Bool.random(using: &rng) })
+            let b = Set(DetectorKind.allCases.filter { _ in Bool.random(using: &rng) })
+            let ka = DetectorKinds(a), kb = DetectorKinds(b)
+            #expect(Set(ka) == a && ka.count == a.count && ka.isEmpty == a.isEmpty)
+            #expect(Array(ka) == a.sorted { $0.ordinal < $1.ordinal })
+            #expect(Set(ka.union(kb)) == a.union(b) && Set(ka.intersection(kb)) == a.intersection(b))
+            #expect(Set(ka.symmetricDifference(kb)) == a.symmetricDifference(b))
+            #expect(ka.isDisjoint(with: kb) == a.isDisjoint(with: b) && ka.isSuperset(of: kb) == a.isSuperset(of: b))
+            #expect((ka == kb) == (a == b))
+            for k in DetectorKind.allCases { #expect(ka.contains(k) == a.contains(k)) }
+            var m = ka
+            let k = DetectorKind.allCases.randomElement(using: &rng)!
+            #expect(m.insert(k).inserted == !a.contains(k))
+            #expect(m.remove(k) == k && !m.contains(k) && m.remove(k) == nil)
+            for mapping in [SensitivityMapping.gbt45574_2025, .gbt35273_2020] {
+                #expect(mapping.isSensitive(ka) == mapping.isSensitive(a))
+            }
+        }
+        #expect(DetectorKinds([.minor, .idNumber]).description == "[.id_number, .minor]")
+    }
+
+    @Test("a subject's mask: the text as given, or its last whole characters within 24 bytes")
+    func maskText() {
+        for m in ["****", "****123X", "****林颖", "****e\u{301}abc", "****1234😀", "****👍🏽"] {
+            #expect(MaskText(m).string == m)
+        }
+        let long = "****a" + String(repeating: "\u{301}", count: 12) + "bcd"
+        #expect(MaskText(long).string == "bcd", "whole characters only")
+        #expect(MaskText("****123X") == MaskText("****123X") && MaskText("****123X") != MaskText("****123x"))
+        // After a filler (the word-wide check reads bytes before the value) and at the arena's start.
+        for filler in [nil, "filler-value"] {
+            var t = ValueTable(secret: Array("tail".utf8))
+            if let filler { _ = t.intern(.name, filler) }
+            for v in ["abcde", "11010519491231002X", "+8613800138000", "x\r\nyz", "ab\r\n", "\rabcd", "é1234", "1é234",
+                      "abc\u{301}d", "1234😀", "林颖", "ab张三", "abcd\u{7F}", "a", "abcd"] {
+                let id = t.intern(.address, v)
+                #expect(t.maskText(id) == MaskText("****" + String(v.suffix(4))), "\(v.debugDescription)")
+            }
+        }
+        let s = DetectedSubject(key: SubjectKey(hi: 1, lo: 2), kinds: [.mobile], isSensitive: false, masked: "****5678")
+        #expect(s.masked == "****5678" && s.kinds == [.mobile])
     }
 
     @Test("flat map: insert, overwrite, grow, miss, lookup-or-insert")
