@@ -204,10 +204,10 @@ extension ClientConnection {
             connectInterceptedUpstream(ex, origin, fresh: fresh, then)
             return
         }
-        let key = UpstreamPool.Key(address: ex.candidates[0], port: ex.port)
-        if !fresh, let t = loop.pool.checkout(key) {
+        let slot = loop.pool.slot(for: UpstreamPool.Key(address: ex.candidates[0], port: ex.port))
+        if !fresh, let t = loop.pool.checkout(slot) {
             ex.upstream = t
-            ex.upstreamKey = key
+            ex.upstreamSlot = slot
             ex.reusedUpstream = true
             core.metrics.upstreamReused.increment()
             attachUpstream(ex, t)
@@ -231,7 +231,7 @@ extension ClientConnection {
         case .success(let fd):
             let t = SocketTransport(fd: fd, poller: loop.poller)
             ex.upstream = t
-            ex.upstreamKey = UpstreamPool.Key(address: ip, port: ex.port)
+            ex.upstreamSlot = loop.pool.slot(for: UpstreamPool.Key(address: ip, port: ex.port))
             setDeadline(.connect, core.config.connectTimeout)
             t.onDrained = { [unowned self, unowned t] in
                 guard self.exchange === ex, ex.upstream === t else { return }

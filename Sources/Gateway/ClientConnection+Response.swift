@@ -195,7 +195,7 @@ extension ClientConnection {
         if let up = ex.upstream {
             ex.upstream = nil
             releaseUpstream(up, reusable: ex.upstreamReusable && ex.requestDone && !loop.draining,
-                            key: ex.upstreamKey, abort: !ex.requestDone)
+                            slot: ex.upstreamSlot, abort: !ex.requestDone)
         }
         finishLog(ex)
         exchange = nil
@@ -238,6 +238,6 @@ extension ClientConnection {
             time: ex.startedAt, flowID: ex.flowID, client: identity(user: ex.user), method: ex.method,
             scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path, status: ex.status,
             bytesIn: ex.bytesUp, bytesOut: ex.bytesDown, durationMs: ms, upstreamConnectMs: ex.connectMs,
-            upstream: ex.upstreamKey.map { loop.pool.label($0) }, outcome: ex.outcome.rawValue))
+            upstream: ex.upstreamSlot?.label, outcome: ex.outcome.rawValue))
     }
 }
