@@ -40,6 +40,7 @@ public final class EnforcementGovernor: FlowGovernor {
 
     public func plan(for flow: FlowContext) -> FlowPlan {
         let rt = runtime
+        if rt.certainlyInside(flow.destination) { return .forward }
         let place = rt.locate(host: flow.host, sni: flow.sni, address: flow.destination)
         guard rt.isOutside(country: place.country, special: place.special) else { return .forward }
         // The target and header fields go out with every request, body or not.
@@ -54,6 +55,7 @@ public final class EnforcementGovernor: FlowGovernor {
 
     public func tunnel(for flow: FlowContext) -> TunnelPlan {
         let rt = runtime
+        if rt.certainlyInside(flow.destination) { return .splice }
         let place = rt.locate(host: flow.host, sni: flow.sni, address: flow.destination)
         guard rt.isOutside(country: place.country, special: place.special) else { return .splice }
         if flow.interceptable && rt.interceptionEnabled && !rt.isNoIntercept(host: flow.sni ?? flow.host) { return .intercept }

@@ -148,8 +148,12 @@ extension ClientConnection {
 
     func flowContext(_ ex: Exchange, destination: IPAddress, sni: String?) -> FlowContext {
         var headers = ex.head.headers.fields
-        // Length first: almost no field is 19 bytes, so few names are lowercased per request.
-        headers.removeAll { $0.name.utf8.count == 19 && $0.name.lowercased() == "proxy-authorization" }
+        // Length first: almost no field is 19 bytes, so few names are compared per request; and
+        // only a list that holds one is rewritten (removeAll would copy the shared list each time).
+        let isCredentials: ((name: String, value: String)) -> Bool = {
+            $0.name.utf8.count == 19 && $0.name.lowercased() == "proxy-authorization"
+        }
+        if headers.contains(where: isCredentials) { headers.removeAll(where: isCredentials) }
         // Plain and intercepted requests both come here; tunnels have no target query.
         let target = ex.scheme == "tunnel" ? "" : ex.head.pathAndQuery
         let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[target.index(after: $0)...]) } ?? ""
@@ -160,20 +164,39 @@ extension ClientConnection {
     }
 
     /// The head as it goes upstream: HTTP/1.1, origin-form, hop-by-hop fields removed, Host from the URI, Via added.
+    /// Written straight from the client's head: a modified copy of its fields cost an allocation
+    /// and a retain and release of every name and value per request.
     private func prepareUpstreamHead(_ ex: Exchange, inspecting: Bool) {
-        var head = ex.head
+        let head = ex.head
         let expects = head.headers.containsToken("Expect", "100-continue")
-        head.headers.removeHopByHop()
-        if inspecting { head.headers.remove("Expect") }
-        if case .absolute(_, let h, let p, _) = head.target {
-            head.headers.remove("Host")
-            let hostText = h.utf8.contains(UInt8(ascii: ":")) ? "[\(h)]" : h
-            head.headers.add("Host", p == 80 ? hostText : "\(hostText):\(p)")
+        var absoluteHost: (host: String, port: UInt16)?
+        if case .absolute(_, let h, let p, _) = head.target { absoluteHost = (h, p) }
+        let replaceHost = absoluteHost != nil
+        var out: [UInt8] = []
+        head.serializeForwardedStart(into: &out) { name in
+            switch name.utf8.count {
+            case 4: return replaceHost && name.equalsLowercased("host")
+            case 6: return inspecting && name.equalsLowercased("expect")
+            default: return false
+            }
         }
-        head.headers.add("Via", core.config.via)
-        head.version = .http11
+        if let (h, p) = absoluteHost {
+            out.appendASCII("Host: ")
+            let bracket = h.utf8.contains(UInt8(ascii: ":"))
+            if bracket { out.append(UInt8(ascii: "[")) }
+            out.append(contentsOf: h.utf8)
+            if bracket { out.append(UInt8(ascii: "]")) }
+            if p != 80 {
+                out.append(UInt8(ascii: ":"))
+                out.appendDecimal(UInt64(p))
+            }
+            out.appendASCII("\r\n")
+        }
+        out.appendASCII("Via: ")
+        out.append(contentsOf: core.config.via.utf8)
+        out.appendASCII("\r\n\r\n")
         ex.relayContinue = expects && !inspecting && !ex.clientIsHTTP10
-        ex.upstreamHead = head.serialized(originForm: true)
+        ex.upstreamHead = out
     }
 
     /// Answers the exchange from the gateway (no upstream). Keeps the connection only when no body is pending.
