@@ -175,7 +175,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     /// Bytes the fields take on the wire.
-    var estimatedSize: Int {
+    public var estimatedSize: Int {
         fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
     }
 
