@@ -66,6 +66,8 @@ extension ClientConnection {
         exchange = ex
         if let ip = connectTo {
             destinationsResolved(ex, .success([ip]))
+        } else if let known = core.resolver.answerNow(host) {
+            destinationsResolved(ex, .success(known))
         } else {
             // Held strongly until the answer (bounded by the resolve timeout): a weak reference
             // would give every connection a side table and slow each retain after it.
@@ -130,9 +132,15 @@ extension ClientConnection {
                 respondSynthetic(ex, response)
             case .forward:
                 ex.mode = .streaming
-                connectUpstream(ex) { [unowned self] in
-                    self.sendUpstreamHead(ex)
-                    self.beginRequestBody(ex)
+                if takePooledUpstream(ex) {
+                    // The keep-alive case needs no continuation (a closure allocated per request).
+                    sendUpstreamHead(ex)
+                    beginRequestBody(ex)
+                } else {
+                    connectUpstream(ex) { [unowned self] in
+                        self.sendUpstreamHead(ex)
+                        self.beginRequestBody(ex)
+                    }
                 }
             case .inspect(let inspection):
                 ex.mode = .holding
@@ -227,18 +235,26 @@ extension ClientConnection {
             connectInterceptedUpstream(ex, origin, fresh: fresh, then)
             return
         }
-        let slot = loop.pool.slot(for: UpstreamPool.Key(address: ex.candidates[0], port: ex.port))
-        if !fresh, let t = loop.pool.checkout(slot) {
-            ex.upstream = t
-            ex.upstreamSlot = slot
-            ex.reusedUpstream = true
-            core.metrics.upstreamReused.increment()
-            attachUpstream(ex, t)
+        if !fresh, takePooledUpstream(ex) {
             then()
             return
         }
         ex.reusedUpstream = false
         connectNext(ex, index: 0, then)
+    }
+
+    /// Attaches an idle pooled connection to the first allowed address, if there is one (plain
+    /// connections only: intercepted ones keep their own TLS upstream).
+    private func takePooledUpstream(_ ex: Exchange) -> Bool {
+        guard interception?.origin == nil else { return false }
+        let slot = loop.pool.slot(for: UpstreamPool.Key(address: ex.candidates[0], port: ex.port))
+        guard let t = loop.pool.checkout(slot) else { return false }
+        ex.upstream = t
+        ex.upstreamSlot = slot
+        ex.reusedUpstream = true
+        core.metrics.upstreamReused.increment()
+        attachUpstream(ex, t)
+        return true
     }
 
     private func connectNext(_ ex: Exchange, index: Int, _ then: @escaping () -> Void) {

@@ -83,11 +83,12 @@ final class ClientConnection: @unchecked Sendable {
 
     func setDeadline(_ kind: Deadline, _ seconds: Double) {
         deadlineKind = kind
-        deadlineAt = kind == .none ? 0 : DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        deadlineAt = kind == .none ? 0 : CoarseClock.nanoseconds() + UInt64(seconds * 1e9)
     }
 
-    func checkDeadline(_ now: DispatchTime) {
-        guard deadlineKind != .none, now.uptimeNanoseconds >= deadlineAt else { return }
+    /// `now` is `CoarseClock.nanoseconds()`, the clock deadlines are set with.
+    func checkDeadline(_ now: UInt64) {
+        guard deadlineKind != .none, now >= deadlineAt else { return }
         let kind = deadlineKind
         deadlineKind = .none
         switch kind {

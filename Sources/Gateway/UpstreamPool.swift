@@ -23,7 +23,8 @@ final class UpstreamPool {
         }
     }
 
-    fileprivate struct Idle { let transport: SocketTransport; let since: DispatchTime }
+    /// `since` is `CoarseClock.nanoseconds()` at checkin.
+    fileprivate struct Idle { let transport: SocketTransport; let since: UInt64 }
     private var slots: [Key: Slot] = [:]
     private let perKey: Int
     private let idleTimeout: UInt64
@@ -59,7 +60,7 @@ final class UpstreamPool {
             slot.listed = true
             slots[slot.key] = slot
         }
-        slot.idle.append(Idle(transport: t, since: .now()))
+        slot.idle.append(Idle(transport: t, since: CoarseClock.nanoseconds()))
         if slot.idle.count > perKey {
             slot.idle.removeFirst().transport.close(abort: false)
         }
@@ -79,11 +80,12 @@ final class UpstreamPool {
         }
     }
 
-    func evictExpired(now: DispatchTime) {
+    /// `now` is `CoarseClock.nanoseconds()`.
+    func evictExpired(now: UInt64) {
         for s in slots.values where !s.idle.isEmpty {
-            let keep = s.idle.filter { now.uptimeNanoseconds - $0.since.uptimeNanoseconds < idleTimeout }
+            let keep = s.idle.filter { now &- $0.since < idleTimeout }
             if keep.count == s.idle.count { continue }
-            for i in s.idle where now.uptimeNanoseconds - i.since.uptimeNanoseconds >= idleTimeout {
+            for i in s.idle where now &- i.since >= idleTimeout {
                 i.transport.close(abort: false)
             }
             s.idle = keep
