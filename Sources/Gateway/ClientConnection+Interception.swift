@@ -234,7 +234,7 @@ extension ClientConnection {
                 ex.reusedUpstream = !state.idleUpstreamIsFresh
                 if ex.reusedUpstream { core.metrics.upstreamReused.increment() }
                 state.idleUpstreamIsFresh = false
-                attachUpstream(ex, kept)
+                attachUpstream(kept)
                 then()
                 return
             }

@@ -253,7 +253,7 @@ extension ClientConnection {
         ex.upstreamSlot = slot
         ex.reusedUpstream = true
         core.metrics.upstreamReused.increment()
-        attachUpstream(ex, t)
+        attachUpstream(t)
         return true
     }
 
@@ -294,13 +294,13 @@ extension ClientConnection {
         core.metrics.upstreamConnects.increment()
         core.metrics.upstreamConnectSeconds.observe(ms / 1000)
         setDeadline(.activity, core.config.idleTimeout)
-        attachUpstream(ex, t)
+        attachUpstream(t)
         then()
     }
 
-    func attachUpstream(_ ex: Exchange, _ t: ByteTransport) {
-        t.onReadable = { [unowned self] in self.upstreamReadable(ex) }
-        t.onDrained = { [unowned self] in self.upstreamDrained(ex) }
+    func attachUpstream(_ t: ByteTransport) {
+        t.onReadable = onUpstreamReadable
+        t.onDrained = onUpstreamDrained
         t.resumeReading()
     }
 
@@ -312,7 +312,7 @@ extension ClientConnection {
     }
 
     /// Upstream can take more request bytes again.
-    private func upstreamDrained(_ ex: Exchange) {
+    func upstreamDrained(_ ex: Exchange) {
         guard exchange === ex, phase == .exchanging, !ex.requestDone, !ex.awaitingVerdict else { return }
         if ex.mode != .holding { client.resumeReading() }
     }

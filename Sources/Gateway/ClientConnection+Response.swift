@@ -105,7 +105,7 @@ extension ClientConnection {
             ex.headOut = out
             ex.bytesDown += UInt64(out.count)
             core.metrics.bytesOut.increment(by: UInt64(out.count))
-            client.onDrained = { [unowned self] in self.clientDrained(ex) }
+            client.onDrained = onClientDrainedDuringResponse
             if !ex.response.isComplete && !rest.isEmpty {
                 responseBody(ex, rest)
             }
@@ -178,7 +178,7 @@ extension ClientConnection {
         ex.headOut = []
     }
 
-    private func clientDrained(_ ex: Exchange) {
+    func clientDrained(_ ex: Exchange) {
         guard exchange === ex, ex.responseState == .body else { return }
         ex.upstream?.resumeReading()
     }

@@ -47,6 +47,19 @@ final class ClientConnection: @unchecked Sendable {
     /// Set while a CONNECT is being intercepted, and on the connection that then runs HTTP inside it.
     var interception: ConnectionInterception?
 
+    // Callbacks made once per connection and handed to every exchange's transports (a closure per
+    // exchange cost an allocation and its teardown per request). They act on the exchange in
+    // progress; each handler still checks its state, as the per-exchange closures did.
+    lazy var onUpstreamReadable: () -> Void = { [unowned self] in
+        if let ex = self.exchange { self.upstreamReadable(ex) }
+    }
+    lazy var onUpstreamDrained: () -> Void = { [unowned self] in
+        if let ex = self.exchange { self.upstreamDrained(ex) }
+    }
+    lazy var onClientDrainedDuringResponse: () -> Void = { [unowned self] in
+        if let ex = self.exchange { self.clientDrained(ex) }
+    }
+
     convenience init(core: GatewayCore, loop: EventLoop, fd: Int32, peer: (IPAddress, UInt16),
                      originalDestination: (IPAddress, UInt16)?, transparent: Bool) {
         self.init(core: core, loop: loop, client: SocketTransport(fd: fd, poller: loop.poller), peer: peer,

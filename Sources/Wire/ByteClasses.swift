@@ -104,6 +104,18 @@ extension StringProtocol {
 }
 
 extension String {
+    /// `equalsLowercased` compiled for String, so callers in other modules do not reach the
+    /// generic one unspecialised (iterating the UTF-8 view through witnesses byte by byte).
+    public func equalsLowercased(_ literal: StaticString) -> Bool {
+        guard utf8.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        var copy = self
+        return copy.withUTF8 { a in
+            for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }
+            return true
+        }
+    }
+
     /// Builds a String from wire bytes. Header bytes are Latin-1 in theory and UTF-8 in practice;
     /// invalid UTF-8 is repaired rather than refused so that obs-text never breaks a request.
     init(wire bytes: UnsafeRawBufferPointer) {
