@@ -38,6 +38,12 @@ public final class EnforcementGovernor: FlowGovernor {
         metrics.trackRecipients(runtime.recipientIDs)
     }
 
+    /// A plain request's `finished` does nothing, so skipping both for a destination that
+    /// `plan` would forward at once changes nothing but the work.
+    public func forwardsEveryRequest(to destination: IPAddress) -> Bool {
+        runtime.certainlyInside(destination)
+    }
+
     public func plan(for flow: FlowContext) -> FlowPlan {
         let rt = runtime
         if rt.certainlyInside(flow.destination) { return .forward }

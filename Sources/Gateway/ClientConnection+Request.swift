@@ -120,7 +120,7 @@ extension ClientConnection {
         case .success(let addrs):
             ex.candidates = addrs
             var plan = FlowPlan.forward
-            if let governor = core.governor {
+            if let governor = core.governor, !governor.forwardsEveryRequest(to: addrs[0]) {
                 let ctx = flowContext(ex, destination: addrs[0], sni: nil)
                 ex.context = ctx
                 plan = governor.plan(for: ctx)
