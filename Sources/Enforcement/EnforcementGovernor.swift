@@ -38,8 +38,15 @@ public final class EnforcementGovernor: FlowGovernor {
         metrics.trackRecipients(runtime.recipientIDs)
     }
 
+    /// A plain request's `finished` does nothing, so skipping both for a destination that
+    /// `plan` would forward at once changes nothing but the work.
+    public func forwardsEveryRequest(to destination: IPAddress) -> Bool {
+        runtime.certainlyInside(destination)
+    }
+
     public func plan(for flow: FlowContext) -> FlowPlan {
         let rt = runtime
+        if rt.certainlyInside(flow.destination) { return .forward }
         let place = rt.locate(host: flow.host, sni: flow.sni, address: flow.destination)
         guard rt.isOutside(country: place.country, special: place.special) else { return .forward }
         // The target and header fields go out with every request, body or not.
@@ -54,6 +61,7 @@ public final class EnforcementGovernor: FlowGovernor {
 
     public func tunnel(for flow: FlowContext) -> TunnelPlan {
         let rt = runtime
+        if rt.certainlyInside(flow.destination) { return .splice }
         let place = rt.locate(host: flow.host, sni: flow.sni, address: flow.destination)
         guard rt.isOutside(country: place.country, special: place.special) else { return .splice }
         if flow.interceptable && rt.interceptionEnabled && !rt.isNoIntercept(host: flow.sni ?? flow.host) { return .intercept }

@@ -27,6 +27,9 @@ public final class PolicyRuntime: Sendable {
     /// The counters a flow to each configured recipient touches (`PolicySnapshot.countKeys`),
     /// built once instead of per flow.
     private let countKeysByRecipient: [String: Set<CountKey>]
+    /// Whether a configured recipient pins a country: only then can naming the recipient move a
+    /// flow abroad against the table, so only then must a flow the table keeps home be named.
+    private let pinsCountries: Bool
 
     /// Interception comes from the command line (the CA folder), not from the policy file.
     public struct InterceptionSettings: Sendable {
@@ -47,6 +50,7 @@ public final class PolicyRuntime: Sendable {
         var keys: [String: Set<CountKey>] = [:]
         for r in policy.site.recipients where keys[r.id] == nil { keys[r.id] = policy.countKeys(forRecipient: r.id) }
         self.countKeysByRecipient = keys
+        self.pinsCountries = policy.site.recipients.contains { $0.country != nil }
         self.policy = policy
         self.table = table
         self.tablePath = tablePath
@@ -88,6 +92,18 @@ public final class PolicyRuntime: Sendable {
         let recipient = policy.recipient(host: host, sni: sni, address: address, country: country)
         if let fixed = recipient.country { return (fixed, false, recipient) }
         return (country, special, recipient)
+    }
+
+    /// True when a flow to `address` certainly stays home: the table keeps it inside and no
+    /// recipient pins a country. Such flows (most of them) skip naming their recipient, which
+    /// normalises the host and may format the address; `locate` then `isOutside` says the same.
+    func certainlyInside(_ address: IPAddress) -> Bool {
+        guard !pinsCountries else { return false }
+        switch table.lookup(address) {
+        case .country(let c): return !isOutside(country: c, special: false)
+        case .special: return !isOutside(country: nil, special: true)
+        case .unknown: return !isOutside(country: nil, special: false)
+        }
     }
 
     /// Whether a flow to this place leaves the home territory of any loaded regime.

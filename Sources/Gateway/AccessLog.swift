@@ -24,9 +24,9 @@ struct AccessRecord {
     var outcome: String
 
     /// Appends the JSON line to `out` byte by byte: no intermediate Strings on the request path.
-    func write(into out: inout [UInt8]) {
+    func write(into out: inout [UInt8], stamps: inout TimestampCache) {
         out.appendASCII("{\"time\":\"")
-        AccessLog.appendTimestamp(time, to: &out)
+        stamps.append(time, to: &out)
         out.appendASCII("\",\"flow\":\"")
         out.append(contentsOf: flowID.utf8)
         out.appendASCII("\",\"client\":\"")
@@ -55,7 +55,11 @@ struct AccessRecord {
 /// @unchecked Sendable: `pending` is behind a lock; the timer is only touched in init and close.
 final class AccessLog: @unchecked Sendable {
     private let fd: Int32
-    private let pending = Mutex<[UInt8]>([])
+    private struct Pending {
+        var bytes: [UInt8] = []
+        var stamps = TimestampCache()
+    }
+    private let pending = Mutex(Pending())
     private let queue = DispatchQueue(label: "customs.access-log")
     private let timer: DispatchSourceTimer
 
@@ -71,17 +75,17 @@ final class AccessLog: @unchecked Sendable {
     }
 
     func append(_ record: AccessRecord) {
-        let big = pending.withLock { buf -> Bool in
-            record.write(into: &buf)
-            return buf.count >= 65_536
+        let big = pending.withLock { p -> Bool in
+            record.write(into: &p.bytes, stamps: &p.stamps)
+            return p.bytes.count >= 65_536
         }
         if big { queue.async { self.flush() } }
     }
 
     func flush() {
-        let data = pending.withLock { buf -> [UInt8] in
-            let out = buf
-            buf.removeAll(keepingCapacity: true)
+        let data = pending.withLock { p -> [UInt8] in
+            let out = p.bytes
+            p.bytes.removeAll(keepingCapacity: true)
             return out
         }
         var off = 0
@@ -179,17 +183,47 @@ final class AccessLog: @unchecked Sendable {
 
     static func appendTimestamp(_ d: Date, to out: inout [UInt8]) {
         let seconds = d.timeIntervalSince1970
-        var t = time_t(seconds)
+        let t = time_t(seconds)
+        appendSecond(t, to: &out)
+        appendMilliseconds(of: seconds, after: t, to: &out)
+    }
+
+    /// "YYYY-MM-DDTHH:MM:SS." of a whole second.
+    static func appendSecond(_ second: time_t, to out: inout [UInt8]) {
+        var t = second
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        let ms = UInt64(max(0, Int((seconds - Double(t)) * 1000)))
         out.appendDecimal(UInt64(max(0, Int(tmv.tm_year) + 1900)), width: 4); out.append(UInt8(ascii: "-"))
         out.appendDecimal(UInt64(tmv.tm_mon + 1), width: 2); out.append(UInt8(ascii: "-"))
         out.appendDecimal(UInt64(tmv.tm_mday), width: 2); out.append(UInt8(ascii: "T"))
         out.appendDecimal(UInt64(tmv.tm_hour), width: 2); out.append(UInt8(ascii: ":"))
         out.appendDecimal(UInt64(tmv.tm_min), width: 2); out.append(UInt8(ascii: ":"))
         out.appendDecimal(UInt64(tmv.tm_sec), width: 2); out.append(UInt8(ascii: "."))
+    }
+
+    /// "mmmZ": the milliseconds of `seconds` past the whole second `t`.
+    static func appendMilliseconds(of seconds: Double, after t: time_t, to out: inout [UInt8]) {
+        let ms = UInt64(max(0, Int((seconds - Double(t)) * 1000)))
         out.appendDecimal(ms, width: 3); out.append(UInt8(ascii: "Z"))
+    }
+}
+
+/// The access log's timestamps to the second, formatted once per second: every line has one,
+/// and `gmtime_r` with fourteen digits per request showed in profiles.
+struct TimestampCache {
+    private var second: time_t = .min
+    private var prefix: [UInt8] = []
+
+    mutating func append(_ d: Date, to out: inout [UInt8]) {
+        let seconds = d.timeIntervalSince1970
+        let t = time_t(seconds)
+        if t != second {
+            prefix.removeAll(keepingCapacity: true)
+            AccessLog.appendSecond(t, to: &prefix)
+            second = t
+        }
+        out.append(contentsOf: prefix)
+        AccessLog.appendMilliseconds(of: seconds, after: t, to: &out)
     }
 }
 

@@ -148,14 +148,14 @@ extension ClientConnection {
                                       client: client, upstream: up, connectHost: ex.host, port: ex.port, sni: sni,
                                       earlyClientBytes: early)
         state.setup = setup
-        let destination = ex.upstreamKey?.address ?? ex.candidates[0]
+        let destination = ex.upstreamSlot?.key.address ?? ex.candidates[0]
         setup.start(timeout: core.config.connectTimeout + core.config.headerTimeout) { [unowned self] outcome in
             state.setup = nil
             switch outcome {
             case let .ended(status, reason):
                 ex.status = status == 0 ? 499 : status
                 ex.outcome = .error
-                self.core.metrics.tunnels[.error]?.increment()
+                self.core.metrics.countTunnel(.error)
                 self.finishLog(ex)
                 self.core.logger.debug("interception ended during setup", metadata: ["host": "\(ex.host)", "reason": "\(reason)"])
                 // The setup closes (or drains, then closes) the sockets itself.
@@ -163,7 +163,7 @@ extension ClientConnection {
             case let .established(clientTLS, upstreamTLS, refusal):
                 ex.status = refusal == nil ? 200 : 502
                 ex.outcome = refusal == nil ? .forwarded : .error
-                self.core.metrics.tunnels[refusal == nil ? .relayed : .error]?.increment()
+                self.core.metrics.countTunnel(refusal == nil ? .relayed : .error)
                 self.finishLog(ex)
                 let inner = ClientConnection(core: self.core, loop: self.loop, client: clientTLS,
                                              peer: (self.peerAddress, self.peerPort),
@@ -226,8 +226,7 @@ extension ClientConnection {
     /// request when it is still good, else a new one (verified again, session resumed).
     func connectInterceptedUpstream(_ ex: Exchange, _ origin: ConnectionInterception.Origin, fresh: Bool,
                                     _ then: @escaping () -> Void) {
-        let key = UpstreamPool.Key(address: origin.destination, port: origin.port)
-        ex.upstreamKey = key
+        ex.upstreamSlot = loop.pool.slot(for: UpstreamPool.Key(address: origin.destination, port: origin.port))
         if let state = interception, let kept = state.idleUpstream {
             state.idleUpstream = nil
             if !fresh, !kept.isClosed, kept.engine.state == .established {
@@ -235,7 +234,7 @@ extension ClientConnection {
                 ex.reusedUpstream = !state.idleUpstreamIsFresh
                 if ex.reusedUpstream { core.metrics.upstreamReused.increment() }
                 state.idleUpstreamIsFresh = false
-                attachUpstream(ex, kept)
+                attachUpstream(kept)
                 then()
                 return
             }
@@ -299,7 +298,7 @@ extension ClientConnection {
 
     /// After a response: keep the upstream for the next request (intercepted connections keep
     /// their own TLS upstream; plain ones use the pool) or close it.
-    func releaseUpstream(_ up: ByteTransport, reusable: Bool, key: UpstreamPool.Key?, abort: Bool) {
+    func releaseUpstream(_ up: ByteTransport, reusable: Bool, slot: UpstreamPool.Slot?, abort: Bool) {
         if let state = interception, state.origin != nil {
             if reusable, let tls = up as? TLSTransport {
                 state.idleUpstream?.close(abort: false)
@@ -309,8 +308,8 @@ extension ClientConnection {
             }
             return
         }
-        if reusable, let key, let socket = up.socket {
-            loop.pool.checkin(socket, key: key)
+        if reusable, let slot, let socket = up.socket {
+            loop.pool.checkin(socket, slot: slot)
         } else {
             up.close(abort: abort)
         }

@@ -66,6 +66,8 @@ extension ClientConnection {
         exchange = ex
         if let ip = connectTo {
             destinationsResolved(ex, .success([ip]))
+        } else if let known = core.resolver.answerNow(host) {
+            destinationsResolved(ex, .success(known))
         } else {
             // Held strongly until the answer (bounded by the resolve timeout): a weak reference
             // would give every connection a side table and slow each retain after it.
@@ -118,7 +120,7 @@ extension ClientConnection {
         case .success(let addrs):
             ex.candidates = addrs
             var plan = FlowPlan.forward
-            if let governor = core.governor {
+            if let governor = core.governor, !governor.forwardsEveryRequest(to: addrs[0]) {
                 let ctx = flowContext(ex, destination: addrs[0], sni: nil)
                 ex.context = ctx
                 plan = governor.plan(for: ctx)
@@ -130,9 +132,15 @@ extension ClientConnection {
                 respondSynthetic(ex, response)
             case .forward:
                 ex.mode = .streaming
-                connectUpstream(ex) { [unowned self] in
-                    self.sendUpstreamHead(ex)
-                    self.beginRequestBody(ex)
+                if takePooledUpstream(ex) {
+                    // The keep-alive case needs no continuation (a closure allocated per request).
+                    sendUpstreamHead(ex)
+                    beginRequestBody(ex)
+                } else {
+                    connectUpstream(ex) { [unowned self] in
+                        self.sendUpstreamHead(ex)
+                        self.beginRequestBody(ex)
+                    }
                 }
             case .inspect(let inspection):
                 ex.mode = .holding
@@ -148,8 +156,12 @@ extension ClientConnection {
 
     func flowContext(_ ex: Exchange, destination: IPAddress, sni: String?) -> FlowContext {
         var headers = ex.head.headers.fields
-        // Length first: almost no field is 19 bytes, so few names are lowercased per request.
-        headers.removeAll { $0.name.utf8.count == 19 && $0.name.lowercased() == "proxy-authorization" }
+        // Length first: almost no field is 19 bytes, so few names are compared per request; and
+        // only a list that holds one is rewritten (removeAll would copy the shared list each time).
+        let isCredentials: ((name: String, value: String)) -> Bool = {
+            $0.name.utf8.count == 19 && $0.name.lowercased() == "proxy-authorization"
+        }
+        if headers.contains(where: isCredentials) { headers.removeAll(where: isCredentials) }
         // Plain and intercepted requests both come here; tunnels have no target query.
         let target = ex.scheme == "tunnel" ? "" : ex.head.pathAndQuery
         let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[target.index(after: $0)...]) } ?? ""
@@ -160,20 +172,39 @@ extension ClientConnection {
     }
 
     /// The head as it goes upstream: HTTP/1.1, origin-form, hop-by-hop fields removed, Host from the URI, Via added.
+    /// Written straight from the client's head: a modified copy of its fields cost an allocation
+    /// and a retain and release of every name and value per request.
     private func prepareUpstreamHead(_ ex: Exchange, inspecting: Bool) {
-        var head = ex.head
+        let head = ex.head
         let expects = head.headers.containsToken("Expect", "100-continue")
-        head.headers.removeHopByHop()
-        if inspecting { head.headers.remove("Expect") }
-        if case .absolute(_, let h, let p, _) = head.target {
-            head.headers.remove("Host")
-            let hostText = h.utf8.contains(UInt8(ascii: ":")) ? "[\(h)]" : h
-            head.headers.add("Host", p == 80 ? hostText : "\(hostText):\(p)")
+        var absoluteHost: (host: String, port: UInt16)?
+        if case .absolute(_, let h, let p, _) = head.target { absoluteHost = (h, p) }
+        let replaceHost = absoluteHost != nil
+        var out: [UInt8] = []
+        head.serializeForwardedStart(into: &out) { name in
+            switch name.utf8.count {
+            case 4: return replaceHost && name.equalsLowercased("host")
+            case 6: return inspecting && name.equalsLowercased("expect")
+            default: return false
+            }
         }
-        head.headers.add("Via", core.config.via)
-        head.version = .http11
+        if let (h, p) = absoluteHost {
+            out.appendASCII("Host: ")
+            let bracket = h.utf8.contains(UInt8(ascii: ":"))
+            if bracket { out.append(UInt8(ascii: "[")) }
+            out.append(contentsOf: h.utf8)
+            if bracket { out.append(UInt8(ascii: "]")) }
+            if p != 80 {
+                out.append(UInt8(ascii: ":"))
+                out.appendDecimal(UInt64(p))
+            }
+            out.appendASCII("\r\n")
+        }
+        out.appendASCII("Via: ")
+        out.append(contentsOf: core.config.via.utf8)
+        out.appendASCII("\r\n\r\n")
         ex.relayContinue = expects && !inspecting && !ex.clientIsHTTP10
-        ex.upstreamHead = head.serialized(originForm: true)
+        ex.upstreamHead = out
     }
 
     /// Answers the exchange from the gateway (no upstream). Keeps the connection only when no body is pending.
@@ -204,18 +235,26 @@ extension ClientConnection {
             connectInterceptedUpstream(ex, origin, fresh: fresh, then)
             return
         }
-        let key = UpstreamPool.Key(address: ex.candidates[0], port: ex.port)
-        if !fresh, let t = loop.pool.checkout(key) {
-            ex.upstream = t
-            ex.upstreamKey = key
-            ex.reusedUpstream = true
-            core.metrics.upstreamReused.increment()
-            attachUpstream(ex, t)
+        if !fresh, takePooledUpstream(ex) {
             then()
             return
         }
         ex.reusedUpstream = false
         connectNext(ex, index: 0, then)
+    }
+
+    /// Attaches an idle pooled connection to the first allowed address, if there is one (plain
+    /// connections only: intercepted ones keep their own TLS upstream).
+    private func takePooledUpstream(_ ex: Exchange) -> Bool {
+        guard interception?.origin == nil else { return false }
+        let slot = loop.pool.slot(for: UpstreamPool.Key(address: ex.candidates[0], port: ex.port))
+        guard let t = loop.pool.checkout(slot) else { return false }
+        ex.upstream = t
+        ex.upstreamSlot = slot
+        ex.reusedUpstream = true
+        core.metrics.upstreamReused.increment()
+        attachUpstream(t)
+        return true
     }
 
     private func connectNext(_ ex: Exchange, index: Int, _ then: @escaping () -> Void) {
@@ -231,7 +270,7 @@ extension ClientConnection {
         case .success(let fd):
             let t = SocketTransport(fd: fd, poller: loop.poller)
             ex.upstream = t
-            ex.upstreamKey = UpstreamPool.Key(address: ip, port: ex.port)
+            ex.upstreamSlot = loop.pool.slot(for: UpstreamPool.Key(address: ip, port: ex.port))
             setDeadline(.connect, core.config.connectTimeout)
             t.onDrained = { [unowned self, unowned t] in
                 guard self.exchange === ex, ex.upstream === t else { return }
@@ -255,13 +294,13 @@ extension ClientConnection {
         core.metrics.upstreamConnects.increment()
         core.metrics.upstreamConnectSeconds.observe(ms / 1000)
         setDeadline(.activity, core.config.idleTimeout)
-        attachUpstream(ex, t)
+        attachUpstream(t)
         then()
     }
 
-    func attachUpstream(_ ex: Exchange, _ t: ByteTransport) {
-        t.onReadable = { [unowned self] in self.upstreamReadable(ex) }
-        t.onDrained = { [unowned self] in self.upstreamDrained(ex) }
+    func attachUpstream(_ t: ByteTransport) {
+        t.onReadable = onUpstreamReadable
+        t.onDrained = onUpstreamDrained
         t.resumeReading()
     }
 
@@ -273,7 +312,7 @@ extension ClientConnection {
     }
 
     /// Upstream can take more request bytes again.
-    private func upstreamDrained(_ ex: Exchange) {
+    func upstreamDrained(_ ex: Exchange) {
         guard exchange === ex, phase == .exchanging, !ex.requestDone, !ex.awaitingVerdict else { return }
         if ex.mode != .holding { client.resumeReading() }
     }

@@ -14,8 +14,15 @@ extension ClientConnection {
             let piece = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<n])
             switch ex.responseState {
             case .awaitingHead:
-                ex.responseBuffer.append(contentsOf: piece)
-                parseResponseHead(ex)
+                if ex.responseBuffer.isEmpty {
+                    // Nearly every head arrives in one read: parse it where it landed.
+                    parseResponseHead(ex, piece)
+                } else {
+                    ex.responseBuffer.append(contentsOf: piece)
+                    let buffered = ex.responseBuffer
+                    ex.responseBuffer = []
+                    buffered.withUnsafeBytes { parseResponseHead(ex, $0) }
+                }
             case .body:
                 responseBody(ex, piece)
             case .done:
@@ -26,18 +33,26 @@ extension ClientConnection {
         }
     }
 
-    private func parseResponseHead(_ ex: Exchange) {
+    /// Parses response heads from `input` (what arrived, after any partial head kept from earlier
+    /// reads): 1xx heads are relayed or dropped, the final one starts the body, and an incomplete
+    /// one is kept in `responseBuffer` for the next read (the parser resumes on the grown buffer).
+    private func parseResponseHead(_ ex: Exchange, _ input: UnsafeRawBufferPointer) {
+        var offset = 0
         while exchange === ex, ex.responseState == .awaitingHead {
+            let pending = UnsafeRawBufferPointer(rebasing: input[offset...])
             let result: HeadParseResult<HTTPResponseHead>
             do {
-                result = try ex.responseBuffer.withWireBytes { (p) throws(WireError) in try ex.responseParser.parseResponse(p) }
+                result = try ex.responseParser.parseResponse(pending)
             } catch {
                 upstreamFailed(status: 502, "upstream sent an invalid response: \(error.message)")
                 return
             }
-            guard case .complete(var head, let n) = result else { return }
+            guard case .complete(let head, let n) = result else {
+                ex.responseBuffer.append(contentsOf: pending)
+                return
+            }
             ex.responseParser.reset()
-            ex.responseBuffer.removeFirst(n)
+            offset += n
             if head.status >= 100 && head.status < 200 {
                 if head.status == 101 {
                     upstreamFailed(status: 502, "upstream switched protocols, which this proxy does not relay")
@@ -58,34 +73,41 @@ extension ClientConnection {
             ex.upstreamReusable = head.keepAlive
             if case .untilClose = framing { ex.upstreamReusable = false }
             var keepClient = ex.clientKeepAlive && !loop.draining && ex.requestDone
-            head.headers.removeHopByHop()
+            var dropTransferEncoding = false
             if case .chunked = framing, ex.clientIsHTTP10 {
                 // An HTTP/1.0 client cannot read chunked: send the payload and end it by closing.
                 ex.dechunk = true
                 keepClient = false
-                head.headers.remove("Transfer-Encoding")
+                dropTransferEncoding = true
             }
             if case .untilClose = framing { keepClient = false }
-            head.headers.add("Via", core.config.via)
-            if !keepClient {
-                head.headers.add("Connection", "close")
-            } else if ex.clientIsHTTP10 {
-                head.headers.add("Connection", "keep-alive")
+            let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
+            // The head waits in `headOut` so the first body bytes go out in the same send: room
+            // for them is made now, and the head is written from the upstream's fields in place.
+            var out: [UInt8] = []
+            out.reserveCapacity(head.headers.estimatedSize + head.reason.utf8.count + core.config.via.utf8.count + 64
+                                + (ex.dechunk ? 0 : rest.count))
+            head.serializeForwardedStart(into: &out) { name in
+                dropTransferEncoding && name.equalsLowercased("transfer-encoding")
             }
-            head.version = .http11
+            out.appendASCII("Via: ")
+            out.append(contentsOf: core.config.via.utf8)
+            if !keepClient {
+                out.appendASCII("\r\nConnection: close")
+            } else if ex.clientIsHTTP10 {
+                out.appendASCII("\r\nConnection: keep-alive")
+            }
+            out.appendASCII("\r\n\r\n")
             ex.clientWantsClose = !keepClient
             ex.response = BodyMeter(framing)
             ex.responseState = .body
             ex.responseStarted = true
-            // The head waits in `headOut` so the first body bytes go out in the same send.
-            ex.headOut = head.serialized()
-            ex.bytesDown += UInt64(ex.headOut.count)
-            core.metrics.bytesOut.increment(by: UInt64(ex.headOut.count))
-            client.onDrained = { [unowned self] in self.clientDrained(ex) }
-            let rest = ex.responseBuffer
-            ex.responseBuffer = []
+            ex.headOut = out
+            ex.bytesDown += UInt64(out.count)
+            core.metrics.bytesOut.increment(by: UInt64(out.count))
+            client.onDrained = onClientDrainedDuringResponse
             if !ex.response.isComplete && !rest.isEmpty {
-                rest.withUnsafeBytes { responseBody(ex, $0) }
+                responseBody(ex, rest)
             }
             flushHead(ex)
             if ex.response.isComplete && ex.responseState == .body {
@@ -156,7 +178,7 @@ extension ClientConnection {
         ex.headOut = []
     }
 
-    private func clientDrained(_ ex: Exchange) {
+    func clientDrained(_ ex: Exchange) {
         guard exchange === ex, ex.responseState == .body else { return }
         ex.upstream?.resumeReading()
     }
@@ -195,7 +217,7 @@ extension ClientConnection {
         if let up = ex.upstream {
             ex.upstream = nil
             releaseUpstream(up, reusable: ex.upstreamReusable && ex.requestDone && !loop.draining,
-                            key: ex.upstreamKey, abort: !ex.requestDone)
+                            slot: ex.upstreamSlot, abort: !ex.requestDone)
         }
         finishLog(ex)
         exchange = nil
@@ -238,6 +260,6 @@ extension ClientConnection {
             time: ex.startedAt, flowID: ex.flowID, client: identity(user: ex.user), method: ex.method,
             scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path, status: ex.status,
             bytesIn: ex.bytesUp, bytesOut: ex.bytesDown, durationMs: ms, upstreamConnectMs: ex.connectMs,
-            upstream: ex.upstreamKey.map { loop.pool.label($0) }, outcome: ex.outcome.rawValue))
+            upstream: ex.upstreamSlot?.label, outcome: ex.outcome.rawValue))
     }
 }

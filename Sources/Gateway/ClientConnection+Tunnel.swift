@@ -73,7 +73,7 @@ extension ClientConnection {
     }
 
     func tunnelRefused(_ ex: Exchange, _ r: SyntheticResponse, outcome: GatewayMetrics.TunnelOutcome) {
-        core.metrics.tunnels[outcome]?.increment()
+        core.metrics.countTunnel(outcome)
         ex.status = r.status
         ex.outcome = outcome == .blocked ? .blocked : .refused
         if ex.rawTunnel && interception?.notTLS != true {
@@ -115,7 +115,7 @@ extension ClientConnection {
             ex.bytesUp += bytesUp
             ex.bytesDown += bytesDown
             ex.outcome = failed ? .error : .forwarded
-            self.core.metrics.tunnels[failed ? .error : (spliced ? .spliced : .relayed)]?.increment()
+            self.core.metrics.countTunnel(failed ? .error : (spliced ? .spliced : .relayed))
             self.core.metrics.bytesIn.increment(by: bytesUp)
             self.core.metrics.bytesOut.increment(by: bytesDown)
             self.core.metrics.activeTunnels.decrement()

@@ -47,6 +47,19 @@ final class ClientConnection: @unchecked Sendable {
     /// Set while a CONNECT is being intercepted, and on the connection that then runs HTTP inside it.
     var interception: ConnectionInterception?
 
+    // Callbacks made once per connection and handed to every exchange's transports (a closure per
+    // exchange cost an allocation and its teardown per request). They act on the exchange in
+    // progress; each handler still checks its state, as the per-exchange closures did.
+    lazy var onUpstreamReadable: () -> Void = { [unowned self] in
+        if let ex = self.exchange { self.upstreamReadable(ex) }
+    }
+    lazy var onUpstreamDrained: () -> Void = { [unowned self] in
+        if let ex = self.exchange { self.upstreamDrained(ex) }
+    }
+    lazy var onClientDrainedDuringResponse: () -> Void = { [unowned self] in
+        if let ex = self.exchange { self.clientDrained(ex) }
+    }
+
     convenience init(core: GatewayCore, loop: EventLoop, fd: Int32, peer: (IPAddress, UInt16),
                      originalDestination: (IPAddress, UInt16)?, transparent: Bool) {
         self.init(core: core, loop: loop, client: SocketTransport(fd: fd, poller: loop.poller), peer: peer,
@@ -83,11 +96,12 @@ final class ClientConnection: @unchecked Sendable {
 
     func setDeadline(_ kind: Deadline, _ seconds: Double) {
         deadlineKind = kind
-        deadlineAt = kind == .none ? 0 : DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        deadlineAt = kind == .none ? 0 : CoarseClock.nanoseconds() + UInt64(seconds * 1e9)
     }
 
-    func checkDeadline(_ now: DispatchTime) {
-        guard deadlineKind != .none, now.uptimeNanoseconds >= deadlineAt else { return }
+    /// `now` is `CoarseClock.nanoseconds()`, the clock deadlines are set with.
+    func checkDeadline(_ now: UInt64) {
+        guard deadlineKind != .none, now >= deadlineAt else { return }
         let kind = deadlineKind
         deadlineKind = .none
         switch kind {

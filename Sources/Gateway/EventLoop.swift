@@ -50,7 +50,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func sweep() {
-        let now = DispatchTime.now()
+        let now = CoarseClock.nanoseconds()
         for c in connections.values { c.checkDeadline(now) }
         pool.evictExpired(now: now)
     }

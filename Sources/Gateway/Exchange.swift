@@ -33,7 +33,7 @@ final class Exchange: @unchecked Sendable {
 
     // upstream
     var upstream: ByteTransport?
-    var upstreamKey: UpstreamPool.Key?
+    var upstreamSlot: UpstreamPool.Slot?
     var reusedUpstream = false
     var retried = false
     var connectStarted: UInt64 = 0

@@ -107,4 +107,12 @@ public protocol FlowGovernor: Sendable {
     /// CONNECT / transparent TLS, after the SNI peek.
     func tunnel(for flow: FlowContext) -> TunnelPlan
     func finished(_ flow: FlowContext, status: Int, bytesUp: UInt64, bytesDown: UInt64)
+    /// True when every plain request to `destination` would be planned `.forward` whatever it
+    /// carries (say the destination is certainly inside the home territory). The gateway then
+    /// neither builds the request's context nor asks `plan` or `finished` about it.
+    func forwardsEveryRequest(to destination: IPAddress) -> Bool
+}
+
+extension FlowGovernor {
+    public func forwardsEveryRequest(to destination: IPAddress) -> Bool { false }
 }

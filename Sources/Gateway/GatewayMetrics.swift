@@ -1,8 +1,10 @@
 /// The gateway's own metric handles, created once so the hot path only touches atomics.
-struct GatewayMetrics: Sendable {
+/// A class: `core.metrics.x` on every request would otherwise copy (retain and release) every handle.
+final class GatewayMetrics: Sendable {
     let requestsByClass: [Counter]          // index 0 = 1xx … 4 = 5xx
-    let requestOutcome: [RequestOutcome: Counter]
-    let tunnels: [TunnelOutcome: Counter]
+    /// Indexed by the outcome's position in `allCases`: no hashing per request.
+    private let requestOutcome: [Counter]
+    private let tunnelOutcome: [Counter]
     let bytesIn: Counter                    // from clients
     let bytesOut: Counter                   // to clients
     let activeConnections: Gauge
@@ -16,9 +18,29 @@ struct GatewayMetrics: Sendable {
 
     enum RequestOutcome: String, CaseIterable, Sendable {
         case forwarded, refused, blocked, responded, error
+
+        var index: Int {
+            switch self {
+            case .forwarded: 0
+            case .refused: 1
+            case .blocked: 2
+            case .responded: 3
+            case .error: 4
+            }
+        }
     }
     enum TunnelOutcome: String, CaseIterable, Sendable {
         case spliced, relayed, refused, blocked, error
+
+        var index: Int {
+            switch self {
+            case .spliced: 0
+            case .relayed: 1
+            case .refused: 2
+            case .blocked: 3
+            case .error: 4
+            }
+        }
     }
 
     init(_ r: MetricsRegistry) {
@@ -26,14 +48,14 @@ struct GatewayMetrics: Sendable {
             r.counter("customs_http_requests_total", help: "HTTP requests answered, by status class.",
                       labels: [("code", "\($0)xx")])
         }
-        requestOutcome = Dictionary(uniqueKeysWithValues: RequestOutcome.allCases.map {
-            ($0, r.counter("customs_http_request_outcomes_total", help: "HTTP requests by outcome.",
-                           labels: [("outcome", $0.rawValue)]))
-        })
-        tunnels = Dictionary(uniqueKeysWithValues: TunnelOutcome.allCases.map {
-            ($0, r.counter("customs_tunnels_total", help: "CONNECT and transparent tunnels by outcome.",
-                           labels: [("outcome", $0.rawValue)]))
-        })
+        requestOutcome = RequestOutcome.allCases.map {
+            r.counter("customs_http_request_outcomes_total", help: "HTTP requests by outcome.",
+                      labels: [("outcome", $0.rawValue)])
+        }
+        tunnelOutcome = TunnelOutcome.allCases.map {
+            r.counter("customs_tunnels_total", help: "CONNECT and transparent tunnels by outcome.",
+                      labels: [("outcome", $0.rawValue)])
+        }
         bytesIn = r.counter("customs_client_bytes_received_total", help: "Bytes received from clients.")
         bytesOut = r.counter("customs_client_bytes_sent_total", help: "Bytes sent to clients.")
         activeConnections = r.gauge("customs_active_connections", help: "Open client connections.")
@@ -53,6 +75,10 @@ struct GatewayMetrics: Sendable {
     func countRequest(status: Int, outcome: RequestOutcome) {
         let c = status / 100
         if (1...5).contains(c) { requestsByClass[c - 1].increment() }
-        requestOutcome[outcome]?.increment()
+        requestOutcome[outcome.index].increment()
+    }
+
+    func countTunnel(_ outcome: TunnelOutcome) {
+        tunnelOutcome[outcome.index].increment()
     }
 }

@@ -25,12 +25,7 @@ final class Resolver: Sendable {
     /// Literal addresses and cached names are answered synchronously; other names asynchronously.
     func resolve(_ host: String, timeout: Double, on queue: DispatchQueue,
                  _ done: @escaping @Sendable (Result<[IPAddress], Failure>) -> Void) {
-        if let ip = IPAddress(host) { done(.success([ip])); return }
-        let now = DispatchTime.now().uptimeNanoseconds
-        if let hit = cache.withLock({ $0[host] }), hit.expires > now {
-            done(.success(hit.addresses))
-            return
-        }
+        if let known = answerNow(host) { done(.success(known)); return }
         let once = Once()
         let ttl = UInt64(cacheSeconds * 1e9)
         work.async {
@@ -44,6 +39,15 @@ final class Resolver: Sendable {
             queue.async { if once.claim() { done(r) } }
         }
         queue.asyncAfter(deadline: .now() + timeout) { if once.claim() { done(.failure(.timedOut)) } }
+    }
+
+    /// The addresses of a literal or of a name answered recently, without waiting; nil when
+    /// `resolve` must look the name up. Lets a caller skip making a callback for what is known.
+    func answerNow(_ host: String) -> [IPAddress]? {
+        if let ip = IPAddress(host) { return [ip] }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let hit = cache.withLock({ $0[host] }), hit.expires > now { return hit.addresses }
+        return nil
     }
 
     static func lookup(_ host: String) -> Result<[IPAddress], Failure> {

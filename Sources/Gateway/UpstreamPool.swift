@@ -6,68 +6,96 @@ import Dispatch
 /// Confined to the loop's queue (no lock).
 final class UpstreamPool {
     struct Key: Hashable { let address: IPAddress; let port: UInt16 }
-    private struct Idle { let transport: SocketTransport; let since: DispatchTime }
-    private var idle: [Key: [Idle]] = [:]
-    private var labels: [Key: String] = [:]
+
+    /// One destination's idle connections and its access-log label. An exchange holds its slot
+    /// from connect to release, so a request hashes its key once (not at checkout, checkin and log).
+    final class Slot {
+        let key: Key
+        /// "address:port" as the access log writes it, formatted once per destination.
+        let label: String
+        fileprivate var idle: [Idle] = []
+        /// False once evicted from the table; a checkin puts it back.
+        fileprivate var listed = true
+
+        fileprivate init(_ key: Key) {
+            self.key = key
+            label = key.address.withPort(key.port)
+        }
+    }
+
+    /// `since` is `CoarseClock.nanoseconds()` at checkin.
+    fileprivate struct Idle { let transport: SocketTransport; let since: UInt64 }
+    private var slots: [Key: Slot] = [:]
     private let perKey: Int
     private let idleTimeout: UInt64
+    /// Destinations without idle connections are forgotten beyond this many.
+    private static let slotLimit = 4096
 
     init(perKey: Int, idleTimeout: Double) {
         self.perKey = perKey
         self.idleTimeout = UInt64(idleTimeout * 1e9)
     }
 
-    /// The most recently used idle connection for `key`, if any. Closed ones were already dropped
-    /// by their readable event; one closed in the last instant is caught by the idempotent retry.
-    func checkout(_ key: Key) -> SocketTransport? {
-        // Mutated in place: a copy out of the dictionary and back would duplicate the array each time.
-        guard let last = idle[key]?.popLast() else { return nil }
-        if idle[key]?.isEmpty == true { idle[key] = nil }
-        return last.transport
+    func slot(for key: Key) -> Slot {
+        if let s = slots[key] { return s }
+        if slots.count >= Self.slotLimit { forgetEmptySlots() }
+        let s = Slot(key)
+        slots[key] = s
+        return s
     }
 
-    func checkin(_ t: SocketTransport, key: Key) {
+    /// The most recently used idle connection of `slot`, if any. Closed ones were already dropped
+    /// by their readable event; one closed in the last instant is caught by the idempotent retry.
+    func checkout(_ slot: Slot) -> SocketTransport? {
+        slot.idle.popLast()?.transport
+    }
+
+    func checkin(_ t: SocketTransport, slot: Slot) {
         // Reading stays on: an idle connection that turns readable was closed by the server
         // (or sent something unasked) and is dropped at once.
-        t.onReadable = { [unowned self, unowned t] in self.discard(t, key: key) }
+        t.onReadable = { [unowned self, unowned t] in self.discard(t, slot: slot) }
         t.onDrained = nil
         t.resumeReading()
-        idle[key, default: []].append(Idle(transport: t, since: .now()))
-        if let count = idle[key]?.count, count > perKey, let oldest = idle[key]?.removeFirst() {
-            oldest.transport.close(abort: false)
+        if !slot.listed {
+            slot.listed = true
+            slots[slot.key] = slot
+        }
+        slot.idle.append(Idle(transport: t, since: CoarseClock.nanoseconds()))
+        if slot.idle.count > perKey {
+            slot.idle.removeFirst().transport.close(abort: false)
         }
     }
 
-    private func discard(_ t: SocketTransport, key: Key) {
-        if let i = idle[key]?.firstIndex(where: { $0.transport === t }) {
-            idle[key]?.remove(at: i)
-            if idle[key]?.isEmpty == true { idle[key] = nil }
+    private func discard(_ t: SocketTransport, slot: Slot) {
+        if let i = slot.idle.firstIndex(where: { $0.transport === t }) {
+            slot.idle.remove(at: i)
         }
         t.close(abort: false)
     }
 
-    /// "address:port" of `key` as the access log writes it, formatted once per key rather than per request.
-    func label(_ key: Key) -> String {
-        if let text = labels[key] { return text }
-        if labels.count >= 4096 { labels.removeAll(keepingCapacity: true) }
-        let text = key.address.withPort(key.port)
-        labels[key] = text
-        return text
+    private func forgetEmptySlots() {
+        for (key, s) in slots where s.idle.isEmpty {
+            s.listed = false
+            slots[key] = nil
+        }
     }
 
-    func evictExpired(now: DispatchTime) {
-        for (key, list) in idle {
-            let keep = list.filter { now.uptimeNanoseconds - $0.since.uptimeNanoseconds < idleTimeout }
-            if keep.count == list.count { continue }
-            for i in list where now.uptimeNanoseconds - i.since.uptimeNanoseconds >= idleTimeout {
+    /// `now` is `CoarseClock.nanoseconds()`.
+    func evictExpired(now: UInt64) {
+        for s in slots.values where !s.idle.isEmpty {
+            let keep = s.idle.filter { now &- $0.since < idleTimeout }
+            if keep.count == s.idle.count { continue }
+            for i in s.idle where now &- i.since >= idleTimeout {
                 i.transport.close(abort: false)
             }
-            idle[key] = keep.isEmpty ? nil : keep
+            s.idle = keep
         }
     }
 
     func closeAll() {
-        for list in idle.values { for i in list { i.transport.close(abort: false) } }
-        idle.removeAll()
+        for s in slots.values {
+            for i in s.idle { i.transport.close(abort: false) }
+            s.idle.removeAll()
+        }
     }
 }

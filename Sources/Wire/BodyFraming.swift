@@ -62,26 +62,37 @@ private func checkTransferCodings(_ codings: [Substring]) throws(WireError) {
 }
 
 /// One Content-Length field value (possibly a list) merged with what earlier fields said; every
-/// value must be the same non-negative decimal number.
+/// value must be the same non-negative decimal number. Read byte by byte: every body-carrying
+/// message passes here, and splitting into Substrings walks Characters.
 private func mergeContentLength(_ value: String, into previous: UInt64?) throws(WireError) -> UInt64 {
-    var result = previous
-    var sawElement = false
-    for element in value.split(separator: ",", omittingEmptySubsequences: false) {
-        let digits = element.trimmingOWS()
-        guard !digits.isEmpty, digits.utf8.allSatisfy(ByteClass.isDigit) else {
-            throw .malformed("invalid Content-Length")
+    var text = value
+    text.makeContiguousUTF8()   // a no-op for the native strings the parser makes
+    let merged = text.utf8.withContiguousStorageIfAvailable { bytes -> Result<UInt64, WireError> in
+        var result = previous
+        var i = 0
+        while true {
+            // One element: optional whitespace, digits, optional whitespace, then a comma or the end.
+            while i < bytes.count, bytes[i] == ByteClass.sp || bytes[i] == ByteClass.htab { i += 1 }
+            var n: UInt64 = 0
+            var digits = 0
+            while i < bytes.count, ByteClass.isDigit(bytes[i]) {
+                let (m, o1) = n.multipliedReportingOverflow(by: 10)
+                let (s, o2) = m.addingReportingOverflow(UInt64(bytes[i] &- 0x30))
+                if o1 || o2 { return .failure(.malformed("Content-Length too large")) }
+                n = s
+                digits += 1
+                i += 1
+            }
+            while i < bytes.count, bytes[i] == ByteClass.sp || bytes[i] == ByteClass.htab { i += 1 }
+            guard digits > 0, i == bytes.count || bytes[i] == UInt8(ascii: ",") else {
+                return .failure(.malformed("invalid Content-Length"))
+            }
+            if let result, result != n { return .failure(.malformed("conflicting Content-Length values")) }
+            result = n
+            if i == bytes.count { return .success(n) }
+            i += 1
         }
-        var n: UInt64 = 0
-        for d in digits.utf8 {
-            let (m, o1) = n.multipliedReportingOverflow(by: 10)
-            let (s, o2) = m.addingReportingOverflow(UInt64(d - 0x30))
-            if o1 || o2 { throw .malformed("Content-Length too large") }
-            n = s
-        }
-        if let result, result != n { throw .malformed("conflicting Content-Length values") }
-        result = n
-        sawElement = true
     }
-    guard sawElement, let result else { throw .malformed("invalid Content-Length") }
-    return result
+    guard let merged else { throw .malformed("invalid Content-Length") }
+    return try merged.get()
 }

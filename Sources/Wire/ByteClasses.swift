@@ -84,9 +84,16 @@ extension StringProtocol {
 
 extension StringProtocol {
     /// Case-insensitive comparison with a lowercase ASCII literal: the hot path for field names.
-    @inline(__always) func equalsLowercased(_ literal: StaticString) -> Bool {
+    @inline(__always) public func equalsLowercased(_ literal: StaticString) -> Bool {
         guard utf8.count == literal.utf8CodeUnitCount else { return false }
         let expected = literal.utf8Start
+        // Native strings are contiguous: compare the bytes directly instead of iterating the
+        // UTF-8 view through its (unspecialised) witnesses byte by byte.
+        let fast = utf8.withContiguousStorageIfAvailable { a in
+            for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }
+            return true
+        }
+        if let fast { return fast }
         var i = 0
         for b in utf8 {
             if ByteClass.lower(b) != expected[i] { return false }
@@ -97,6 +104,18 @@ extension StringProtocol {
 }
 
 extension String {
+    /// `equalsLowercased` compiled for String, so callers in other modules do not reach the
+    /// generic one unspecialised (iterating the UTF-8 view through witnesses byte by byte).
+    public func equalsLowercased(_ literal: StaticString) -> Bool {
+        guard utf8.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        var copy = self
+        return copy.withUTF8 { a in
+            for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }
+            return true
+        }
+    }
+
     /// Builds a String from wire bytes. Header bytes are Latin-1 in theory and UTF-8 in practice;
     /// invalid UTF-8 is repaired rather than refused so that obs-text never breaks a request.
     init(wire bytes: UnsafeRawBufferPointer) {

@@ -74,6 +74,26 @@ public struct HTTPRequestHead: Sendable {
         return out
     }
 
+    /// Appends the head as a proxy sends it on, up to but not including the blank line that ends
+    /// it (the caller adds its own fields, such as Host and Via, then CRLF): HTTP/1.1, an
+    /// absolute-form target rewritten to origin-form, hop-by-hop fields and those `omit` names
+    /// left out. Reads this head in place; equivalent to `removeHopByHop()`, removing the omitted
+    /// fields and `serialize(originForm: true)` on a copy.
+    public func serializeForwardedStart(into out: inout [UInt8], omitting omit: (String) -> Bool) {
+        out.reserveCapacity(out.count + headers.estimatedSize + rawTarget.utf8.count + 96)
+        out.appendUTF8(method)
+        out.append(ByteClass.sp)
+        if case .absolute(_, _, _, let path) = target {
+            out.appendUTF8(path)
+        } else {
+            out.appendUTF8(rawTarget)
+        }
+        out.append(ByteClass.sp)
+        out.appendUTF8(HTTPVersion.http11.description)
+        out.append(contentsOf: crlf)
+        headers.serializeEndToEnd(into: &out, omitting: omit)
+    }
+
     /// Appends the head to `out`, so a connection can reuse one output buffer.
     public func serialize(originForm: Bool, into out: inout [UInt8]) {
         out.reserveCapacity(out.count + headers.estimatedSize + rawTarget.utf8.count + 32)
@@ -113,6 +133,19 @@ public struct HTTPResponseHead: Sendable {
         var out: [UInt8] = []
         serialize(into: &out)
         return out
+    }
+
+    /// Appends the head as a proxy relays it, up to but not including the blank line that ends it
+    /// (the caller adds its own fields, such as Via, then CRLF): HTTP/1.1, hop-by-hop fields and
+    /// those `omit` names left out. Reads this head in place.
+    public func serializeForwardedStart(into out: inout [UInt8], omitting omit: (String) -> Bool) {
+        out.appendUTF8(HTTPVersion.http11.description)
+        out.append(ByteClass.sp)
+        out.appendDecimal(status)
+        out.append(ByteClass.sp)
+        out.appendUTF8(reason)
+        out.append(contentsOf: crlf)
+        headers.serializeEndToEnd(into: &out, omitting: omit)
     }
 
     /// Appends the head to `out`, so a connection can reuse one output buffer.
@@ -177,6 +210,18 @@ public struct HTTPResponseHead: Sendable {
 let crlf: [UInt8] = [ByteClass.cr, ByteClass.lf]
 
 extension Array where Element == UInt8 {
+    /// A status code's three digits (any non-negative Int in general) without building a String.
+    mutating func appendDecimal(_ value: Int) {
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = Swift.max(value, 0)
+        while divisor > 0 {
+            append(UInt8(truncatingIfNeeded: rest / divisor) &+ 0x30)
+            rest %= divisor
+            divisor /= 10
+        }
+    }
+
     /// Appends a string's UTF-8 as one copy.
     @inline(__always) mutating func appendUTF8(_ s: String) {
         var s = s

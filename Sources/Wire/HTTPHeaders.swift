@@ -84,6 +84,23 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     /// Proxy-Authorization, Proxy-Authenticate, TE, Trailer, Upgrade, and every field named by a
     /// `Connection` token. Transfer-Encoding is left to the caller, who re-frames the body.
     public mutating func removeHopByHop() {
+        let listed = connectionListed()
+        guard fields.contains(where: { HTTPHeaders.isHopByHop($0.name, listed) }) else { return }
+        fields.removeAll { HTTPHeaders.isHopByHop($0.name, listed) }
+    }
+
+    /// Appends the fields `removeHopByHop()` would keep, except those `omit` names, reading the
+    /// field list in place: a proxy forwards every head, and a filtered copy costs an allocation
+    /// and a retain and release of every name and value.
+    public func serializeEndToEnd(into out: inout [UInt8], omitting omit: (String) -> Bool) {
+        let listed = connectionListed()
+        for field in fields where !HTTPHeaders.isHopByHop(field.name, listed) && !omit(field.name) {
+            HTTPHeaders.write(field, into: &out)
+        }
+    }
+
+    /// Field names a `Connection` field lists beyond the fixed hop-by-hop ones.
+    private func connectionListed() -> [Substring] {
         var listed: [Substring] = []
         for field in fields where field.name.equalsLowercased("connection") {
             HTTPHeaders.forEachListElement(field.value) { token in
@@ -96,8 +113,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
                 return true
             }
         }
-        guard fields.contains(where: { HTTPHeaders.isHopByHop($0.name, listed) }) else { return }
-        fields.removeAll { HTTPHeaders.isHopByHop($0.name, listed) }
+        return listed
     }
 
     private static func isHopByHop(_ name: String, _ listed: [Substring]) -> Bool {
@@ -129,37 +145,51 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// Calls `body` with each trimmed, non-empty element of a comma-separated list until it returns false.
     static func forEachListElement(_ value: String, _ body: (Substring) -> Bool) {
-        // Split on the UTF-8 bytes: `split(separator:)` walks Characters (grapheme breaking) and
-        // this runs on every request's Connection field.
-        let bytes = value.utf8
-        var start = bytes.startIndex
-        var i = start
-        while true {
-            let atEnd = i == bytes.endIndex
-            if atEnd || bytes[i] == UInt8(ascii: ",") {
-                let element = value[start..<i].trimmingOWS()
-                if !element.isEmpty && !body(element) { return }
-                if atEnd { return }
-                start = bytes.index(after: i)
+        // Split and trim on contiguous UTF-8 bytes by offset: `split(separator:)` walks Characters
+        // (grapheme breaking), and stepping String indices goes through the UTF-8 view's
+        // witnesses byte by byte; this runs on every request's Connection field.
+        var text = value
+        text.makeContiguousUTF8()   // a no-op for the native strings the parser makes
+        let owner = text            // the same storage, read while `text` lends its bytes
+        let utf8 = owner.utf8
+        text.withUTF8 { bytes in
+            var start = 0
+            var i = 0
+            while true {
+                let atEnd = i == bytes.count
+                if atEnd || bytes[i] == UInt8(ascii: ",") {
+                    var a = start, b = i
+                    while a < b, bytes[a] == ByteClass.sp || bytes[a] == ByteClass.htab { a += 1 }
+                    while b > a, bytes[b - 1] == ByteClass.sp || bytes[b - 1] == ByteClass.htab { b -= 1 }
+                    if a < b {
+                        let lower = utf8.index(utf8.startIndex, offsetBy: a)
+                        let upper = utf8.index(lower, offsetBy: b - a)
+                        if !body(owner[lower..<upper]) { return }
+                    }
+                    if atEnd { return }
+                    start = i + 1
+                }
+                i += 1
             }
-            i = bytes.index(after: i)
         }
     }
 
     /// Bytes the fields take on the wire.
-    var estimatedSize: Int {
+    public var estimatedSize: Int {
         fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
     }
 
     func serialize(into out: inout [UInt8]) {
-        for field in fields {
-            out.appendUTF8(field.name)
-            out.append(ByteClass.colon)
-            out.append(ByteClass.sp)
-            out.appendUTF8(field.value)
-            out.append(ByteClass.cr)
-            out.append(ByteClass.lf)
-        }
+        for field in fields { HTTPHeaders.write(field, into: &out) }
+    }
+
+    private static func write(_ field: (name: String, value: String), into out: inout [UInt8]) {
+        out.appendUTF8(field.name)
+        out.append(ByteClass.colon)
+        out.append(ByteClass.sp)
+        out.appendUTF8(field.value)
+        out.append(ByteClass.cr)
+        out.append(ByteClass.lf)
     }
 }
 

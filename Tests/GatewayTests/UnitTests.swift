@@ -151,7 +151,8 @@ import Testing
             status: 200, bytesIn: 0, bytesOut: 12_345_678_901, durationMs: 3.25, upstreamConnectMs: nil,
             upstream: "[2001:db8::1]:443", outcome: "forwarded")
         var bytes: [UInt8] = []
-        record.write(into: &bytes)
+        var stamps = TimestampCache()
+        record.write(into: &bytes, stamps: &stamps)
         #expect(bytes.last == UInt8(ascii: "\n"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
         #expect(object["time"] as? String == "2026-05-28T20:26:40.500Z")
@@ -164,6 +165,31 @@ import Testing
         #expect(object["duration_ms"] as? Double == 3.25)
         #expect(object["connect_ms"] == nil)
         #expect(object["upstream"] as? String == "[2001:db8::1]:443")
+    }
+}
+
+@Suite struct TimestampCacheTests {
+    private func stamp(_ seconds: Double, _ cache: inout TimestampCache) -> String {
+        var out: [UInt8] = []
+        cache.append(Date(timeIntervalSince1970: seconds), to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test func reusedWithinASecondAndRedoneAfterIt() {
+        var cache = TimestampCache()
+        #expect(stamp(1_780_000_000.5, &cache) == "2026-05-28T20:26:40.500Z")
+        #expect(stamp(1_780_000_000.75, &cache) == "2026-05-28T20:26:40.750Z")
+        #expect(stamp(1_780_000_001.125, &cache) == "2026-05-28T20:26:41.125Z")
+        // Back in time (a clock step): formatted again, never the newer second.
+        #expect(stamp(1_779_999_999.25, &cache) == "2026-05-28T20:26:39.250Z")
+        #expect(stamp(1_780_086_400, &cache) == "2026-05-29T20:26:40.000Z")
+    }
+
+    @Test func sameTextAsTheUncachedFormatter() {
+        var cache = TimestampCache()
+        for seconds in [0.0, 951_782_400.123, 1_780_000_000.5, 4_102_444_799.999] {
+            #expect(stamp(seconds, &cache) == AccessLog.timestamp(Date(timeIntervalSince1970: seconds)))
+        }
     }
 }
 
