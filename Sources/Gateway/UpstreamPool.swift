@@ -29,7 +29,7 @@ final class UpstreamPool {
     private let perKey: Int
     private let idleTimeout: UInt64
     /// Destinations without idle connections are forgotten beyond this many.
-    private static let slotLimit = 4096
+    static let slotLimit = 4096
 
     init(perKey: Int, idleTimeout: Double) {
         self.perKey = perKey
@@ -50,16 +50,15 @@ final class UpstreamPool {
         slot.idle.popLast()?.transport
     }
 
-    func checkin(_ t: SocketTransport, slot: Slot) {
+    func checkin(_ t: SocketTransport, slot held: Slot) {
+        // A slot forgotten while its exchange ran may have been replaced by a newer one for the
+        // same destination; the connection joins whichever the table lists, so none is orphaned.
+        let slot = held.listed ? held : (slots[held.key] ?? relist(held))
         // Reading stays on: an idle connection that turns readable was closed by the server
         // (or sent something unasked) and is dropped at once.
         t.onReadable = { [unowned self, unowned t] in self.discard(t, slot: slot) }
         t.onDrained = nil
         t.resumeReading()
-        if !slot.listed {
-            slot.listed = true
-            slots[slot.key] = slot
-        }
         slot.idle.append(Idle(transport: t, since: CoarseClock.nanoseconds()))
         if slot.idle.count > perKey {
             slot.idle.removeFirst().transport.close(abort: false)
@@ -71,6 +70,12 @@ final class UpstreamPool {
             slot.idle.remove(at: i)
         }
         t.close(abort: false)
+    }
+
+    private func relist(_ slot: Slot) -> Slot {
+        slot.listed = true
+        slots[slot.key] = slot
+        return slot
     }
 
     private func forgetEmptySlots() {
