@@ -9,7 +9,8 @@
 #   ROUNDS=5 DURATION=6 LOADS="get post" Benchmarks/gateway-ab.sh a=BIN_A b=BIN_B "b-q3=BIN_B --queues 3"
 #
 # Each argument is NAME=BINARY [extra serve flags], or the word squid for Squid 5 with gateway.sh's
-# configuration: its CPU time per request against Customs' is the per-core comparison of issue 2. Environment: ROUNDS=3 DURATION=6 CONNS=64
+# configuration (squid-log: the same with its access log on, as Debian ships it; Customs logs every
+# request unless given --access-log off): its CPU time per request against Customs' is the per-core comparison of issue 2. Environment: ROUNDS=3 DURATION=6 CONNS=64
 # LOADS="get post" (get, post, pi); OUT (markdown table, default: stdout only); KEEP=1 keeps scratch.
 #
 # The pi load is gateway.sh's issue-6 section (POST 16 KiB JSON, 50 resident IDs each). A binary
@@ -48,6 +49,12 @@ for spec in "$@"; do
     PORT[squid]=$(bench_start_squid)
     NAMES+=(squid)
     echo "squid: $(squid -v | head -1)" >>"$RUN/binaries.txt"
+    continue
+  fi
+  if [ "$spec" = squid-log ]; then
+    PORT[squid-log]=$(bench_start_squid_logging)
+    NAMES+=(squid-log)
+    echo "squid-log: $(squid -v | head -1), access_log daemon:" >>"$RUN/binaries.txt"
     continue
   fi
   name=${spec%%=*}

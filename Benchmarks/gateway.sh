@@ -14,7 +14,9 @@
 # Environment (all optional):
 #   SECTIONS      which measurements: get post tunnel rate memory profile pi (default: all but pi,
 #                 plus pi when CUSTOMS_ARGS or PI=1 is set)
-#   PROXIES       which proxies for HTTP loads (default: "baseline customs squid tinyproxy")
+#   PROXIES       which proxies for HTTP loads (default: "baseline customs squid tinyproxy"); also
+#                 "customs-nolog" (Customs with --access-log off) and "squid-log" (Squid writing its
+#                 access log as Debian ships it): with `customs` and `squid`, like-for-like pairs
 #   RUNS=3 DURATION=10 CONNS=64      runs per measurement, seconds per wrk run, wrk connections
 #   TUNNEL_BYTES=4294967296          bytes streamed per tunnel-throughput run (split over the tunnels)
 #   RATE_SECONDS=5 RATE_THREADS=8    new-tunnels-per-second run length and client threads
@@ -70,7 +72,11 @@ if has_proxy customs; then
     PROXIES=${PROXIES//customs/}
   fi
 fi
+if has_proxy customs-nolog && bench_customs_binary; then
+  PORT[customs-nolog]=$(bench_start_customs customs-nolog --access-log off ${CUSTOMS_ARGS:-})
+fi
 if has_proxy squid; then PORT[squid]=$(bench_start_squid); fi
+if has_proxy squid-log; then PORT[squid-log]=$(bench_start_squid_logging); fi
 if has_proxy tinyproxy; then
   PORT[tinyproxy]=$(bench_start_tinyproxy)
   bench_note "tinyproxy 1.11 closes the client connection after every response (no client keep-alive), so wrk reconnects for each request and counts each close as a socket error."

@@ -137,6 +137,22 @@ bench_start_squid() {
   bench_start_proxy squid SQUID_PORT squid.conf.in squid.conf "$(squid -v | head -1)" squid -N -f "$RUN/squid.conf"
 }
 
+# Squid with its access log on, written the way Debian ships it (`daemon:`, a helper process), for
+# a like-for-like comparison: Customs writes an access log line for every request, and the plain
+# `squid` above writes none.
+bench_start_squid_logging() {
+  local port
+  port=$(bench_free_port)
+  SQUID_PORT=$port bench_render "$ASSETS/squid.conf.in" "$RUN/squid-log.conf"
+  sed -i -e "s|^access_log none|access_log daemon:$RUN/squid-access.log squid|" \
+    -e "s|^pid_filename .*|pid_filename $RUN/squid-log.pid|" -e "s|^cache_log .*|cache_log $RUN/squid-log-cache.log|" \
+    "$RUN/squid-log.conf"
+  bench_spawn squid-log 0 squid -N -f "$RUN/squid-log.conf"
+  bench_wait_port "$port" || { cat "$RUN/squid-log.log" >&2; return 1; }
+  echo "squid-log: $(squid -v | head -1), access_log daemon:" >>"$RUN/versions.txt"
+  echo "$port"
+}
+
 bench_start_tinyproxy() {
   bench_start_proxy tinyproxy TINY_PORT tinyproxy.conf.in tinyproxy.conf "$(tinyproxy -v)" tinyproxy -d -c "$RUN/tinyproxy.conf"
 }

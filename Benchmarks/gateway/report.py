@@ -9,13 +9,15 @@ import statistics
 import sys
 from collections import defaultdict
 
-ORDER = ["baseline", "haproxy", "customs", "customs-plain", "squid", "tinyproxy", "mitmproxy"]
+ORDER = ["baseline", "haproxy", "customs", "customs-nolog", "customs-plain", "squid", "squid-log", "tinyproxy", "mitmproxy"]
 LABEL = {
     "baseline": "no proxy (baseline)",
     "haproxy": "HAProxy mode tcp (relay, no CONNECT)",
     "customs": "Customs",
     "customs-plain": "Customs, inspection off",
-    "squid": "Squid 5",
+    "customs-nolog": "Customs, access log off",
+    "squid": "Squid 5 (access log off)",
+    "squid-log": "Squid 5, access log on (daemon:)",
     "tinyproxy": "tinyproxy",
     "mitmproxy": "mitmproxy (mitmdump)",
 }
@@ -145,6 +147,15 @@ def gateway(data, run_dir, out):
         c, s = m("get", "customs", "p99_ms"), m("get", "squid", "p99_ms")
         targets.append(("p99 at 64 connections below Squid's",
                         None if c is None or s is None else f"{c:.2f} ms vs {s:.2f} ms", c is not None and s is not None and c < s))
+        # The target's own pair is Customs (access log on) against Squid (access log off); the same
+        # work on both sides, when measured, is shown beside it.
+        for section in ("get", "post"):
+            for mine, theirs, what in (("customs-nolog", "squid", "both without access log"),
+                                       ("customs", "squid-log", "both writing access logs")):
+                r = ratio(m(section, mine, "rps"), m(section, theirs, "rps"))
+                if r is not None:
+                    targets.append((f"{'small GET' if section == 'get' else 'POST 16 KiB'} requests/s vs Squid, "
+                                    f"like for like ({what})", f"{r:.2f}×", r >= 3))
     if "post" in data:
         r = ratio(m("post", "customs", "rps"), m("post", "squid", "rps"))
         targets.append(("POST 16 KiB requests/s ≥ 3× Squid", r and f"{r:.2f}×", r is not None and r >= 3))

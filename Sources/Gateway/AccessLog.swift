@@ -1,6 +1,7 @@
 import CustomsCore
 import Foundation
 import Synchronization
+import Wire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,7 @@ import Glibc
 /// One line of the access log.
 struct AccessRecord {
     var time: Date
-    var flowID: String
+    var flowID: FlowID
     var client: ClientIdentity
     var method: String
     var scheme: String
@@ -23,43 +24,59 @@ struct AccessRecord {
     var upstream: String?
     var outcome: String
 
-    /// Appends the JSON line to `out` byte by byte: no intermediate Strings on the request path.
+    /// The most bytes `write` can produce: escaping takes at most six bytes per input byte.
+    var maxBytes: Int {
+        func quoted(_ s: String?) -> Int { (s?.utf8.count ?? 0) * 6 + 2 }
+        return 512 + flowID.maxBytes + scheme.utf8.count + (upstream?.utf8.count ?? 0) + outcome.utf8.count
+            + quoted(client.name) + quoted(client.user) + quoted(method) + quoted(host) + quoted(path)
+    }
+
+    /// Appends the JSON line to `out` (tests and other callers without a raw buffer).
     func write(into out: inout [UInt8], stamps: inout TimestampCache) {
-        out.appendASCII("{\"time\":\"")
+        out.appendWriting(maxBytes: maxBytes) { write(to: &$0, stamps: &stamps) }
+    }
+
+    /// Writes the JSON line byte by byte into room for `maxBytes`: no intermediate Strings, no
+    /// capacity check per piece.
+    func write(to out: inout ByteCursor, stamps: inout TimestampCache) {
+        out.put("{\"time\":\"")
         stamps.append(time, to: &out)
-        out.appendASCII("\",\"flow\":\"")
-        out.append(contentsOf: flowID.utf8)
-        out.appendASCII("\",\"client\":\"")
+        out.put("\",\"flow\":\"")
+        flowID.write(to: &out)
+        out.put("\",\"client\":\"")
         AccessLog.appendEndpoint(client.address, port: client.port, to: &out)
-        out.append(UInt8(ascii: "\""))
-        if let n = client.name { out.appendASCII(",\"client_name\":"); AccessLog.appendQuoted(n, to: &out) }
-        if let u = client.user { out.appendASCII(",\"user\":"); AccessLog.appendQuoted(u, to: &out) }
-        out.appendASCII(",\"method\":"); AccessLog.appendQuoted(method, to: &out)
-        out.appendASCII(",\"scheme\":\""); out.append(contentsOf: scheme.utf8)
-        out.appendASCII("\",\"host\":"); AccessLog.appendQuoted(host, to: &out)
-        out.appendASCII(",\"port\":"); out.appendDecimal(UInt64(port))
-        out.appendASCII(",\"path\":"); AccessLog.appendPath(path, to: &out)
-        out.appendASCII(",\"status\":"); out.appendDecimal(UInt64(max(status, 0)))
-        out.appendASCII(",\"bytes_in\":"); out.appendDecimal(bytesIn)
-        out.appendASCII(",\"bytes_out\":"); out.appendDecimal(bytesOut)
-        out.appendASCII(",\"duration_ms\":"); AccessLog.appendMillis(durationMs, to: &out)
-        if let c = upstreamConnectMs { out.appendASCII(",\"connect_ms\":"); AccessLog.appendMillis(c, to: &out) }
-        if let u = upstream { out.appendASCII(",\"upstream\":\""); out.append(contentsOf: u.utf8); out.append(UInt8(ascii: "\"")) }
-        out.appendASCII(",\"outcome\":\""); out.append(contentsOf: outcome.utf8)
-        out.appendASCII("\"}\n")
+        out.put(UInt8(ascii: "\""))
+        if let n = client.name { out.put(",\"client_name\":"); AccessLog.appendQuoted(n, to: &out) }
+        if let u = client.user { out.put(",\"user\":"); AccessLog.appendQuoted(u, to: &out) }
+        out.put(",\"method\":"); AccessLog.appendQuoted(method, to: &out)
+        out.put(",\"scheme\":\""); out.put(utf8: scheme)
+        out.put("\",\"host\":"); AccessLog.appendQuoted(host, to: &out)
+        out.put(",\"port\":"); out.putDecimal(UInt64(port))
+        out.put(",\"path\":"); AccessLog.appendPath(path, to: &out)
+        out.put(",\"status\":"); out.putDecimal(UInt64(max(status, 0)))
+        out.put(",\"bytes_in\":"); out.putDecimal(bytesIn)
+        out.put(",\"bytes_out\":"); out.putDecimal(bytesOut)
+        out.put(",\"duration_ms\":"); AccessLog.appendMillis(durationMs, to: &out)
+        if let c = upstreamConnectMs { out.put(",\"connect_ms\":"); AccessLog.appendMillis(c, to: &out) }
+        if let u = upstream { out.put(",\"upstream\":\""); out.put(utf8: u); out.put(UInt8(ascii: "\"")) }
+        out.put(",\"outcome\":\""); out.put(utf8: outcome)
+        out.put("\"}\n")
     }
 }
 
 /// Appends JSON lines to a file from a background queue; connection queues only append bytes.
 /// Lines are batched and flushed every 200 ms or at 64 KiB, and at `close()`.
-/// @unchecked Sendable: `pending` is behind a lock; the timer is only touched in init and close.
+/// @unchecked Sendable: `pending` is behind a lock, `flushing` is touched only on `queue`, the
+/// timer only in init and close.
 final class AccessLog: @unchecked Sendable {
     private let fd: Int32
-    private struct Pending {
-        var bytes: [UInt8] = []
+    private struct Pending: ~Copyable {
+        var lines = LineBuffer(capacity: 80 << 10)
         var stamps = TimestampCache()
     }
     private let pending = Mutex(Pending())
+    /// The batch being written to the file; swapped with the pending one so writers never wait on I/O.
+    private var flushing = LineBuffer(capacity: 80 << 10)
     private let queue = DispatchQueue(label: "customs.access-log")
     private let timer: DispatchSourceTimer
 
@@ -75,25 +92,25 @@ final class AccessLog: @unchecked Sendable {
     }
 
     func append(_ record: AccessRecord) {
+        let room = record.maxBytes
         let big = pending.withLock { p -> Bool in
-            record.write(into: &p.bytes, stamps: &p.stamps)
-            return p.bytes.count >= 65_536
+            p.lines.write(maxBytes: room) { record.write(to: &$0, stamps: &p.stamps) }
+            return p.lines.count >= 65_536
         }
         if big { queue.async { self.flush() } }
     }
 
-    func flush() {
-        let data = pending.withLock { p -> [UInt8] in
-            let out = p.bytes
-            p.bytes.removeAll(keepingCapacity: true)
-            return out
-        }
+    /// Runs on `queue`.
+    private func flush() {
+        pending.withLock { p in swap(&p.lines, &flushing) }
+        let data = flushing.bytes
         var off = 0
         while off < data.count {
-            let n = data.withUnsafeBytes { write(fd, $0.baseAddress! + off, data.count - off) }
+            let n = write(fd, data.baseAddress! + off, data.count - off)
             if n <= 0 { if errno == EINTR { continue }; break }
             off += n
         }
+        flushing.removeAll()
     }
 
     func close() {
@@ -112,26 +129,42 @@ final class AccessLog: @unchecked Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// A JSON string literal; plain printable ASCII (nearly every host, path and method) is copied as is.
     static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.appendWriting(maxBytes: s.utf8.count * 6 + 2) { appendQuoted(s, to: &$0) }
+    }
+    static func appendPath(_ path: String, to out: inout [UInt8]) {
+        out.appendWriting(maxBytes: path.utf8.count * 6 + 2) { appendPath(path, to: &$0) }
+    }
+    static func appendMillis(_ ms: Double, to out: inout [UInt8]) {
+        out.appendWriting(maxBytes: 32) { appendMillis(ms, to: &$0) }
+    }
+    static func appendEndpoint(_ address: IPAddress, port: UInt16, to out: inout [UInt8]) {
+        out.appendWriting(maxBytes: 64) { appendEndpoint(address, port: port, to: &$0) }
+    }
+    static func appendTimestamp(_ d: Date, to out: inout [UInt8]) {
+        out.appendWriting(maxBytes: 32) { appendTimestamp(d, to: &$0) }
+    }
+
+    /// A JSON string literal; plain printable ASCII (nearly every host, path and method) is copied as is.
+    static func appendQuoted(_ s: String, to out: inout ByteCursor) {
         var plain = true
         for b in s.utf8 where b < 0x20 || b > 0x7E || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
             plain = false
             break
         }
         if plain {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: s.utf8)
-            out.append(UInt8(ascii: "\""))
+            out.put(UInt8(ascii: "\""))
+            out.put(utf8: s)
+            out.put(UInt8(ascii: "\""))
         } else {
-            out.append(contentsOf: JSONText.quote(s).utf8)
+            out.put(utf8: JSONText.quote(s))
         }
     }
 
     /// The path with every segment that could hold a personal identifier written as `*`. The
     /// access log is kept for operations; it must not become a second, unaudited store of the data
     /// the gateway counts (the audit log records what was found, without values).
-    static func appendPath(_ path: String, to out: inout [UInt8]) {
+    static func appendPath(_ path: String, to out: inout ByteCursor) {
         guard mayHoldIdentifier(path.utf8) else { appendQuoted(path, to: &out); return }
         let masked = path.split(separator: "/", omittingEmptySubsequences: false)
             .map { mayHoldIdentifier($0.utf8) ? "*" : String($0) }
@@ -160,51 +193,51 @@ final class AccessLog: @unchecked Sendable {
     }
 
     /// Milliseconds with three decimals.
-    static func appendMillis(_ ms: Double, to out: inout [UInt8]) {
+    static func appendMillis(_ ms: Double, to out: inout ByteCursor) {
         let micros = UInt64((max(ms, 0) * 1000).rounded())
-        out.appendDecimal(micros / 1000)
-        out.append(UInt8(ascii: "."))
-        out.appendDecimal(micros % 1000, width: 3)
+        out.putDecimal(micros / 1000)
+        out.put(UInt8(ascii: "."))
+        out.putDecimal(micros % 1000, width: 3)
     }
 
     /// RFC 3339 UTC with milliseconds.
     /// `a.b.c.d:port` written digit by digit (every line has one; IPv6 takes the String route).
-    static func appendEndpoint(_ address: IPAddress, port: UInt16, to out: inout [UInt8]) {
+    static func appendEndpoint(_ address: IPAddress, port: UInt16, to out: inout ByteCursor) {
         guard case .v4(let v) = address else {
-            out.append(contentsOf: address.withPort(port).utf8)
+            out.put(utf8: address.withPort(port))
             return
         }
-        for shift: UInt32 in [24, 16, 8, 0] {
-            out.appendDecimal(UInt64(v >> shift & 0xFF))
-            out.append(shift == 0 ? UInt8(ascii: ":") : UInt8(ascii: "."))
-        }
-        out.appendDecimal(UInt64(port))
+        out.putDecimal(UInt64(v >> 24)); out.put(UInt8(ascii: "."))
+        out.putDecimal(UInt64(v >> 16 & 0xFF)); out.put(UInt8(ascii: "."))
+        out.putDecimal(UInt64(v >> 8 & 0xFF)); out.put(UInt8(ascii: "."))
+        out.putDecimal(UInt64(v & 0xFF)); out.put(UInt8(ascii: ":"))
+        out.putDecimal(UInt64(port))
     }
 
-    static func appendTimestamp(_ d: Date, to out: inout [UInt8]) {
+    static func appendTimestamp(_ d: Date, to out: inout ByteCursor) {
         let seconds = d.timeIntervalSince1970
         let t = time_t(seconds)
         appendSecond(t, to: &out)
         appendMilliseconds(of: seconds, after: t, to: &out)
     }
 
-    /// "YYYY-MM-DDTHH:MM:SS." of a whole second.
-    static func appendSecond(_ second: time_t, to out: inout [UInt8]) {
+    /// "YYYY-MM-DDTHH:MM:SS." of a whole second (at most 32 bytes).
+    static func appendSecond(_ second: time_t, to out: inout ByteCursor) {
         var t = second
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        out.appendDecimal(UInt64(max(0, Int(tmv.tm_year) + 1900)), width: 4); out.append(UInt8(ascii: "-"))
-        out.appendDecimal(UInt64(tmv.tm_mon + 1), width: 2); out.append(UInt8(ascii: "-"))
-        out.appendDecimal(UInt64(tmv.tm_mday), width: 2); out.append(UInt8(ascii: "T"))
-        out.appendDecimal(UInt64(tmv.tm_hour), width: 2); out.append(UInt8(ascii: ":"))
-        out.appendDecimal(UInt64(tmv.tm_min), width: 2); out.append(UInt8(ascii: ":"))
-        out.appendDecimal(UInt64(tmv.tm_sec), width: 2); out.append(UInt8(ascii: "."))
+        out.putDecimal(UInt64(max(0, min(Int(tmv.tm_year) + 1900, 9999))), width: 4); out.put(UInt8(ascii: "-"))
+        out.putDecimal(UInt64(tmv.tm_mon + 1), width: 2); out.put(UInt8(ascii: "-"))
+        out.putDecimal(UInt64(tmv.tm_mday), width: 2); out.put(UInt8(ascii: "T"))
+        out.putDecimal(UInt64(tmv.tm_hour), width: 2); out.put(UInt8(ascii: ":"))
+        out.putDecimal(UInt64(tmv.tm_min), width: 2); out.put(UInt8(ascii: ":"))
+        out.putDecimal(UInt64(tmv.tm_sec), width: 2); out.put(UInt8(ascii: "."))
     }
 
     /// "mmmZ": the milliseconds of `seconds` past the whole second `t`.
-    static func appendMilliseconds(of seconds: Double, after t: time_t, to out: inout [UInt8]) {
-        let ms = UInt64(max(0, Int((seconds - Double(t)) * 1000)))
-        out.appendDecimal(ms, width: 3); out.append(UInt8(ascii: "Z"))
+    static func appendMilliseconds(of seconds: Double, after t: time_t, to out: inout ByteCursor) {
+        let ms = UInt64(max(0, min(Int((seconds - Double(t)) * 1000), 999)))
+        out.putDecimal(ms, width: 3); out.put(UInt8(ascii: "Z"))
     }
 }
 
@@ -215,15 +248,58 @@ struct TimestampCache {
     private var prefix: [UInt8] = []
 
     mutating func append(_ d: Date, to out: inout [UInt8]) {
+        out.appendWriting(maxBytes: 40) { append(d, to: &$0) }
+    }
+
+    /// At most 40 bytes.
+    mutating func append(_ d: Date, to out: inout ByteCursor) {
         let seconds = d.timeIntervalSince1970
         let t = time_t(seconds)
         if t != second {
             prefix.removeAll(keepingCapacity: true)
-            AccessLog.appendSecond(t, to: &prefix)
+            prefix.appendWriting(maxBytes: 32) { AccessLog.appendSecond(t, to: &$0) }
             second = t
         }
-        out.append(contentsOf: prefix)
+        prefix.withUnsafeBytes { out.put($0) }
         AccessLog.appendMilliseconds(of: seconds, after: t, to: &out)
+    }
+}
+
+/// Bytes for the access log, written through a `ByteCursor` after one check for room per line.
+/// A class so the pending and the flushing batch swap without copying.
+/// Not thread-safe: each instance is confined by its owner (a lock or a queue).
+final class LineBuffer {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    func removeAll() { count = 0 }
+
+    /// Runs `body` with room for `maxBytes` more bytes (growing once if needed).
+    func write(maxBytes: Int, _ body: (inout ByteCursor) -> Void) {
+        if count + maxBytes > capacity {
+            let bigger = max(capacity * 2, count + maxBytes)
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
+            grown.update(from: base, count: count)
+            base.deallocate()
+            base = grown
+            capacity = bigger
+        }
+        var cursor = ByteCursor(base + count)
+        body(&cursor)
+        let written = (base + count).distance(to: cursor.position)
+        // Checked after the fact (and kept in -Ounchecked builds): a wrong bound is a bug to catch in tests.
+        if written > maxBytes { fatalError("access log line overran its reservation") }
+        count += written
     }
 }
 

@@ -7,7 +7,7 @@ import Wire
 extension ClientConnection {
     // MARK: request head → plan
 
-    func startRequest(_ head: HTTPRequestHead) {
+    func startRequest(_ head: consuming HTTPRequestHead) {
         // Reading is paused lazily (on the next readable event in a phase that does not read):
         // a suspend/resume pair per request costs two epoll updates on the dispatch manager thread.
         phase = .preparing
@@ -61,12 +61,12 @@ extension ClientConnection {
             refuseRequest(head, error.status, error.message, user: user)
             return
         }
-        let ex = Exchange(flowID: loop.nextFlowID(), head: head, scheme: "http", host: host, port: port,
+        let ex = Exchange(flowID: loop.nextFlowID(), head: consume head, scheme: "http", host: host, port: port,
                           user: user, framing: framing, maxHeaderBytes: core.config.maxHeaderBytes)
         exchange = ex
         if let ip = connectTo {
             destinationsResolved(ex, .success([ip]))
-        } else if let known = core.resolver.answerNow(host) {
+        } else if let known = literalAddresses(host) ?? core.resolver.answerNow(host) {
             destinationsResolved(ex, .success(known))
         } else {
             // Held strongly until the answer (bounded by the resolve timeout): a weak reference
@@ -76,6 +76,14 @@ extension ClientConnection {
                 self.destinationsResolved(ex, r)
             }
         }
+    }
+
+    private func literalAddresses(_ host: String) -> [IPAddress]? {
+        if let last = lastLiteral, last.host == host { return last.addresses }
+        guard let ip = IPAddress(host) else { return nil }
+        let addresses = [ip]
+        lastLiteral = (host, addresses)
+        return addresses
     }
 
     static func hostWithoutPort(_ value: String?) -> String? {
@@ -103,8 +111,12 @@ extension ClientConnection {
         case .failure(.timedOut): return .failure(Refused(504, "resolving \(host) timed out"))
         case .failure(.notFound(let why)): return .failure(Refused(502, "cannot resolve \(host): \(why)"))
         case .success(let addrs):
-            var allowed: [IPAddress] = [], firstRefusal: DestinationGuard.Refusal?
-            for a in addrs {
+            // The list is copied only when the guard refuses part of it.
+            guard let firstRefused = addrs.firstIndex(where: { core.destinationGuard.check($0) != nil }) else {
+                return .success(addrs)
+            }
+            var allowed = Array(addrs[..<firstRefused]), firstRefusal = core.destinationGuard.check(addrs[firstRefused])
+            for a in addrs[(firstRefused + 1)...] {
                 if let refusal = core.destinationGuard.check(a) { firstRefusal = firstRefusal ?? refusal } else { allowed.append(a) }
             }
             if allowed.isEmpty, let refusal = firstRefusal { return .failure(Refused(403, "refused: \(refusal)")) }
@@ -165,7 +177,7 @@ extension ClientConnection {
         // Plain and intercepted requests both come here; tunnels have no target query.
         let target = ex.scheme == "tunnel" ? "" : ex.head.pathAndQuery
         let query = target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[target.index(after: $0)...]) } ?? ""
-        return FlowContext(flowID: ex.flowID, startedAt: ex.startedAt, client: identity(user: ex.user),
+        return FlowContext(flowID: ex.flowID.description, startedAt: ex.startedAt, client: identity(user: ex.user),
                            method: ex.method, scheme: ex.scheme, host: ex.host, port: ex.port, path: ex.path,
                            query: query, destination: destination, sni: sni ?? interception?.origin?.sni,
                            requestHeaders: headers)
@@ -180,29 +192,33 @@ extension ClientConnection {
         var absoluteHost: (host: String, port: UInt16)?
         if case .absolute(_, let h, let p, _) = head.target { absoluteHost = (h, p) }
         let replaceHost = absoluteHost != nil
+        let via = core.config.via
         var out: [UInt8] = []
-        head.serializeForwardedStart(into: &out) { name in
-            switch name.utf8.count {
-            case 4: return replaceHost && name.equalsLowercased("host")
-            case 6: return inspecting && name.equalsLowercased("expect")
-            default: return false
+        let room = head.forwardedStartMaxBytes + (absoluteHost?.host.utf8.count ?? 0) + via.utf8.count + 32
+        out.appendWriting(maxBytes: room) { out in
+            head.writeForwardedStart(to: &out) { name in
+                switch name.utf8.count {
+                case 4: return replaceHost && name.equalsLowercased("host")
+                case 6: return inspecting && name.equalsLowercased("expect")
+                default: return false
+                }
             }
-        }
-        if let (h, p) = absoluteHost {
-            out.appendASCII("Host: ")
-            let bracket = h.utf8.contains(UInt8(ascii: ":"))
-            if bracket { out.append(UInt8(ascii: "[")) }
-            out.append(contentsOf: h.utf8)
-            if bracket { out.append(UInt8(ascii: "]")) }
-            if p != 80 {
-                out.append(UInt8(ascii: ":"))
-                out.appendDecimal(UInt64(p))
+            if let (h, p) = absoluteHost {
+                out.put("Host: ")
+                let bracket = h.utf8.contains(UInt8(ascii: ":"))
+                if bracket { out.put(UInt8(ascii: "[")) }
+                out.put(utf8: h)
+                if bracket { out.put(UInt8(ascii: "]")) }
+                if p != 80 {
+                    out.put(UInt8(ascii: ":"))
+                    out.putDecimal(UInt64(p))
+                }
+                out.put("\r\n")
             }
-            out.appendASCII("\r\n")
+            out.put("Via: ")
+            out.put(utf8: via)
+            out.put("\r\n\r\n")
         }
-        out.appendASCII("Via: ")
-        out.append(contentsOf: core.config.via.utf8)
-        out.appendASCII("\r\n\r\n")
         ex.relayContinue = expects && !inspecting && !ex.clientIsHTTP10
         ex.upstreamHead = out
     }

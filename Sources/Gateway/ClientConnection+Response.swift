@@ -84,27 +84,29 @@ extension ClientConnection {
             let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
             // The head waits in `headOut` so the first body bytes go out in the same send: room
             // for them is made now, and the head is written from the upstream's fields in place.
-            var out: [UInt8] = []
-            out.reserveCapacity(head.headers.estimatedSize + head.reason.utf8.count + core.config.via.utf8.count + 64
-                                + (ex.dechunk ? 0 : rest.count))
-            head.serializeForwardedStart(into: &out) { name in
-                dropTransferEncoding && name.equalsLowercased("transfer-encoding")
+            let via = core.config.via
+            // Written straight into `headOut` (empty here), so the first body bytes appended
+            // there next find the buffer unshared and with room.
+            ex.headOut.appendWriting(maxBytes: head.forwardedStartMaxBytes + via.utf8.count + 48,
+                                     extraCapacity: ex.dechunk ? 0 : rest.count) { out in
+                head.writeForwardedStart(to: &out) { name in
+                    dropTransferEncoding && name.equalsLowercased("transfer-encoding")
+                }
+                out.put("Via: ")
+                out.put(utf8: via)
+                if !keepClient {
+                    out.put("\r\nConnection: close")
+                } else if ex.clientIsHTTP10 {
+                    out.put("\r\nConnection: keep-alive")
+                }
+                out.put("\r\n\r\n")
             }
-            out.appendASCII("Via: ")
-            out.append(contentsOf: core.config.via.utf8)
-            if !keepClient {
-                out.appendASCII("\r\nConnection: close")
-            } else if ex.clientIsHTTP10 {
-                out.appendASCII("\r\nConnection: keep-alive")
-            }
-            out.appendASCII("\r\n\r\n")
             ex.clientWantsClose = !keepClient
             ex.response = BodyMeter(framing)
             ex.responseState = .body
             ex.responseStarted = true
-            ex.headOut = out
-            ex.bytesDown += UInt64(out.count)
-            core.metrics.bytesOut.increment(by: UInt64(out.count))
+            ex.bytesDown += UInt64(ex.headOut.count)
+            core.metrics.bytesOut.increment(by: UInt64(ex.headOut.count))
             client.onDrained = onClientDrainedDuringResponse
             if !ex.response.isComplete && !rest.isEmpty {
                 responseBody(ex, rest)

@@ -46,6 +46,9 @@ final class ClientConnection: @unchecked Sendable {
     var peekStarted: UInt64 = 0
     /// Set while a CONNECT is being intercepted, and on the connection that then runs HTTP inside it.
     var interception: ConnectionInterception?
+    /// The previous request's literal host and its address list: keep-alive clients nearly always
+    /// ask for the same host again, and a new one-element list was an allocation per request.
+    var lastLiteral: (host: String, addresses: [IPAddress])?
 
     // Callbacks made once per connection and handed to every exchange's transports (a closure per
     // exchange cost an allocation and its teardown per request). They act on the exchange in
@@ -138,9 +141,17 @@ final class ClientConnection: @unchecked Sendable {
             return
         case .bytes(let n):
             core.metrics.bytesIn.increment(by: UInt64(n))
-            if headBuffer.isEmpty { setDeadline(.header, core.config.headerTimeout) }
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: loop.scratch[0..<n]))
-            processHead()
+            let piece = UnsafeRawBufferPointer(rebasing: loop.scratch[0..<n])
+            if headBuffer.isEmpty {
+                setDeadline(.header, core.config.headerTimeout)
+                // Nearly every head arrives whole in one read: it is parsed where it landed, and
+                // only what is left over (an unfinished head, a body's first bytes, a pipelined
+                // request) is copied to `headBuffer`.
+                processHead(landedIn: piece)
+            } else {
+                headBuffer.append(contentsOf: piece)
+                processHead()
+            }
         }
     }
 
@@ -150,9 +161,7 @@ final class ClientConnection: @unchecked Sendable {
         do {
             result = try headBuffer.withWireBytes { (p) throws(WireError) in try parser.parseRequest(p) }
         } catch {
-            core.metrics.countRequest(status: error.status, outcome: .refused)
-            logRefusal(status: error.status, method: "-", host: "-", port: 0, path: "")
-            refuse(error.status, error.message)
+            headRefused(error)
             return
         }
         guard case .complete(let head, let headerBytes) = result else {
@@ -162,6 +171,33 @@ final class ClientConnection: @unchecked Sendable {
         parser.reset()
         headBuffer.removeFirst(headerBytes)
         startRequest(head)
+    }
+
+    /// `processHead` for bytes still in the read buffer, with nothing buffered before them (the
+    /// parser's offsets then hold for `headBuffer` too when the head is unfinished).
+    private func processHead(landedIn piece: UnsafeRawBufferPointer) {
+        let result: HeadParseResult<HTTPRequestHead>
+        do {
+            result = try parser.parseRequest(piece)
+        } catch {
+            headRefused(error)
+            return
+        }
+        guard case .complete(let head, let headerBytes) = result else {
+            headBuffer.append(contentsOf: piece)
+            return
+        }
+        parser.reset()
+        if headerBytes < piece.count {
+            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[headerBytes...]))
+        }
+        startRequest(head)
+    }
+
+    private func headRefused(_ error: WireError) {
+        core.metrics.countRequest(status: error.status, outcome: .refused)
+        logRefusal(status: error.status, method: "-", host: "-", port: 0, path: "")
+        refuse(error.status, error.message)
     }
 
     private func readAndDiscard() {
@@ -252,7 +288,7 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     func logRefusal(status: Int, method: String, host: String, port: UInt16, path: String, user: String? = nil,
-                    flowID: String? = nil, outcome: String = "refused") {
+                    flowID: FlowID? = nil, outcome: String = "refused") {
         core.accessLog?.append(AccessRecord(
             time: Date(), flowID: flowID ?? loop.nextFlowID(), client: identity(user: user), method: method,
             scheme: "http", host: host, port: port, path: path, status: status, bytesIn: 0, bytesOut: 0,

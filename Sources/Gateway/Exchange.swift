@@ -16,7 +16,7 @@ final class Exchange: @unchecked Sendable {
     }
     enum ResponseState { case awaitingHead, body, done }
 
-    let flowID: String
+    let flowID: FlowID
     let started: DispatchTime
     let startedAt: Date
     var head: HTTPRequestHead
@@ -72,12 +72,13 @@ final class Exchange: @unchecked Sendable {
     /// answered then); a splice is kept after the ClientHello when the SNI names the same host.
     var preflight: TunnelPlan?
 
-    init(flowID: String, head: HTTPRequestHead, scheme: String, host: String, port: UInt16, user: String?,
+    /// Takes `head` over (consumed, stored last): a copy cost a retain and a release of every
+    /// string and list in it per request.
+    init(flowID: FlowID, head: consuming HTTPRequestHead, scheme: String, host: String, port: UInt16, user: String?,
          framing: BodyFraming, maxHeaderBytes: Int) {
         self.flowID = flowID
         started = .now()
         startedAt = Date()
-        self.head = head
         method = head.method
         self.scheme = scheme
         self.host = host
@@ -89,6 +90,7 @@ final class Exchange: @unchecked Sendable {
         request = BodyMeter(framing)
         requestDone = request.isComplete
         responseParser = HeadParser(maxRequestLine: 65_536, maxHeaderBytes: maxHeaderBytes)
+        self.head = consume head
     }
 
     var isIdempotent: Bool {

@@ -76,6 +76,9 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
     private(set) var isClosed = false
     var onReadable: (() -> Void)?
     var onDrained: (() -> Void)?
+    /// The upstream pool's: the slot this connection idles in, and its readable handler while idle.
+    var idleSlot: UpstreamPool.Slot?
+    var idleWatch: (() -> Void)?
 
     init(fd: Int32, poller: EventPoller) {
         self.fd = fd
@@ -222,6 +225,8 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
         isClosed = true
         onReadable = nil
         onDrained = nil
+        idleSlot = nil
+        idleWatch = nil
         reading = false
         if abort {
             var l = linger(l_onoff: 1, l_linger: 0)

@@ -47,7 +47,9 @@ final class UpstreamPool {
     /// The most recently used idle connection of `slot`, if any. Closed ones were already dropped
     /// by their readable event; one closed in the last instant is caught by the idempotent retry.
     func checkout(_ slot: Slot) -> SocketTransport? {
-        slot.idle.popLast()?.transport
+        guard let t = slot.idle.popLast()?.transport else { return nil }
+        t.idleSlot = nil
+        return t
     }
 
     func checkin(_ t: SocketTransport, slot held: Slot) {
@@ -55,8 +57,15 @@ final class UpstreamPool {
         // same destination; the connection joins whichever the table lists, so none is orphaned.
         let slot = held.listed ? held : (slots[held.key] ?? relist(held))
         // Reading stays on: an idle connection that turns readable was closed by the server
-        // (or sent something unasked) and is dropped at once.
-        t.onReadable = { [unowned self, unowned t] in self.discard(t, slot: slot) }
+        // (or sent something unasked) and is dropped at once. The handler is made once per
+        // connection (it was an allocation per request) and finds the slot the connection idles in.
+        t.idleSlot = slot
+        if t.idleWatch == nil {
+            t.idleWatch = { [unowned self, unowned t] in
+                if let s = t.idleSlot { self.discard(t, slot: s) }
+            }
+        }
+        t.onReadable = t.idleWatch
         t.onDrained = nil
         t.resumeReading()
         slot.idle.append(Idle(transport: t, since: CoarseClock.nanoseconds()))

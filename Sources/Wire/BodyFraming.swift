@@ -26,14 +26,19 @@ private func declaredFraming(_ headers: HTTPHeaders, version: HTTPVersion) throw
     var transferCodings: [Substring] = []
     var sawTransferEncoding = false
     var length: UInt64?
-    for field in headers.fields {
-        if field.name.equalsLowercased("transfer-encoding") {
-            sawTransferEncoding = true
-            transferCodings.append(contentsOf: HTTPHeaders.listElements(field.value))
-        } else if field.name.equalsLowercased("content-length") {
-            length = try mergeContentLength(field.value, into: length)
+    // Through an unsafe buffer: iterating or subscripting the array copies every name and value.
+    let failure: WireError? = headers.fields.withUnsafeBufferPointer { f in
+        for i in f.indices {
+            if f[i].name.equalsLowercased("transfer-encoding") {
+                sawTransferEncoding = true
+                transferCodings.append(contentsOf: HTTPHeaders.listElements(f[i].value))
+            } else if f[i].name.equalsLowercased("content-length") {
+                do throws(WireError) { length = try mergeContentLength(f[i].value, into: length) } catch { return error }
+            }
         }
+        return nil
     }
+    if let failure { throw failure }
     if sawTransferEncoding {
         if length != nil { throw .malformed("both Content-Length and Transfer-Encoding") }
         // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means the framing is faulty.
@@ -65,9 +70,7 @@ private func checkTransferCodings(_ codings: [Substring]) throws(WireError) {
 /// value must be the same non-negative decimal number. Read byte by byte: every body-carrying
 /// message passes here, and splitting into Substrings walks Characters.
 private func mergeContentLength(_ value: String, into previous: UInt64?) throws(WireError) -> UInt64 {
-    var text = value
-    text.makeContiguousUTF8()   // a no-op for the native strings the parser makes
-    let merged = text.utf8.withContiguousStorageIfAvailable { bytes -> Result<UInt64, WireError> in
+    func merge(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<UInt64, WireError> {
         var result = previous
         var i = 0
         while true {
@@ -93,6 +96,10 @@ private func mergeContentLength(_ value: String, into previous: UInt64?) throws(
             i += 1
         }
     }
-    guard let merged else { throw .malformed("invalid Content-Length") }
+    // Native strings (all the parser makes) are read in place; a bridged one is made contiguous first.
+    if let merged = value.utf8.withContiguousStorageIfAvailable(merge) { return try merged.get() }
+    var text = value
+    text.makeContiguousUTF8()
+    guard let merged = text.utf8.withContiguousStorageIfAvailable(merge) else { throw .malformed("invalid Content-Length") }
     return try merged.get()
 }

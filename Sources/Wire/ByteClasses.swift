@@ -109,6 +109,12 @@ extension String {
     public func equalsLowercased(_ literal: StaticString) -> Bool {
         guard utf8.count == literal.utf8CodeUnitCount else { return false }
         let expected = literal.utf8Start
+        // Read in place (small strings spill to the stack): `withUTF8` on a copy retained it.
+        let fast = utf8.withContiguousStorageIfAvailable { a in
+            for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }
+            return true
+        }
+        if let fast { return fast }
         var copy = self
         return copy.withUTF8 { a in
             for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }

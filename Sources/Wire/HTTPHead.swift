@@ -80,18 +80,23 @@ public struct HTTPRequestHead: Sendable {
     /// left out. Reads this head in place; equivalent to `removeHopByHop()`, removing the omitted
     /// fields and `serialize(originForm: true)` on a copy.
     public func serializeForwardedStart(into out: inout [UInt8], omitting omit: (String) -> Bool) {
-        out.reserveCapacity(out.count + headers.estimatedSize + rawTarget.utf8.count + 96)
-        out.appendUTF8(method)
-        out.append(ByteClass.sp)
+        out.appendWriting(maxBytes: forwardedStartMaxBytes) { writeForwardedStart(to: &$0, omitting: omit) }
+    }
+
+    /// The most bytes `writeForwardedStart` writes.
+    public var forwardedStartMaxBytes: Int { method.utf8.count + rawTarget.utf8.count + headers.estimatedSize + 16 }
+
+    /// `serializeForwardedStart` through a cursor with room for `forwardedStartMaxBytes`.
+    public func writeForwardedStart(to out: inout ByteCursor, omitting omit: (String) -> Bool) {
+        out.put(utf8: method)
+        out.put(ByteClass.sp)
         if case .absolute(_, _, _, let path) = target {
-            out.appendUTF8(path)
+            out.put(utf8: path)
         } else {
-            out.appendUTF8(rawTarget)
+            out.put(utf8: rawTarget)
         }
-        out.append(ByteClass.sp)
-        out.appendUTF8(HTTPVersion.http11.description)
-        out.append(contentsOf: crlf)
-        headers.serializeEndToEnd(into: &out, omitting: omit)
+        out.put(" HTTP/1.1\r\n")
+        headers.writeEndToEnd(to: &out, omitting: omit)
     }
 
     /// Appends the head to `out`, so a connection can reuse one output buffer.
@@ -139,13 +144,21 @@ public struct HTTPResponseHead: Sendable {
     /// (the caller adds its own fields, such as Via, then CRLF): HTTP/1.1, hop-by-hop fields and
     /// those `omit` names left out. Reads this head in place.
     public func serializeForwardedStart(into out: inout [UInt8], omitting omit: (String) -> Bool) {
-        out.appendUTF8(HTTPVersion.http11.description)
-        out.append(ByteClass.sp)
-        out.appendDecimal(status)
-        out.append(ByteClass.sp)
-        out.appendUTF8(reason)
-        out.append(contentsOf: crlf)
-        headers.serializeEndToEnd(into: &out, omitting: omit)
+        out.appendWriting(maxBytes: forwardedStartMaxBytes) { writeForwardedStart(to: &$0, omitting: omit) }
+    }
+
+    /// The most bytes `writeForwardedStart` writes.
+    public var forwardedStartMaxBytes: Int { reason.utf8.count + headers.estimatedSize + 40 }
+
+    /// `serializeForwardedStart` through a cursor with room for `forwardedStartMaxBytes`.
+    public func writeForwardedStart(to out: inout ByteCursor, omitting omit: (String) -> Bool) {
+        out.put("HTTP/1.1 ")
+        out.putDecimal(UInt64(max(status, 0)))
+        out.put(ByteClass.sp)
+        out.put(utf8: reason)
+        out.put(ByteClass.cr)
+        out.put(ByteClass.lf)
+        headers.writeEndToEnd(to: &out, omitting: omit)
     }
 
     /// Appends the head to `out`, so a connection can reuse one output buffer.

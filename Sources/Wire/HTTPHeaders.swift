@@ -17,10 +17,16 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         fields.makeIterator()
     }
 
+    // The lookups below read `fields` through an unsafe buffer: iterating the array, or
+    // subscripting it, copies each element it passes (a retain and a release of its name and
+    // value), and every request passes here several times.
+
     /// The first value of `name`, or nil when absent.
     public func first(_ name: String) -> String? {
-        for field in fields where field.name.asciiCaseInsensitiveEquals(name) { return field.value }
-        return nil
+        fields.withUnsafeBufferPointer { f in
+            for i in f.indices where f[i].name.asciiCaseInsensitiveEquals(name) { return f[i].value }
+            return nil
+        }
     }
 
     /// Every value of `name`, in order (one element per field line; comma lists are not split).
@@ -32,15 +38,46 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// Whether any `name` field, read as a comma-separated list, holds `token` (case-insensitive).
     public func containsToken(_ name: String, _ token: String) -> Bool {
-        var found = false
-        for field in fields where field.name.asciiCaseInsensitiveEquals(name) {
-            HTTPHeaders.forEachListElement(field.value) { element in
-                found = element.asciiCaseInsensitiveEquals(token)
-                return !found
+        fields.withUnsafeBufferPointer { f in
+            for i in f.indices where f[i].name.asciiCaseInsensitiveEquals(name) {
+                if HTTPHeaders.list(f[i].value, contains: token) { return true }
             }
-            if found { return true }
+            return false
         }
-        return false
+    }
+
+    /// Whether the comma-separated list `value` has an element equal to `token` (ASCII case-
+    /// insensitive), compared on the bytes in place.
+    static func list(_ value: String, contains token: String) -> Bool {
+        let found = value.utf8.withContiguousStorageIfAvailable { bytes in
+            token.utf8.withContiguousStorageIfAvailable { wanted in
+                var start = 0
+                var i = 0
+                while true {
+                    let atEnd = i == bytes.count
+                    if atEnd || bytes[i] == UInt8(ascii: ",") {
+                        var a = start, b = i
+                        while a < b, bytes[a] == ByteClass.sp || bytes[a] == ByteClass.htab { a += 1 }
+                        while b > a, bytes[b - 1] == ByteClass.sp || bytes[b - 1] == ByteClass.htab { b -= 1 }
+                        if b - a == wanted.count {
+                            var k = 0
+                            while k < wanted.count, ByteClass.lower(bytes[a + k]) == ByteClass.lower(wanted[k]) { k += 1 }
+                            if k == wanted.count { return true }
+                        }
+                        if atEnd { return false }
+                        start = i + 1
+                    }
+                    i += 1
+                }
+            }
+        }
+        if let found, let result = found { return result }
+        var result = false
+        forEachListElement(value) { element in
+            result = element.asciiCaseInsensitiveEquals(token)
+            return !result
+        }
+        return result
     }
 
     /// The elements of every `name` field read as comma-separated lists, trimmed, empty ones dropped.
@@ -93,24 +130,39 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     /// field list in place: a proxy forwards every head, and a filtered copy costs an allocation
     /// and a retain and release of every name and value.
     public func serializeEndToEnd(into out: inout [UInt8], omitting omit: (String) -> Bool) {
+        out.appendWriting(maxBytes: estimatedSize) { writeEndToEnd(to: &$0, omitting: omit) }
+    }
+
+    /// `serializeEndToEnd` through a cursor with room for `estimatedSize` bytes.
+    public func writeEndToEnd(to out: inout ByteCursor, omitting omit: (String) -> Bool) {
         let listed = connectionListed()
-        for field in fields where !HTTPHeaders.isHopByHop(field.name, listed) && !omit(field.name) {
-            HTTPHeaders.write(field, into: &out)
+        fields.withUnsafeBufferPointer { f in
+            for i in f.indices where !HTTPHeaders.isHopByHop(f[i].name, listed) && !omit(f[i].name) {
+                out.put(utf8: f[i].name)
+                out.put(ByteClass.colon)
+                out.put(ByteClass.sp)
+                out.put(utf8: f[i].value)
+                out.put(ByteClass.cr)
+                out.put(ByteClass.lf)
+            }
         }
     }
 
     /// Field names a `Connection` field lists beyond the fixed hop-by-hop ones.
     private func connectionListed() -> [Substring] {
         var listed: [Substring] = []
-        for field in fields where field.name.equalsLowercased("connection") {
-            HTTPHeaders.forEachListElement(field.value) { token in
-                // Fixed hop-by-hop names go anyway, and `keep-alive` is what nearly every Connection
-                // field lists: the common response needs no list at all.
-                if !HTTPHeaders.isFixedHopByHop(token)
-                    && !HTTPHeaders.protectedFromConnectionTokens.contains(where: { token.asciiCaseInsensitiveEquals($0) }) {
-                    listed.append(token)
+        fields.withUnsafeBufferPointer { f in
+            for i in f.indices where f[i].name.equalsLowercased("connection") {
+                // `keep-alive` is nearly all a Connection field ever says, and it is a fixed
+                // hop-by-hop name: the common response needs no list at all.
+                if f[i].value.equalsLowercased("keep-alive") { continue }
+                HTTPHeaders.forEachListElement(f[i].value) { token in
+                    if !HTTPHeaders.isFixedHopByHop(token)
+                        && !HTTPHeaders.protectedFromConnectionTokens.contains(where: { token.asciiCaseInsensitiveEquals($0) }) {
+                        listed.append(token)
+                    }
+                    return true
                 }
-                return true
             }
         }
         return listed
@@ -176,20 +228,22 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     /// Bytes the fields take on the wire.
     public var estimatedSize: Int {
-        fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+        fields.withUnsafeBufferPointer { f in
+            var size = 0
+            for i in f.indices { size += f[i].name.utf8.count + f[i].value.utf8.count + 4 }
+            return size
+        }
     }
 
     func serialize(into out: inout [UInt8]) {
-        for field in fields { HTTPHeaders.write(field, into: &out) }
-    }
-
-    private static func write(_ field: (name: String, value: String), into out: inout [UInt8]) {
-        out.appendUTF8(field.name)
-        out.append(ByteClass.colon)
-        out.append(ByteClass.sp)
-        out.appendUTF8(field.value)
-        out.append(ByteClass.cr)
-        out.append(ByteClass.lf)
+        for i in fields.indices {
+            out.appendUTF8(fields[i].name)
+            out.append(ByteClass.colon)
+            out.append(ByteClass.sp)
+            out.appendUTF8(fields[i].value)
+            out.append(ByteClass.cr)
+            out.append(ByteClass.lf)
+        }
     }
 }
 

@@ -194,9 +194,11 @@ public struct HeadParser: Sendable {
     private func checkHost(version: HTTPVersion) throws(WireError) {
         var count = 0
         var value: String?
-        for field in headers.fields where field.name.equalsLowercased("host") {
-            count += 1
-            value = field.value
+        headers.fields.withUnsafeBufferPointer { f in
+            for i in f.indices where f[i].name.equalsLowercased("host") {
+                count += 1
+                value = f[i].value
+            }
         }
         if count > 1 { throw .malformed("more than one Host header") }
         if count == 0 && version == .http11 { throw .malformed("HTTP/1.1 request without Host header") }

@@ -145,7 +145,7 @@ import Testing
 
     @Test func wholeLineIsValidJSON() throws {
         let record = AccessRecord(
-            time: Date(timeIntervalSince1970: 1_780_000_000.5), flowID: "f1-2",
+            time: Date(timeIntervalSince1970: 1_780_000_000.5), flowID: FlowID(prefix: "f1-", number: 2),
             client: ClientIdentity(address: IPAddress("::1")!, port: 40_000, name: "büro \"2\"", user: nil),
             method: "GET", scheme: "http", host: "example.org", port: 8080, path: "/a\tb",
             status: 200, bytesIn: 0, bytesOut: 12_345_678_901, durationMs: 3.25, upstreamConnectMs: nil,
@@ -165,6 +165,38 @@ import Testing
         #expect(object["duration_ms"] as? Double == 3.25)
         #expect(object["connect_ms"] == nil)
         #expect(object["upstream"] as? String == "[2001:db8::1]:443")
+        #expect(object["flow"] as? String == "f1-2")
+    }
+
+    @Test func linesStayWithinTheirReservationWhenEveryFieldNeedsEscaping() throws {
+        // Control characters are the worst case: six bytes each. The writer stops the process if
+        // a line overruns the room reserved for it, so this line being written at all is the check.
+        // (The flow ID and upstream label are the gateway's own text, written unquoted.)
+        let nasty = String(repeating: "\u{1}", count: 300)
+        let record = AccessRecord(
+            time: Date(timeIntervalSince1970: 4_102_444_799.999), flowID: FlowID(prefix: "zzzzzzzz-zz-", number: .max),
+            client: ClientIdentity(address: IPAddress("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")!, port: 65_535,
+                                   name: nasty, user: nasty),
+            method: nasty, scheme: "https", host: nasty, port: 65_535, path: "/" + nasty + "/12345678/a@b",
+            status: Int.max, bytesIn: .max, bytesOut: .max, durationMs: 1e15, upstreamConnectMs: 1e15,
+            upstream: "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535", outcome: "forwarded")
+        var bytes: [UInt8] = []
+        var stamps = TimestampCache()
+        record.write(into: &bytes, stamps: &stamps)
+        #expect(bytes.count <= record.maxBytes)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        #expect(object["method"] as? String == nasty)
+        #expect(object["path"] as? String == "/" + nasty + "/*/*")
+    }
+
+    @Test func flowIDsWrittenInPlaceSpellTheirDescription() {
+        for number: UInt64 in [0, 1, 9, 10, 35, 36, 1295, 1296, 123_456_789, .max] {
+            let id = FlowID(prefix: "k3-0-", number: number)
+            var bytes: [UInt8] = []
+            bytes.appendWriting(maxBytes: id.maxBytes) { id.write(to: &$0) }
+            #expect(String(decoding: bytes, as: UTF8.self) == id.description)
+            #expect(id.description == "k3-0-" + String(number, radix: 36))
+        }
     }
 }
 
