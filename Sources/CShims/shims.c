@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <linux/netfilter_ipv4.h>
 
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -74,12 +75,21 @@ int customs_epoll_del(int epfd, int fd) {
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
 }
 
+ssize_t customs_read(int fd, void *buf, size_t len) {
+    return syscall(SYS_read, fd, buf, len);
+}
+
+ssize_t customs_send(int fd, const void *buf, size_t len) {
+    return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+}
+
 int customs_epoll_wait(int epfd, struct customs_ready *out, int max) {
     // epoll_event is packed on x86-64, which Swift imports poorly; the copy is a few words per event.
     struct epoll_event evs[256];
     if (max > 256) max = 256;
     int n;
-    do { n = epoll_wait(epfd, evs, max, 0); } while (n < 0 && errno == EINTR);
+    // Never blocks (timeout 0): the bare call skips the wrapper's cancellation bookkeeping.
+    do { n = (int)syscall(SYS_epoll_pwait, epfd, evs, max, 0, NULL, 0); } while (n < 0 && errno == EINTR);
     for (int i = 0; i < n; i++) {
         unsigned int e = evs[i].events, f = 0;
         if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) f |= CUSTOMS_READABLE;

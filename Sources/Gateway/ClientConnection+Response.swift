@@ -40,6 +40,19 @@ extension ClientConnection {
         var offset = 0
         while exchange === ex, ex.responseState == .awaitingHead {
             let pending = UnsafeRawBufferPointer(rebasing: input[offset...])
+            // Nearly every final head arrives whole and clean: it is relayed from its own bytes.
+            // Anything else (1xx, incomplete, unusual) goes to the parser, which has the last word.
+            if let relay = ResponseHeadRelay.scan(pending, maxStatusLine: ex.responseParser.maxRequestLine,
+                                                  maxHeaderBytes: ex.responseParser.maxHeaderBytes,
+                                                  maxHeaderFields: ex.responseParser.maxHeaderFields) {
+                ex.responseParser.reset()
+                offset += relay.headerBytes
+                startResponse(ex, relay.decidingHead, rest: UnsafeRawBufferPointer(rebasing: input[offset...]),
+                              headMaxBytes: relay.forwardedStartMaxBytes) { out, dropTransferEncoding in
+                    relay.writeForwardedStart(from: pending, to: &out, droppingTransferEncoding: dropTransferEncoding)
+                }
+                return
+            }
             let result: HeadParseResult<HTTPResponseHead>
             do {
                 result = try ex.responseParser.parseResponse(pending)
@@ -64,58 +77,67 @@ extension ClientConnection {
                 }
                 continue
             }
-            let framing: BodyFraming
-            do { framing = try responseBodyFraming(head, requestMethod: ex.method) } catch {
-                upstreamFailed(status: 502, "upstream sent an invalid response: \(error.message)")
-                return
-            }
-            ex.status = head.status
-            ex.upstreamReusable = head.keepAlive
-            if case .untilClose = framing { ex.upstreamReusable = false }
-            var keepClient = ex.clientKeepAlive && !loop.draining && ex.requestDone
-            var dropTransferEncoding = false
-            if case .chunked = framing, ex.clientIsHTTP10 {
-                // An HTTP/1.0 client cannot read chunked: send the payload and end it by closing.
-                ex.dechunk = true
-                keepClient = false
-                dropTransferEncoding = true
-            }
-            if case .untilClose = framing { keepClient = false }
-            let rest = UnsafeRawBufferPointer(rebasing: input[offset...])
-            // The head waits in `headOut` so the first body bytes go out in the same send: room
-            // for them is made now, and the head is written from the upstream's fields in place.
-            let via = core.config.via
-            // Written straight into `headOut` (empty here), so the first body bytes appended
-            // there next find the buffer unshared and with room.
-            ex.headOut.appendWriting(maxBytes: head.forwardedStartMaxBytes + via.utf8.count + 48,
-                                     extraCapacity: ex.dechunk ? 0 : rest.count) { out in
+            startResponse(ex, head, rest: UnsafeRawBufferPointer(rebasing: input[offset...]),
+                          headMaxBytes: head.forwardedStartMaxBytes) { out, dropTransferEncoding in
                 head.writeForwardedStart(to: &out) { name in
                     dropTransferEncoding && name.equalsLowercased("transfer-encoding")
                 }
-                out.put("Via: ")
-                out.put(utf8: via)
-                if !keepClient {
-                    out.put("\r\nConnection: close")
-                } else if ex.clientIsHTTP10 {
-                    out.put("\r\nConnection: keep-alive")
-                }
-                out.put("\r\n\r\n")
             }
-            ex.clientWantsClose = !keepClient
-            ex.response = BodyMeter(framing)
-            ex.responseState = .body
-            ex.responseStarted = true
-            ex.bytesDown += UInt64(ex.headOut.count)
-            core.metrics.bytesOut.increment(by: UInt64(ex.headOut.count))
-            client.onDrained = onClientDrainedDuringResponse
-            if !ex.response.isComplete && !rest.isEmpty {
-                responseBody(ex, rest)
+        }
+    }
+
+    /// The final response head: its framing and persistence (read from `head`), the head as relayed
+    /// (`writeStart` writes its status line and end-to-end fields, at most `headMaxBytes`; told
+    /// whether Transfer-Encoding goes), then whatever of the body came with it (`rest`).
+    private func startResponse(_ ex: Exchange, _ head: HTTPResponseHead, rest: UnsafeRawBufferPointer, headMaxBytes: Int,
+                               writeStart: (inout ByteCursor, _ dropTransferEncoding: Bool) -> Void) {
+        let framing: BodyFraming
+        do { framing = try responseBodyFraming(head, requestMethod: ex.method) } catch {
+            upstreamFailed(status: 502, "upstream sent an invalid response: \(error.message)")
+            return
+        }
+        ex.status = head.status
+        ex.upstreamReusable = head.keepAlive
+        if case .untilClose = framing { ex.upstreamReusable = false }
+        var keepClient = ex.clientKeepAlive && !loop.draining && ex.requestDone
+        var dropTransferEncoding = false
+        if case .chunked = framing, ex.clientIsHTTP10 {
+            // An HTTP/1.0 client cannot read chunked: send the payload and end it by closing.
+            ex.dechunk = true
+            keepClient = false
+            dropTransferEncoding = true
+        }
+        if case .untilClose = framing { keepClient = false }
+        // The head waits in `headOut` so the first body bytes go out in the same send: room for
+        // them is made now. Written straight into `headOut` (empty here), so those bytes find the
+        // buffer unshared.
+        let via = core.config.via
+        ex.headOut.appendWriting(maxBytes: headMaxBytes + via.utf8.count + 48,
+                                 extraCapacity: ex.dechunk ? 0 : rest.count) { out in
+            writeStart(&out, dropTransferEncoding)
+            out.put("Via: ")
+            out.put(utf8: via)
+            if !keepClient {
+                out.put("\r\nConnection: close")
+            } else if ex.clientIsHTTP10 {
+                out.put("\r\nConnection: keep-alive")
             }
-            flushHead(ex)
-            if ex.response.isComplete && ex.responseState == .body {
-                if !rest.isEmpty { ex.upstreamReusable = false }
-                responseComplete(ex)
-            }
+            out.put("\r\n\r\n")
+        }
+        ex.clientWantsClose = !keepClient
+        ex.response = BodyMeter(framing)
+        ex.responseState = .body
+        ex.responseStarted = true
+        ex.bytesDown += UInt64(ex.headOut.count)
+        core.metrics.bytesOut.increment(by: UInt64(ex.headOut.count))
+        client.onDrained = onClientDrainedDuringResponse
+        if !ex.response.isComplete && !rest.isEmpty {
+            responseBody(ex, rest)
+        }
+        flushHead(ex)
+        if ex.response.isComplete && ex.responseState == .body {
+            if !rest.isEmpty { ex.upstreamReusable = false }
+            responseComplete(ex)
         }
     }
 

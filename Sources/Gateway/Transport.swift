@@ -98,7 +98,7 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
     func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
         if isClosed { return .failed(EBADF) }
         if registrationError != 0 { return .failed(registrationError) }
-        let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+        let n = customs_read(fd, buffer.baseAddress, buffer.count)
         if n > 0 {
             if n < buffer.count && !peerClosed { readReady = false }
             return .bytes(n)
@@ -142,7 +142,7 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
         var off = 0
         if !hasPendingOutput {
             while off < bytes.count {
-                let n = Glibc.send(fd, bytes.baseAddress! + off, bytes.count - off, Int32(MSG_NOSIGNAL))
+                let n = customs_send(fd, bytes.baseAddress! + off, bytes.count - off)
                 if n > 0 { off += n; continue }
                 if n < 0 && errno == EINTR { continue }
                 if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { writeReady = false; break }
@@ -203,7 +203,7 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
     private func writable() {
         while hasPendingOutput {
             let n = pending.withUnsafeBytes { p in
-                Glibc.send(fd, p.baseAddress! + pendingOffset, pending.count - pendingOffset, Int32(MSG_NOSIGNAL))
+                customs_send(fd, p.baseAddress! + pendingOffset, pending.count - pendingOffset)
             }
             if n > 0 { pendingOffset += n; continue }
             if n < 0 && errno == EINTR { continue }

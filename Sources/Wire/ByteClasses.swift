@@ -56,6 +56,26 @@ enum ByteClass {
         (b &- 0x41 < 26) ? b | 0x20 : b
     }
 
+    /// Whether `bytes` spell the lowercase ASCII `literal`, ignoring case.
+    static func equalsLowercased(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        let expected = literal.utf8Start
+        for i in 0..<bytes.count where lower(bytes[i]) != expected[i] { return false }
+        return true
+    }
+
+    /// Whether `bytes` and `text` are the same ASCII, ignoring case.
+    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ text: Substring) -> Bool {
+        let utf8 = text.utf8
+        guard bytes.count == utf8.count else { return false }
+        var i = 0
+        for b in utf8 {
+            if lower(bytes[i]) != lower(b) { return false }
+            i += 1
+        }
+        return true
+    }
+
     static func hexValue(_ b: UInt8) -> UInt8? {
         switch b {
         case 0x30...0x39: return b - 0x30

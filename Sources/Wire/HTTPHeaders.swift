@@ -149,7 +149,7 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     }
 
     /// Field names a `Connection` field lists beyond the fixed hop-by-hop ones.
-    private func connectionListed() -> [Substring] {
+    func connectionListed() -> [Substring] {
         var listed: [Substring] = []
         fields.withUnsafeBufferPointer { f in
             for i in f.indices where f[i].name.equalsLowercased("connection") {
@@ -170,6 +170,19 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
 
     private static func isHopByHop(_ name: String, _ listed: [Substring]) -> Bool {
         isFixedHopByHop(name) || listed.contains { name.asciiCaseInsensitiveEquals($0) }
+    }
+
+    /// `isFixedHopByHop` of a name still in the bytes it arrived in.
+    static func isFixedHopByHop(_ name: UnsafeRawBufferPointer) -> Bool {
+        switch name.count {
+        case 2: return ByteClass.equalsLowercased(name, "te")
+        case 7: return ByteClass.equalsLowercased(name, "trailer") || ByteClass.equalsLowercased(name, "upgrade")
+        case 10: return ByteClass.equalsLowercased(name, "connection") || ByteClass.equalsLowercased(name, "keep-alive")
+        case 16: return ByteClass.equalsLowercased(name, "proxy-connection")
+        case 18: return ByteClass.equalsLowercased(name, "proxy-authenticate")
+        case 19: return ByteClass.equalsLowercased(name, "proxy-authorization")
+        default: return false
+        }
     }
 
     /// The fixed hop-by-hop names, dispatched on length so most fields cost one comparison.

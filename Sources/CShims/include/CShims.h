@@ -44,6 +44,12 @@ struct customs_ready {
     unsigned int flags;
 };
 
+/// read(2) and send(2) with MSG_NOSIGNAL as bare system calls. The libc wrappers are thread
+/// cancellation points and switch the cancellation state around every call, which showed in
+/// profiles at four calls per proxied request; nothing here uses thread cancellation.
+ssize_t customs_read(int fd, void *buf, size_t len);
+ssize_t customs_send(int fd, const void *buf, size_t len);
+
 /// A close-on-exec epoll instance; -1 with errno set.
 int customs_epoll_create(void);
 
