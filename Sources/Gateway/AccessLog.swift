@@ -147,18 +147,16 @@ final class AccessLog: @unchecked Sendable {
 
     /// A JSON string literal; plain printable ASCII (nearly every host, path and method) is copied as is.
     static func appendQuoted(_ s: String, to out: inout ByteCursor) {
-        var plain = true
-        for b in s.utf8 where b < 0x20 || b > 0x7E || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
-            plain = false
-            break
-        }
-        if plain {
+        // Checked and copied from the contiguous bytes in one pass (iterating the UTF-8 view
+        // steps through it byte by byte); bridged strings, and anything to escape, take the slow way.
+        let done: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            for b in bytes where b < 0x20 || b > 0x7E || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { return false }
             out.put(UInt8(ascii: "\""))
-            out.put(utf8: s)
+            out.put(UnsafeRawBufferPointer(bytes))
             out.put(UInt8(ascii: "\""))
-        } else {
-            out.put(utf8: JSONText.quote(s))
+            return true
         }
+        if done != true { out.put(utf8: JSONText.quote(s)) }
     }
 
     /// The path with every segment that could hold a personal identifier written as `*`. The

@@ -22,15 +22,37 @@ public struct ByteCursor {
     @inlinable @inline(__always)
     public mutating func put(_ text: StaticString) {
         let n = text.utf8CodeUnitCount
-        _position.update(from: text.utf8Start, count: n)
+        Self.copy(_position, UnsafeRawPointer(text.utf8Start), n)
         _position += n
     }
 
     @inlinable @inline(__always)
     public mutating func put(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
-        memcpy(_position, base, bytes.count)
+        Self.copy(_position, base, bytes.count)
         _position += bytes.count
+    }
+
+    /// Nearly every piece is a few bytes (a key, a separator, a short value): those are moved with
+    /// two overlapping word loads and stores instead of a call to memcpy each.
+    @inlinable @inline(__always)
+    static func copy(_ to: UnsafeMutablePointer<UInt8>, _ from: UnsafeRawPointer, _ n: Int) {
+        let out = UnsafeMutableRawPointer(to)
+        if n >= 8 {
+            if n > 16 {
+                memcpy(out, from, n)
+                return
+            }
+            let head = from.loadUnaligned(as: UInt64.self), tail = from.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            out.storeBytes(of: head, as: UInt64.self)
+            out.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 {
+            let head = from.loadUnaligned(as: UInt32.self), tail = from.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            out.storeBytes(of: head, as: UInt32.self)
+            out.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+        } else {
+            for i in 0..<n { out.storeBytes(of: from.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+        }
     }
 
     /// A string's UTF-8 (`utf8.count` bytes); native strings are copied in one piece.

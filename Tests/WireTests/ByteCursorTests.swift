@@ -30,6 +30,17 @@ import Testing
         #expect(text == "<GET /päth HTTP/1.1!\r\n")
     }
 
+    @Test func piecesOfEverySmallLengthArriveWhole() {
+        let source = (0..<40).map { UInt8(0x41 + $0) }
+        for n in 0...source.count {
+            let text = written(64) { c in
+                source.withUnsafeBytes { c.put(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                c.put("|")
+            }
+            #expect(text == "<" + String(decoding: source[0..<n], as: UTF8.self) + "|")
+        }
+    }
+
     @Test func extraCapacityIsLeftForTheNextAppend() {
         var out: [UInt8] = []
         out.appendWriting(maxBytes: 8, extraCapacity: 1000) { $0.put("head") }
