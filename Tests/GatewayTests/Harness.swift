@@ -54,6 +54,13 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         elif self.path.startswith("/slow"):
             time.sleep(5); self.send(200, b"late")
+        elif self.path.startswith("/hop"):
+            self.send_response(200)
+            for k, v in (("Connection", "keep-alive, X-Hop"), ("X-Hop", "secret"), ("Keep-Alive", "timeout=5"),
+                         ("Upgrade", "h2c"), ("X-End", "  kept  "), ("Content-Length", "2")):
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(b"ok")
         elif self.path.startswith("/close"):
             self.send_response(200); self.send_header("Connection", "close"); self.end_headers()
             self.wfile.write(b"until close"); self.close_connection = True

@@ -34,6 +34,20 @@ private func json(_ s: String) throws -> [String: Any] {
         #expect((line["flow"] as? String)?.isEmpty == false)
     }
 
+    @Test func responseHopByHopFieldsStayOnTheUpstreamHop() throws {
+        let h = try Harness()
+        let r = try h.curl(["-D", "-", "\(h.origin)/hop"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.components(separatedBy: "\r\n")
+        #expect(lines.first == "HTTP/1.1 200 OK")
+        let names = Set(lines.dropFirst().compactMap { $0.split(separator: ":").first?.lowercased() })
+        for gone in ["x-hop", "keep-alive", "upgrade", "connection"] { #expect(!names.contains(gone), "\(gone) relayed") }
+        #expect(lines.contains("X-End: kept"))
+        #expect(lines.contains("Content-Length: 2"))
+        #expect(lines.contains("Via: 1.1 customs"))
+        #expect(r.stdout.hasSuffix("\r\n\r\nok"))
+    }
+
     @Test func chunkedResponseAndHead() throws {
         let h = try Harness()
         let r = try h.curl(["\(h.origin)/chunked"])
