@@ -187,16 +187,17 @@ extension ClientConnection {
     /// Written straight from the client's head: a modified copy of its fields cost an allocation
     /// and a retain and release of every name and value per request.
     private func prepareUpstreamHead(_ ex: Exchange, inspecting: Bool) {
-        let head = ex.head
-        let expects = head.headers.containsToken("Expect", "100-continue")
+        // `ex.head` is read where it lies: a local copy of the head retained and released every
+        // string and list in it.
+        let expects = ex.head.headers.containsToken("Expect", "100-continue")
         var absoluteHost: (host: String, port: UInt16)?
-        if case .absolute(_, let h, let p, _) = head.target { absoluteHost = (h, p) }
+        if case .absolute(_, let h, let p, _) = ex.head.target { absoluteHost = (h, p) }
         let replaceHost = absoluteHost != nil
         let via = core.config.via
         var out: [UInt8] = []
-        let room = head.forwardedStartMaxBytes + (absoluteHost?.host.utf8.count ?? 0) + via.utf8.count + 32
+        let room = ex.head.forwardedStartMaxBytes + (absoluteHost?.host.utf8.count ?? 0) + via.utf8.count + 32
         out.appendWriting(maxBytes: room) { out in
-            head.writeForwardedStart(to: &out) { name in
+            ex.head.writeForwardedStart(to: &out) { name in
                 switch name.utf8.count {
                 case 4: return replaceHost && name.equalsLowercased("host")
                 case 6: return inspecting && name.equalsLowercased("expect")

@@ -183,15 +183,16 @@ final class ClientConnection: @unchecked Sendable {
             headRefused(error)
             return
         }
-        guard case .complete(let head, let headerBytes) = result else {
+        // Consumed, so the head moves on to the exchange rather than being copied out of `result`.
+        switch consume result {
+        case .incomplete:
             headBuffer.append(contentsOf: piece)
-            return
+        case .complete(let head, let headerBytes):
+            if headerBytes < piece.count {
+                headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[headerBytes...]))
+            }
+            startRequest(head)
         }
-        parser.reset()
-        if headerBytes < piece.count {
-            headBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: piece[headerBytes...]))
-        }
-        startRequest(head)
     }
 
     private func headRefused(_ error: WireError) {

@@ -55,18 +55,30 @@ public struct HeadParser: Sendable {
     public mutating func parseRequest(_ buf: UnsafeRawBufferPointer) throws(WireError) -> HeadParseResult<HTTPRequestHead> {
         guard let end = try scan(buf, as: .request) else { return .incomplete }
         defer { reset() }
-        guard case let .request(method, rawTarget, target, version) = startLine else { preconditionFailure("request line parsed") }
-        try checkHost(version: version)
-        let head = HTTPRequestHead(method: method, rawTarget: rawTarget, target: target, version: version, headers: headers)
+        let (line, fields) = takeParsed()
+        guard case let .request(method, rawTarget, target, version) = consume line else { preconditionFailure("request line parsed") }
+        try Self.checkHost(fields, version: version)
+        let head = HTTPRequestHead(method: method, rawTarget: rawTarget, target: target, version: version, headers: fields)
         return .complete(head, headerBytes: end)
     }
 
     public mutating func parseResponse(_ buf: UnsafeRawBufferPointer) throws(WireError) -> HeadParseResult<HTTPResponseHead> {
         guard let end = try scan(buf, as: .response) else { return .incomplete }
         defer { reset() }
-        guard case let .response(version, status, reason) = startLine else { preconditionFailure("status line parsed") }
-        let head = HTTPResponseHead(version: version, status: status, reason: reason, headers: headers)
+        let (line, fields) = takeParsed()
+        guard case let .response(version, status, reason) = consume line else { preconditionFailure("status line parsed") }
+        let head = HTTPResponseHead(version: version, status: status, reason: reason, headers: fields)
         return .complete(head, headerBytes: end)
+    }
+
+    /// Moves the parsed start line and fields out (a copy retained every string in them, and the
+    /// reset that follows released them again).
+    private mutating func takeParsed() -> (StartLine, HTTPHeaders) {
+        var line = StartLine.none
+        var fields = HTTPHeaders()
+        swap(&line, &startLine)
+        swap(&fields, &headers)
+        return (line, fields)
     }
 
     // MARK: - Line scanning
@@ -191,7 +203,7 @@ public struct HeadParser: Sendable {
 
     /// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host; any request at most one, and
     /// a present value must be a valid authority (it routes origin-form requests).
-    private func checkHost(version: HTTPVersion) throws(WireError) {
+    private static func checkHost(_ headers: HTTPHeaders, version: HTTPVersion) throws(WireError) {
         var count = 0
         var value: String?
         headers.fields.withUnsafeBufferPointer { f in
