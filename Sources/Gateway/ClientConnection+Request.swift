@@ -195,6 +195,7 @@ extension ClientConnection {
         let replaceHost = absoluteHost != nil
         let via = core.config.via
         var out: [UInt8] = []
+        swap(&out, &spareUpstreamHead)
         let room = ex.head.forwardedStartMaxBytes + (absoluteHost?.host.utf8.count ?? 0) + via.utf8.count + 32
         out.appendWriting(maxBytes: room) { out in
             ex.head.writeForwardedStart(to: &out) { name in

@@ -109,10 +109,10 @@ extension ClientConnection {
         }
         if case .untilClose = framing { keepClient = false }
         // The head waits in `headOut` so the first body bytes go out in the same send: room for
-        // them is made now. Written straight into `headOut` (empty here), so those bytes find the
-        // buffer unshared.
+        // them is made now.
         let via = core.config.via
-        ex.headOut.appendWriting(maxBytes: headMaxBytes + via.utf8.count + 48,
+        headOut.removeAll(keepingCapacity: true)
+        headOut.appendWriting(maxBytes: headMaxBytes + via.utf8.count + 48,
                                  extraCapacity: ex.dechunk ? 0 : rest.count) { out in
             writeStart(&out, dropTransferEncoding)
             out.put("Via: ")
@@ -128,8 +128,8 @@ extension ClientConnection {
         ex.response = BodyMeter(framing)
         ex.responseState = .body
         ex.responseStarted = true
-        ex.bytesDown += UInt64(ex.headOut.count)
-        core.metrics.bytesOut.increment(by: UInt64(ex.headOut.count))
+        ex.bytesDown += UInt64(headOut.count)
+        core.metrics.bytesOut.increment(by: UInt64(headOut.count))
         client.onDrained = onClientDrainedDuringResponse
         if !ex.response.isComplete && !rest.isEmpty {
             responseBody(ex, rest)
@@ -171,10 +171,10 @@ extension ClientConnection {
         }
         if !dechunk {
             let body = UnsafeRawBufferPointer(rebasing: input[0..<used])
-            if ex.headOut.isEmpty {
+            if headOut.isEmpty {
                 client.send(body)
             } else {
-                ex.headOut.append(contentsOf: body)
+                headOut.append(contentsOf: body)
                 flushHead(ex)
             }
             sent = used
@@ -197,9 +197,9 @@ extension ClientConnection {
 
     /// Sends the response head if it is still waiting for body bytes to travel with.
     private func flushHead(_ ex: Exchange) {
-        guard !ex.headOut.isEmpty else { return }
-        ex.headOut.withUnsafeBytes { _ = client.send($0) }
-        ex.headOut = []
+        guard !headOut.isEmpty else { return }
+        headOut.withUnsafeBytes { _ = client.send($0) }
+        headOut.removeAll(keepingCapacity: headOut.capacity <= Self.keptBufferLimit)
     }
 
     func clientDrained(_ ex: Exchange) {
@@ -238,6 +238,10 @@ extension ClientConnection {
     func responseComplete(_ ex: Exchange) {
         flushHead(ex)
         ex.responseState = .done
+        if ex.upstreamHead.capacity <= Self.keptBufferLimit {
+            swap(&spareUpstreamHead, &ex.upstreamHead)
+            spareUpstreamHead.removeAll(keepingCapacity: true)
+        }
         if let up = ex.upstream {
             ex.upstream = nil
             releaseUpstream(up, reusable: ex.upstreamReusable && ex.requestDone && !loop.draining,

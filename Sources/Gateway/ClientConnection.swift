@@ -46,6 +46,12 @@ final class ClientConnection: @unchecked Sendable {
     var peekStarted: UInt64 = 0
     /// Set while a CONNECT is being intercepted, and on the connection that then runs HTTP inside it.
     var interception: ConnectionInterception?
+    /// A response head waiting for its first body bytes, and the upstream head of the exchange
+    /// before: buffers kept (emptied, up to `keptBufferLimit`) from one exchange to the next, as
+    /// each was an allocation and a free per request.
+    var headOut: [UInt8] = []
+    var spareUpstreamHead: [UInt8] = []
+    static let keptBufferLimit = 4096
     /// The previous request's literal host and its address list: keep-alive clients nearly always
     /// ask for the same host again, and a new one-element list was an allocation per request.
     var lastLiteral: (host: String, addresses: [IPAddress])?

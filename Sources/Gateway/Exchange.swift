@@ -63,7 +63,6 @@ final class Exchange: @unchecked Sendable {
     var relayContinue = false
     var outcome: GatewayMetrics.RequestOutcome = .forwarded
     var responseCarry: [UInt8] = []
-    var headOut: [UInt8] = []
     var clientWantsClose = false
     var logged = false
     /// A transparent TLS flow: refusals close the connection instead of answering in HTTP.
