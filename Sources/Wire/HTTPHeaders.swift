@@ -51,24 +51,16 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
     static func list(_ value: String, contains token: String) -> Bool {
         let found = value.utf8.withContiguousStorageIfAvailable { bytes in
             token.utf8.withContiguousStorageIfAvailable { wanted in
-                var start = 0
-                var i = 0
-                while true {
-                    let atEnd = i == bytes.count
-                    if atEnd || bytes[i] == UInt8(ascii: ",") {
-                        var a = start, b = i
-                        while a < b, bytes[a] == ByteClass.sp || bytes[a] == ByteClass.htab { a += 1 }
-                        while b > a, bytes[b - 1] == ByteClass.sp || bytes[b - 1] == ByteClass.htab { b -= 1 }
-                        if b - a == wanted.count {
-                            var k = 0
-                            while k < wanted.count, ByteClass.lower(bytes[a + k]) == ByteClass.lower(wanted[k]) { k += 1 }
-                            if k == wanted.count { return true }
-                        }
-                        if atEnd { return false }
-                        start = i + 1
+                var hit = false
+                forEachListRange(bytes) { r in
+                    if r.count == wanted.count {
+                        var k = 0
+                        while k < wanted.count, ByteClass.lower(bytes[r.lowerBound + k]) == ByteClass.lower(wanted[k]) { k += 1 }
+                        hit = k == wanted.count
                     }
-                    i += 1
+                    return !hit
                 }
+                return hit
             }
         }
         if let found, let result = found { return result }
@@ -218,24 +210,30 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         let owner = text            // the same storage, read while `text` lends its bytes
         let utf8 = owner.utf8
         text.withUTF8 { bytes in
-            var start = 0
-            var i = 0
-            while true {
-                let atEnd = i == bytes.count
-                if atEnd || bytes[i] == UInt8(ascii: ",") {
-                    var a = start, b = i
-                    while a < b, bytes[a] == ByteClass.sp || bytes[a] == ByteClass.htab { a += 1 }
-                    while b > a, bytes[b - 1] == ByteClass.sp || bytes[b - 1] == ByteClass.htab { b -= 1 }
-                    if a < b {
-                        let lower = utf8.index(utf8.startIndex, offsetBy: a)
-                        let upper = utf8.index(lower, offsetBy: b - a)
-                        if !body(owner[lower..<upper]) { return }
-                    }
-                    if atEnd { return }
-                    start = i + 1
-                }
-                i += 1
+            forEachListRange(bytes) { r in
+                let lower = utf8.index(utf8.startIndex, offsetBy: r.lowerBound)
+                let upper = utf8.index(lower, offsetBy: r.count)
+                return body(owner[lower..<upper])
             }
+        }
+    }
+
+    /// Calls `body` with the offsets of each trimmed, non-empty element of the comma-separated
+    /// list in `bytes`, until it returns false.
+    static func forEachListRange(_ bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Bool) {
+        var start = 0
+        var i = 0
+        while true {
+            let atEnd = i == bytes.count
+            if atEnd || bytes[i] == UInt8(ascii: ",") {
+                var a = start, b = i
+                while a < b, bytes[a] == ByteClass.sp || bytes[a] == ByteClass.htab { a += 1 }
+                while b > a, bytes[b - 1] == ByteClass.sp || bytes[b - 1] == ByteClass.htab { b -= 1 }
+                if a < b, !body(a..<b) { return }
+                if atEnd { return }
+                start = i + 1
+            }
+            i += 1
         }
     }
 
