@@ -47,10 +47,7 @@ extension ClientConnection {
                                                   maxHeaderFields: ex.responseParser.maxHeaderFields) {
                 ex.responseParser.reset()
                 offset += relay.headerBytes
-                startResponse(ex, relay.decidingHead, rest: UnsafeRawBufferPointer(rebasing: input[offset...]),
-                              headMaxBytes: relay.forwardedStartMaxBytes) { out, dropTransferEncoding in
-                    relay.writeForwardedStart(from: pending, to: &out, droppingTransferEncoding: dropTransferEncoding)
-                }
+                relayResponseHead(ex, relay, from: pending, rest: UnsafeRawBufferPointer(rebasing: input[offset...]))
                 return
             }
             let result: HeadParseResult<HTTPResponseHead>
@@ -83,6 +80,15 @@ extension ClientConnection {
                     dropTransferEncoding && name.equalsLowercased("transfer-encoding")
                 }
             }
+        }
+    }
+
+    /// `startResponse` for a head relayed from its bytes (borrowed: a copy of it for the closure
+    /// retained and released everything in it).
+    private func relayResponseHead(_ ex: Exchange, _ relay: borrowing ResponseHeadRelay, from bytes: UnsafeRawBufferPointer,
+                                   rest: UnsafeRawBufferPointer) {
+        startResponse(ex, relay.decidingHead, rest: rest, headMaxBytes: relay.forwardedStartMaxBytes) { out, dropTransferEncoding in
+            relay.writeForwardedStart(from: bytes, to: &out, droppingTransferEncoding: dropTransferEncoding)
         }
     }
 

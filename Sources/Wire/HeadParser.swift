@@ -44,6 +44,9 @@ public struct HeadParser: Sendable {
     }
 
     public mutating func reset() {
+        // Only `scan` leaves the fresh state, and it sets `kind` first: a parser that never
+        // started (every response head the gateway relays from its bytes) has nothing to clear.
+        guard kind != nil else { return }
         kind = nil
         lineStart = 0
         scanned = 0
