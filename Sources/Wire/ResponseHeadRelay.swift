@@ -26,6 +26,7 @@ public struct ResponseHeadRelay {
     private let reason: Range<Int>
     /// Where the field lines start (they were checked by `scan`, and are walked again to relay them).
     private let fieldsStart: Int
+    private let fieldCount: Int
 
     /// Reads a whole response head at the start of `bytes`; nil when the head is incomplete,
     /// informational (1xx), beyond a limit, or anything `HeadParser` would need to judge.
@@ -83,11 +84,12 @@ public struct ResponseHeadRelay {
         return ResponseHeadRelay(
             status: status, version: version, headerBytes: start + 2,
             decidingHead: HTTPResponseHead(version: version, status: status, reason: "", headers: deciding),
-            reason: reason, fieldsStart: headerStart)
+            reason: reason, fieldsStart: headerStart, fieldCount: fieldCount)
     }
 
-    /// The most bytes `writeForwardedStart` writes.
-    public var forwardedStartMaxBytes: Int { headerBytes + 32 }
+    /// The most bytes `writeForwardedStart` writes: a field line can grow by one byte (`a:b`
+    /// is relayed as `a: b`), and so can a status line without a reason phrase.
+    public var forwardedStartMaxBytes: Int { headerBytes + fieldCount + 32 }
 
     /// Writes what `HTTPResponseHead.writeForwardedStart` writes for this head: HTTP/1.1 status
     /// line, then every field line but the hop-by-hop ones (and Transfer-Encoding when asked).

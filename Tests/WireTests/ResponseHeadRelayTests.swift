@@ -72,6 +72,15 @@ import Testing
         }
     }
 
+    @Test func fieldsWithoutSpacesStayWithinTheReservedRoom() throws {
+        // Each `a:b` line grows by a byte when relayed; the writer stops the process on overrun.
+        let raw = Array(("HTTP/1.1 200\r\n" + String(repeating: "a:b\r\n", count: 250) + "\r\n").utf8)
+        let fast = try #require(Self.viaRelay(raw))
+        #expect(fast == Self.viaParser(raw))
+        // Status line one byte longer, every field line one byte longer, no final empty line.
+        #expect(fast.relayed[0].utf8.count == raw.count + 1 + 250 - 2)
+    }
+
     @Test func hopByHopFieldsAndTheOnesConnectionNamesAreNotRelayed() throws {
         let fast = try #require(Self.viaRelay(Self.heads[1]))
         #expect(fast.relayed[0] == "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nx-other: padded value\r\n")
