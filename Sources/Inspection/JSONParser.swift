@@ -132,8 +132,15 @@ final class JSONParser: BodyParser {
                 }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
                 if j < n {
-                    if bytes[j] == 0x22 { try endString() } else { state = .escape }
-                    j += 1
+                    if bytes[j] == 0x22 {
+                        try endString()
+                        j += 1
+                    } else {
+                        // Escapes whole in this chunk are decoded here, a run of them at once
+                        // (text written `\uXXXX` a character at a time); the machine takes the rest.
+                        let k = escapes(bytes, from: j)
+                        if k == j { state = .escape; j += 1 } else { j = k }
+                    }
                 }
                 offset += j - i; i = j
                 continue
@@ -270,6 +277,45 @@ final class JSONParser: BodyParser {
         return k
     }
 
+    /// Decodes the escapes starting at `j` (a `\\`) that lie whole in `bytes`, back to back, into
+    /// the token exactly as the `.escape` and `.unicode` states would. Returns the index after the
+    /// last one decoded: `j` when the first is cut by the chunk's end or malformed (the machine then
+    /// reads it, and reports a malformed one where it lies).
+    private func escapes(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
+        let n = bytes.count
+        var k = j
+        while k + 1 < n && bytes[k] == 0x5C {
+            let c = bytes[k + 1]
+            switch c {
+            case 0x22, 0x5C, 0x2F: appendByte(c); k += 2
+            case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+                appendByte(0x20); k += 2
+            case UInt8(ascii: "u"):
+                guard k + 6 <= n else { return k }
+                var v: UInt32 = 0
+                for d in 2..<6 {
+                    let h = Self.hexValue(bytes[k + d])
+                    guard h < 16 else { return k }
+                    v = v << 4 | h
+                }
+                appendScalar(v)
+                k += 6
+            default: return k
+            }
+        }
+        return k
+    }
+
+    /// The value of a hex digit, or 16 for any other byte.
+    @inline(__always) private static func hexValue(_ c: UInt8) -> UInt32 {
+        switch c {
+        case 0x30...0x39: UInt32(c &- 0x30)
+        case 0x41...0x46: UInt32(c &- 0x41 &+ 10)
+        case 0x61...0x66: UInt32(c &- 0x61 &+ 10)
+        default: 16
+        }
+    }
+
     @inline(__always) private static func isNumberByte(_ c: UInt8) -> Bool {
         isDigit(c) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D
     }
@@ -330,6 +376,11 @@ final class JSONParser: BodyParser {
             for _ in 0..<count where token.bytes.count < Self.maxNameBytes {
                 token.bytes.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8
             }
+            return
+        }
+        // Below the limit no byte spills: the bytes go in as one (the word's low bytes, in order).
+        if token.bytes.count + count <= token.limit {
+            withUnsafeBytes(of: packed.littleEndian) { token.bytes.append(contentsOf: $0.prefix(count)) }
             return
         }
         let role = valueRole
