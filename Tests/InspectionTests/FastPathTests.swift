@@ -448,6 +448,24 @@ struct FastPathTests {
         #expect(a.subjects.map(\.masked).sorted() == b.subjects.map(\.masked).sorted())
     }
 
+    @Test("escapes decoded in one go and escapes read a byte at a time (cut anywhere) give the same result; a malformed one is reported where it lies")
+    func escapesWholeAndCut() {
+        let body = #"[{"\u59d3\u540d":"\u674e\u56db\ud83d\ude00","addr":"\u5317\u4eac\u5e02\n\"A\"\/\\\u5ea7 12\u53f7","tel":"\u0031\u0033\u0038\u0031\u0032\u0033\u0034\u0035\u0036\u0037\u0038"},"#
+            + #"{"name":"\u5f20\u4e09\ud83d","address":"\u4e0a\u6d77\u5e02\t\b\f\r","mobile":"139\u00001234\u00005678"}]"#
+        let bytes = Array(body.utf8)
+        let whole = inspect(bytes, type: "application/json")
+        #expect(whole.count == 2 && whole[.mobile] == 1 && whole[.name] == 2 && whole.uninspectable == nil)
+        for size in [1, 2, 3, 5, 6, 7, 11] {
+            let r = inspect(bytes, type: "application/json", chunks: [size])
+            #expect(r.subjects.map(\.key).sorted() == whole.subjects.map(\.key).sorted(), "chunks of \(size)")
+            #expect(r.kindCounts == whole.kindCounts)
+        }
+        for bad in [#"[{"a":"x\u12G4"}]"#, #"[{"a":"x\q"}]"#, #"[{"a":"\u00e9\u12"}]"#] {
+            let reasons = [nil, [1], [4]].map { inspect(Array(bad.utf8), type: "application/json", chunks: $0).uninspectable }
+            #expect(reasons[0] != nil && reasons.allSatisfy { $0 == reasons[0] }, "\(bad): \(reasons)")
+        }
+    }
+
     @Test("scopes nested past the assembler's first slots (40 objects deep) keep each level's people apart")
     func deepScopes() {
         // Each level holds a different person; levels are closed and reopened as the records go on,
