@@ -96,6 +96,9 @@ struct ValueScanner {
                       digitCount < 24 else { break }
                 grouped = true; e += 1
             }
+            // Every identifier holds at least six digits (a Hong Kong ID); most runs are shorter
+            // (UUIDs, prices, counters), and nothing below needs to look at them.
+            if digitCount < 6 { return e }
             var end = e
             // ID check character.
             var x = false
