@@ -277,19 +277,31 @@ final class RecordAssembler {
         for w in organisationWords { t[Int(w.utf8Start[0])] = true }
         return t
     }()
+    /// The first three bytes of each of `organisationWords` (all at least that long), packed low
+    /// first: one integer compare a word where one could start (a Chinese name's every character).
+    private static let organisationPrefixes: [UInt32] = organisationWords.map { w in
+        UInt32(w.utf8Start[0]) | UInt32(w.utf8Start[1]) << 8 | UInt32(w.utf8Start[2]) << 16
+    }
 
     /// Whether `t` holds one of `organisationWords` (one pass over `t` instead of one per word).
     static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        for i in t.indices where organisationStarts[Int(t[i])] {
-            // Only the words that start with this byte are compared further.
-            for w in organisationWords where w.utf8Start[0] == t[i] && w.utf8CodeUnitCount <= t.count - i {
-                let p = w.utf8Start
-                var k = 1
-                while k < w.utf8CodeUnitCount && t[i + k] == p[k] { k += 1 }
-                if k == w.utf8CodeUnitCount { return true }
+        guard t.count >= 3 else { return false }
+        return organisationStarts.withUnsafeBufferPointer { starts in
+            organisationPrefixes.withUnsafeBufferPointer { prefixes in
+                for i in 0...(t.count - 3) where starts[Int(t[i])] {
+                    let key = UInt32(t[i]) | UInt32(t[i + 1]) << 8 | UInt32(t[i + 2]) << 16
+                    for k in prefixes.indices where prefixes[k] == key {
+                        let w = organisationWords[k]
+                        guard w.utf8CodeUnitCount <= t.count - i else { continue }
+                        let p = w.utf8Start
+                        var m = 3
+                        while m < w.utf8CodeUnitCount && t[i + m] == p[m] { m += 1 }
+                        if m == w.utf8CodeUnitCount { return true }
+                    }
+                }
+                return false
             }
         }
-        return false
     }
     static let emptyWords: [StaticString] = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
 
