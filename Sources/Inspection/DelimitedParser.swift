@@ -129,7 +129,8 @@ final class DelimitedParser: BodyParser {
             headerCells.append(Substring(String(decoding: UnsafeBufferPointer(rebasing: v[r]), as: UTF8.self)))
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
-            assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
+            // An empty cell (exports are full of them) tells the assembler nothing, in any role.
+            if !r.isEmpty { assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace) }
         }
         column += 1
     }
