@@ -11,7 +11,6 @@ final class FormParser: BodyParser {
     /// group and field, and the field's role, worked out once per distinct name.
     private var names = FlatMap64()
     private var nameInfo: [(raw: [UInt8], field: Substring, prefix: String?, role: FieldRole)] = []
-    private var decoded: [UInt8] = []
 
     /// Ready for the next body of a reused state; field names and their roles are kept (emptied once full).
     func reset() {
@@ -20,7 +19,6 @@ final class FormParser: BodyParser {
         inValue = false
         group = nil
         opened = false
-        decoded.removeAll(keepingCapacity: decoded.capacity <= 65_536)
         if nameInfo.count >= Self.maxNames { names = FlatMap64(); nameInfo.removeAll() }
     }
 
@@ -32,13 +30,25 @@ final class FormParser: BodyParser {
     }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
-        for c in bytes {
-            switch c {
-            case UInt8(ascii: "&"): pair()
-            case UInt8(ascii: "=") where !inValue: inValue = true
-            default:
-                if inValue { value.append(c) { chunk in spill(chunk) } } else if key.count < 1024 { key.append(c) }
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            let c = bytes[i]
+            if c == UInt8(ascii: "&") { pair(); i += 1; continue }
+            if !inValue {
+                if c == UInt8(ascii: "=") { inValue = true } else if key.count < 1024 { key.append(c) }
+                i += 1
+                continue
             }
+            // A value's run up to the next `&` goes in at once when it cannot reach the scan
+            // window's limit (below it no byte spills); else a byte at a time, spilling as it fills.
+            let j = ByteSkip.byte(UInt8(ascii: "&"), in: bytes, from: i, end: n)
+            if value.bytes.count + (j - i) <= value.limit {
+                value.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+            } else {
+                for k in i..<j { value.append(bytes[k]) { chunk in spill(chunk) } }
+            }
+            i = j
         }
     }
 
@@ -69,9 +79,36 @@ final class FormParser: BodyParser {
             group = info.prefix
             if let prefix = info.prefix { assembler.openScope(key: Substring(prefix)) }
         }
-        decoded.removeAll(keepingCapacity: true)
-        Self.percentDecode(value.bytes[...], into: &decoded)
-        decoded.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: info.role, $0) }
+        // Decoded where it lies (decoding never lengthens; the buffer is emptied after the pair).
+        let count = value.bytes.withUnsafeMutableBufferPointer { Self.percentDecodeInPlace($0) }
+        value.bytes.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: info.role, UnsafeBufferPointer(rebasing: $0[..<count])) }
+    }
+
+    /// `percentDecode` written over its own input, from the start; returns the decoded length.
+    static func percentDecodeInPlace(_ s: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let n = s.count
+        var i = 0, w = 0
+        while i < n {
+            let c = s[i]
+            if c == UInt8(ascii: "+") {
+                s[w] = 0x20
+            } else if c == UInt8(ascii: "%"), i + 2 < n, let h = hex(s[i + 1]), let l = hex(s[i + 2]) {
+                s[w] = h << 4 | l; i += 2
+            } else {
+                s[w] = c
+            }
+            w += 1; i += 1
+        }
+        return w
+    }
+
+    @inline(__always) private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x41 + 10
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
     }
 
     private func nameInfo(_ raw: [UInt8]) -> (field: Substring, prefix: String?, role: FieldRole) {
@@ -111,14 +148,6 @@ final class FormParser: BodyParser {
 
     static func percentDecode(_ s: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var i = s.startIndex
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x41...0x46: return c - 0x41 + 10
-            case 0x61...0x66: return c - 0x61 + 10
-            default: return nil
-            }
-        }
         while i < s.endIndex {
             let c = s[i]
             if c == UInt8(ascii: "+") { out.append(0x20) }
