@@ -10,7 +10,13 @@ final class FormParser: BodyParser {
     /// Field names seen in this form (and the earlier forms of a reused state), by FNV-1a of their raw bytes: the decoded name split into
     /// group and field, and the field's role, worked out once per distinct name.
     private var names = FlatMap64()
-    private var nameInfo: [(raw: [UInt8], field: Substring, prefix: String?, role: FieldRole)] = []
+    /// Per interned name: its group prefix, its field's role, and its raw bytes
+    /// (`nameArena[nameStart[i]..<nameStart[i + 1]]`), in arrays of plain values: reading an entry
+    /// retains nothing but a long prefix.
+    private var namePrefix: [String?] = []
+    private var nameRole: [FieldRole] = []
+    private var nameStart: [Int] = [0]
+    private var nameArena: [UInt8] = []
 
     /// Ready for the next body of a reused state; field names and their roles are kept (emptied once full).
     func reset() {
@@ -19,7 +25,10 @@ final class FormParser: BodyParser {
         inValue = false
         group = nil
         opened = false
-        if nameInfo.count >= Self.maxNames { names = FlatMap64(); nameInfo.removeAll() }
+        if nameRole.count >= Self.maxNames {
+            names = FlatMap64()
+            namePrefix.removeAll(); nameRole.removeAll(); nameStart = [0]; nameArena.removeAll()
+        }
     }
 
     private static let maxNames = 1024
@@ -111,10 +120,10 @@ final class FormParser: BodyParser {
         }
     }
 
-    private func nameInfo(_ raw: [UInt8]) -> (field: Substring, prefix: String?, role: FieldRole) {
+    private func nameInfo(_ raw: [UInt8]) -> (prefix: String?, role: FieldRole) {
         let h = nameHash(raw)
-        if let i = names[h].map(Int.init), nameInfo[i].raw == raw {
-            return (nameInfo[i].field, nameInfo[i].prefix, nameInfo[i].role)
+        if let i = names[h].map(Int.init), nameEquals(i, raw) {
+            return (namePrefix[i], nameRole[i])
         }
         let name = String(decoding: Self.percentDecode(raw[...]), as: UTF8.self)
         var field = Substring(name)
@@ -132,11 +141,22 @@ final class FormParser: BodyParser {
         }
         let fieldBytes = Array(field.utf8)
         let role = assembler.sharedBaseRole(field, bytes: fieldBytes, hash: nameHash(fieldBytes))
-        if nameInfo.count < Self.maxNames && names[h] == nil {
-            names[h] = Int32(nameInfo.count)
-            nameInfo.append((raw, field, prefix, role))
+        if nameRole.count < Self.maxNames && names[h] == nil {
+            names[h] = Int32(nameRole.count)
+            namePrefix.append(prefix)
+            nameRole.append(role)
+            nameArena.append(contentsOf: raw)
+            nameStart.append(nameArena.count)
         }
-        return (field, prefix, role)
+        return (prefix, role)
+    }
+
+    private func nameEquals(_ i: Int, _ raw: [UInt8]) -> Bool {
+        let start = nameStart[i], end = nameStart[i + 1]
+        guard end - start == raw.count else { return false }
+        return nameArena.withUnsafeBufferPointer { a in
+            raw.withUnsafeBufferPointer { b in b.isEmpty || ByteSkip.equal(a.baseAddress! + start, b.baseAddress!, count: b.count) }
+        }
     }
 
     static func percentDecode(_ s: ArraySlice<UInt8>) -> [UInt8] {
