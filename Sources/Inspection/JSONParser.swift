@@ -4,9 +4,11 @@ import Foundation
 /// anywhere between two `feed` calls. Records are objects that are array elements (the outermost
 /// such objects), or, in NDJSON, each line's value.
 final class JSONParser: BodyParser {
-    private enum State {
+    /// A plain byte (a `\uXXXX` escape's digits so far are kept apart, in `escapeDigits` and
+    /// `escapeCode`): the round of the machine per structural byte loads and dispatches on one byte.
+    private enum State: UInt8 {
         case value, firstKeyOrEnd, key, colon, afterValue
-        case string, escape, unicode(Int, UInt32), number, literal
+        case string, escape, unicode, number, literal
     }
 
     /// A name is carried as what the assembler needs of it, never as text: its role, and whether
@@ -54,6 +56,8 @@ final class JSONParser: BodyParser {
     private var token: ValueBuffer
     private var stringIsKey = false
     private var highSurrogate: UInt32 = 0
+    private var escapeDigits = 0
+    private var escapeCode: UInt32 = 0
     private var literal: [UInt8] = []
     private var offset = 0
     private var documents = 0
@@ -149,10 +153,10 @@ final class JSONParser: BodyParser {
                 case 0x22, 0x5C, 0x2F: appendByte(c); state = .string
                 case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
                     appendByte(0x20); state = .string
-                case UInt8(ascii: "u"): state = .unicode(0, 0)
+                case UInt8(ascii: "u"): state = .unicode; escapeDigits = 0; escapeCode = 0
                 default: throw fail("bad escape \\\(Character(Unicode.Scalar(c)))")
                 }
-            case .unicode(let count, let code):
+            case .unicode:
                 let h: UInt32
                 switch c {
                 case 0x30...0x39: h = UInt32(c - 0x30)
@@ -160,8 +164,9 @@ final class JSONParser: BodyParser {
                 case 0x61...0x66: h = UInt32(c - 0x61 + 10)
                 default: throw fail("bad \\u escape")
                 }
-                let v = code << 4 | h
-                if count == 3 { appendScalar(v); state = .string } else { state = .unicode(count + 1, v) }
+                escapeCode = escapeCode << 4 | h
+                escapeDigits += 1
+                if escapeDigits == 4 { appendScalar(escapeCode); state = .string }
             case .number:
                 var j = i
                 while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
