@@ -289,26 +289,47 @@ final class JSONParser: BodyParser {
     private func escapes(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
         let n = bytes.count
         var k = j
-        while k + 1 < n && bytes[k] == 0x5C {
-            let c = bytes[k + 1]
-            switch c {
-            case 0x22, 0x5C, 0x2F: appendByte(c); k += 2
-            case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
-                appendByte(0x20); k += 2
-            case UInt8(ascii: "u"):
-                guard k + 6 <= n else { return k }
-                var v: UInt32 = 0
-                for d in 2..<6 {
-                    let h = Self.hexValue(bytes[k + d])
-                    guard h < 16 else { return k }
-                    v = v << 4 | h
+        // The decoded bytes gather on the stack and go to the token together.
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { out -> Int in
+            var used = 0
+            defer { if used > 0 { appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used)) } }
+            while k + 1 < n && bytes[k] == 0x5C {
+                if used > out.count - 4 {
+                    appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used))
+                    used = 0
                 }
-                appendScalar(v)
-                k += 6
-            default: return k
+                let c = bytes[k + 1]
+                switch c {
+                case 0x22, 0x5C, 0x2F: out[used] = c; used += 1; k += 2
+                case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+                    out[used] = 0x20; used += 1; k += 2
+                case UInt8(ascii: "u"):
+                    guard k + 6 <= n else { return k }
+                    var v: UInt32 = 0
+                    for d in 2..<6 {
+                        let h = Self.hexValue(bytes[k + d])
+                        guard h < 16 else { return k }
+                        v = v << 4 | h
+                    }
+                    let (packed, count) = encodeEscaped(v)
+                    out.storeBytes(of: packed.littleEndian, toByteOffset: used, as: UInt32.self)
+                    used += count
+                    k += 6
+                default: return k
+                }
             }
+            return k
         }
-        return k
+    }
+
+    /// Bytes decoded from escapes, into the token as the per-byte appends would put them: a name
+    /// keeps its first `maxNameBytes`; a value's bytes go in at once when they cannot reach the
+    /// limit (below it no byte spills), else a byte at a time.
+    private func appendDecoded(_ s: UnsafeBufferPointer<UInt8>) {
+        if stringIsKey || token.bytes.count + s.count <= token.limit { appendToken(s); return }
+        let role = valueRole
+        for c in s { token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) } }
     }
 
     /// The value of a hex digit, or 16 for any other byte.
@@ -357,35 +378,11 @@ final class JSONParser: BodyParser {
     }
 
     private func appendScalar(_ v: UInt32) {
-        var scalar = v
-        if v >= 0xD800 && v < 0xDC00 { highSurrogate = v; return }
-        if v >= 0xDC00 && v < 0xE000 {
-            guard highSurrogate != 0 else { scalar = 0xFFFD; highSurrogate = 0; return }
-            scalar = 0x10000 + ((highSurrogate - 0xD800) << 10) + (v - 0xDC00)
-            highSurrogate = 0
-        }
-        guard Unicode.Scalar(scalar) != nil else { return }
-        // Encoded here, the bytes packed low first into one word: `UTF8.encode` and iterating its
-        // result, and a role lookup per byte, cost more than the escape's bytes.
-        var packed: UInt32, count: Int
-        if scalar < 0x80 { packed = scalar; count = 1 }
-        else if scalar < 0x800 { packed = (0xC0 | scalar >> 6) | (0x80 | scalar & 0x3F) << 8; count = 2 }
-        else if scalar < 0x1_0000 {
-            packed = (0xE0 | scalar >> 12) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16; count = 3
-        } else {
-            packed = (0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16
-                | (0x80 | scalar & 0x3F) << 24
-            count = 4
-        }
+        var (packed, count) = encodeEscaped(v)
         if stringIsKey {
             for _ in 0..<count where token.bytes.count < Self.maxNameBytes {
                 token.bytes.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8
             }
-            return
-        }
-        // Below the limit no byte spills: the bytes go in as one (the word's low bytes, in order).
-        if token.bytes.count + count <= token.limit {
-            withUnsafeBytes(of: packed.littleEndian) { token.bytes.append(contentsOf: $0.prefix(count)) }
             return
         }
         let role = valueRole
@@ -393,6 +390,27 @@ final class JSONParser: BodyParser {
             token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
             packed >>= 8
         }
+    }
+
+    /// A `\u` escape's code unit as UTF-8, the bytes packed low first (`UTF8.encode` and iterating
+    /// its result cost more than the escape's bytes), and their count: 0 for a high surrogate
+    /// (kept for its pair) and a lone low one.
+    private func encodeEscaped(_ v: UInt32) -> (packed: UInt32, count: Int) {
+        var scalar = v
+        if v >= 0xD800 && v < 0xDC00 { highSurrogate = v; return (0, 0) }
+        if v >= 0xDC00 && v < 0xE000 {
+            guard highSurrogate != 0 else { return (0, 0) }
+            scalar = 0x10000 + ((highSurrogate - 0xD800) << 10) + (v - 0xDC00)
+            highSurrogate = 0
+        }
+        guard Unicode.Scalar(scalar) != nil else { return (0, 0) }
+        if scalar < 0x80 { return (scalar, 1) }
+        if scalar < 0x800 { return ((0xC0 | scalar >> 6) | (0x80 | scalar & 0x3F) << 8, 2) }
+        if scalar < 0x1_0000 {
+            return ((0xE0 | scalar >> 12) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16, 3)
+        }
+        return ((0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16
+            | (0x80 | scalar & 0x3F) << 24, 4)
     }
 
     private func endString() throws(UninspectableError) {
