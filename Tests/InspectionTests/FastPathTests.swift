@@ -216,6 +216,31 @@ struct FastPathTests {
         #expect(m.valueOrInsert(3, 7) == nil && m[3] == 7 && m.count == 10_001)
     }
 
+    @Test("flat map emptied by generation: after each reset it holds exactly what was inserted since, as a dictionary would, across growth and shrinking")
+    func flatMapReset() {
+        var m = FlatMap64()
+        var rng = SplitMix64(state: 64)
+        for round in 0..<60 {
+            var reference: [UInt64: Int32] = [:]
+            // Small and large bodies in turn: a table grown past the kept size is made small again.
+            let n = round % 5 == 0 ? 3_000 : Int(rng.next() % 200)
+            for _ in 0..<n {
+                let k = rng.next() % 500 &* 0x9E37_79B9
+                let v = Int32(truncatingIfNeeded: rng.next())
+                if rng.next() % 2 == 0 {
+                    m[k] = v; reference[k] = v
+                } else {
+                    #expect(m.valueOrInsert(k, v) == reference[k])
+                    if reference[k] == nil { reference[k] = v }
+                }
+            }
+            #expect(m.count == reference.count)
+            for k in 0..<UInt64(500) { #expect(m[k &* 0x9E37_79B9] == reference[k &* 0x9E37_79B9]) }
+            m.reset()
+            #expect(m.count == 0)
+        }
+    }
+
     @Test("coordinates: six decimals exactly as printf writes them")
     func coordinates() throws {
         let cases = ["39.9042", "-122.4194155", "116.407526", "0.1234", "-0.0000", "+31.230416", "031.2304",
