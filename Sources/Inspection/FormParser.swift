@@ -45,8 +45,13 @@ final class FormParser: BodyParser {
             let c = bytes[i]
             if c == UInt8(ascii: "&") { pair(); i += 1; continue }
             if !inValue {
-                if c == UInt8(ascii: "=") { inValue = true } else if key.count < 1024 { key.append(c) }
-                i += 1
+                if c == UInt8(ascii: "=") { inValue = true; i += 1; continue }
+                // The name's run up to `=` or `&`, in one go (a name keeps its first 1024 bytes).
+                var j = i + 1
+                while j < n && bytes[j] != UInt8(ascii: "=") && bytes[j] != UInt8(ascii: "&") { j += 1 }
+                let room = max(0, 1024 - key.count)
+                if room > 0 { key.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<min(j, i + room)])) }
+                i = j
                 continue
             }
             // A value's run up to the next `&` goes in at once when it cannot reach the scan
@@ -82,7 +87,7 @@ final class FormParser: BodyParser {
         defer { key.removeAll(keepingCapacity: true); value.bytes.removeAll(keepingCapacity: true); inValue = false }
         guard !key.isEmpty else { return }
         if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
-        let info = nameInfo(key)
+        let info = key.withUnsafeBufferPointer { nameInfo($0) }
         if info.prefix != group {
             if group != nil { assembler.closeScope() }
             group = info.prefix
@@ -120,12 +125,12 @@ final class FormParser: BodyParser {
         }
     }
 
-    private func nameInfo(_ raw: [UInt8]) -> (prefix: String?, role: FieldRole) {
+    private func nameInfo(_ raw: UnsafeBufferPointer<UInt8>) -> (prefix: String?, role: FieldRole) {
         let h = nameHash(raw)
         if let i = names[h].map(Int.init), nameEquals(i, raw) {
             return (namePrefix[i], nameRole[i])
         }
-        let name = String(decoding: Self.percentDecode(raw[...]), as: UTF8.self)
+        let name = String(decoding: Self.percentDecode(ArraySlice(raw)), as: UTF8.self)
         var field = Substring(name)
         var prefix: String?
         // Searched as a byte: a Character search walks grapheme clusters.
@@ -151,12 +156,10 @@ final class FormParser: BodyParser {
         return (prefix, role)
     }
 
-    private func nameEquals(_ i: Int, _ raw: [UInt8]) -> Bool {
+    private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = nameStart[i], end = nameStart[i + 1]
-        guard end - start == raw.count else { return false }
-        return nameArena.withUnsafeBufferPointer { a in
-            raw.withUnsafeBufferPointer { b in b.isEmpty || ByteSkip.equal(a.baseAddress! + start, b.baseAddress!, count: b.count) }
-        }
+        guard end - start == b.count else { return false }
+        return nameArena.withUnsafeBufferPointer { a in b.isEmpty || ByteSkip.equal(a.baseAddress! + start, b.baseAddress!, count: b.count) }
     }
 
     static func percentDecode(_ s: ArraySlice<UInt8>) -> [UInt8] {
