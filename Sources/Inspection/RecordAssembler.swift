@@ -319,9 +319,17 @@ final class RecordAssembler {
 
     /// Unicode scalars in valid UTF-8: the bytes that are not continuation bytes.
     static func scalarCount(_ t: UnsafeBufferPointer<UInt8>) -> Int {
-        var n = 0
-        for b in t where b & 0xC0 != 0x80 { n += 1 }
-        return n
+        // Continuation bytes (10xxxxxx: bit 7 set, bit 6 clear) counted eight bytes a word.
+        let n = t.count
+        var continuation = 0
+        var i = 0
+        while i + 8 <= n {
+            let w = ByteSkip.load(t, i)
+            continuation += (w & ~(w << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
+            i += 8
+        }
+        while i < n { if t[i] & 0xC0 == 0x80 { continuation += 1 }; i += 1 }
+        return n - continuation
     }
 
     private func record(_ id: Identifier) {

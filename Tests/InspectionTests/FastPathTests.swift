@@ -241,6 +241,19 @@ struct FastPathTests {
         }
     }
 
+    @Test("scalar count a word at a time equals a byte loop: every length 0–40, CJK, emoji, accents, cut sequences")
+    func scalarCounts() {
+        var rng = SplitMix64(state: 8)
+        let pieces: [[UInt8]] = [Array("a".utf8), Array("张".utf8), Array("😀".utf8), Array("é".utf8), [0x80], [0xBF], [0xC0], [0xFF], [0x7F]]
+        for _ in 0..<2_000 {
+            var bytes: [UInt8] = []
+            let target = Int(rng.next() % 41)
+            while bytes.count < target { bytes += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let naive = bytes.filter { $0 & 0xC0 != 0x80 }.count
+            #expect(bytes.withUnsafeBufferPointer { RecordAssembler.scalarCount($0) } == naive, "\(bytes)")
+        }
+    }
+
     @Test("coordinates: six decimals exactly as printf writes them")
     func coordinates() throws {
         let cases = ["39.9042", "-122.4194155", "116.407526", "0.1234", "-0.0000", "+31.230416", "031.2304",
