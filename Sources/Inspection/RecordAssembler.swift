@@ -254,7 +254,7 @@ final class RecordAssembler {
         case .passport:
             if let p = fieldPassport(v) { addValue(.passport, p) }
         case .name:
-            if let name = personName(v) { addValue(.name, name) }
+            if let name = personName(v, plain: scanFrom >= v.count) { addValue(.name, name) }
         case .address:
             if !v.contains(UInt8(ascii: "*")), let a = trimmed(v), Self.scalarCount(a) >= 4 { addValue(.address, a) }
         case .birthDate:
@@ -472,9 +472,15 @@ final class RecordAssembler {
         trimmed(v).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    private func personName(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+    /// `plain`: `v` holds no digit, `@` or 0xEF (the caller's scan found none), so only a `*` can
+    /// disqualify it here, looked for sixteen bytes at a time.
+    private func personName(_ v: UnsafeBufferPointer<UInt8>, plain: Bool) -> UnsafeBufferPointer<UInt8>? {
         guard let t = trimmed(v), Self.scalarCount(t) <= 40 else { return nil }
         var i = 0
+        if plain {
+            if ByteSkip.byte(UInt8(ascii: "*"), in: t, from: 0, end: t.count) < t.count { return nil }
+            i = t.count
+        }
         while i < t.count {
             let c = t[i]
             if c == UInt8(ascii: "*") || c == UInt8(ascii: "@") || isDigit(c) { return nil }
