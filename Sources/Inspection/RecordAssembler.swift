@@ -256,7 +256,10 @@ final class RecordAssembler {
         case .name:
             if let name = personName(v, plain: scanFrom >= v.count) { addValue(.name, name) }
         case .address:
-            if !v.contains(UInt8(ascii: "*")), let a = trimmed(v), Self.scalarCount(a) >= 4 { addValue(.address, a) }
+            // A masked address (`北京市****`) names no one; `*` looked for sixteen bytes at a time.
+            if ByteSkip.byte(UInt8(ascii: "*"), in: v, from: 0, end: v.count) == v.count, let a = trimmed(v), Self.scalarCount(a) >= 4 {
+                addValue(.address, a)
+            }
         case .birthDate:
             if let ymd = parseDate(v) {
                 addDate(ymd)
