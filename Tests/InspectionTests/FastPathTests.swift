@@ -254,6 +254,17 @@ struct FastPathTests {
         }
     }
 
+    @Test("byte classes of the e-mail and number scans as bit sets equal their definitions, for every byte")
+    func byteClasses() {
+        for b in 0...255 {
+            let c = UInt8(b)
+            let alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            #expect(ValueScanner.isLocalPart(c) == (alnum || "._%+-".utf8.contains(c)), "\(b)")
+            #expect(ValueScanner.isDomain(c) == (alnum || ".-".utf8.contains(c)), "\(b)")
+            #expect(ValueScanner.glues(c) == (alnum || "*_.".utf8.contains(c)), "\(b)")
+        }
+    }
+
     @Test("coordinates: six decimals exactly as printf writes them")
     func coordinates() throws {
         let cases = ["39.9042", "-122.4194155", "116.407526", "0.1234", "-0.0000", "+31.230416", "031.2304",
