@@ -86,6 +86,13 @@ struct ValueScanner {
     /// `+86-138-…`, `6222 0212 …`), judged as a whole, then piece by piece.
     private func digits(_ v: UnsafeBufferPointer<UInt8>, at start: Int, role: FieldRole, found: (Identifier) -> Void) -> Int {
         let n = v.count
+        let firstEnd = ByteSkip.digitRunEnd(in: v, from: start, end: n)
+        // A run shorter than six digits that no group follows is nothing (see below), and most
+        // runs are such (counters, prices, pieces of UUIDs and dates): done before any setup.
+        if firstEnd - start < 6
+            && !(firstEnd + 1 < n && (v[firstEnd] == UInt8(ascii: " ") || v[firstEnd] == UInt8(ascii: "-")) && isDigit(v[firstEnd + 1])) {
+            return firstEnd
+        }
         var e = start
         var digitCount = 0
         var grouped = false
@@ -94,7 +101,7 @@ struct ValueScanner {
             let d = raw.bindMemory(to: UInt8.self)
             // Each group of digits is found a word at a time and copied in one go (the first 24 digits).
             while e < n {
-                let r = ByteSkip.digitRunEnd(in: v, from: e, end: n)
+                let r = e == start ? firstEnd : ByteSkip.digitRunEnd(in: v, from: e, end: n)
                 if digitCount < 24 {
                     let take = min(r - e, 24 - digitCount)
                     UnsafeMutableRawPointer(d.baseAddress! + digitCount).copyMemory(from: v.baseAddress! + e, byteCount: take)
