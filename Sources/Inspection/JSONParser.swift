@@ -429,8 +429,8 @@ final class JSONParser: BodyParser {
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
         let top = depth - 1
         let key = NameKey(b)
-        if let i = recent.index(key), key.count <= NameKey.wholeBytes || nameEquals(i, b) {
-            frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+        if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
+            frames[top].setMember(e.role, excludesNames: e.excludesNames)
             stringIsKey = false
             state = .colon
             return
@@ -438,7 +438,7 @@ final class JSONParser: BodyParser {
         let h = nameHash(b)
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
-            recent.set(key, i)
+            recent.set(key, i, role: nameRole[i], excludesNames: nameExcludes[i])
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
@@ -446,7 +446,7 @@ final class JSONParser: BodyParser {
             let excludes = FieldDictionary.excludesNames(parent: name)
             if nameRole.count < Self.maxNames && names[h] == nil {
                 names[h] = Int32(nameRole.count)
-                recent.set(key, nameRole.count)
+                recent.set(key, nameRole.count, role: role, excludesNames: excludes)
                 nameRole.append(role)
                 nameExcludes.append(excludes)
                 nameArena.append(contentsOf: b)
