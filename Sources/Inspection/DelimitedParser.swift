@@ -23,7 +23,17 @@ final class DelimitedParser: BodyParser {
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
         if delimiter == nil {
-            // Tab-separated if the first line has tabs and no commas.
+            // Tab-separated if the first line has tabs and no commas. A first line whole in the first
+            // chunk is read where it lies, and the chunk parsed without a copy.
+            if sniff.isEmpty {
+                let nl = ByteSkip.byte(0x0A, in: bytes, from: 0, end: bytes.count)
+                if nl < bytes.count {
+                    let line = UnsafeBufferPointer(rebasing: bytes[..<nl])
+                    delimiter = line.contains(0x09) && !line.contains(0x2C) ? 0x09 : 0x2C
+                    run(bytes)
+                    return
+                }
+            }
             sniff.append(contentsOf: bytes)
             guard let nl = sniff.firstIndex(of: 0x0A) ?? (sniff.count > 65_536 ? sniff.count : nil) else { return }
             let line = sniff[..<nl]
