@@ -6,10 +6,13 @@ final class DelimitedParser: BodyParser {
     private var delimiter: UInt8?
     private var state: State = .fieldStart
     private var cell: ValueBuffer
-    private var header: [Substring]?
+    /// Whether the header row has been read (the first row with a non-empty cell).
+    private var hasHeader = false
     /// Each header name's role, resolved once.
     private var headerRoles: [FieldRole] = []
-    private var headerCells: [Substring] = []
+    /// The roles of the row being read as the header, and whether any of its cells is non-empty.
+    private var pendingRoles: [FieldRole] = []
+    private var pendingHasName = false
     private var column = 0
     private var rowHasContent = false
     private var rowOpen = false
@@ -135,8 +138,9 @@ final class DelimitedParser: BodyParser {
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
     private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
-        if header == nil {
-            headerCells.append(Substring(String(decoding: UnsafeBufferPointer(rebasing: v[r]), as: UTF8.self)))
+        if !hasHeader {
+            pendingRoles.append(assembler.headerRole(UnsafeBufferPointer(rebasing: v[r])))
+            if !r.isEmpty { pendingHasName = true }
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
             // An empty cell (exports are full of them) tells the assembler nothing, in any role.
@@ -146,16 +150,14 @@ final class DelimitedParser: BodyParser {
     }
 
     private func endRow() {
-        if header == nil {
-            if headerCells.contains(where: { !$0.isEmpty }) {
-                header = headerCells
-                // Export headers repeat from body to body: each name is classified once per process.
-                headerRoles = headerCells.map { name in
-                    let bytes = Array(name.utf8)
-                    return assembler.sharedBaseRole(name, bytes: bytes, hash: nameHash(bytes))
-                }
+        if !hasHeader {
+            // Export headers repeat from body to body: each name is classified once per state.
+            if pendingHasName {
+                hasHeader = true
+                headerRoles = pendingRoles
             }
-            headerCells = []
+            pendingRoles.removeAll(keepingCapacity: true)
+            pendingHasName = false
         } else if rowOpen {
             assembler.closeScope()
             assembler.endRecord()

@@ -173,6 +173,14 @@ final class RecordAssembler {
     /// The role of a field name regardless of its parent, for parsers that cache it per name.
     func baseRole(_ key: Substring) -> FieldRole { fields.baseRole(key) }
 
+    /// Header names of the delimited bodies this state has read (kept across its bodies).
+    private let headerNames = HeaderNames()
+
+    /// `sharedBaseRole` of the CSV/TSV header name whose bytes are `b`, looked up by its bytes first.
+    func headerRole(_ b: UnsafeBufferPointer<UInt8>) -> FieldRole {
+        headerNames.role(b) { name, bytes, hash in sharedBaseRole(name, bytes: bytes, hash: hash) }
+    }
+
     /// `baseRole` of a field name whose bytes hash to `hash` (FNV-1a): without extra field names
     /// a name means the same in every body, so its role is shared across bodies (`SharedNameRoles`).
     func sharedBaseRole(_ name: Substring, bytes: [UInt8], hash: UInt64) -> FieldRole {

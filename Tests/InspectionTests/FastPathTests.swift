@@ -265,6 +265,36 @@ struct FastPathTests {
         }
     }
 
+    @Test("header names: a name is classified once per table, then read back by its bytes; past the bound it is emptied, never wrong")
+    func headerNames() {
+        func role(_ k: Int) -> FieldRole { k % 3 == 0 ? .name : k % 3 == 1 ? .address : .none }
+        let t = HeaderNames()
+        var calls = 0
+        for _ in 0..<3 {
+            for k in 0..<50 {
+                let name = Array("列\(k)".utf8)
+                let r = name.withUnsafeBufferPointer { b in
+                    t.role(b) { n, bytes, h in
+                        calls += 1
+                        #expect(String(n) == "列\(k)" && bytes == name && h == nameHash(bytes))
+                        return role(k)
+                    }
+                }
+                #expect(r == role(k))
+            }
+        }
+        #expect(calls == 50)
+        // More names than the table keeps: every answer still the classifier's.
+        let big = HeaderNames()
+        for _ in 0..<2 {
+            for k in 0..<1500 {
+                let r = Array("c\(k)".utf8).withUnsafeBufferPointer { b in big.role(b) { _, _, _ in role(k) } }
+                #expect(r == role(k))
+            }
+        }
+        #expect([UInt8]().withUnsafeBufferPointer { b in t.role(b) { _, _, _ in .financial } } == .financial)
+    }
+
     @Test("coordinates: six decimals exactly as printf writes them")
     func coordinates() throws {
         let cases = ["39.9042", "-122.4194155", "116.407526", "0.1234", "-0.0000", "+31.230416", "031.2304",
