@@ -1,14 +1,29 @@
 #!/usr/bin/env bash
 # Instruction count of the inspector on a fixed set of bodies (steady on a noisy machine).
-# Usage: Benchmarks/inspect_callgrind.sh [N]   (first N JSON + N CSV + N NDJSON bodies of the inspect.sh corpus; default 60)
+# Usage: Benchmarks/inspect_callgrind.sh [N] [SET]
+#   SET fixed (default): the first N JSON + N CSV + N NDJSON bodies of the inspect.sh corpus (N default 60)
+#   SET mixed: every Nth body (N default 10) of inspect.sh's whole mixed corpus (JSON, NDJSON, CSV,
+#     form, in the corpus's proportions: issue 4's measure)
+#   SET json | ndjson | csv | form: every Nth body (default 10) of that type alone
+# Each body is inspected 2x per set InspectBench makes of it (warm-up + 1 round; sets mixed and
+# one per type), so the per-type sets count 4 passes over their bytes, `mixed` 4 too.
 # Run Benchmarks/inspect.sh once first (it builds InspectBench and generates the corpus).
 # BENCH=path/to/InspectBench measures another build (e.g. of the previous commit) on the same bodies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-60}
+set_=${2:-fixed}
 corpus=Benchmarks/out/inspect/corpus
-files=$( (ls "$corpus"/*.json | grep -v truth | sort | head -n "$n"; ls "$corpus"/*.csv | sort | head -n "$n"; ls "$corpus"/*.ndjson | sort | head -n "$n") )
-echo "bodies: $(echo $files | wc -w), bytes: $(cat $files | wc -c) (each inspected 2x per set: warm-up + 1 round, sets mixed/json/ndjson/csv)"
+bodies() { ls "$@" | grep -v truth | sort; }
+every() { awk -v n="$1" 'NR % n == 1 || n == 1'; }
+case "$set_" in
+  fixed)
+    n=${1:-60}
+    files=$(for t in json csv ndjson; do bodies "$corpus"/*.$t | sed -n "1,${n}p"; done) ;;
+  mixed) files=$(bodies "$corpus"/*.json "$corpus"/*.ndjson "$corpus"/*.csv "$corpus"/*.form | every "${1:-10}") ;;
+  json|ndjson|csv|form) files=$(bodies "$corpus"/*."$set_" | every "${1:-10}") ;;
+  *) echo "unknown set $set_" >&2; exit 2 ;;
+esac
+echo "set $set_: $(echo $files | wc -w) bodies, $(cat $files | wc -c) bytes"
 # valgrind 3.19 gives up on the DWARF 5 debug info of the C kernels ("Possibly corrupted debuginfo
 # file"), so it runs a copy without debug info (symbols stay: the profile still names functions).
 bench=$(mktemp /tmp/InspectBench-callgrind.XXXXXX)

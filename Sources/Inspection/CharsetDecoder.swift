@@ -18,10 +18,12 @@ final class CharsetDecoder {
     private var sniffedBytes = 0
     private var bomLength = 0
     private var carry: [UInt8] = []
-    /// iconv's output space: only the bytes iconv wrote are read, so it is not cleared first.
-    /// Made on the first conversion. Not a `lazy var`: writing through one copies the whole array
-    /// (its getter hands out a second reference), 64 KiB per call.
-    private var out: [UInt8] = []
+    /// The converted bytes' space: only the bytes written are read, so it is not cleared first.
+    /// Made on the first conversion; memory this decoder owns, so a write checks no uniqueness.
+    private var out: UnsafeMutablePointer<UInt8>?
+    private static let outCapacity = 64 * 1024
+    /// GB18030 is read by table while it is ASCII and two-byte codes (`GB18030Pairs`).
+    private var pairsByTable = false
     private(set) var charsetName = "utf-8"
     /// Whether the bytes being handed to the sink are known to be valid UTF-8: ASCII, a window
     /// validated to decide the charset, or iconv's output. Once bytes pass unchecked, later ones do
@@ -40,13 +42,17 @@ final class CharsetDecoder {
         }
     }
 
-    deinit { if let converter { iconv_close(converter) } }
+    deinit {
+        if let converter { iconv_close(converter) }
+        out?.deallocate()
+    }
 
     private func open(_ name: String) throws(UninspectableError) {
         let cd = iconv_open("UTF-8", name)
         if cd == iconv_t(bitPattern: -1) { throw UninspectableError("unsupported charset \(name.lowercased())") }
         converter = cd
         charsetName = name.lowercased()
+        pairsByTable = name == "GB18030"
     }
 
     func feed(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
@@ -138,17 +144,24 @@ final class CharsetDecoder {
 
     private func convert(_ cd: iconv_t, _ input: UnsafeBufferPointer<UInt8>,
                          _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        let out = self.out ?? {
+            let o = UnsafeMutablePointer<UInt8>.allocate(capacity: Self.outCapacity)
+            self.out = o
+            return o
+        }()
+        // The table stops at a unit boundary of iconv's reading (it reads ASCII and two-byte codes
+        // whole, as iconv does, which keeps no state between units): iconv goes on from there.
+        let start = pairsByTable ? try decodePairs(input, into: out, sink) : 0
         var inPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(mutating: input.baseAddress)?.assumingMemoryBound(to: CChar.self)
-        var inLeft = input.count
-        if out.isEmpty { out = [UInt8](unsafeUninitializedCapacity: 64 * 1024) { _, n in n = 64 * 1024 } }
+        inPtr = inPtr.map { $0 + start }
+        var inLeft = input.count - start
         while inLeft > 0 {
-            let (rc, err, produced): (Int, Int32, Int) = out.withUnsafeMutableBufferPointer { o in
-                var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(o.baseAddress)?.assumingMemoryBound(to: CChar.self)
-                var outLeft = o.count
-                let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
-                return (rc, errno, o.count - outLeft)
-            }
-            if produced > 0 { try out.withUnsafeBufferPointer { o throws(UninspectableError) in try sink(UnsafeBufferPointer(rebasing: o[0..<produced])) } }
+            var outPtr: UnsafeMutablePointer<CChar>? = UnsafeMutableRawPointer(out).assumingMemoryBound(to: CChar.self)
+            var outLeft = Self.outCapacity
+            let rc = iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft)
+            let err = errno
+            let produced = Self.outCapacity - outLeft
+            if produced > 0 { try sink(UnsafeBufferPointer(start: out, count: produced)) }
             if rc != -1 { break }
             switch err {
             case E2BIG: continue
@@ -161,6 +174,37 @@ final class CharsetDecoder {
                 try [0xEF, 0xBF, 0xBD].withUnsafeBufferPointer { r throws(UninspectableError) in try sink(r) }
             }
         }
+    }
+
+    /// GB18030 → UTF-8 by `GB18030Pairs` while the input is ASCII (runs copied as they are) and
+    /// two-byte codes. Returns where it stopped: the end, or the first byte left to iconv (a
+    /// four-byte code, a malformed byte, a code cut by the chunk's end).
+    private func decodePairs(_ input: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>,
+                             _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) -> Int {
+        guard let p = input.baseAddress else { return 0 }
+        let n = input.count
+        // Room for one packed code's four-byte store before the space is handed on.
+        let full = Self.outCapacity - 4
+        var i = 0, o = 0
+        try GB18030Pairs.table.withUnsafeBufferPointer { table throws(UninspectableError) in
+            while i < n {
+                if o >= full { try sink(UnsafeBufferPointer(start: out, count: o)); o = 0 }
+                let c = p[i]
+                if c < 0x80 {
+                    let e = min(ck_first_non_ascii(p, i, n), i + Self.outCapacity - o)
+                    (out + o).update(from: p + i, count: e - i)
+                    o += e - i; i = e
+                    continue
+                }
+                guard c >= 0x81, c <= 0xFE, i + 1 < n, p[i + 1] >= 0x40 else { break }
+                let v = table[GB18030Pairs.index(lead: c, trail: p[i + 1])]
+                guard v != 0 else { break }
+                UnsafeMutableRawPointer(out + o).storeBytes(of: v.littleEndian, as: UInt32.self)
+                o += Int(v >> 24); i += 2
+            }
+        }
+        if o > 0 { try sink(UnsafeBufferPointer(start: out, count: o)) }
+        return i
     }
 
     /// Whether `b` is UTF-8 by the inspector's test (see `ck_utf8_valid`): a cut last sequence is

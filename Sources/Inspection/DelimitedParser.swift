@@ -6,10 +6,13 @@ final class DelimitedParser: BodyParser {
     private var delimiter: UInt8?
     private var state: State = .fieldStart
     private var cell: ValueBuffer
-    private var header: [Substring]?
+    /// Whether the header row has been read (the first row with a non-empty cell).
+    private var hasHeader = false
     /// Each header name's role, resolved once.
     private var headerRoles: [FieldRole] = []
-    private var headerCells: [Substring] = []
+    /// The roles of the row being read as the header, and whether any of its cells is non-empty.
+    private var pendingRoles: [FieldRole] = []
+    private var pendingHasName = false
     private var column = 0
     private var rowHasContent = false
     private var rowOpen = false
@@ -23,7 +26,17 @@ final class DelimitedParser: BodyParser {
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
         if delimiter == nil {
-            // Tab-separated if the first line has tabs and no commas.
+            // Tab-separated if the first line has tabs and no commas. A first line whole in the first
+            // chunk is read where it lies, and the chunk parsed without a copy.
+            if sniff.isEmpty {
+                let nl = ByteSkip.byte(0x0A, in: bytes, from: 0, end: bytes.count)
+                if nl < bytes.count {
+                    let line = UnsafeBufferPointer(rebasing: bytes[..<nl])
+                    delimiter = line.contains(0x09) && !line.contains(0x2C) ? 0x09 : 0x2C
+                    run(bytes)
+                    return
+                }
+            }
             sniff.append(contentsOf: bytes)
             guard let nl = sniff.firstIndex(of: 0x0A) ?? (sniff.count > 65_536 ? sniff.count : nil) else { return }
             let line = sniff[..<nl]
@@ -125,26 +138,26 @@ final class DelimitedParser: BodyParser {
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
     private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
-        if header == nil {
-            headerCells.append(Substring(String(decoding: UnsafeBufferPointer(rebasing: v[r]), as: UTF8.self)))
+        if !hasHeader {
+            pendingRoles.append(assembler.headerRole(UnsafeBufferPointer(rebasing: v[r])))
+            if !r.isEmpty { pendingHasName = true }
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
-            assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
+            // An empty cell (exports are full of them) tells the assembler nothing, in any role.
+            if !r.isEmpty { assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace) }
         }
         column += 1
     }
 
     private func endRow() {
-        if header == nil {
-            if headerCells.contains(where: { !$0.isEmpty }) {
-                header = headerCells
-                // Export headers repeat from body to body: each name is classified once per process.
-                headerRoles = headerCells.map { name in
-                    let bytes = Array(name.utf8)
-                    return assembler.sharedBaseRole(name, bytes: bytes, hash: nameHash(bytes))
-                }
+        if !hasHeader {
+            // Export headers repeat from body to body: each name is classified once per state.
+            if pendingHasName {
+                hasHeader = true
+                headerRoles = pendingRoles
             }
-            headerCells = []
+            pendingRoles.removeAll(keepingCapacity: true)
+            pendingHasName = false
         } else if rowOpen {
             assembler.closeScope()
             assembler.endRecord()

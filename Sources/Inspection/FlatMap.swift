@@ -3,15 +3,19 @@ import Foundation
 /// UInt64 → Int32 in one flat open-addressing table (linear probing), for per-body maps that
 /// would otherwise hash every key with SipHash and allocate as they grow. Keys are mixed here.
 /// Key, value and occupancy share one slot, so a probe touches one array (one access check).
+/// A slot is occupied when it carries the table's current generation: emptying the table for the
+/// next body is one increment, not a pass over every slot.
 struct FlatMap64 {
     private struct Slot {
         var key: UInt64 = 0
         var value: Int32 = 0
-        var used = false
+        var generation: UInt32 = 0
     }
 
     private var slots: [Slot]
     private(set) var count = 0
+    /// Never 0 (the generation of a slot never written).
+    private var generation: UInt32 = 1
 
     init(capacity: Int = 64) {
         var c = 16
@@ -26,10 +30,11 @@ struct FlatMap64 {
 
     subscript(_ k: UInt64) -> Int32? {
         get {
-            slots.withUnsafeBufferPointer { t in
+            let g = generation
+            return slots.withUnsafeBufferPointer { t in
                 let mask = t.count - 1
                 var s = Self.slot(k, mask)
-                while t[s].used {
+                while t[s].generation == g {
                     if t[s].key == k { return t[s].value }
                     s = (s + 1) & mask
                 }
@@ -48,10 +53,11 @@ struct FlatMap64 {
 
     /// Sets `k` to `v` (an existing value only when `replacing`); returns the value it had.
     private mutating func insert(_ k: UInt64, _ v: Int32, replacing: Bool) -> Int32? {
+        let g = generation
         let old: Int32? = slots.withUnsafeMutableBufferPointer { t in
             let mask = t.count - 1
             var s = Self.slot(k, mask)
-            while t[s].used {
+            while t[s].generation == g {
                 if t[s].key == k {
                     let o = t[s].value
                     if replacing { t[s].value = v }
@@ -59,7 +65,7 @@ struct FlatMap64 {
                 }
                 s = (s + 1) & mask
             }
-            t[s] = Slot(key: k, value: v, used: true)
+            t[s] = Slot(key: k, value: v, generation: g)
             return nil
         }
         if old == nil {
@@ -74,14 +80,19 @@ struct FlatMap64 {
     mutating func reset(keep: Int = 1024) {
         guard count > 0 else { return }
         if slots.count > keep { self = FlatMap64(); return }
-        slots.withUnsafeMutableBufferPointer { $0.update(repeating: Slot()) }
         count = 0
+        generation &+= 1
+        if generation == 0 {
+            // After 2³² bodies: every slot is written with generation 0 again, and 0 is skipped.
+            slots.withUnsafeMutableBufferPointer { $0.update(repeating: Slot()) }
+            generation = 1
+        }
     }
 
     private mutating func grow() {
         let old = slots
         slots = Array(repeating: Slot(), count: old.count * 2)
         count = 0
-        for s in old where s.used { _ = insert(s.key, s.value, replacing: true) }
+        for s in old where s.generation == generation { _ = insert(s.key, s.value, replacing: true) }
     }
 }

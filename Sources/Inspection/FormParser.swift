@@ -10,8 +10,13 @@ final class FormParser: BodyParser {
     /// Field names seen in this form (and the earlier forms of a reused state), by FNV-1a of their raw bytes: the decoded name split into
     /// group and field, and the field's role, worked out once per distinct name.
     private var names = FlatMap64()
-    private var nameInfo: [(raw: [UInt8], field: Substring, prefix: String?, role: FieldRole)] = []
-    private var decoded: [UInt8] = []
+    /// Per interned name: its group prefix, its field's role, and its raw bytes
+    /// (`nameArena[nameStart[i]..<nameStart[i + 1]]`), in arrays of plain values: reading an entry
+    /// retains nothing but a long prefix.
+    private var namePrefix: [String?] = []
+    private var nameRole: [FieldRole] = []
+    private var nameStart: [Int] = [0]
+    private var nameArena: [UInt8] = []
 
     /// Ready for the next body of a reused state; field names and their roles are kept (emptied once full).
     func reset() {
@@ -20,8 +25,10 @@ final class FormParser: BodyParser {
         inValue = false
         group = nil
         opened = false
-        decoded.removeAll(keepingCapacity: decoded.capacity <= 65_536)
-        if nameInfo.count >= Self.maxNames { names = FlatMap64(); nameInfo.removeAll() }
+        if nameRole.count >= Self.maxNames {
+            names = FlatMap64()
+            namePrefix.removeAll(); nameRole.removeAll(); nameStart = [0]; nameArena.removeAll()
+        }
     }
 
     private static let maxNames = 1024
@@ -32,13 +39,30 @@ final class FormParser: BodyParser {
     }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
-        for c in bytes {
-            switch c {
-            case UInt8(ascii: "&"): pair()
-            case UInt8(ascii: "=") where !inValue: inValue = true
-            default:
-                if inValue { value.append(c) { chunk in spill(chunk) } } else if key.count < 1024 { key.append(c) }
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            let c = bytes[i]
+            if c == UInt8(ascii: "&") { pair(); i += 1; continue }
+            if !inValue {
+                if c == UInt8(ascii: "=") { inValue = true; i += 1; continue }
+                // The name's run up to `=` or `&`, in one go (a name keeps its first 1024 bytes).
+                var j = i + 1
+                while j < n && bytes[j] != UInt8(ascii: "=") && bytes[j] != UInt8(ascii: "&") { j += 1 }
+                let room = max(0, 1024 - key.count)
+                if room > 0 { key.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<min(j, i + room)])) }
+                i = j
+                continue
             }
+            // A value's run up to the next `&` goes in at once when it cannot reach the scan
+            // window's limit (below it no byte spills); else a byte at a time, spilling as it fills.
+            let j = ByteSkip.byte(UInt8(ascii: "&"), in: bytes, from: i, end: n)
+            if value.bytes.count + (j - i) <= value.limit {
+                value.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+            } else {
+                for k in i..<j { value.append(bytes[k]) { chunk in spill(chunk) } }
+            }
+            i = j
         }
     }
 
@@ -63,23 +87,50 @@ final class FormParser: BodyParser {
         defer { key.removeAll(keepingCapacity: true); value.bytes.removeAll(keepingCapacity: true); inValue = false }
         guard !key.isEmpty else { return }
         if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
-        let info = nameInfo(key)
+        let info = key.withUnsafeBufferPointer { nameInfo($0) }
         if info.prefix != group {
             if group != nil { assembler.closeScope() }
             group = info.prefix
             if let prefix = info.prefix { assembler.openScope(key: Substring(prefix)) }
         }
-        decoded.removeAll(keepingCapacity: true)
-        Self.percentDecode(value.bytes[...], into: &decoded)
-        decoded.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: info.role, $0) }
+        // Decoded where it lies (decoding never lengthens; the buffer is emptied after the pair).
+        let count = value.bytes.withUnsafeMutableBufferPointer { Self.percentDecodeInPlace($0) }
+        value.bytes.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: info.role, UnsafeBufferPointer(rebasing: $0[..<count])) }
     }
 
-    private func nameInfo(_ raw: [UInt8]) -> (field: Substring, prefix: String?, role: FieldRole) {
-        let h = nameHash(raw)
-        if let i = names[h].map(Int.init), nameInfo[i].raw == raw {
-            return (nameInfo[i].field, nameInfo[i].prefix, nameInfo[i].role)
+    /// `percentDecode` written over its own input, from the start; returns the decoded length.
+    static func percentDecodeInPlace(_ s: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let n = s.count
+        var i = 0, w = 0
+        while i < n {
+            let c = s[i]
+            if c == UInt8(ascii: "+") {
+                s[w] = 0x20
+            } else if c == UInt8(ascii: "%"), i + 2 < n, let h = hex(s[i + 1]), let l = hex(s[i + 2]) {
+                s[w] = h << 4 | l; i += 2
+            } else {
+                s[w] = c
+            }
+            w += 1; i += 1
         }
-        let name = String(decoding: Self.percentDecode(raw[...]), as: UTF8.self)
+        return w
+    }
+
+    @inline(__always) private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x41 + 10
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
+
+    private func nameInfo(_ raw: UnsafeBufferPointer<UInt8>) -> (prefix: String?, role: FieldRole) {
+        let h = nameHash(raw)
+        if let i = names[h].map(Int.init), nameEquals(i, raw) {
+            return (namePrefix[i], nameRole[i])
+        }
+        let name = String(decoding: Self.percentDecode(ArraySlice(raw)), as: UTF8.self)
         var field = Substring(name)
         var prefix: String?
         // Searched as a byte: a Character search walks grapheme clusters.
@@ -95,11 +146,20 @@ final class FormParser: BodyParser {
         }
         let fieldBytes = Array(field.utf8)
         let role = assembler.sharedBaseRole(field, bytes: fieldBytes, hash: nameHash(fieldBytes))
-        if nameInfo.count < Self.maxNames && names[h] == nil {
-            names[h] = Int32(nameInfo.count)
-            nameInfo.append((raw, field, prefix, role))
+        if nameRole.count < Self.maxNames && names[h] == nil {
+            names[h] = Int32(nameRole.count)
+            namePrefix.append(prefix)
+            nameRole.append(role)
+            nameArena.append(contentsOf: raw)
+            nameStart.append(nameArena.count)
         }
-        return (field, prefix, role)
+        return (prefix, role)
+    }
+
+    private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let start = nameStart[i], end = nameStart[i + 1]
+        guard end - start == b.count else { return false }
+        return nameArena.withUnsafeBufferPointer { a in b.isEmpty || ByteSkip.equal(a.baseAddress! + start, b.baseAddress!, count: b.count) }
     }
 
     static func percentDecode(_ s: ArraySlice<UInt8>) -> [UInt8] {
@@ -111,14 +171,6 @@ final class FormParser: BodyParser {
 
     static func percentDecode(_ s: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var i = s.startIndex
-        func hex(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x41...0x46: return c - 0x41 + 10
-            case 0x61...0x66: return c - 0x61 + 10
-            default: return nil
-            }
-        }
         while i < s.endIndex {
             let c = s[i]
             if c == UInt8(ascii: "+") { out.append(0x20) }

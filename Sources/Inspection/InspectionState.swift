@@ -17,6 +17,9 @@ final class InspectionState {
     private var json: JSONParser?
     private var ndjson: JSONParser?
     private var form: FormParser?
+    /// The last content type this state's bodies had, as read: a client sends one type over and
+    /// over, and parsing it (strings, a dictionary) costs more than a small body's tables.
+    var lastContentType: (header: String, syntax: MediaType.Syntax, charset: String?)?
 
     init(configuration: InspectionConfiguration, key: Key?) {
         assembler = RecordAssembler(configuration: configuration)

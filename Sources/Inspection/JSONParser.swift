@@ -4,9 +4,11 @@ import Foundation
 /// anywhere between two `feed` calls. Records are objects that are array elements (the outermost
 /// such objects), or, in NDJSON, each line's value.
 final class JSONParser: BodyParser {
-    private enum State {
+    /// A plain byte (a `\uXXXX` escape's digits so far are kept apart, in `escapeDigits` and
+    /// `escapeCode`): the round of the machine per structural byte loads and dispatches on one byte.
+    private enum State: UInt8 {
         case value, firstKeyOrEnd, key, colon, afterValue
-        case string, escape, unicode(Int, UInt32), number, literal
+        case string, escape, unicode, number, literal
     }
 
     /// A name is carried as what the assembler needs of it, never as text: its role, and whether
@@ -54,6 +56,8 @@ final class JSONParser: BodyParser {
     private var token: ValueBuffer
     private var stringIsKey = false
     private var highSurrogate: UInt32 = 0
+    private var escapeDigits = 0
+    private var escapeCode: UInt32 = 0
     private var literal: [UInt8] = []
     private var offset = 0
     private var documents = 0
@@ -132,8 +136,15 @@ final class JSONParser: BodyParser {
                 }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
                 if j < n {
-                    if bytes[j] == 0x22 { try endString() } else { state = .escape }
-                    j += 1
+                    if bytes[j] == 0x22 {
+                        try endString()
+                        j += 1
+                    } else {
+                        // Escapes whole in this chunk are decoded here, a run of them at once
+                        // (text written `\uXXXX` a character at a time); the machine takes the rest.
+                        let k = escapes(bytes, from: j)
+                        if k == j { state = .escape; j += 1 } else { j = k }
+                    }
                 }
                 offset += j - i; i = j
                 continue
@@ -142,10 +153,10 @@ final class JSONParser: BodyParser {
                 case 0x22, 0x5C, 0x2F: appendByte(c); state = .string
                 case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
                     appendByte(0x20); state = .string
-                case UInt8(ascii: "u"): state = .unicode(0, 0)
+                case UInt8(ascii: "u"): state = .unicode; escapeDigits = 0; escapeCode = 0
                 default: throw fail("bad escape \\\(Character(Unicode.Scalar(c)))")
                 }
-            case .unicode(let count, let code):
+            case .unicode:
                 let h: UInt32
                 switch c {
                 case 0x30...0x39: h = UInt32(c - 0x30)
@@ -153,8 +164,9 @@ final class JSONParser: BodyParser {
                 case 0x61...0x66: h = UInt32(c - 0x61 + 10)
                 default: throw fail("bad \\u escape")
                 }
-                let v = code << 4 | h
-                if count == 3 { appendScalar(v); state = .string } else { state = .unicode(count + 1, v) }
+                escapeCode = escapeCode << 4 | h
+                escapeDigits += 1
+                if escapeDigits == 4 { appendScalar(escapeCode); state = .string }
             case .number:
                 var j = i
                 while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
@@ -270,6 +282,66 @@ final class JSONParser: BodyParser {
         return k
     }
 
+    /// Decodes the escapes starting at `j` (a `\\`) that lie whole in `bytes`, back to back, into
+    /// the token exactly as the `.escape` and `.unicode` states would. Returns the index after the
+    /// last one decoded: `j` when the first is cut by the chunk's end or malformed (the machine then
+    /// reads it, and reports a malformed one where it lies).
+    private func escapes(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
+        let n = bytes.count
+        var k = j
+        // The decoded bytes gather on the stack and go to the token together.
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { out -> Int in
+            var used = 0
+            defer { if used > 0 { appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used)) } }
+            while k + 1 < n && bytes[k] == 0x5C {
+                if used > out.count - 4 {
+                    appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used))
+                    used = 0
+                }
+                let c = bytes[k + 1]
+                switch c {
+                case 0x22, 0x5C, 0x2F: out[used] = c; used += 1; k += 2
+                case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+                    out[used] = 0x20; used += 1; k += 2
+                case UInt8(ascii: "u"):
+                    guard k + 6 <= n else { return k }
+                    var v: UInt32 = 0
+                    for d in 2..<6 {
+                        let h = Self.hexValue(bytes[k + d])
+                        guard h < 16 else { return k }
+                        v = v << 4 | h
+                    }
+                    let (packed, count) = encodeEscaped(v)
+                    out.storeBytes(of: packed.littleEndian, toByteOffset: used, as: UInt32.self)
+                    used += count
+                    k += 6
+                default: return k
+                }
+            }
+            return k
+        }
+    }
+
+    /// Bytes decoded from escapes, into the token as the per-byte appends would put them: a name
+    /// keeps its first `maxNameBytes`; a value's bytes go in at once when they cannot reach the
+    /// limit (below it no byte spills), else a byte at a time.
+    private func appendDecoded(_ s: UnsafeBufferPointer<UInt8>) {
+        if stringIsKey || token.bytes.count + s.count <= token.limit { appendToken(s); return }
+        let role = valueRole
+        for c in s { token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) } }
+    }
+
+    /// The value of a hex digit, or 16 for any other byte.
+    @inline(__always) private static func hexValue(_ c: UInt8) -> UInt32 {
+        switch c {
+        case 0x30...0x39: UInt32(c &- 0x30)
+        case 0x41...0x46: UInt32(c &- 0x41 &+ 10)
+        case 0x61...0x66: UInt32(c &- 0x61 &+ 10)
+        default: 16
+        }
+    }
+
     @inline(__always) private static func isNumberByte(_ c: UInt8) -> Bool {
         isDigit(c) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D
     }
@@ -306,26 +378,7 @@ final class JSONParser: BodyParser {
     }
 
     private func appendScalar(_ v: UInt32) {
-        var scalar = v
-        if v >= 0xD800 && v < 0xDC00 { highSurrogate = v; return }
-        if v >= 0xDC00 && v < 0xE000 {
-            guard highSurrogate != 0 else { scalar = 0xFFFD; highSurrogate = 0; return }
-            scalar = 0x10000 + ((highSurrogate - 0xD800) << 10) + (v - 0xDC00)
-            highSurrogate = 0
-        }
-        guard Unicode.Scalar(scalar) != nil else { return }
-        // Encoded here, the bytes packed low first into one word: `UTF8.encode` and iterating its
-        // result, and a role lookup per byte, cost more than the escape's bytes.
-        var packed: UInt32, count: Int
-        if scalar < 0x80 { packed = scalar; count = 1 }
-        else if scalar < 0x800 { packed = (0xC0 | scalar >> 6) | (0x80 | scalar & 0x3F) << 8; count = 2 }
-        else if scalar < 0x1_0000 {
-            packed = (0xE0 | scalar >> 12) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16; count = 3
-        } else {
-            packed = (0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16
-                | (0x80 | scalar & 0x3F) << 24
-            count = 4
-        }
+        var (packed, count) = encodeEscaped(v)
         if stringIsKey {
             for _ in 0..<count where token.bytes.count < Self.maxNameBytes {
                 token.bytes.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8
@@ -337,6 +390,27 @@ final class JSONParser: BodyParser {
             token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
             packed >>= 8
         }
+    }
+
+    /// A `\u` escape's code unit as UTF-8, the bytes packed low first (`UTF8.encode` and iterating
+    /// its result cost more than the escape's bytes), and their count: 0 for a high surrogate
+    /// (kept for its pair) and a lone low one.
+    private func encodeEscaped(_ v: UInt32) -> (packed: UInt32, count: Int) {
+        var scalar = v
+        if v >= 0xD800 && v < 0xDC00 { highSurrogate = v; return (0, 0) }
+        if v >= 0xDC00 && v < 0xE000 {
+            guard highSurrogate != 0 else { return (0, 0) }
+            scalar = 0x10000 + ((highSurrogate - 0xD800) << 10) + (v - 0xDC00)
+            highSurrogate = 0
+        }
+        guard Unicode.Scalar(scalar) != nil else { return (0, 0) }
+        if scalar < 0x80 { return (scalar, 1) }
+        if scalar < 0x800 { return ((0xC0 | scalar >> 6) | (0x80 | scalar & 0x3F) << 8, 2) }
+        if scalar < 0x1_0000 {
+            return ((0xE0 | scalar >> 12) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16, 3)
+        }
+        return ((0xF0 | scalar >> 18) | (0x80 | scalar >> 12 & 0x3F) << 8 | (0x80 | scalar >> 6 & 0x3F) << 16
+            | (0x80 | scalar & 0x3F) << 24, 4)
     }
 
     private func endString() throws(UninspectableError) {
@@ -355,8 +429,8 @@ final class JSONParser: BodyParser {
     private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
         let top = depth - 1
         let key = NameKey(b)
-        if let i = recent.index(key), key.count <= NameKey.wholeBytes || nameEquals(i, b) {
-            frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
+        if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
+            frames[top].setMember(e.role, excludesNames: e.excludesNames)
             stringIsKey = false
             state = .colon
             return
@@ -364,7 +438,7 @@ final class JSONParser: BodyParser {
         let h = nameHash(b)
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
-            recent.set(key, i)
+            recent.set(key, i, role: nameRole[i], excludesNames: nameExcludes[i])
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
@@ -372,7 +446,7 @@ final class JSONParser: BodyParser {
             let excludes = FieldDictionary.excludesNames(parent: name)
             if nameRole.count < Self.maxNames && names[h] == nil {
                 names[h] = Int32(nameRole.count)
-                recent.set(key, nameRole.count)
+                recent.set(key, nameRole.count, role: role, excludesNames: excludes)
                 nameRole.append(role)
                 nameExcludes.append(excludes)
                 nameArena.append(contentsOf: b)

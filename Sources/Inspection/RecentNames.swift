@@ -46,9 +46,12 @@ struct NameKey: Equatable {
 /// last name that mapped to it, so a name that collides is simply looked up the slower way. Kept
 /// in memory this object owns, so a hit costs no array uniqueness or bounds check.
 final class RecentNames {
+    /// With the name's role and exclusion bit (in the slot's padding), so a hit reads one slot.
     private struct Entry {
         var key: NameKey
         var index: Int32
+        var role: FieldRole
+        var excludesNames: Bool
     }
 
     private static let bits = 8
@@ -56,23 +59,23 @@ final class RecentNames {
 
     init() {
         slots = .allocate(capacity: 1 << Self.bits)
-        slots.initialize(repeating: Entry(key: .none, index: 0), count: 1 << Self.bits)
+        slots.initialize(repeating: Entry(key: .none, index: 0, role: .none, excludesNames: false), count: 1 << Self.bits)
     }
 
     deinit { slots.deallocate() }
 
-    /// The index cached for `key`; nil when its slot holds another name (or none).
-    @inline(__always) func index(_ key: NameKey) -> Int? {
+    /// The index, role and exclusion bit cached for `key`; nil when its slot holds another name (or none).
+    @inline(__always) func entry(_ key: NameKey) -> (index: Int, role: FieldRole, excludesNames: Bool)? {
         let e = slots[key.slot(bits: Self.bits)]
-        return e.key == key ? Int(e.index) : nil
+        return e.key == key ? (Int(e.index), e.role, e.excludesNames) : nil
     }
 
-    @inline(__always) func set(_ key: NameKey, _ index: Int) {
-        slots[key.slot(bits: Self.bits)] = Entry(key: key, index: Int32(index))
+    @inline(__always) func set(_ key: NameKey, _ index: Int, role: FieldRole, excludesNames: Bool) {
+        slots[key.slot(bits: Self.bits)] = Entry(key: key, index: Int32(index), role: role, excludesNames: excludesNames)
     }
 
     /// Forget every name (the parser's table was emptied, so its indexes mean other names now).
     func clear() {
-        slots.update(repeating: Entry(key: .none, index: 0), count: 1 << Self.bits)
+        slots.update(repeating: Entry(key: .none, index: 0, role: .none, excludesNames: false), count: 1 << Self.bits)
     }
 }

@@ -173,6 +173,14 @@ final class RecordAssembler {
     /// The role of a field name regardless of its parent, for parsers that cache it per name.
     func baseRole(_ key: Substring) -> FieldRole { fields.baseRole(key) }
 
+    /// Header names of the delimited bodies this state has read (kept across its bodies).
+    private let headerNames = HeaderNames()
+
+    /// `sharedBaseRole` of the CSV/TSV header name whose bytes are `b`, looked up by its bytes first.
+    func headerRole(_ b: UnsafeBufferPointer<UInt8>) -> FieldRole {
+        headerNames.role(b) { name, bytes, hash in sharedBaseRole(name, bytes: bytes, hash: hash) }
+    }
+
     /// `baseRole` of a field name whose bytes hash to `hash` (FNV-1a): without extra field names
     /// a name means the same in every body, so its role is shared across bodies (`SharedNameRoles`).
     func sharedBaseRole(_ name: Substring, bytes: [UInt8], hash: UInt64) -> FieldRole {
@@ -254,9 +262,12 @@ final class RecordAssembler {
         case .passport:
             if let p = fieldPassport(v) { addValue(.passport, p) }
         case .name:
-            if let name = personName(v) { addValue(.name, name) }
+            if let name = personName(v, plain: scanFrom >= v.count) { addValue(.name, name) }
         case .address:
-            if !v.contains(UInt8(ascii: "*")), let a = trimmed(v), Self.scalarCount(a) >= 4 { addValue(.address, a) }
+            // A masked address (`北京市****`) names no one; `*` looked for sixteen bytes at a time.
+            if ByteSkip.byte(UInt8(ascii: "*"), in: v, from: 0, end: v.count) == v.count, let a = trimmed(v), Self.scalarCount(a) >= 4 {
+                addValue(.address, a)
+            }
         case .birthDate:
             if let ymd = parseDate(v) {
                 addDate(ymd)
@@ -277,19 +288,31 @@ final class RecordAssembler {
         for w in organisationWords { t[Int(w.utf8Start[0])] = true }
         return t
     }()
+    /// The first three bytes of each of `organisationWords` (all at least that long), packed low
+    /// first: one integer compare a word where one could start (a Chinese name's every character).
+    private static let organisationPrefixes: [UInt32] = organisationWords.map { w in
+        UInt32(w.utf8Start[0]) | UInt32(w.utf8Start[1]) << 8 | UInt32(w.utf8Start[2]) << 16
+    }
 
     /// Whether `t` holds one of `organisationWords` (one pass over `t` instead of one per word).
     static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        for i in t.indices where organisationStarts[Int(t[i])] {
-            // Only the words that start with this byte are compared further.
-            for w in organisationWords where w.utf8Start[0] == t[i] && w.utf8CodeUnitCount <= t.count - i {
-                let p = w.utf8Start
-                var k = 1
-                while k < w.utf8CodeUnitCount && t[i + k] == p[k] { k += 1 }
-                if k == w.utf8CodeUnitCount { return true }
+        guard t.count >= 3 else { return false }
+        return organisationStarts.withUnsafeBufferPointer { starts in
+            organisationPrefixes.withUnsafeBufferPointer { prefixes in
+                for i in 0...(t.count - 3) where starts[Int(t[i])] {
+                    let key = UInt32(t[i]) | UInt32(t[i + 1]) << 8 | UInt32(t[i + 2]) << 16
+                    for k in prefixes.indices where prefixes[k] == key {
+                        let w = organisationWords[k]
+                        guard w.utf8CodeUnitCount <= t.count - i else { continue }
+                        let p = w.utf8Start
+                        var m = 3
+                        while m < w.utf8CodeUnitCount && t[i + m] == p[m] { m += 1 }
+                        if m == w.utf8CodeUnitCount { return true }
+                    }
+                }
+                return false
             }
         }
-        return false
     }
     static let emptyWords: [StaticString] = ["null", "none", "false", "0", "无", "否", "n/a", "na", "-", "unknown", "未知"]
 
@@ -307,9 +330,17 @@ final class RecordAssembler {
 
     /// Unicode scalars in valid UTF-8: the bytes that are not continuation bytes.
     static func scalarCount(_ t: UnsafeBufferPointer<UInt8>) -> Int {
-        var n = 0
-        for b in t where b & 0xC0 != 0x80 { n += 1 }
-        return n
+        // Continuation bytes (10xxxxxx: bit 7 set, bit 6 clear) counted eight bytes a word.
+        let n = t.count
+        var continuation = 0
+        var i = 0
+        while i + 8 <= n {
+            let w = ByteSkip.load(t, i)
+            continuation += (w & ~(w << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
+            i += 8
+        }
+        while i < n { if t[i] & 0xC0 == 0x80 { continuation += 1 }; i += 1 }
+        return n - continuation
     }
 
     private func record(_ id: Identifier) {
@@ -452,9 +483,15 @@ final class RecordAssembler {
         trimmed(v).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    private func personName(_ v: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+    /// `plain`: `v` holds no digit, `@` or 0xEF (the caller's scan found none), so only a `*` can
+    /// disqualify it here, looked for sixteen bytes at a time.
+    private func personName(_ v: UnsafeBufferPointer<UInt8>, plain: Bool) -> UnsafeBufferPointer<UInt8>? {
         guard let t = trimmed(v), Self.scalarCount(t) <= 40 else { return nil }
         var i = 0
+        if plain {
+            if ByteSkip.byte(UInt8(ascii: "*"), in: t, from: 0, end: t.count) < t.count { return nil }
+            i = t.count
+        }
         while i < t.count {
             let c = t[i]
             if c == UInt8(ascii: "*") || c == UInt8(ascii: "@") || isDigit(c) { return nil }

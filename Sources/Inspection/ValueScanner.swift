@@ -15,18 +15,26 @@ struct ValueScanner {
     /// yyyymmdd of the flow date (UTC+8): later birth dates are impossible.
     let today: Int
 
+    /// Whether ASCII byte `c` is in the set whose bits are `low` (bytes 0x00–0x3F) and `high`
+    /// (0x40–0x7F): a shift and a test instead of a comparison per member.
+    @inline(__always) private static func inSet(_ c: UInt8, low: UInt64, high: UInt64) -> Bool {
+        c < 0x80 && ((c < 0x40 ? low : high) >> UInt64(c & 0x3F)) & 1 != 0
+    }
+
+    /// Letters, digits and `. _ % + -`.
     @inline(__always) static func isLocalPart(_ c: UInt8) -> Bool {
-        isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: "%")
-            || c == UInt8(ascii: "+") || c == UInt8(ascii: "-")
+        inSet(c, low: 0x03FF_6820_0000_0000, high: 0x07FF_FFFE_87FF_FFFE)
     }
 
+    /// Letters, digits and `. -`.
     @inline(__always) static func isDomain(_ c: UInt8) -> Bool {
-        isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-")
+        inSet(c, low: 0x03FF_6000_0000_0000, high: 0x07FF_FFFE_07FF_FFFE)
     }
 
-    /// Bytes that glue onto a number and make it part of a longer token (`SO2026…`, `138****5678`).
+    /// Bytes that glue onto a number and make it part of a longer token (`SO2026…`, `138****5678`):
+    /// letters, digits and `* _ .`.
     @inline(__always) static func glues(_ c: UInt8) -> Bool {
-        isAlnum(c) || c == UInt8(ascii: "*") || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
+        inSet(c, low: 0x03FF_4400_0000_0000, high: 0x07FF_FFFE_87FF_FFFE)
     }
 
     /// Identifiers in `v`, looked for from `from` on (bytes before it, if any, must hold no digit
@@ -78,6 +86,13 @@ struct ValueScanner {
     /// `+86-138-…`, `6222 0212 …`), judged as a whole, then piece by piece.
     private func digits(_ v: UnsafeBufferPointer<UInt8>, at start: Int, role: FieldRole, found: (Identifier) -> Void) -> Int {
         let n = v.count
+        let firstEnd = ByteSkip.digitRunEnd(in: v, from: start, end: n)
+        // A run shorter than six digits that no group follows is nothing (see below), and most
+        // runs are such (counters, prices, pieces of UUIDs and dates): done before any setup.
+        if firstEnd - start < 6
+            && !(firstEnd + 1 < n && (v[firstEnd] == UInt8(ascii: " ") || v[firstEnd] == UInt8(ascii: "-")) && isDigit(v[firstEnd + 1])) {
+            return firstEnd
+        }
         var e = start
         var digitCount = 0
         var grouped = false
@@ -86,7 +101,7 @@ struct ValueScanner {
             let d = raw.bindMemory(to: UInt8.self)
             // Each group of digits is found a word at a time and copied in one go (the first 24 digits).
             while e < n {
-                let r = ByteSkip.digitRunEnd(in: v, from: e, end: n)
+                let r = e == start ? firstEnd : ByteSkip.digitRunEnd(in: v, from: e, end: n)
                 if digitCount < 24 {
                     let take = min(r - e, 24 - digitCount)
                     UnsafeMutableRawPointer(d.baseAddress! + digitCount).copyMemory(from: v.baseAddress! + e, byteCount: take)
@@ -96,6 +111,9 @@ struct ValueScanner {
                       digitCount < 24 else { break }
                 grouped = true; e += 1
             }
+            // Every identifier holds at least six digits (a Hong Kong ID); most runs are shorter
+            // (UUIDs, prices, counters), and nothing below needs to look at them.
+            if digitCount < 6 { return e }
             var end = e
             // ID check character.
             var x = false

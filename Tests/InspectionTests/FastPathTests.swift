@@ -216,6 +216,85 @@ struct FastPathTests {
         #expect(m.valueOrInsert(3, 7) == nil && m[3] == 7 && m.count == 10_001)
     }
 
+    @Test("flat map emptied by generation: after each reset it holds exactly what was inserted since, as a dictionary would, across growth and shrinking")
+    func flatMapReset() {
+        var m = FlatMap64()
+        var rng = SplitMix64(state: 64)
+        for round in 0..<60 {
+            var reference: [UInt64: Int32] = [:]
+            // Small and large bodies in turn: a table grown past the kept size is made small again.
+            let n = round % 5 == 0 ? 3_000 : Int(rng.next() % 200)
+            for _ in 0..<n {
+                let k = rng.next() % 500 &* 0x9E37_79B9
+                let v = Int32(truncatingIfNeeded: rng.next())
+                if rng.next() % 2 == 0 {
+                    m[k] = v; reference[k] = v
+                } else {
+                    #expect(m.valueOrInsert(k, v) == reference[k])
+                    if reference[k] == nil { reference[k] = v }
+                }
+            }
+            #expect(m.count == reference.count)
+            for k in 0..<UInt64(500) { #expect(m[k &* 0x9E37_79B9] == reference[k &* 0x9E37_79B9]) }
+            m.reset()
+            #expect(m.count == 0)
+        }
+    }
+
+    @Test("scalar count a word at a time equals a byte loop: every length 0–40, CJK, emoji, accents, cut sequences")
+    func scalarCounts() {
+        var rng = SplitMix64(state: 8)
+        let pieces: [[UInt8]] = [Array("a".utf8), Array("张".utf8), Array("😀".utf8), Array("é".utf8), [0x80], [0xBF], [0xC0], [0xFF], [0x7F]]
+        for _ in 0..<2_000 {
+            var bytes: [UInt8] = []
+            let target = Int(rng.next() % 41)
+            while bytes.count < target { bytes += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let naive = bytes.filter { $0 & 0xC0 != 0x80 }.count
+            #expect(bytes.withUnsafeBufferPointer { RecordAssembler.scalarCount($0) } == naive, "\(bytes)")
+        }
+    }
+
+    @Test("byte classes of the e-mail and number scans as bit sets equal their definitions, for every byte")
+    func byteClasses() {
+        for b in 0...255 {
+            let c = UInt8(b)
+            let alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            #expect(ValueScanner.isLocalPart(c) == (alnum || "._%+-".utf8.contains(c)), "\(b)")
+            #expect(ValueScanner.isDomain(c) == (alnum || ".-".utf8.contains(c)), "\(b)")
+            #expect(ValueScanner.glues(c) == (alnum || "*_.".utf8.contains(c)), "\(b)")
+        }
+    }
+
+    @Test("header names: a name is classified once per table, then read back by its bytes; past the bound it is emptied, never wrong")
+    func headerNames() {
+        func role(_ k: Int) -> FieldRole { k % 3 == 0 ? .name : k % 3 == 1 ? .address : .none }
+        let t = HeaderNames()
+        var calls = 0
+        for _ in 0..<3 {
+            for k in 0..<50 {
+                let name = Array("列\(k)".utf8)
+                let r = name.withUnsafeBufferPointer { b in
+                    t.role(b) { n, bytes, h in
+                        calls += 1
+                        #expect(String(n) == "列\(k)" && bytes == name && h == nameHash(bytes))
+                        return role(k)
+                    }
+                }
+                #expect(r == role(k))
+            }
+        }
+        #expect(calls == 50)
+        // More names than the table keeps: every answer still the classifier's.
+        let big = HeaderNames()
+        for _ in 0..<2 {
+            for k in 0..<1500 {
+                let r = Array("c\(k)".utf8).withUnsafeBufferPointer { b in big.role(b) { _, _, _ in role(k) } }
+                #expect(r == role(k))
+            }
+        }
+        #expect([UInt8]().withUnsafeBufferPointer { b in t.role(b) { _, _, _ in .financial } } == .financial)
+    }
+
     @Test("coordinates: six decimals exactly as printf writes them")
     func coordinates() throws {
         let cases = ["39.9042", "-122.4194155", "116.407526", "0.1234", "-0.0000", "+31.230416", "031.2304",
@@ -446,6 +525,24 @@ struct FastPathTests {
         #expect(a.count == 2 && a[.name] == 2 && a[.address] == 2)
         #expect(a.subjects.map(\.key).sorted() == b.subjects.map(\.key).sorted())
         #expect(a.subjects.map(\.masked).sorted() == b.subjects.map(\.masked).sorted())
+    }
+
+    @Test("escapes decoded in one go and escapes read a byte at a time (cut anywhere) give the same result; a malformed one is reported where it lies")
+    func escapesWholeAndCut() {
+        let body = #"[{"\u59d3\u540d":"\u674e\u56db\ud83d\ude00","addr":"\u5317\u4eac\u5e02\n\"A\"\/\\\u5ea7 12\u53f7","tel":"\u0031\u0033\u0038\u0031\u0032\u0033\u0034\u0035\u0036\u0037\u0038"},"#
+            + #"{"name":"\u5f20\u4e09\ud83d","address":"\u4e0a\u6d77\u5e02\t\b\f\r","mobile":"139\u00001234\u00005678"}]"#
+        let bytes = Array(body.utf8)
+        let whole = inspect(bytes, type: "application/json")
+        #expect(whole.count == 2 && whole[.mobile] == 1 && whole[.name] == 2 && whole.uninspectable == nil)
+        for size in [1, 2, 3, 5, 6, 7, 11] {
+            let r = inspect(bytes, type: "application/json", chunks: [size])
+            #expect(r.subjects.map(\.key).sorted() == whole.subjects.map(\.key).sorted(), "chunks of \(size)")
+            #expect(r.kindCounts == whole.kindCounts)
+        }
+        for bad in [#"[{"a":"x\u12G4"}]"#, #"[{"a":"x\q"}]"#, #"[{"a":"\u00e9\u12"}]"#] {
+            let reasons = [nil, [1], [4]].map { inspect(Array(bad.utf8), type: "application/json", chunks: $0).uninspectable }
+            #expect(reasons[0] != nil && reasons.allSatisfy { $0 == reasons[0] }, "\(bad): \(reasons)")
+        }
     }
 
     @Test("scopes nested past the assembler's first slots (40 objects deep) keep each level's people apart")
