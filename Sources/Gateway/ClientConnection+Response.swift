@@ -119,7 +119,7 @@ extension ClientConnection {
         let via = core.config.via
         headOut.removeAll(keepingCapacity: true)
         headOut.appendWriting(maxBytes: headMaxBytes + via.utf8.count + 48,
-                                 extraCapacity: ex.dechunk ? 0 : rest.count) { out in
+                              extraCapacity: ex.dechunk ? 0 : rest.count) { out in
             writeStart(&out, dropTransferEncoding)
             out.put("Via: ")
             out.put(utf8: via)
