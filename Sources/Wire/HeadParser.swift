@@ -60,7 +60,7 @@ public struct HeadParser: Sendable {
         defer { reset() }
         let (line, fields) = takeParsed()
         guard case let .request(method, rawTarget, target, version) = consume line else { preconditionFailure("request line parsed") }
-        try Self.checkHost(fields, version: version)
+        try Self.checkHost(fields, version: version, target: target, rawTarget: rawTarget)
         let head = HTTPRequestHead(method: method, rawTarget: rawTarget, target: target, version: version, headers: fields)
         return .complete(head, headerBytes: end)
     }
@@ -206,7 +206,8 @@ public struct HeadParser: Sendable {
 
     /// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host; any request at most one, and
     /// a present value must be a valid authority (it routes origin-form requests).
-    private static func checkHost(_ headers: HTTPHeaders, version: HTTPVersion) throws(WireError) {
+    private static func checkHost(_ headers: HTTPHeaders, version: HTTPVersion, target: RequestTarget,
+                                  rawTarget: String) throws(WireError) {
         var count = 0
         var value: String?
         headers.fields.withUnsafeBufferPointer { f in
@@ -217,8 +218,28 @@ public struct HeadParser: Sendable {
         }
         if count > 1 { throw .malformed("more than one Host header") }
         if count == 0 && version == .http11 { throw .malformed("HTTP/1.1 request without Host header") }
-        if let value, !value.isEmpty {
+        if let value, !value.isEmpty, !isAuthority(value, of: target, rawTarget) {
             _ = try TargetParser.authority(value, requirePort: false)
         }
+    }
+
+    /// Whether `host` is, byte for byte, the authority of an absolute-form target: the target's
+    /// parse already checked those bytes with the same rules (nearly every client sends the two
+    /// alike, and parsing the value again built its Strings a second time per request).
+    private static func isAuthority(_ host: String, of target: RequestTarget, _ rawTarget: String) -> Bool {
+        guard case .absolute = target else { return false }
+        let prefix = 7   // "http://": absolute targets are http URLs only
+        let same = host.utf8.withContiguousStorageIfAvailable { h in
+            rawTarget.utf8.withContiguousStorageIfAvailable { t -> Bool in
+                guard t.count >= prefix + h.count else { return false }
+                let end = prefix + h.count
+                // The target's authority ends at its first "/" or "?": the host must end there too.
+                guard end == t.count || t[end] == UInt8(ascii: "/") || t[end] == UInt8(ascii: "?") else { return false }
+                if h.contains(UInt8(ascii: "/")) || h.contains(UInt8(ascii: "?")) { return false }
+                return memcmp(h.baseAddress!, t.baseAddress! + prefix, h.count) == 0
+            }
+        }
+        if case .some(.some(true)) = same { return true }
+        return false
     }
 }

@@ -30,6 +30,12 @@ import Wire
         Case(name: "two Host headers HTTP/1.0", head: "GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n", status: 400),
         Case(name: "malformed Host", head: "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", status: 400),
         Case(name: "Host with bad port", head: "GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n", status: 400),
+        // A Host equal to the absolute target's authority skips a second parse: one that only
+        // starts like it, or runs on past it, is still checked.
+        Case(name: "Host running past the authority", head: "GET http://a/b/c HTTP/1.1\r\nHost: a/b\r\n\r\n", status: 400),
+        Case(name: "Host running past the authority to a query", head: "GET http://a?b HTTP/1.1\r\nHost: a?b\r\n\r\n", status: 400),
+        Case(name: "Host differing from a valid authority", head: "GET http://a:80/ HTTP/1.1\r\nHost: a b\r\n\r\n", status: 400),
+        Case(name: "Host with a bad port beside an absolute target", head: "GET http://a/ HTTP/1.1\r\nHost: a:99999\r\n\r\n", status: 400),
         Case(name: "https absolute-form", head: "GET https://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n", status: 501),
         Case(name: "ftp absolute-form", head: "GET ftp://a.example/ HTTP/1.1\r\nHost: a.example\r\n\r\n", status: 501),
         Case(name: "absolute-form empty host", head: "GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n", status: 400),
