@@ -152,8 +152,13 @@ struct SubjectTable {
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
         while parent[Int(r)] != r { r = parent[Int(r)] }
-        var c = x
-        while parent[Int(c)] != r { let n = parent[Int(c)]; parent[Int(c)] = r; c = n }
+        // Most finds start at a root or its child: nothing to compress, so no write (each write
+        // through the array checks its uniqueness).
+        guard parent[Int(x)] != r else { return r }
+        parent.withUnsafeMutableBufferPointer { parent in
+            var c = x
+            while parent[Int(c)] != r { let n = parent[Int(c)]; parent[Int(c)] = r; c = n }
+        }
         return r
     }
 
@@ -353,29 +358,43 @@ private struct LinkList {
 
 /// The union-find's people in flat storage (no arrays per person to allocate, copy and free): each
 /// person's values are a chain of `nodes`; a person joined into another hands its nodes over.
+/// The arrays only grow; the first `count` people and `nodeCount` nodes are in use, so a person is
+/// written through one buffer per array instead of a uniqueness check per element.
 private struct People {
     private var people: [Person] = []
     private var nodes: [Node] = []
-    var count: Int { people.count }
-    var indices: Range<Int> { people.indices }
+    private(set) var count = 0
+    private var nodeCount = 0
+    var indices: Range<Int> { 0..<count }
 
     mutating func reset() {
-        people.removeAll(keepingCapacity: true)
-        nodes.removeAll(keepingCapacity: true)
+        count = 0
+        nodeCount = 0
     }
 
     var footprint: Int { people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride }
 
     mutating func append(_ p: Fragment) {
         var person = Person(kinds: p.kinds, minor: p.minor)
-        if !p.values.isEmpty {
+        let n = p.values.count
+        if n > 0 {
+            let first = nodeCount
+            if nodes.count < first + n {
+                nodes.append(contentsOf: repeatElement(Node.spare, count: first + n - nodes.count))
+            }
             // A new person's nodes are consecutive: each links to the next.
-            person.head = Int32(nodes.count)
-            for v in p.values { nodes.append(Node(value: v, next: Int32(nodes.count) + 1)) }
-            nodes[nodes.count - 1].next = -1
-            person.tail = Int32(nodes.count - 1)
+            p.values.withUnsafeBufferPointer { values in
+                nodes.withUnsafeMutableBufferPointer { nodes in
+                    for k in 0..<n { nodes[first + k] = Node(value: values[k], next: Int32(first + k + 1)) }
+                    nodes[first + n - 1].next = -1
+                }
+            }
+            person.head = Int32(first)
+            person.tail = Int32(first + n - 1)
+            nodeCount = first + n
         }
-        people.append(person)
+        if count < people.count { people[count] = person } else { people.append(person) }
+        count += 1
     }
 
     /// Moves the values `keep` does not hold yet from `drop` to the end of `keep`'s chain.
@@ -400,12 +419,14 @@ private struct People {
                 n = next
             }
         }
-        people[keep].head = head
-        people[keep].tail = tail
-        people[drop].head = -1
-        people[drop].tail = -1
-        people[keep].kinds.formUnion(people[drop].kinds)
-        people[keep].minor = people[keep].minor || people[drop].minor
+        people.withUnsafeMutableBufferPointer { people in
+            people[keep].head = head
+            people[keep].tail = tail
+            people[drop].head = -1
+            people[drop].tail = -1
+            people[keep].kinds.formUnion(people[drop].kinds)
+            people[keep].minor = people[keep].minor || people[drop].minor
+        }
     }
 
     /// Two people who each hold a number of a kind one person has only one of (resident ID,
@@ -479,4 +500,7 @@ private struct Person {
 private struct Node {
     var value: KeyedValue
     var next: Int32
+
+    /// Fills storage beyond the nodes in use.
+    static let spare = Node(value: KeyedValue(kind: .name, id: -1), next: -1)
 }
