@@ -165,7 +165,7 @@ struct SubjectTable {
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
     mutating func add(_ p: Fragment) {
         guard p.hasPI else { return }
-        for v in p.values { values.markCounted(v.id) }
+        values.markCounted(p.values)
         let id = Int32(people.count)
         parent.append(id)
         people.append(p)
@@ -196,17 +196,31 @@ struct SubjectTable {
     /// ones first; returns how many are strong.
     @discardableResult
     private mutating func linkingValues(_ p: Fragment) -> Int {
-        links.clear()
-        for v in p.values where isStrong(v.kind) { links.push(UInt64(UInt32(v.id))) }
-        for l in p.links { links.push(UInt64(UInt32(l))) }
-        let strong = links.count
-        for n in p.values where n.kind == .name {
-            if nameLinks { links.push(UInt64(UInt32(n.id))) }
-            for other in p.values where other.kind == .address || other.kind == .birthDate {
-                links.push(1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)))
+        var strong = p.links.count, names = 0, paired = 0
+        for v in p.values {
+            if isStrong(v.kind) { strong += 1 } else if v.kind == .name { names += 1 }
+            else if v.kind == .address || v.kind == .birthDate { paired += 1 }
+        }
+        let total = strong + names * (paired + (nameLinks ? 1 : 0))
+        guard total > 0 else {
+            links.clear()
+            links.push(linkComposite(p))
+            return 0
+        }
+        let nameLinks = nameLinks
+        links.fill(count: total) { out in
+            var k = 0
+            for v in p.values where isStrong(v.kind) { out[k] = UInt64(UInt32(v.id)); k += 1 }
+            for l in p.links { out[k] = UInt64(UInt32(l)); k += 1 }
+            guard names > 0 else { return }
+            for n in p.values where n.kind == .name {
+                if nameLinks { out[k] = UInt64(UInt32(n.id)); k += 1 }
+                guard paired > 0 else { continue }
+                for other in p.values where other.kind == .address || other.kind == .birthDate {
+                    out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)); k += 1
+                }
             }
         }
-        if links.count == 0 { links.push(linkComposite(p)) }
         return strong
     }
 
@@ -354,6 +368,13 @@ private struct LinkList {
     }
 
     @inline(__always) subscript(_ i: Int) -> UInt64 { storage[i] }
+
+    /// Exactly `n` values, written by `body` through one buffer (not a uniqueness check per value).
+    @inline(__always) mutating func fill(count n: Int, _ body: (UnsafeMutableBufferPointer<UInt64>) -> Void) {
+        if storage.count < n { storage.append(contentsOf: repeatElement(0, count: n - storage.count)) }
+        storage.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
+        count = n
+    }
 }
 
 /// The union-find's people in flat storage (no arrays per person to allocate, copy and free): each
