@@ -386,6 +386,10 @@ private struct People {
     private var nodes: [Node] = []
     private(set) var count = 0
     private var nodeCount = 0
+    /// Per value id, the last `absorb` whose receiving chain held it (and its kind): whether a
+    /// value is held already is one read, not a walk of the chain per value moved.
+    private var marks: [Mark] = []
+    private var stamp: UInt32 = 0
     var indices: Range<Int> { 0..<count }
 
     mutating func reset() {
@@ -393,7 +397,10 @@ private struct People {
         nodeCount = 0
     }
 
-    var footprint: Int { people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride }
+    var footprint: Int {
+        people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride
+            + marks.capacity * MemoryLayout<Mark>.stride
+    }
 
     mutating func append(_ p: Fragment) {
         var person = Person(kinds: p.kinds, minor: p.minor)
@@ -404,12 +411,18 @@ private struct People {
                 nodes.append(contentsOf: repeatElement(Node.spare, count: first + n - nodes.count))
             }
             // A new person's nodes are consecutive: each links to the next.
-            p.values.withUnsafeBufferPointer { values in
+            let maxID = p.values.withUnsafeBufferPointer { values in
                 nodes.withUnsafeMutableBufferPointer { nodes in
-                    for k in 0..<n { nodes[first + k] = Node(value: values[k], next: Int32(first + k + 1)) }
+                    var maxID: Int32 = 0
+                    for k in 0..<n {
+                        nodes[first + k] = Node(value: values[k], next: Int32(first + k + 1))
+                        maxID = max(maxID, values[k].id)
+                    }
                     nodes[first + n - 1].next = -1
+                    return Int(maxID)
                 }
             }
+            if marks.count <= maxID { marks.append(contentsOf: repeatElement(Mark(), count: maxID + 1 - marks.count)) }
             person.head = Int32(first)
             person.tail = Int32(first + n - 1)
             nodeCount = first + n
@@ -422,22 +435,45 @@ private struct People {
     mutating func absorb(_ drop: Int, into keep: Int) {
         var head = people[keep].head, tail = people[keep].tail
         var n = people[drop].head
+        stamp &+= 1
+        if stamp == 0 {
+            marks.withUnsafeMutableBufferPointer { $0.update(repeating: Mark()) }
+            stamp = 1
+        }
+        let stamp = stamp
+        // Lent to a local for the walk: the closure over `nodes` may not touch another property.
+        var marks: [Mark] = []
+        swap(&marks, &self.marks)
+        defer { swap(&marks, &self.marks) }
         nodes.withUnsafeMutableBufferPointer { nodes in
-            while n >= 0 {
-                let next = nodes[Int(n)].next
-                let v = nodes[Int(n)].value
-                var held = false
+            marks.withUnsafeMutableBufferPointer { marks in
                 var m = head
                 while m >= 0 {
-                    if nodes[Int(m)].value == v { held = true; break }
+                    let v = nodes[Int(m)].value
+                    marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
                     m = nodes[Int(m)].next
                 }
-                if !held {
-                    nodes[Int(n)].next = -1
-                    if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
-                    tail = n
+                while n >= 0 {
+                    let next = nodes[Int(n)].next
+                    let v = nodes[Int(n)].value
+                    let mark = marks[Int(v.id)]
+                    var held = mark.stamp == stamp && mark.kind == v.kind
+                    if mark.stamp == stamp && !held {
+                        // The id marked with another kind: the chain itself answers.
+                        var m = head
+                        while m >= 0 {
+                            if nodes[Int(m)].value == v { held = true; break }
+                            m = nodes[Int(m)].next
+                        }
+                    }
+                    if !held {
+                        nodes[Int(n)].next = -1
+                        if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
+                        tail = n
+                        marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
+                    }
+                    n = next
                 }
-                n = next
             }
         }
         people.withUnsafeMutableBufferPointer { people in
@@ -508,6 +544,12 @@ private struct People {
         f.minor = people[i].minor
     }
 
+}
+
+/// A value id seen in the chain of the current `People.absorb` (`stamp`), with the kind it had.
+private struct Mark {
+    var stamp: UInt32 = 0
+    var kind: DetectorKind = .name
 }
 
 /// One person: the ends of their value chain in `People.nodes`.
