@@ -169,14 +169,14 @@ struct SubjectTable {
         let id = Int32(people.count)
         parent.append(id)
         people.append(p)
+        // Always a root: it starts as one, and a join keeps the older of two roots.
         var root = id
         let strongLinks = linkingValues(p)
         for i in 0..<links.count {
             let v = links[i]
             // A value seen first here is linked to this person in the same probe.
-            let r = find(root)
-            if let other = byValue.valueOrInsert(v, r) {
-                let a = find(other), b = find(root)
+            if let other = byValue.valueOrInsert(v, root) {
+                let a = find(other), b = root
                 // A shared name (or name + address) is weaker evidence than a document: two people
                 // of the same name holding different numbers of one kind stay two people.
                 if a != b, i >= strongLinks, people.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
