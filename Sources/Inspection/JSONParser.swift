@@ -122,8 +122,10 @@ final class JSONParser: BodyParser {
             case .string:
                 // Copy the run of plain characters in one go.
                 var j = ByteSkip.stringEnd(in: bytes, from: i, end: n)
-                // A whole value inside this chunk is inspected where it lies, without a copy.
-                if j < n && bytes[j] == 0x22 && token.isEmpty && j - i <= (stringIsKey ? Self.maxNameBytes : token.limit) {
+                // A whole value inside this chunk is inspected where it lies, without a copy. The
+                // cycle name → `: "` → value → `, "` → name… stays in this loop while strings lie
+                // whole in the chunk, instead of one round of the machine per string.
+                while j < n && bytes[j] == 0x22 && token.isEmpty && j - i <= (stringIsKey ? Self.maxNameBytes : token.limit) {
                     if stringIsKey {
                         memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                     } else {
@@ -132,8 +134,11 @@ final class JSONParser: BodyParser {
                     }
                     j = towardNextString(bytes, from: j + 1)
                     offset += j - i; i = j
-                    continue
+                    guard state == .string, i < n else { break }
+                    j = ByteSkip.stringEnd(in: bytes, from: i, end: n)
                 }
+                // Left the cycle on something else (a bracket, a number…) or the chunk's end.
+                if state != .string || i >= n { continue }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
                 if j < n {
                     if bytes[j] == 0x22 {

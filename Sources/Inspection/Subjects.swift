@@ -152,26 +152,31 @@ struct SubjectTable {
     private mutating func find(_ x: Int32) -> Int32 {
         var r = x
         while parent[Int(r)] != r { r = parent[Int(r)] }
-        var c = x
-        while parent[Int(c)] != r { let n = parent[Int(c)]; parent[Int(c)] = r; c = n }
+        // Most finds start at a root or its child: nothing to compress, so no write (each write
+        // through the array checks its uniqueness).
+        guard parent[Int(x)] != r else { return r }
+        parent.withUnsafeMutableBufferPointer { parent in
+            var c = x
+            while parent[Int(c)] != r { let n = parent[Int(c)]; parent[Int(c)] = r; c = n }
+        }
         return r
     }
 
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
     mutating func add(_ p: Fragment) {
         guard p.hasPI else { return }
-        for v in p.values { values.markCounted(v.id) }
+        values.markCounted(p.values)
         let id = Int32(people.count)
         parent.append(id)
         people.append(p)
+        // Always a root: it starts as one, and a join keeps the older of two roots.
         var root = id
         let strongLinks = linkingValues(p)
         for i in 0..<links.count {
             let v = links[i]
             // A value seen first here is linked to this person in the same probe.
-            let r = find(root)
-            if let other = byValue.valueOrInsert(v, r) {
-                let a = find(other), b = find(root)
+            if let other = byValue.valueOrInsert(v, root) {
+                let a = find(other), b = root
                 // A shared name (or name + address) is weaker evidence than a document: two people
                 // of the same name holding different numbers of one kind stay two people.
                 if a != b, i >= strongLinks, people.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
@@ -191,17 +196,31 @@ struct SubjectTable {
     /// ones first; returns how many are strong.
     @discardableResult
     private mutating func linkingValues(_ p: Fragment) -> Int {
-        links.clear()
-        for v in p.values where isStrong(v.kind) { links.push(UInt64(UInt32(v.id))) }
-        for l in p.links { links.push(UInt64(UInt32(l))) }
-        let strong = links.count
-        for n in p.values where n.kind == .name {
-            if nameLinks { links.push(UInt64(UInt32(n.id))) }
-            for other in p.values where other.kind == .address || other.kind == .birthDate {
-                links.push(1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)))
+        var strong = p.links.count, names = 0, paired = 0
+        for v in p.values {
+            if isStrong(v.kind) { strong += 1 } else if v.kind == .name { names += 1 }
+            else if v.kind == .address || v.kind == .birthDate { paired += 1 }
+        }
+        let total = strong + names * (paired + (nameLinks ? 1 : 0))
+        guard total > 0 else {
+            links.clear()
+            links.push(linkComposite(p))
+            return 0
+        }
+        let nameLinks = nameLinks
+        links.fill(count: total) { out in
+            var k = 0
+            for v in p.values where isStrong(v.kind) { out[k] = UInt64(UInt32(v.id)); k += 1 }
+            for l in p.links { out[k] = UInt64(UInt32(l)); k += 1 }
+            guard names > 0 else { return }
+            for n in p.values where n.kind == .name {
+                if nameLinks { out[k] = UInt64(UInt32(n.id)); k += 1 }
+                guard paired > 0 else { continue }
+                for other in p.values where other.kind == .address || other.kind == .birthDate {
+                    out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)); k += 1
+                }
             }
         }
-        if links.count == 0 { links.push(linkComposite(p)) }
         return strong
     }
 
@@ -349,63 +368,122 @@ private struct LinkList {
     }
 
     @inline(__always) subscript(_ i: Int) -> UInt64 { storage[i] }
+
+    /// Exactly `n` values, written by `body` through one buffer (not a uniqueness check per value).
+    @inline(__always) mutating func fill(count n: Int, _ body: (UnsafeMutableBufferPointer<UInt64>) -> Void) {
+        if storage.count < n { storage.append(contentsOf: repeatElement(0, count: n - storage.count)) }
+        storage.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
+        count = n
+    }
 }
 
 /// The union-find's people in flat storage (no arrays per person to allocate, copy and free): each
 /// person's values are a chain of `nodes`; a person joined into another hands its nodes over.
+/// The arrays only grow; the first `count` people and `nodeCount` nodes are in use, so a person is
+/// written through one buffer per array instead of a uniqueness check per element.
 private struct People {
     private var people: [Person] = []
     private var nodes: [Node] = []
-    var count: Int { people.count }
-    var indices: Range<Int> { people.indices }
+    private(set) var count = 0
+    private var nodeCount = 0
+    /// Per value id, the last `absorb` whose receiving chain held it (and its kind): whether a
+    /// value is held already is one read, not a walk of the chain per value moved.
+    private var marks: [Mark] = []
+    private var stamp: UInt32 = 0
+    var indices: Range<Int> { 0..<count }
 
     mutating func reset() {
-        people.removeAll(keepingCapacity: true)
-        nodes.removeAll(keepingCapacity: true)
+        count = 0
+        nodeCount = 0
     }
 
-    var footprint: Int { people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride }
+    var footprint: Int {
+        people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride
+            + marks.capacity * MemoryLayout<Mark>.stride
+    }
 
     mutating func append(_ p: Fragment) {
         var person = Person(kinds: p.kinds, minor: p.minor)
-        if !p.values.isEmpty {
+        let n = p.values.count
+        if n > 0 {
+            let first = nodeCount
+            if nodes.count < first + n {
+                nodes.append(contentsOf: repeatElement(Node.spare, count: first + n - nodes.count))
+            }
             // A new person's nodes are consecutive: each links to the next.
-            person.head = Int32(nodes.count)
-            for v in p.values { nodes.append(Node(value: v, next: Int32(nodes.count) + 1)) }
-            nodes[nodes.count - 1].next = -1
-            person.tail = Int32(nodes.count - 1)
+            let maxID = p.values.withUnsafeBufferPointer { values in
+                nodes.withUnsafeMutableBufferPointer { nodes in
+                    var maxID: Int32 = 0
+                    for k in 0..<n {
+                        nodes[first + k] = Node(value: values[k], next: Int32(first + k + 1))
+                        maxID = max(maxID, values[k].id)
+                    }
+                    nodes[first + n - 1].next = -1
+                    return Int(maxID)
+                }
+            }
+            if marks.count <= maxID { marks.append(contentsOf: repeatElement(Mark(), count: maxID + 1 - marks.count)) }
+            person.head = Int32(first)
+            person.tail = Int32(first + n - 1)
+            nodeCount = first + n
         }
-        people.append(person)
+        if count < people.count { people[count] = person } else { people.append(person) }
+        count += 1
     }
 
     /// Moves the values `keep` does not hold yet from `drop` to the end of `keep`'s chain.
     mutating func absorb(_ drop: Int, into keep: Int) {
         var head = people[keep].head, tail = people[keep].tail
         var n = people[drop].head
+        stamp &+= 1
+        if stamp == 0 {
+            marks.withUnsafeMutableBufferPointer { $0.update(repeating: Mark()) }
+            stamp = 1
+        }
+        let stamp = stamp
+        // Lent to a local for the walk: the closure over `nodes` may not touch another property.
+        var marks: [Mark] = []
+        swap(&marks, &self.marks)
+        defer { swap(&marks, &self.marks) }
         nodes.withUnsafeMutableBufferPointer { nodes in
-            while n >= 0 {
-                let next = nodes[Int(n)].next
-                let v = nodes[Int(n)].value
-                var held = false
+            marks.withUnsafeMutableBufferPointer { marks in
                 var m = head
                 while m >= 0 {
-                    if nodes[Int(m)].value == v { held = true; break }
+                    let v = nodes[Int(m)].value
+                    marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
                     m = nodes[Int(m)].next
                 }
-                if !held {
-                    nodes[Int(n)].next = -1
-                    if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
-                    tail = n
+                while n >= 0 {
+                    let next = nodes[Int(n)].next
+                    let v = nodes[Int(n)].value
+                    let mark = marks[Int(v.id)]
+                    var held = mark.stamp == stamp && mark.kind == v.kind
+                    if mark.stamp == stamp && !held {
+                        // The id marked with another kind: the chain itself answers.
+                        var m = head
+                        while m >= 0 {
+                            if nodes[Int(m)].value == v { held = true; break }
+                            m = nodes[Int(m)].next
+                        }
+                    }
+                    if !held {
+                        nodes[Int(n)].next = -1
+                        if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
+                        tail = n
+                        marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
+                    }
+                    n = next
                 }
-                n = next
             }
         }
-        people[keep].head = head
-        people[keep].tail = tail
-        people[drop].head = -1
-        people[drop].tail = -1
-        people[keep].kinds.formUnion(people[drop].kinds)
-        people[keep].minor = people[keep].minor || people[drop].minor
+        people.withUnsafeMutableBufferPointer { people in
+            people[keep].head = head
+            people[keep].tail = tail
+            people[drop].head = -1
+            people[drop].tail = -1
+            people[keep].kinds.formUnion(people[drop].kinds)
+            people[keep].minor = people[keep].minor || people[drop].minor
+        }
     }
 
     /// Two people who each hold a number of a kind one person has only one of (resident ID,
@@ -468,6 +546,12 @@ private struct People {
 
 }
 
+/// A value id seen in the chain of the current `People.absorb` (`stamp`), with the kind it had.
+private struct Mark {
+    var stamp: UInt32 = 0
+    var kind: DetectorKind = .name
+}
+
 /// One person: the ends of their value chain in `People.nodes`.
 private struct Person {
     var head: Int32 = -1
@@ -479,4 +563,7 @@ private struct Person {
 private struct Node {
     var value: KeyedValue
     var next: Int32
+
+    /// Fills storage beyond the nodes in use.
+    static let spare = Node(value: KeyedValue(kind: .name, id: -1), next: -1)
 }

@@ -106,12 +106,18 @@ struct ValueTable {
         slots = bigger
     }
 
-    /// Marks a value as belonging to a committed person; counts it once per kind.
-    mutating func markCounted(_ id: Int32) {
-        let i = Int(id)
-        guard !entries[i].counted else { return }
-        entries[i].counted = true
-        countedPerKind[Int(entries[i].tag)] += 1
+    /// Marks the values of a committed person; counts each once per kind. Most values of a
+    /// person are new: the tables are written through one buffer each, not checked per write.
+    mutating func markCounted(_ values: [KeyedValue]) {
+        guard values.contains(where: { !entries[Int($0.id)].counted }) else { return }
+        entries.withUnsafeMutableBufferPointer { entries in
+            countedPerKind.withUnsafeMutableBufferPointer { perKind in
+                for v in values where !entries[Int(v.id)].counted {
+                    entries[Int(v.id)].counted = true
+                    perKind[Int(entries[Int(v.id)].tag)] += 1
+                }
+            }
+        }
     }
 
     func countedValues(_ kind: DetectorKind) -> Int { countedPerKind[Int(kind.tag)] }

@@ -40,9 +40,13 @@ struct FastPathTests {
     func counted() {
         var t = ValueTable(secret: secret)
         let a = t.intern(.mobile, "+8613800138000"), b = t.intern(.mobile, "+8613900139000")
-        t.markCounted(a); t.markCounted(a)
+        // A value twice in one person, then again in another: counted once.
+        t.markCounted([KeyedValue(kind: .mobile, id: a), KeyedValue(kind: .mobile, id: a)])
+        t.markCounted([KeyedValue(kind: .mobile, id: a)])
+        t.markCounted([])
         #expect(t.countedValues(.mobile) == 1)
-        t.markCounted(b)
+        // A person with one value counted already and one new.
+        t.markCounted([KeyedValue(kind: .mobile, id: a), KeyedValue(kind: .mobile, id: b)])
         #expect(t.countedValues(.mobile) == 2)
         #expect(t.countedValues(.email) == 0)
         let keys = t.countedSubjectKeys()
