@@ -300,19 +300,3 @@ final class LineBuffer {
         count += written
     }
 }
-
-extension Array where Element == UInt8 {
-    mutating func appendASCII(_ s: StaticString) {
-        s.withUTF8Buffer { append(contentsOf: $0) }
-    }
-
-    /// Decimal digits of `v`, zero-padded to `width`, without building a String.
-    mutating func appendDecimal(_ v: UInt64, width: Int = 1) {
-        var digits = 1, x = v
-        while x >= 10 { x /= 10; digits += 1 }
-        let total = Swift.max(digits, width)
-        append(contentsOf: repeatElement(UInt8(ascii: "0"), count: total))
-        var i = count - 1, y = v
-        repeat { self[i] = UInt8(truncatingIfNeeded: y % 10) &+ 0x30; y /= 10; i -= 1 } while y > 0
-    }
-}

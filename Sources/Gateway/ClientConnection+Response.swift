@@ -45,7 +45,7 @@ extension ClientConnection {
             if let relay = ResponseHeadRelay.scan(pending, maxStatusLine: ex.responseParser.maxRequestLine,
                                                   maxHeaderBytes: ex.responseParser.maxHeaderBytes,
                                                   maxHeaderFields: ex.responseParser.maxHeaderFields) {
-                ex.responseParser.reset()
+                ex.responseParser.reset()   // a head that came in pieces left it part-way through
                 offset += relay.headerBytes
                 relayResponseHead(ex, relay, from: pending, rest: UnsafeRawBufferPointer(rebasing: input[offset...]))
                 return
@@ -61,7 +61,6 @@ extension ClientConnection {
                 ex.responseBuffer.append(contentsOf: pending)
                 return
             }
-            ex.responseParser.reset()
             offset += n
             if head.status >= 100 && head.status < 200 {
                 if head.status == 101 {

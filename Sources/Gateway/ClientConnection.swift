@@ -174,7 +174,6 @@ final class ClientConnection: @unchecked Sendable {
             if deadlineKind != .header { setDeadline(.header, core.config.headerTimeout) }
             return
         }
-        parser.reset()
         headBuffer.removeFirst(headerBytes)
         startRequest(head)
     }

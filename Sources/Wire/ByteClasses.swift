@@ -106,14 +106,12 @@ extension StringProtocol {
     /// Case-insensitive comparison with a lowercase ASCII literal: the hot path for field names.
     @inline(__always) public func equalsLowercased(_ literal: StaticString) -> Bool {
         guard utf8.count == literal.utf8CodeUnitCount else { return false }
-        let expected = literal.utf8Start
         // Native strings are contiguous: compare the bytes directly instead of iterating the
         // UTF-8 view through its (unspecialised) witnesses byte by byte.
-        let fast = utf8.withContiguousStorageIfAvailable { a in
-            for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }
-            return true
+        if let fast = utf8.withContiguousStorageIfAvailable({ ByteClass.equalsLowercased(UnsafeRawBufferPointer($0), literal) }) {
+            return fast
         }
-        if let fast { return fast }
+        let expected = literal.utf8Start
         var i = 0
         for b in utf8 {
             if ByteClass.lower(b) != expected[i] { return false }
@@ -128,18 +126,12 @@ extension String {
     /// generic one unspecialised (iterating the UTF-8 view through witnesses byte by byte).
     public func equalsLowercased(_ literal: StaticString) -> Bool {
         guard utf8.count == literal.utf8CodeUnitCount else { return false }
-        let expected = literal.utf8Start
         // Read in place (small strings spill to the stack): `withUTF8` on a copy retained it.
-        let fast = utf8.withContiguousStorageIfAvailable { a in
-            for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }
-            return true
+        if let fast = utf8.withContiguousStorageIfAvailable({ ByteClass.equalsLowercased(UnsafeRawBufferPointer($0), literal) }) {
+            return fast
         }
-        if let fast { return fast }
         var copy = self
-        return copy.withUTF8 { a in
-            for i in 0..<a.count where ByteClass.lower(a[i]) != expected[i] { return false }
-            return true
-        }
+        return copy.withUTF8 { ByteClass.equalsLowercased(UnsafeRawBufferPointer($0), literal) }
     }
 
     /// Builds a String from wire bytes. Header bytes are Latin-1 in theory and UTF-8 in practice;

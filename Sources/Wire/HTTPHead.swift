@@ -223,18 +223,6 @@ public struct HTTPResponseHead: Sendable {
 let crlf: [UInt8] = [ByteClass.cr, ByteClass.lf]
 
 extension Array where Element == UInt8 {
-    /// A status code's three digits (any non-negative Int in general) without building a String.
-    mutating func appendDecimal(_ value: Int) {
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = Swift.max(value, 0)
-        while divisor > 0 {
-            append(UInt8(truncatingIfNeeded: rest / divisor) &+ 0x30)
-            rest %= divisor
-            divisor /= 10
-        }
-    }
-
     /// Appends a string's UTF-8 as one copy.
     @inline(__always) mutating func appendUTF8(_ s: String) {
         var s = s

@@ -164,7 +164,8 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         isFixedHopByHop(name) || listed.contains { name.asciiCaseInsensitiveEquals($0) }
     }
 
-    /// `isFixedHopByHop` of a name still in the bytes it arrived in.
+    /// The fixed hop-by-hop names, dispatched on length so most fields cost one comparison; for
+    /// a name still in the bytes it arrived in, and (below) for a String or Substring.
     static func isFixedHopByHop(_ name: UnsafeRawBufferPointer) -> Bool {
         switch name.count {
         case 2: return ByteClass.equalsLowercased(name, "te")
@@ -177,17 +178,11 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral, C
         }
     }
 
-    /// The fixed hop-by-hop names, dispatched on length so most fields cost one comparison.
     private static func isFixedHopByHop(_ name: some StringProtocol) -> Bool {
-        switch name.utf8.count {
-        case 2: return name.equalsLowercased("te")
-        case 7: return name.equalsLowercased("trailer") || name.equalsLowercased("upgrade")
-        case 10: return name.equalsLowercased("connection") || name.equalsLowercased("keep-alive")
-        case 16: return name.equalsLowercased("proxy-connection")
-        case 18: return name.equalsLowercased("proxy-authenticate")
-        case 19: return name.equalsLowercased("proxy-authorization")
-        default: return false
+        if let fixed = name.utf8.withContiguousStorageIfAvailable({ isFixedHopByHop(UnsafeRawBufferPointer($0)) }) {
+            return fixed
         }
+        return isFixedHopByHop(String(name))   // a bridged string: made native, hence contiguous
     }
 
     public var description: String {
