@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <linux/netfilter_ipv4.h>
 
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -81,6 +82,14 @@ ssize_t customs_read(int fd, void *buf, size_t len) {
 
 ssize_t customs_send(int fd, const void *buf, size_t len) {
     return syscall(SYS_sendto, fd, buf, len, MSG_NOSIGNAL, NULL, 0);
+}
+
+ssize_t customs_send2(int fd, const void *a, size_t alen, const void *b, size_t blen) {
+    struct iovec iov[2] = {{(void *)a, alen}, {(void *)b, blen}};
+    struct msghdr msg = {0};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    return syscall(SYS_sendmsg, fd, &msg, MSG_NOSIGNAL);
 }
 
 int customs_epoll_wait(int epfd, struct customs_ready *out, int max) {

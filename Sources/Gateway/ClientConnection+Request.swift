@@ -482,8 +482,13 @@ extension ClientConnection {
         case .forward:
             let deliver = { [unowned self] in
                 guard self.exchange === ex, let up = ex.upstream else { return }
-                self.sendUpstreamHead(ex)
-                ex.held.withUnsafeBytes { _ = up.send($0) }
+                if ex.headSent {
+                    ex.held.withUnsafeBytes { _ = up.send($0) }
+                } else {
+                    // Head and held body in one write: one wake-up of the upstream, not two.
+                    ex.headSent = true
+                    ex.upstreamHead.withUnsafeBytes { head in ex.held.withUnsafeBytes { _ = up.send(head, then: $0) } }
+                }
                 ex.held.removeAll(keepingCapacity: ex.held.count <= EventLoop.bufferSize)
                 if ex.mode == .holding { ex.mode = .pieceByPiece }
                 if ex.requestDone {

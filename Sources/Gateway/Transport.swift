@@ -23,6 +23,8 @@ protocol ByteTransport: AnyObject {
     /// Writes now what can be written and keeps the rest (so callers should pause their source
     /// while `hasPendingOutput`). Returns false when the transport is broken.
     @discardableResult func send(_ bytes: UnsafeRawBufferPointer) -> Bool
+    /// `send(first)` then `send(second)`, in one write where the transport can.
+    @discardableResult func send(_ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer) -> Bool
     var hasPendingOutput: Bool { get }
     func pauseReading()
     func resumeReading()
@@ -37,6 +39,13 @@ protocol ByteTransport: AnyObject {
     /// The plain socket behind this transport, if it is one (pooling, splice): a witness call
     /// instead of a dynamic cast on every exchange.
     var socket: SocketTransport? { get }
+}
+
+extension ByteTransport {
+    @discardableResult
+    func send(_ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer) -> Bool {
+        send(first) && send(second)
+    }
 }
 
 enum IOResult {
@@ -156,6 +165,26 @@ final class SocketTransport: ByteTransport, @unchecked Sendable {
         // Kept output goes out when the next output edge comes (or now, if one came since).
         if writeReady { poller.schedule(self) }
         return true
+    }
+
+    @discardableResult
+    func send(_ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer) -> Bool {
+        if first.isEmpty || second.isEmpty || hasPendingOutput { return send(first) && send(second) }
+        if isClosed || registrationError != 0 { return false }
+        var n: Int
+        repeat {
+            n = customs_send2(fd, first.baseAddress!, first.count, second.baseAddress!, second.count)
+        } while n < 0 && errno == EINTR
+        if n < 0 {
+            guard errno == EAGAIN || errno == EWOULDBLOCK else { return false }
+            writeReady = false
+            n = 0
+        }
+        // What the kernel did not take goes through the one-buffer path, which keeps it in order.
+        if n < first.count {
+            return send(UnsafeRawBufferPointer(rebasing: first[n...])) && send(second)
+        }
+        return send(UnsafeRawBufferPointer(rebasing: second[(n - first.count)...]))
     }
 
     func pauseReading() {

@@ -230,6 +230,67 @@ import Glibc
         }
     }
 
+    /// `send(_:then:)` (one sendmsg for a head and the body held behind it) under a slow reader:
+    /// the kernel stops inside the first buffer on some pairs and inside the second on others;
+    /// whatever it does not take must follow in order, before the next pair.
+    @Test func twoBufferSendsArriveWholeAndInOrderWhenTheKernelTakesPart() throws {
+        let (sender, receiver) = try Self.loopbackPair()
+        var small: Int32 = 16_384
+        setsockopt(sender, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+        let queue = DispatchQueue(label: "poller-test.send2")
+        let poller = EventPoller(queue: queue)
+        let done = DispatchSemaphore(value: 0)
+        // Pairs alternate a large first buffer (the kernel stops inside it) with a large second.
+        let sizes = (0..<24).map { $0 % 2 == 0 ? (300_000, 700) : (400, 300_000) }
+        let total = sizes.reduce(0) { $0 + $1.0 + $1.1 }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16_384, alignment: 1)
+        defer { buffer.deallocate() }
+        var next = 0, written = 0, received = 0, firstMismatch: Int?
+        let (out, inn) = queue.sync { (SocketTransport(fd: sender, poller: poller), SocketTransport(fd: receiver, poller: poller)) }
+        func bytes(from start: Int, count: Int) -> [UInt8] { (start..<start + count).map { UInt8(truncatingIfNeeded: $0 % 251) } }
+        queue.sync {
+            func pump() {
+                while next < sizes.count, !out.hasPendingOutput {
+                    let a = bytes(from: written, count: sizes[next].0)
+                    let b = bytes(from: written + a.count, count: sizes[next].1)
+                    a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in _ = out.send(pa, then: pb) } }
+                    written += a.count + b.count
+                    next += 1
+                }
+                if next == sizes.count && !out.hasPendingOutput { out.shutdownOutput() }
+            }
+            out.onDrained = { pump() }
+            var reads = 0
+            inn.onReadable = {
+                switch inn.read(into: buffer) {
+                case .bytes(let n):
+                    for i in 0..<n where firstMismatch == nil && buffer[i] != UInt8(truncatingIfNeeded: (received + i) % 251) {
+                        firstMismatch = received + i
+                    }
+                    received += n
+                    reads += 1
+                    if reads % 16 == 0 {
+                        inn.pauseReading()
+                        queue.asyncAfter(deadline: .now() + .milliseconds(1)) { inn.resumeReading() }
+                    }
+                case .eof, .failed:
+                    inn.close(abort: false)
+                    out.close(abort: false)
+                    done.signal()
+                case .wouldBlock: break
+                }
+            }
+            inn.resumeReading()
+            pump()
+        }
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        queue.sync {
+            #expect(next == sizes.count)
+            #expect(received == total)
+            #expect(firstMismatch == nil, "byte \(firstMismatch ?? -1) arrived out of order")
+        }
+    }
+
     @Test func requestWritableAfterAFullSocketWaitsForTheEdge() throws {
         let (a, b) = try Self.socketPair()
         defer { close(b) }

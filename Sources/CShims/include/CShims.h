@@ -50,6 +50,10 @@ struct customs_ready {
 ssize_t customs_read(int fd, void *buf, size_t len);
 ssize_t customs_send(int fd, const void *buf, size_t len);
 
+/// Two buffers in one sendmsg(2) (MSG_NOSIGNAL): a request head and the body held behind it go
+/// out as one write, so the peer is woken once and the head does not travel in a segment of its own.
+ssize_t customs_send2(int fd, const void *a, size_t alen, const void *b, size_t blen);
+
 /// A close-on-exec epoll instance; -1 with errno set.
 int customs_epoll_create(void);
 
