@@ -52,6 +52,34 @@ import Glibc
         }
     }
 
+    /// Reads `inn` one buffer per callback, pausing a moment every `pauseEvery` reads like a slow
+    /// client, and hands each read's length to `got`; at end of stream closes both and signals `done`.
+    static func readSlowly(_ inn: SocketTransport, closing out: SocketTransport, on queue: DispatchQueue,
+                           into buffer: UnsafeMutableRawBufferPointer, pauseEvery: Int, done: DispatchSemaphore,
+                           _ got: @escaping (Int) -> Void) {
+        var reads = 0
+        func finish(abort: Bool) {
+            inn.close(abort: abort)
+            out.close(abort: abort)
+            done.signal()
+        }
+        inn.onReadable = {
+            switch inn.read(into: buffer) {
+            case .bytes(let n):
+                got(n)
+                reads += 1
+                if reads % pauseEvery == 0 {
+                    inn.pauseReading()
+                    queue.asyncAfter(deadline: .now() + .milliseconds(1)) { inn.resumeReading() }
+                }
+            case .eof: finish(abort: false)
+            case .failed: finish(abort: true)
+            case .wouldBlock: break
+            }
+        }
+        inn.resumeReading()
+    }
+
     @Test func dataThatArrivedWhilePausedIsDeliveredOnResume() throws {
         let (a, b) = try Self.socketPair()
         defer { close(b) }
@@ -194,30 +222,10 @@ import Glibc
                 out.shutdownOutput()
             }
             out.onDrained = { record.drained += 1; pump() }
-            // The reader takes one buffer per callback and pauses a moment every few, like a slow client.
-            var reads = 0
-            inn.onReadable = {
-                switch inn.read(into: buffer) {
-                case .bytes(let n):
-                    for i in 0..<n where buffer[i] != chunk[(received + i) % chunk.count] { mismatch = true; break }
-                    received += n
-                    reads += 1
-                    if reads % 8 == 0 {
-                        inn.pauseReading()
-                        queue.asyncAfter(deadline: .now() + .milliseconds(1)) { inn.resumeReading() }
-                    }
-                case .eof:
-                    inn.close(abort: false)
-                    out.close(abort: false)
-                    done.signal()
-                case .failed:
-                    inn.close(abort: true)
-                    out.close(abort: true)
-                    done.signal()
-                case .wouldBlock: break
-                }
+            Self.readSlowly(inn, closing: out, on: queue, into: buffer, pauseEvery: 8, done: done) { n in
+                for i in 0..<n where buffer[i] != chunk[(received + i) % chunk.count] { mismatch = true; break }
+                received += n
             }
-            inn.resumeReading()
             pump()
         }
         #expect(done.wait(timeout: .now() + 60) == .success)
@@ -260,27 +268,12 @@ import Glibc
                 if next == sizes.count && !out.hasPendingOutput { out.shutdownOutput() }
             }
             out.onDrained = { pump() }
-            var reads = 0
-            inn.onReadable = {
-                switch inn.read(into: buffer) {
-                case .bytes(let n):
-                    for i in 0..<n where firstMismatch == nil && buffer[i] != UInt8(truncatingIfNeeded: (received + i) % 251) {
-                        firstMismatch = received + i
-                    }
-                    received += n
-                    reads += 1
-                    if reads % 16 == 0 {
-                        inn.pauseReading()
-                        queue.asyncAfter(deadline: .now() + .milliseconds(1)) { inn.resumeReading() }
-                    }
-                case .eof, .failed:
-                    inn.close(abort: false)
-                    out.close(abort: false)
-                    done.signal()
-                case .wouldBlock: break
+            Self.readSlowly(inn, closing: out, on: queue, into: buffer, pauseEvery: 16, done: done) { n in
+                for i in 0..<n where firstMismatch == nil && buffer[i] != UInt8(truncatingIfNeeded: (received + i) % 251) {
+                    firstMismatch = received + i
                 }
+                received += n
             }
-            inn.resumeReading()
             pump()
         }
         #expect(done.wait(timeout: .now() + 60) == .success)
