@@ -61,7 +61,7 @@ public enum ComplianceStatus {
                     }
                     var approval: String?, expires: PolicyDate?, opens: PolicyDate?
                     if instrument != "none" {
-                        var ignored: [String] = []
+                        var ignored: [String]? = nil
                         let country = recipient.flatMap { policy.recipient(id: $0)?.country }
                         let need = Decide.Need(source: .status(instrument: instrument, satisfiedBy: r.instruments[instrument]?.satisfiedBy ?? [],
                                                                         rank: r.rank(instrument)), mode: site.mode, category: c, categoryIndex: ci, key: nil, change: nil)

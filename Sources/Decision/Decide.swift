@@ -201,14 +201,22 @@ public enum Decide {
         var findings: [String] = []
         let candidates = table.candidates(recipient: recipientID)
         for need in needs {
-            var mine: [String] = []
-            if let a = validApproval(need: need, recipient: recipientID, regime: r, candidates: candidates,
-                                     resolved: policy.approvalsByRegime[index], country: country, day: day, site: site,
-                                     counts: counts, findings: &mine) {
+            // Why each candidate fails is written out only when none holds: a flow covered by its
+            // second candidate would otherwise format the first one's failure for nothing.
+            func approval(_ findings: inout [String]?) -> ResolvedApproval? {
+                validApproval(need: need, recipient: recipientID, regime: r, candidates: candidates,
+                              resolved: policy.approvalsByRegime[index], country: country, day: day, site: site,
+                              counts: counts, findings: &findings)
+            }
+            var unrecorded: [String]? = nil
+            if let a = approval(&unrecorded) {
                 traces.add(RuleTrace(rule: need.rule, outcome: .covered, key: need.key, change: need.change, instrument: need.instrument,
                                         approval: a.approval.id))
                 if covered == nil || need.rank > covered!.0.rank { covered = (need, a) }
             } else {
+                var recorded: [String]? = []
+                _ = approval(&recorded)
+                let mine = recorded ?? []
                 traces.add(RuleTrace(rule: need.rule, outcome: .missing, key: need.key, change: need.change, instrument: need.instrument,
                                         note: mine.isEmpty ? "no approval on file" : "no candidate approval is valid"))
                 findings += mine
@@ -256,38 +264,38 @@ public enum Decide {
     /// recipient; any recipient when nil); why each other candidate fails goes to `findings`.
     static func validApproval(need: Need, recipient recipientID: String?, regime r: Regime, candidates: [Int],
                               resolved: [ResolvedApproval], country: CountryCode?, day: PolicyDate,
-                              site: Site, counts: CountPreview, findings: inout [String]) -> ResolvedApproval? {
+                              site: Site, counts: CountPreview, findings: inout [String]?) -> ResolvedApproval? {
         let instrument = need.instrument, category = need.category
         for i in candidates {
             let candidate = resolved[i]
             let a = candidate.approval
             let satisfies = need.rank < 64 ? candidate.satisfiesRanks & (1 << UInt64(need.rank)) != 0 : need.satisfiedBy.contains(a.kind)
             if !satisfies {
-                findings.append("\(a.id): a \(a.kind) does not satisfy \(instrument)"); continue
+                findings?.append("\(a.id): a \(a.kind) does not satisfy \(instrument)"); continue
             }
             let coversCategory = need.categoryIndex < 64 ? candidate.categoryMask & (1 << UInt64(need.categoryIndex)) != 0 : a.covers(category)
             if !coversCategory {
-                findings.append("\(a.id): does not cover category \(category)"); continue
+                findings?.append("\(a.id): does not cover category \(category)"); continue
             }
             if a.status != .active {
-                findings.append("\(a.id): status is \(a.status.rawValue)"); continue
+                findings?.append("\(a.id): status is \(a.status.rawValue)"); continue
             }
             if let from = candidate.kind.effectiveFrom, day < from {
-                findings.append("\(a.id): \(a.kind) approvals exist only from \(from)"); continue
+                findings?.append("\(a.id): \(a.kind) approvals exist only from \(from)"); continue
             }
             if day < a.issued {
-                findings.append("\(a.id): not valid until it is issued on \(a.issued)"); continue
+                findings?.append("\(a.id): not valid until it is issued on \(a.issued)"); continue
             }
             if let until = candidate.lastDay, day > until {
-                findings.append("\(a.id): expired; last valid day was \(until)"); continue
+                findings?.append("\(a.id): expired; last valid day was \(until)"); continue
             }
             if let e = suspendingEvent(a, site: site, country: country, day: day), case .legalChange(let c) = e.kind {
-                findings.append("\(a.id): suspended by event \(e.id) (legal environment change in \(c) on \(e.date); approval issued \(a.issued))"); continue
+                findings?.append("\(a.id): suspended by event \(e.id) (legal environment change in \(c) on \(e.date); approval issued \(a.issued))"); continue
             }
             if let cap = a.cap, let recipientID {
                 let key = CountKey(scope: .recipient(recipientID), category: category, window: r.window)
                 if let after = value(counts, key)?.after, after > cap {
-                    findings.append("\(a.id): volume cap \(cap) exceeded (\(category) to \(recipientID) would be \(after))"); continue
+                    findings?.append("\(a.id): volume cap \(cap) exceeded (\(category) to \(recipientID) would be \(after))"); continue
                 }
             }
             return candidate

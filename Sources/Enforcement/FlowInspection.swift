@@ -59,7 +59,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             return
         }
         guard hasBody else {
-            admit(head.result, foundIn: head.foundIn, completion: completion)
+            admit(head.result, foundIn: head.foundIn, judgedAgain: false, completion: completion)
             return
         }
         guard let inspector else {
@@ -91,15 +91,17 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
                 governor.record(opaque, flow: flow, facts: facts(.uninspectable(why)), result: body, runtime: runtime,
                                 foundIn: head.foundIn, loggedPath: head.redactedPath) { _ in }
             }
-            admit(head.result, foundIn: head.foundIn, completion: completion)
+            admit(head.result, foundIn: head.foundIn, judgedAgain: !final, completion: completion)
             return
         }
         let result = head.isEmpty ? body : body.merging(head.result, sensitivity: runtime.inspection.sensitivity)
-        admit(result, foundIn: head.foundIn + (body.subjects.isEmpty ? [] : ["body"]), completion: completion)
+        admit(result, foundIn: head.foundIn + (body.subjects.isEmpty ? [] : ["body"]), judgedAgain: !final, completion: completion)
     }
 
     /// Counts the people not yet counted for this flow and judges it: ledger, then decision.
-    private func admit(_ result: InspectionResult, foundIn: [String], completion: @escaping @Sendable (BodyVerdict) -> Void) {
+    /// `judgedAgain`: more of the body follows (over the hold limit), so who was counted is kept.
+    private func admit(_ result: InspectionResult, foundIn: [String], judgedAgain: Bool,
+                       completion: @escaping @Sendable (BodyVerdict) -> Void) {
         let masks = runtime.categoryMasks
         // Only a body judged in parts (over the hold limit) comes here twice: the set of people
         // counted by its earlier parts is built only then.
@@ -146,7 +148,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             case .success(let v):
                 governor.metrics.verdict(v)
                 if v.countsFlow {
-                    counted.withLock { $0.append(contentsOf: subjects) }
+                    if judgedAgain { counted.withLock { $0.append(contentsOf: subjects) } }
                     governor.metrics.counted(counts)
                 }
                 settle(v, facts: facts, result: result, foundIn: foundIn, completion: completion)

@@ -51,18 +51,21 @@ struct BatchChanges: Sendable {
     init(reservingCapacity n: Int) {
         keys.reserveCapacity(n)
         old.reserveCapacity(n)
+        // A batch of one category makes two runs (company, recipient); a second category, four.
+        if n > 0 { runs.reserveCapacity(4) }
     }
 
+    /// `hour`: the key's last-seen hour before, or `BatchChanges.new`.
     @inline(__always)
-    mutating func record(_ key: SubjectKey, old hour: UInt32?) {
+    mutating func record(_ key: SubjectKey, old hour: UInt32) {
         keys.append(key)
-        old.append(hour ?? Self.new)
+        old.append(hour)
     }
 
-    /// Adds `other`'s keys (not its runs) after this one's.
-    mutating func append(_ other: BatchChanges) {
-        keys.append(contentsOf: other.keys)
-        old.append(contentsOf: other.old)
+    /// Adds changes kept aside (keys and old hours, not runs) after this one's.
+    mutating func append(_ side: UnsafeMutableBufferPointer<(key: SubjectKey, old: UInt32)>.SubSequence) {
+        keys.append(contentsOf: side.lazy.map(\.key))
+        old.append(contentsOf: side.lazy.map(\.old))
     }
 
     /// Closes the run of keys recorded since `start` (nothing if none were).
@@ -352,46 +355,52 @@ struct CountState: Sendable {
                               in id: Int32, changes: inout BatchChanges) {
         let s = series[Int(id)]
         tables[s.table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (s.lane, nil)) { key, result, _ in
-            Self.record(key, result, hour: hour, histogram: &series[Int(id)].histogram, changes: &changes)
+            if let old = Self.record(result, hour: hour, histogram: &series[Int(id)].histogram) { changes.record(key, old: old) }
         }
     }
 
     /// `see` for two series sharing a table (prepared), in one probe per subject. The second series' changes
-    /// wait in a side buffer so each series' run stays contiguous.
+    /// wait in a side buffer (on the stack: at most one per subject) so each series' run stays contiguous.
     private mutating func seeBoth(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
                                   _ first: Int32, _ second: Int32, changes: inout BatchChanges) {
         let a = series[Int(first)], b = series[Int(second)]
-        var other = BatchChanges(reservingCapacity: subjects.count)
         // Out of the array while both are written, so the two writes are not overlapping accesses to `series`.
         var histogramA = a.histogram, histogramB = b.histogram
         series[Int(first)].histogram = HourHistogram()
         series[Int(second)].histogram = HourHistogram()
         let start = changes.count
-        tables[a.table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (a.lane, b.lane)) { key, ra, rb in
-            Self.record(key, ra, hour: hour, histogram: &histogramA, changes: &changes)
-            Self.record(key, rb, hour: hour, histogram: &histogramB, changes: &other)
+        withUnsafeTemporaryAllocation(of: (key: SubjectKey, old: UInt32).self, capacity: subjects.count) { side in
+            var sideCount = 0
+            tables[a.table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (a.lane, b.lane)) { key, ra, rb in
+                if let old = Self.record(ra, hour: hour, histogram: &histogramA) { changes.record(key, old: old) }
+                if let old = Self.record(rb, hour: hour, histogram: &histogramB) {
+                    (side.baseAddress! + sideCount).initialize(to: (key, old))
+                    sideCount += 1
+                }
+            }
+            changes.endRun(series: first, hour: hour, from: start)
+            let secondStart = changes.count
+            changes.append(side[0..<sideCount])
+            changes.endRun(series: second, hour: hour, from: secondStart)
         }
         series[Int(first)].histogram = histogramA
         series[Int(second)].histogram = histogramB
-        changes.endRun(series: first, hour: hour, from: start)
-        let secondStart = changes.count
-        changes.append(other)
-        changes.endRun(series: second, hour: hour, from: secondStart)
     }
 
+    /// Moves `histogram` as `result` says; returns the change's old hour (`BatchChanges.new` for an
+    /// insert), or nil when nothing changed.
     @inline(__always)
-    private static func record(_ key: SubjectKey, _ result: SubjectTable.Advance, hour: UInt32,
-                               histogram: inout HourHistogram, changes: inout BatchChanges) {
+    private static func record(_ result: SubjectTable.Advance, hour: UInt32, histogram: inout HourHistogram) -> UInt32? {
         switch result {
         case .unchanged:
-            break
+            return nil
         case .inserted:
             histogram.add(hour)
-            changes.record(key, old: nil)
+            return BatchChanges.new
         case .moved(let old):
             histogram.remove(old)
             histogram.add(hour)
-            changes.record(key, old: old)
+            return old
         }
     }
 
