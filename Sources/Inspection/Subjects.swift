@@ -314,6 +314,12 @@ struct SubjectTable {
             if !merged.isEmpty, let m = merged[i] {
                 subject = detected(m, sensitiveKinds: sensitiveKinds)
                 if m.minor { minors += 1 }
+            } else if let one = people.soleStrongest(person: i) {
+                // Most people: one value of their strongest kind, a document or contact. The key,
+                // mask and kinds are read where they lie; no copy of the person's values is made.
+                let (kinds, minor) = people.kinds(person: i)
+                subject = detected(one, kinds: kinds, minor: minor, sensitiveKinds: sensitiveKinds)
+                if minor { minors += 1 }
             } else {
                 people.fill(&scratch, person: i)
                 subject = detected(scratch, sensitiveKinds: sensitiveKinds)
@@ -322,6 +328,14 @@ struct SubjectTable {
             out.append(subject)
         }
         return (out, minors)
+    }
+
+    /// `detected` of a person whose only value of their strongest kind is `best`, a strong one.
+    private mutating func detected(_ best: Int32, kinds: KindSet, minor: Bool, sensitiveKinds: KindSet) -> DetectedSubject {
+        var kindBits = kinds
+        if minor { kindBits.insert(.minor) }
+        return DetectedSubject(key: values.subjectKey(best), kinds: DetectorKinds(bits: kindBits.bits),
+                               isSensitive: kindBits.bits & sensitiveKinds.bits != 0, mask: values.maskText(best))
     }
 
     private mutating func detected(_ p: Fragment, sensitiveKinds: KindSet) -> DetectedSubject {
@@ -524,6 +538,22 @@ private struct People {
             if r == rank || (rank > 5 && (v.kind == .name || v.kind == .address)) { ids.append(v.id) }
         }
     }
+
+    /// The id of person `i`'s value of their strongest kind when that kind is strong and they hold
+    /// one value of its rank; nil otherwise (several to choose from by key, or no strong value).
+    func soleStrongest(person i: Int) -> Int32? {
+        var rank = Int.max, best: Int32 = -1, ties = false
+        var n = people[i].head
+        while n >= 0 {
+            let v = nodes[Int(n)].value
+            n = nodes[Int(n)].next
+            let r = identifierRank(v.kind)
+            if r < rank { rank = r; best = v.id; ties = false } else if r == rank { ties = true }
+        }
+        return rank <= 5 && !ties ? best : nil
+    }
+
+    func kinds(person i: Int) -> (KindSet, minor: Bool) { (people[i].kinds, people[i].minor) }
 
     /// `f` holds person `i` (its storage reused).
     func fill(_ f: inout Fragment, person i: Int) {
