@@ -82,6 +82,12 @@ enum ByteSkip {
         return ck_first_cell_end(p.baseAddress!, from, end, delimiter)
     }
 
+    /// A `*` or a byte that can start one of `RecordAssembler.organisationWords`.
+    @inline(__always) static func nameCheck(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end else { return end }
+        return ck_first_name_check(p.baseAddress!, from, end)
+    }
+
     /// The byte `c`.
     @inline(__always) static func byte(_ c: UInt8, in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
         guard from < end else { return end }

@@ -295,11 +295,12 @@ final class RecordAssembler {
     }
 
     /// Whether `t` holds one of `organisationWords` (one pass over `t` instead of one per word).
-    static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard t.count >= 3 else { return false }
+    /// `from`: no word starts before it.
+    static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>, from: Int = 0) -> Bool {
+        guard t.count - from >= 3 else { return false }
         return organisationStarts.withUnsafeBufferPointer { starts in
             organisationPrefixes.withUnsafeBufferPointer { prefixes in
-                for i in 0...(t.count - 3) where starts[Int(t[i])] {
+                for i in from...(t.count - 3) where starts[Int(t[i])] {
                     let key = UInt32(t[i]) | UInt32(t[i + 1]) << 8 | UInt32(t[i + 2]) << 16
                     for k in prefixes.indices where prefixes[k] == key {
                         let w = organisationWords[k]
@@ -318,7 +319,12 @@ final class RecordAssembler {
 
     /// One of `emptyWords`, ignoring ASCII case.
     static func isEmptyWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard t.count <= 9 else { return false }
+        guard t.count <= 9, let c = t.first else { return false }
+        // The words' first bytes (lower case): a name starting otherwise is none of them.
+        switch isUpper(c) ? c | 0x20 : c {
+        case UInt8(ascii: "n"), UInt8(ascii: "f"), UInt8(ascii: "0"), UInt8(ascii: "-"), UInt8(ascii: "u"), 0xE5, 0xE6: break
+        default: return false
+        }
         for w in emptyWords where w.utf8CodeUnitCount == t.count {
             let p = w.utf8Start
             var k = 0
@@ -488,8 +494,14 @@ final class RecordAssembler {
     private func personName(_ v: UnsafeBufferPointer<UInt8>, plain: Bool) -> UnsafeBufferPointer<UInt8>? {
         guard let t = trimmed(v), Self.scalarCount(t) <= 40 else { return nil }
         var i = 0
+        // Where an organisation word could start (none before it).
+        var wordFrom = 0
         if plain {
-            if ByteSkip.byte(UInt8(ascii: "*"), in: t, from: 0, end: t.count) < t.count { return nil }
+            // One pass for a `*` and the bytes organisation words start with: most Latin-script
+            // names hold none, and then only the empty words are left to rule out.
+            wordFrom = ByteSkip.nameCheck(in: t, from: 0, end: t.count)
+            if wordFrom == t.count { return Self.isEmptyWord(t) ? nil : t }
+            if ByteSkip.byte(UInt8(ascii: "*"), in: t, from: wordFrom, end: t.count) < t.count { return nil }
             i = t.count
         }
         while i < t.count {
@@ -499,7 +511,7 @@ final class RecordAssembler {
             if c == 0xEF && i + 2 < t.count && t[i + 1] == 0xBC && t[i + 2] &- 0x90 < 10 { return nil }
             i += 1
         }
-        if Self.containsOrganisationWord(t) { return nil }
+        if Self.containsOrganisationWord(t, from: wordFrom) { return nil }
         if Self.isEmptyWord(t) { return nil }
         return t
     }

@@ -126,6 +126,12 @@ static inline long ck_first_scan_start(const uint8_t *p, long from, long end) {
     return ck__first(p, from, end, 2, '@', 0xEF, 0, 1, 0);
 }
 
+/// Where a plain person's name needs a closer look: a `*` (masked), or a byte that can start an
+/// organisation word (`I`, `L`, or 0x80 and above: Inc, Ltd, LLC and the Chinese words).
+static inline long ck_first_name_check(const uint8_t *p, long from, long end) {
+    return ck__first(p, from, end, 3, '*', 'I', 'L', 0, 1);
+}
+
 /// An unquoted CSV/TSV cell ends at its delimiter, LF or CR.
 static inline long ck_first_cell_end(const uint8_t *p, long from, long end, uint8_t delimiter) {
     return ck__first(p, from, end, 3, delimiter, '\n', '\r', 0, 0);
