@@ -104,7 +104,7 @@ struct ValueScanner {
                 let r = e == start ? firstEnd : ByteSkip.digitRunEnd(in: v, from: e, end: n)
                 if digitCount < 24 {
                     let take = min(r - e, 24 - digitCount)
-                    UnsafeMutableRawPointer(d.baseAddress! + digitCount).copyMemory(from: v.baseAddress! + e, byteCount: take)
+                    ByteSkip.copy(v.baseAddress! + e, to: d.baseAddress! + digitCount, count: take)
                 }
                 digitCount += r - e; e = r
                 guard e < n, v[e] == UInt8(ascii: " ") || v[e] == UInt8(ascii: "-"), e + 1 < n, isDigit(v[e + 1]),
