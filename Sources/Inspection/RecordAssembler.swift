@@ -644,12 +644,10 @@ final class RecordAssembler {
     }
 
     /// Adds fragment `i` to the table. The lists are this object's properties, so passing
-    /// `list[i]` to `table` would copy it (retaining its arrays); moved into a local and back, it is not.
+    /// `list[i]` to `table` would copy it (retaining its arrays); lent where it lies, it is not
+    /// (nor moved through a local, whose empty arrays are released after).
     private func add(_ list: inout FragmentList, _ i: Int) {
-        var f = Fragment()
-        list.exchange(i, with: &f)
-        table.add(f)
-        list.exchange(i, with: &f)
+        list.withFragment(i) { table.add($0) }
     }
 
     private func shares(_ a: Fragment, _ b: Fragment) -> Bool {

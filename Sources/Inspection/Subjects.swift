@@ -104,6 +104,11 @@ struct FragmentList {
 
     mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
 
+    /// Lends slot `i` where it lies (one uniqueness check, no copy or reference counting).
+    @inline(__always) mutating func withFragment<R>(_ i: Int, _ body: (inout Fragment) -> R) -> R {
+        items.withUnsafeMutableBufferPointer { body(&$0[i]) }
+    }
+
     /// Exchanges slot `i` with `f` (a move: no reference counting).
     mutating func exchange(_ i: Int, with f: inout Fragment) { swap(&items[i], &f) }
 
