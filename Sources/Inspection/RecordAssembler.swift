@@ -597,48 +597,47 @@ final class RecordAssembler {
         defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
         if fragments.count == 1 { add(&fragments, 0); return }
-        // Join fragments naming the same person or sharing an identifier. Each fragment is moved
-        // into `f` to be judged and moved back (or on): `fragments[i]` of a property would be a
-        // copy, retaining and releasing its arrays.
+        // Join fragments naming the same person or sharing an identifier. Each fragment is lent
+        // where it lies to be judged and moved on (its slot then holds a spent one): `fragments[i]`
+        // of a property would be a copy, retaining and releasing its arrays.
         groups.removeAll()
         nameless.removeAll(keepingCapacity: true)
-        var f = Fragment()
         for i in 0..<fragments.count {
-            fragments.exchange(i, with: &f)
-            if !f.hasName {
-                nameless.append(i)
-            } else if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups.absorb(f, into: g)
-            } else {
-                groups.append(taking: &f)
+            fragments.withFragment(i) { f in
+                if !f.hasName {
+                    nameless.append(i)
+                } else if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                    groups.absorb(f, into: g)
+                } else {
+                    groups.append(taking: &f)
+                }
             }
-            fragments.exchange(i, with: &f)
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
         for i in nameless {
-            fragments.exchange(i, with: &f)
-            if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups.absorb(f, into: g)
-            } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
-                groups.absorb(f, into: g)
-            } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
-                groups.absorb(f, into: g)
-            } else {
-                groups.append(taking: &f)
+            fragments.withFragment(i) { f in
+                if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                    groups.absorb(f, into: g)
+                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
+                    groups.absorb(f, into: g)
+                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
+                    groups.absorb(f, into: g)
+                } else {
+                    groups.append(taking: &f)
+                }
             }
-            fragments.exchange(i, with: &f)
         }
         // Joining may have made two groups share a value.
         merged.removeAll()
         for k in 0..<groups.count {
-            groups.exchange(k, with: &f)
-            if let m = merged.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                merged.absorb(f, into: m)
-            } else {
-                merged.append(taking: &f)
+            groups.withFragment(k) { f in
+                if let m = merged.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                    merged.absorb(f, into: m)
+                } else {
+                    merged.append(taking: &f)
+                }
             }
-            groups.exchange(k, with: &f)
         }
         for k in 0..<merged.count { add(&merged, k) }
     }
