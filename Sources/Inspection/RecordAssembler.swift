@@ -156,7 +156,7 @@ final class RecordAssembler {
         guard depth > 0 else { return }
         depth -= 1
         finishGeo(&scopes[depth])
-        guard scopes[depth].fragment.hasPI || !scopes[depth].fragment.links.isEmpty else { return }
+        guard scopes[depth].fragment.hasPI || scopes[depth].fragment.linkCount > 0 else { return }
         // The closed slot is reset when a scope opens there again, so its fragment is moved, not copied.
         if recordOpen { recordFragments.append(taking: &scopes[depth].fragment) } else { looseFragments.append(taking: &scopes[depth].fragment) }
     }
@@ -214,7 +214,7 @@ final class RecordAssembler {
             if !v.isEmpty && v.count <= 64 {
                 // Account ids are interned under their own tag, apart from every detector kind.
                 let k = table.values.intern(tag: ValueTable.accountTag, v)
-                if !scopes[depth - 1].fragment.links.contains(k) { scopes[depth - 1].fragment.links.append(k) }
+                scopes[depth - 1].fragment.addLink(k)
             }
             // Applications key people by their resident ID or e-mail (`passenger_id`, `uid`): those
             // identify the person whatever the field is called. Digits that would only pass a
@@ -650,7 +650,10 @@ final class RecordAssembler {
     }
 
     private func shares(_ a: Fragment, _ b: Fragment) -> Bool {
-        for v in b.values where (isStrong(v.kind) || v.kind == .name) && a.values.contains(v) { return true }
+        for k in 0..<b.count {
+            let v = b.value(k)
+            if (isStrong(v.kind) || v.kind == .name) && a.contains(v) { return true }
+        }
         return false
     }
 }

@@ -25,16 +25,44 @@ func identifierRank(_ kind: DetectorKind) -> Int {
 @inline(__always) func isStrong(_ kind: DetectorKind) -> Bool { identifierRank(kind) <= 5 }
 
 /// What one object/row/line says about one person.
+///
+/// Values and account ids are the first `count` / `linkCount` elements of arrays that only grow:
+/// emptying a fragment for the next scope is two stores, not a uniqueness check per element removed.
 struct Fragment {
-    var values: [KeyedValue] = []
+    private var store: [KeyedValue] = []
+    /// How many values are held.
+    private(set) var count = 0
     var kinds = KindSet()
     /// Account ids (`ValueTable` ids): join people within the body, never counted or used as a key.
-    var links: [Int32] = []
+    private var linkStore: [Int32] = []
+    private(set) var linkCount = 0
     var minor = false
     var fieldBirth: Int?
-    var isEmpty: Bool { values.isEmpty && kinds.isEmpty }
-    var hasPI: Bool { !values.isEmpty || !kinds.isEmpty }
+    var isEmpty: Bool { count == 0 && kinds.isEmpty }
+    var hasPI: Bool { count != 0 || !kinds.isEmpty }
     var hasName: Bool { kinds.contains(.name) }
+
+    /// Value `i` (below `count`), in the order added.
+    @inline(__always) func value(_ i: Int) -> KeyedValue { store[i] }
+
+    /// Account id `i` (below `linkCount`).
+    @inline(__always) func link(_ i: Int) -> Int32 { linkStore[i] }
+
+    func contains(_ v: KeyedValue) -> Bool {
+        for i in 0..<count where store[i] == v { return true }
+        return false
+    }
+
+    func contains(where p: (KeyedValue) -> Bool) -> Bool {
+        for i in 0..<count where p(store[i]) { return true }
+        return false
+    }
+
+    /// Appends `v`, held or not (the caller knows it is not).
+    @inline(__always) mutating func append(_ v: KeyedValue) {
+        if count < store.count { store[count] = v } else { store.append(v) }
+        count += 1
+    }
 
     mutating func add(_ kind: DetectorKind, id: Int32) {
         let v = KeyedValue(kind: kind, id: id)
@@ -42,36 +70,48 @@ struct Fragment {
         // most values are the first of their kind in their record.
         if !kinds.contains(kind) {
             kinds.insert(kind)
-            values.append(v)
-        } else if !values.contains(v) {
-            values.append(v)
+            append(v)
+        } else if !contains(v) {
+            append(v)
         }
+    }
+
+    /// Adds account id `l` unless held.
+    mutating func addLink(_ l: Int32) {
+        for i in 0..<linkCount where linkStore[i] == l { return }
+        if linkCount < linkStore.count { linkStore[linkCount] = l } else { linkStore.append(l) }
+        linkCount += 1
     }
 
     /// Empty again, keeping the arrays' storage.
     mutating func reset() {
-        // One element at a time: `removeAll(keepingCapacity:)` goes through the generic
-        // `replaceSubrange`, which costs more than the few values and links of one record.
-        while !values.isEmpty { values.removeLast() }
-        while !links.isEmpty { links.removeLast() }
+        count = 0
+        linkCount = 0
         kinds = KindSet()
         minor = false
         fieldBirth = nil
     }
 
     mutating func absorb(_ o: Fragment) {
-        for v in o.values where !values.contains(v) { values.append(v) }
+        for k in 0..<o.count {
+            let v = o.value(k)
+            if !contains(v) { append(v) }
+        }
         kinds.formUnion(o.kinds)
-        for l in o.links where !links.contains(l) { links.append(l) }
+        for k in 0..<o.linkCount { addLink(o.link(k)) }
         minor = minor || o.minor
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
     /// Two records of the same kind of document with different numbers are different people.
     func conflicts(with o: Fragment) -> Bool {
-        for v in values where isStrong(v.kind) {
+        for i in 0..<count {
+            let v = store[i]
+            guard isStrong(v.kind) else { continue }
             var sameKind = false
-            for w in o.values where w.kind == v.kind {
+            for j in 0..<o.count {
+                let w = o.store[j]
+                guard w.kind == v.kind else { continue }
                 if w.id == v.id { sameKind = false; break }
                 sameKind = true
             }
@@ -170,7 +210,7 @@ struct SubjectTable {
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
     mutating func add(_ p: Fragment) {
         guard p.hasPI else { return }
-        values.markCounted(p.values)
+        values.markCounted(p)
         let id = Int32(people.count)
         parent.append(id)
         people.append(p)
@@ -201,8 +241,9 @@ struct SubjectTable {
     /// ones first; returns how many are strong.
     @discardableResult
     private mutating func linkingValues(_ p: Fragment) -> Int {
-        var strong = p.links.count, names = 0, paired = 0
-        for v in p.values {
+        var strong = p.linkCount, names = 0, paired = 0
+        for k in 0..<p.count {
+            let v = p.value(k)
             if isStrong(v.kind) { strong += 1 } else if v.kind == .name { names += 1 }
             else if v.kind == .address || v.kind == .birthDate { paired += 1 }
         }
@@ -215,14 +256,15 @@ struct SubjectTable {
         let nameLinks = nameLinks
         links.fill(count: total) { out in
             var k = 0
-            for v in p.values where isStrong(v.kind) { out[k] = UInt64(UInt32(v.id)); k += 1 }
-            for l in p.links { out[k] = UInt64(UInt32(l)); k += 1 }
+            for j in 0..<p.count where isStrong(p.value(j).kind) { out[k] = UInt64(UInt32(p.value(j).id)); k += 1 }
+            for j in 0..<p.linkCount { out[k] = UInt64(UInt32(p.link(j))); k += 1 }
             guard names > 0 else { return }
-            for n in p.values where n.kind == .name {
+            for j in 0..<p.count where p.value(j).kind == .name {
+                let n = p.value(j)
                 if nameLinks { out[k] = UInt64(UInt32(n.id)); k += 1 }
                 guard paired > 0 else { continue }
-                for other in p.values where other.kind == .address || other.kind == .birthDate {
-                    out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)); k += 1
+                for o in 0..<p.count where p.value(o).kind == .address || p.value(o).kind == .birthDate {
+                    out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(p.value(o).id)); k += 1
                 }
             }
         }
@@ -233,9 +275,12 @@ struct SubjectTable {
     /// their value that sorts first by subject key (as the subject key itself would be chosen).
     private mutating func linkComposite(_ p: Fragment) -> UInt64 {
         var ids: [UInt32] = []
-        for v in p.values where v.kind == .name || v.kind == .address { ids.append(UInt32(v.id)) }
-        if ids.isEmpty, let f = p.values.min(by: { values.subjectKey($0.id) < values.subjectKey($1.id) }) {
-            return UInt64(UInt32(f.id))
+        for k in 0..<p.count where p.value(k).kind == .name || p.value(k).kind == .address { ids.append(UInt32(p.value(k).id)) }
+        if ids.isEmpty, p.count > 0 {
+            // The first of the values with the smallest key.
+            var least = p.value(0).id
+            for k in 1..<p.count where values.subjectKey(p.value(k).id) < values.subjectKey(least) { least = p.value(k).id }
+            return UInt64(UInt32(least))
         }
         ids.sort()
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -248,10 +293,10 @@ struct SubjectTable {
     private mutating func compositeKey(_ p: Fragment) -> SubjectKey {
         var hi: UInt64 = 0x9E37_79B9_7F4A_7C15, lo: UInt64 = 0xC2B2_AE3D_27D4_EB4F
         var keys: [SubjectKey] = []
-        for v in p.values where v.kind == .name || v.kind == .address { keys.append(values.subjectKey(v.id)) }
+        for k in 0..<p.count where p.value(k).kind == .name || p.value(k).kind == .address { keys.append(values.subjectKey(p.value(k).id)) }
         if keys.isEmpty {
             var least: SubjectKey?
-            for v in p.values { let k = values.subjectKey(v.id); if least == nil || k < least! { least = k } }
+            for j in 0..<p.count { let k = values.subjectKey(p.value(j).id); if least == nil || k < least! { least = k } }
             if let least { return least }
         }
         for k in keys.sorted() {
@@ -280,13 +325,18 @@ struct SubjectTable {
         if nameOnlyJoinsNamed {
             for i in roots {
                 people.fill(&scratch, person: i)
-                guard scratch.values.contains(where: { isStrong($0.kind) }) else { continue }
-                for v in scratch.values where v.kind == .name && named[v.id] == nil { named[v.id] = i }
+                guard scratch.contains(where: { isStrong($0.kind) }) else { continue }
+                for k in 0..<scratch.count where scratch.value(k).kind == .name && named[scratch.value(k).id] == nil {
+                    named[scratch.value(k).id] = i
+                }
             }
             for i in roots {
                 people.fill(&scratch, person: i)
-                guard !scratch.values.contains(where: { isStrong($0.kind) }) else { continue }
-                let targets = Set(scratch.values.filter { $0.kind == .name }.compactMap { named[$0.id] })
+                guard !scratch.contains(where: { isStrong($0.kind) }) else { continue }
+                var targets = Set<Int>()
+                for k in 0..<scratch.count where scratch.value(k).kind == .name {
+                    if let t = named[scratch.value(k).id] { targets.insert(t) }
+                }
                 if targets.count == 1, let t = targets.first {
                     if merged[t] == nil {
                         var m = Fragment()
@@ -347,7 +397,8 @@ struct SubjectTable {
         // The strongest kind; among values of that rank, the smallest key.
         var best: KeyedValue?
         var bestKey: SubjectKey?
-        for v in p.values {
+        for k in 0..<p.count {
+            let v = p.value(k)
             guard let b = best else { best = v; continue }
             let (rv, rb) = (identifierRank(v.kind), identifierRank(b.kind))
             if rv < rb { best = v; bestKey = nil; continue }
@@ -423,23 +474,22 @@ private struct People {
 
     mutating func append(_ p: Fragment) {
         var person = Person(kinds: p.kinds, minor: p.minor)
-        let n = p.values.count
+        let n = p.count
         if n > 0 {
             let first = nodeCount
             if nodes.count < first + n {
                 nodes.append(contentsOf: repeatElement(Node.spare, count: first + n - nodes.count))
             }
             // A new person's nodes are consecutive: each links to the next.
-            let maxID = p.values.withUnsafeBufferPointer { values in
-                nodes.withUnsafeMutableBufferPointer { nodes in
-                    var maxID: Int32 = 0
-                    for k in 0..<n {
-                        nodes[first + k] = Node(value: values[k], next: Int32(first + k + 1))
-                        maxID = max(maxID, values[k].id)
-                    }
-                    nodes[first + n - 1].next = -1
-                    return Int(maxID)
+            let maxID = nodes.withUnsafeMutableBufferPointer { nodes in
+                var maxID: Int32 = 0
+                for k in 0..<n {
+                    let v = p.value(k)
+                    nodes[first + k] = Node(value: v, next: Int32(first + k + 1))
+                    maxID = max(maxID, v.id)
                 }
+                nodes[first + n - 1].next = -1
+                return Int(maxID)
             }
             if marks.count <= maxID { marks.append(contentsOf: repeatElement(Mark(), count: maxID + 1 - marks.count)) }
             person.head = Int32(first)
@@ -562,19 +612,12 @@ private struct People {
 
     /// `f` holds person `i` (its storage reused).
     func fill(_ f: inout Fragment, person i: Int) {
-        // The values are overwritten in place: emptying the array first (`Fragment.reset`) went
-        // through the generic `replaceSubrange` once per subject.
-        var k = 0
+        f.reset()
         var n = people[i].head
         while n >= 0 {
-            let v = nodes[Int(n)].value
-            if k < f.values.count { f.values[k] = v } else { f.values.append(v) }
-            k += 1
+            f.append(nodes[Int(n)].value)
             n = nodes[Int(n)].next
         }
-        while f.values.count > k { f.values.removeLast() }
-        while !f.links.isEmpty { f.links.removeLast() }
-        f.fieldBirth = nil
         f.kinds = people[i].kinds
         f.minor = people[i].minor
     }

@@ -116,11 +116,12 @@ struct ValueTable {
 
     /// Marks the values of a committed person; counts each once per kind. Most values of a
     /// person are new: the tables are written through one buffer each, not checked per write.
-    mutating func markCounted(_ values: [KeyedValue]) {
-        guard values.contains(where: { !entries[Int($0.id)].counted }) else { return }
+    mutating func markCounted(_ p: Fragment) {
+        guard p.contains(where: { !entries[Int($0.id)].counted }) else { return }
         entries.withUnsafeMutableBufferPointer { entries in
             countedPerKind.withUnsafeMutableBufferPointer { perKind in
-                for v in values where !entries[Int(v.id)].counted {
+                for k in 0..<p.count where !entries[Int(p.value(k).id)].counted {
+                    let v = p.value(k)
                     entries[Int(v.id)].counted = true
                     perKind[Int(entries[Int(v.id)].tag)] += 1
                 }

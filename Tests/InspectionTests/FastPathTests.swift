@@ -40,13 +40,19 @@ struct FastPathTests {
     func counted() {
         var t = ValueTable(secret: secret)
         let a = t.intern(.mobile, "+8613800138000"), b = t.intern(.mobile, "+8613900139000")
+        // A person holding `ids` (appended as they are, a value twice included).
+        func person(_ ids: [Int32]) -> Fragment {
+            var f = Fragment()
+            for id in ids { f.append(KeyedValue(kind: .mobile, id: id)) }
+            return f
+        }
         // A value twice in one person, then again in another: counted once.
-        t.markCounted([KeyedValue(kind: .mobile, id: a), KeyedValue(kind: .mobile, id: a)])
-        t.markCounted([KeyedValue(kind: .mobile, id: a)])
-        t.markCounted([])
+        t.markCounted(person([a, a]))
+        t.markCounted(person([a]))
+        t.markCounted(person([]))
         #expect(t.countedValues(.mobile) == 1)
         // A person with one value counted already and one new.
-        t.markCounted([KeyedValue(kind: .mobile, id: a), KeyedValue(kind: .mobile, id: b)])
+        t.markCounted(person([a, b]))
         #expect(t.countedValues(.mobile) == 2)
         #expect(t.countedValues(.email) == 0)
         let keys = t.countedSubjectKeys()
