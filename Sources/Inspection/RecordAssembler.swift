@@ -235,6 +235,8 @@ final class RecordAssembler {
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
         let first = ByteSkip.scanStart(in: v, from: 0, end: v.count)
+        // Nothing to scan, and a role that reads no plain text (a tier, a status, a note): done.
+        if first == v.count && role.kind == nil && role != .passport { return }
         if first < v.count && containsFullWidth(v, from: first) {
             scratch.removeAll(keepingCapacity: true)
             foldFullWidth(v, into: &scratch)
