@@ -155,7 +155,10 @@ final class RecordAssembler {
     func closeScope() {
         guard depth > 0 else { return }
         depth -= 1
-        finishGeo(&scopes[depth])
+        // Most scopes hold no coordinates: `finishGeo` is called only when it has a point to make.
+        if (scopes[depth].latitude != nil && scopes[depth].longitude != nil) || scopes[depth].geoNumbers.count >= 2 {
+            finishGeo(&scopes[depth])
+        }
         guard scopes[depth].fragment.hasPI || scopes[depth].fragment.linkCount > 0 else { return }
         // The closed slot is reset when a scope opens there again, so its fragment is moved, not copied.
         if recordOpen { recordFragments.append(taking: &scopes[depth].fragment) } else { looseFragments.append(taking: &scopes[depth].fragment) }
