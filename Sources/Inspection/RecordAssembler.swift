@@ -204,33 +204,16 @@ final class RecordAssembler {
         if depth == 0 { openScope(key: nil) }
         let role: FieldRole
         // Only a name's role depends on its parent (reading the parent's name costs a retain).
-        if let baseRole {
-            if baseRole != .name { role = baseRole }
-            else if let excluded = scopes[depth - 1].namesExcluded { role = excluded ? .notPerson : .name }
-            else { role = fields.placed(.name, parent: parentKey) }
-        }
-        else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
+        if let baseRole, baseRole != .name { role = baseRole }
+        else if baseRole != nil, let excluded = scopes[depth - 1].namesExcluded { role = excluded ? .notPerson : .name }
+        else { role = looked(key: key, baseRole: baseRole) }
+        // The rarer paths are functions of their own: this one, called for every value, stays
+        // small enough to start and return cheaply.
         switch role {
         case .latitude, .longitude, .geo:
             if geoValue(role: role, v, isNumber: isNumber) { return }
         case .accountID:
-            if !v.isEmpty && v.count <= 64 {
-                // Account ids are interned under their own tag, apart from every detector kind.
-                let k = table.values.intern(tag: ValueTable.accountTag, v)
-                scopes[depth - 1].fragment.addLink(k)
-            }
-            // Applications key people by their resident ID or e-mail (`passenger_id`, `uid`): those
-            // identify the person whatever the field is called. Digits that would only pass a
-            // weaker test (a mobile prefix, Luhn) are taken for the account number they are named.
-            if !v.isEmpty {
-                let me = Unmanaged.passUnretained(self)
-                scanner.scan(v, role: .none) { id in
-                    switch id.kind {
-                    case .idNumber, .hkID, .twID, .email: me._withUnsafeGuaranteedRef { $0.record(id) }
-                    default: break
-                    }
-                }
-            }
+            accountValue(v)
             return
         default: break
         }
@@ -241,11 +224,44 @@ final class RecordAssembler {
         // Nothing to scan, and a role that reads no plain text (a tier, a status, a note): done.
         if first == v.count && role.kind == nil && role != .passport { return }
         if first < v.count && containsFullWidth(v, from: first) {
-            scratch.removeAll(keepingCapacity: true)
-            foldFullWidth(v, into: &scratch)
-            scratch.withUnsafeBufferPointer { inspect($0, role: role, scanFrom: 0) }
+            foldedValue(v, role: role)
         } else {
             inspect(v, role: role, scanFrom: first)
+        }
+    }
+
+    /// The role of a value whose field's name the parser did not resolve, or a name's under a
+    /// parent the parser did not judge.
+    @inline(never) private func looked(key: Substring?, baseRole: FieldRole?) -> FieldRole {
+        if baseRole != nil { return fields.placed(.name, parent: parentKey) }
+        return key.map { fields.role(key: $0, parent: parentKey) } ?? .none
+    }
+
+    /// A value holding full-width forms, inspected as their ASCII.
+    @inline(never) private func foldedValue(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
+        scratch.removeAll(keepingCapacity: true)
+        foldFullWidth(v, into: &scratch)
+        scratch.withUnsafeBufferPointer { inspect($0, role: role, scanFrom: 0) }
+    }
+
+    /// An application's account id: a link between its records, and its identifiers.
+    @inline(never) private func accountValue(_ v: UnsafeBufferPointer<UInt8>) {
+        if !v.isEmpty && v.count <= 64 {
+            // Account ids are interned under their own tag, apart from every detector kind.
+            let k = table.values.intern(tag: ValueTable.accountTag, v)
+            scopes[depth - 1].fragment.addLink(k)
+        }
+        // Applications key people by their resident ID or e-mail (`passenger_id`, `uid`): those
+        // identify the person whatever the field is called. Digits that would only pass a
+        // weaker test (a mobile prefix, Luhn) are taken for the account number they are named.
+        if !v.isEmpty {
+            let me = Unmanaged.passUnretained(self)
+            scanner.scan(v, role: .none) { id in
+                switch id.kind {
+                case .idNumber, .hkID, .twID, .email: me._withUnsafeGuaranteedRef { $0.record(id) }
+                default: break
+                }
+            }
         }
     }
 
@@ -406,7 +422,7 @@ final class RecordAssembler {
 
     // MARK: geolocation
 
-    private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
+    @inline(never) private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
         let i = depth - 1
         switch role {
         case .latitude:
