@@ -222,7 +222,13 @@ final class RecordAssembler {
         // most names, addresses and notes have none, and then neither reads the value again.
         let first = ByteSkip.scanStart(in: v, from: 0, end: v.count)
         // Nothing to scan, and a role that reads no plain text (a tier, a status, a note): done.
-        if first == v.count && role.kind == nil && role != .passport { return }
+        if first == v.count {
+            // (A switch, not `role.kind`: that is a call per value.)
+            switch role {
+            case .name, .address, .birthDate, .health, .biometric, .religion, .financial, .passport: break
+            default: return
+            }
+        }
         if first < v.count && containsFullWidth(v, from: first) {
             foldedValue(v, role: role)
         } else {
