@@ -122,7 +122,7 @@ static inline long ck_first_identifier_start(const uint8_t *p, long from, long e
 
 /// Where a value can matter to the scan: an identifier start or 0xEF, the lead byte of the
 /// full-width forms (`０`, `＠`, `Ｘ`: EF BC/BD …).
-static inline long ck_first_scan_start(const uint8_t *p, long from, long end) {
+static inline __attribute__((always_inline)) long ck_first_scan_start(const uint8_t *p, long from, long end) {
     return ck__first(p, from, end, 2, '@', 0xEF, 0, 1, 0);
 }
 
