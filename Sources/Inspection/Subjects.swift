@@ -241,24 +241,30 @@ struct SubjectTable {
     /// ones first; returns how many are strong.
     @discardableResult
     private mutating func linkingValues(_ p: Fragment) -> Int {
-        var strong = p.linkCount, names = 0, paired = 0
-        for k in 0..<p.count {
-            let v = p.value(k)
-            if isStrong(v.kind) { strong += 1 } else if v.kind == .name { names += 1 }
-            else if v.kind == .address || v.kind == .birthDate { paired += 1 }
+        // One pass writes the strong values and account ids (room for all values made first) and
+        // counts the names and what pairs with them; a second only when there are pairs to write.
+        var names = 0, paired = 0
+        let strong = links.write(room: p.count + p.linkCount, from: 0) { out in
+            var k = 0
+            for j in 0..<p.count {
+                let v = p.value(j)
+                if isStrong(v.kind) { out[k] = UInt64(UInt32(v.id)); k += 1 }
+                else if v.kind == .name { names += 1 }
+                else if v.kind == .address || v.kind == .birthDate { paired += 1 }
+            }
+            for j in 0..<p.linkCount { out[k] = UInt64(UInt32(p.link(j))); k += 1 }
+            return k
         }
-        let total = strong + names * (paired + (nameLinks ? 1 : 0))
-        guard total > 0 else {
+        let nameLinks = nameLinks
+        let extra = names * (paired + (nameLinks ? 1 : 0))
+        guard strong + extra > 0 else {
             links.clear()
             links.push(linkComposite(p))
             return 0
         }
-        let nameLinks = nameLinks
-        links.fill(count: total) { out in
+        guard extra > 0 else { return strong }
+        _ = links.write(room: extra, from: strong) { out in
             var k = 0
-            for j in 0..<p.count where isStrong(p.value(j).kind) { out[k] = UInt64(UInt32(p.value(j).id)); k += 1 }
-            for j in 0..<p.linkCount { out[k] = UInt64(UInt32(p.link(j))); k += 1 }
-            guard names > 0 else { return }
             for j in 0..<p.count where p.value(j).kind == .name {
                 let n = p.value(j)
                 if nameLinks { out[k] = UInt64(UInt32(n.id)); k += 1 }
@@ -267,6 +273,7 @@ struct SubjectTable {
                     out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(p.value(o).id)); k += 1
                 }
             }
+            return k
         }
         return strong
     }
@@ -439,11 +446,13 @@ private struct LinkList {
 
     @inline(__always) subscript(_ i: Int) -> UInt64 { storage[i] }
 
-    /// Exactly `n` values, written by `body` through one buffer (not a uniqueness check per value).
-    @inline(__always) mutating func fill(count n: Int, _ body: (UnsafeMutableBufferPointer<UInt64>) -> Void) {
-        if storage.count < n { storage.append(contentsOf: repeatElement(0, count: n - storage.count)) }
-        storage.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
-        count = n
+    /// Values from `start` on, written by `body` through one buffer of `room` (not a uniqueness
+    /// check per value); `body` returns how many it wrote, and the list ends after them.
+    @inline(__always) mutating func write(room: Int, from start: Int, _ body: (UnsafeMutableBufferPointer<UInt64>) -> Int) -> Int {
+        if storage.count < start + room { storage.append(contentsOf: repeatElement(0, count: start + room - storage.count)) }
+        let written = storage.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + room)])) }
+        count = start + written
+        return written
     }
 }
 
