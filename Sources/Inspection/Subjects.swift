@@ -365,29 +365,32 @@ struct SubjectTable {
             }
             values.prepareKeys(ids)
         }
-        var out: [DetectedSubject] = []
-        out.reserveCapacity(roots.count)
         var minors = 0
         var sensitiveKinds = KindSet()
         for k in sensitivity.sensitiveKinds { sensitiveKinds.insert(k) }
-        // Only free text merges people here; elsewhere the two tables are empty and not hashed into.
-        for i in roots where merged.isEmpty || !absorbed.contains(i) {
-            let subject: DetectedSubject
-            if !merged.isEmpty, let m = merged[i] {
-                subject = detected(m, sensitiveKinds: sensitiveKinds)
-                if m.minor { minors += 1 }
-            } else if let one = people.soleStrongest(person: i) {
-                // Most people: one value of their strongest kind, a document or contact. The key,
-                // mask and kinds are read where they lie; no copy of the person's values is made.
-                let (kinds, minor) = people.kinds(person: i)
-                subject = detected(one, kinds: kinds, minor: minor, sensitiveKinds: sensitiveKinds)
-                if minor { minors += 1 }
-            } else {
-                people.fill(&scratch, person: i)
-                subject = detected(scratch, sensitiveKinds: sensitiveKinds)
-                if scratch.minor { minors += 1 }
+        // Written in place: at most one subject per root (an append per subject checked the
+        // array's uniqueness and capacity and copied the subject twice).
+        let out = [DetectedSubject](unsafeUninitializedCapacity: roots.count) { buffer, written in
+            // Only free text merges people here; elsewhere the two tables are empty and not hashed into.
+            for i in roots where merged.isEmpty || !absorbed.contains(i) {
+                let subject: DetectedSubject
+                if !merged.isEmpty, let m = merged[i] {
+                    subject = detected(m, sensitiveKinds: sensitiveKinds)
+                    if m.minor { minors += 1 }
+                } else if let one = people.soleStrongest(person: i) {
+                    // Most people: one value of their strongest kind, a document or contact. The key,
+                    // mask and kinds are read where they lie; no copy of the person's values is made.
+                    let (kinds, minor) = people.kinds(person: i)
+                    subject = detected(one, kinds: kinds, minor: minor, sensitiveKinds: sensitiveKinds)
+                    if minor { minors += 1 }
+                } else {
+                    people.fill(&scratch, person: i)
+                    subject = detected(scratch, sensitiveKinds: sensitiveKinds)
+                    if scratch.minor { minors += 1 }
+                }
+                (buffer.baseAddress! + written).initialize(to: subject)
+                written += 1
             }
-            out.append(subject)
         }
         return (out, minors)
     }
