@@ -138,6 +138,9 @@ final class RecordAssembler {
     }
 
     func openScope(key: Substring?) {
+        // A scope without a name (a row, a form, a line) excludes no names: judged here, so that
+        // its names' role is not looked up from an absent parent name per value.
+        guard let key else { openScope(namesExcluded: false); return }
         if depth < scopeSlots { scopes[depth].reset(key: key) } else { appendScope(Scope(key: key)) }
         depth += 1
     }
