@@ -18,6 +18,51 @@ final class RecordAssembler {
         var longitude: Coordinate?
         /// The numbers of a geo-named array, as written (checked when the array ends).
         var geoNumbers: [String] = []
+        /// The fragment's values and account ids as sets, once it holds `indexedFrom` of them
+        /// (see `add(_:id:)`); the first `indexedValues` / `indexedLinks` of them are in the sets.
+        var valueIndex: Set<KeyedValue>?
+        var indexedValues = 0
+        var linkIndex: Set<Int32>?
+        var indexedLinks = 0
+
+        /// `fragment.add`: a scope with thousands of values of one kind (an array of e-mail
+        /// addresses) would cost a pass over all of them per value; past `indexedFrom`, whether
+        /// one is held is asked of a set. A value of a kind not held yet is new without asking
+        /// (such values, at most one a kind, join the set when it is next asked).
+        @inline(__always) mutating func add(_ kind: DetectorKind, id: Int32) {
+            let v = KeyedValue(kind: kind, id: id)
+            if !fragment.kinds.contains(kind) {
+                fragment.kinds.insert(kind)
+                fragment.append(v)
+            } else if fragment.count < RecordAssembler.indexedFrom {
+                if !fragment.contains(v) { fragment.append(v) }
+            } else {
+                addIndexed(v)
+            }
+        }
+
+        @inline(never) private mutating func addIndexed(_ v: KeyedValue) {
+            if valueIndex == nil { valueIndex = []; indexedValues = 0 }
+            while indexedValues < fragment.count { valueIndex!.insert(fragment.value(indexedValues)); indexedValues += 1 }
+            if valueIndex!.insert(v).inserted {
+                fragment.append(v)
+                indexedValues += 1
+            }
+        }
+
+        /// `fragment.addLink`, past `indexedFrom` account ids by a set (as `add`).
+        @inline(__always) mutating func addLink(_ l: Int32) {
+            if fragment.linkCount < RecordAssembler.indexedFrom { fragment.addLink(l) } else { addLinkIndexed(l) }
+        }
+
+        @inline(never) private mutating func addLinkIndexed(_ l: Int32) {
+            if linkIndex == nil { linkIndex = []; indexedLinks = 0 }
+            while indexedLinks < fragment.linkCount { linkIndex!.insert(fragment.link(indexedLinks)); indexedLinks += 1 }
+            if linkIndex!.insert(l).inserted {
+                fragment.addLink(l, held: false)
+                indexedLinks += 1
+            }
+        }
 
         /// Reused for the next scope at this depth, keeping the arrays' storage. Fields that are
         /// already empty are not written: each write releases the old value, even a nil one.
@@ -28,8 +73,13 @@ final class RecordAssembler {
             if latitude != nil { latitude = nil }
             if longitude != nil { longitude = nil }
             if !geoNumbers.isEmpty { geoNumbers.removeAll(keepingCapacity: true) }
+            if valueIndex != nil { valueIndex = nil }
+            if linkIndex != nil { linkIndex = nil }
         }
     }
+
+    /// Fragments of this many values (or account ids) and more are checked by a set per scope.
+    static let indexedFrom = 32
 
     private let configuration: InspectionConfiguration
     private var fields: FieldDictionary
@@ -258,7 +308,7 @@ final class RecordAssembler {
         if !v.isEmpty && v.count <= 64 {
             // Account ids are interned under their own tag, apart from every detector kind.
             let k = table.values.intern(tag: ValueTable.accountTag, v)
-            scopes[depth - 1].fragment.addLink(k)
+            scopes[depth - 1].addLink(k)
         }
         // Applications key people by their resident ID or e-mail (`passenger_id`, `uid`): those
         // identify the person whatever the field is called. Digits that would only pass a
@@ -406,12 +456,12 @@ final class RecordAssembler {
     /// A birth date already spelled as `String(ymd)` would spell it.
     private func addDate(digits: UnsafeBufferPointer<UInt8>) {
         let id = table.values.intern(.birthDate, digits)
-        scopes[depth - 1].fragment.add(.birthDate, id: id)
+        scopes[depth - 1].add(.birthDate, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
         let id = table.values.intern(kind, normalized)
-        scopes[depth - 1].fragment.add(kind, id: id)
+        scopes[depth - 1].add(kind, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
@@ -422,7 +472,7 @@ final class RecordAssembler {
             return
         }
         let id = table.values.intern(kind, normalized)
-        scopes[depth - 1].fragment.add(kind, id: id)
+        scopes[depth - 1].add(kind, id: id)
     }
 
     /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
@@ -460,7 +510,7 @@ final class RecordAssembler {
                 guard parts == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[first]), limit: 180),
                       let q = Coordinate(UnsafeBufferPointer(rebasing: v[second]), limit: 180),
                       p.within(90) || q.within(90) else { return false }
-                addGeo(&scopes[i].fragment, p, q)
+                addGeo(&scopes[i], p, q)
                 return true
             }
         }
@@ -476,13 +526,13 @@ final class RecordAssembler {
 
     private func finishGeo(_ s: inout Scope) {
         if let la = s.latitude, let lo = s.longitude {
-            addGeo(&s.fragment, la, lo)
+            addGeo(&s, la, lo)
             s.latitude = nil; s.longitude = nil
         }
         if s.geoNumbers.count >= 2 {
             if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
                let a = Coordinate(s.geoNumbers[0], limit: 180), let b = Coordinate(s.geoNumbers[1], limit: 180) {
-                addGeo(&s.fragment, a, b, longitudeFirst: true)
+                addGeo(&s, a, b, longitudeFirst: true)
             }
             s.geoNumbers.removeAll()
         }
@@ -490,14 +540,14 @@ final class RecordAssembler {
 
     /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
-    private func addGeo(_ f: inout Fragment, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
+    private func addGeo(_ s: inout Scope, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
         let (lat, lon) = !a.within(90) || (longitudeFirst && b.within(90)) ? (b, a) : (a, b)
         scratch.removeAll(keepingCapacity: true)
         lat.appendSixDecimals(to: &scratch)
         scratch.append(UInt8(ascii: ","))
         lon.appendSixDecimals(to: &scratch)
         let id = scratch.withUnsafeBufferPointer { table.values.intern(.geo, $0) }
-        f.add(.geo, id: id)
+        s.add(.geo, id: id)
     }
 
     // MARK: value forms

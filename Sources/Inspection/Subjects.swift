@@ -76,9 +76,9 @@ struct Fragment {
         }
     }
 
-    /// Adds account id `l` unless held.
-    mutating func addLink(_ l: Int32) {
-        for i in 0..<linkCount where linkStore[i] == l { return }
+    /// Adds account id `l` unless held (`held: false`: the caller knows it is not).
+    mutating func addLink(_ l: Int32, held: Bool = true) {
+        if held { for i in 0..<linkCount where linkStore[i] == l { return } }
         if linkCount < linkStore.count { linkStore[linkCount] = l } else { linkStore.append(l) }
         linkCount += 1
     }

@@ -584,4 +584,21 @@ struct FastPathTests {
             #expect(r.kindCounts == whole.kindCounts, "chunks of \(size)")
         }
     }
+
+    @Test("a scope holding many values of one kind (past the per-scope set) keeps each value and account id once")
+    func manyValuesInOneScope() {
+        let emails = (0..<100).map { "\"user\($0)@example.com\"" }
+        // Repeats after the set has been made, and a name given twice once it exists.
+        let repeated = json(#"{"emails": [\#((emails + emails[..<50]).joined(separator: ","))], "name": "张三", "姓名": "张三"}"#)
+        let once = json(#"{"emails": [\#(emails.joined(separator: ","))], "name": "张三"}"#)
+        #expect(repeated[.email] == 100 && repeated[.name] == 1)
+        #expect(repeated.subjects.count == 1)
+        #expect(repeated.subjects.map(\.key) == once.subjects.map(\.key))
+        #expect(repeated.kindCounts == once.kindCounts)
+        // Forty account ids (and two again) in one record; the last links the next record's person.
+        let uids = (0..<40).map { "\"u\($0)\"" } + [#""u0""#, #""u5""#]
+        let linked = json(#"[{"uid": [\#(uids.joined(separator: ","))], "email": "a@example.com"}, {"uid": "u39", "email": "b@example.com"}]"#)
+        #expect(linked.records == 2 && linked[.email] == 2)
+        #expect(linked.subjects.count == 1)
+    }
 }
