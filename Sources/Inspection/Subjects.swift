@@ -174,6 +174,8 @@ struct SubjectTable {
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
     private var links = LinkList()
+    /// At most this many name + address / birth date pairs link one fragment's person.
+    static let maxPairLinks = 1024
     /// The mask of a subject without an identifier value.
     private static let bareMask = MaskText("****")
 
@@ -256,6 +258,11 @@ struct SubjectTable {
             return k
         }
         let nameLinks = nameLinks
+        // Every name pairs with every address and birth date: a fragment holding thousands of
+        // each (arrays of them in one object, no one person's record) would make millions of
+        // links, each a probe and a slot. Past `maxPairLinks` the pairs are not made (its names
+        // and addresses still count, and link by name where names link).
+        if names * paired > Self.maxPairLinks { paired = 0 }
         let extra = names * (paired + (nameLinks ? 1 : 0))
         guard strong + extra > 0 else {
             links.clear()

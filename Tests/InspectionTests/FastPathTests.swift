@@ -601,4 +601,18 @@ struct FastPathTests {
         #expect(linked.records == 2 && linked[.email] == 2)
         #expect(linked.subjects.count == 1)
     }
+
+    @Test("a scope with many names and addresses makes no name + address pair per combination")
+    func manyNamesAndAddressesInOneScope() {
+        // 100 × 100 pairs, past `SubjectTable.maxPairLinks`: the values count, the pairs are not
+        // made, so a later record with one of the names at one of the addresses is someone else.
+        let names = (0..<100).map { "\"张\(Character(Unicode.Scalar(0x4E00 + $0 / 10)!))\(Character(Unicode.Scalar(0x4E00 + $0 % 10)!))\"" }
+        let addresses = (0..<100).map { "\"北京市朝阳区建国路\($0)号\"" }
+        let r = json(#"[{"name": [\#(names.joined(separator: ","))], "address": [\#(addresses.joined(separator: ","))]}, {"name": \#(names[0]), "address": \#(addresses[0])}]"#)
+        #expect(r.records == 2 && r[.name] == 100 && r[.address] == 100)
+        #expect(r.subjects.count == 2)
+        // Under the bound, the pair still links: 10 × 10.
+        let few = json(#"[{"name": [\#(names[..<10].joined(separator: ","))], "address": [\#(addresses[..<10].joined(separator: ","))]}, {"name": \#(names[0]), "address": \#(addresses[0])}]"#)
+        #expect(few.subjects.count == 1)
+    }
 }
