@@ -5,6 +5,7 @@
 #   SET mixed: every Nth body (N default 10) of inspect.sh's whole mixed corpus (JSON, NDJSON, CSV,
 #     form, in the corpus's proportions: issue 4's measure)
 #   SET json | ndjson | csv | form: every Nth body (default 10) of that type alone
+#   SET gateway: the first N (default 20) of issue 6's gateway bodies (Benchmarks/out/inspect/pi-500)
 # Each body is inspected 2x per set InspectBench makes of it (warm-up + 1 round; sets mixed and
 # one per type), so the per-type sets count 4 passes over their bytes, `mixed` 4 too.
 # Run Benchmarks/inspect.sh once first (it builds InspectBench and generates the corpus).
@@ -20,6 +21,7 @@ case "$set_" in
     n=${1:-60}
     files=$(for t in json csv ndjson; do bodies "$corpus"/*.$t | sed -n "1,${n}p"; done) ;;
   mixed) files=$(bodies "$corpus"/*.json "$corpus"/*.ndjson "$corpus"/*.csv "$corpus"/*.form | every "${1:-10}") ;;
+  gateway) files=$(bodies Benchmarks/out/inspect/pi-500/*.json | sed -n "1,${1:-20}p") ;;
   json|ndjson|csv|form) files=$(bodies "$corpus"/*."$set_" | every "${1:-10}") ;;
   *) echo "unknown set $set_" >&2; exit 2 ;;
 esac

@@ -164,19 +164,24 @@ public final class BodyInspector {
     /// Subjects found so far (for verdicts mid-body). Keys may still merge as more of the body arrives.
     private static let kindTags = Dictionary(uniqueKeysWithValues: KindSet.all.map { ($0, Int($0.tag)) })
 
+    /// The two categories, numbered: a body's counts are mapped from it (`mapValues` keeps the
+    /// table's layout), so no `Category` name is hashed per body.
+    private static let categorySlots: [Category: Int] = [.pi: 0, .sensitive: 1]
+
     public func partialResult() -> InspectionResult {
         let (subjects, minors) = assembler.table.snapshot(sensitivity: configuration.sensitivity)
         // Every kind, mapped from a table of kind → tag: `mapValues` keeps the table's layout, so no
         // kind (a String-backed enum) is hashed per body.
         let counted = assembler.table.values.countedPerKind
         let kinds = Self.kindTags.mapValues { tag in tag == Int(DetectorKind.minor.tag) ? minors : counted[tag] }
+        // Counted, not filtered: a filtered copy would retain every sensitive subject's kind set.
+        let sensitive = subjects.reduce(0) { $0 + ($1.isSensitive ? 1 : 0) }
         var reason = failure?.description
         if reason == nil && !partFailures.isEmpty { reason = partFailures.joined(separator: "; ") }
         var result = InspectionResult(
             records: assembler.records, subjects: subjects, kindCounts: kinds, minors: minors, bytes: decodedBytes,
             uninspectable: reason,
-            // Counted, not filtered: a filtered copy would retain every sensitive subject's kind set.
-            categoryCounts: [.pi: subjects.count, .sensitive: subjects.reduce(0) { $0 + ($1.isSensitive ? 1 : 0) }])
+            categoryCounts: Self.categorySlots.mapValues { $0 == 0 ? subjects.count : sensitive })
         if configuration.reportValueKeys { result.valueKeys = assembler.table.values.countedSubjectKeys() }
         return result
     }

@@ -51,6 +51,28 @@ enum ByteSkip {
         return true
     }
 
+    /// `count` bytes from `x` to `y` (not overlapping), a word at a time in line: values are
+    /// short, and a `memcpy` call costs more than copying them.
+    @inline(__always) static func copy(_ x: UnsafeRawPointer, to y: UnsafeMutableRawPointer, count n: Int) {
+        if n >= 8 {
+            var i = 0
+            while i + 8 < n {
+                y.storeBytes(of: x.loadUnaligned(fromByteOffset: i, as: UInt64.self), toByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            // The last word ends at the end (it overlaps the one before when n is not a multiple of 8).
+            y.storeBytes(of: x.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self), toByteOffset: n - 8, as: UInt64.self)
+            return
+        }
+        if n >= 4 {
+            let a = x.loadUnaligned(as: UInt32.self), b = x.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            y.storeBytes(of: a, as: UInt32.self)
+            y.storeBytes(of: b, toByteOffset: n - 4, as: UInt32.self)
+            return
+        }
+        for i in 0..<n { y.storeBytes(of: x.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+    }
+
     @inline(__always) static func load(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> UInt64 {
         UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self))
     }
@@ -80,6 +102,12 @@ enum ByteSkip {
     @inline(__always) static func cellEnd(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int, delimiter: UInt8) -> Int {
         guard from < end else { return end }
         return ck_first_cell_end(p.baseAddress!, from, end, delimiter)
+    }
+
+    /// A `*` or a byte that can start one of `RecordAssembler.organisationWords`.
+    @inline(__always) static func nameCheck(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end else { return end }
+        return ck_first_name_check(p.baseAddress!, from, end)
     }
 
     /// The byte `c`.

@@ -168,7 +168,7 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Spreadsheet exports keep long numbers as text with `'…`, `="…"` or a leading tab.
-    static func spreadsheetValue(_ v: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+    @inline(__always) static func spreadsheetValue(_ v: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         var a = v.startIndex, b = v.endIndex
         while a < b && (v[a] == 0x09 || v[a] == 0x20) { a += 1 }
         while b > a && (v[b - 1] == 0x09 || v[b - 1] == 0x20 || v[b - 1] == 0x0D) { b -= 1 }

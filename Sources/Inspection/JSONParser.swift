@@ -431,15 +431,22 @@ final class JSONParser: BodyParser {
 
     /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
     /// across the bodies of a reused state), its role and placement resolved once.
-    private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
-        let top = depth - 1
+    /// The common case, a name records repeat, is read in line; the rest is `memberNameMissed`
+    /// (kept apart: its registers and frame made every call pay a long prologue).
+    @inline(__always) private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
         let key = NameKey(b)
         if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
-            frames[top].setMember(e.role, excludesNames: e.excludesNames)
+            frames[depth - 1].setMember(e.role, excludesNames: e.excludesNames)
             stringIsKey = false
             state = .colon
             return
         }
+        memberNameMissed(b, key)
+    }
+
+    /// A name not in `recent`: looked up by its hash, classified and interned when new.
+    @inline(never) private func memberNameMissed(_ b: UnsafeBufferPointer<UInt8>, _ key: NameKey) {
+        let top = depth - 1
         let h = nameHash(b)
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])

@@ -18,6 +18,51 @@ final class RecordAssembler {
         var longitude: Coordinate?
         /// The numbers of a geo-named array, as written (checked when the array ends).
         var geoNumbers: [String] = []
+        /// The fragment's values and account ids as sets, once it holds `indexedFrom` of them
+        /// (see `add(_:id:)`); the first `indexedValues` / `indexedLinks` of them are in the sets.
+        var valueIndex: Set<KeyedValue>?
+        var indexedValues = 0
+        var linkIndex: Set<Int32>?
+        var indexedLinks = 0
+
+        /// `fragment.add`: a scope with thousands of values of one kind (an array of e-mail
+        /// addresses) would cost a pass over all of them per value; past `indexedFrom`, whether
+        /// one is held is asked of a set. A value of a kind not held yet is new without asking
+        /// (such values, at most one a kind, join the set when it is next asked).
+        @inline(__always) mutating func add(_ kind: DetectorKind, id: Int32) {
+            let v = KeyedValue(kind: kind, id: id)
+            if !fragment.kinds.contains(kind) {
+                fragment.kinds.insert(kind)
+                fragment.append(v)
+            } else if fragment.count < RecordAssembler.indexedFrom {
+                if !fragment.contains(v) { fragment.append(v) }
+            } else {
+                addIndexed(v)
+            }
+        }
+
+        @inline(never) private mutating func addIndexed(_ v: KeyedValue) {
+            if valueIndex == nil { valueIndex = []; indexedValues = 0 }
+            while indexedValues < fragment.count { valueIndex!.insert(fragment.value(indexedValues)); indexedValues += 1 }
+            if valueIndex!.insert(v).inserted {
+                fragment.append(v)
+                indexedValues += 1
+            }
+        }
+
+        /// `fragment.addLink`, past `indexedFrom` account ids by a set (as `add`).
+        @inline(__always) mutating func addLink(_ l: Int32) {
+            if fragment.linkCount < RecordAssembler.indexedFrom { fragment.addLink(l) } else { addLinkIndexed(l) }
+        }
+
+        @inline(never) private mutating func addLinkIndexed(_ l: Int32) {
+            if linkIndex == nil { linkIndex = []; indexedLinks = 0 }
+            while indexedLinks < fragment.linkCount { linkIndex!.insert(fragment.link(indexedLinks)); indexedLinks += 1 }
+            if linkIndex!.insert(l).inserted {
+                fragment.addLink(l, held: false)
+                indexedLinks += 1
+            }
+        }
 
         /// Reused for the next scope at this depth, keeping the arrays' storage. Fields that are
         /// already empty are not written: each write releases the old value, even a nil one.
@@ -28,8 +73,13 @@ final class RecordAssembler {
             if latitude != nil { latitude = nil }
             if longitude != nil { longitude = nil }
             if !geoNumbers.isEmpty { geoNumbers.removeAll(keepingCapacity: true) }
+            if valueIndex != nil { valueIndex = nil }
+            if linkIndex != nil { linkIndex = nil }
         }
     }
+
+    /// Fragments of this many values (or account ids) and more are checked by a set per scope.
+    static let indexedFrom = 32
 
     private let configuration: InspectionConfiguration
     private var fields: FieldDictionary
@@ -138,6 +188,9 @@ final class RecordAssembler {
     }
 
     func openScope(key: Substring?) {
+        // A scope without a name (a row, a form, a line) excludes no names: judged here, so that
+        // its names' role is not looked up from an absent parent name per value.
+        guard let key else { openScope(namesExcluded: false); return }
         if depth < scopeSlots { scopes[depth].reset(key: key) } else { appendScope(Scope(key: key)) }
         depth += 1
     }
@@ -155,8 +208,11 @@ final class RecordAssembler {
     func closeScope() {
         guard depth > 0 else { return }
         depth -= 1
-        finishGeo(&scopes[depth])
-        guard scopes[depth].fragment.hasPI || !scopes[depth].fragment.links.isEmpty else { return }
+        // Most scopes hold no coordinates: `finishGeo` is called only when it has a point to make.
+        if (scopes[depth].latitude != nil && scopes[depth].longitude != nil) || scopes[depth].geoNumbers.count >= 2 {
+            finishGeo(&scopes[depth])
+        }
+        guard scopes[depth].fragment.hasPI || scopes[depth].fragment.linkCount > 0 else { return }
         // The closed slot is reset when a scope opens there again, so its fragment is moved, not copied.
         if recordOpen { recordFragments.append(taking: &scopes[depth].fragment) } else { looseFragments.append(taking: &scopes[depth].fragment) }
     }
@@ -201,33 +257,16 @@ final class RecordAssembler {
         if depth == 0 { openScope(key: nil) }
         let role: FieldRole
         // Only a name's role depends on its parent (reading the parent's name costs a retain).
-        if let baseRole {
-            if baseRole != .name { role = baseRole }
-            else if let excluded = scopes[depth - 1].namesExcluded { role = excluded ? .notPerson : .name }
-            else { role = fields.placed(.name, parent: parentKey) }
-        }
-        else { role = key.map { fields.role(key: $0, parent: parentKey) } ?? .none }
+        if let baseRole, baseRole != .name { role = baseRole }
+        else if baseRole != nil, let excluded = scopes[depth - 1].namesExcluded { role = excluded ? .notPerson : .name }
+        else { role = looked(key: key, baseRole: baseRole) }
+        // The rarer paths are functions of their own: this one, called for every value, stays
+        // small enough to start and return cheaply.
         switch role {
         case .latitude, .longitude, .geo:
             if geoValue(role: role, v, isNumber: isNumber) { return }
         case .accountID:
-            if !v.isEmpty && v.count <= 64 {
-                // Account ids are interned under their own tag, apart from every detector kind.
-                let k = table.values.intern(tag: ValueTable.accountTag, v)
-                if !scopes[depth - 1].fragment.links.contains(k) { scopes[depth - 1].fragment.links.append(k) }
-            }
-            // Applications key people by their resident ID or e-mail (`passenger_id`, `uid`): those
-            // identify the person whatever the field is called. Digits that would only pass a
-            // weaker test (a mobile prefix, Luhn) are taken for the account number they are named.
-            if !v.isEmpty {
-                let me = Unmanaged.passUnretained(self)
-                scanner.scan(v, role: .none) { id in
-                    switch id.kind {
-                    case .idNumber, .hkID, .twID, .email: me._withUnsafeGuaranteedRef { $0.record(id) }
-                    default: break
-                    }
-                }
-            }
+            accountValue(v)
             return
         default: break
         }
@@ -235,12 +274,53 @@ final class RecordAssembler {
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
         let first = ByteSkip.scanStart(in: v, from: 0, end: v.count)
+        // Nothing to scan, and a role that reads no plain text (a tier, a status, a note): done.
+        if first == v.count {
+            // (A switch, not `role.kind`: that is a call per value.)
+            switch role {
+            case .name, .address, .birthDate, .health, .biometric, .religion, .financial, .passport: break
+            default: return
+            }
+        }
         if first < v.count && containsFullWidth(v, from: first) {
-            scratch.removeAll(keepingCapacity: true)
-            foldFullWidth(v, into: &scratch)
-            scratch.withUnsafeBufferPointer { inspect($0, role: role, scanFrom: 0) }
+            foldedValue(v, role: role)
         } else {
             inspect(v, role: role, scanFrom: first)
+        }
+    }
+
+    /// The role of a value whose field's name the parser did not resolve, or a name's under a
+    /// parent the parser did not judge.
+    @inline(never) private func looked(key: Substring?, baseRole: FieldRole?) -> FieldRole {
+        if baseRole != nil { return fields.placed(.name, parent: parentKey) }
+        return key.map { fields.role(key: $0, parent: parentKey) } ?? .none
+    }
+
+    /// A value holding full-width forms, inspected as their ASCII.
+    @inline(never) private func foldedValue(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
+        scratch.removeAll(keepingCapacity: true)
+        foldFullWidth(v, into: &scratch)
+        scratch.withUnsafeBufferPointer { inspect($0, role: role, scanFrom: 0) }
+    }
+
+    /// An application's account id: a link between its records, and its identifiers.
+    @inline(never) private func accountValue(_ v: UnsafeBufferPointer<UInt8>) {
+        if !v.isEmpty && v.count <= 64 {
+            // Account ids are interned under their own tag, apart from every detector kind.
+            let k = table.values.intern(tag: ValueTable.accountTag, v)
+            scopes[depth - 1].addLink(k)
+        }
+        // Applications key people by their resident ID or e-mail (`passenger_id`, `uid`): those
+        // identify the person whatever the field is called. Digits that would only pass a
+        // weaker test (a mobile prefix, Luhn) are taken for the account number they are named.
+        if !v.isEmpty {
+            let me = Unmanaged.passUnretained(self)
+            scanner.scan(v, role: .none) { id in
+                switch id.kind {
+                case .idNumber, .hkID, .twID, .email: me._withUnsafeGuaranteedRef { $0.record(id) }
+                default: break
+                }
+            }
         }
     }
 
@@ -295,11 +375,12 @@ final class RecordAssembler {
     }
 
     /// Whether `t` holds one of `organisationWords` (one pass over `t` instead of one per word).
-    static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard t.count >= 3 else { return false }
+    /// `from`: no word starts before it.
+    static func containsOrganisationWord(_ t: UnsafeBufferPointer<UInt8>, from: Int = 0) -> Bool {
+        guard t.count - from >= 3 else { return false }
         return organisationStarts.withUnsafeBufferPointer { starts in
             organisationPrefixes.withUnsafeBufferPointer { prefixes in
-                for i in 0...(t.count - 3) where starts[Int(t[i])] {
+                for i in from...(t.count - 3) where starts[Int(t[i])] {
                     let key = UInt32(t[i]) | UInt32(t[i + 1]) << 8 | UInt32(t[i + 2]) << 16
                     for k in prefixes.indices where prefixes[k] == key {
                         let w = organisationWords[k]
@@ -318,7 +399,12 @@ final class RecordAssembler {
 
     /// One of `emptyWords`, ignoring ASCII case.
     static func isEmptyWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard t.count <= 9 else { return false }
+        guard t.count <= 9, let c = t.first else { return false }
+        // The words' first bytes (lower case): a name starting otherwise is none of them.
+        switch isUpper(c) ? c | 0x20 : c {
+        case UInt8(ascii: "n"), UInt8(ascii: "f"), UInt8(ascii: "0"), UInt8(ascii: "-"), UInt8(ascii: "u"), 0xE5, 0xE6: break
+        default: return false
+        }
         for w in emptyWords where w.utf8CodeUnitCount == t.count {
             let p = w.utf8Start
             var k = 0
@@ -370,12 +456,12 @@ final class RecordAssembler {
     /// A birth date already spelled as `String(ymd)` would spell it.
     private func addDate(digits: UnsafeBufferPointer<UInt8>) {
         let id = table.values.intern(.birthDate, digits)
-        scopes[depth - 1].fragment.add(.birthDate, id: id)
+        scopes[depth - 1].add(.birthDate, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
         let id = table.values.intern(kind, normalized)
-        scopes[depth - 1].fragment.add(kind, id: id)
+        scopes[depth - 1].add(kind, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
@@ -386,7 +472,7 @@ final class RecordAssembler {
             return
         }
         let id = table.values.intern(kind, normalized)
-        scopes[depth - 1].fragment.add(kind, id: id)
+        scopes[depth - 1].add(kind, id: id)
     }
 
     /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
@@ -395,7 +481,7 @@ final class RecordAssembler {
 
     // MARK: geolocation
 
-    private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
+    @inline(never) private func geoValue(role: FieldRole, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool) -> Bool {
         let i = depth - 1
         switch role {
         case .latitude:
@@ -424,7 +510,7 @@ final class RecordAssembler {
                 guard parts == 2, let p = Coordinate(UnsafeBufferPointer(rebasing: v[first]), limit: 180),
                       let q = Coordinate(UnsafeBufferPointer(rebasing: v[second]), limit: 180),
                       p.within(90) || q.within(90) else { return false }
-                addGeo(&scopes[i].fragment, p, q)
+                addGeo(&scopes[i], p, q)
                 return true
             }
         }
@@ -440,13 +526,13 @@ final class RecordAssembler {
 
     private func finishGeo(_ s: inout Scope) {
         if let la = s.latitude, let lo = s.longitude {
-            addGeo(&s.fragment, la, lo)
+            addGeo(&s, la, lo)
             s.latitude = nil; s.longitude = nil
         }
         if s.geoNumbers.count >= 2 {
             if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
                let a = Coordinate(s.geoNumbers[0], limit: 180), let b = Coordinate(s.geoNumbers[1], limit: 180) {
-                addGeo(&s.fragment, a, b, longitudeFirst: true)
+                addGeo(&s, a, b, longitudeFirst: true)
             }
             s.geoNumbers.removeAll()
         }
@@ -454,14 +540,14 @@ final class RecordAssembler {
 
     /// One point, normalised to "lat,lon" with six decimals. Number arrays are GeoJSON-style
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
-    private func addGeo(_ f: inout Fragment, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
+    private func addGeo(_ s: inout Scope, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
         let (lat, lon) = !a.within(90) || (longitudeFirst && b.within(90)) ? (b, a) : (a, b)
         scratch.removeAll(keepingCapacity: true)
         lat.appendSixDecimals(to: &scratch)
         scratch.append(UInt8(ascii: ","))
         lon.appendSixDecimals(to: &scratch)
         let id = scratch.withUnsafeBufferPointer { table.values.intern(.geo, $0) }
-        f.add(.geo, id: id)
+        s.add(.geo, id: id)
     }
 
     // MARK: value forms
@@ -488,8 +574,14 @@ final class RecordAssembler {
     private func personName(_ v: UnsafeBufferPointer<UInt8>, plain: Bool) -> UnsafeBufferPointer<UInt8>? {
         guard let t = trimmed(v), Self.scalarCount(t) <= 40 else { return nil }
         var i = 0
+        // Where an organisation word could start (none before it).
+        var wordFrom = 0
         if plain {
-            if ByteSkip.byte(UInt8(ascii: "*"), in: t, from: 0, end: t.count) < t.count { return nil }
+            // One pass for a `*` and the bytes organisation words start with: most Latin-script
+            // names hold none, and then only the empty words are left to rule out.
+            wordFrom = ByteSkip.nameCheck(in: t, from: 0, end: t.count)
+            if wordFrom == t.count { return Self.isEmptyWord(t) ? nil : t }
+            if ByteSkip.byte(UInt8(ascii: "*"), in: t, from: wordFrom, end: t.count) < t.count { return nil }
             i = t.count
         }
         while i < t.count {
@@ -499,7 +591,7 @@ final class RecordAssembler {
             if c == 0xEF && i + 2 < t.count && t[i + 1] == 0xBC && t[i + 2] &- 0x90 < 10 { return nil }
             i += 1
         }
-        if Self.containsOrganisationWord(t) { return nil }
+        if Self.containsOrganisationWord(t, from: wordFrom) { return nil }
         if Self.isEmptyWord(t) { return nil }
         return t
     }
@@ -585,63 +677,63 @@ final class RecordAssembler {
         defer { fragments.removeAll() }
         guard !fragments.isEmpty else { return }
         if fragments.count == 1 { add(&fragments, 0); return }
-        // Join fragments naming the same person or sharing an identifier. Each fragment is moved
-        // into `f` to be judged and moved back (or on): `fragments[i]` of a property would be a
-        // copy, retaining and releasing its arrays.
+        // Join fragments naming the same person or sharing an identifier. Each fragment is lent
+        // where it lies to be judged and moved on (its slot then holds a spent one): `fragments[i]`
+        // of a property would be a copy, retaining and releasing its arrays.
         groups.removeAll()
         nameless.removeAll(keepingCapacity: true)
-        var f = Fragment()
         for i in 0..<fragments.count {
-            fragments.exchange(i, with: &f)
-            if !f.hasName {
-                nameless.append(i)
-            } else if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups.absorb(f, into: g)
-            } else {
-                groups.append(taking: &f)
+            fragments.withFragment(i) { f in
+                if !f.hasName {
+                    nameless.append(i)
+                } else if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                    groups.absorb(f, into: g)
+                } else {
+                    groups.append(taking: &f)
+                }
             }
-            fragments.exchange(i, with: &f)
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
         for i in nameless {
-            fragments.exchange(i, with: &f)
-            if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                groups.absorb(f, into: g)
-            } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
-                groups.absorb(f, into: g)
-            } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
-                groups.absorb(f, into: g)
-            } else {
-                groups.append(taking: &f)
+            fragments.withFragment(i) { f in
+                if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                    groups.absorb(f, into: g)
+                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
+                    groups.absorb(f, into: g)
+                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
+                    groups.absorb(f, into: g)
+                } else {
+                    groups.append(taking: &f)
+                }
             }
-            fragments.exchange(i, with: &f)
         }
         // Joining may have made two groups share a value.
         merged.removeAll()
         for k in 0..<groups.count {
-            groups.exchange(k, with: &f)
-            if let m = merged.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                merged.absorb(f, into: m)
-            } else {
-                merged.append(taking: &f)
+            groups.withFragment(k) { f in
+                if let m = merged.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
+                    merged.absorb(f, into: m)
+                } else {
+                    merged.append(taking: &f)
+                }
             }
-            groups.exchange(k, with: &f)
         }
         for k in 0..<merged.count { add(&merged, k) }
     }
 
     /// Adds fragment `i` to the table. The lists are this object's properties, so passing
-    /// `list[i]` to `table` would copy it (retaining its arrays); moved into a local and back, it is not.
+    /// `list[i]` to `table` would copy it (retaining its arrays); lent where it lies, it is not
+    /// (nor moved through a local, whose empty arrays are released after).
     private func add(_ list: inout FragmentList, _ i: Int) {
-        var f = Fragment()
-        list.exchange(i, with: &f)
-        table.add(f)
-        list.exchange(i, with: &f)
+        list.withFragment(i) { table.add($0) }
     }
 
     private func shares(_ a: Fragment, _ b: Fragment) -> Bool {
-        for v in b.values where (isStrong(v.kind) || v.kind == .name) && a.values.contains(v) { return true }
+        for k in 0..<b.count {
+            let v = b.value(k)
+            if (isStrong(v.kind) || v.kind == .name) && a.contains(v) { return true }
+        }
         return false
     }
 }

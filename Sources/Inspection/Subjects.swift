@@ -25,16 +25,44 @@ func identifierRank(_ kind: DetectorKind) -> Int {
 @inline(__always) func isStrong(_ kind: DetectorKind) -> Bool { identifierRank(kind) <= 5 }
 
 /// What one object/row/line says about one person.
+///
+/// Values and account ids are the first `count` / `linkCount` elements of arrays that only grow:
+/// emptying a fragment for the next scope is two stores, not a uniqueness check per element removed.
 struct Fragment {
-    var values: [KeyedValue] = []
+    private var store: [KeyedValue] = []
+    /// How many values are held.
+    private(set) var count = 0
     var kinds = KindSet()
     /// Account ids (`ValueTable` ids): join people within the body, never counted or used as a key.
-    var links: [Int32] = []
+    private var linkStore: [Int32] = []
+    private(set) var linkCount = 0
     var minor = false
     var fieldBirth: Int?
-    var isEmpty: Bool { values.isEmpty && kinds.isEmpty }
-    var hasPI: Bool { !values.isEmpty || !kinds.isEmpty }
+    var isEmpty: Bool { count == 0 && kinds.isEmpty }
+    var hasPI: Bool { count != 0 || !kinds.isEmpty }
     var hasName: Bool { kinds.contains(.name) }
+
+    /// Value `i` (below `count`), in the order added.
+    @inline(__always) func value(_ i: Int) -> KeyedValue { store[i] }
+
+    /// Account id `i` (below `linkCount`).
+    @inline(__always) func link(_ i: Int) -> Int32 { linkStore[i] }
+
+    func contains(_ v: KeyedValue) -> Bool {
+        for i in 0..<count where store[i] == v { return true }
+        return false
+    }
+
+    func contains(where p: (KeyedValue) -> Bool) -> Bool {
+        for i in 0..<count where p(store[i]) { return true }
+        return false
+    }
+
+    /// Appends `v`, held or not (the caller knows it is not).
+    @inline(__always) mutating func append(_ v: KeyedValue) {
+        if count < store.count { store[count] = v } else { store.append(v) }
+        count += 1
+    }
 
     mutating func add(_ kind: DetectorKind, id: Int32) {
         let v = KeyedValue(kind: kind, id: id)
@@ -42,36 +70,48 @@ struct Fragment {
         // most values are the first of their kind in their record.
         if !kinds.contains(kind) {
             kinds.insert(kind)
-            values.append(v)
-        } else if !values.contains(v) {
-            values.append(v)
+            append(v)
+        } else if !contains(v) {
+            append(v)
         }
+    }
+
+    /// Adds account id `l` unless held (`held: false`: the caller knows it is not).
+    mutating func addLink(_ l: Int32, held: Bool = true) {
+        if held { for i in 0..<linkCount where linkStore[i] == l { return } }
+        if linkCount < linkStore.count { linkStore[linkCount] = l } else { linkStore.append(l) }
+        linkCount += 1
     }
 
     /// Empty again, keeping the arrays' storage.
     mutating func reset() {
-        // One element at a time: `removeAll(keepingCapacity:)` goes through the generic
-        // `replaceSubrange`, which costs more than the few values and links of one record.
-        while !values.isEmpty { values.removeLast() }
-        while !links.isEmpty { links.removeLast() }
+        count = 0
+        linkCount = 0
         kinds = KindSet()
         minor = false
         fieldBirth = nil
     }
 
     mutating func absorb(_ o: Fragment) {
-        for v in o.values where !values.contains(v) { values.append(v) }
+        for k in 0..<o.count {
+            let v = o.value(k)
+            if !contains(v) { append(v) }
+        }
         kinds.formUnion(o.kinds)
-        for l in o.links where !links.contains(l) { links.append(l) }
+        for k in 0..<o.linkCount { addLink(o.link(k)) }
         minor = minor || o.minor
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
     /// Two records of the same kind of document with different numbers are different people.
     func conflicts(with o: Fragment) -> Bool {
-        for v in values where isStrong(v.kind) {
+        for i in 0..<count {
+            let v = store[i]
+            guard isStrong(v.kind) else { continue }
             var sameKind = false
-            for w in o.values where w.kind == v.kind {
+            for j in 0..<o.count {
+                let w = o.store[j]
+                guard w.kind == v.kind else { continue }
                 if w.id == v.id { sameKind = false; break }
                 sameKind = true
             }
@@ -104,6 +144,11 @@ struct FragmentList {
 
     mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
 
+    /// Lends slot `i` where it lies (one uniqueness check, no copy or reference counting).
+    @inline(__always) mutating func withFragment<R>(_ i: Int, _ body: (inout Fragment) -> R) -> R {
+        items.withUnsafeMutableBufferPointer { body(&$0[i]) }
+    }
+
     /// Exchanges slot `i` with `f` (a move: no reference counting).
     mutating func exchange(_ i: Int, with f: inout Fragment) { swap(&items[i], &f) }
 
@@ -129,6 +174,8 @@ struct SubjectTable {
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
     private var links = LinkList()
+    /// At most this many name + address / birth date pairs link one fragment's person.
+    static let maxPairLinks = 1024
     /// The mask of a subject without an identifier value.
     private static let bareMask = MaskText("****")
 
@@ -165,7 +212,7 @@ struct SubjectTable {
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
     mutating func add(_ p: Fragment) {
         guard p.hasPI else { return }
-        values.markCounted(p.values)
+        values.markCounted(p)
         let id = Int32(people.count)
         parent.append(id)
         people.append(p)
@@ -196,30 +243,44 @@ struct SubjectTable {
     /// ones first; returns how many are strong.
     @discardableResult
     private mutating func linkingValues(_ p: Fragment) -> Int {
-        var strong = p.links.count, names = 0, paired = 0
-        for v in p.values {
-            if isStrong(v.kind) { strong += 1 } else if v.kind == .name { names += 1 }
-            else if v.kind == .address || v.kind == .birthDate { paired += 1 }
+        // One pass writes the strong values and account ids (room for all values made first) and
+        // counts the names and what pairs with them; a second only when there are pairs to write.
+        var names = 0, paired = 0
+        let strong = links.write(room: p.count + p.linkCount, from: 0) { out in
+            var k = 0
+            for j in 0..<p.count {
+                let v = p.value(j)
+                if isStrong(v.kind) { out[k] = UInt64(UInt32(v.id)); k += 1 }
+                else if v.kind == .name { names += 1 }
+                else if v.kind == .address || v.kind == .birthDate { paired += 1 }
+            }
+            for j in 0..<p.linkCount { out[k] = UInt64(UInt32(p.link(j))); k += 1 }
+            return k
         }
-        let total = strong + names * (paired + (nameLinks ? 1 : 0))
-        guard total > 0 else {
+        let nameLinks = nameLinks
+        // Every name pairs with every address and birth date: a fragment holding thousands of
+        // each (arrays of them in one object, no one person's record) would make millions of
+        // links, each a probe and a slot. Past `maxPairLinks` the pairs are not made (its names
+        // and addresses still count, and link by name where names link).
+        if names * paired > Self.maxPairLinks { paired = 0 }
+        let extra = names * (paired + (nameLinks ? 1 : 0))
+        guard strong + extra > 0 else {
             links.clear()
             links.push(linkComposite(p))
             return 0
         }
-        let nameLinks = nameLinks
-        links.fill(count: total) { out in
+        guard extra > 0 else { return strong }
+        _ = links.write(room: extra, from: strong) { out in
             var k = 0
-            for v in p.values where isStrong(v.kind) { out[k] = UInt64(UInt32(v.id)); k += 1 }
-            for l in p.links { out[k] = UInt64(UInt32(l)); k += 1 }
-            guard names > 0 else { return }
-            for n in p.values where n.kind == .name {
+            for j in 0..<p.count where p.value(j).kind == .name {
+                let n = p.value(j)
                 if nameLinks { out[k] = UInt64(UInt32(n.id)); k += 1 }
                 guard paired > 0 else { continue }
-                for other in p.values where other.kind == .address || other.kind == .birthDate {
-                    out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(other.id)); k += 1
+                for o in 0..<p.count where p.value(o).kind == .address || p.value(o).kind == .birthDate {
+                    out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(p.value(o).id)); k += 1
                 }
             }
+            return k
         }
         return strong
     }
@@ -228,9 +289,12 @@ struct SubjectTable {
     /// their value that sorts first by subject key (as the subject key itself would be chosen).
     private mutating func linkComposite(_ p: Fragment) -> UInt64 {
         var ids: [UInt32] = []
-        for v in p.values where v.kind == .name || v.kind == .address { ids.append(UInt32(v.id)) }
-        if ids.isEmpty, let f = p.values.min(by: { values.subjectKey($0.id) < values.subjectKey($1.id) }) {
-            return UInt64(UInt32(f.id))
+        for k in 0..<p.count where p.value(k).kind == .name || p.value(k).kind == .address { ids.append(UInt32(p.value(k).id)) }
+        if ids.isEmpty, p.count > 0 {
+            // The first of the values with the smallest key.
+            var least = p.value(0).id
+            for k in 1..<p.count where values.subjectKey(p.value(k).id) < values.subjectKey(least) { least = p.value(k).id }
+            return UInt64(UInt32(least))
         }
         ids.sort()
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15
@@ -243,10 +307,10 @@ struct SubjectTable {
     private mutating func compositeKey(_ p: Fragment) -> SubjectKey {
         var hi: UInt64 = 0x9E37_79B9_7F4A_7C15, lo: UInt64 = 0xC2B2_AE3D_27D4_EB4F
         var keys: [SubjectKey] = []
-        for v in p.values where v.kind == .name || v.kind == .address { keys.append(values.subjectKey(v.id)) }
+        for k in 0..<p.count where p.value(k).kind == .name || p.value(k).kind == .address { keys.append(values.subjectKey(p.value(k).id)) }
         if keys.isEmpty {
             var least: SubjectKey?
-            for v in p.values { let k = values.subjectKey(v.id); if least == nil || k < least! { least = k } }
+            for j in 0..<p.count { let k = values.subjectKey(p.value(j).id); if least == nil || k < least! { least = k } }
             if let least { return least }
         }
         for k in keys.sorted() {
@@ -275,13 +339,18 @@ struct SubjectTable {
         if nameOnlyJoinsNamed {
             for i in roots {
                 people.fill(&scratch, person: i)
-                guard scratch.values.contains(where: { isStrong($0.kind) }) else { continue }
-                for v in scratch.values where v.kind == .name && named[v.id] == nil { named[v.id] = i }
+                guard scratch.contains(where: { isStrong($0.kind) }) else { continue }
+                for k in 0..<scratch.count where scratch.value(k).kind == .name && named[scratch.value(k).id] == nil {
+                    named[scratch.value(k).id] = i
+                }
             }
             for i in roots {
                 people.fill(&scratch, person: i)
-                guard !scratch.values.contains(where: { isStrong($0.kind) }) else { continue }
-                let targets = Set(scratch.values.filter { $0.kind == .name }.compactMap { named[$0.id] })
+                guard !scratch.contains(where: { isStrong($0.kind) }) else { continue }
+                var targets = Set<Int>()
+                for k in 0..<scratch.count where scratch.value(k).kind == .name {
+                    if let t = named[scratch.value(k).id] { targets.insert(t) }
+                }
                 if targets.count == 1, let t = targets.first {
                     if merged[t] == nil {
                         var m = Fragment()
@@ -303,32 +372,50 @@ struct SubjectTable {
             }
             values.prepareKeys(ids)
         }
-        var out: [DetectedSubject] = []
-        out.reserveCapacity(roots.count)
         var minors = 0
         var sensitiveKinds = KindSet()
         for k in sensitivity.sensitiveKinds { sensitiveKinds.insert(k) }
-        // Only free text merges people here; elsewhere the two tables are empty and not hashed into.
-        for i in roots where merged.isEmpty || !absorbed.contains(i) {
-            let subject: DetectedSubject
-            if !merged.isEmpty, let m = merged[i] {
-                subject = detected(m, sensitiveKinds: sensitiveKinds)
-                if m.minor { minors += 1 }
-            } else {
-                people.fill(&scratch, person: i)
-                subject = detected(scratch, sensitiveKinds: sensitiveKinds)
-                if scratch.minor { minors += 1 }
+        // Written in place: at most one subject per root (an append per subject checked the
+        // array's uniqueness and capacity and copied the subject twice).
+        let out = [DetectedSubject](unsafeUninitializedCapacity: roots.count) { buffer, written in
+            // Only free text merges people here; elsewhere the two tables are empty and not hashed into.
+            for i in roots where merged.isEmpty || !absorbed.contains(i) {
+                let subject: DetectedSubject
+                if !merged.isEmpty, let m = merged[i] {
+                    subject = detected(m, sensitiveKinds: sensitiveKinds)
+                    if m.minor { minors += 1 }
+                } else if let one = people.soleStrongest(person: i) {
+                    // Most people: one value of their strongest kind, a document or contact. The key,
+                    // mask and kinds are read where they lie; no copy of the person's values is made.
+                    let (kinds, minor) = people.kinds(person: i)
+                    subject = detected(one, kinds: kinds, minor: minor, sensitiveKinds: sensitiveKinds)
+                    if minor { minors += 1 }
+                } else {
+                    people.fill(&scratch, person: i)
+                    subject = detected(scratch, sensitiveKinds: sensitiveKinds)
+                    if scratch.minor { minors += 1 }
+                }
+                (buffer.baseAddress! + written).initialize(to: subject)
+                written += 1
             }
-            out.append(subject)
         }
         return (out, minors)
+    }
+
+    /// `detected` of a person whose only value of their strongest kind is `best`, a strong one.
+    private mutating func detected(_ best: Int32, kinds: KindSet, minor: Bool, sensitiveKinds: KindSet) -> DetectedSubject {
+        var kindBits = kinds
+        if minor { kindBits.insert(.minor) }
+        return DetectedSubject(key: values.subjectKey(best), kinds: DetectorKinds(bits: kindBits.bits),
+                               isSensitive: kindBits.bits & sensitiveKinds.bits != 0, mask: values.maskText(best))
     }
 
     private mutating func detected(_ p: Fragment, sensitiveKinds: KindSet) -> DetectedSubject {
         // The strongest kind; among values of that rank, the smallest key.
         var best: KeyedValue?
         var bestKey: SubjectKey?
-        for v in p.values {
+        for k in 0..<p.count {
+            let v = p.value(k)
             guard let b = best else { best = v; continue }
             let (rv, rb) = (identifierRank(v.kind), identifierRank(b.kind))
             if rv < rb { best = v; bestKey = nil; continue }
@@ -369,11 +456,13 @@ private struct LinkList {
 
     @inline(__always) subscript(_ i: Int) -> UInt64 { storage[i] }
 
-    /// Exactly `n` values, written by `body` through one buffer (not a uniqueness check per value).
-    @inline(__always) mutating func fill(count n: Int, _ body: (UnsafeMutableBufferPointer<UInt64>) -> Void) {
-        if storage.count < n { storage.append(contentsOf: repeatElement(0, count: n - storage.count)) }
-        storage.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
-        count = n
+    /// Values from `start` on, written by `body` through one buffer of `room` (not a uniqueness
+    /// check per value); `body` returns how many it wrote, and the list ends after them.
+    @inline(__always) mutating func write(room: Int, from start: Int, _ body: (UnsafeMutableBufferPointer<UInt64>) -> Int) -> Int {
+        if storage.count < start + room { storage.append(contentsOf: repeatElement(0, count: start + room - storage.count)) }
+        let written = storage.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + room)])) }
+        count = start + written
+        return written
     }
 }
 
@@ -404,23 +493,22 @@ private struct People {
 
     mutating func append(_ p: Fragment) {
         var person = Person(kinds: p.kinds, minor: p.minor)
-        let n = p.values.count
+        let n = p.count
         if n > 0 {
             let first = nodeCount
             if nodes.count < first + n {
                 nodes.append(contentsOf: repeatElement(Node.spare, count: first + n - nodes.count))
             }
             // A new person's nodes are consecutive: each links to the next.
-            let maxID = p.values.withUnsafeBufferPointer { values in
-                nodes.withUnsafeMutableBufferPointer { nodes in
-                    var maxID: Int32 = 0
-                    for k in 0..<n {
-                        nodes[first + k] = Node(value: values[k], next: Int32(first + k + 1))
-                        maxID = max(maxID, values[k].id)
-                    }
-                    nodes[first + n - 1].next = -1
-                    return Int(maxID)
+            let maxID = nodes.withUnsafeMutableBufferPointer { nodes in
+                var maxID: Int32 = 0
+                for k in 0..<n {
+                    let v = p.value(k)
+                    nodes[first + k] = Node(value: v, next: Int32(first + k + 1))
+                    maxID = max(maxID, v.id)
                 }
+                nodes[first + n - 1].next = -1
+                return Int(maxID)
             }
             if marks.count <= maxID { marks.append(contentsOf: repeatElement(Mark(), count: maxID + 1 - marks.count)) }
             person.head = Int32(first)
@@ -525,21 +613,30 @@ private struct People {
         }
     }
 
-    /// `f` holds person `i` (its storage reused).
-    func fill(_ f: inout Fragment, person i: Int) {
-        // The values are overwritten in place: emptying the array first (`Fragment.reset`) went
-        // through the generic `replaceSubrange` once per subject.
-        var k = 0
+    /// The id of person `i`'s value of their strongest kind when that kind is strong and they hold
+    /// one value of its rank; nil otherwise (several to choose from by key, or no strong value).
+    func soleStrongest(person i: Int) -> Int32? {
+        var rank = Int.max, best: Int32 = -1, ties = false
         var n = people[i].head
         while n >= 0 {
             let v = nodes[Int(n)].value
-            if k < f.values.count { f.values[k] = v } else { f.values.append(v) }
-            k += 1
+            n = nodes[Int(n)].next
+            let r = identifierRank(v.kind)
+            if r < rank { rank = r; best = v.id; ties = false } else if r == rank { ties = true }
+        }
+        return rank <= 5 && !ties ? best : nil
+    }
+
+    func kinds(person i: Int) -> (KindSet, minor: Bool) { (people[i].kinds, people[i].minor) }
+
+    /// `f` holds person `i` (its storage reused).
+    func fill(_ f: inout Fragment, person i: Int) {
+        f.reset()
+        var n = people[i].head
+        while n >= 0 {
+            f.append(nodes[Int(n)].value)
             n = nodes[Int(n)].next
         }
-        while f.values.count > k { f.values.removeLast() }
-        while !f.links.isEmpty { f.links.removeLast() }
-        f.fieldBirth = nil
         f.kinds = people[i].kinds
         f.minor = people[i].minor
     }

@@ -84,15 +84,23 @@ struct ValueScanner {
 
     /// A run of digits, possibly grouped by single spaces or dashes (`138 1234 5678`,
     /// `+86-138-…`, `6222 0212 …`), judged as a whole, then piece by piece.
-    private func digits(_ v: UnsafeBufferPointer<UInt8>, at start: Int, role: FieldRole, found: (Identifier) -> Void) -> Int {
+    @inline(__always) private func digits(_ v: UnsafeBufferPointer<UInt8>, at start: Int, role: FieldRole, found: (Identifier) -> Void) -> Int {
         let n = v.count
         let firstEnd = ByteSkip.digitRunEnd(in: v, from: start, end: n)
         // A run shorter than six digits that no group follows is nothing (see below), and most
-        // runs are such (counters, prices, pieces of UUIDs and dates): done before any setup.
+        // runs are such (counters, prices, pieces of UUIDs and dates): done in line, before the
+        // call that sets up the rest.
         if firstEnd - start < 6
             && !(firstEnd + 1 < n && (v[firstEnd] == UInt8(ascii: " ") || v[firstEnd] == UInt8(ascii: "-")) && isDigit(v[firstEnd + 1])) {
             return firstEnd
         }
+        return number(v, at: start, firstEnd: firstEnd, role: role, found: found)
+    }
+
+    /// `digits` of a run that may be an identifier; `firstEnd` ends its first group.
+    @inline(never) private func number(_ v: UnsafeBufferPointer<UInt8>, at start: Int, firstEnd: Int, role: FieldRole,
+                                       found: (Identifier) -> Void) -> Int {
+        let n = v.count
         var e = start
         var digitCount = 0
         var grouped = false
@@ -104,7 +112,7 @@ struct ValueScanner {
                 let r = e == start ? firstEnd : ByteSkip.digitRunEnd(in: v, from: e, end: n)
                 if digitCount < 24 {
                     let take = min(r - e, 24 - digitCount)
-                    UnsafeMutableRawPointer(d.baseAddress! + digitCount).copyMemory(from: v.baseAddress! + e, byteCount: take)
+                    ByteSkip.copy(v.baseAddress! + e, to: d.baseAddress! + digitCount, count: take)
                 }
                 digitCount += r - e; e = r
                 guard e < n, v[e] == UInt8(ascii: " ") || v[e] == UInt8(ascii: "-"), e + 1 < n, isDigit(v[e + 1]),

@@ -21,7 +21,10 @@ struct ValueTable {
         var counted: Bool
     }
 
+    /// The values' bytes: the first `arenaUsed` are in use (the array only grows, so a value is
+    /// copied in through one buffer, not `append(contentsOf:)`'s generic path).
     private var arena: [UInt8] = []
+    private var arenaUsed = 0
     private var entries: [Entry] = []
     /// Open addressing, linear probing; entry index + 1, 0 = empty. Capacity is a power of two.
     private var slots: [Int32] = Array(repeating: 0, count: 256)
@@ -36,7 +39,7 @@ struct ValueTable {
 
     init(secret: [UInt8]) {
         hasher = KeyHasher.shared(secret: secret)
-        arena.reserveCapacity(4096)
+        arena = [UInt8](repeating: 0, count: 4096)
         entries.reserveCapacity(128)
     }
 
@@ -45,7 +48,7 @@ struct ValueTable {
     /// Empty again for the next body of a reused state, keeping the storage (slots grown by a
     /// large body are made small again, so small bodies do not clear them).
     mutating func reset() {
-        arena.removeAll(keepingCapacity: true)
+        arenaUsed = 0
         entries.removeAll(keepingCapacity: true)
         hmacs.removeAll(keepingCapacity: true)
         if slots.count > 4096 {
@@ -72,8 +75,13 @@ struct ValueTable {
             s = (s + 1) & mask
         }
         let id = Int32(entries.count)
-        entries.append(Entry(start: Int32(arena.count), length: Int32(bytes.count), hash: h, tag: tag, counted: false))
-        arena.append(contentsOf: bytes)
+        let start = arenaUsed, n = bytes.count
+        entries.append(Entry(start: Int32(start), length: Int32(n), hash: h, tag: tag, counted: false))
+        if arena.count < start + n { arena.append(contentsOf: repeatElement(0, count: max(start + n, 2 * arena.count) - arena.count)) }
+        if let from = bytes.baseAddress {
+            arena.withUnsafeMutableBufferPointer { ByteSkip.copy(from, to: $0.baseAddress! + start, count: n) }
+        }
+        arenaUsed = start + n
         slots[s] = id + 1
         if entries.count * 2 > slots.count { grow() }
         return id
@@ -108,11 +116,12 @@ struct ValueTable {
 
     /// Marks the values of a committed person; counts each once per kind. Most values of a
     /// person are new: the tables are written through one buffer each, not checked per write.
-    mutating func markCounted(_ values: [KeyedValue]) {
-        guard values.contains(where: { !entries[Int($0.id)].counted }) else { return }
+    mutating func markCounted(_ p: Fragment) {
+        guard p.contains(where: { !entries[Int($0.id)].counted }) else { return }
         entries.withUnsafeMutableBufferPointer { entries in
             countedPerKind.withUnsafeMutableBufferPointer { perKind in
-                for v in values where !entries[Int(v.id)].counted {
+                for k in 0..<p.count where !entries[Int(p.value(k).id)].counted {
+                    let v = p.value(k)
                     entries[Int(v.id)].counted = true
                     perKind[Int(entries[Int(v.id)].tag)] += 1
                 }

@@ -40,13 +40,19 @@ struct FastPathTests {
     func counted() {
         var t = ValueTable(secret: secret)
         let a = t.intern(.mobile, "+8613800138000"), b = t.intern(.mobile, "+8613900139000")
+        // A person holding `ids` (appended as they are, a value twice included).
+        func person(_ ids: [Int32]) -> Fragment {
+            var f = Fragment()
+            for id in ids { f.append(KeyedValue(kind: .mobile, id: id)) }
+            return f
+        }
         // A value twice in one person, then again in another: counted once.
-        t.markCounted([KeyedValue(kind: .mobile, id: a), KeyedValue(kind: .mobile, id: a)])
-        t.markCounted([KeyedValue(kind: .mobile, id: a)])
-        t.markCounted([])
+        t.markCounted(person([a, a]))
+        t.markCounted(person([a]))
+        t.markCounted(person([]))
         #expect(t.countedValues(.mobile) == 1)
         // A person with one value counted already and one new.
-        t.markCounted([KeyedValue(kind: .mobile, id: a), KeyedValue(kind: .mobile, id: b)])
+        t.markCounted(person([a, b]))
         #expect(t.countedValues(.mobile) == 2)
         #expect(t.countedValues(.email) == 0)
         let keys = t.countedSubjectKeys()
@@ -577,5 +583,36 @@ struct FastPathTests {
             #expect(Set(r.subjects.map(\.key)) == Set(whole.subjects.map(\.key)), "chunks of \(size)")
             #expect(r.kindCounts == whole.kindCounts, "chunks of \(size)")
         }
+    }
+
+    @Test("a scope holding many values of one kind (past the per-scope set) keeps each value and account id once")
+    func manyValuesInOneScope() {
+        let emails = (0..<100).map { "\"user\($0)@example.com\"" }
+        // Repeats after the set has been made, and a name given twice once it exists.
+        let repeated = json(#"{"emails": [\#((emails + emails[..<50]).joined(separator: ","))], "name": "张三", "姓名": "张三"}"#)
+        let once = json(#"{"emails": [\#(emails.joined(separator: ","))], "name": "张三"}"#)
+        #expect(repeated[.email] == 100 && repeated[.name] == 1)
+        #expect(repeated.subjects.count == 1)
+        #expect(repeated.subjects.map(\.key) == once.subjects.map(\.key))
+        #expect(repeated.kindCounts == once.kindCounts)
+        // Forty account ids (and two again) in one record; the last links the next record's person.
+        let uids = (0..<40).map { "\"u\($0)\"" } + [#""u0""#, #""u5""#]
+        let linked = json(#"[{"uid": [\#(uids.joined(separator: ","))], "email": "a@example.com"}, {"uid": "u39", "email": "b@example.com"}]"#)
+        #expect(linked.records == 2 && linked[.email] == 2)
+        #expect(linked.subjects.count == 1)
+    }
+
+    @Test("a scope with many names and addresses makes no name + address pair per combination")
+    func manyNamesAndAddressesInOneScope() {
+        // 100 × 100 pairs, past `SubjectTable.maxPairLinks`: the values count, the pairs are not
+        // made, so a later record with one of the names at one of the addresses is someone else.
+        let names = (0..<100).map { "\"张\(Character(Unicode.Scalar(0x4E00 + $0 / 10)!))\(Character(Unicode.Scalar(0x4E00 + $0 % 10)!))\"" }
+        let addresses = (0..<100).map { "\"北京市朝阳区建国路\($0)号\"" }
+        let r = json(#"[{"name": [\#(names.joined(separator: ","))], "address": [\#(addresses.joined(separator: ","))]}, {"name": \#(names[0]), "address": \#(addresses[0])}]"#)
+        #expect(r.records == 2 && r[.name] == 100 && r[.address] == 100)
+        #expect(r.subjects.count == 2)
+        // Under the bound, the pair still links: 10 × 10.
+        let few = json(#"[{"name": [\#(names[..<10].joined(separator: ","))], "address": [\#(addresses[..<10].joined(separator: ","))]}, {"name": \#(names[0]), "address": \#(addresses[0])}]"#)
+        #expect(few.subjects.count == 1)
     }
 }

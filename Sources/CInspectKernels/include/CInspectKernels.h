@@ -122,8 +122,14 @@ static inline long ck_first_identifier_start(const uint8_t *p, long from, long e
 
 /// Where a value can matter to the scan: an identifier start or 0xEF, the lead byte of the
 /// full-width forms (`０`, `＠`, `Ｘ`: EF BC/BD …).
-static inline long ck_first_scan_start(const uint8_t *p, long from, long end) {
+static inline __attribute__((always_inline)) long ck_first_scan_start(const uint8_t *p, long from, long end) {
     return ck__first(p, from, end, 2, '@', 0xEF, 0, 1, 0);
+}
+
+/// Where a plain person's name needs a closer look: a `*` (masked), or a byte that can start an
+/// organisation word (`I`, `L`, or 0x80 and above: Inc, Ltd, LLC and the Chinese words).
+static inline long ck_first_name_check(const uint8_t *p, long from, long end) {
+    return ck__first(p, from, end, 3, '*', 'I', 'L', 0, 1);
 }
 
 /// An unquoted CSV/TSV cell ends at its delimiter, LF or CR.
