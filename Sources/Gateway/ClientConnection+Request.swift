@@ -367,7 +367,7 @@ extension ClientConnection {
         let prefix = headBuffer
         headBuffer = []
         if !prefix.isEmpty {
-            prefix.withUnsafeBytes { feedRequestBody(ex, $0) }
+            prefix.withUnsafeBytes { feedRequestBody(ex, $0, owner: prefix) }
         } else if ex.requestDone && ex.mode == .holding {
             askVerdict(ex, final: true)
         }
@@ -404,7 +404,9 @@ extension ClientConnection {
     }
 
     /// Runs newly arrived bytes through the body framing and on to the upstream or the hold buffer.
-    func feedRequestBody(_ ex: Exchange, _ buf: UnsafeRawBufferPointer) {
+    /// `owner`, when given, is an array whose bytes `buf` is: held whole, it is kept as it is
+    /// rather than copied (a body that arrived with its head).
+    func feedRequestBody(_ ex: Exchange, _ buf: UnsafeRawBufferPointer, owner: [UInt8]? = nil) {
         let inspection = ex.inspection
         let used: Int
         do {
@@ -435,7 +437,11 @@ extension ClientConnection {
             }
             if ex.requestDone { setDeadline(.response, core.config.responseTimeout) }
         case .holding:
-            ex.held.append(contentsOf: body)
+            if let owner, ex.held.isEmpty, body.count == owner.count {
+                ex.held = owner
+            } else {
+                ex.held.append(contentsOf: body)
+            }
             if ex.requestDone {
                 askVerdict(ex, final: true)
             } else if ex.held.count >= core.config.holdLimit {
