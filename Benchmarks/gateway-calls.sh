@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runtime calls per proxied request (retains, releases, allocations), counted with uprobes while
-# wrk drives the small-GET load (or LOAD=post). Counts, unlike times, do not move with machine
-# load, and this VM has no hardware counters: it is how the session-6 work on the GET path was
-# steered (see RESULTS.md, issue 2).
+# wrk drives the small-GET load (or LOAD=post, or LOAD=pi: issue 6's bodies with new people in
+# every request). Counts, unlike times, do not move with machine load, and this VM has no hardware
+# counters: it is how the session-6 work on the GET path was steered (see RESULTS.md, issue 2).
 #
 #   Benchmarks/gateway-calls.sh [BINARY] [extra serve flags...]      (default .build/release/customs)
+#   LOAD=pi Benchmarks/gateway-calls.sh .build/release/customs --config Benchmarks/gateway/pi-site.yaml
 #
-# Environment: SECS=3 CONNS=64 LOAD=get|post. Needs root (perf probe) and linux-perf. The uprobes
+# Environment: SECS=3 CONNS=64 LOAD=get|post|pi. Needs root (perf probe) and linux-perf. The uprobes
 # slow the proxy down several times over; only the per-request ratios mean anything.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +23,9 @@ CUSTOMS_BIN=${1:-$ROOT/.build/release/customs}
 case $LOAD in
   get) lua=small.lua; path=/small ;;
   post) lua=post.lua; path=/post ;;
-  *) echo "LOAD is get or post" >&2; exit 2 ;;
+  # A fresh point of pi.lua's ID sequence per run, so no run repeats another's people.
+  pi) lua=pi.lua; path=/collect; export BENCH_OFFSET=$((RANDOM * 1000 + 5000000)) BENCH_BODIES="" ;;
+  *) echo "LOAD is get, post or pi" >&2; exit 2 ;;
 esac
 
 bench_install wrk nginx-light gcc linux-perf
