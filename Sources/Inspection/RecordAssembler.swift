@@ -16,8 +16,9 @@ final class RecordAssembler {
         var fragment = Fragment()
         var latitude: Coordinate?
         var longitude: Coordinate?
-        /// The numbers of a geo-named array, as written (checked when the array ends).
-        var geoNumbers: [String] = []
+        /// The numbers of a geo-named array, read as coordinates up to ±180 (nil: not one; checked
+        /// when the array ends).
+        var geoNumbers: [Coordinate?] = []
         /// The fragment's values and account ids as sets, once it holds `indexedFrom` of them
         /// (see `add(_:id:)`); the first `indexedValues` / `indexedLinks` of them are in the sets.
         var valueIndex: Set<KeyedValue>?
@@ -492,7 +493,7 @@ final class RecordAssembler {
             scopes[i].longitude = c
         default:
             if isNumber {
-                scopes[i].geoNumbers.append(String(decoding: v, as: UTF8.self))
+                scopes[i].geoNumbers.append(Coordinate(v, limit: 180))
             } else {
                 // "lat,lon" (or separated by spaces or semicolons): exactly two parts (no array per value).
                 var first = 0..<0, second = 0..<0
@@ -531,7 +532,7 @@ final class RecordAssembler {
         }
         if s.geoNumbers.count >= 2 {
             if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
-               let a = Coordinate(s.geoNumbers[0], limit: 180), let b = Coordinate(s.geoNumbers[1], limit: 180) {
+               let a = s.geoNumbers[0], let b = s.geoNumbers[1] {
                 addGeo(&s, a, b, longitudeFirst: true)
             }
             s.geoNumbers.removeAll()
