@@ -250,9 +250,10 @@ final class RecordAssembler {
 
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
     /// `inPlace`: `v` lies in the bytes the parser was just given (not a copy it assembled, decoded
-    /// or windowed), between ASCII delimiters.
+    /// or windowed), between ASCII delimiters. `clear`: no digit, `@` or 0xEF lies before it in `v`
+    /// (the parser found that while finding the value's end).
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false,
-               inPlace: Bool = false) {
+               inPlace: Bool = false, clear: Int = 0) {
         valueValidated = inPlace && inputValidated
         defer { valueValidated = false }
         if depth == 0 { openScope(key: nil) }
@@ -274,7 +275,7 @@ final class RecordAssembler {
         if v.isEmpty { return }
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
-        let first = ByteSkip.scanStart(in: v, from: 0, end: v.count)
+        let first = ByteSkip.scanStart(in: v, from: clear, end: v.count)
         // Nothing to scan, and a role that reads no plain text (a tier, a status, a note): done.
         if first == v.count {
             // (A switch, not `role.kind`: that is a call per value.)
