@@ -86,6 +86,15 @@ enum ByteSkip {
         return ck_first_string_end(p.baseAddress!, from, end)
     }
 
+    /// `stringEnd` of a string value, and `clear`: no byte `scanStart` finds lies before it.
+    @inline(__always) static func stringEnd(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int, clear: inout Int) -> Int {
+        guard from < end else { clear = end; return end }
+        var c = 0
+        let j = ck_first_string_end_clear(p.baseAddress!, from, end, &c)
+        clear = c
+        return j
+    }
+
     /// A digit or `@`: where an identifier can start.
     @inline(__always) static func identifierStart(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
         guard from < end else { return end }

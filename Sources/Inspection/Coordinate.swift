@@ -1,28 +1,37 @@
 import Foundation
 
 /// A decimal degree as written in a body: at least four decimals (about 11 m), within ±limit.
+///
+/// Held without a reference: the six-decimal form a point is normalised to is built once, from the
+/// digits, into two words (a `String` per coordinate cost an allocation past 15 bytes, a bridge
+/// retain and release per copy, and the digits were walked again for every point).
 struct Coordinate {
-    /// The text as written (ASCII: `[+-]digits.digits`).
-    var text: String
     /// The whole degrees as written (saturated at 10⁹, past any limit), and whether the fraction is all zeros:
     /// enough to compare with a limit without parsing a Double (which costs more than the rest).
     private var degrees: Int
     private var wholeDegrees: Bool
-
-    /// The value (parsed from the text; only needed for rounding past six decimals).
-    var value: Double { Double(text)! }
+    /// The value, parsed only where the digits cannot decide: a fraction past six decimals
+    /// (rounded by the formatter), or degrees on a limit with a fraction (rounding could bring
+    /// it back onto the limit). NaN elsewhere.
+    private var exact: Double
+    /// `String(format: "%.6f", value)`, little-endian in two words; `sixCount` 0 when it is longer
+    /// than sixteen bytes (only past any coordinate's limit), then formatted when asked.
+    private var six: (UInt64, UInt64) = (0, 0)
+    private var sixCount = 0
 
     /// `abs(value) <= limit`, decided from the digits. Only a fraction past the limit itself is
     /// parsed: rounding to a Double could bring it back onto the limit.
     func within(_ limit: Int) -> Bool {
         if degrees != limit { return degrees < limit }
-        return wholeDegrees || abs(value) <= Double(limit)
+        return wholeDegrees || abs(exact) <= Double(limit)
     }
 
     init?(_ v: UnsafeBufferPointer<UInt8>, limit: Int) {
         var i = 0
         let n = v.count
-        if i < n && (v[i] == UInt8(ascii: "+") || v[i] == UInt8(ascii: "-")) { i += 1 }
+        let negative = n > 0 && v[0] == UInt8(ascii: "-")
+        if i < n && (v[i] == UInt8(ascii: "+") || negative) { i += 1 }
+        let sign = i
         var degrees = 0
         while i < n && isDigit(v[i]) { degrees = min(1_000_000_000, degrees * 10 + Int(v[i] &- 0x30)); i += 1 }
         guard i < n, v[i] == UInt8(ascii: ".") else { return nil }
@@ -30,11 +39,39 @@ struct Coordinate {
         i += 1
         var whole = true
         while i < n && isDigit(v[i]) { if v[i] != UInt8(ascii: "0") { whole = false }; i += 1 }
-        guard i == n, n - dot - 1 >= 4 else { return nil }
-        text = String(decoding: v, as: UTF8.self)
+        let decimals = n - dot - 1
+        guard i == n, decimals >= 4 else { return nil }
+        // The whole degrees without leading zeros (one zero kept before the dot; none written: "0").
+        var s = sign
+        while s < dot - 1 && v[s] == UInt8(ascii: "0") { s += 1 }
+        let fromDigits = decimals <= 6 && dot - s <= 8
         self.degrees = degrees
         wholeDegrees = whole
+        let onLimit = !whole && (degrees == limit || degrees == 90 || degrees == 180)
+        exact = fromDigits && !onLimit ? .nan : Double(String(decoding: v, as: UTF8.self))!
         guard within(limit) else { return nil }
+        if fromDigits {
+            // Up to six decimals as written are that text exactly (a degree has at most nine
+            // significant digits here, far inside a Double's precision).
+            var k = 0
+            if negative { put(UInt8(ascii: "-"), at: &k) }
+            if s == dot { put(UInt8(ascii: "0"), at: &k) }
+            for j in s..<n { put(v[j], at: &k) }
+            for _ in decimals..<6 { put(UInt8(ascii: "0"), at: &k) }
+            sixCount = k
+        } else {
+            let f = String(format: "%.6f", exact).utf8
+            if f.count <= 16 {
+                var k = 0
+                for b in f { put(b, at: &k) }
+                sixCount = k
+            }
+        }
+    }
+
+    @inline(__always) private mutating func put(_ b: UInt8, at k: inout Int) {
+        if k < 8 { six.0 |= UInt64(b) << (8 * k) } else { six.1 |= UInt64(b) << (8 * (k - 8)) }
+        k += 1
     }
 
     init?(_ s: String, limit: Int) {
@@ -43,26 +80,14 @@ struct Coordinate {
         self = c
     }
 
-    /// `String(format: "%.6f", value)`. Up to six decimals as written are that text exactly (a
-    /// degree has at most nine significant digits here, far inside a Double's precision), so it is
-    /// built from the digits; longer fractions are rounded by the formatter.
+    /// `String(format: "%.6f", value)`.
     func appendSixDecimals(to out: inout [UInt8]) {
-        var t = text
-        let done: Bool = t.withUTF8 { u in
-            var i = 0
-            let negative = u[0] == UInt8(ascii: "-")
-            if u[0] == UInt8(ascii: "-") || u[0] == UInt8(ascii: "+") { i = 1 }
-            var dot = i
-            while u[dot] != UInt8(ascii: ".") { dot += 1 }
-            guard u.count - dot - 1 <= 6 else { return false }
-            if negative { out.append(UInt8(ascii: "-")) }
-            var s = i
-            while s < dot - 1 && u[s] == UInt8(ascii: "0") { s += 1 }
-            if s == dot { out.append(UInt8(ascii: "0")) } else { out.append(contentsOf: u[s..<dot]) }
-            out.append(contentsOf: u[dot..<u.count])
-            for _ in 0..<(6 - (u.count - dot - 1)) { out.append(UInt8(ascii: "0")) }
-            return true
+        guard sixCount > 0 else {
+            out.append(contentsOf: String(format: "%.6f", exact).utf8)
+            return
         }
-        if !done { out.append(contentsOf: String(format: "%.6f", value).utf8) }
+        var words = (six.0.littleEndian, six.1.littleEndian)
+        let k = sixCount
+        withUnsafeBytes(of: &words) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<k])) }
     }
 }

@@ -118,14 +118,18 @@ final class DelimitedParser: BodyParser {
 
     private var currentRole: FieldRole? { column < headerRoles.count ? headerRoles[column] : nil }
 
+    // The flush closures do not outlive the call: the assembler is passed to them unretained (a
+    // capture of self was a retain and release per cut or quoted cell).
     private func appendCell(_ s: UnsafeBufferPointer<UInt8>) {
         let role = currentRole
-        cell.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+        let a = Unmanaged.passUnretained(assembler)
+        cell.append(s) { chunk in a._withUnsafeGuaranteedRef { $0.value(key: nil, baseRole: role, chunk) } }
     }
 
     private func appendCell(_ c: UInt8) {
         let role = currentRole
-        cell.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+        let a = Unmanaged.passUnretained(assembler)
+        cell.append(c) { chunk in a._withUnsafeGuaranteedRef { $0.value(key: nil, baseRole: role, chunk) } }
     }
 
     private func endCell() {

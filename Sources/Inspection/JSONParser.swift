@@ -121,7 +121,10 @@ final class JSONParser: BodyParser {
             switch state {
             case .string:
                 // Copy the run of plain characters in one go.
-                var j = ByteSkip.stringEnd(in: bytes, from: i, end: n)
+                // A long value's run is found in one pass with where its scan could start
+                // (`clear`): a long note is then not read again by the assembler's scan.
+                var clear = i
+                var j = stringIsKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
                 // A whole value inside this chunk is inspected where it lies, without a copy. The
                 // cycle name → `: "` → value → `, "` → name… stays in this loop while strings lie
                 // whole in the chunk, instead of one round of the machine per string.
@@ -129,13 +132,14 @@ final class JSONParser: BodyParser {
                     if stringIsKey {
                         memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
                     } else {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
+                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true,
+                                        clear: clear - i)
                         try valueDone()
                     }
                     j = towardNextString(bytes, from: j + 1)
                     offset += j - i; i = j
                     guard state == .string, i < n else { break }
-                    j = ByteSkip.stringEnd(in: bytes, from: i, end: n)
+                    j = stringIsKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
                 }
                 // Left the cycle on something else (a bracket, a number…) or the chunk's end.
                 if state != .string || i >= n { continue }

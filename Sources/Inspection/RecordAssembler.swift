@@ -16,8 +16,9 @@ final class RecordAssembler {
         var fragment = Fragment()
         var latitude: Coordinate?
         var longitude: Coordinate?
-        /// The numbers of a geo-named array, as written (checked when the array ends).
-        var geoNumbers: [String] = []
+        /// The numbers of a geo-named array, read as coordinates up to ±180 (nil: not one; checked
+        /// when the array ends).
+        var geoNumbers: [Coordinate?] = []
         /// The fragment's values and account ids as sets, once it holds `indexedFrom` of them
         /// (see `add(_:id:)`); the first `indexedValues` / `indexedLinks` of them are in the sets.
         var valueIndex: Set<KeyedValue>?
@@ -249,9 +250,10 @@ final class RecordAssembler {
 
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
     /// `inPlace`: `v` lies in the bytes the parser was just given (not a copy it assembled, decoded
-    /// or windowed), between ASCII delimiters.
+    /// or windowed), between ASCII delimiters. `clear`: no digit, `@` or 0xEF lies before it in `v`
+    /// (the parser found that while finding the value's end).
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false,
-               inPlace: Bool = false) {
+               inPlace: Bool = false, clear: Int = 0) {
         valueValidated = inPlace && inputValidated
         defer { valueValidated = false }
         if depth == 0 { openScope(key: nil) }
@@ -273,7 +275,7 @@ final class RecordAssembler {
         if v.isEmpty { return }
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
-        let first = ByteSkip.scanStart(in: v, from: 0, end: v.count)
+        let first = ByteSkip.scanStart(in: v, from: clear, end: v.count)
         // Nothing to scan, and a role that reads no plain text (a tier, a status, a note): done.
         if first == v.count {
             // (A switch, not `role.kind`: that is a call per value.)
@@ -492,7 +494,7 @@ final class RecordAssembler {
             scopes[i].longitude = c
         default:
             if isNumber {
-                scopes[i].geoNumbers.append(String(decoding: v, as: UTF8.self))
+                scopes[i].geoNumbers.append(Coordinate(v, limit: 180))
             } else {
                 // "lat,lon" (or separated by spaces or semicolons): exactly two parts (no array per value).
                 var first = 0..<0, second = 0..<0
@@ -531,7 +533,7 @@ final class RecordAssembler {
         }
         if s.geoNumbers.count >= 2 {
             if s.geoNumbers.count == 2 || s.geoNumbers.count == 3,
-               let a = Coordinate(s.geoNumbers[0], limit: 180), let b = Coordinate(s.geoNumbers[1], limit: 180) {
+               let a = s.geoNumbers[0], let b = s.geoNumbers[1] {
                 addGeo(&s, a, b, longitudeFirst: true)
             }
             s.geoNumbers.removeAll()

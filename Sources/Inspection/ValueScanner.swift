@@ -209,8 +209,9 @@ struct ValueScanner {
         var ls = start
         while ls > 0 && start - ls < 3 && isAlpha(v[ls - 1]) { ls -= 1 }
         if ls > 0 && (Self.glues(v[ls - 1])) { return }
-        // Most letter-prefixed numbers are order or customer ids: the letters are read in place, and
-        // an array of them is made only for an identifier (or the rare Hong Kong ID check).
+        // Most letter-prefixed numbers are order or customer ids: the letters are read in place, an
+        // identifier is passed on as the bytes it lies in, and an array of the letters is made only
+        // for the rare Hong Kong ID check.
         let letterCount = start - ls
         guard letterCount <= 2, isUpper(v[ls]), isUpper(v[start - 1]) else { return }
         var letters: [UInt8] { Array(v[ls..<start]) }
@@ -229,12 +230,13 @@ struct ValueScanner {
             let six = UnsafeBufferPointer(rebasing: digits[0..<6])
             let check = count == 7 ? digits[6] : after
             if Checksums.hkID(letters: letters, digits: six, check: check) {
-                Self.emit(.hkID, letters + Array(six) + [check], found)
+                // Letters, six digits and the check are the run as written (`X1234567`, `X123456A`).
+                found(Identifier(kind: .hkID, normalized: UnsafeBufferPointer(rebasing: v[ls..<(start + 7)])))
             }
             return
         }
         if letterCount == 1 && count == 9 && Checksums.twID(letter: v[ls], digits: digits) {
-            Self.emit(.twID, letters + Array(digits), found)
+            found(Identifier(kind: .twID, normalized: UnsafeBufferPointer(rebasing: v[ls..<(start + count)])))
             return
         }
         let l0 = v[start - 1]
@@ -249,7 +251,8 @@ struct ValueScanner {
         default: passport = role == .passport && count >= 7 && count <= 9
         }
         if passport {
-            Self.emit(.passport, letters + Array(digits), found)
+            // Letters and digits as written: one group, so they lie together in the value.
+            found(Identifier(kind: .passport, normalized: UnsafeBufferPointer(rebasing: v[ls..<(start + count)])))
         }
     }
 }

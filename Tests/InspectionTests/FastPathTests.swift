@@ -388,6 +388,40 @@ struct FastPathTests {
         }
     }
 
+    @Test("a string value's end found with where its scan could start: the same end, and no scan-start byte before `clear`")
+    func stringEndClear() {
+        var rng = SplitMix64(state: 11)
+        func check(_ bytes: [UInt8]) -> Bool {
+            bytes.withUnsafeBufferPointer { p in
+                for from in 0...p.count {
+                    var clear = -1
+                    let j = ByteSkip.stringEnd(in: p, from: from, end: p.count, clear: &clear)
+                    let scan = ByteSkip.scanStart(in: p, from: from, end: p.count)
+                    guard j == ByteSkip.stringEnd(in: p, from: from, end: p.count), clear >= from, clear <= j,
+                          scan >= clear else {
+                        Issue.record("end \(j), clear \(clear), scan start \(scan) in \(Array(p)) from \(from)")
+                        return false
+                    }
+                }
+                return true
+            }
+        }
+        for n in 0...120 {
+            for round in 0..<3 {
+                let bytes = round == 2 ? (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) } : Self.randomBytes(n, &rng)
+                guard check(bytes) else { return }
+            }
+        }
+        // A long note: one digit, `@`, 0xEF or other high byte at every position, the end after it or before it.
+        for hit: UInt8 in [0x35, 0x40, 0xEF, 0xE4] {
+            for at in 0..<200 {
+                var bytes = [UInt8](repeating: UInt8(ascii: "x"), count: 200)
+                bytes[at] = hit
+                guard check(bytes + [0x22]), check(Array(bytes[..<at]) + [0x5C] + Array(bytes[at...])) else { return }
+            }
+        }
+    }
+
     @Test("kernels over long runs without a match (64 bytes a step): one byte of the class at every position of 0–300 bytes")
     func kernelRuns() {
         let n = 300

@@ -110,6 +110,32 @@ static inline long ck_first_string_end(const uint8_t *p, long from, long end) {
     return ck__first(p, from, end, 2, '"', '\\', 0, 0, 0);
 }
 
+/// `ck_first_string_end` of a string value, and *clear: no byte of `ck_first_scan_start`'s class
+/// lies in p[from, *clear). A run ended in its first sixteen bytes is only found (*clear = from:
+/// short values are scanned cheaply again); past them the run's end and the first digit, `@` or
+/// byte ≥ 0x80 are found in one pass, so a long note is read once, not twice.
+static inline __attribute__((always_inline)) long ck_first_string_end_clear(const uint8_t *p, long from, long end,
+                                                                            long *clear) {
+    *clear = from;
+#if defined(__SSE2__)
+    if (end - from >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(p + from));
+        unsigned e = ck__mask16(v, 2, '"', '\\', 0, 0, 0);
+        if (e) return from + __builtin_ctz(e);
+        unsigned s = ck__mask16(v, 1, '@', 0, 0, 1, 1);
+        if (s) {
+            *clear = from + __builtin_ctz(s);
+            return ck_first_string_end(p, from + 16, end);
+        }
+        long k = ck__first(p, from + 16, end, 3, '"', '\\', '@', 1, 1);
+        *clear = k;
+        if (k == end || p[k] == '"' || p[k] == '\\') return k;
+        return ck_first_string_end(p, k, end);
+    }
+#endif
+    return ck_first_string_end(p, from, end);
+}
+
 /// The first byte that is not ASCII (0x80 or above).
 static inline long ck_first_non_ascii(const uint8_t *p, long from, long end) {
     return ck__first(p, from, end, 0, 0, 0, 0, 0, 1);
