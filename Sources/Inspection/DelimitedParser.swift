@@ -133,10 +133,10 @@ final class DelimitedParser: BodyParser {
     }
 
     private func endCell() {
-        // An empty cell needs no access to the buffer (which would retain it for the call).
         if cell.isEmpty { endCell(UnsafeBufferPointer(start: nil, count: 0)); return }
-        cell.bytes.withUnsafeBufferPointer { endCell($0) }
-        cell.bytes.removeAll(keepingCapacity: true)
+        // The cell's bytes stay where they are while it is ended (nothing appends to the buffer).
+        endCell(cell.bytes)
+        cell.removeAll()
     }
 
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).

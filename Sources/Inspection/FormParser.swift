@@ -21,7 +21,7 @@ final class FormParser: BodyParser {
     /// Ready for the next body of a reused state; field names and their roles are kept (emptied once full).
     func reset() {
         key.removeAll(keepingCapacity: true)
-        value.bytes.removeAll(keepingCapacity: value.bytes.capacity <= 65_536)
+        value.removeAll(keepingUpTo: 65_536)
         inValue = false
         group = nil
         opened = false
@@ -57,8 +57,8 @@ final class FormParser: BodyParser {
             // A value's run up to the next `&` goes in at once when it cannot reach the scan
             // window's limit (below it no byte spills); else a byte at a time, spilling as it fills.
             let j = ByteSkip.byte(UInt8(ascii: "&"), in: bytes, from: i, end: n)
-            if value.bytes.count + (j - i) <= value.limit {
-                value.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+            if value.count + (j - i) <= value.limit {
+                value.appendUnlimited(UnsafeBufferPointer(rebasing: bytes[i..<j]))
             } else {
                 for k in i..<j { value.append(bytes[k]) { chunk in spill(chunk) } }
             }
@@ -84,7 +84,7 @@ final class FormParser: BodyParser {
     }
 
     private func pair() {
-        defer { key.removeAll(keepingCapacity: true); value.bytes.removeAll(keepingCapacity: true); inValue = false }
+        defer { key.removeAll(keepingCapacity: true); value.removeAll(); inValue = false }
         guard !key.isEmpty else { return }
         if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
         let info = key.withUnsafeBufferPointer { nameInfo($0) }
@@ -94,8 +94,8 @@ final class FormParser: BodyParser {
             if let prefix = info.prefix { assembler.openScope(key: Substring(prefix)) }
         }
         // Decoded where it lies (decoding never lengthens; the buffer is emptied after the pair).
-        let count = value.bytes.withUnsafeMutableBufferPointer { Self.percentDecodeInPlace($0) }
-        value.bytes.withUnsafeBufferPointer { assembler.value(key: nil, baseRole: info.role, UnsafeBufferPointer(rebasing: $0[..<count])) }
+        let count = Self.percentDecodeInPlace(value.mutableBytes)
+        assembler.value(key: nil, baseRole: info.role, UnsafeBufferPointer(rebasing: value.bytes[..<count]))
     }
 
     /// `percentDecode` written over its own input, from the start; returns the decoded length.

@@ -78,7 +78,7 @@ final class JSONParser: BodyParser {
     func reset() {
         state = .value
         depth = 0
-        token.bytes.removeAll(keepingCapacity: token.bytes.capacity <= 65_536)
+        token.removeAll(keepingUpTo: 65_536)
         stringIsKey = false
         highSurrogate = 0
         literal.removeAll(keepingCapacity: true)
@@ -336,7 +336,7 @@ final class JSONParser: BodyParser {
     /// keeps its first `maxNameBytes`; a value's bytes go in at once when they cannot reach the
     /// limit (below it no byte spills), else a byte at a time.
     private func appendDecoded(_ s: UnsafeBufferPointer<UInt8>) {
-        if stringIsKey || token.bytes.count + s.count <= token.limit { appendToken(s); return }
+        if stringIsKey || token.count + s.count <= token.limit { appendToken(s); return }
         let role = valueRole
         for c in s { token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) } }
     }
@@ -375,13 +375,13 @@ final class JSONParser: BodyParser {
     // MARK: tokens
 
     @inline(__always) private func appendByte(_ c: UInt8) {
-        if stringIsKey { if token.bytes.count < Self.maxNameBytes { token.bytes.append(c) }; return }
+        if stringIsKey { if token.count < Self.maxNameBytes { token.appendUnlimited(c) }; return }
         let role = valueRole
         token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
 
     @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
-        if stringIsKey { token.bytes.append(contentsOf: s.prefix(max(0, Self.maxNameBytes - token.bytes.count))); return }
+        if stringIsKey { token.appendUnlimited(UnsafeBufferPointer(rebasing: s.prefix(max(0, Self.maxNameBytes - token.count)))); return }
         let role = valueRole
         token.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
     }
@@ -389,8 +389,8 @@ final class JSONParser: BodyParser {
     private func appendScalar(_ v: UInt32) {
         var (packed, count) = encodeEscaped(v)
         if stringIsKey {
-            for _ in 0..<count where token.bytes.count < Self.maxNameBytes {
-                token.bytes.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8
+            for _ in 0..<count where token.count < Self.maxNameBytes {
+                token.appendUnlimited(UInt8(truncatingIfNeeded: packed)); packed >>= 8
             }
             return
         }
@@ -424,8 +424,8 @@ final class JSONParser: BodyParser {
 
     private func endString() throws(UninspectableError) {
         if stringIsKey {
-            token.bytes.withUnsafeBufferPointer { memberName($0) }
-            token.bytes.removeAll(keepingCapacity: true)
+            memberName(token.bytes)
+            token.removeAll()
             return
         }
         let role = valueRole

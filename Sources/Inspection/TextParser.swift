@@ -31,7 +31,7 @@ final class TextParser: BodyParser {
 
     private func endLine() {
         let blank = line.bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-        if blank { line.bytes.removeAll(keepingCapacity: true); return }
+        if blank { line.removeAll(); return }
         assembler.beginRecord()
         line.take { v in names.people(in: v, assembler: assembler) }
         assembler.endRecord()

@@ -6,30 +6,17 @@ import Foundation
 /// Identity inside a body (dedup, linking records, per-kind counts) needs only equality, so values
 /// are interned by a fast seeded hash and an exact byte comparison; the HMAC that leaves the
 /// process (`SubjectKeys`) is computed lazily, once per value that becomes a subject key or is
-/// reported. The bytes live in one arena and the slots in one flat open-addressing table, so a
-/// value costs no allocation once the arrays have grown.
+/// reported. The bytes live in one arena and the slots in one flat open-addressing table, in
+/// storage the table owns (`ValueTableStore`): a value costs no allocation once it has grown, and
+/// a new value is written through pointers after one uniqueness check, not one per array.
 struct ValueTable {
     /// Kind tag of account ids (link values that are never counted or keyed).
     static let accountTag: UInt8 = 0xFF
 
-    private struct Entry {
-        var start: Int32
-        var length: Int32
-        var hash: UInt64
-        var tag: UInt8
-        /// Seen in a committed person (counted in the per-kind distinct counts).
-        var counted: Bool
-    }
-
-    /// The values' bytes: the first `arenaUsed` are in use (the array only grows, so a value is
-    /// copied in through one buffer, not `append(contentsOf:)`'s generic path).
-    private var arena: [UInt8] = []
-    private var arenaUsed = 0
-    private var entries: [Entry] = []
-    /// Open addressing, linear probing; entry index + 1, 0 = empty. Capacity is a power of two.
-    private var slots: [Int32] = Array(repeating: 0, count: 256)
-    /// Per entry, its key once made; grown to `entries.count` only when keys are asked for (at
-    /// the end of a body), not per value interned.
+    /// Copied before a write when shared (the table stays a value).
+    private var store: ValueTableStore
+    /// Per entry, its key once made; grown to `count` only when keys are asked for (at the end of
+    /// a body), not per value interned.
     private var hmacs: [SubjectKey?] = []
     /// Distinct values in committed people, per kind tag (`countedValues`).
     private(set) var countedPerKind = [Int](repeating: 0, count: KindSet.all.count)
@@ -39,52 +26,56 @@ struct ValueTable {
 
     init(secret: [UInt8]) {
         hasher = KeyHasher.shared(secret: secret)
-        arena = [UInt8](repeating: 0, count: 4096)
-        entries.reserveCapacity(128)
+        store = ValueTableStore(entryCapacity: 128, slotCount: 256, arenaCapacity: 4096)
     }
 
-    var count: Int { entries.count }
+    var count: Int { store.entryCount }
+
+    @inline(__always) private mutating func writable() -> ValueTableStore {
+        if !isKnownUniquelyReferenced(&store) { store = store.copy() }
+        return store
+    }
 
     /// Empty again for the next body of a reused state, keeping the storage (slots grown by a
     /// large body are made small again, so small bodies do not clear them).
     mutating func reset() {
-        arenaUsed = 0
-        entries.removeAll(keepingCapacity: true)
+        writable().removeAll(slotsUpTo: 4096, smallSlots: 256)
         hmacs.removeAll(keepingCapacity: true)
-        if slots.count > 4096 {
-            slots = Array(repeating: 0, count: 256)
-        } else {
-            slots.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-        }
         countedPerKind.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
     /// Bytes of storage held (to decide whether a state is worth keeping for the next body).
-    var footprint: Int { arena.capacity + entries.capacity * MemoryLayout<Entry>.stride + slots.capacity * 4 + hmacs.capacity * 17 }
+    var footprint: Int { store.footprint + hmacs.capacity * 17 }
 
     /// The id of (tag, bytes), adding it if new.
     mutating func intern(tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
         let h = ValueHash.hash(bytes, tag: tag, seed: hashSeed)
-        let mask = slots.count - 1
+        let (found, s) = probe(h, tag: tag, bytes)
+        if found >= 0 { return found }
+        let t = writable()
+        let id = Int32(t.entryCount)
+        let start = t.arenaUsed, n = bytes.count
+        t.appendEntry(ValueTableEntry(start: Int32(start), length: Int32(n), hash: h, tag: tag, counted: false))
+        if t.arenaCapacity < start + n { t.growArena(to: max(start + n, 2 * t.arenaCapacity)) }
+        if let from = bytes.baseAddress { ByteSkip.copy(from, to: t.arena + start, count: n) }
+        t.arenaUsed = start + n
+        t.slots[s] = id + 1
+        if t.entryCount * 2 > t.slotCount { t.growSlots() }
+        return id
+    }
+
+    /// The id of (tag, bytes) if held (else -1), and the slot where the probe ended.
+    @inline(__always) private func probe(_ h: UInt64, tag: UInt8, _ bytes: UnsafeBufferPointer<UInt8>) -> (Int32, Int) {
+        let slots = store.slots, entries = store.entries
+        let mask = store.slotCount - 1
         var s = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = slots[s]
-            if e == 0 { break }
+            if e == 0 { return (-1, s) }
             let entry = entries[Int(e - 1)]
-            if entry.hash == h && entry.tag == tag && Int(entry.length) == bytes.count && equal(entry, bytes) { return e - 1 }
+            if entry.hash == h && entry.tag == tag && Int(entry.length) == bytes.count && equal(entry, bytes) { return (e - 1, s) }
             s = (s + 1) & mask
         }
-        let id = Int32(entries.count)
-        let start = arenaUsed, n = bytes.count
-        entries.append(Entry(start: Int32(start), length: Int32(n), hash: h, tag: tag, counted: false))
-        if arena.count < start + n { arena.append(contentsOf: repeatElement(0, count: max(start + n, 2 * arena.count) - arena.count)) }
-        if let from = bytes.baseAddress {
-            arena.withUnsafeMutableBufferPointer { ByteSkip.copy(from, to: $0.baseAddress! + start, count: n) }
-        }
-        arenaUsed = start + n
-        slots[s] = id + 1
-        if entries.count * 2 > slots.count { grow() }
-        return id
     }
 
     mutating func intern(_ kind: DetectorKind, _ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
@@ -96,35 +87,27 @@ struct ValueTable {
         return t.withUTF8 { intern(tag: kind.tag, $0) }
     }
 
-    private func equal(_ e: Entry, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        arena.withUnsafeBufferPointer { a in
-            guard let base = bytes.baseAddress, e.length > 0 else { return true }
-            return ByteSkip.equal(a.baseAddress! + Int(e.start), base, count: Int(e.length))
-        }
+    private func equal(_ e: ValueTableEntry, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, e.length > 0 else { return true }
+        return ByteSkip.equal(store.arena + Int(e.start), base, count: Int(e.length))
     }
 
-    private mutating func grow() {
-        var bigger = [Int32](repeating: 0, count: slots.count * 2)
-        let mask = bigger.count - 1
-        for (i, e) in entries.enumerated() {
-            var s = Int(truncatingIfNeeded: e.hash) & mask
-            while bigger[s] != 0 { s = (s + 1) & mask }
-            bigger[s] = Int32(i + 1)
-        }
-        slots = bigger
+    /// The bytes of entry `e`.
+    private func bytes(_ e: ValueTableEntry) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: store.arena + Int(e.start), count: Int(e.length))
     }
 
     /// Marks the values of a committed person; counts each once per kind. Most values of a
     /// person are new: the tables are written through one buffer each, not checked per write.
-    mutating func markCounted(_ p: Fragment) {
-        guard p.contains(where: { !entries[Int($0.id)].counted }) else { return }
-        entries.withUnsafeMutableBufferPointer { entries in
-            countedPerKind.withUnsafeMutableBufferPointer { perKind in
-                for k in 0..<p.count where !entries[Int(p.value(k).id)].counted {
-                    let v = p.value(k)
-                    entries[Int(v.id)].counted = true
-                    perKind[Int(entries[Int(v.id)].tag)] += 1
-                }
+    @inline(__always) mutating func markCounted(_ p: Fragment) {
+        let read = store.entries
+        guard p.contains(where: { !read[Int($0.id)].counted }) else { return }
+        let entries = writable().entries
+        countedPerKind.withUnsafeMutableBufferPointer { perKind in
+            for k in 0..<p.count where !entries[Int(p.value(k).id)].counted {
+                let v = p.value(k)
+                entries[Int(v.id)].counted = true
+                perKind[Int(entries[Int(v.id)].tag)] += 1
             }
         }
     }
@@ -135,16 +118,14 @@ struct ValueTable {
     mutating func subjectKey(_ id: Int32) -> SubjectKey {
         coverHMACs()
         if let k = hmacs[Int(id)] { return k }
-        let e = entries[Int(id)]
-        let k = arena.withUnsafeBufferPointer { a in
-            hasher.key(tag: e.tag, UnsafeBufferPointer(rebasing: a[Int(e.start)..<Int(e.start + e.length)]))
-        }
+        let e = store.entries[Int(id)]
+        let k = hasher.key(tag: e.tag, bytes(e))
         hmacs[Int(id)] = k
         return k
     }
 
     private mutating func coverHMACs() {
-        if hmacs.count < entries.count { hmacs.append(contentsOf: repeatElement(nil, count: entries.count - hmacs.count)) }
+        if hmacs.count < count { hmacs.append(contentsOf: repeatElement(nil, count: count - hmacs.count)) }
     }
 
     /// Whether `prepareKeys` computes anything (the CPU runs two HMACs at once).
@@ -154,15 +135,13 @@ struct ValueTable {
     /// SHA-256 block, and an odd one left over, stay for `subjectKey` to make on demand).
     mutating func prepareKeys(_ ids: [Int32]) {
         coverHMACs()
+        let entries = store.entries
         var pending: Int32 = -1
         for id in ids where hmacs[Int(id)] == nil && id != pending {
             guard hasher.fitsOneBlock(tag: entries[Int(id)].tag, count: Int(entries[Int(id)].length)) else { continue }
             guard pending >= 0 else { pending = id; continue }
             let a = entries[Int(pending)], b = entries[Int(id)]
-            let (ka, kb) = arena.withUnsafeBufferPointer { r in
-                hasher.keys(tag: a.tag, UnsafeBufferPointer(rebasing: r[Int(a.start)..<Int(a.start + a.length)]),
-                            tag: b.tag, UnsafeBufferPointer(rebasing: r[Int(b.start)..<Int(b.start + b.length)]))
-            }
+            let (ka, kb) = hasher.keys(tag: a.tag, bytes(a), tag: b.tag, bytes(b))
             hmacs[Int(pending)] = ka
             hmacs[Int(id)] = kb
             pending = -1
@@ -173,50 +152,144 @@ struct ValueTable {
     func masked(_ id: Int32) -> String { asciiMask(id)?.string ?? maskedByCharacters(id) }
 
     /// `masked(id)` as a subject holds it, made without a `String` in the common (ASCII) case.
-    func maskText(_ id: Int32) -> MaskText { asciiMask(id) ?? MaskText(maskedByCharacters(id)) }
+    @inline(__always) func maskText(_ id: Int32) -> MaskText { asciiMask(id) ?? MaskText(maskedByCharacters(id)) }
 
     /// Identifiers are ASCII: when the last five bytes are ASCII and none is a CR, each of the last
     /// four is a character of its own (only CR LF joins two ASCII scalars, and nothing non-ASCII can
     /// join the fourth-last), so the mask is made from the bytes, without walking grapheme clusters.
-    private func asciiMask(_ id: Int32) -> MaskText? {
-        let e = entries[Int(id)]
+    @inline(__always) private func asciiMask(_ id: Int32) -> MaskText? {
+        let e = store.entries[Int(id)]
         let n = Int(e.length), start = Int(e.start)
-        return arena.withUnsafeBufferPointer { a in
-            #if _endian(little)
-            if n >= 5 && start + n >= 8, let base = a.baseAddress {
-                // The word ending at the value's end (earlier bytes are the arena's): its top five
-                // bytes are the ones checked, its top four the tail.
-                let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: start + n - 8, as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-                let noCR = (w ^ (ones &* 0x0D)) | 0xFF_FFFF
-                guard w & highs & ~0xFF_FFFF == 0, (noCR &- ones) & ~noCR & highs == 0 else { return nil }
-                return MaskText(asterisksAndTail: w & 0xFFFF_FFFF_0000_0000 | 0x2A2A_2A2A)
-            }
-            #endif
-            guard a[max(start, start + n - 5)..<(start + n)].allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return nil }
-            let tail = a[max(start, start + n - 4)..<(start + n)]
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { b in
-                for k in 0..<4 { b[k] = UInt8(ascii: "*") }
-                for (k, c) in tail.enumerated() { b[4 + k] = c }
-                return MaskText(utf8: UnsafeBufferPointer(rebasing: b[0..<(4 + tail.count)]))
-            }
+        let a = UnsafeBufferPointer(start: store.arena, count: store.arenaUsed)
+        #if _endian(little)
+        if n >= 5 && start + n >= 8, let base = a.baseAddress {
+            // The word ending at the value's end (earlier bytes are the arena's): its top five
+            // bytes are the ones checked, its top four the tail.
+            let w = UnsafeRawPointer(base).loadUnaligned(fromByteOffset: start + n - 8, as: UInt64.self)
+            let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+            let noCR = (w ^ (ones &* 0x0D)) | 0xFF_FFFF
+            guard w & highs & ~0xFF_FFFF == 0, (noCR &- ones) & ~noCR & highs == 0 else { return nil }
+            return MaskText(asterisksAndTail: w & 0xFFFF_FFFF_0000_0000 | 0x2A2A_2A2A)
+        }
+        #endif
+        guard a[max(start, start + n - 5)..<(start + n)].allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else { return nil }
+        let tail = a[max(start, start + n - 4)..<(start + n)]
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 8) { b in
+            for k in 0..<4 { b[k] = UInt8(ascii: "*") }
+            for (k, c) in tail.enumerated() { b[4 + k] = c }
+            return MaskText(utf8: UnsafeBufferPointer(rebasing: b[0..<(4 + tail.count)]))
         }
     }
 
     private func maskedByCharacters(_ id: Int32) -> String {
-        let e = entries[Int(id)]
-        return arena.withUnsafeBufferPointer { a in
-            "****" + String(String(decoding: a[Int(e.start)..<Int(e.start + e.length)], as: UTF8.self).suffix(4))
-        }
+        "****" + String(String(decoding: bytes(store.entries[Int(id)]), as: UTF8.self).suffix(4))
     }
 
     /// Every counted value's `SubjectKeys` key, per kind (accuracy tooling only: one HMAC per value).
     mutating func countedSubjectKeys() -> [DetectorKind: Set<SubjectKey>] {
         var out: [DetectorKind: Set<SubjectKey>] = [:]
-        for i in entries.indices where entries[i].counted {
-            out[KindSet.all[Int(entries[i].tag)], default: []].insert(subjectKey(Int32(i)))
+        for i in 0..<count where store.entries[i].counted {
+            out[KindSet.all[Int(store.entries[i].tag)], default: []].insert(subjectKey(Int32(i)))
         }
         return out
+    }
+}
+
+/// One interned value: where its bytes lie in the arena, its hash and kind tag.
+struct ValueTableEntry {
+    var start: Int32
+    var length: Int32
+    var hash: UInt64
+    var tag: UInt8
+    /// Seen in a committed person (counted in the per-kind distinct counts).
+    var counted: Bool
+}
+
+/// `ValueTable`'s entries, slots (open addressing, linear probing; entry index + 1, 0 = empty;
+/// a power of two of them) and value bytes (the first `arenaUsed`), each one allocation that only
+/// grows. Shared by copies of a table until one of them writes (`ValueTable.writable`).
+final class ValueTableStore {
+    private(set) var entries: UnsafeMutablePointer<ValueTableEntry>
+    private(set) var entryCount = 0
+    private var entryCapacity: Int
+    private(set) var slots: UnsafeMutablePointer<Int32>
+    private(set) var slotCount: Int
+    private(set) var arena: UnsafeMutablePointer<UInt8>
+    var arenaUsed = 0
+    private(set) var arenaCapacity: Int
+
+    init(entryCapacity: Int, slotCount: Int, arenaCapacity: Int) {
+        self.entryCapacity = entryCapacity
+        self.slotCount = slotCount
+        self.arenaCapacity = arenaCapacity
+        entries = .allocate(capacity: entryCapacity)
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+        arena = .allocate(capacity: arenaCapacity)
+    }
+
+    deinit {
+        entries.deallocate()
+        slots.deallocate()
+        arena.deallocate()
+    }
+
+    func copy() -> ValueTableStore {
+        let c = ValueTableStore(entryCapacity: entryCapacity, slotCount: slotCount, arenaCapacity: arenaCapacity)
+        c.entries.initialize(from: entries, count: entryCount)
+        c.entryCount = entryCount
+        c.slots.update(from: slots, count: slotCount)
+        c.arena.initialize(from: arena, count: arenaUsed)
+        c.arenaUsed = arenaUsed
+        return c
+    }
+
+    var footprint: Int { arenaCapacity + entryCapacity * MemoryLayout<ValueTableEntry>.stride + slotCount * 4 }
+
+    @inline(__always) func appendEntry(_ e: ValueTableEntry) {
+        if entryCount == entryCapacity {
+            let bigger = UnsafeMutablePointer<ValueTableEntry>.allocate(capacity: 2 * entryCapacity)
+            bigger.initialize(from: entries, count: entryCount)
+            entries.deallocate()
+            entries = bigger
+            entryCapacity *= 2
+        }
+        (entries + entryCount).initialize(to: e)
+        entryCount += 1
+    }
+
+    /// Room for `capacity` bytes, keeping the `arenaUsed` held.
+    func growArena(to capacity: Int) {
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        bigger.initialize(from: arena, count: arenaUsed)
+        arena.deallocate()
+        arena = bigger
+        arenaCapacity = capacity
+    }
+
+    /// Twice the slots, every entry placed again.
+    func growSlots() {
+        replaceSlots(count: slotCount * 2)
+        let mask = slotCount - 1
+        for i in 0..<entryCount {
+            var s = Int(truncatingIfNeeded: entries[i].hash) & mask
+            while slots[s] != 0 { s = (s + 1) & mask }
+            slots[s] = Int32(i + 1)
+        }
+    }
+
+    private func replaceSlots(count: Int) {
+        slots.deallocate()
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: 0, count: count)
+        slotCount = count
+    }
+
+    /// No values; more than `slotsUpTo` slots (grown by a large body) become `smallSlots`.
+    func removeAll(slotsUpTo: Int, smallSlots: Int) {
+        entryCount = 0
+        arenaUsed = 0
+        if slotCount > slotsUpTo { replaceSlots(count: smallSlots) } else { slots.update(repeating: 0, count: slotCount) }
     }
 }
 

@@ -1,0 +1,79 @@
+import Testing
+@testable import Inspection
+
+/// `ValueBuffer` keeps its own count over storage that only grows: it must hold and spill exactly
+/// what an array-backed buffer did.
+@Suite("Value buffer")
+struct ValueBufferTests {
+    /// The array model: spill the whole window when the next bytes would pass the limit, keep its
+    /// last `overlap` bytes.
+    struct Model {
+        var bytes: [UInt8] = []
+        var flushed: [[UInt8]] = []
+        let limit: Int
+        mutating func append(_ s: [UInt8]) {
+            if bytes.count + s.count > limit { spill() }
+            if s.count > limit {
+                for c in s { if bytes.count >= limit { spill() }; bytes.append(c) }
+            } else {
+                bytes += s
+            }
+        }
+        mutating func spill() {
+            flushed.append(bytes)
+            bytes = Array(bytes.suffix(ValueBuffer.overlap))
+        }
+    }
+
+    @Test("appends of every size, past the first storage and the limit, spill as the array model did")
+    func appendsAndSpills() {
+        var rng = SystemRandomNumberGenerator()
+        for limit in [100, 300, 1_000] {
+            var buffer = ValueBuffer(limit: limit)
+            var model = Model(limit: limit)
+            var flushed: [[UInt8]] = []
+            var next: UInt8 = 0
+            for _ in 0..<400 {
+                let n = Int.random(in: 0...(limit + 50), using: &rng)
+                let s = (0..<n).map { _ -> UInt8 in next &+= 1; return next }
+                if n == 1 && Bool.random(using: &rng) {
+                    buffer.append(s[0]) { flushed.append(Array($0)) }
+                    model.append(s)
+                } else {
+                    s.withUnsafeBufferPointer { p in buffer.append(p) { flushed.append(Array($0)) } }
+                    model.append(s)
+                }
+                #expect(Array(buffer.bytes) == model.bytes)
+                #expect(buffer.count == model.bytes.count)
+                if Int.random(in: 0..<20, using: &rng) == 0 {
+                    var taken: [UInt8] = []
+                    buffer.take { taken = Array($0) }
+                    #expect(taken == model.bytes)
+                    #expect(buffer.isEmpty)
+                    model.bytes = []
+                }
+            }
+            #expect(flushed == model.flushed)
+            #expect(!flushed.isEmpty)
+        }
+    }
+
+    @Test("unlimited appends grow the storage; emptying keeps or gives it back as asked")
+    func unlimitedAndEmptying() {
+        var buffer = ValueBuffer(limit: 8)
+        let long = (0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        long.withUnsafeBufferPointer { buffer.appendUnlimited($0) }
+        buffer.appendUnlimited(0xAB)
+        #expect(Array(buffer.bytes) == long + [0xAB])
+        buffer.removeAll(keepingUpTo: 65_536)
+        #expect(buffer.isEmpty && buffer.bytes.isEmpty)
+        long.withUnsafeBufferPointer { buffer.appendUnlimited($0) }
+        buffer.removeAll(keepingUpTo: 1_000)
+        #expect(buffer.isEmpty)
+        buffer.appendUnlimited(1)
+        #expect(Array(buffer.bytes) == [1])
+        // Decoding in place through `mutableBytes` is seen by `bytes`.
+        buffer.mutableBytes[0] = 2
+        #expect(Array(buffer.bytes) == [2])
+    }
+}
