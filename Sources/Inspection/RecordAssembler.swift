@@ -125,13 +125,7 @@ final class RecordAssembler {
 
     /// A new slot at `scopeSlots` (the open scopes fill every slot before it).
     private func appendScope(_ s: Scope) {
-        if scopeSlots == scopeCapacity {
-            let grown = UnsafeMutablePointer<Scope>.allocate(capacity: scopeCapacity * 2)
-            grown.moveInitialize(from: scopes, count: scopeSlots)
-            scopes.deallocate()
-            scopes = grown
-            scopeCapacity *= 2
-        }
+        if scopeSlots == scopeCapacity { scopes = scopes.doubled(count: scopeSlots, capacity: &scopeCapacity) }
         (scopes + scopeSlots).initialize(to: s)
         scopeSlots += 1
     }

@@ -247,13 +247,7 @@ final class ValueTableStore {
     var footprint: Int { arenaCapacity + entryCapacity * MemoryLayout<ValueTableEntry>.stride + slotCount * 4 }
 
     @inline(__always) func appendEntry(_ e: ValueTableEntry) {
-        if entryCount == entryCapacity {
-            let bigger = UnsafeMutablePointer<ValueTableEntry>.allocate(capacity: 2 * entryCapacity)
-            bigger.initialize(from: entries, count: entryCount)
-            entries.deallocate()
-            entries = bigger
-            entryCapacity *= 2
-        }
+        if entryCount == entryCapacity { entries = entries.doubled(count: entryCount, capacity: &entryCapacity) }
         (entries + entryCount).initialize(to: e)
         entryCount += 1
     }
