@@ -48,11 +48,11 @@ struct BatchChanges: Sendable {
     var count: Int { keys.count }
     var isEmpty: Bool { keys.isEmpty }
 
-    init(reservingCapacity n: Int) {
+    /// `runs`: two per category the batch carries (the company's series and the recipient's).
+    init(reservingCapacity n: Int, runs r: Int = 0) {
         keys.reserveCapacity(n)
         old.reserveCapacity(n)
-        // A batch of one category makes two runs (company, recipient); a second category, four.
-        if n > 0 { runs.reserveCapacity(4) }
+        if r > 0 { runs.reserveCapacity(r) }
     }
 
     /// `hour`: the key's last-seen hour before, or `BatchChanges.new`.
@@ -272,35 +272,38 @@ struct CountState: Sendable {
     /// off the changes (a subject adds to a window when it is new there or was last seen before
     /// the window's start). Returns the changes kept (empty unless committed).
     mutating func admit<T>(_ batch: LedgerBatch, decide: (CountPreview) -> (LedgerOutcome, T)) -> (LedgerOutcome, T, BatchChanges) {
-        // Counts before the batch, and the windows' first hours, while the histograms are untouched.
-        var before: [(key: CountKey, series: Int32?, start: Int, count: Int)] = []
-        before.reserveCapacity(batch.keys.count)
-        for key in batch.keys {
-            let id = index[SeriesKey(scope: key.scope, category: key.category)]
-            let start = windowStarts.startHour(key.window, now: batch.time, calendar: batch.calendar)
-            before.append((key, id, start, id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0))
-        }
-        let changes = apply(batch)
-        var preview = CountPreview(minimumCapacity: batch.keys.count)
-        for b in before {
-            let id = b.series ?? index[SeriesKey(scope: b.key.scope, category: b.key.category)]
-            var added = 0
-            if let id {
-                for run in changes.runs where run.series == id {
-                    for n in run.range {
-                        let old = changes.old[n]
-                        if old == BatchChanges.new || Int(old) < b.start { added += 1 }
+        typealias Before = (key: CountKey, series: Int32?, start: Int, count: Int)
+        // Counts before the batch, and the windows' first hours, while the histograms are untouched
+        // (on the stack: a batch has a handful of keys).
+        return withUnsafeTemporaryAllocation(of: Before.self, capacity: batch.keys.count) { before in
+            for (n, key) in batch.keys.enumerated() {
+                let id = index[SeriesKey(scope: key.scope, category: key.category)]
+                let start = windowStarts.startHour(key.window, now: batch.time, calendar: batch.calendar)
+                before.initializeElement(at: n, to: (key, id, start, id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0))
+            }
+            defer { _ = before.deinitialize() }
+            let changes = apply(batch)
+            var preview = CountPreview(minimumCapacity: batch.keys.count)
+            for b in before {
+                let id = b.series ?? index[SeriesKey(scope: b.key.scope, category: b.key.category)]
+                var added = 0
+                if let id {
+                    for run in changes.runs where run.series == id {
+                        for n in run.range {
+                            let old = changes.old[n]
+                            if old == BatchChanges.new || Int(old) < b.start { added += 1 }
+                        }
                     }
                 }
+                preview[b.key] = CountChange(before: b.count, after: b.count + added)
             }
-            preview[b.key] = CountChange(before: b.count, after: b.count + added)
+            let (outcome, value) = decide(preview)
+            guard outcome == .commit else {
+                undo(changes)
+                return (outcome, value, BatchChanges(reservingCapacity: 0))
+            }
+            return (outcome, value, changes)
         }
-        let (outcome, value) = decide(preview)
-        guard outcome == .commit else {
-            undo(changes)
-            return (outcome, value, BatchChanges(reservingCapacity: 0))
-        }
-        return (outcome, value, changes)
     }
 
     /// Counts `batch` in memory; returns what changed, for storage and for undo.
@@ -313,40 +316,54 @@ struct CountState: Sendable {
 
     private mutating func apply(_ batch: LedgerBatch, hashes: UnsafeBufferPointer<UInt64>) -> BatchChanges {
         let hour = LedgerClock.hour(batch.time)
-        var changes = BatchChanges(reservingCapacity: batch.subjects.count * 2)
-        var used = batch.subjects.reduce(UInt64(0)) { $0 | $1.categories }
+        // Each (subject, category) pair changes at most two series, so reserving that many keeps the
+        // change arrays from growing (and copying) midway: a batch of people in two categories
+        // makes four changes per person, not two.
+        var used: UInt64 = 0
+        var pairs = 0
+        for s in batch.subjects {
+            used |= s.categories
+            pairs += s.categories.nonzeroBitCount
+        }
+        var changes = BatchChanges(reservingCapacity: pairs * 2, runs: 2 * used.nonzeroBitCount)
         // Every table the batch touches (per category it carries: the company's and the recipient's
         // series, in one table's two lanes or in two tables), with the category bit that selects
-        // its subjects.
-        var touched: [(first: Int32, second: Int32?, bit: UInt64)] = []
-        while used != 0 {
-            let i = used.trailingZeroBitCount
-            used &= used - 1
-            let category = batch.categories[i]
-            let bit = UInt64(1) << UInt64(i)
-            let company = seriesID(SeriesKey(scope: .company, category: category))
-            let recipient = seriesID(SeriesKey(scope: .recipient(batch.recipient), category: category))
-            if series[Int(company)].table == series[Int(recipient)].table {
-                touched.append((company, recipient, bit))
-            } else {
-                touched.append((company, nil, bit))
-                touched.append((recipient, nil, bit))
+        // its subjects. At most two per category bit: on the stack, not an array per batch.
+        typealias Touch = (first: Int32, second: Int32?, bit: UInt64)
+        return withUnsafeTemporaryAllocation(of: Touch.self, capacity: 2 * used.nonzeroBitCount) { touched in
+            var n = 0
+            while used != 0 {
+                let i = used.trailingZeroBitCount
+                used &= used - 1
+                let category = batch.categories[i]
+                let bit = UInt64(1) << UInt64(i)
+                let company = seriesID(SeriesKey(scope: .company, category: category))
+                let recipient = seriesID(SeriesKey(scope: .recipient(batch.recipient), category: category))
+                if series[Int(company)].table == series[Int(recipient)].table {
+                    touched.initializeElement(at: n, to: (company, recipient, bit))
+                    n += 1
+                } else {
+                    touched.initializeElement(at: n, to: (company, nil, bit))
+                    touched.initializeElement(at: n + 1, to: (recipient, nil, bit))
+                    n += 2
+                }
             }
-        }
-        // Every table's slots are prefetched before any is probed: the misses of all of them overlap.
-        for t in touched {
-            tables[series[Int(t.first)].table].prepareAdvance(batch.subjects, hashes: hashes, withAny: t.bit)
-        }
-        for t in touched {
-            if let second = t.second {
-                seeBoth(batch.subjects, hashes: hashes, withAny: t.bit, at: hour, t.first, second, changes: &changes)
-            } else {
-                let start = changes.count
-                see(batch.subjects, hashes: hashes, withAny: t.bit, at: hour, in: t.first, changes: &changes)
-                changes.endRun(series: t.first, hour: hour, from: start)
+            let touches = UnsafeBufferPointer(rebasing: touched[0..<n])
+            // Every table's slots are prefetched before any is probed: the misses of all of them overlap.
+            for t in touches {
+                tables[series[Int(t.first)].table].prepareAdvance(batch.subjects, hashes: hashes, withAny: t.bit)
             }
+            for t in touches {
+                if let second = t.second {
+                    seeBoth(batch.subjects, hashes: hashes, withAny: t.bit, at: hour, t.first, second, changes: &changes)
+                } else {
+                    let start = changes.count
+                    see(batch.subjects, hashes: hashes, withAny: t.bit, at: hour, in: t.first, changes: &changes)
+                    changes.endRun(series: t.first, hour: hour, from: start)
+                }
+            }
+            return changes
         }
-        return changes
     }
 
     /// Moves the subjects whose mask has `bit` forward to `hour` in one series (one exclusive
