@@ -272,30 +272,30 @@ struct CountState: Sendable {
     /// off the changes (a subject adds to a window when it is new there or was last seen before
     /// the window's start). Returns the changes kept (empty unless committed).
     mutating func admit<T>(_ batch: LedgerBatch, decide: (CountPreview) -> (LedgerOutcome, T)) -> (LedgerOutcome, T, BatchChanges) {
-        typealias Before = (key: CountKey, series: Int32?, start: Int, count: Int)
+        typealias Before = (series: Int32?, start: Int, count: Int)
         // Counts before the batch, and the windows' first hours, while the histograms are untouched
-        // (on the stack: a batch has a handful of keys).
+        // (on the stack, by the key's position: copying a key retains its strings).
         return withUnsafeTemporaryAllocation(of: Before.self, capacity: batch.keys.count) { before in
             for (n, key) in batch.keys.enumerated() {
                 let id = index[SeriesKey(scope: key.scope, category: key.category)]
                 let start = windowStarts.startHour(key.window, now: batch.time, calendar: batch.calendar)
-                before.initializeElement(at: n, to: (key, id, start, id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0))
+                before.initializeElement(at: n, to: (id, start, id.map { series[Int($0)].histogram.count(atOrAfter: start) } ?? 0))
             }
-            defer { _ = before.deinitialize() }
             let changes = apply(batch)
             var preview = CountPreview(minimumCapacity: batch.keys.count)
-            for b in before {
-                let id = b.series ?? index[SeriesKey(scope: b.key.scope, category: b.key.category)]
+            for (n, key) in batch.keys.enumerated() {
+                let b = before[n]
+                let id = b.series ?? index[SeriesKey(scope: key.scope, category: key.category)]
                 var added = 0
                 if let id {
                     for run in changes.runs where run.series == id {
-                        for n in run.range {
-                            let old = changes.old[n]
+                        for c in run.range {
+                            let old = changes.old[c]
                             if old == BatchChanges.new || Int(old) < b.start { added += 1 }
                         }
                     }
                 }
-                preview[b.key] = CountChange(before: b.count, after: b.count + added)
+                preview[key] = CountChange(before: b.count, after: b.count + added)
             }
             let (outcome, value) = decide(preview)
             guard outcome == .commit else {
