@@ -4,6 +4,8 @@
 //   LedgerBench write  [--subjects N] [--producers P] [--batch B] [--categories C] [--recipients R] [--dir DIR]
 //                      [--ledger-only] (skip plain SQLite) [--no-wal-reserve] (commits grow the WAL)
 //                      [--no-gather] (commits never wait for more batches)
+//                      [--history-hours H] (first, one person per series in each of the H hours before:
+//                      every series' hour histogram spans H hours, as after H hours of uptime)
 //   LedgerBench reopen --dir DIR        (rebuild time and resident memory in a fresh process)
 //   LedgerBench clean  [--subjects N] [--rounds R] [--dir DIR]   (the same subjects seen again hourly)
 //   LedgerBench membership [--subjects N] [--lookups M]
@@ -89,6 +91,11 @@ enum Bench {
 }
 
 /// Keys for producer p's batch b, reproducible from the seed.
+/// The one person `--history-hours` counts for `recipient` in the `hour`-th hour back.
+func historyKey(recipient: Int, hour: Int) -> SubjectKey {
+    SubjectKey(hi: 0xB15 << 32 | UInt64(recipient), lo: UInt64(hour))
+}
+
 func batchKeys(seed: UInt64, count: Int) -> [SubjectKey] {
     var rng = SplitMix64(state: seed)
     return (0..<count).map { _ in rng.key() }
@@ -116,6 +123,19 @@ func benchWrite(dir: String, subjects: Int, producers: Int, batchSize: Int, cate
                                keys: [CountKey(scope: .company, category: .pi, window: .calendarYear)],
                                calendar: .chinaStandardTime)
         })
+    }
+    let history = option("--history-hours", 0)
+    if history > 0 {
+        // One producer per recipient, so each recipient's series (and the company's) span the hours.
+        let past = (0..<recipients).map { r in
+            (1...history).reversed().map { h in
+                LedgerBatch(time: Bench.hour.addingTimeInterval(-3600 * Double(h)), recipient: "r\(r)",
+                            subjects: [(historyKey(recipient: r, hour: h), [Category.pi])],
+                            keys: [CountKey(scope: .company, category: .pi, window: .calendarYear)], calendar: .chinaStandardTime)
+            }
+        }
+        let took = runProducers(ledger, past)
+        print("history: \(history) hours for \(recipients) recipients written in \(fmt(took)) s")
     }
     let usage0 = Usage()
     let seconds = runProducers(ledger, work)

@@ -187,8 +187,9 @@ struct CountState: Sendable {
 
     /// Replays one stored sighting (keeping the latest hour).
     mutating func restore(series id: Int32, key: SubjectKey, hour: UInt32) {
-        let s = series[Int(id)]
-        switch tables[s.table].advance(key, to: hour, lane: s.lane) {
+        // Table and lane only: a copy of the series would share the histogram written below.
+        let table = series[Int(id)].table, lane = series[Int(id)].lane
+        switch tables[table].advance(key, to: hour, lane: lane) {
         case .unchanged:
             break
         case .inserted:
@@ -370,8 +371,10 @@ struct CountState: Sendable {
     /// access for the whole batch, one probe per subject), its table prepared (`prepareAdvance`).
     private mutating func see(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
                               in id: Int32, changes: inout BatchChanges) {
-        let s = series[Int(id)]
-        tables[s.table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (s.lane, nil)) { key, result, _ in
+        // The table and lane only: a copy of the whole series would share its histogram's arrays,
+        // and the first count written below would then copy them (they span every hour in use).
+        let table = series[Int(id)].table, lane = series[Int(id)].lane
+        tables[table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (lane, nil)) { key, result, _ in
             if let old = Self.record(result, hour: hour, histogram: &series[Int(id)].histogram) { changes.record(key, old: old) }
         }
     }
@@ -380,15 +383,16 @@ struct CountState: Sendable {
     /// wait in a side buffer (on the stack: at most one per subject) so each series' run stays contiguous.
     private mutating func seeBoth(_ subjects: [LedgerSubject], hashes: UnsafeBufferPointer<UInt64>, withAny bit: UInt64, at hour: UInt32,
                                   _ first: Int32, _ second: Int32, changes: inout BatchChanges) {
-        let a = series[Int(first)], b = series[Int(second)]
-        // Out of the array while both are written, so the two writes are not overlapping accesses to `series`.
-        var histogramA = a.histogram, histogramB = b.histogram
-        series[Int(first)].histogram = HourHistogram()
-        series[Int(second)].histogram = HourHistogram()
+        // Table and lanes only (see `see`), and the histograms moved out of the array while both are
+        // written, so the two writes are not overlapping accesses to `series` and neither array is shared.
+        let table = series[Int(first)].table, laneA = series[Int(first)].lane, laneB = series[Int(second)].lane
+        var histogramA = HourHistogram(), histogramB = HourHistogram()
+        swap(&histogramA, &series[Int(first)].histogram)
+        swap(&histogramB, &series[Int(second)].histogram)
         let start = changes.count
         withUnsafeTemporaryAllocation(of: (key: SubjectKey, old: UInt32).self, capacity: subjects.count) { side in
             var sideCount = 0
-            tables[a.table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (a.lane, b.lane)) { key, ra, rb in
+            tables[table].advancePrepared(subjects, hashes: hashes, withAny: bit, to: hour, lanes: (laneA, laneB)) { key, ra, rb in
                 if let old = Self.record(ra, hour: hour, histogram: &histogramA) { changes.record(key, old: old) }
                 if let old = Self.record(rb, hour: hour, histogram: &histogramB) {
                     (side.baseAddress! + sideCount).initialize(to: (key, old))
