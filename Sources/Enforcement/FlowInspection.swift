@@ -95,8 +95,12 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             return
         }
         let result = head.isEmpty ? body : body.merging(head.result, sensitivity: runtime.inspection.sensitivity)
-        admit(result, foundIn: head.foundIn + (body.subjects.isEmpty ? [] : ["body"]), judgedAgain: !final, completion: completion)
+        let foundIn = body.subjects.isEmpty ? head.foundIn : head.foundIn.isEmpty ? Self.inBody : head.foundIn + Self.inBody
+        admit(result, foundIn: foundIn, judgedAgain: !final, completion: completion)
     }
+
+    /// Where the people were found when only the body had them: one array for every such flow.
+    private static let inBody = ["body"]
 
     /// Counts the people not yet counted for this flow and judges it: ledger, then decision.
     /// `judgedAgain`: more of the body follows (over the hold limit), so who was counted is kept.
@@ -109,15 +113,21 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         let skip = already.isEmpty ? Set<SubjectKey>() : Set(already.lazy.map(\.key))
         var found: [LedgerSubject] = []
         found.reserveCapacity(result.subjects.count)
-        var perCategory = [Int](repeating: 0, count: masks.categories.count)
-        for s in result.subjects where skip.isEmpty || !skip.contains(s.key) {
-            let mask = masks.mask(kinds: s.kinds, sensitive: s.isSensitive)
-            found.append(LedgerSubject(key: s.key, categories: mask))
-            var bits = mask
-            while bits != 0 {
-                perCategory[bits.trailingZeroBitCount] += 1
-                bits &= bits - 1
+        // People per category: counted on the stack, then a dictionary sized for the categories present.
+        let counts: [Category: Int] = withUnsafeTemporaryAllocation(of: Int.self, capacity: masks.categories.count) { perCategory in
+            perCategory.initialize(repeating: 0)
+            for s in result.subjects where skip.isEmpty || !skip.contains(s.key) {
+                let mask = masks.mask(kinds: s.kinds, sensitive: s.isSensitive)
+                found.append(LedgerSubject(key: s.key, categories: mask))
+                var bits = mask
+                while bits != 0 {
+                    perCategory[bits.trailingZeroBitCount] += 1
+                    bits &= bits - 1
+                }
             }
+            var byCategory = [Category: Int](minimumCapacity: perCategory.reduce(0) { $0 + ($1 > 0 ? 1 : 0) })
+            for (i, n) in perCategory.enumerated() where n > 0 { byCategory[masks.categories[i]] = n }
+            return byCategory
         }
         let subjects = found
         if subjects.isEmpty {
@@ -125,9 +135,6 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
             completion(.forward)
             return
         }
-        var byCategory: [Category: Int] = [:]
-        for (i, n) in perCategory.enumerated() where n > 0 { byCategory[masks.categories[i]] = n }
-        let counts = byCategory
         let facts = facts(.subjects(newByCategory: counts))
         let batch = LedgerBatch(time: flow.startedAt, recipient: recipient.id, categories: masks.categories, subjects: subjects,
                                 keys: runtime.countKeys(forRecipient: recipient.id), calendar: runtime.policy.calendar)
