@@ -137,7 +137,7 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         }
         let facts = facts(.subjects(newByCategory: counts))
         let batch = LedgerBatch(time: flow.startedAt, recipient: recipient.id, categories: masks.categories, subjects: subjects,
-                                keys: runtime.countKeys(forRecipient: recipient.id), calendar: runtime.policy.calendar)
+                                keys: runtime.countKeys(forRecipient: recipient.id), calendar: runtime.calendar)
         // The runtime, not its policy: capturing the snapshot struct retained each of its fields.
         let runtime = self.runtime
         governor.ledger.admit(batch, decide: { preview in

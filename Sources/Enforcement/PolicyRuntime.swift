@@ -24,6 +24,9 @@ public final class PolicyRuntime: Sendable {
     public let loadedAt: Date
     /// Kinds → categories as masks, for the ledger's batches.
     let categoryMasks: CategoryMasks
+    /// `policy.calendar`, read once: the snapshot's computed property took a copy of the whole
+    /// snapshot (a retain of each of its fields) on every flow that asked.
+    let calendar: CivilCalendar
     /// The counters a flow to each configured recipient touches (`PolicySnapshot.countKeys`),
     /// built once instead of per flow.
     private let countKeysByRecipient: [String: Set<CountKey>]
@@ -52,6 +55,7 @@ public final class PolicyRuntime: Sendable {
         self.countKeysByRecipient = keys
         self.pinsCountries = policy.site.recipients.contains { $0.country != nil }
         self.policy = policy
+        self.calendar = policy.calendar
         self.table = table
         self.tablePath = tablePath
         self.tableFingerprint = tableFingerprint
