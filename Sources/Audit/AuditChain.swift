@@ -8,19 +8,27 @@ public enum AuditChain {
     static let hashMarker = Array(",\"hash\":\"".utf8)
 
     static func sha256Hex(_ bytes: some Collection<UInt8>) -> String {
-        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         let input = Array(bytes)
-        input.withUnsafeBufferPointer { p in _ = SHA256(p.baseAddress, p.count, &digest) }
+        return String(decoding: input.withUnsafeBufferPointer { hexDigest($0) }, as: UTF8.self)
+    }
+
+    private static func hexDigest(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+        _ = SHA256(input.baseAddress, input.count, &digest)
         let hex = Array("0123456789abcdef".utf8)
         var out = [UInt8](); out.reserveCapacity(64)
         for b in digest { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
-    /// The full line (without newline) for a record body produced by AuditJSON.encode.
-    static func seal(_ body: String) -> (line: String, hash: String) {
-        let h = sha256Hex(Array(body.utf8))
-        return (body + ",\"hash\":\"" + h + "\"}", h)
+    /// Seals the record body that `AuditJSON.encode` appended to `bytes` at `start`: appends
+    /// `,"hash":"<hex>"}` (no newline) and returns the hash, hashing the bytes where they lie.
+    static func seal(_ bytes: inout [UInt8], bodyFrom start: Int) -> String {
+        let hex = bytes.withUnsafeBufferPointer { hexDigest(UnsafeBufferPointer(rebasing: $0[start...])) }
+        bytes.append(contentsOf: hashMarker)
+        bytes.append(contentsOf: hex)
+        bytes.append(contentsOf: "\"}".utf8)
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// Splits a stored line into (covered bytes, claimed hash, prev), or nil if it is not sealed.

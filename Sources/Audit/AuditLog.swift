@@ -93,10 +93,10 @@ public final class AuditLog: @unchecked Sendable {
             var end = start
             while end < batch.count {
                 if end > start && needsRotation(adding: bytes.count, at: batch[end].0.time) { break }
-                let (line, h) = AuditChain.seal(AuditJSON.encode(batch[end].0, prev: hash))
-                bytes += line.utf8
+                let lineStart = bytes.count
+                AuditJSON.encode(batch[end].0, prev: hash, into: &bytes)
+                hash = AuditChain.seal(&bytes, bodyFrom: lineStart)
                 bytes.append(UInt8(ascii: "\n"))
-                hash = h
                 end += 1
             }
             if let err = writeDurably(bytes) {

@@ -77,12 +77,33 @@ public enum IncidentID {
 /// writer path (they are slow and not Sendable).
 public enum AuditTime {
     public static func format(_ date: Date) -> String {
+        var out: [UInt8] = []
+        append(date, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `format(date)` with its quotes, as bytes for a record being written.
+    static func quotedBytes(_ date: Date) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(26)
+        append(date, to: &out)
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+
+    private static func append(_ date: Date, to out: inout [UInt8]) {
         let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
         let secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let milli = Int(ms - secs * 1000)
-        let (y, m, d) = civil(days: Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400))
-        let sod = Int(secs - Int64((secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)) * 86_400)
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(sod / 3600, 2)):\(pad(sod / 60 % 60, 2)):\(pad(sod % 60, 2)).\(pad(milli, 3))Z"
+        let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
+        let (y, m, d) = civil(days: days)
+        let sod = Int(secs - Int64(days) * 86_400)
+        func field(_ v: Int, _ width: Int, _ then: Character?) {
+            JSONText.appendDecimal(v, width: width, to: &out)
+            if let then { out.append(then.asciiValue!) }
+        }
+        field(y, 4, "-"); field(m, 2, "-"); field(d, 2, "T")
+        field(sod / 3600, 2, ":"); field(sod / 60 % 60, 2, ":"); field(sod % 60, 2, "."); field(milli, 3, "Z")
     }
 
     public static func compactDay(_ date: Date) -> String {
