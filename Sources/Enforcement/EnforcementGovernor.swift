@@ -141,7 +141,8 @@ public final class EnforcementGovernor: FlowGovernor {
             recipient: facts.recipient.id, recipientName: facts.recipient.name, subjectsNew: subjectsNew,
             counts: counts, masked: Array((result?.subjects ?? []).prefix(3).map(\.masked)),
             uninspectable: uninspectable, bytes: result?.bytes, foundIn: foundIn)
-        audit.append(rec) { [logger, metrics] r in
+        // A block's answer waits for its record; a monitor or allow record's flow went ahead.
+        audit.append(rec, urgent: verdict.action == .block) { [logger, metrics] r in
             if case .failure(let e) = r {
                 metrics.auditFailure()
                 logger.error("audit record not written", metadata: ["incident": "\(incident)", "error": "\(e)"])

@@ -131,6 +131,48 @@ func sampleRecord(_ i: Int, time: Date = Date(timeIntervalSince1970: 1_795_000_0
         #expect(log.head == AuditChain.genesis)
     }
 
+    @Test func recordsNobodyWaitsOnAreWrittenAtOnceAndCompletedByALaterSync() throws {
+        let dir = try TestPaths.temporaryDirectory("audit")
+        let path = dir.appendingPathComponent("audit.jsonl").path
+        let log = try AuditLog(path: path, options: .init(syncDelayMilliseconds: 200))
+        let group = DispatchGroup()
+        let failures = Counter()
+        for i in 0..<10 {
+            group.enter()
+            log.append(sampleRecord(i), urgent: false) { r in
+                if case .failure = r { failures.increment() }
+                group.leave()
+            }
+        }
+        // Written at once (a crash of the process would not lose them), before any fsync.
+        var lines = 0
+        for _ in 0..<200 where lines < 10 {
+            lines = (try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").count ?? 0
+            if lines < 10 { usleep(5_000) }
+        }
+        #expect(lines == 10)
+        #expect(group.wait(timeout: .now() + 30) == .success, "the delayed sync completes them")
+        #expect(failures.value == 0)
+        let lastLine = try #require(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").last)
+        #expect(log.head == AuditChain.unseal(Array(lastLine.utf8))?.hash, "the durable head is the last record")
+        #expect(AuditLogReader.verify(logPath: path) == .intact(records: 10, files: 1))
+    }
+
+    @Test func aRecordSomeoneWaitsOnIsSyncedWithTheOnesBeforeIt() throws {
+        let dir = try TestPaths.temporaryDirectory("audit")
+        let path = dir.appendingPathComponent("audit.jsonl").path
+        // A delay no test run reaches: only the urgent record's sync can complete the others.
+        let log = try AuditLog(path: path, options: .init(syncDelayMilliseconds: 600_000))
+        let done = Counter()
+        for i in 0..<5 { log.append(sampleRecord(i), urgent: false) { _ in done.increment() } }
+        try log.appendAndWait(sampleRecord(5))
+        #expect(done.value == 5, "the block's fsync covered the monitor records written before it")
+        for i in 6..<9 { log.append(sampleRecord(i), urgent: false) { _ in done.increment() } }
+        log.close()
+        #expect(done.value == 8, "close makes the rest durable and completes them")
+        #expect(AuditLogReader.verify(logPath: path) == .intact(records: 9, files: 1))
+    }
+
     @Test func noRawIdentifiersInRecords() throws {
         let dir = try TestPaths.temporaryDirectory("audit")
         let path = dir.appendingPathComponent("audit.jsonl").path
