@@ -682,8 +682,8 @@ final class RecordAssembler {
             fragments.withFragment(i) { f in
                 if !f.hasName {
                     nameless.append(i)
-                } else if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                    groups.absorb(f, into: g)
+                } else if let g = groups.firstJoinable(&f, .sharing) {
+                    groups.absorb(&f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -693,12 +693,12 @@ final class RecordAssembler {
         // they share an identifier with, else to the first named person, else to one another.
         for i in nameless {
             fragments.withFragment(i) { f in
-                if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                    groups.absorb(f, into: g)
-                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
-                    groups.absorb(f, into: g)
-                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
-                    groups.absorb(f, into: g)
+                if let g = groups.firstJoinable(&f, .sharing) {
+                    groups.absorb(&f, into: g)
+                } else if let g = groups.firstJoinable(&f, .named) {
+                    groups.absorb(&f, into: g)
+                } else if let g = groups.firstJoinable(&f, .any) {
+                    groups.absorb(&f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -708,8 +708,8 @@ final class RecordAssembler {
         merged.removeAll()
         for k in 0..<groups.count {
             groups.withFragment(k) { f in
-                if let m = merged.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                    merged.absorb(f, into: m)
+                if let m = merged.firstJoinable(&f, .sharing) {
+                    merged.absorb(&f, into: m)
                 } else {
                     merged.append(taking: &f)
                 }
@@ -723,13 +723,5 @@ final class RecordAssembler {
     /// (nor moved through a local, whose empty arrays are released after).
     private func add(_ list: inout FragmentList, _ i: Int) {
         list.withFragment(i) { table.add($0) }
-    }
-
-    private func shares(_ a: Fragment, _ b: Fragment) -> Bool {
-        for k in 0..<b.count {
-            let v = b.value(k)
-            if (isStrong(v.kind) || v.kind == .name) && a.contains(v) { return true }
-        }
-        return false
     }
 }

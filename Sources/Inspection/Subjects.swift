@@ -92,7 +92,9 @@ struct Fragment {
         fieldBirth = nil
     }
 
-    mutating func absorb(_ o: Fragment) {
+    /// Adds what `o` holds. `o` is only read; it is lent (`inout`) so that a fragment lying in a
+    /// list is not copied (its arrays retained and released) to be passed.
+    mutating func absorb(_ o: inout Fragment) {
         for k in 0..<o.count {
             let v = o.value(k)
             if !contains(v) { append(v) }
@@ -103,8 +105,18 @@ struct Fragment {
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
+    /// Whether `b` holds a strong value or a name this fragment holds. (`b` is only read; lent,
+    /// see `FragmentList.firstJoinable`.)
+    func shares(with b: inout Fragment) -> Bool {
+        for k in 0..<b.count {
+            let v = b.value(k)
+            if (isStrong(v.kind) || v.kind == .name) && contains(v) { return true }
+        }
+        return false
+    }
+
     /// Two records of the same kind of document with different numbers are different people.
-    func conflicts(with o: Fragment) -> Bool {
+    func conflicts(with o: inout Fragment) -> Bool {
         for i in 0..<count {
             let v = store[i]
             guard isStrong(v.kind) else { continue }
@@ -133,7 +145,10 @@ struct FragmentList {
     /// before it is used again.
     mutating func append(taking f: inout Fragment) {
         if count == items.count { items.append(Fragment()) }
-        swap(&items[count], &f)
+        // Through the buffer: `swap(&items[count], &f)` copied the slot's fragment (its arrays
+        // retained and released) on the way.
+        let slot = count
+        items.withUnsafeMutableBufferPointer { swap(&$0[slot], &f) }
         count += 1
     }
 
@@ -142,7 +157,8 @@ struct FragmentList {
         dest.append(taking: &items[i])
     }
 
-    mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
+    /// Adds what `f` holds (only read; lent, see `Fragment.absorb`) to fragment `i`.
+    mutating func absorb(_ f: inout Fragment, into i: Int) { items[i].absorb(&f) }
 
     /// Lends slot `i` where it lies (one uniqueness check, no copy or reference counting).
     @inline(__always) mutating func withFragment<R>(_ i: Int, _ body: (inout Fragment) -> R) -> R {
@@ -154,9 +170,40 @@ struct FragmentList {
 
     mutating func removeAll() { count = 0 }
 
-    func firstIndex(where p: (Fragment) -> Bool) -> Int? {
-        for i in 0..<count where p(items[i]) { return i }
+    /// Which fragments `firstJoinable` considers: one sharing a strong value or a name with the
+    /// fragment (`sharing`), one with a name (`named`), or any.
+    enum JoinRule { case sharing, named, any }
+
+    /// The first fragment `f` may join under `rule`, never one holding a different number of a
+    /// kind of document `f` holds. `f` is only read; lent (`inout`) where it lies in its own list
+    /// so that it is not copied (its arrays retained and released) to be passed.
+    mutating func firstJoinable(_ f: inout Fragment, _ rule: JoinRule) -> Int? {
+        // Every value's kind is in its fragment's `kinds`: without a strong kind or a name in
+        // common two fragments share no such value, and without a strong kind in common they
+        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into (each
+        // look copied it, retaining and releasing its two arrays).
+        let fKinds = f.kinds.bits, strong = strongKinds, sharable = strong | nameKind
+        for i in 0..<count {
+            let common = items[i].kinds.bits & fKinds
+            switch rule {
+            case .sharing: guard common & sharable != 0, items[i].shares(with: &f) else { continue }
+            case .named: guard items[i].hasName else { continue }
+            case .any: break
+            }
+            if common & strong == 0 || !items[i].conflicts(with: &f) { return i }
+        }
         return nil
+    }
+
+    /// The `KindSet` bits of the strong kinds and of names: fields, not static properties (whose
+    /// lazy initialisation check is a call per read).
+    private let strongKinds = FragmentList.bits { isStrong($0) }
+    private let nameKind = FragmentList.bits { $0 == .name }
+
+    private static func bits(of included: (DetectorKind) -> Bool) -> UInt32 {
+        var k = KindSet()
+        for kind in KindSet.all where included(kind) { k.insert(kind) }
+        return k.bits
     }
 }
 
@@ -349,7 +396,7 @@ struct SubjectTable {
                         people.fill(&m, person: t)
                         merged[t] = m
                     }
-                    merged[t]!.absorb(scratch)
+                    merged[t]!.absorb(&scratch)
                     absorbed.insert(i)
                 }
             }
