@@ -538,6 +538,17 @@ final class RecordAssembler {
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
     private func addGeo(_ s: inout Scope, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
         let (lat, lon) = !a.within(90) || (longitudeFirst && b.within(90)) ? (b, a) : (a, b)
+        // `lat,lon` built on the stack (at most 11 + 1 + 11 bytes, each form stored as sixteen):
+        // the scratch array was a retain, a release and three generic appends per point.
+        var stack: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let onStack = withUnsafeMutableBytes(of: &stack) { raw -> Int32? in
+            let p = raw.baseAddress!
+            guard let m = lat.writeSixDecimals(to: p) else { return nil }
+            p.storeBytes(of: UInt8(ascii: ","), toByteOffset: m, as: UInt8.self)
+            guard let k = lon.writeSixDecimals(to: p + m + 1) else { return nil }
+            return table.values.intern(.geo, UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: m + 1 + k))
+        }
+        if let id = onStack { s.add(.geo, id: id); return }
         scratch.removeAll(keepingCapacity: true)
         lat.appendSixDecimals(to: &scratch)
         scratch.append(UInt8(ascii: ","))
