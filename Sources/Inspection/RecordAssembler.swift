@@ -702,8 +702,9 @@ final class RecordAssembler {
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
-        for i in nameless {
-            fragments.withFragment(i) { f in
+        // By index: `for i in nameless` iterated a copy of the array (a retain and release).
+        for k in 0..<nameless.count {
+            fragments.withFragment(nameless[k]) { f in
                 if let g = groups.firstJoinable(&f, .sharing) {
                     groups.absorb(&f, into: g)
                 } else if let g = groups.firstJoinable(&f, .named) {
