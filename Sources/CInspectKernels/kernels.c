@@ -9,6 +9,23 @@ static inline int lead_length(uint8_t c) {
 }
 
 #if defined(__SSE2__)
+// The test of a block of `width` bytes (16 or 32) from a sequence start, one bit per byte: which
+// are ≥ 0x80, continuation bytes, and lead bytes of two, three and four. See `utf8_block`.
+static inline __attribute__((always_inline)) int utf8_judge(uint32_t high, uint32_t cont, uint32_t l2, uint32_t l3,
+                                                            uint32_t l4, int width) {
+    // Lead bytes whose sequence runs past the block: judge only the bytes before the first of them.
+    uint32_t top = 1u << (width - 1);
+    uint32_t cut = (l2 & top) | (l3 & (top | top >> 1)) | (l4 & (top | top >> 1 | top >> 2));
+    int step = cut ? __builtin_ctz(cut) : width;
+    uint32_t region = cut ? (cut & (0u - cut)) - 1 : (uint32_t)((2ull << (width - 1)) - 1);
+    l2 &= region; l3 &= region; l4 &= region;
+    if ((high & region) != ((cont | l2 | l3 | l4) & region)) return 0;
+    uint32_t wanted = (l2 << 1) | (l3 << 1) | (l3 << 2) | (l4 << 1) | (l4 << 2) | (l4 << 3);
+    // A sequence running into the cut lead byte wants a continuation byte where there is none.
+    if (wanted != (cont & region)) return 0;
+    return step;
+}
+
 static inline unsigned masked_equal(__m128i v, uint8_t bits, uint8_t value) {
     return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(v, _mm_set1_epi8((char)bits)), _mm_set1_epi8((char)value)));
 }
@@ -30,22 +47,57 @@ static inline int utf8_block(const uint8_t *p) {
         l2 = masked_equal(b, 0xE0, 0xC0) & (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(b, _mm_set1_epi8((char)0xC2)), b));
         l4 = masked_equal(b, 0xF8, 0xF0) & (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(b, _mm_set1_epi8((char)0xF4)), b));
     }
-    // Lead bytes whose sequence runs past the block: judge only the bytes before the first of them.
-    unsigned cut = (l2 & 0x8000) | (l3 & 0xC000) | (l4 & 0xE000);
-    int step = cut ? __builtin_ctz(cut) : 16;
-    unsigned region = cut ? (cut & (0u - cut)) - 1 : 0xFFFF;
-    l2 &= region; l3 &= region; l4 &= region;
-    if ((high & region) != ((cont | l2 | l3 | l4) & region)) return 0;
-    unsigned wanted = (l2 << 1) | (l3 << 1) | (l3 << 2) | (l4 << 1) | (l4 << 2) | (l4 << 3);
-    // A sequence running into the cut lead byte wants a continuation byte where there is none.
-    if (wanted != (cont & region)) return 0;
-    return step;
+    return utf8_judge(high, cont, l2, l3, l4, 16);
 }
 #endif
 
-int ck_utf8_valid(const uint8_t *p, long n, int final) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+#define CK_WIDE 1
+#include <cpuid.h>
+#include <immintrin.h>
+#define CK_AVX2 __attribute__((target("avx2")))
+
+static inline CK_AVX2 uint32_t masked_equal32(__m256i v, uint8_t bits, uint8_t value) {
+    return (uint32_t)_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(_mm256_and_si256(v, _mm256_set1_epi8((char)bits)), _mm256_set1_epi8((char)value)));
+}
+
+// `utf8_block` over thirty-two bytes (AVX2): the same test, one bit per byte in a 32-bit mask.
+static CK_AVX2 int utf8_block32(const uint8_t *p) {
+    __m256i b = _mm256_loadu_si256((const __m256i *)p);
+    uint32_t high = (uint32_t)_mm256_movemask_epi8(b);
+    if (high == 0) return 32;
+    uint32_t cont = masked_equal32(b, 0xC0, 0x80);
+    uint32_t l3 = masked_equal32(b, 0xF0, 0xE0), l2 = 0, l4 = 0;
+    if ((cont | l3) != high) {
+        l2 = masked_equal32(b, 0xE0, 0xC0) &
+             (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_max_epu8(b, _mm256_set1_epi8((char)0xC2)), b));
+        l4 = masked_equal32(b, 0xF8, 0xF0) &
+             (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(b, _mm256_set1_epi8((char)0xF4)), b));
+    }
+    return utf8_judge(high, cont, l2, l3, l4, 32);
+}
+
+// AVX2 usable: the CPU has it and the OS saves the YMM registers.
+static int ck__avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!((c >> 27) & 1) || !((c >> 28) & 1)) return 0;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 5) & 1;
+}
+#else
+#define CK_WIDE 0
+#endif
+
+// The test, thirty-two bytes a block where `wide` (AVX2), else sixteen (SSE2), else a byte loop.
+static inline __attribute__((always_inline)) int utf8_valid(const uint8_t *p, long n, int final, int wide) {
     // The Swift test this replaces does not look at the bytes of a cut last sequence.
     long i = 0;
+    (void)wide;
     while (i < n) {
         // Text in one script runs non-ASCII sequences back to back: skip only between them.
         if (p[i] < 0x80) {
@@ -55,6 +107,10 @@ int ck_utf8_valid(const uint8_t *p, long n, int final) {
 #if defined(__SSE2__)
         // `i` starts a sequence, and each block ends where one starts.
         int step;
+#if CK_WIDE
+        if (wide)
+            while (i + 32 <= n && (step = utf8_block32(p + i)) > 0) i += step;
+#endif
         while (i + 16 <= n && (step = utf8_block(p + i)) > 0) i += step;
         if (i == n) return 1;
         if (p[i] < 0x80) { i++; continue; }
@@ -67,4 +123,24 @@ int ck_utf8_valid(const uint8_t *p, long n, int final) {
         i += len;
     }
     return 1;
+}
+
+int ck_utf8_valid_narrow(const uint8_t *p, long n, int final) { return utf8_valid(p, n, final, 0); }
+
+#if CK_WIDE
+static CK_AVX2 int utf8_valid_wide(const uint8_t *p, long n, int final) { return utf8_valid(p, n, final, 1); }
+#endif
+
+int ck_utf8_valid(const uint8_t *p, long n, int final) {
+#if CK_WIDE
+    // -1 until asked; a race only asks twice.
+    static int avx2 = -1;
+    int w = __atomic_load_n(&avx2, __ATOMIC_RELAXED);
+    if (w < 0) {
+        w = ck__avx2();
+        __atomic_store_n(&avx2, w, __ATOMIC_RELAXED);
+    }
+    if (w) return utf8_valid_wide(p, n, final);
+#endif
+    return utf8_valid(p, n, final, 0);
 }

@@ -80,6 +80,15 @@ struct Coordinate {
         self = c
     }
 
+    /// `String(format: "%.6f", value)` written at `p` (sixteen bytes are stored, of which the
+    /// first returned count are the form); nil when it is longer (`appendSixDecimals` formats it).
+    @inline(__always) func writeSixDecimals(to p: UnsafeMutableRawPointer) -> Int? {
+        guard sixCount > 0 else { return nil }
+        p.storeBytes(of: six.0.littleEndian, toByteOffset: 0, as: UInt64.self)
+        p.storeBytes(of: six.1.littleEndian, toByteOffset: 8, as: UInt64.self)
+        return sixCount
+    }
+
     /// `String(format: "%.6f", value)`.
     func appendSixDecimals(to out: inout [UInt8]) {
         guard sixCount > 0 else {

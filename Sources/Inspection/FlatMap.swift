@@ -51,6 +51,29 @@ struct FlatMap64 {
     /// an insertion.
     mutating func valueOrInsert(_ k: UInt64, _ v: Int32) -> Int32? { insert(k, v, replacing: false) }
 
+    /// `valueOrInsert(keys[i], v)` for every key in turn, under one access check: each key is
+    /// overwritten with the value it had (`UInt64.max` where it was absent and is now `v`).
+    mutating func valuesOrInsert(_ keys: UnsafeMutableBufferPointer<UInt64>, _ v: Int32) {
+        // Room for every key first, so no growth happens while the slots are lent.
+        while (count + keys.count) * 2 > slots.count { grow() }
+        let g = generation
+        var added = 0
+        slots.withUnsafeMutableBufferPointer { t in
+            let mask = t.count - 1
+            for i in keys.indices {
+                let k = keys[i]
+                var s = Self.slot(k, mask)
+                keys[i] = UInt64.max
+                while t[s].generation == g {
+                    if t[s].key == k { keys[i] = UInt64(UInt32(bitPattern: t[s].value)); break }
+                    s = (s + 1) & mask
+                }
+                if keys[i] == UInt64.max { t[s] = Slot(key: k, value: v, generation: g); added += 1 }
+            }
+        }
+        count += added
+    }
+
     /// Sets `k` to `v` (an existing value only when `replacing`); returns the value it had.
     private mutating func insert(_ k: UInt64, _ v: Int32, replacing: Bool) -> Int32? {
         let g = generation

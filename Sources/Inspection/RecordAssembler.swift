@@ -538,6 +538,17 @@ final class RecordAssembler {
     /// [lon, lat]; text pairs are "lat,lon"; a first value beyond ±90 can only be a longitude.
     private func addGeo(_ s: inout Scope, _ a: Coordinate, _ b: Coordinate, longitudeFirst: Bool = false) {
         let (lat, lon) = !a.within(90) || (longitudeFirst && b.within(90)) ? (b, a) : (a, b)
+        // `lat,lon` built on the stack (at most 11 + 1 + 11 bytes, each form stored as sixteen):
+        // the scratch array was a retain, a release and three generic appends per point.
+        var stack: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let onStack = withUnsafeMutableBytes(of: &stack) { raw -> Int32? in
+            let p = raw.baseAddress!
+            guard let m = lat.writeSixDecimals(to: p) else { return nil }
+            p.storeBytes(of: UInt8(ascii: ","), toByteOffset: m, as: UInt8.self)
+            guard let k = lon.writeSixDecimals(to: p + m + 1) else { return nil }
+            return table.values.intern(.geo, UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: m + 1 + k))
+        }
+        if let id = onStack { s.add(.geo, id: id); return }
         scratch.removeAll(keepingCapacity: true)
         lat.appendSixDecimals(to: &scratch)
         scratch.append(UInt8(ascii: ","))
@@ -682,8 +693,8 @@ final class RecordAssembler {
             fragments.withFragment(i) { f in
                 if !f.hasName {
                     nameless.append(i)
-                } else if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                    groups.absorb(f, into: g)
+                } else if let g = groups.firstJoinable(&f, .sharing) {
+                    groups.absorb(&f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -691,14 +702,15 @@ final class RecordAssembler {
         }
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
-        for i in nameless {
-            fragments.withFragment(i) { f in
-                if let g = groups.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                    groups.absorb(f, into: g)
-                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) && $0.hasName }) {
-                    groups.absorb(f, into: g)
-                } else if let g = groups.firstIndex(where: { !$0.conflicts(with: f) }) {
-                    groups.absorb(f, into: g)
+        // By index: `for i in nameless` iterated a copy of the array (a retain and release).
+        for k in 0..<nameless.count {
+            fragments.withFragment(nameless[k]) { f in
+                if let g = groups.firstJoinable(&f, .sharing) {
+                    groups.absorb(&f, into: g)
+                } else if let g = groups.firstJoinable(&f, .named) {
+                    groups.absorb(&f, into: g)
+                } else if let g = groups.firstJoinable(&f, .any) {
+                    groups.absorb(&f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -708,8 +720,8 @@ final class RecordAssembler {
         merged.removeAll()
         for k in 0..<groups.count {
             groups.withFragment(k) { f in
-                if let m = merged.firstIndex(where: { shares($0, f) && !$0.conflicts(with: f) }) {
-                    merged.absorb(f, into: m)
+                if let m = merged.firstJoinable(&f, .sharing) {
+                    merged.absorb(&f, into: m)
                 } else {
                     merged.append(taking: &f)
                 }
@@ -723,13 +735,5 @@ final class RecordAssembler {
     /// (nor moved through a local, whose empty arrays are released after).
     private func add(_ list: inout FragmentList, _ i: Int) {
         list.withFragment(i) { table.add($0) }
-    }
-
-    private func shares(_ a: Fragment, _ b: Fragment) -> Bool {
-        for k in 0..<b.count {
-            let v = b.value(k)
-            if (isStrong(v.kind) || v.kind == .name) && a.contains(v) { return true }
-        }
-        return false
     }
 }

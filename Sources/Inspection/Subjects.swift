@@ -92,7 +92,9 @@ struct Fragment {
         fieldBirth = nil
     }
 
-    mutating func absorb(_ o: Fragment) {
+    /// Adds what `o` holds. `o` is only read; it is lent (`inout`) so that a fragment lying in a
+    /// list is not copied (its arrays retained and released) to be passed.
+    mutating func absorb(_ o: inout Fragment) {
         for k in 0..<o.count {
             let v = o.value(k)
             if !contains(v) { append(v) }
@@ -103,8 +105,18 @@ struct Fragment {
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
+    /// Whether `b` holds a strong value or a name this fragment holds. (`b` is only read; lent,
+    /// see `FragmentList.firstJoinable`.)
+    func shares(with b: inout Fragment) -> Bool {
+        for k in 0..<b.count {
+            let v = b.value(k)
+            if (isStrong(v.kind) || v.kind == .name) && contains(v) { return true }
+        }
+        return false
+    }
+
     /// Two records of the same kind of document with different numbers are different people.
-    func conflicts(with o: Fragment) -> Bool {
+    func conflicts(with o: inout Fragment) -> Bool {
         for i in 0..<count {
             let v = store[i]
             guard isStrong(v.kind) else { continue }
@@ -133,7 +145,10 @@ struct FragmentList {
     /// before it is used again.
     mutating func append(taking f: inout Fragment) {
         if count == items.count { items.append(Fragment()) }
-        swap(&items[count], &f)
+        // Through the buffer: `swap(&items[count], &f)` copied the slot's fragment (its arrays
+        // retained and released) on the way.
+        let slot = count
+        items.withUnsafeMutableBufferPointer { swap(&$0[slot], &f) }
         count += 1
     }
 
@@ -142,7 +157,8 @@ struct FragmentList {
         dest.append(taking: &items[i])
     }
 
-    mutating func absorb(_ f: Fragment, into i: Int) { items[i].absorb(f) }
+    /// Adds what `f` holds (only read; lent, see `Fragment.absorb`) to fragment `i`.
+    mutating func absorb(_ f: inout Fragment, into i: Int) { items[i].absorb(&f) }
 
     /// Lends slot `i` where it lies (one uniqueness check, no copy or reference counting).
     @inline(__always) mutating func withFragment<R>(_ i: Int, _ body: (inout Fragment) -> R) -> R {
@@ -154,18 +170,52 @@ struct FragmentList {
 
     mutating func removeAll() { count = 0 }
 
-    func firstIndex(where p: (Fragment) -> Bool) -> Int? {
-        for i in 0..<count where p(items[i]) { return i }
+    /// Which fragments `firstJoinable` considers: one sharing a strong value or a name with the
+    /// fragment (`sharing`), one with a name (`named`), or any.
+    enum JoinRule { case sharing, named, any }
+
+    /// The first fragment `f` may join under `rule`, never one holding a different number of a
+    /// kind of document `f` holds. `f` is only read; lent (`inout`) where it lies in its own list
+    /// so that it is not copied (its arrays retained and released) to be passed.
+    mutating func firstJoinable(_ f: inout Fragment, _ rule: JoinRule) -> Int? {
+        // Every value's kind is in its fragment's `kinds`: without a strong kind or a name in
+        // common two fragments share no such value, and without a strong kind in common they
+        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into (each
+        // look copied it, retaining and releasing its two arrays).
+        let fKinds = f.kinds.bits, strong = strongKinds, sharable = strong | nameKind
+        for i in 0..<count {
+            let common = items[i].kinds.bits & fKinds
+            switch rule {
+            case .sharing: guard common & sharable != 0, items[i].shares(with: &f) else { continue }
+            case .named: guard items[i].hasName else { continue }
+            case .any: break
+            }
+            if common & strong == 0 || !items[i].conflicts(with: &f) { return i }
+        }
         return nil
+    }
+
+    /// The `KindSet` bits of the strong kinds and of names: fields, not static properties (whose
+    /// lazy initialisation check is a call per read).
+    private let strongKinds = FragmentList.bits { isStrong($0) }
+    private let nameKind = FragmentList.bits { $0 == .name }
+
+    private static func bits(of included: (DetectorKind) -> Bool) -> UInt32 {
+        var k = KindSet()
+        for kind in KindSet.all where included(kind) { k.insert(kind) }
+        return k.bits
     }
 }
 
 /// Distinct people across the whole body: union-find over identifier ids.
+///
+/// The people, their union-find parents and their value chains are storage the table owns
+/// (`PeopleStore`), written through pointers after one uniqueness check per person added, not one
+/// per array written; the table stays a value (a shared store is copied before a write).
 struct SubjectTable {
     /// Every distinct value of the body; HMACs only for what becomes a subject key.
     var values: ValueTable
-    private var parent: [Int32] = []
-    private var people = People()
+    private var people = PeopleStore()
     /// Linking value → a person holding it. Keys: a strong value's or account's id; name+address /
     /// name+birth pairs (top bit); composites of names and addresses (second bit).
     private var byValue = FlatMap64()
@@ -173,7 +223,6 @@ struct SubjectTable {
     var nameOnlyJoinsNamed = false
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
-    private var links = LinkList()
     /// At most this many name + address / birth date pairs link one fragment's person.
     static let maxPairLinks = 1024
     /// The mask of a subject without an identifier value.
@@ -183,57 +232,47 @@ struct SubjectTable {
         values = ValueTable(secret: secret)
     }
 
+    @inline(__always) private mutating func writablePeople() -> PeopleStore {
+        if !isKnownUniquelyReferenced(&people) { people = people.copy() }
+        return people
+    }
+
     /// Empty again for the next body of a reused state, keeping the storage.
     mutating func reset() {
         values.reset()
-        parent.removeAll(keepingCapacity: true)
-        people.reset()
+        writablePeople().reset()
         byValue.reset()
         nameOnlyJoinsNamed = false
         nameLinks = false
-        links.clear()
     }
 
-    var footprint: Int { values.footprint + parent.capacity * 4 + people.footprint + links.footprint }
-
-    private mutating func find(_ x: Int32) -> Int32 {
-        var r = x
-        while parent[Int(r)] != r { r = parent[Int(r)] }
-        // Most finds start at a root or its child: nothing to compress, so no write (each write
-        // through the array checks its uniqueness).
-        guard parent[Int(x)] != r else { return r }
-        parent.withUnsafeMutableBufferPointer { parent in
-            var c = x
-            while parent[Int(c)] != r { let n = parent[Int(c)]; parent[Int(c)] = r; c = n }
-        }
-        return r
-    }
+    var footprint: Int { values.footprint + people.footprint }
 
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
     mutating func add(_ p: Fragment) {
         guard p.hasPI else { return }
         values.markCounted(p)
-        let id = Int32(people.count)
-        parent.append(id)
-        people.append(p)
+        let s = writablePeople()
+        let id = s.append(p)
         // Always a root: it starts as one, and a join keeps the older of two roots.
         var root = id
-        let strongLinks = linkingValues(p)
-        for i in 0..<links.count {
-            let v = links[i]
-            // A value seen first here is linked to this person in the same probe.
-            if let other = byValue.valueOrInsert(v, root) {
-                let a = find(other), b = root
-                // A shared name (or name + address) is weaker evidence than a document: two people
-                // of the same name holding different numbers of one kind stay two people.
-                if a != b, i >= strongLinks, people.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
-                if a != b {
-                    // Keep the older root so component data accumulates in one place.
-                    let (keep, drop) = a < b ? (a, b) : (b, a)
-                    parent[Int(drop)] = keep
-                    people.absorb(Int(drop), into: Int(keep))
-                    root = keep
-                }
+        let strongLinks = linkingValues(p, into: s)
+        // Every linking value looked up at once, those seen first here linked to this person: a
+        // later join does not change whom they lead to (`find` answers the same root for the
+        // person and the root it joins).
+        let others = s.links
+        byValue.valuesOrInsert(others, id)
+        for i in others.indices where others[i] != UInt64.max {
+            let a = s.find(Int32(truncatingIfNeeded: others[i])), b = root
+            // A shared name (or name + address) is weaker evidence than a document: two people
+            // of the same name holding different numbers of one kind stay two people.
+            if a != b, i >= strongLinks, s.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
+            if a != b {
+                // Keep the older root so component data accumulates in one place.
+                let (keep, drop) = a < b ? (a, b) : (b, a)
+                s.parent[Int(drop)] = keep
+                s.absorb(Int(drop), into: Int(keep))
+                root = keep
             }
         }
     }
@@ -242,21 +281,20 @@ struct SubjectTable {
     /// these, the weaker composite of what there is (a name, an address…). Into `links`, strong
     /// ones first; returns how many are strong.
     @discardableResult
-    private mutating func linkingValues(_ p: Fragment) -> Int {
+    private mutating func linkingValues(_ p: Fragment, into s: PeopleStore) -> Int {
         // One pass writes the strong values and account ids (room for all values made first) and
         // counts the names and what pairs with them; a second only when there are pairs to write.
         var names = 0, paired = 0
-        let strong = links.write(room: p.count + p.linkCount, from: 0) { out in
-            var k = 0
-            for j in 0..<p.count {
-                let v = p.value(j)
-                if isStrong(v.kind) { out[k] = UInt64(UInt32(v.id)); k += 1 }
-                else if v.kind == .name { names += 1 }
-                else if v.kind == .address || v.kind == .birthDate { paired += 1 }
-            }
-            for j in 0..<p.linkCount { out[k] = UInt64(UInt32(p.link(j))); k += 1 }
-            return k
+        var out = s.linkRoom(p.count + p.linkCount, from: 0)
+        var strong = 0
+        for j in 0..<p.count {
+            let v = p.value(j)
+            if isStrong(v.kind) { out[strong] = UInt64(UInt32(v.id)); strong += 1 }
+            else if v.kind == .name { names += 1 }
+            else if v.kind == .address || v.kind == .birthDate { paired += 1 }
         }
+        for j in 0..<p.linkCount { out[strong] = UInt64(UInt32(p.link(j))); strong += 1 }
+        s.linkCount = strong
         let nameLinks = nameLinks
         // Every name pairs with every address and birth date: a fragment holding thousands of
         // each (arrays of them in one object, no one person's record) would make millions of
@@ -265,23 +303,23 @@ struct SubjectTable {
         if names * paired > Self.maxPairLinks { paired = 0 }
         let extra = names * (paired + (nameLinks ? 1 : 0))
         guard strong + extra > 0 else {
-            links.clear()
-            links.push(linkComposite(p))
+            let composite = linkComposite(p)
+            s.linkRoom(1, from: 0)[0] = composite
+            s.linkCount = 1
             return 0
         }
         guard extra > 0 else { return strong }
-        _ = links.write(room: extra, from: strong) { out in
-            var k = 0
-            for j in 0..<p.count where p.value(j).kind == .name {
-                let n = p.value(j)
-                if nameLinks { out[k] = UInt64(UInt32(n.id)); k += 1 }
-                guard paired > 0 else { continue }
-                for o in 0..<p.count where p.value(o).kind == .address || p.value(o).kind == .birthDate {
-                    out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(p.value(o).id)); k += 1
-                }
+        out = s.linkRoom(extra, from: strong)
+        var k = 0
+        for j in 0..<p.count where p.value(j).kind == .name {
+            let n = p.value(j)
+            if nameLinks { out[k] = UInt64(UInt32(n.id)); k += 1 }
+            guard paired > 0 else { continue }
+            for o in 0..<p.count where p.value(o).kind == .address || p.value(o).kind == .birthDate {
+                out[k] = 1 << 63 | UInt64(UInt32(n.id)) << 31 | UInt64(UInt32(p.value(o).id)); k += 1
             }
-            return k
         }
+        s.linkCount = strong + k
         return strong
     }
 
@@ -321,11 +359,12 @@ struct SubjectTable {
     }
 
     mutating func snapshot(sensitivity: SensitivityMapping) -> (subjects: [DetectedSubject], minors: Int) {
+        let people = self.people
         var roots: [Int] = []
         roots.reserveCapacity(people.count)
-        for i in people.indices {
+        for i in 0..<people.count {
             var r = Int32(i)
-            while parent[Int(r)] != r { r = parent[Int(r)] }
+            while people.parent[Int(r)] != r { r = people.parent[Int(r)] }
             if r == Int32(i) { roots.append(i) }
         }
         // A person named without any identifier (a ticket that only says "张三") is a person of
@@ -357,7 +396,7 @@ struct SubjectTable {
                         people.fill(&m, person: t)
                         merged[t] = m
                     }
-                    merged[t]!.absorb(scratch)
+                    merged[t]!.absorb(&scratch)
                     absorbed.insert(i)
                 }
             }
@@ -439,139 +478,180 @@ struct SubjectTable {
     }
 }
 
-/// One person's linking values, in storage kept across people: emptying an array (even keeping its
-/// capacity) goes through the generic `replaceSubrange`, which cost more than filling it.
-private struct LinkList {
-    private var storage: [UInt64] = []
+/// The union-find's people in flat storage the table owns (no arrays per person to allocate, copy
+/// and free): each person's values are a chain of `nodes`; a person joined into another hands
+/// their nodes over. Everything only grows; the first `count` people and `nodeCount` nodes are in
+/// use. Written through pointers: `SubjectTable` checks once per person that it is not shared.
+private final class PeopleStore {
     private(set) var count = 0
-
-    var footprint: Int { storage.capacity * 8 }
-
-    @inline(__always) mutating func clear() { count = 0 }
-
-    @inline(__always) mutating func push(_ v: UInt64) {
-        if count < storage.count { storage[count] = v } else { storage.append(v) }
-        count += 1
-    }
-
-    @inline(__always) subscript(_ i: Int) -> UInt64 { storage[i] }
-
-    /// Values from `start` on, written by `body` through one buffer of `room` (not a uniqueness
-    /// check per value); `body` returns how many it wrote, and the list ends after them.
-    @inline(__always) mutating func write(room: Int, from start: Int, _ body: (UnsafeMutableBufferPointer<UInt64>) -> Int) -> Int {
-        if storage.count < start + room { storage.append(contentsOf: repeatElement(0, count: start + room - storage.count)) }
-        let written = storage.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + room)])) }
-        count = start + written
-        return written
-    }
-}
-
-/// The union-find's people in flat storage (no arrays per person to allocate, copy and free): each
-/// person's values are a chain of `nodes`; a person joined into another hands its nodes over.
-/// The arrays only grow; the first `count` people and `nodeCount` nodes are in use, so a person is
-/// written through one buffer per array instead of a uniqueness check per element.
-private struct People {
-    private var people: [Person] = []
-    private var nodes: [Node] = []
-    private(set) var count = 0
+    private var capacity = 64
+    /// Per person, their union-find parent (a root is their own).
+    private(set) var parent: UnsafeMutablePointer<Int32>
+    private var people: UnsafeMutablePointer<Person>
+    private var nodes: UnsafeMutablePointer<Node>
     private var nodeCount = 0
+    private var nodeCapacity = 256
     /// Per value id, the last `absorb` whose receiving chain held it (and its kind): whether a
-    /// value is held already is one read, not a walk of the chain per value moved.
-    private var marks: [Mark] = []
+    /// value is held already is one read, not a walk of the chain per value moved. The first
+    /// `markCount` are written (stamp 0 when never marked).
+    private var marks: UnsafeMutablePointer<Mark>
+    private var markCount = 0
+    private var markCapacity = 256
     private var stamp: UInt32 = 0
-    var indices: Range<Int> { 0..<count }
+    /// One person's linking values (`SubjectTable.linkingValues`): the first `linkCount`.
+    private var linkStore: UnsafeMutablePointer<UInt64>
+    var linkCount = 0
+    private var linkCapacity = 32
 
-    mutating func reset() {
+    init() {
+        parent = .allocate(capacity: capacity)
+        people = .allocate(capacity: capacity)
+        nodes = .allocate(capacity: nodeCapacity)
+        marks = .allocate(capacity: markCapacity)
+        linkStore = .allocate(capacity: linkCapacity)
+    }
+
+    deinit {
+        parent.deallocate()
+        people.deallocate()
+        nodes.deallocate()
+        marks.deallocate()
+        linkStore.deallocate()
+    }
+
+    /// An independent store holding the same (for a write to a shared one).
+    func copy() -> PeopleStore {
+        let c = PeopleStore()
+        c.reserve(people: count, nodes: nodeCount, marks: markCount, links: linkCount)
+        c.parent.initialize(from: parent, count: count)
+        c.people.initialize(from: people, count: count)
+        c.nodes.initialize(from: nodes, count: nodeCount)
+        c.marks.initialize(from: marks, count: markCount)
+        c.linkStore.initialize(from: linkStore, count: linkCount)
+        c.count = count
+        c.nodeCount = nodeCount
+        c.markCount = markCount
+        c.stamp = stamp
+        c.linkCount = linkCount
+        return c
+    }
+
+    private func reserve(people n: Int, nodes nn: Int, marks nm: Int, links nl: Int) {
+        while capacity < n {
+            var pc = capacity
+            parent = parent.doubled(count: count, capacity: &pc)
+            people = people.doubled(count: count, capacity: &capacity)
+        }
+        while nodeCapacity < nn { nodes = nodes.doubled(count: nodeCount, capacity: &nodeCapacity) }
+        while markCapacity < nm { marks = marks.doubled(count: markCount, capacity: &markCapacity) }
+        while linkCapacity < nl { linkStore = linkStore.doubled(count: linkCount, capacity: &linkCapacity) }
+    }
+
+    func reset() {
         count = 0
         nodeCount = 0
+        linkCount = 0
     }
 
     var footprint: Int {
-        people.capacity * MemoryLayout<Person>.stride + nodes.capacity * MemoryLayout<Node>.stride
-            + marks.capacity * MemoryLayout<Mark>.stride
+        capacity * (MemoryLayout<Person>.stride + 4) + nodeCapacity * MemoryLayout<Node>.stride
+            + markCapacity * MemoryLayout<Mark>.stride + linkCapacity * 8
     }
 
-    mutating func append(_ p: Fragment) {
+    /// The linking values written so far.
+    var links: UnsafeMutableBufferPointer<UInt64> { UnsafeMutableBufferPointer(start: linkStore, count: linkCount) }
+
+    /// Room for `room` linking values from `start` on (the first `start` kept); the caller sets
+    /// `linkCount` after writing them.
+    @inline(__always) func linkRoom(_ room: Int, from start: Int) -> UnsafeMutablePointer<UInt64> {
+        while linkCapacity < start + room { linkStore = linkStore.doubled(count: start, capacity: &linkCapacity) }
+        return linkStore + start
+    }
+
+    /// Adds `p` as a new person, their own root; returns their index.
+    func append(_ p: Fragment) -> Int32 {
+        let id = count
+        if id == capacity { reserve(people: id + 1, nodes: 0, marks: 0, links: 0) }
         var person = Person(kinds: p.kinds, minor: p.minor)
         let n = p.count
         if n > 0 {
             let first = nodeCount
-            if nodes.count < first + n {
-                nodes.append(contentsOf: repeatElement(Node.spare, count: first + n - nodes.count))
-            }
+            if nodeCapacity < first + n { reserve(people: 0, nodes: first + n, marks: 0, links: 0) }
             // A new person's nodes are consecutive: each links to the next.
-            let maxID = nodes.withUnsafeMutableBufferPointer { nodes in
-                var maxID: Int32 = 0
-                for k in 0..<n {
-                    let v = p.value(k)
-                    nodes[first + k] = Node(value: v, next: Int32(first + k + 1))
-                    maxID = max(maxID, v.id)
-                }
-                nodes[first + n - 1].next = -1
-                return Int(maxID)
+            var maxID: Int32 = 0
+            for k in 0..<n {
+                let v = p.value(k)
+                (nodes + first + k).initialize(to: Node(value: v, next: Int32(first + k + 1)))
+                maxID = max(maxID, v.id)
             }
-            if marks.count <= maxID { marks.append(contentsOf: repeatElement(Mark(), count: maxID + 1 - marks.count)) }
+            nodes[first + n - 1].next = -1
+            let needed = Int(maxID) + 1
+            if markCount < needed {
+                if markCapacity < needed { reserve(people: 0, nodes: 0, marks: needed, links: 0) }
+                (marks + markCount).initialize(repeating: Mark(), count: needed - markCount)
+                markCount = needed
+            }
             person.head = Int32(first)
             person.tail = Int32(first + n - 1)
             nodeCount = first + n
         }
-        if count < people.count { people[count] = person } else { people.append(person) }
-        count += 1
+        (people + id).initialize(to: person)
+        (parent + id).initialize(to: Int32(id))
+        count = id + 1
+        return Int32(id)
+    }
+
+    func find(_ x: Int32) -> Int32 {
+        var r = x
+        while parent[Int(r)] != r { r = parent[Int(r)] }
+        var c = x
+        while parent[Int(c)] != r { let n = parent[Int(c)]; parent[Int(c)] = r; c = n }
+        return r
     }
 
     /// Moves the values `keep` does not hold yet from `drop` to the end of `keep`'s chain.
-    mutating func absorb(_ drop: Int, into keep: Int) {
+    func absorb(_ drop: Int, into keep: Int) {
         var head = people[keep].head, tail = people[keep].tail
         var n = people[drop].head
         stamp &+= 1
         if stamp == 0 {
-            marks.withUnsafeMutableBufferPointer { $0.update(repeating: Mark()) }
+            marks.update(repeating: Mark(), count: markCount)
             stamp = 1
         }
         let stamp = stamp
-        // Lent to a local for the walk: the closure over `nodes` may not touch another property.
-        var marks: [Mark] = []
-        swap(&marks, &self.marks)
-        defer { swap(&marks, &self.marks) }
-        nodes.withUnsafeMutableBufferPointer { nodes in
-            marks.withUnsafeMutableBufferPointer { marks in
+        var m = head
+        while m >= 0 {
+            let v = nodes[Int(m)].value
+            marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
+            m = nodes[Int(m)].next
+        }
+        while n >= 0 {
+            let next = nodes[Int(n)].next
+            let v = nodes[Int(n)].value
+            let mark = marks[Int(v.id)]
+            var held = mark.stamp == stamp && mark.kind == v.kind
+            if mark.stamp == stamp && !held {
+                // The id marked with another kind: the chain itself answers.
                 var m = head
                 while m >= 0 {
-                    let v = nodes[Int(m)].value
-                    marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
+                    if nodes[Int(m)].value == v { held = true; break }
                     m = nodes[Int(m)].next
                 }
-                while n >= 0 {
-                    let next = nodes[Int(n)].next
-                    let v = nodes[Int(n)].value
-                    let mark = marks[Int(v.id)]
-                    var held = mark.stamp == stamp && mark.kind == v.kind
-                    if mark.stamp == stamp && !held {
-                        // The id marked with another kind: the chain itself answers.
-                        var m = head
-                        while m >= 0 {
-                            if nodes[Int(m)].value == v { held = true; break }
-                            m = nodes[Int(m)].next
-                        }
-                    }
-                    if !held {
-                        nodes[Int(n)].next = -1
-                        if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
-                        tail = n
-                        marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
-                    }
-                    n = next
-                }
             }
+            if !held {
+                nodes[Int(n)].next = -1
+                if tail >= 0 { nodes[Int(tail)].next = n } else { head = n }
+                tail = n
+                marks[Int(v.id)] = Mark(stamp: stamp, kind: v.kind)
+            }
+            n = next
         }
-        people.withUnsafeMutableBufferPointer { people in
-            people[keep].head = head
-            people[keep].tail = tail
-            people[drop].head = -1
-            people[drop].tail = -1
-            people[keep].kinds.formUnion(people[drop].kinds)
-            people[keep].minor = people[keep].minor || people[drop].minor
-        }
+        people[keep].head = head
+        people[keep].tail = tail
+        people[drop].head = -1
+        people[drop].tail = -1
+        people[keep].kinds.formUnion(people[drop].kinds)
+        people[keep].minor = people[keep].minor || people[drop].minor
     }
 
     /// Two people who each hold a number of a kind one person has only one of (resident ID,
@@ -640,16 +720,15 @@ private struct People {
         f.kinds = people[i].kinds
         f.minor = people[i].minor
     }
-
 }
 
-/// A value id seen in the chain of the current `People.absorb` (`stamp`), with the kind it had.
+/// A value id seen in the chain of the current `PeopleStore.absorb` (`stamp`), with the kind it had.
 private struct Mark {
     var stamp: UInt32 = 0
     var kind: DetectorKind = .name
 }
 
-/// One person: the ends of their value chain in `People.nodes`.
+/// One person: the ends of their value chain in `PeopleStore.nodes`.
 private struct Person {
     var head: Int32 = -1
     var tail: Int32 = -1
@@ -660,7 +739,4 @@ private struct Person {
 private struct Node {
     var value: KeyedValue
     var next: Int32
-
-    /// Fills storage beyond the nodes in use.
-    static let spare = Node(value: KeyedValue(kind: .name, id: -1), next: -1)
 }

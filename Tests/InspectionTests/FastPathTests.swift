@@ -2,6 +2,7 @@ import CustomsCore
 import Foundation
 import Testing
 @testable import Inspection
+import CInspectKernels
 
 /// The pieces that make the inspector fast must not change what it finds or the keys it reports.
 @Suite("Fast paths")
@@ -518,6 +519,15 @@ struct FastPathTests {
         return true
     }
 
+    /// Both of the kernel's paths: as dispatched (32-byte AVX2 blocks where the CPU has them) and
+    /// with 16-byte blocks only (what a CPU without AVX2 runs).
+    static func kernelUTF8(_ b: [UInt8], final: Bool) -> (Bool, Bool) {
+        b.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return (true, true) }
+            return (CharsetDecoder.validUTF8(p, final: final), ck_utf8_valid_narrow(base, p.count, final ? 1 : 0) != 0)
+        }
+    }
+
     @Test("UTF-8 kernel: the same verdict as a byte loop, cut last sequences included")
     func utf8Kernel() {
         var rng = SplitMix64(state: 7)
@@ -531,13 +541,15 @@ struct FastPathTests {
                 let k = rng.next() % 8 == 0 ? Int(rng.next() % UInt64(pieces.count)) : [0, 1, 2, 3, 10][Int(rng.next() % 5)]
                 bytes += pieces[k]
             }
-            let whole = bytes.withUnsafeBufferPointer { b in (CharsetDecoder.validUTF8(b, final: true), CharsetDecoder.validUTF8(b, final: false)) }
-            #expect(whole.0 == Self.naiveValidUTF8(bytes, final: true), "\(bytes)")
-            #expect(whole.1 == Self.naiveValidUTF8(bytes, final: false), "\(bytes)")
+            for final in [true, false] {
+                let (wide, narrow) = Self.kernelUTF8(bytes, final: final)
+                let naive = Self.naiveValidUTF8(bytes, final: final)
+                #expect(wide == naive && narrow == naive, "\(bytes) final \(final)")
+            }
         }
     }
 
-    @Test("UTF-8 kernel on long mixed CJK text: the byte loop's verdict with any one byte changed, at every start")
+    @Test("UTF-8 kernel on long mixed CJK text: the byte loop's verdict with any one byte changed, at every start of a 32-byte block")
     func utf8KernelLongRuns() {
         var rng = SplitMix64(state: 11)
         let pieces: [[UInt8]] = [Array("北京市朝阳区建国路".utf8), Array("88号".utf8), Array("，".utf8), Array("é".utf8), Array("😀".utf8),
@@ -545,15 +557,19 @@ struct FastPathTests {
         let changes: [UInt8] = [0x41, 0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xEF, 0xF0, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF]
         for _ in 0..<300 {
             var text: [UInt8] = []
-            while text.count < 40 + Int(rng.next() % 40) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            // Past two and three 32-byte blocks now and then.
+            let length = rng.next() % 4 == 0 ? 70 + Int(rng.next() % 60) : 40 + Int(rng.next() % 40)
+            while text.count < length { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
             for _ in 0..<20 {
                 var bytes = text
                 bytes[Int(rng.next() % UInt64(bytes.count))] = changes[Int(rng.next() % UInt64(changes.count))]
-                for start in 0..<min(bytes.count, 18) {
+                for start in 0..<min(bytes.count, 34) {
                     let b = Array(bytes[start...])
-                    let got = b.withUnsafeBufferPointer { (CharsetDecoder.validUTF8($0, final: true), CharsetDecoder.validUTF8($0, final: false)) }
-                    #expect(got.0 == Self.naiveValidUTF8(b, final: true), "\(b)")
-                    #expect(got.1 == Self.naiveValidUTF8(b, final: false), "\(b)")
+                    for final in [true, false] {
+                        let (wide, narrow) = Self.kernelUTF8(b, final: final)
+                        let naive = Self.naiveValidUTF8(b, final: final)
+                        #expect(wide == naive && narrow == naive, "\(b) final \(final)")
+                    }
                 }
             }
             let whole = text.withUnsafeBufferPointer { CharsetDecoder.validUTF8($0, final: true) }

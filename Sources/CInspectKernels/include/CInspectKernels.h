@@ -170,8 +170,11 @@ static inline long ck_first_byte(const uint8_t *p, long from, long end, uint8_t 
 
 /// Whether p[0, n) is UTF-8 by the inspector's test: every lead byte (C2–DF, E0–EF, F0–F4) is
 /// followed by its continuation bytes (80–BF); other bytes ≥ 0x80 are invalid. A sequence cut by
-/// the end counts as valid unless `final`. ASCII runs are skipped sixteen bytes at a time.
+/// the end counts as valid unless `final`. ASCII runs are skipped sixteen bytes at a time; text
+/// is judged thirty-two bytes a block where the CPU has AVX2 (checked once), else sixteen.
 int ck_utf8_valid(const uint8_t *p, long n, int final);
+/// `ck_utf8_valid` without its AVX2 blocks (sixteen bytes a block), for tests of both paths.
+int ck_utf8_valid_narrow(const uint8_t *p, long n, int final);
 
 /// Whether `ck_hmac_sha256_pair` may be called: the CPU has the SHA extensions (and SSSE3, SSE4.1).
 int ck_sha_ni(void);
