@@ -89,6 +89,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        // The log handler stamps each line with localtime(3), which with TZ unset stats
+        // /etc/localtime on every call: one stat per decision line (per flow, in monitor mode).
+        // Naming the same zone file makes glibc read it once.
+        if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
