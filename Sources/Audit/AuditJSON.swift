@@ -65,6 +65,13 @@ enum AuditJSON {
 
     /// Reads a record back (for review). Unknown keys are ignored so older readers keep working.
     static func decode(_ line: Substring) -> AuditRecord? {
+        var text = line
+        if let record = text.withUTF8({ AuditLineReader.record($0) }) { return record }
+        return decodeWithFoundation(line)
+    }
+
+    /// `decode` for any line `AuditLineReader` does not take: the reference reading.
+    static func decodeWithFoundation(_ line: Substring) -> AuditRecord? {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
         func s(_ k: String) -> String? { obj[k] as? String }
         guard let timeText = s("time"), let time = AuditTime.parse(timeText),

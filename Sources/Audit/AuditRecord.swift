@@ -92,7 +92,11 @@ public enum AuditTime {
     }
 
     private static func append(_ date: Date, to out: inout [UInt8]) {
-        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Truncated to the millisecond, except that a time read back from a record (its
+        // milliseconds / 1000) can land a hair under its millisecond: within a microsecond of
+        // one, it is that one, so a record read back is written as it was.
+        let x = date.timeIntervalSince1970 * 1000
+        let ms = Int64(abs(x - x.rounded()) < 0.001 ? x.rounded() : x.rounded(.down))
         let secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let milli = Int(ms - secs * 1000)
         let days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
@@ -114,6 +118,7 @@ public enum AuditTime {
     /// Parses what `format` writes and the looser forms a person types on the command line:
     /// `2026-11-29`, `2026-11-29T10:00`, `2026-11-29T10:00:00Z`, `2026-11-29T10:00:00+08:00`.
     public static func parse(_ text: String) -> Date? {
+        if let d = parseWritten(text) { return d }
         let iso = ISO8601DateFormatter()
         iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let d = iso.date(from: text) { return d }
@@ -127,6 +132,33 @@ public enum AuditTime {
             if let d = f.date(from: text) { return d }
         }
         return nil
+    }
+
+    /// Exactly what `format` writes (`2026-11-29T10:00:00.123Z`), read without a formatter: a
+    /// formatter per record made reading a day of monitor records take minutes.
+    static func parseWritten(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { u -> Date? in
+            guard u.count == 24, u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T"),
+                  u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"), u[19] == UInt8(ascii: "."), u[23] == UInt8(ascii: "Z")
+            else { return nil }
+            func number(_ from: Int, _ count: Int) -> Int? {
+                var v = 0
+                for i in from..<(from + count) {
+                    let d = Int(u[i]) - 48
+                    guard d >= 0 && d <= 9 else { return nil }
+                    v = v * 10 + d
+                }
+                return v
+            }
+            guard let y = number(0, 4), let mo = number(5, 2), let d = number(8, 2), let h = number(11, 2),
+                  let mi = number(14, 2), let s = number(17, 2), let ms = number(20, 3),
+                  (1...12).contains(mo), d >= 1, d <= 31, h < 24, mi < 60, s < 60 else { return nil }
+            let days = CivilDays.dayNumber(year: y, month: mo, day: d)
+            guard CivilDays.date(fromDayNumber: days) == (y, mo, d) else { return nil }   // no 31 February
+            let millis = Int64(days) * 86_400_000 + Int64(h * 3_600_000 + mi * 60_000 + s * 1000 + ms)
+            return Date(timeIntervalSince1970: Double(millis) / 1000)
+        }
     }
 
     static func civil(days: Int) -> (Int, Int, Int) { CivilDays.date(fromDayNumber: days) }

@@ -38,4 +38,84 @@ import Testing
         let back = try #require(AuditJSON.decode(Substring(String(decoding: line, as: UTF8.self))))
         #expect(back == Self.record)
     }
+
+    @Test func writtenTimesReadBackWithoutAFormatter() throws {
+        var rng = SystemRandomNumberGenerator()
+        let iso = ISO8601DateFormatter()
+        iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        for _ in 0..<2_000 {
+            let date = Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_102_444_800_000, using: &rng)) / 1000)
+            let text = AuditTime.format(date)
+            let fast = try #require(AuditTime.parseWritten(text), "\(text)")
+            #expect(AuditTime.format(fast) == text)
+            #expect(abs(fast.timeIntervalSince(try #require(iso.date(from: text)))) < 0.0005, "\(text)")
+        }
+        for bad in ["2026-02-30T10:00:00.000Z", "2026-13-01T10:00:00.000Z", "2026-11-29T24:00:00.000Z",
+                    "2026-11-29T10:00:00Z", "2026-11-29 10:00:00.000Z", "2026-11-29T10:00:00.000+", "2026-1x-29T10:00:00.000Z"] {
+            #expect(AuditTime.parseWritten(bad) == nil, "\(bad)")
+        }
+        #expect(AuditTime.parse("2026-11-29T10:00:00Z") == Date(timeIntervalSince1970: 1_795_946_400), "other forms still parse")
+    }
+
+    /// Random records through the writer: the quick reader, Foundation's reading and the record agree.
+    /// (Numbers stay below 2^53: Foundation reads larger integers through Double and loses them.)
+    @Test func theQuickReaderReadsWhatTheWriterWrites() throws {
+        var rng = SystemRandomNumberGenerator()
+        let pieces = ["a", "Zz9", " ", "\"", "\\", "/", "\n", "\t", "\u{1}", "\u{7f}", "é", "张伟", "😀", "\u{2028}", "{", "]", ":", ","]
+        func text(_ max: Int = 6) -> String { (0..<Int.random(in: 0...max, using: &rng)).map { _ in pieces.randomElement(using: &rng)! }.joined() }
+        func maybe(_ s: @autoclosure () -> String) -> String? { Bool.random(using: &rng) ? s() : nil }
+        for n in 0..<500 {
+            let r = AuditRecord(
+                time: Date(timeIntervalSince1970: Double(Int64.random(in: 0...4_000_000_000_000, using: &rng)) / 1000),
+                incident: text(), flow: text(), action: ["block", "monitor", "allow"].randomElement(using: &rng)!, rule: text(),
+                regime: maybe(text()), requiredInstrument: maybe(text()), approval: maybe(text()),
+                approvalFindings: (0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }, exemption: maybe(text()),
+                reason: text(12), clientAddress: text(), clientName: maybe(text()), user: maybe(text()), method: text(),
+                host: text(), path: text(), destination: maybe(text()), country: maybe(text()), recipient: text(),
+                recipientName: maybe(text()),
+                subjectsNew: Dictionary((0..<Int.random(in: 0...3, using: &rng)).map { _ in (text(), Int.random(in: 0...1_000_000, using: &rng)) },
+                                        uniquingKeysWith: { a, _ in a }),
+                counts: Dictionary((0..<Int.random(in: 0...3, using: &rng)).map { _ in
+                    (text(), AuditRecord.CountPair(before: Int.random(in: 0...1_000_000_000, using: &rng), after: Int.random(in: 0...1_000_000_000, using: &rng)))
+                }, uniquingKeysWith: { a, _ in a }),
+                masked: (0..<Int.random(in: 0...3, using: &rng)).map { _ in text() }, uninspectable: maybe(text()),
+                bytes: Bool.random(using: &rng) ? Int.random(in: 0...1 << 40, using: &rng) : nil,
+                foundIn: (0..<Int.random(in: 0...2, using: &rng)).map { _ in text() })
+            var bytes: [UInt8] = []
+            AuditJSON.encode(r, prev: AuditChain.genesis, into: &bytes)
+            _ = AuditChain.seal(&bytes, bodyFrom: 0)
+            let quick = bytes.withUnsafeBufferPointer { AuditLineReader.record($0) }
+            let line = Substring(String(decoding: bytes, as: UTF8.self))
+            #expect(quick != nil, "record \(n): \(line)")
+            #expect(quick == AuditJSON.decodeWithFoundation(line), "record \(n): \(line)")
+            #expect(quick == r, "record \(n): \(line)")
+        }
+    }
+
+    /// Lines the writer never makes: the quick reader declines them (nil) or reads them as Foundation
+    /// does, and `decode` always gives Foundation's answer.
+    @Test(arguments: [
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","reason":"\u00e9 \ud83d\ude00 \/ \b\f"}"#,
+        #" { "time" : "2026-11-29T10:00:00.000Z" , "incident":"I","action":"block","rule":"r" } "#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","extra":1}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","user":null}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","bytes":1.5}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","bytes":012}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","rule":"s"}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","counts":{"c":{"before":1}}}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","counts":{"c":{"before":1,"after":2,"x":3}}}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","subjects_new":{"pi":"7"}}"#,
+        #"{"time":"2026-11-29T10:00:00Z","incident":"I","action":"block","rule":"r"}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block"}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","reason":"\ud83d"}"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r"} x"#,
+        #"{"time":"2026-11-29T10:00:00.000Z","incident":"I","action":"block","rule":"r","#,
+        "not json",
+    ])
+    func linesTheWriterNeverMakesReadAsFoundationReadsThem(line: String) {
+        let quick = Array(line.utf8).withUnsafeBufferPointer { AuditLineReader.record($0) }
+        let reference = AuditJSON.decodeWithFoundation(Substring(line))
+        if let quick { #expect(quick == reference) }
+        #expect(AuditJSON.decode(Substring(line)) == reference)
+    }
 }
