@@ -17,6 +17,13 @@ public enum AuditLogReader {
     /// `verify` is the place that reports them.
     public static func entries(logPath: String) throws(AuditError) -> [Entry] {
         var out: [Entry] = []
+        try forEachEntry(logPath: logPath) { out.append($0) }
+        return out
+    }
+
+    /// `entries` one at a time, a file in memory at once: a filtered review of a long log keeps
+    /// only the records it shows.
+    public static func forEachEntry(logPath: String, _ body: (Entry) -> Void) throws(AuditError) {
         for file in AuditLogFiles.chain(for: logPath) {
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: file)) } catch {
@@ -27,10 +34,9 @@ public enum AuditLogReader {
                 lineNo += 1
                 guard !raw.isEmpty else { continue }
                 let text = String(decoding: raw, as: UTF8.self)
-                if let r = AuditJSON.decode(Substring(text)) { out.append(Entry(file: file, line: lineNo, record: r)) }
+                if let r = AuditJSON.decode(Substring(text)) { body(Entry(file: file, line: lineNo, record: r)) }
             }
         }
-        return out
     }
 
     /// Walks the whole chain and names the first record that does not hold.

@@ -49,8 +49,12 @@ struct ReviewCommand: ParsableCommand {
         guard !AuditLogFiles.chain(for: path).isEmpty else {
             throw ValidationError("no audit log at \(path) (use --log or --state)")
         }
-        let records: [AuditRecord]
-        do { records = try AuditLogReader.entries(logPath: path).map(\.record).filter(filter.matches) } catch {
+        var records: [AuditRecord] = []
+        do {
+            try AuditLogReader.forEachEntry(logPath: path) { entry in
+                if filter.matches(entry.record) { records.append(entry.record) }
+            }
+        } catch {
             throw ValidationError("\(error)")
         }
         if let summary {
