@@ -12,7 +12,7 @@ enum AuditJSON {
     }
 
     /// Appends the record's line up to the chain's `hash` field (no closing brace) to `out`:
-    /// written as bytes, since a record per flow in monitor mode made the String form a sixth of
+    /// written as bytes, since a record per flow in monitor mode made the String form a seventh of
     /// the gateway's CPU.
     static func encode(_ r: AuditRecord, prev: String, into out: inout [UInt8]) {
         var o = JSONObjectWriter(taking: &out)

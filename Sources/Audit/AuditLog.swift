@@ -14,8 +14,8 @@ import Glibc
 /// written at once, so a crash of the process loses none of them, and fsync'd within
 /// `Options.syncDelayMilliseconds` of the last fsync, with whatever else was written by then: in
 /// monitor mode, where every flow past a line leaves a record, an fsync per batch of three or
-/// four had cost a third of the gateway's CPU per flow. Only a power loss inside that window can
-/// take such records; the file then ends at the last fsync, and the chain holds.
+/// four had cost a fifth of the gateway's CPU per flow. Only a power loss inside that window can
+/// take such records, as it could take any record whose fsync had not returned.
 public final class AuditLog: @unchecked Sendable {
     // All mutable state below is confined to `queue`.
     public struct Options: Sendable {
