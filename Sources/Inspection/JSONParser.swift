@@ -146,14 +146,16 @@ final class JSONParser: BodyParser {
                         // The `:` or `,` after it and the next string's quote; anything else is
                         // left where it is, for the machine. Inside a container every one of
                         // these is white space, in every state met here.
-                        var k = Self.skipSpaces(bytes, from: j + 1)
-                        guard k < n && bytes[k] == (isKey ? 0x3A : 0x2C) else {
+                        var k = j + 1
+                        var b = Self.skipSpaces(bytes, &k)
+                        guard b == (isKey ? 0x3A : 0x2C) else {
                             state = isKey ? .colon : .afterValue; i = k; inString = false; break cycle
                         }
                         let nextIsKey = isKey ? false : frames[depth - 1].isObject
                         separated = true
-                        k = Self.skipSpaces(bytes, from: k + 1)
-                        guard k < n && bytes[k] == 0x22 else {
+                        k += 1
+                        b = Self.skipSpaces(bytes, &k)
+                        guard b == 0x22 else {
                             state = nextIsKey ? .key : .value; i = k; inString = false; break cycle
                         }
                         isKey = nextIsKey
@@ -283,14 +285,17 @@ final class JSONParser: BodyParser {
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
-    /// The first byte at or after `k` that is not white space. One space (`": "`, `", "`) is read
-    /// in line; longer runs (indentation) out of line: a loop here made the compiler carry a
-    /// register per value derived from the index through it, spilling the string cycle's state.
-    @inline(__always) private static func skipSpaces(_ bytes: UnsafeBufferPointer<UInt8>, from k: Int) -> Int {
-        var k = k
-        if k < bytes.count && bytes[k] == 0x20 { k += 1 }
-        guard k < bytes.count && isSpace(bytes[k]) else { return k }
-        return skipSpaceRun(bytes, from: k)
+    /// Moves `k` to the first byte at or after it that is not white space, and returns that byte
+    /// (0, neither a space nor a separator, past the end: each byte is loaded once). One space
+    /// (`": "`, `", "`) is read in line; longer runs (indentation) out of line: a loop here made
+    /// the compiler carry a register per value derived from the index through it, spilling the
+    /// string cycle's state.
+    @inline(__always) private static func skipSpaces(_ bytes: UnsafeBufferPointer<UInt8>, _ k: inout Int) -> UInt8 {
+        var b = k < bytes.count ? bytes[k] : 0
+        if b == 0x20 { k += 1; b = k < bytes.count ? bytes[k] : 0 }
+        guard isSpace(b) else { return b }
+        k = skipSpaceRun(bytes, from: k)
+        return k < bytes.count ? bytes[k] : 0
     }
 
     @inline(never) private static func skipSpaceRun(_ bytes: UnsafeBufferPointer<UInt8>, from k: Int) -> Int {
