@@ -311,26 +311,14 @@ final class JSONParser: BodyParser {
     /// left where it is, for the machine. Returns the index of the first byte not consumed.
     @inline(__always) private func towardNextString(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
         guard depth != 0 else { return j }
-        let n = bytes.count
         var k = j
         // Inside a container every one of these is white space, in every state met here.
-        while k < n && Self.isSpace(bytes[k]) { k += 1 }
-        guard k < n else { return k }
-        let nextIsKey: Bool
-        switch (state, bytes[k]) {
-        case (.colon, 0x3A):
-            state = .value
-            nextIsKey = false
-        case (.afterValue, 0x2C):
-            nextIsKey = frames[depth - 1].isObject
-            state = nextIsKey ? .key : .value
-        default:
-            return k
-        }
+        guard Self.skipSpaces(bytes, &k) == 0x2C else { return k }
+        let nextIsKey = frames[depth - 1].isObject
+        state = nextIsKey ? .key : .value
         lastWasOpen = false
         k += 1
-        while k < n && Self.isSpace(bytes[k]) { k += 1 }
-        if k < n && bytes[k] == 0x22 {
+        if Self.skipSpaces(bytes, &k) == 0x22 {
             stringIsKey = nextIsKey
             state = .string
             k += 1
