@@ -105,9 +105,9 @@ struct Fragment {
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
-    /// Whether `b` holds a strong value or a name this fragment holds. (`b` is only read; lent,
-    /// see `FragmentList.firstJoinable`.)
-    func shares(with b: inout Fragment) -> Bool {
+    /// Whether `b` holds a strong value or a name this fragment holds. Both are only read; both
+    /// are lent (`mutating`, `inout`), see `FragmentList.firstJoinable`.
+    mutating func shares(with b: inout Fragment) -> Bool {
         for k in 0..<b.count {
             let v = b.value(k)
             if (isStrong(v.kind) || v.kind == .name) && contains(v) { return true }
@@ -116,7 +116,8 @@ struct Fragment {
     }
 
     /// Two records of the same kind of document with different numbers are different people.
-    func conflicts(with o: inout Fragment) -> Bool {
+    /// (Only reads both; lent as `shares` is.)
+    mutating func conflicts(with o: inout Fragment) -> Bool {
         for i in 0..<count {
             let v = store[i]
             guard isStrong(v.kind) else { continue }
@@ -180,8 +181,9 @@ struct FragmentList {
     mutating func firstJoinable(_ f: inout Fragment, _ rule: JoinRule) -> Int? {
         // Every value's kind is in its fragment's `kinds`: without a strong kind or a name in
         // common two fragments share no such value, and without a strong kind in common they
-        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into (each
-        // look copied it, retaining and releasing its two arrays).
+        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into; when it
+        // is, it is lent in place (the checks are `mutating`: called on `items[i]` while `f` is
+        // lent, a non-mutating one copied the element, retaining and releasing its two arrays).
         let fKinds = f.kinds.bits, strong = strongKinds, sharable = strong | nameKind
         for i in 0..<count {
             let common = items[i].kinds.bits & fKinds
