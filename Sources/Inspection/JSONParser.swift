@@ -114,6 +114,8 @@ final class JSONParser: BodyParser {
     private var topIsObject: Bool? { depth == 0 ? nil : frames[depth - 1].isObject }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        // The cycle's strings are cut from this base (a rebased slice checks it for nil each time).
+        guard let base = bytes.baseAddress else { return }
         var i = 0
         let n = bytes.count
         while i < n {
@@ -137,9 +139,9 @@ final class JSONParser: BodyParser {
                     var separated = false
                     cycle: while j - i <= (isKey ? Self.maxNameBytes : token.limit) {
                         if isKey {
-                            memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                            memberName(UnsafeBufferPointer(start: base + i, count: j - i))
                         } else {
-                            assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true,
+                            assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(start: base + i, count: j - i), inPlace: true,
                                             clear: clear - i)
                             if depth == 0 { state = .afterValue; topLevelDone(); i = j + 1; inString = false; break cycle }
                         }
