@@ -114,6 +114,8 @@ final class JSONParser: BodyParser {
     private var topIsObject: Bool? { depth == 0 ? nil : frames[depth - 1].isObject }
 
     func feed(_ bytes: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        // The cycle's strings are cut from this base (a rebased slice checks it for nil each time).
+        guard let base = bytes.baseAddress else { return }
         var i = 0
         let n = bytes.count
         while i < n {
@@ -124,25 +126,53 @@ final class JSONParser: BodyParser {
                 // A long value's run is found in one pass with where its scan could start
                 // (`clear`): a long note is then not read again by the assembler's scan.
                 var clear = i
-                var j = stringIsKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
+                var isKey = stringIsKey
+                var j = isKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
                 // A whole value inside this chunk is inspected where it lies, without a copy. The
                 // cycle name → `: "` → value → `, "` → name… stays in this loop while strings lie
-                // whole in the chunk, instead of one round of the machine per string.
-                while j < n && bytes[j] == 0x22 && token.isEmpty && j - i <= (stringIsKey ? Self.maxNameBytes : token.limit) {
-                    if stringIsKey {
-                        memberName(UnsafeBufferPointer(rebasing: bytes[i..<j]))
-                    } else {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true,
-                                        clear: clear - i)
-                        try valueDone()
+                // whole in the chunk, instead of one round of the machine per string. Its state
+                // (which string, the offset) is kept in locals and stored once, when it leaves:
+                // nothing it calls reads them, and the token stays empty throughout.
+                if j < n && bytes[j] == 0x22 && token.isEmpty {
+                    let start = i
+                    var inString = true
+                    var separated = false
+                    cycle: while j - i <= (isKey ? Self.maxNameBytes : token.limit) {
+                        if isKey {
+                            memberName(UnsafeBufferPointer(start: base + i, count: j - i))
+                        } else {
+                            assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(start: base + i, count: j - i), inPlace: true,
+                                            clear: clear - i)
+                            if depth == 0 { state = .afterValue; topLevelDone(); i = j + 1; inString = false; break cycle }
+                        }
+                        // The `:` or `,` after it and the next string's quote; anything else is
+                        // left where it is, for the machine. Inside a container every one of
+                        // these is white space, in every state met here.
+                        var k = j + 1
+                        var b = Self.skipSpaces(bytes, &k)
+                        guard b == (isKey ? 0x3A : 0x2C) else {
+                            state = isKey ? .colon : .afterValue; i = k; inString = false; break cycle
+                        }
+                        let nextIsKey = isKey ? false : frames[depth - 1].isObject
+                        separated = true
+                        k += 1
+                        b = Self.skipSpaces(bytes, &k)
+                        guard b == 0x22 else {
+                            state = nextIsKey ? .key : .value; i = k; inString = false; break cycle
+                        }
+                        isKey = nextIsKey
+                        i = k + 1
+                        guard i < n else { break cycle }
+                        j = isKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
+                        guard j < n && bytes[j] == 0x22 else { break cycle }
                     }
-                    j = towardNextString(bytes, from: j + 1)
-                    offset += j - i; i = j
-                    guard state == .string, i < n else { break }
-                    j = stringIsKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
+                    offset += i - start
+                    stringIsKey = isKey
+                    if separated { lastWasOpen = false }
+                    if !inString { continue }
                 }
-                // Left the cycle on something else (a bracket, a number…) or the chunk's end.
-                if state != .string || i >= n { continue }
+                // Inside a string cut by the chunk's end, an escape, or too long to read in place.
+                if i >= n { continue }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
                 if j < n {
                     if bytes[j] == 0x22 {
@@ -257,33 +287,40 @@ final class JSONParser: BodyParser {
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
-    /// After a member's name, or a value, read in place inside a container: the `: "` or `, "` that
-    /// usually follow are read here instead of one round of the state machine per byte, leaving
-    /// the state exactly as those rounds would (inside the next string when one starts). Anything
-    /// else (a bracket, a number, an error) is left where it is, for the machine. Returns the
-    /// index of the first byte not consumed.
+    /// Moves `k` to the first byte at or after it that is not white space, and returns that byte
+    /// (0, neither a space nor a separator, past the end: each byte is loaded once). One space
+    /// (`": "`, `", "`) is read in line; longer runs (indentation) out of line: a loop here made
+    /// the compiler carry a register per value derived from the index through it, spilling the
+    /// string cycle's state.
+    @inline(__always) private static func skipSpaces(_ bytes: UnsafeBufferPointer<UInt8>, _ k: inout Int) -> UInt8 {
+        var b = k < bytes.count ? bytes[k] : 0
+        if b == 0x20 { k += 1; b = k < bytes.count ? bytes[k] : 0 }
+        guard isSpace(b) else { return b }
+        k = skipSpaceRun(bytes, from: k)
+        return k < bytes.count ? bytes[k] : 0
+    }
+
+    @inline(never) private static func skipSpaceRun(_ bytes: UnsafeBufferPointer<UInt8>, from k: Int) -> Int {
+        var k = k
+        while k < bytes.count && isSpace(bytes[k]) { k += 1 }
+        return k
+    }
+
+    /// After a number read in place inside a container (the string cycle does the same for
+    /// strings, its state in locals): the `, "` that usually follows is read here instead of one
+    /// round of the state machine per byte, leaving the state exactly as those rounds would
+    /// (inside the next string when one starts). Anything else (a bracket, a number, an error) is
+    /// left where it is, for the machine. Returns the index of the first byte not consumed.
     @inline(__always) private func towardNextString(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
         guard depth != 0 else { return j }
-        let n = bytes.count
         var k = j
         // Inside a container every one of these is white space, in every state met here.
-        while k < n && Self.isSpace(bytes[k]) { k += 1 }
-        guard k < n else { return k }
-        let nextIsKey: Bool
-        switch (state, bytes[k]) {
-        case (.colon, 0x3A):
-            state = .value
-            nextIsKey = false
-        case (.afterValue, 0x2C):
-            nextIsKey = frames[depth - 1].isObject
-            state = nextIsKey ? .key : .value
-        default:
-            return k
-        }
+        guard Self.skipSpaces(bytes, &k) == 0x2C else { return k }
+        let nextIsKey = frames[depth - 1].isObject
+        state = nextIsKey ? .key : .value
         lastWasOpen = false
         k += 1
-        while k < n && Self.isSpace(bytes[k]) { k += 1 }
-        if k < n && bytes[k] == 0x22 {
+        if Self.skipSpaces(bytes, &k) == 0x22 {
             stringIsKey = nextIsKey
             state = .string
             k += 1
@@ -426,6 +463,8 @@ final class JSONParser: BodyParser {
         if stringIsKey {
             memberName(token.bytes)
             token.removeAll()
+            stringIsKey = false
+            state = .colon
             return
         }
         let role = valueRole
@@ -436,13 +475,12 @@ final class JSONParser: BodyParser {
     /// The current member's name (at most `maxNameBytes`): interned in this parser's table (kept
     /// across the bodies of a reused state), its role and placement resolved once.
     /// The common case, a name records repeat, is read in line; the rest is `memberNameMissed`
-    /// (kept apart: its registers and frame made every call pay a long prologue).
+    /// (kept apart: its registers and frame made every call pay a long prologue). The caller moves
+    /// the state on (the string cycle keeps it in locals).
     @inline(__always) private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
         let key = NameKey(b)
         if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
             frames[depth - 1].setMember(e.role, excludesNames: e.excludesNames)
-            stringIsKey = false
-            state = .colon
             return
         }
         memberNameMissed(b, key)
@@ -470,8 +508,6 @@ final class JSONParser: BodyParser {
             }
             frames[top].setMember(role, excludesNames: excludes)
         }
-        stringIsKey = false
-        state = .colon
     }
 
     private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {

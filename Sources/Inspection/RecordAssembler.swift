@@ -99,7 +99,10 @@ final class RecordAssembler {
     /// Working lists of `commit`, reused from record to record.
     private var groups = FragmentList()
     private var merged = FragmentList()
+    /// `commit`'s un-named fragments, the first `namelessCount` (emptied by a store: each
+    /// `removeAll(keepingCapacity:)` was a generic call of ≈ 60 instructions).
     private var nameless: [Int] = []
+    private var namelessCount = 0
     var table: SubjectTable
     private(set) var records = 0
     private var scratch: [UInt8] = []
@@ -142,7 +145,7 @@ final class RecordAssembler {
         looseFragments.removeAll()
         groups.removeAll()
         merged.removeAll()
-        nameless.removeAll(keepingCapacity: true)
+        namelessCount = 0
         table.reset()
         records = 0
         inputValidated = false
@@ -688,11 +691,12 @@ final class RecordAssembler {
         // where it lies to be judged and moved on (its slot then holds a spent one): `fragments[i]`
         // of a property would be a copy, retaining and releasing its arrays.
         groups.removeAll()
-        nameless.removeAll(keepingCapacity: true)
+        namelessCount = 0
         for i in 0..<fragments.count {
             fragments.withFragment(i) { f in
                 if !f.hasName {
-                    nameless.append(i)
+                    if namelessCount < nameless.count { nameless[namelessCount] = i } else { nameless.append(i) }
+                    namelessCount += 1
                 } else if let g = groups.firstJoinable(&f, .sharing) {
                     groups.absorb(&f, into: g)
                 } else {
@@ -703,7 +707,7 @@ final class RecordAssembler {
         // Un-named parts (a payment card, a trace id, a position) belong to a person of the record
         // they share an identifier with, else to the first named person, else to one another.
         // By index: `for i in nameless` iterated a copy of the array (a retain and release).
-        for k in 0..<nameless.count {
+        for k in 0..<namelessCount {
             fragments.withFragment(nameless[k]) { f in
                 if let g = groups.firstJoinable(&f, .sharing) {
                     groups.absorb(&f, into: g)

@@ -105,9 +105,9 @@ struct Fragment {
         if fieldBirth == nil { fieldBirth = o.fieldBirth }
     }
 
-    /// Whether `b` holds a strong value or a name this fragment holds. (`b` is only read; lent,
-    /// see `FragmentList.firstJoinable`.)
-    func shares(with b: inout Fragment) -> Bool {
+    /// Whether `b` holds a strong value or a name this fragment holds. Both are only read; both
+    /// are lent (`mutating`, `inout`), see `FragmentList.firstJoinable`.
+    mutating func shares(with b: inout Fragment) -> Bool {
         for k in 0..<b.count {
             let v = b.value(k)
             if (isStrong(v.kind) || v.kind == .name) && contains(v) { return true }
@@ -116,7 +116,8 @@ struct Fragment {
     }
 
     /// Two records of the same kind of document with different numbers are different people.
-    func conflicts(with o: inout Fragment) -> Bool {
+    /// (Only reads both; lent as `shares` is.)
+    mutating func conflicts(with o: inout Fragment) -> Bool {
         for i in 0..<count {
             let v = store[i]
             guard isStrong(v.kind) else { continue }
@@ -134,39 +135,46 @@ struct Fragment {
 }
 
 /// Fragments in slots whose storage is reused: steady state allocates nothing per record.
-struct FragmentList {
-    private var items: [Fragment] = []
+///
+/// The slots are memory the list owns (`slots` of them initialised, the first `count` in use),
+/// reached through a pointer: an array of fragments checked its uniqueness on every slot lent,
+/// absorbed into or moved into. Non-copyable, so that no two lists ever share it.
+struct FragmentList: ~Copyable {
+    private var items: UnsafeMutablePointer<Fragment>
+    private var capacity = 8  // what `init` allocates
+    /// Slots initialised (spent or in use); those past `count` are kept for their arrays' storage.
+    private var slots = 0
     private(set) var count = 0
     var isEmpty: Bool { count == 0 }
 
-    subscript(_ i: Int) -> Fragment { items[i] }
+    init() {
+        items = .allocate(capacity: 8)
+    }
+
+    deinit {
+        items.deinitialize(count: slots)
+        items.deallocate()
+    }
 
     /// Moves `f` in without copying its values: `f` gets the storage of a spent slot, to be reset
     /// before it is used again.
     mutating func append(taking f: inout Fragment) {
-        if count == items.count { items.append(Fragment()) }
-        // Through the buffer: `swap(&items[count], &f)` copied the slot's fragment (its arrays
-        // retained and released) on the way.
-        let slot = count
-        items.withUnsafeMutableBufferPointer { swap(&$0[slot], &f) }
+        if count == slots {
+            if slots == capacity { items = items.doubled(count: slots, capacity: &capacity) }
+            (items + slots).initialize(to: Fragment())
+            slots += 1
+        }
+        swap(&items[count], &f)
         count += 1
-    }
-
-    /// Moves fragment `i` to the end of `dest` (see `append(taking:)`); slot `i` is spent.
-    mutating func move(_ i: Int, to dest: inout FragmentList) {
-        dest.append(taking: &items[i])
     }
 
     /// Adds what `f` holds (only read; lent, see `Fragment.absorb`) to fragment `i`.
     mutating func absorb(_ f: inout Fragment, into i: Int) { items[i].absorb(&f) }
 
-    /// Lends slot `i` where it lies (one uniqueness check, no copy or reference counting).
+    /// Lends slot `i` where it lies (no copy, no reference counting, no uniqueness check).
     @inline(__always) mutating func withFragment<R>(_ i: Int, _ body: (inout Fragment) -> R) -> R {
-        items.withUnsafeMutableBufferPointer { body(&$0[i]) }
+        body(&items[i])
     }
-
-    /// Exchanges slot `i` with `f` (a move: no reference counting).
-    mutating func exchange(_ i: Int, with f: inout Fragment) { swap(&items[i], &f) }
 
     mutating func removeAll() { count = 0 }
 
@@ -180,8 +188,9 @@ struct FragmentList {
     mutating func firstJoinable(_ f: inout Fragment, _ rule: JoinRule) -> Int? {
         // Every value's kind is in its fragment's `kinds`: without a strong kind or a name in
         // common two fragments share no such value, and without a strong kind in common they
-        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into (each
-        // look copied it, retaining and releasing its two arrays).
+        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into; when it
+        // is, it is lent in place (the checks are `mutating`: called on `items[i]` while `f` is
+        // lent, a non-mutating one copied the element, retaining and releasing its two arrays).
         let fKinds = f.kinds.bits, strong = strongKinds, sharable = strong | nameKind
         for i in 0..<count {
             let common = items[i].kinds.bits & fKinds

@@ -1,0 +1,72 @@
+import CustomsCore
+import Testing
+@testable import Inspection
+
+/// The JSON parser's string cycle (name → `: "` → value → `, "` …) keeps its state in locals and
+/// stores it when it leaves: every way out must leave the machine where its byte-at-a-time rounds
+/// would (fed one byte a chunk, no string lies whole in a chunk and the cycle never runs).
+@Suite("JSON string cycle")
+struct JSONCycleTests {
+    private static let people = [
+        ("张三", "11010519491231002X", "13812345678", "zhang@example.com"),
+        ("李四", "520181200504185021", "13912345678", "li.si@example.org"),
+        ("王五", "110105194912310021", "13712345678", "wang@example.net"),
+    ]
+
+    /// The same records in one layout: `colon` and `comma` are what follows a name and a value.
+    private static func body(colon: String, comma: String, open: String = "", close: String = "") -> String {
+        let records = people.map { p in
+            "{\(open)\"name\"\(colon)\"\(p.0)\"\(comma)\"id\"\(colon)\"\(p.1)\"\(comma)\"tags\"\(colon)[\"a\"\(comma)\"b\"]"
+                + "\(comma)\"phone\"\(colon)\"\(p.2)\"\(comma)\"email\"\(colon)\"\(p.3)\"\(comma)\"age\"\(colon)41\(comma)"
+                + "\"note\"\(colon)\"line\\nbreak \\u00e9\"\(comma)\"ok\"\(colon)true\(close)}"
+        }
+        return "[" + records.joined(separator: comma) + "]"
+    }
+
+    private func same(_ a: InspectionResult, _ b: InspectionResult) -> Bool {
+        a.records == b.records && Set(a.subjects) == Set(b.subjects) && a.kindCounts == b.kindCounts
+            && a.uninspectable == b.uninspectable
+    }
+
+    @Test("every layout of separators and white space gives the result of byte-at-a-time feeding")
+    func layouts() {
+        let layouts = [(":", ","), (": ", ", "), (" : ", " , "), (":\t", ",\n  "), (":\n\n   ", ",\r\n\t\t"),
+                       (" \n: \n ", " ,\n\n\n    ")]
+        var results: [InspectionResult] = []
+        for (colon, comma) in layouts {
+            for (open, close) in [("", ""), ("\n  ", "\n")] {
+                let b = Array(Self.body(colon: colon, comma: comma, open: open, close: close).utf8)
+                let whole = inspect(b, type: "application/json")
+                #expect(whole.uninspectable == nil, "\(colon.debugDescription) \(comma.debugDescription)")
+                #expect(same(whole, inspect(b, type: "application/json", chunks: [1])))
+                #expect(same(whole, inspect(b, type: "application/json", chunks: [7, 13, 2])))
+                results.append(whole)
+            }
+        }
+        #expect(results[0].subjects.count == 3 && results[0][.mobile] == 3 && results[0][.email] == 3)
+        #expect(results.allSatisfy { same($0, results[0]) })
+    }
+
+    @Test("NDJSON lines of top-level strings and objects leave the cycle at each line's end")
+    func topLevel() {
+        let p = Self.people
+        let text = "\"\(p[0].3)\"\n{\"id\": \"\(p[1].1)\", \"email\": \"\(p[1].3)\"}\n\"x\"\n{\"id\":\"\(p[2].1)\"}\n"
+        let b = Array(text.utf8)
+        let whole = inspect(b, type: "application/x-ndjson")
+        #expect(whole.uninspectable == nil)
+        #expect(whole[.email] == 2)
+        #expect(same(whole, inspect(b, type: "application/x-ndjson", chunks: [1])))
+    }
+
+    @Test("malformed bodies are reported at the same byte, whole or a byte at a time")
+    func malformed() {
+        for text in ["{\"name\" \"张三\"}", "{\"name\": \"张三\" \"id\": \"x\"}", "[\"a\", \"b\" \"c\"]",
+                     "{\"a\": \"b\",, \"c\": \"d\"}", "{\"a\": \"b\", }", "{\"a\"  :  \"b\"  ,  \"c\"  \"d\"}",
+                     "[\"a\",\n\n  \"b\",\n  ]"] {
+            let b = Array(text.utf8)
+            let whole = inspect(b, type: "application/json")
+            #expect(whole.uninspectable != nil, "\(text)")
+            #expect(whole.uninspectable == inspect(b, type: "application/json", chunks: [1]).uninspectable, "\(text)")
+        }
+    }
+}
