@@ -207,6 +207,12 @@ final class CharsetDecoder {
         return i
     }
 
+    /// Whether every byte of `b` is below 0x80 (inline: for short values, before `validUTF8`).
+    @inline(__always) static func isASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let p = b.baseAddress else { return true }
+        return ck_first_non_ascii(p, 0, b.count) == b.count
+    }
+
     /// Whether `b` is UTF-8 by the inspector's test (see `ck_utf8_valid`): a cut last sequence is
     /// accepted unless `final`.
     static func validUTF8(_ b: UnsafeBufferPointer<UInt8>, final: Bool) -> Bool {

@@ -466,7 +466,9 @@ final class RecordAssembler {
     private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
         // Text past the charset sniff window may hold invalid UTF-8: key it as the text it decodes
         // to (with U+FFFD), as a String of it would be.
-        guard valueValidated || CharsetDecoder.validUTF8(normalized, final: true) else {
+        // Most values that were not validated in place are ASCII (a normalized copy, a cell of a
+        // body past the sniff window): the inline scan answers those without the kernel's call.
+        guard valueValidated || CharsetDecoder.isASCII(normalized) || CharsetDecoder.validUTF8(normalized, final: true) else {
             addValue(kind, String(decoding: normalized, as: UTF8.self))
             return
         }
