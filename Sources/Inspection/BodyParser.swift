@@ -24,6 +24,8 @@ struct ValueBuffer {
     private let store: ValueBufferStore
     /// How many bytes are held.
     private(set) var count = 0
+    /// Whether the bytes held start at the value's first byte (nothing spilled since it was emptied).
+    private(set) var whole = true
     let limit: Int
     static let overlap = 64
 
@@ -62,6 +64,7 @@ struct ValueBuffer {
 
     private mutating func spill(_ flush: (UnsafeBufferPointer<UInt8>) -> Void) {
         flush(bytes)
+        whole = false
         let keep = min(count, Self.overlap)
         store.base.update(from: store.base + (count - keep), count: keep)
         count = keep
@@ -77,11 +80,13 @@ struct ValueBuffer {
     mutating func take(_ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         body(bytes)
         count = 0
+        whole = true
     }
 
     /// Empty again; storage grown past `keepingUpTo` bytes (one huge value) is given back.
     mutating func removeAll(keepingUpTo: Int = .max) {
         count = 0
+        whole = true
         if store.capacity > keepingUpTo { store.shrink(to: 256) }
     }
 }

@@ -135,7 +135,8 @@ final class DelimitedParser: BodyParser {
     private func endCell() {
         if cell.isEmpty { endCell(UnsafeBufferPointer(start: nil, count: 0)); return }
         // The cell's bytes stay where they are while it is ended (nothing appends to the buffer).
-        endCell(cell.bytes)
+        // A cell that never spilled is whole: as good as in place for the UTF-8 check.
+        endCell(cell.bytes, inPlace: cell.whole)
         cell.removeAll()
     }
 

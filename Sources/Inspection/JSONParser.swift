@@ -467,8 +467,9 @@ final class JSONParser: BodyParser {
             state = .colon
             return
         }
-        let role = valueRole
-        token.take { assembler.value(key: nil, baseRole: role, $0) }
+        let role = valueRole, whole = token.whole
+        // A string that never spilled is whole: as good as in place for the UTF-8 check.
+        token.take { assembler.value(key: nil, baseRole: role, $0, inPlace: whole) }
         try valueDone()
     }
 

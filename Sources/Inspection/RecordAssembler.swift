@@ -246,8 +246,9 @@ final class RecordAssembler {
     }
 
     /// `baseRole`, when the parser has it cached, saves looking the name up for every value.
-    /// `inPlace`: `v` lies in the bytes the parser was just given (not a copy it assembled, decoded
-    /// or windowed), between ASCII delimiters. `clear`: no digit, `@` or 0xEF lies before it in `v`
+    /// `inPlace`: `v` lies in the bytes the parser was just given, between ASCII delimiters, or is
+    /// a whole copy of a value it was given (never windowed: the input's bytes less ASCII quotes and
+    /// escapes, with escapes decoded to whole UTF-8 sequences), so it is UTF-8 if the input was. `clear`: no digit, `@` or 0xEF lies before it in `v`
     /// (the parser found that while finding the value's end).
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false,
                inPlace: Bool = false, clear: Int = 0) {
