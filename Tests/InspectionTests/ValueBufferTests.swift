@@ -10,6 +10,8 @@ struct ValueBufferTests {
     struct Model {
         var bytes: [UInt8] = []
         var flushed: [[UInt8]] = []
+        /// Nothing spilled since the model was last emptied.
+        var whole = true
         let limit: Int
         mutating func append(_ s: [UInt8]) {
             if bytes.count + s.count > limit { spill() }
@@ -21,6 +23,7 @@ struct ValueBufferTests {
         }
         mutating func spill() {
             flushed.append(bytes)
+            whole = false
             bytes = Array(bytes.suffix(ValueBuffer.overlap))
         }
     }
@@ -45,12 +48,15 @@ struct ValueBufferTests {
                 }
                 #expect(Array(buffer.bytes) == model.bytes)
                 #expect(buffer.count == model.bytes.count)
+                // `whole` lets the parsers skip a value's UTF-8 check: it must drop at every spill.
+                #expect(buffer.whole == model.whole)
                 if Int.random(in: 0..<20, using: &rng) == 0 {
                     var taken: [UInt8] = []
                     buffer.take { taken = Array($0) }
                     #expect(taken == model.bytes)
-                    #expect(buffer.isEmpty)
+                    #expect(buffer.isEmpty && buffer.whole)
                     model.bytes = []
+                    model.whole = true
                 }
             }
             #expect(flushed == model.flushed)
@@ -66,7 +72,7 @@ struct ValueBufferTests {
         buffer.appendUnlimited(0xAB)
         #expect(Array(buffer.bytes) == long + [0xAB])
         buffer.removeAll(keepingUpTo: 65_536)
-        #expect(buffer.isEmpty && buffer.bytes.isEmpty)
+        #expect(buffer.isEmpty && buffer.bytes.isEmpty && buffer.whole)
         long.withUnsafeBufferPointer { buffer.appendUnlimited($0) }
         buffer.removeAll(keepingUpTo: 1_000)
         #expect(buffer.isEmpty)
@@ -75,5 +81,34 @@ struct ValueBufferTests {
         // Decoding in place through `mutableBytes` is seen by `bytes`.
         buffer.mutableBytes[0] = 2
         #expect(Array(buffer.bytes) == [2])
+    }
+}
+
+/// A value the parser copied whole (a JSON string with escapes, a CSV cell with doubled quotes)
+/// skips its own UTF-8 check when the input was checked: it must key exactly as the same value
+/// read in place, whole or cut into chunks (where the input is not checked past the window).
+@Suite("Whole copies")
+struct WholeCopyTests {
+    private func keys(_ r: InspectionResult) -> [String] {
+        r.subjects.map { "\($0.key.hi):\($0.key.lo):\($0.kinds.map(\.rawValue).sorted())" }.sorted()
+    }
+
+    @Test("escaped JSON names and quoted CSV cells key as their plain spellings")
+    func escapedAndQuoted() {
+        let plainJSON = #"[{"name": "张伟", "email": "zw@example.cn", "address": "北京市朝阳区建国路88号"}]"#
+        let escapedJSON = #"[{"name": "\u5f20\u4f1f", "email": "zw@example.cn", "address": "北京市朝阳区\u5efa国路88号"}]"#
+        let plain = keys(inspect(plainJSON, type: "application/json"))
+        #expect(plain.count == 1)
+        for chunks in [nil, [1], [7], [5, 13]] as [[Int]?] {
+            #expect(keys(inspect(escapedJSON, type: "application/json", chunks: chunks)) == plain)
+        }
+        let plainCSV = "name,email,address\n张伟,zw@example.cn,北京市朝阳区建国路88号\n"
+        let quotedCSV = "name,email,address\n\"张伟\",zw@example.cn,\"北京市朝阳区\"\"建国路\"\"88号\"\n"
+        let plainRows = keys(inspect(plainCSV, type: "text/csv"))
+        #expect(plainRows.count == 1)
+        let unquoted = "name,email,address\n张伟,zw@example.cn,北京市朝阳区\"建国路\"88号\n"
+        for chunks in [nil, [1], [7], [5, 13]] as [[Int]?] {
+            #expect(keys(inspect(quotedCSV, type: "text/csv", chunks: chunks)) == keys(inspect(unquoted, type: "text/csv")))
+        }
     }
 }
