@@ -78,8 +78,8 @@ final class CharsetDecoder {
             if sniffedBytes + rest.count >= 4096 {
                 // Whole window in this chunk: decide on it where it lies.
                 sniffedBytes += rest.count
-                try decide(rest, final: false)
-                try pass(dropBOM(rest), validated: bomLength == 0, sink)
+                let checked = try decide(rest, final: false)
+                try pass(dropBOM(rest), validated: checked, sink)
                 return
             }
         }
@@ -102,19 +102,25 @@ final class CharsetDecoder {
         let s = sniffed
         sniffed = []
         try s.withUnsafeBufferPointer { b throws(UninspectableError) in
-            try decide(b, final: final)
-            try pass(dropBOM(b), validated: bomLength == 0, sink)
+            let checked = try decide(b, final: final)
+            try pass(dropBOM(b), validated: checked, sink)
         }
     }
 
     /// `window`: the held bytes, from the first non-ASCII one (the ASCII before it is valid either way).
-    private func decide(_ window: UnsafeBufferPointer<UInt8>, final: Bool) throws(UninspectableError) {
+    /// Returns whether the window less its BOM, passed on as UTF-8, was checked valid (spreadsheet
+    /// exports often carry a BOM: checked here in one pass, their values need no check of their own).
+    private func decide(_ window: UnsafeBufferPointer<UInt8>, final: Bool) throws(UninspectableError) -> Bool {
         decided = true
-        if atBodyStart(window, [0xEF, 0xBB, 0xBF]) { bomLength = 3; return }
-        if atBodyStart(window, [0xFF, 0xFE]) || atBodyStart(window, [0xFE, 0xFF]) {
-            try open("UTF-16"); return
+        if atBodyStart(window, [0xEF, 0xBB, 0xBF]) {
+            bomLength = 3
+            return Self.validUTF8(dropBOM(window), final: final)
         }
-        if !Self.validUTF8(window, final: final) { try open("GB18030") }
+        if atBodyStart(window, [0xFF, 0xFE]) || atBodyStart(window, [0xFE, 0xFF]) {
+            try open("UTF-16"); return false
+        }
+        if !Self.validUTF8(window, final: final) { try open("GB18030"); return false }
+        return true
     }
 
     private func atBodyStart(_ window: UnsafeBufferPointer<UInt8>, _ mark: [UInt8]) -> Bool {
