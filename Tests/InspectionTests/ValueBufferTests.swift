@@ -111,4 +111,21 @@ struct WholeCopyTests {
             #expect(keys(inspect(quotedCSV, type: "text/csv", chunks: chunks)) == keys(inspect(unquoted, type: "text/csv")))
         }
     }
+
+    @Test("a body with a UTF-8 BOM (checked in its window) keys as without it; one not UTF-8 after it is still read")
+    func byteOrderMark() {
+        let rows = "姓名,邮箱,地址\n张伟,zw@example.cn,北京市朝阳区建国路88号\n李娜,ln@example.cn,上海市浦东新区世纪大道100号\n"
+        let plain = keys(inspect(rows, type: "text/csv"))
+        #expect(plain.count == 2)
+        for chunks in [nil, [1], [7], [5, 13]] as [[Int]?] {
+            #expect(keys(inspect([0xEF, 0xBB, 0xBF] + Array(rows.utf8), type: "text/csv", chunks: chunks)) == plain)
+        }
+        // A stray 0xFF after the mark: the window fails the check, so each value is checked alone.
+        var bad = [0xEF, 0xBB, 0xBF] + Array(rows.utf8)
+        bad.insert(0xFF, at: bad.count - 20)
+        let r = inspect(bad, type: "text/csv")
+        #expect(r.uninspectable == nil)
+        #expect(r.subjects.count == 2)
+        #expect(r[.email] == 2)
+    }
 }
