@@ -174,16 +174,17 @@ static void *worker(void *arg) {
         const char *out = req;
         int outlen = reqlen;
         if (nbodies) {
-            unsigned long i = __atomic_fetch_add(&next_body, 1, __ATOMIC_RELAXED);
+            unsigned long k = __atomic_fetch_add(&next_body, 1, __ATOMIC_RELAXED);
+            size_t len = body_lens[k % nbodies];
             /* Head and body in one buffer, one SSL_write: what a client with the body in hand sends. */
             int headlen = snprintf(post, postcap,
                                    "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsclient\r\nAccept: */*\r\n"
                                    "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
-                                   path, target, body_lens[i % nbodies], keepalive ? "" : "Connection: close\r\n");
-            memcpy(post + headlen, bodies[i % nbodies], body_lens[i % nbodies]);
-            if (fresh_ids) refresh_ids(post + headlen, body_lens[i % nbodies], i);
+                                   path, target, len, keepalive ? "" : "Connection: close\r\n");
+            memcpy(post + headlen, bodies[k % nbodies], len);
+            if (fresh_ids) refresh_ids(post + headlen, len, k);
             out = post;
-            outlen = headlen + (int)body_lens[i];
+            outlen = headlen + (int)len;
         }
         int r = exchange(ssl, buf, sizeof buf, out, outlen);
         if (r < 0) { s->errors++; finish(ssl, fd); ssl = NULL; fd = -1; continue; }
