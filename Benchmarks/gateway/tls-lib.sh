@@ -68,13 +68,33 @@ tls_start_squid() {
     squid -N -f "$RUN/squid.conf"
 }
 
-# tls_load PROXY keepalive|new SECONDS: prints the load client's RESULT line (PORT[PROXY] set).
+# tls_load PROXY keepalive|new|pi SECONDS: prints the load client's RESULT line (PORT[PROXY] set).
+# pi: keep-alive POSTs of $RUN/pi-bodies.jsonl (tls_pi_bodies) with fresh resident IDs in every
+# request, each proxy's run going on from where its last one stopped (PI_NEXT[PROXY], advanced
+# only when tls_load runs outside a subshell), so an inspecting Customs counts new people each time.
+# A proxy named *-spliced is expected to splice: the client then trusts the upstream's CA only.
 tls_load() {
-  local conns=$CONNS out
+  local conns=$CONNS mode=$2 out trust=$RUN/client-trust.pem extra=()
   [ "$2" = new ] && conns=$NEW_CONNS
+  case $1 in *-spliced) trust=$RUN/upstream-ca.pem ;; esac
+  if [ "$2" = pi ]; then
+    mode=keepalive
+    extra=(--bodies "$RUN/pi-bodies.jsonl" --fresh-ids 1 --first "${PI_NEXT[$1]:-0}")
+  fi
   out=$(timeout $(($3 + 60)) taskset -c 1 "$RUN/bin/tlsclient" --proxy "127.0.0.1:${PORT[$1]}" \
-    --connect "localhost:$TLS_UP_PORT" --cafile "$RUN/client-trust.pem" --path /small \
-    --conns "$conns" --seconds "$3" --mode "$2" 2>&1) || true
+    --connect "localhost:$TLS_UP_PORT" --cafile "$trust" --path /small \
+    --conns "$conns" --seconds "$3" --mode "$mode" "${extra[@]}" 2>&1) || true
   printf '== %s %s\n%s\n' "$1" "$2" "$out" >>"$RUN/tlsclient.log"
+  if [ "$2" = pi ]; then
+    local sent
+    sent=$(grep -o '^RESULT.* requests=[0-9]*' <<<"$out" | grep -o '[0-9]*$' || echo 0)
+    PI_NEXT[$1]=$(( ${PI_NEXT[$1]:-0} + sent ))
+  fi
   grep '^RESULT' <<<"$out" | grep -v 'requests=0 ' || return 1
+}
+
+# tls_pi_bodies COUNT: issue 6's request bodies (16 KiB JSON, 50 resident IDs each; the client
+# puts new IDs in as it sends them) in $RUN/pi-bodies.jsonl, made once for every proxy.
+tls_pi_bodies() {
+  [ -s "$RUN/pi-bodies.jsonl" ] || python3 "$ASSETS/pibodies.py" "$RUN/pi-bodies.jsonl" "$1"
 }

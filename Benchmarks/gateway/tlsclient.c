@@ -3,11 +3,19 @@
  * (loopback only). OpenSSL, one blocking thread per connection.
  *
  *   tlsclient --proxy 127.0.0.1:P --connect localhost:U --cafile CA_BUNDLE.pem --path /small
- *             --conns N --seconds S --mode keepalive|new
+ *             --conns N --seconds S --mode keepalive|new [--bodies FILE.jsonl [--first N] [--fresh-ids 1]]
  *
  * keepalive: each thread opens one tunnel, does the TLS handshake (verifying the proxy's minted
  *            certificate for the CONNECT host against CA_BUNDLE) and sends GETs on it for S seconds.
  * new:       each thread loops: tunnel, full handshake (no session resumption), one GET, close.
+ * --bodies:  every request is a POST (Content-Type: application/json) of the next line of FILE
+ *            (one body per line, as pibodies.py writes them); threads share one atomic index, so
+ *            the bodies go out round-robin across connections and wrap at the end of the file.
+ *            --first N starts at request N (a later run sends bodies an earlier run did not).
+ * --fresh-ids: with --bodies of pibodies.py's shape, request number K (counted from --first)
+ *            carries the K-th 50 resident IDs of pibodies.py's sequence in place of the body's
+ *            own, so no person repeats within a run or across runs given their own --first, however
+ *            short the file (the issue-6 load pi.lua makes for wrk; 4.9 M requests before it wraps).
  * Prints the same line as the wrk scripts:
  *   RESULT rps=R p50_ms=A p99_ms=B requests=N socket_errors=E non2xx=X
  */
@@ -39,6 +47,41 @@ static int keepalive = 1;
 static double seconds = 10, deadline;
 static SSL_CTX *ctx;
 static pthread_barrier_t ready;
+/* --bodies: the file's lines (without their newlines), taken in turn through next_body. */
+static char **bodies;
+static size_t *body_lens, nbodies, body_max;
+static unsigned long next_body;
+static int fresh_ids;
+
+/* pibodies.py's resident_id(n): sequence, then area, then birth day; GB 11643 check digit. */
+static void resident_id(unsigned long n, char out[18]) {
+    static const char *areas[] = {"110101", "110105", "120101", "310101", "310115", "320102", "330106", "440103",
+                                  "440305", "510104", "420102", "610102", "370102", "350102", "430102", "500103"};
+    static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    unsigned seq = (unsigned)(n % 999) + 1;
+    n /= 999;
+    const char *area = areas[n % 16];
+    n /= 16;
+    unsigned year = 1960 + (unsigned)((n / 336) % 46), month = (unsigned)((n / 28) % 12) + 1, day = (unsigned)(n % 28) + 1;
+    char text[19];
+    snprintf(text, sizeof text, "%s%04u%02u%02u%03u", area, year, month, day, seq);
+    int total = 0;
+    for (int i = 0; i < 17; i++) total += (text[i] - '0') * weights[i];
+    memcpy(out, text, 17);
+    out[17] = "10X98765432"[total % 11];
+}
+
+/* Overwrites the 18-character value of every "id_number" field in BODY with request K's IDs. */
+static void refresh_ids(char *body, size_t len, unsigned long k) {
+    static const char key[] = "\"id_number\":\"";
+    char *end = body + len, *at = body;
+    unsigned long person = k * 50;
+    while ((at = memmem(at, (size_t)(end - at), key, sizeof key - 1)) && end - at >= (long)(sizeof key - 1 + 18)) {
+        at += sizeof key - 1;
+        resident_id(person++, at);
+        at += 18;
+    }
+}
 
 struct stats {
     unsigned *lat_us;
@@ -76,8 +119,8 @@ static SSL *handshake(int fd) {
     return ssl;
 }
 
-/* One GET on an established TLS connection; returns 1 on 2xx, 0 on another status, -1 on error. */
-static int get(SSL *ssl, char *buf, size_t cap, const char *req, int reqlen) {
+/* One request on an established TLS connection; returns 1 on 2xx, 0 on another status, -1 on error. */
+static int exchange(SSL *ssl, char *buf, size_t cap, const char *req, int reqlen) {
     if (SSL_write(ssl, req, reqlen) != reqlen) return -1;
     size_t got = 0;
     char *end = NULL;
@@ -114,6 +157,8 @@ static void *worker(void *arg) {
     int reqlen = snprintf(req, sizeof req,
                           "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsclient\r\nAccept: */*\r\n%s\r\n",
                           path, target, keepalive ? "" : "Connection: close\r\n");
+    size_t postcap = nbodies ? body_max + 1024 : 0;
+    char *post = nbodies ? malloc(postcap) : NULL;
     pthread_barrier_wait(&ready);
     int fd = -1;
     SSL *ssl = NULL;
@@ -126,14 +171,55 @@ static void *worker(void *arg) {
             if (!ssl) { close(fd); fd = -1; s->errors++; usleep(1000); continue; }
             if (keepalive) t0 = now(); /* keep-alive latency is per request, not per tunnel */
         }
-        int r = get(ssl, buf, sizeof buf, req, reqlen);
+        const char *out = req;
+        int outlen = reqlen;
+        if (nbodies) {
+            unsigned long k = __atomic_fetch_add(&next_body, 1, __ATOMIC_RELAXED);
+            size_t len = body_lens[k % nbodies];
+            /* Head and body in one buffer, one SSL_write: what a client with the body in hand sends. */
+            int headlen = snprintf(post, postcap,
+                                   "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlsclient\r\nAccept: */*\r\n"
+                                   "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                                   path, target, len, keepalive ? "" : "Connection: close\r\n");
+            memcpy(post + headlen, bodies[k % nbodies], len);
+            if (fresh_ids) refresh_ids(post + headlen, len, k);
+            out = post;
+            outlen = headlen + (int)len;
+        }
+        int r = exchange(ssl, buf, sizeof buf, out, outlen);
         if (r < 0) { s->errors++; finish(ssl, fd); ssl = NULL; fd = -1; continue; }
         add_latency(s, now() - t0);
         if (r == 0) s->non2xx++;
         if (!keepalive) { finish(ssl, fd); ssl = NULL; fd = -1; }
     }
     finish(ssl, fd);
+    free(post);
     return NULL;
+}
+
+/* Reads FILE whole and splits it into lines; every non-empty line is one body. */
+static int load_bodies(const char *file) {
+    FILE *f = fopen(file, "rb");
+    if (!f) { perror(file); return -1; }
+    char *line = NULL;
+    size_t cap = 0, room = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+        if (n == 0) continue;
+        if (nbodies == room) {
+            room = room ? room * 2 : 4096;
+            bodies = realloc(bodies, room * sizeof *bodies);
+            body_lens = realloc(body_lens, room * sizeof *body_lens);
+        }
+        bodies[nbodies] = memcpy(malloc((size_t)n), line, (size_t)n);
+        body_lens[nbodies++] = (size_t)n;
+        if ((size_t)n > body_max) body_max = (size_t)n;
+    }
+    free(line);
+    fclose(f);
+    if (!nbodies) { fprintf(stderr, "%s holds no bodies\n", file); return -1; }
+    return 0;
 }
 
 static int cmp(const void *a, const void *b) {
@@ -142,7 +228,7 @@ static int cmp(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    const char *proxy_s = NULL, *cafile = NULL;
+    const char *proxy_s = NULL, *cafile = NULL, *bodies_file = NULL;
     int conns = 32;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--proxy") == 0) proxy_s = argv[i + 1];
@@ -152,12 +238,16 @@ int main(int argc, char **argv) {
         else if (strcmp(argv[i], "--conns") == 0) conns = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--seconds") == 0) seconds = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--mode") == 0) keepalive = strcmp(argv[i + 1], "new") != 0;
+        else if (strcmp(argv[i], "--bodies") == 0) bodies_file = argv[i + 1];
+        else if (strcmp(argv[i], "--first") == 0) next_body = strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--fresh-ids") == 0) fresh_ids = strcmp(argv[i + 1], "0") != 0;
     }
     if (!proxy_s || !target || !cafile || conns < 1 || conns > MAXT) {
         fprintf(stderr, "usage: tlsclient --proxy 127.0.0.1:P --connect HOST:PORT --cafile CA.pem "
-                        "[--path /p] [--conns N] [--seconds S] [--mode keepalive|new]\n");
+                        "[--path /p] [--conns N] [--seconds S] [--mode keepalive|new] [--bodies FILE.jsonl [--first N] [--fresh-ids 1]]\n");
         return 2;
     }
+    if (bodies_file && load_bodies(bodies_file) < 0) return 2;
     signal(SIGPIPE, SIG_IGN);
     if (parse_loopback(proxy_s, &proxy) < 0) {
         fprintf(stderr, "--proxy must be a 127.x.x.x address\n");

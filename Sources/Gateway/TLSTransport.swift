@@ -69,6 +69,16 @@ final class TLSTransport: ByteTransport, @unchecked Sendable {
         return flushCiphertext()
     }
 
+    /// Both pieces go into the engine before any ciphertext leaves, so a held request (head, then
+    /// body) reaches the socket in one write instead of one per piece.
+    @discardableResult
+    func send(_ first: UnsafeRawBufferPointer, then second: UnsafeRawBufferPointer) -> Bool {
+        guard !inner.isClosed, engine.state == .established else { return false }
+        if engine.writePlaintext(first) != first.count { return false }
+        if engine.writePlaintext(second) != second.count { return false }
+        return flushCiphertext()
+    }
+
     func pauseReading() {
         readingWanted = false
         inner.pauseReading()

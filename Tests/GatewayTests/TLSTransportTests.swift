@@ -87,4 +87,110 @@ import Testing
         }
         try? FileManager.default.removeItem(at: directory)
     }
+
+    /// One end of an in-memory byte pipe that counts the writes it is given: what TLSTransport
+    /// hands its socket, call by call. Used only on the test's queue.
+    final class CountingPipe: ByteTransport, @unchecked Sendable {
+        let queue: DispatchQueue
+        weak var peer: CountingPipe?
+        var inbox: [UInt8] = []
+        var sends = 0
+        var reading = false
+        var closed = false
+        var onReadable: (() -> Void)?
+        var onDrained: (() -> Void)?
+
+        init(queue: DispatchQueue) { self.queue = queue }
+
+        func read(into buffer: UnsafeMutableRawBufferPointer) -> IOResult {
+            if inbox.isEmpty { return closed ? .eof : .wouldBlock }
+            let n = min(buffer.count, inbox.count)
+            inbox.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            inbox.removeFirst(n)
+            return .bytes(n)
+        }
+
+        func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard !closed, let peer else { return false }
+            sends += 1
+            peer.inbox += bytes
+            queue.async { if peer.reading { peer.onReadable?() } }
+            return true
+        }
+
+        var hasPendingOutput: Bool { false }
+        func pauseReading() { reading = false }
+        func resumeReading() {
+            reading = true
+            if !inbox.isEmpty { queue.async { if self.reading { self.onReadable?() } } }
+        }
+        func requestWritable() {}
+        func shutdownOutput() {}
+        func close(abort: Bool) { closed = true }
+        var rawDescriptor: Int32? { nil }
+        var isClosed: Bool { closed }
+        var socket: SocketTransport? { nil }
+    }
+
+    @Test func headAndBodyLeaveInOneWrite() throws {
+        let authority = try CertificateAuthority.generate()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tlstransport-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try authority.write(to: directory.path)
+        let settings = try InterceptionSettings(authority: authority,
+                                                upstreamTrustFiles: [directory.appendingPathComponent("ca.crt").path])
+        let leaf = try settings.leaves.minter.mint(LeafNames(primary: "pair.example"))
+        let queue = DispatchQueue(label: "tlstransport-pipe-test")
+        let serverPipe = CountingPipe(queue: queue), clientPipe = CountingPipe(queue: queue)
+        serverPipe.peer = clientPipe
+        clientPipe.peer = serverPipe
+        let head = Array("POST /collect HTTP/1.1\r\nHost: pair.example\r\nContent-Length: 20000\r\n\r\n".utf8)
+        let body = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 1) }
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        var keep: [TLSTransport] = []
+        var writes: Int?
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 1)
+        defer { buffer.deallocate() }
+
+        queue.sync {
+            let server = TLSTransport(engine: try! TLSEngine(server: settings.clientSide, leaf: leaf), inner: serverPipe, queue: queue)
+            let client = TLSTransport(engine: try! TLSEngine(client: settings.upstreamSide, host: "pair.example", port: 443),
+                                      inner: clientPipe, queue: queue)
+            keep = [server, client]
+            var established = 0
+            let start = {
+                server.onReadable = {
+                    while case .bytes(let n) = server.read(into: buffer) { box.received += buffer[0..<n] }
+                    if box.received.count == head.count + body.count {
+                        server.onReadable = nil
+                        done.signal()
+                    }
+                }
+                server.resumeReading()
+                let before = clientPipe.sends
+                head.withUnsafeBytes { h in body.withUnsafeBytes { _ = client.send(h, then: $0) } }
+                writes = clientPipe.sends - before
+            }
+            server.handshake { state in
+                box.serverState = state
+                established += 1
+                if established == 2 { start() }
+            }
+            client.handshake { state in
+                box.clientState = state
+                established += 1
+                if established == 2 { start() }
+            }
+        }
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        queue.sync {
+            #expect(box.clientState == .established)
+            #expect(box.serverState == .established)
+            #expect(writes == 1, "head and body took \(writes.map(String.init) ?? "no") writes to the socket")
+            #expect(box.received == head + body)
+            keep.forEach { $0.close(abort: true) }
+            keep.removeAll()
+        }
+    }
 }
