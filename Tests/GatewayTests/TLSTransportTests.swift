@@ -15,6 +15,21 @@ import Testing
         var sawEOF = false
     }
 
+    /// Runs both handshakes; `start` runs (on the transports' queue) once both are established.
+    static func handshake(_ server: TLSTransport, _ client: TLSTransport, _ box: Box, then start: @escaping () -> Void) {
+        var established = 0
+        server.handshake { state in
+            box.serverState = state
+            established += 1
+            if established == 2 { start() }
+        }
+        client.handshake { state in
+            box.clientState = state
+            established += 1
+            if established == 2 { start() }
+        }
+    }
+
     @Test func handshakeThenBulkDataAndCloseOverSockets() throws {
         let authority = try CertificateAuthority.generate()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tlstransport-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
@@ -39,7 +54,6 @@ import Testing
             let client = TLSTransport(engine: try! TLSEngine(client: settings.upstreamSide, host: "pair.example", port: 443),
                                       inner: SocketTransport(fd: fds[1], poller: poller), queue: queue)
             keep = [server, client]
-            var established = 0
             let start = {
                 // Server side reads until EOF, in small pieces to exercise redelivery.
                 let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1000, alignment: 1)
@@ -61,16 +75,7 @@ import Testing
                 payload.withUnsafeBytes { _ = client.send($0) }
                 client.shutdownOutput()
             }
-            server.handshake { state in
-                box.serverState = state
-                established += 1
-                if established == 2 { start() }
-            }
-            client.handshake { state in
-                box.clientState = state
-                established += 1
-                if established == 2 { start() }
-            }
+            Self.handshake(server, client, box, then: start)
         }
         #expect(done.wait(timeout: .now() + 30) == .success)
         queue.sync {
@@ -158,7 +163,6 @@ import Testing
             let client = TLSTransport(engine: try! TLSEngine(client: settings.upstreamSide, host: "pair.example", port: 443),
                                       inner: clientPipe, queue: queue)
             keep = [server, client]
-            var established = 0
             let start = {
                 server.onReadable = {
                     while case .bytes(let n) = server.read(into: buffer) { box.received += buffer[0..<n] }
@@ -172,16 +176,7 @@ import Testing
                 head.withUnsafeBytes { h in body.withUnsafeBytes { _ = client.send(h, then: $0) } }
                 writes = clientPipe.sends - before
             }
-            server.handshake { state in
-                box.serverState = state
-                established += 1
-                if established == 2 { start() }
-            }
-            client.handshake { state in
-                box.clientState = state
-                established += 1
-                if established == 2 { start() }
-            }
+            Self.handshake(server, client, box, then: start)
         }
         #expect(done.wait(timeout: .now() + 30) == .success)
         queue.sync {
