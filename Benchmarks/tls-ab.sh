@@ -7,6 +7,7 @@
 #
 #   Benchmarks/tls-ab.sh before=/tmp/customs-before after=.build/release/customs squid
 #   ROUNDS=5 DURATION=6 MODES="keepalive new" Benchmarks/tls-ab.sh a=BIN_A b=BIN_B
+#   MODES=pi Benchmarks/tls-ab.sh before=BIN_A after=BIN_B   (inspected HTTPS uploads, as tls.sh's pi)
 #
 # Each argument is NAME=BINARY [extra serve flags], or the word squid (ssl_bump as in tls.sh).
 # Environment: ROUNDS=3 DURATION=6 CONNS=32 NEW_CONNS=16 MODES=keepalive; CUSTOMS_TLS_ARGS as in
@@ -35,8 +36,9 @@ bench_setup_run_dir
 tls_setup || exit 1
 ulimit -n "$(ulimit -Hn)"
 
-declare -A PORT
+declare -A PORT PI_NEXT
 NAMES=()
+case " $MODES " in *" pi "*) tls_pi_bodies 2000 ;; esac
 for spec in "$@"; do
   if [ "$spec" = squid ]; then
     PORT[squid]=$(tls_start_squid)
@@ -57,11 +59,20 @@ for mode in $MODES; do
   case $mode in
     keepalive) label="HTTPS keep-alive" ;;
     new) label="new intercepted connections" ;;
+    pi) label="HTTPS POST 16 KiB, inspected" ;;
     *) echo "unknown mode $mode" >&2; exit 2 ;;
   esac
-  for name in "${NAMES[@]}"; do tls_load "$name" "$mode" 2 >/dev/null || true; done # warm-up, leaf caches
+  # pi: each measurement starts its own stretch of the ID sequence (the measurement runs in a
+  # subshell, so tls_load's own advance of PI_NEXT does not come back), so every request carries
+  # people no earlier one did.
+  slot=1
+  for name in "${NAMES[@]}"; do
+    PI_NEXT[$name]=$((slot * 300000)); slot=$((slot + 1))
+    tls_load "$name" "$mode" 2 >/dev/null || true # warm-up, leaf caches
+  done
   for r in $(seq 1 "$ROUNDS"); do
     for name in "${NAMES[@]}"; do
+      PI_NEXT[$name]=$((slot * 300000)); slot=$((slot + 1))
       ab_record "$mode" "$label" "$r" "$(ab_measure "$name" tls_load "$name" "$mode" "$DURATION")"
     done
   done
