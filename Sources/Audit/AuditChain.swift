@@ -15,9 +15,9 @@ public enum AuditChain {
     private static func hexDigest(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         _ = SHA256(input.baseAddress, input.count, &digest)
-        let hex = Array("0123456789abcdef".utf8)
         var out = [UInt8](); out.reserveCapacity(64)
-        for b in digest { out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)]) }
+        func digit(_ d: UInt8) -> UInt8 { d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10 }
+        for b in digest { out.append(digit(b >> 4)); out.append(digit(b & 15)) }
         return out
     }
 

@@ -33,8 +33,10 @@ extension JSONText {
                     i += 1
                 } else {
                     out.append(UInt8(ascii: "u"))
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((scalar >> UInt32(shift)) & 15)]) }
+                    for shift in stride(from: 12, through: 0, by: -4) {
+                        let d = UInt8((scalar >> UInt32(shift)) & 15)
+                        out.append(d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10)
+                    }
                     i += scalar > 0xFF ? 3 : 1
                 }
                 copied = i
