@@ -26,9 +26,13 @@ final class EnforcementHarness: @unchecked Sendable {
     /// upstream listens on 127.0.0.2:`tlsPort` (its self-signed certificate is not verified).
     /// Extra `customs serve` flags.
     let extraArgs: [String]
+    /// A soft limit on the size of every file the gateway writes (RLIMIT_FSIZE, KiB): a write past
+    /// it fails with EFBIG, as one would on a full disk, and the test can lift it while it runs.
+    let fileSizeLimitKiB: Int?
 
-    init(site: String, interception: Bool = false, extraArgs: [String] = []) throws {
+    init(site: String, interception: Bool = false, extraArgs: [String] = [], fileSizeLimitKiB: Int? = nil) throws {
         self.extraArgs = extraArgs
+        self.fileSizeLimitKiB = fileSizeLimitKiB
         dir = try TestPaths.temporaryDirectory("e2e")
         state = dir.appendingPathComponent("state")
         sitePath = dir.appendingPathComponent("site.yaml")
@@ -68,7 +72,13 @@ final class EnforcementHarness: @unchecked Sendable {
         ]
         if let caDirectory { args += ["--ca", caDirectory.path, "--insecure-upstream-host", "127.0.0.2"] }
         args += extraArgs
-        gateway = try BackgroundProcess(TestPaths.customsBinary.path, args)
+        if let kib = fileSizeLimitKiB {
+            // SIGXFSZ ignored, so the write fails instead of killing the process; exec keeps both.
+            gateway = try BackgroundProcess("/bin/bash", ["-c", "trap '' XFSZ; ulimit -S -f \(kib); exec \"$0\" \"$@\"",
+                                                          TestPaths.customsBinary.path] + args)
+        } else {
+            gateway = try BackgroundProcess(TestPaths.customsBinary.path, args)
+        }
         // Patient: with every test target running at once on two cores, start-up can take a while.
         do { try waitForListener(port: proxyPort, timeout: 60) } catch {
             throw TestSupportError.timeout("gateway did not start: \(gateway?.output ?? "")")
@@ -79,6 +89,16 @@ final class EnforcementHarness: @unchecked Sendable {
         gateway?.signal(SIGKILL)
         gateway?.stop(grace: 1)
         try startGateway()
+    }
+
+    /// Lifts the file size limit of the running gateway: the disk has room again. Only the soft
+    /// limit was lowered, so raising it back needs no privilege (util-linux's prlimit, as glibc's
+    /// prlimit(2) wrapper is not visible to Swift).
+    func liftFileSizeLimit() throws {
+        guard let pid = gateway?.pid else { return }
+        try requireTool("prlimit")
+        let r = try runProcess("prlimit", ["--pid", String(pid), "--fsize=unlimited:"])
+        guard r.status == 0 else { throw TestSupportError.timeout("prlimit failed: \(r.stderr)") }
     }
 
     deinit {
@@ -93,8 +113,9 @@ final class EnforcementHarness: @unchecked Sendable {
     }
 
     /// POSTs `body` through the gateway with curl.
+    /// `url` overrides host, port and path (e.g. an upstream port nothing listens on).
     func post(host: String = "127.0.0.2", path: String = "/v1/customers", body: Data,
-              contentType: String = "application/json", extraHeaders: [String] = []) throws -> Response {
+              contentType: String = "application/json", extraHeaders: [String] = [], url: String? = nil) throws -> Response {
         let bodyFile = dir.appendingPathComponent("body-\(UUID().uuidString)")
         try body.write(to: bodyFile)
         defer { try? FileManager.default.removeItem(at: bodyFile) }
@@ -103,7 +124,7 @@ final class EnforcementHarness: @unchecked Sendable {
         var args = ["-sS", "-x", "http://127.0.0.1:\(proxyPort)", "-D", headersFile.path, "-o", "-",
                     "-H", "Content-Type: \(contentType)", "--data-binary", "@\(bodyFile.path)"]
         for h in extraHeaders { args += ["-H", h] }
-        args.append("http://\(host):\(upstreamPort)\(path)")
+        args.append(url ?? "http://\(host):\(upstreamPort)\(path)")
         return try curl(args, headersFile: headersFile)
     }
 

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+import CustomsTestSupport
+
+/// What users see when something outside the request fails: the disk, the upstream. Nothing
+/// carrying people goes out uncounted, and the client gets an answer that says what happened.
+@Suite(.serialized) struct ErrorPathTests {
+    /// A disk that fills while the gateway runs: flows carrying people are refused (503, nothing
+    /// sent upstream, nothing counted), flows carrying no one still pass, and once there is room
+    /// again the gateway counts and forwards without a restart. Every forwarded person is in the
+    /// ledger file.
+    @Test func aFullDiskRefusesFlowsWithPeopleAndLosesNoCount() throws {
+        // 512 KiB per file: the ledger's write-ahead log fills after a few dozen thousand people;
+        // the access and audit logs stay far below it.
+        let h = try EnforcementHarness(site: site(), fileSizeLimitKiB: 512)
+        let perFlow = 1_000
+        var next = 0
+        var forwarded = 0
+        var refused: EnforcementHarness.Response?
+        var refusedPath = ""
+        for i in 0..<60 where refused == nil {
+            let path = "/upload-\(i)"
+            let r = try h.post(path: path, body: ResidentIDs.jsonBody(next..<(next + perFlow)))
+            next += perFlow
+            switch r.status {
+            case 200: forwarded += 1
+            case 503: refused = r; refusedPath = path
+            default: Issue.record("unexpected \(r.status): \(r.body)"); return
+            }
+        }
+        let r = try #require(refused, "the ledger never filled: \(h.gateway?.output.suffix(2000) ?? "")")
+        #expect(forwarded > 0, "the first flows fit")
+        #expect(r.headers["customs-rule"] == "customs/ledger-unavailable")
+        #expect(r.headers["customs-incident"] != nil)
+        #expect(r.body.contains("ledger"), "\(r.body)")
+        #expect(!h.received().contains { $0["path"] as? String == refusedPath }, "the refused flow went out")
+        #expect(h.gateway?.output.contains("ledger refused a batch; blocking the flow") == true)
+
+        // Still full: a request with no person in it is not held back by the ledger.
+        #expect(try h.get(path: "/status").status == 200)
+        #expect(try h.post(path: "/still-full", body: ResidentIDs.jsonBody(next..<(next + perFlow))).status == 503)
+        next += perFlow
+
+        // Room again: the next flow is counted and forwarded, with no restart.
+        try h.liftFileSizeLimit()
+        #expect(try h.post(path: "/after", body: ResidentIDs.jsonBody(next..<(next + perFlow))).status == 200)
+        forwarded += 1
+
+        // What went out is what was counted: every forwarded flow's people, and no refused one's.
+        let uploads = h.received().filter { ($0["path"] as? String).map { $0.hasPrefix("/upload-") || $0 == "/after" } ?? false }
+        #expect(uploads.count == forwarded)
+        // Read from the file after kill -9: what was counted was durable before it was forwarded.
+        h.gateway?.signal(SIGKILL)
+        h.gateway?.stop(grace: 1)
+        #expect(try h.counts()["company/pi/calendar_year"] == forwarded * perFlow)
+        let log = h.state.appendingPathComponent("audit.jsonl").path
+        #expect(try runProcess(TestPaths.customsBinary.path, ["review", "--log", log, "--verify"]).status == 0)
+    }
+
+    /// An overseas upstream that is down: the client gets a 502 naming it. The people were
+    /// committed before the connection was tried (allow = count durably, then forward), so they
+    /// stay counted although nothing reached the recipient: the count errs on the side that can
+    /// only block too early, never let people out uncounted.
+    @Test func aDeadOverseasUpstreamGetsA502AndItsPeopleStayCounted() throws {
+        let h = try EnforcementHarness(site: site())
+        let deadPort = freeLoopbackPort()
+        let r = try h.post(body: ResidentIDs.jsonBody(0..<100), url: "http://127.0.0.2:\(deadPort)/v1/customers")
+        #expect(r.status == 502, "\(r.status) \(r.body)")
+        #expect(r.body.contains("127.0.0.2"), "\(r.body)")
+        #expect(h.received().isEmpty)
+        #expect(try h.counts()["company/pi/calendar_year"] == 100)
+        // The same people again, once the upstream answers: already counted, counted once.
+        #expect(try h.post(body: ResidentIDs.jsonBody(0..<100)).status == 200)
+        #expect(try h.counts()["company/pi/calendar_year"] == 100)
+    }
+}
