@@ -57,11 +57,12 @@ import CustomsTestSupport
         #expect(try runProcess(TestPaths.customsBinary.path, ["review", "--log", log, "--verify"]).status == 0)
     }
 
-    /// An overseas upstream that is down: the client gets a 502 naming it. The people were
-    /// committed before the connection was tried (allow = count durably, then forward), so they
-    /// stay counted although nothing reached the recipient: the count errs on the side that can
-    /// only block too early, never let people out uncounted.
-    @Test func aDeadOverseasUpstreamGetsA502AndItsPeopleStayCounted() throws {
+    /// An overseas upstream that is down: the client gets a 502 naming it. As in any DLP proxy the
+    /// upstream is connected only once the flow is allowed (a blocked flow never touches its
+    /// recipient), and an allowed flow's people are committed durably before that: so they stay
+    /// counted although nothing reached the recipient. The count errs on the side that can only
+    /// block too early, and the client's retry, once the upstream is back, counts nobody twice.
+    @Test func aDeadOverseasUpstreamGetsA502AndItsRetryCountsNoOneTwice() throws {
         let h = try EnforcementHarness(site: site())
         let deadPort = freeLoopbackPort()
         let r = try h.post(body: ResidentIDs.jsonBody(0..<100), url: "http://127.0.0.2:\(deadPort)/v1/customers")
@@ -69,8 +70,8 @@ import CustomsTestSupport
         #expect(r.body.contains("127.0.0.2"), "\(r.body)")
         #expect(h.received().isEmpty)
         #expect(try h.counts()["company/pi/calendar_year"] == 100)
-        // The same people again, once the upstream answers: already counted, counted once.
         #expect(try h.post(body: ResidentIDs.jsonBody(0..<100)).status == 200)
         #expect(try h.counts()["company/pi/calendar_year"] == 100)
+        #expect(h.received().count == 1)
     }
 }
