@@ -74,4 +74,33 @@ import CustomsTestSupport
         #expect(try h.counts()["company/pi/calendar_year"] == 100)
         #expect(h.received().count == 1)
     }
+
+    /// A client that goes away mid-body (a Content-Length body cut short, a chunked body without
+    /// its last chunk): nothing of it reaches the upstream and nobody in its first half is counted.
+    @Test func aClientThatHangsUpMidBodySendsAndCountsNothing() throws {
+        let h = try EnforcementHarness(site: site())
+        let body = ResidentIDs.jsonBody(0..<300)
+        let bodyFile = h.dir.appendingPathComponent("cut-body")
+        try body.write(to: bodyFile)
+        let script = """
+        import socket, sys
+        port, up, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+        body = open(path, 'rb').read(); half = body[:len(body) // 2]
+        head = 'POST http://127.0.0.2:%s/%s HTTP/1.1\\r\\nHost: 127.0.0.2:%s\\r\\nContent-Type: application/json\\r\\n'
+        for name, framing, payload in [
+            ('cut-length', 'Content-Length: %d\\r\\n\\r\\n' % len(body), half),
+            ('cut-chunked', 'Transfer-Encoding: chunked\\r\\n\\r\\n', b'%x\\r\\n' % len(half) + half + b'\\r\\n'),
+        ]:
+            s = socket.create_connection(('127.0.0.1', port), timeout=10)
+            s.sendall((head % (up, name, up) + framing).encode() + payload)
+            s.close()
+        """
+        let r = try runProcess("python3", ["-c", script, String(h.proxyPort), String(h.upstreamPort), bodyFile.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        // The gateway is still serving; a whole upload of 100 other people goes through, and they
+        // are all it has counted.
+        #expect(try h.post(path: "/whole", body: ResidentIDs.jsonBody(1_000..<1_100)).status == 200)
+        #expect(h.received().map { $0["path"] as? String } == ["/whole"])
+        #expect(try h.counts()["company/pi/calendar_year"] == 100)
+    }
 }
