@@ -16,6 +16,8 @@ final class CharsetDecoder {
     private var sniffed: [UInt8] = []
     /// Bytes of the body seen while undecided (passed on or held).
     private var sniffedBytes = 0
+    /// Where the deciding window starts: the body's first non-ASCII byte.
+    private var windowStart = 0
     private var bomLength = 0
     private var carry: [UInt8] = []
     /// The converted bytes' space: only the bytes written are read, so it is not cleared first.
@@ -55,13 +57,22 @@ final class CharsetDecoder {
         pairsByTable = name == "GB18030"
     }
 
+    /// The deciding window: this many bytes from the body's first non-ASCII byte (fewer if the
+    /// body ends first). It is fixed in the body's bytes, not in its chunks, so a body is read in
+    /// the same charset however the network cut it (a window that ran to the end of whatever chunk
+    /// was at hand let one stray byte 4 KiB in turn a whole UTF-8 body into GB18030, or not,
+    /// depending on the cut).
+    static let windowBytes = 4096
+    /// A body whose first non-ASCII byte comes this late is read as UTF-8 without a window.
+    static let asciiStartLimit = 65_536
+
     func feed(_ input: UnsafeBufferPointer<UInt8>, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
         if decided { try pass(input, validated: false, sink); return }
         // A UTF-8 body (declared or not) that is not valid UTF-8 is taken for GB18030, the usual
-        // encoding of Chinese spreadsheet exports. Decided once there are 4 KiB to look at, waiting
-        // (up to 64 KiB) for the first non-ASCII text: an all-ASCII start says nothing about the
-        // encoding. ASCII reads the same in UTF-8 and GB18030 and cannot start a BOM, so bytes before
-        // the first non-ASCII one go on at once; only the rest is held (and copied) until decided.
+        // encoding of Chinese spreadsheet exports. Decided on the window, waiting (up to 64 KiB)
+        // for the first non-ASCII text: an all-ASCII start says nothing about the encoding. ASCII
+        // reads the same in UTF-8 and GB18030 and cannot start a BOM, so bytes before the first
+        // non-ASCII one go on at once; only the rest is held (and copied) until decided.
         var rest = input
         if sniffed.isEmpty {
             let ascii = ByteSkip.asciiPrefix(input)
@@ -71,21 +82,23 @@ final class CharsetDecoder {
                 sniffedBytes += ascii
                 rest = UnsafeBufferPointer(rebasing: input[ascii...])
             }
-            if rest.isEmpty {
-                if sniffedBytes >= 65_536 { decided = true }
+            if sniffedBytes >= Self.asciiStartLimit {
+                decided = true
+                if !rest.isEmpty { try pass(rest, validated: false, sink) }
                 return
             }
-            if sniffedBytes + rest.count >= 4096 {
+            if rest.isEmpty { return }
+            windowStart = sniffedBytes
+            if rest.count >= Self.windowBytes {
                 // Whole window in this chunk: decide on it where it lies.
                 sniffedBytes += rest.count
-                let checked = try decide(rest, final: false)
-                try pass(dropBOM(rest), validated: checked, sink)
+                try decideAndPass(rest, final: false, sink)
                 return
             }
         }
         sniffed.append(contentsOf: rest)
         sniffedBytes += rest.count
-        if sniffedBytes < 4096 { return }
+        if sniffed.count < Self.windowBytes { return }
         try decideOnSniffed(final: false, sink)
     }
 
@@ -101,15 +114,31 @@ final class CharsetDecoder {
     private func decideOnSniffed(final: Bool, _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
         let s = sniffed
         sniffed = []
-        try s.withUnsafeBufferPointer { b throws(UninspectableError) in
-            let checked = try decide(b, final: final)
-            try pass(dropBOM(b), validated: checked, sink)
-        }
+        try s.withUnsafeBufferPointer { b throws(UninspectableError) in try decideAndPass(b, final: final, sink) }
     }
 
-    /// `window`: the held bytes, from the first non-ASCII one (the ASCII before it is valid either way).
-    /// Returns whether the window less its BOM, passed on as UTF-8, was checked valid (spreadsheet
-    /// exports often carry a BOM: checked here in one pass, their values need no check of their own).
+    /// `held` starts at the body's first non-ASCII byte and holds at least the window (or the
+    /// whole rest of the body, `final`). Decides on the window and passes all of `held` on, marked
+    /// checked when all of it (less a BOM) is valid UTF-8: spreadsheet exports often carry a BOM,
+    /// and a body checked here in one pass needs no check per value.
+    private func decideAndPass(_ held: UnsafeBufferPointer<UInt8>, final: Bool,
+                               _ sink: (UnsafeBufferPointer<UInt8>) throws(UninspectableError) -> Void) throws(UninspectableError) {
+        let window = UnsafeBufferPointer(rebasing: held.prefix(Self.windowBytes))
+        var checked = try decide(window, final: final)
+        if checked && held.count > window.count {
+            // The rest is checked from the start of the window's last character, which the
+            // window's end may have cut (up to three continuation bytes and their lead byte).
+            var from = window.count
+            var back = 0
+            while back < 3 && held[from - 1] & 0xC0 == 0x80 { from -= 1; back += 1 }
+            if held[from - 1] >= 0xC0 { from -= 1 }
+            checked = Self.validUTF8(UnsafeBufferPointer(rebasing: held[from...]), final: false)
+        }
+        try pass(dropBOM(held), validated: checked, sink)
+    }
+
+    /// `window`: the deciding window. Returns whether it (less its BOM) is valid UTF-8, which
+    /// decides UTF-8.
     private func decide(_ window: UnsafeBufferPointer<UInt8>, final: Bool) throws(UninspectableError) -> Bool {
         decided = true
         if atBodyStart(window, [0xEF, 0xBB, 0xBF]) {
@@ -124,7 +153,7 @@ final class CharsetDecoder {
     }
 
     private func atBodyStart(_ window: UnsafeBufferPointer<UInt8>, _ mark: [UInt8]) -> Bool {
-        sniffedBytes == window.count && window.starts(with: mark)
+        windowStart == 0 && window.starts(with: mark)
     }
 
     private func dropBOM(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {

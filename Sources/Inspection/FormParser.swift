@@ -139,7 +139,10 @@ final class FormParser: BodyParser {
             let inner = name[lb...].split(whereSeparator: { $0 == "[" || $0 == "]" })
             if let last = inner.last, !(last.allSatisfy(\.isNumber)) {
                 field = last
-                prefix = String(name[..<name.index(name.endIndex, offsetBy: -(last.count + 2), limitedBy: name.startIndex)!])
+                // The group is what comes before the bracket that opens the field (`last` shares
+                // `name`'s indices; the character before it is that bracket). Counting back from
+                // the end assumed a well-formed `…[field]` and trapped on `[ab` or `x[a]]]`.
+                prefix = String(name[..<name.index(before: last.startIndex)])
             } else {
                 field = name[..<lb]
             }

@@ -2,6 +2,8 @@
 /// record (like a urlencoded form); typed parts (JSON, CSV, …) are parsed by their own parser.
 final class MultipartParser: BodyParser {
     private enum State { case preamble, headers, body, done }
+    /// A part's header block longer than this is not a form's: the body is uninspectable.
+    static let headerLimit = 16_384
 
     private let delimiter: [UInt8]
     private let assembler: RecordAssembler
@@ -54,6 +56,8 @@ final class MultipartParser: BodyParser {
                 let end: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A]
                 if let at = find(end, from: start) {
                     headerBytes.append(contentsOf: pending[start..<at])
+                    // The same bound whether the blank line came in this chunk or a later one.
+                    if headerBytes.count > Self.headerLimit { throw UninspectableError("multipart part headers too long") }
                     start = at + 4
                     try beginPart()
                     state = .body
@@ -61,7 +65,7 @@ final class MultipartParser: BodyParser {
                     // Keep the last three bytes: the blank line may be split between chunks.
                     let safe = max(start, pending.count - 3)
                     headerBytes.append(contentsOf: pending[start..<safe])
-                    if headerBytes.count > 16_384 { throw UninspectableError("multipart part headers too long") }
+                    if headerBytes.count > Self.headerLimit { throw UninspectableError("multipart part headers too long") }
                     start = safe
                     return
                 }
