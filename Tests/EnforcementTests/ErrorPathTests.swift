@@ -103,4 +103,25 @@ import CustomsTestSupport
         #expect(h.received().map { $0["path"] as? String } == ["/whole"])
         #expect(try h.counts()["company/pi/calendar_year"] == 100)
     }
+
+    /// Hostile clients (`Fixtures/hostile_client.py`): 300 mutated requests — uploads with people
+    /// in them, chunked, pipelined, Expect, CONNECT, conflicting lengths, bytes flipped, lines cut
+    /// or doubled, connections dropped mid-request. The gateway must answer or close each, stay up,
+    /// keep its audit chain whole, and go on serving and counting a well-formed upload.
+    @Test func hostileClientsLeaveTheGatewayServing() throws {
+        let h = try EnforcementHarness(site: site())
+        let script = TestPaths.packageRoot.appendingPathComponent("Tests/EnforcementTests/Fixtures/hostile_client.py").path
+        let r = try runProcess("python3", [script, String(h.proxyPort), String(h.upstreamPort), "300", "7"], timeout: 240)
+        #expect(r.status == 0, "\(r.stderr)")
+        let outcomes = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Int], "\(r.stdout)")
+        #expect(outcomes["HTTP/1.1 400", default: 0] > 0, "malformed requests get 400: \(outcomes)")
+        #expect(h.gateway?.process.isRunning == true, "the gateway died: \(h.gateway?.output.suffix(3000) ?? "")")
+        #expect(try runProcess("curl", ["-s", "http://127.0.0.1:\(h.adminPort)/healthz"]).stdout.hasPrefix("ok"))
+        let before = try h.counts()["company/pi/calendar_year"] ?? 0
+        #expect(try h.post(path: "/after", body: ResidentIDs.jsonBody(900_000..<900_010)).status == 200)
+        #expect(try h.counts()["company/pi/calendar_year"] == before + 10)
+        let log = h.state.appendingPathComponent("audit.jsonl").path
+        #expect(try runProcess(TestPaths.customsBinary.path, ["review", "--log", log, "--verify"]).status == 0)
+        #expect(!(h.gateway?.output.contains("Fatal error") ?? true))
+    }
 }
