@@ -74,12 +74,13 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
         // every body would otherwise have built its tables afresh.
         if final { self.inspector = nil }
         if let why = body.uninspectable {
-            guard !head.isEmpty else {
+            guard !head.isEmpty || !body.subjects.isEmpty else {
                 judgeWithoutCounting(facts(.uninspectable(why)), result: body, completion: completion)
                 return
             }
             // The body goes out unread only if the site allows that; the people in the target and
-            // header fields go out with it, so they are counted all the same.
+            // header fields go out with it, and so do those read in the body before the fault:
+            // all of them are counted (a lower bound of the body's people, never none).
             let opaque = Decide.verdict(facts(.uninspectable(why)), policy: runtime.policy, counts: [:])
             if opaque.action == .block {
                 governor.metrics.verdict(opaque)
@@ -91,7 +92,12 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
                 governor.record(opaque, flow: flow, facts: facts(.uninspectable(why)), result: body, runtime: runtime,
                                 foundIn: head.foundIn, loggedPath: head.redactedPath) { _ in }
             }
-            admit(head.result, foundIn: head.foundIn, judgedAgain: !final, completion: completion)
+            if body.subjects.isEmpty {
+                admit(head.result, foundIn: head.foundIn, judgedAgain: !final, completion: completion)
+            } else {
+                let seen = head.isEmpty ? body : body.merging(head.result, sensitivity: runtime.inspection.sensitivity)
+                admit(seen, foundIn: head.foundIn + Self.inBody, judgedAgain: !final, completion: completion)
+            }
             return
         }
         let result = head.isEmpty ? body : body.merging(head.result, sensitivity: runtime.inspection.sensitivity)

@@ -130,6 +130,31 @@ import CustomsTestSupport
         #expect(try blocking.counts()[Self.key] ?? 0 == 0)
     }
 
+    /// A JSON upload that breaks after 20 whole records: a site that lets unreadable bodies pass
+    /// counts the 20 people it read (they went out); one that blocks them counts no one.
+    @Test func peopleReadBeforeABodyBreaksAreCounted() throws {
+        var text = String(decoding: ResidentIDs.jsonBody(0..<20), as: UTF8.self)
+        text.removeLast()   // the closing bracket
+        let body = Data((text + ",{\"customer_id\":7,\"id_card\":").utf8)
+        let allowing = try EnforcementHarness(site: site(uninspectable: "allow"))
+        var r = try allowing.post(body: body)
+        #expect(r.status == 200, "\(r.body)")
+        #expect(try allowing.counts()[Self.key] == 20)
+        #expect(allowing.received().count == 1)
+
+        let monitoring = try EnforcementHarness(site: site(mode: "monitor", uninspectable: "allow"))
+        r = try monitoring.post(body: body)
+        #expect(r.status == 200, "\(r.body)")
+        #expect(try monitoring.counts()[Self.key] == 20)
+
+        let blocking = try EnforcementHarness(site: site())
+        r = try blocking.post(body: body)
+        #expect(r.status == 451)
+        #expect(r.headers["customs-rule"] == "site/uninspectable")
+        #expect(try blocking.counts()[Self.key] ?? 0 == 0)
+        #expect(blocking.received().isEmpty)
+    }
+
     @Test func explainAnswersForAGet() throws {
         let dir = try TestPaths.temporaryDirectory("explain-get")
         let sitePath = dir.appendingPathComponent("site.yaml")
