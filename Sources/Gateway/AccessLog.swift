@@ -1,5 +1,6 @@
 import CustomsCore
 import Foundation
+import Logging
 import Synchronization
 import Wire
 #if canImport(Glibc)
@@ -65,11 +66,16 @@ struct AccessRecord {
 }
 
 /// Appends JSON lines to a file from a background queue; connection queues only append bytes.
-/// Lines are batched and flushed every 200 ms or at 64 KiB, and at `close()`.
-/// @unchecked Sendable: `pending` is behind a lock, `flushing` is touched only on `queue`, the
-/// timer only in init and close.
+/// Lines are batched and flushed every 200 ms or at 64 KiB, and at `close()`. `reopen()` (SIGUSR1,
+/// as nginx does) starts a new file at the same path after logrotate has moved the old one. A
+/// write that fails (a full disk) loses that batch, which is counted and logged once per run of
+/// failures: the access log must never hold up traffic, and the audit log, not this one, is the
+/// record a block rests on.
+/// @unchecked Sendable: `pending` is behind a lock; `fd`, `flushing` and `failing` are touched only
+/// on `queue`; the timer only in init and close.
 final class AccessLog: @unchecked Sendable {
-    private let fd: Int32
+    let path: String
+    private var fd: Int32
     private struct Pending: ~Copyable {
         var lines = LineBuffer(capacity: 80 << 10)
         var stamps = TimestampCache()
@@ -79,16 +85,27 @@ final class AccessLog: @unchecked Sendable {
     private var flushing = LineBuffer(capacity: 80 << 10)
     private let queue = DispatchQueue(label: "customs.access-log")
     private let timer: DispatchSourceTimer
+    private let logger: Logger
+    private let writeErrors: Counter?
+    private var failing = false
 
-    init(path: String) throws(GatewayError) {
+    init(path: String, logger: Logger = Logger(label: "customs.access-log"), writeErrors: Counter? = nil) throws(GatewayError) {
+        self.path = path
+        self.logger = logger
+        self.writeErrors = writeErrors
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        if fd < 0 { throw GatewayError(.accessLog, "cannot open access log \(path): \(String(cString: strerror(errno)))") }
+        fd = try Self.open(path)
         timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(200), repeating: .milliseconds(200))
         timer.setEventHandler { [weak self] in self?.flush() }
         timer.resume()
+    }
+
+    private static func open(_ path: String) throws(GatewayError) -> Int32 {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        if fd < 0 { throw GatewayError(.accessLog, "cannot open access log \(path): \(String(cString: strerror(errno)))") }
+        return fd
     }
 
     func append(_ record: AccessRecord) {
@@ -100,6 +117,26 @@ final class AccessLog: @unchecked Sendable {
         if big { queue.async { self.flush() } }
     }
 
+    /// Writes what is pending to the old file, then goes on in a new one at `path`. If the new
+    /// one cannot be opened the old one stays in use, and the reason is returned.
+    @discardableResult
+    func reopen() -> String? {
+        queue.sync {
+            flush()
+            do throws(GatewayError) {
+                let next = try Self.open(path)
+                _ = Glibc.close(fd)
+                fd = next
+                failing = false
+                logger.notice("access log reopened", metadata: ["path": "\(path)"])
+                return nil
+            } catch {
+                logger.error("access log not reopened; still writing the old file", metadata: ["error": "\(error)"])
+                return error.description
+            }
+        }
+    }
+
     /// Runs on `queue`.
     private func flush() {
         pending.withLock { p in swap(&p.lines, &flushing) }
@@ -107,8 +144,22 @@ final class AccessLog: @unchecked Sendable {
         var off = 0
         while off < data.count {
             let n = write(fd, data.baseAddress! + off, data.count - off)
-            if n <= 0 { if errno == EINTR { continue }; break }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 {
+                let reason = n < 0 ? String(cString: strerror(errno)) : "nothing written"
+                writeErrors?.increment()
+                if !failing {
+                    failing = true
+                    logger.error("access log write failed; lines are dropped until writes succeed again", metadata: [
+                        "path": "\(path)", "error": "\(reason)", "bytes": "\(data.count - off)"])
+                }
+                break
+            }
             off += n
+        }
+        if off == data.count && !data.isEmpty && failing {
+            failing = false
+            logger.notice("access log writes succeed again", metadata: ["path": "\(path)"])
         }
         flushing.removeAll()
     }

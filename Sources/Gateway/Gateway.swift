@@ -133,6 +133,13 @@ public final class Gateway: Sendable {
         }
     }
 
+    /// Starts a new access log file at the configured path (after logrotate moved the old one).
+    /// Returns why not, if the new file could not be opened (the old one stays in use).
+    @discardableResult
+    public func reopenLogs() -> String? {
+        core.accessLog?.reopen()
+    }
+
     /// Stops accepting, ends keep-alive, waits up to `grace` seconds for flows to finish,
     /// then closes whatever is left and flushes the access log.
     public func shutdown(grace: TimeInterval) async {

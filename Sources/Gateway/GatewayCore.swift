@@ -29,7 +29,11 @@ final class GatewayCore: Sendable {
         self.metrics = GatewayMetrics(registry)
         self.destinationGuard = DestinationGuard(allowed: config.allowDestinations)
         self.credentials = try config.credentialsFile.map { (p: String) throws(GatewayError) in try Credentials(path: p) }
-        self.accessLog = try config.accessLogPath.map { (p: String) throws(GatewayError) in try AccessLog(path: p) }
+        let writeErrors = registry.counter("customs_access_log_write_errors_total",
+                                           help: "Access log batches that could not be written (their lines are lost).")
+        self.accessLog = try config.accessLogPath.map { (p: String) throws(GatewayError) in
+            try AccessLog(path: p, logger: logger, writeErrors: writeErrors)
+        }
         self.logger = logger
         self.clientNames = config.clientNames.sorted { $0.0.prefixLength > $1.0.prefixLength }
         self.viaBytes = config.via

@@ -18,7 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
         requests are forwarded with keep-alive on both sides; CONNECT opens a tunnel. Destinations \
         that are not on the public Internet (loopback, private, link-local, CGNAT, multicast, cloud \
         metadata) are refused with 403 unless --allow-destination covers them. SIGTERM or SIGINT \
-        stops accepting and lets in-flight flows finish within --shutdown-grace seconds.
+        stops accepting and lets in-flight flows finish within --shutdown-grace seconds. SIGHUP \
+        reloads the site policy; SIGUSR1 reopens the access log (after logrotate moved it).
         """)
 
     @Option(name: .long, help: ArgumentHelp("Site configuration (YAML); flags given here override it.", valueName: "SITE.yaml"))
@@ -123,7 +124,13 @@ struct ServeCommand: AsyncParsableCommand {
             Self.fail(error.description)
         }
         enforcement.start()
+        // SIGUSR1 reopens the access log, as nginx does: logrotate's postrotate sends it.
+        signal(SIGUSR1, SIG_IGN)
+        let reopen = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: DispatchQueue(label: "customs.reopen"))
+        reopen.setEventHandler { gateway.reopenLogs() }
+        reopen.resume()
         await Self.waitForTerminationSignal()
+        reopen.cancel()
         logger.info("signal received; draining")
         await gateway.shutdown(grace: conf.shutdownGrace)
         enforcement.stop()

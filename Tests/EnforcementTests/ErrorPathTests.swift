@@ -124,4 +124,49 @@ import CustomsTestSupport
         #expect(try runProcess(TestPaths.customsBinary.path, ["review", "--log", log, "--verify"]).status == 0)
         #expect(!(h.gateway?.output.contains("Fatal error") ?? true))
     }
+
+    /// logrotate moves the access log away and sends SIGUSR1: the gateway finishes the old file
+    /// and goes on in a new one at the same path, losing no line.
+    @Test func sigusr1ReopensTheAccessLogAfterLogrotate() throws {
+        let h = try EnforcementHarness(site: site())
+        let log = h.state.appendingPathComponent("access.log").path
+        let rotated = log + ".1"
+        #expect(try h.get(host: "127.0.0.1", path: "/before-rotation").status == 200)
+        try FileManager.default.moveItem(atPath: log, toPath: rotated)
+        h.gateway?.signal(SIGUSR1)
+        try waitFor("a new access log") { FileManager.default.fileExists(atPath: log) }
+        #expect(try h.get(host: "127.0.0.1", path: "/after-rotation").status == 200)
+        try waitFor("the request in the new log") { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("/after-rotation") }
+        let old = try String(contentsOfFile: rotated, encoding: .utf8)
+        #expect(old.contains("/before-rotation") && !old.contains("/after-rotation"))
+        #expect(h.gateway?.process.isRunning == true)
+    }
+
+    /// An access log that cannot be written (its file at the size limit) loses lines, never
+    /// traffic: requests are answered, the loss is counted and logged once, and the lines come
+    /// back once there is room.
+    @Test func aFullDiskCostsAccessLogLinesNotRequests() throws {
+        let h = try EnforcementHarness(site: site(), fileSizeLimitKiB: 64)
+        let longPath = "/" + String(repeating: "p", count: 4_000)
+        for i in 0..<30 { #expect(try h.get(host: "127.0.0.1", path: longPath + "/\(i)").status == 200) }
+        try waitFor("a counted write error") {
+            ((try? h.metrics()) ?? "").range(of: #"customs_access_log_write_errors_total [1-9]"#, options: .regularExpression) != nil
+        }
+        let output = h.gateway?.output ?? ""
+        #expect(output.components(separatedBy: "access log write failed").count == 2, "logged once: \(output.suffix(2000))")
+        try h.liftFileSizeLimit()
+        #expect(try h.get(host: "127.0.0.1", path: "/with-room-again").status == 200)
+        let log = h.state.appendingPathComponent("access.log").path
+        try waitFor("lines written again") { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("/with-room-again") }
+        try waitFor("the recovery logged") { h.gateway?.output.contains("access log writes succeed again") == true }
+    }
+
+    func waitFor(_ what: String, timeout: TimeInterval = 10, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return }
+            usleep(50_000)
+        }
+        throw TestSupportError.timeout("waited \(Int(timeout)) s for \(what)")
+    }
 }
