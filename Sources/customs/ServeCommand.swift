@@ -100,6 +100,9 @@ struct ServeCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "customs.serve")
+        // A logrotate run during start-up must not end the process (SIGUSR1's default action);
+        // once the gateway runs, the signal reopens its access log.
+        signal(SIGUSR1, SIG_IGN)
         var conf: GatewayConfiguration
         let registry = MetricsRegistry()
         do {
@@ -125,7 +128,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         enforcement.start()
         // SIGUSR1 reopens the access log, as nginx does: logrotate's postrotate sends it.
-        signal(SIGUSR1, SIG_IGN)
         let reopen = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: DispatchQueue(label: "customs.reopen"))
         reopen.setEventHandler { gateway.reopenLogs() }
         reopen.resume()
