@@ -100,9 +100,11 @@ struct ServeCommand: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "customs.serve")
-        // A logrotate run during start-up must not end the process (SIGUSR1's default action);
-        // once the gateway runs, the signal reopens its access log.
+        // A logrotate run or a `systemctl reload` during start-up must not end the process (the
+        // default action of SIGUSR1 and SIGHUP); once the gateway runs, they reopen the access log
+        // and reload the policy.
         signal(SIGUSR1, SIG_IGN)
+        signal(SIGHUP, SIG_IGN)
         var conf: GatewayConfiguration
         let registry = MetricsRegistry()
         do {
