@@ -68,6 +68,12 @@ extension CountryTable {
             }
         }
         let data = try c.finish(date: date ?? found, source: "\(format.rawValue): \(names)")
+        // A file cut to nothing on its way (or a file of some other kind) would otherwise load as
+        // a table that knows no country at all, and every destination would go unplaced.
+        guard data.v4.count + data.v6.count > 0 else {
+            throw GeoError(file: files.count == 1 ? files[0].path : nil,
+                           "no address ranges found in \(names): the file is empty or not a country table")
+        }
         return (CountryTable(data: data), c.warnings)
     }
 
