@@ -1,3 +1,4 @@
+import CustomsCore
 import Foundation
 import Testing
 import CustomsTestSupport
@@ -7,17 +8,6 @@ import CustomsTestSupport
 /// doubled, a line moved, the file cut — is read without a trap, and `verify` names a broken
 /// record at or before the first damaged line (never one after it, never "intact").
 @Suite struct MutatedLogTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func damagedLogsAreReportedAtOrBeforeTheDamage() throws {
         let dir = try TestPaths.temporaryDirectory("audit-fuzz")
         let clean = dir.appendingPathComponent("clean.jsonl").path
@@ -27,7 +17,7 @@ import CustomsTestSupport
         #expect(AuditLogReader.verify(logPath: clean) == .intact(records: 40, files: 1))
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: clean)))
         let iterations = ProcessInfo.processInfo.environment["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 300
-        var g = Generator(state: 0x4155_4449_54)
+        var g = SplitMix64(state: 0x4155_4449_54)
         for i in 0..<iterations {
             var bytes = original
             let at = Int.random(in: 0..<bytes.count, using: &g)

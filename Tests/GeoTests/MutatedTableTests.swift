@@ -8,18 +8,7 @@ import Testing
 /// CSV — load or are refused with a GeoError naming the file; never a trap, never a hang. The
 /// gateway loads its table at start, so a bad file must stop it with a message, not a crash.
 @Suite struct MutatedTableTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static func mutate(_ input: [UInt8], _ g: inout Generator) -> [UInt8] {
+    static func mutate(_ input: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
         var b = input
         for _ in 0..<Int.random(in: 1...4, using: &g) where !b.isEmpty {
             let at = Int.random(in: 0..<b.count, using: &g)
@@ -44,7 +33,7 @@ import Testing
         default: clean = Array(try Data(contentsOf: URL(fileURLWithPath: Fixture.path("table.csv"))))
         }
         let dir = try TestPaths.temporaryDirectory("geo-fuzz")
-        var g = Generator(state: 0x4745_4F00 &+ UInt64(format.utf8.count))
+        var g = SplitMix64(state: 0x4745_4F00 &+ UInt64(format.utf8.count))
         let iterations = ProcessInfo.processInfo.environment["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 300
         var refused = 0
         for i in 0..<iterations {

@@ -16,18 +16,6 @@ import Testing
 /// iteration, content type and where the body was kept.
 @Suite("Mutated bodies")
 struct MutationFuzzTests {
-    /// SplitMix64: small, seedable, the same sequence on every platform.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let types: [String: String] = [
         "json": "application/json", "ndjson": "application/x-ndjson", "csv": "text/csv",
         "form": "application/x-www-form-urlencoded", "txt": "text/plain; charset=utf-8",
@@ -69,7 +57,7 @@ struct MutationFuzzTests {
         return out
     }
 
-    static func mutate(_ input: [UInt8], _ g: inout Generator) -> [UInt8] {
+    static func mutate(_ input: [UInt8], _ g: inout SplitMix64) -> [UInt8] {
         var b = input
         for _ in 0..<Int.random(in: 1...6, using: &g) {
             let at = b.isEmpty ? 0 : Int.random(in: 0..<b.count, using: &g)
@@ -132,7 +120,7 @@ struct MutationFuzzTests {
         let env = ProcessInfo.processInfo.environment
         let seed = env["CUSTOMS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x4355_5354_4F4D_5321
         let iterations = env["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 160
-        var g = Generator(state: seed)
+        var g = SplitMix64(state: seed)
         let samples = try Self.samples()
         let longSamples = try Self.samples(long: true)
         #expect(samples.count >= 20, "the sample bodies are missing")
@@ -162,7 +150,7 @@ struct MutationFuzzTests {
     @Test("corrupted gzip and deflate streams are uninspectable or read, never a trap")
     func corruptedCompression() throws {
         try requireTool("gzip")
-        var g = Generator(state: 0x677A_6970)
+        var g = SplitMix64(state: 0x677A_6970)
         let samples = try Self.samples()
         let dir = try TestPaths.temporaryDirectory("fuzz-gz")
         for (n, sample) in samples.prefix(8).enumerated() {
@@ -231,7 +219,7 @@ struct MutationFuzzTests {
         let env = ProcessInfo.processInfo.environment
         let seed = env["CUSTOMS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x4845_4144
         let iterations = env["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 400
-        var g = Generator(state: seed)
+        var g = SplitMix64(state: seed)
         let inspector = RequestInspector(configuration: configuration())
         // A JWT whose claims carry a phone and an e-mail, a Basic credential, a cookie jar.
         let claims = Data(#"{"sub":"u1","phone_number":"+8613812345678","email":"Zhang.San@example.com","name":"张三"}"#.utf8)

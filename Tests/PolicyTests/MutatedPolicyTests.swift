@@ -1,4 +1,5 @@
 import CustomsTestSupport
+import CustomsCore
 import Foundation
 import Policy
 import Testing
@@ -11,17 +12,6 @@ import Testing
 ///
 /// `CUSTOMS_FUZZ_SEED` and `CUSTOMS_FUZZ_ITERATIONS` (default 200) as in the inspector's fuzzing.
 @Suite struct MutatedPolicyTests {
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let values = [
         "0", "-1", "99999999999999999999", "9223372036854775807", "-9223372036854775808", "1e309", "0x7f", "1.5",
         "2026-13-45", "2026-02-30", "0000-01-01", "9999-12-31", "2026-1-1", "yes", "no", "null", "~", "\"\"", "''",
@@ -30,7 +20,7 @@ import Testing
         "::1/200", "300.1.1.1/8", "*.", "*.*.com", "..", "张三", "\"\t\"", "[enforce, monitor]", "calendar_year", "sensitive",
     ]
 
-    static func mutate(_ text: String, _ g: inout Generator) -> String {
+    static func mutate(_ text: String, _ g: inout SplitMix64) -> String {
         var lines = text.components(separatedBy: "\n")
         for _ in 0..<Int.random(in: 1...4, using: &g) {
             guard !lines.isEmpty else { break }
@@ -85,7 +75,7 @@ import Testing
         let env = ProcessInfo.processInfo.environment
         let seed = env["CUSTOMS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x504F_4C49_4359
         let iterations = env["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 200
-        var g = Generator(state: seed)
+        var g = SplitMix64(state: seed)
         let policies = TestPaths.packageRoot.appendingPathComponent("Policies")
         let example = try String(contentsOf: policies.appendingPathComponent("example-site.yaml"), encoding: .utf8)
         let regimeIDs = ["cn-2024-provisions", "cn-2022-measures", "cn-2021-draft", "us-doj-2025-bulk"]
