@@ -39,10 +39,10 @@ public final class EnforcementService: Sendable {
             quiet.logLevel = .warning
             ledger = try SQLiteLedger(path: paths.ledger, logger: quiet)
         } catch {
-            throw RuntimeLoadError("ledger \(paths.ledger): \(error)")
+            throw RuntimeLoadError("\(error)")   // "ledger PATH: what failed"
         }
         do { audit = try AuditLog(path: paths.audit, logger: Logger(label: "customs.audit")) } catch {
-            throw RuntimeLoadError("audit log \(paths.audit): \(error)")
+            throw RuntimeLoadError("audit log \(error)")   // "audit log PATH: what failed"
         }
         governor = EnforcementGovernor(runtime: runtime, ledger: ledger, audit: audit, metrics: metrics, logger: logger)
         governor.metrics.seed(ledger.allCounts(at: Date(), calendar: runtime.policy.calendar))
