@@ -8,7 +8,7 @@ import Foundation
 /// un-named parts of a record that names one person), and people are joined across records by
 /// identifiers in `SubjectTable`.
 final class RecordAssembler {
-    private struct Scope {
+    private struct Scope: ~Copyable {
         var key: Substring?
         /// Whether a person's name here is someone else's, when the parser resolved it from the
         /// scope's name (then `key` is not kept); nil: decided from `key`.
@@ -127,7 +127,7 @@ final class RecordAssembler {
     }
 
     /// A new slot at `scopeSlots` (the open scopes fill every slot before it).
-    private func appendScope(_ s: Scope) {
+    private func appendScope(_ s: consuming Scope) {
         if scopeSlots == scopeCapacity { scopes = scopes.doubled(count: scopeSlots, capacity: &scopeCapacity) }
         (scopes + scopeSlots).initialize(to: s)
         scopeSlots += 1
@@ -691,8 +691,7 @@ final class RecordAssembler {
         guard !fragments.isEmpty else { return }
         if fragments.count == 1 { add(&fragments, 0); return }
         // Join fragments naming the same person or sharing an identifier. Each fragment is lent
-        // where it lies to be judged and moved on (its slot then holds a spent one): `fragments[i]`
-        // of a property would be a copy, retaining and releasing its arrays.
+        // where it lies to be judged and moved on (its slot then holds a spent one).
         groups.removeAll()
         namelessCount = 0
         for i in 0..<fragments.count {
@@ -700,8 +699,8 @@ final class RecordAssembler {
                 if !f.hasName {
                     if namelessCount < nameless.count { nameless[namelessCount] = i } else { nameless.append(i) }
                     namelessCount += 1
-                } else if let g = groups.firstJoinable(&f, .sharing) {
-                    groups.absorb(&f, into: g)
+                } else if let g = groups.firstJoinable(f, .sharing) {
+                    groups.absorb(f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -712,12 +711,12 @@ final class RecordAssembler {
         // By index: `for i in nameless` iterated a copy of the array (a retain and release).
         for k in 0..<namelessCount {
             fragments.withFragment(nameless[k]) { f in
-                if let g = groups.firstJoinable(&f, .sharing) {
-                    groups.absorb(&f, into: g)
-                } else if let g = groups.firstJoinable(&f, .named) {
-                    groups.absorb(&f, into: g)
-                } else if let g = groups.firstJoinable(&f, .any) {
-                    groups.absorb(&f, into: g)
+                if let g = groups.firstJoinable(f, .sharing) {
+                    groups.absorb(f, into: g)
+                } else if let g = groups.firstJoinable(f, .named) {
+                    groups.absorb(f, into: g)
+                } else if let g = groups.firstJoinable(f, .any) {
+                    groups.absorb(f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -727,8 +726,8 @@ final class RecordAssembler {
         merged.removeAll()
         for k in 0..<groups.count {
             groups.withFragment(k) { f in
-                if let m = merged.firstJoinable(&f, .sharing) {
-                    merged.absorb(&f, into: m)
+                if let m = merged.firstJoinable(f, .sharing) {
+                    merged.absorb(f, into: m)
                 } else {
                     merged.append(taking: &f)
                 }
@@ -737,9 +736,7 @@ final class RecordAssembler {
         for k in 0..<merged.count { add(&merged, k) }
     }
 
-    /// Adds fragment `i` to the table. The lists are this object's properties, so passing
-    /// `list[i]` to `table` would copy it (retaining its arrays); lent where it lies, it is not
-    /// (nor moved through a local, whose empty arrays are released after).
+    /// Adds fragment `i` to the table, lent where it lies.
     private func add(_ list: inout FragmentList, _ i: Int) {
         list.withFragment(i) { table.add($0) }
     }

@@ -99,7 +99,7 @@ struct ValueTable {
 
     /// Marks the values of a committed person; counts each once per kind. Most values of a
     /// person are new: the tables are written through one buffer each, not checked per write.
-    @inline(__always) mutating func markCounted(_ p: Fragment) {
+    @inline(__always) mutating func markCounted(_ p: borrowing Fragment) {
         let read = store.entries
         guard p.contains(where: { !read[Int($0.id)].counted }) else { return }
         let entries = writable().entries
