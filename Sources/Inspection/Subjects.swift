@@ -32,18 +32,27 @@ func identifierRank(_ kind: DetectorKind) -> Int {
 /// check. Non-copyable, so that no two fragments ever share that memory; a fragment moves
 /// (`FragmentList.append(taking:)` swaps it with a spent one) or is lent, never copied.
 struct Fragment: ~Copyable {
+    // Counts and capacities are 32-bit and the birth date a plain yyyymmdd (0: none), so that a
+    // fragment is 48 bytes, not 80: it is swapped whole into a list at every scope's end.
     /// Not read (nor freed) while its capacity is 0: then a placeholder, not memory.
     private var store = UnsafeMutablePointer<KeyedValue>(bitPattern: MemoryLayout<KeyedValue>.alignment)!
-    private var capacity = 0
-    /// How many values are held.
-    private(set) var count = 0
-    var kinds = KindSet()
     /// Account ids (`ValueTable` ids): join people within the body, never counted or used as a key.
     private var linkStore = UnsafeMutablePointer<Int32>(bitPattern: MemoryLayout<Int32>.alignment)!
-    private var linkCapacity = 0
-    private(set) var linkCount = 0
+    private var storedCount: Int32 = 0
+    private var capacity: Int32 = 0
+    private var storedLinkCount: Int32 = 0
+    private var linkCapacity: Int32 = 0
+    var kinds = KindSet()
+    private var birth: Int32 = 0
     var minor = false
-    var fieldBirth: Int?
+    /// How many values are held.
+    var count: Int { Int(storedCount) }
+    var linkCount: Int { Int(storedLinkCount) }
+    /// The birth date (yyyymmdd) a field of the fragment's scope named.
+    var fieldBirth: Int? {
+        get { birth == 0 ? nil : Int(birth) }
+        set { birth = Int32(truncatingIfNeeded: newValue ?? 0) }
+    }
     var isEmpty: Bool { count == 0 && kinds.isEmpty }
     var hasPI: Bool { count != 0 || !kinds.isEmpty }
     var hasName: Bool { kinds.contains(.name) }
@@ -79,9 +88,9 @@ struct Fragment: ~Copyable {
 
     /// Appends `v`, held or not (the caller knows it is not).
     @inline(__always) mutating func append(_ v: KeyedValue) {
-        if count == capacity { grow() }
+        if storedCount == capacity { grow() }
         (store + count).initialize(to: v)
-        count += 1
+        storedCount += 1
     }
 
     mutating func add(_ kind: DetectorKind, id: Int32) {
@@ -99,26 +108,30 @@ struct Fragment: ~Copyable {
     /// Adds account id `l` unless held (`held: false`: the caller knows it is not).
     mutating func addLink(_ l: Int32, held: Bool = true) {
         if held { for i in 0..<linkCount where linkStore[i] == l { return } }
-        if linkCount == linkCapacity { growLinks() }
+        if storedLinkCount == linkCapacity { growLinks() }
         (linkStore + linkCount).initialize(to: l)
-        linkCount += 1
+        storedLinkCount += 1
     }
 
     @inline(never) private mutating func grow() {
-        if capacity == 0 { store = .allocate(capacity: 8); capacity = 8 } else { store = store.doubled(count: count, capacity: &capacity) }
+        var c = Int(capacity)
+        if c == 0 { store = .allocate(capacity: 8); c = 8 } else { store = store.doubled(count: count, capacity: &c) }
+        capacity = Int32(c)
     }
 
     @inline(never) private mutating func growLinks() {
-        if linkCapacity == 0 { linkStore = .allocate(capacity: 4); linkCapacity = 4 } else { linkStore = linkStore.doubled(count: linkCount, capacity: &linkCapacity) }
+        var c = Int(linkCapacity)
+        if c == 0 { linkStore = .allocate(capacity: 4); c = 4 } else { linkStore = linkStore.doubled(count: linkCount, capacity: &c) }
+        linkCapacity = Int32(c)
     }
 
     /// Empty again, keeping the storage.
     mutating func reset() {
-        count = 0
-        linkCount = 0
+        storedCount = 0
+        storedLinkCount = 0
         kinds = KindSet()
         minor = false
-        fieldBirth = nil
+        birth = 0
     }
 
     /// Adds what `o` holds.
@@ -130,7 +143,7 @@ struct Fragment: ~Copyable {
         kinds.formUnion(o.kinds)
         for k in 0..<o.linkCount { addLink(o.link(k)) }
         minor = minor || o.minor
-        if fieldBirth == nil { fieldBirth = o.fieldBirth }
+        if birth == 0 { birth = o.birth }
     }
 
     /// Whether `b` holds a strong value or a name this fragment holds.

@@ -103,13 +103,14 @@ struct FragmentListTests {
         other.addLink(500)
         other.addLink(600)
         other.minor = true
+        other.fieldBirth = 20_150_601
         list.absorb(other, into: 0)
         let joined = list.withFragment(0) { g in
-            (g.count, g.linkCount, g.value(70), g.link(20), g.minor, g.hasName)
+            (g.count, g.linkCount, g.value(70), g.link(20), g.minor, g.hasName, g.fieldBirth)
         }
         #expect(joined.0 == 71 && joined.1 == 21)
         #expect(joined.2 == KeyedValue(kind: .name, id: 900) && joined.3 == 600)
-        #expect(joined.4 && joined.5)
+        #expect(joined.4 && joined.5 && joined.6 == 20_150_601)
         #expect(other.count == 2 && other.linkCount == 2)
         // Emptied and refilled, the grown storage is reused and holds only the new values.
         list.withFragment(0) { g in
@@ -118,7 +119,7 @@ struct FragmentListTests {
         }
         let refilled = values(&list, 0)
         #expect(refilled == (0..<40).map { KeyedValue(kind: .bankCard, id: Int32(1000 + $0)) })
-        let emptyLinks = list.withFragment(0) { $0.linkCount == 0 && !$0.minor && !$0.hasName }
+        let emptyLinks = list.withFragment(0) { $0.linkCount == 0 && !$0.minor && !$0.hasName && $0.fieldBirth == nil }
         #expect(emptyLinks)
     }
 }
