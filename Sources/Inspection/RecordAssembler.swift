@@ -756,8 +756,8 @@ final class RecordAssembler {
                 if !f.hasName {
                     if namelessCount < nameless.count { nameless[namelessCount] = i } else { nameless.append(i) }
                     namelessCount += 1
-                } else if let g = groups.firstJoinable(f, .sharing) {
-                    groups.absorb(f, into: g)
+                } else if let g = groups.firstJoinable(&f, .sharing) {
+                    groups.absorb(&f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -768,12 +768,12 @@ final class RecordAssembler {
         // By index: `for i in nameless` iterated a copy of the array (a retain and release).
         for k in 0..<namelessCount {
             fragments.withFragment(nameless[k]) { f in
-                if let g = groups.firstJoinable(f, .sharing) {
-                    groups.absorb(f, into: g)
-                } else if let g = groups.firstJoinable(f, .named) {
-                    groups.absorb(f, into: g)
-                } else if let g = groups.firstJoinable(f, .any) {
-                    groups.absorb(f, into: g)
+                if let g = groups.firstJoinable(&f, .sharing) {
+                    groups.absorb(&f, into: g)
+                } else if let g = groups.firstJoinable(&f, .named) {
+                    groups.absorb(&f, into: g)
+                } else if let g = groups.firstJoinable(&f, .any) {
+                    groups.absorb(&f, into: g)
                 } else {
                     groups.append(taking: &f)
                 }
@@ -783,8 +783,8 @@ final class RecordAssembler {
         merged.removeAll()
         for k in 0..<groups.count {
             groups.withFragment(k) { f in
-                if let m = merged.firstJoinable(f, .sharing) {
-                    merged.absorb(f, into: m)
+                if let m = merged.firstJoinable(&f, .sharing) {
+                    merged.absorb(&f, into: m)
                 } else {
                     merged.append(taking: &f)
                 }

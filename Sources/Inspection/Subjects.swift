@@ -134,8 +134,8 @@ struct Fragment: ~Copyable {
         birth = 0
     }
 
-    /// Adds what `o` holds.
-    mutating func absorb(_ o: borrowing Fragment) {
+    /// Adds what `o` holds. `o` is only read; it is lent (`inout`), where it lies in its list.
+    mutating func absorb(_ o: inout Fragment) {
         for k in 0..<o.count {
             let v = o.value(k)
             if !contains(v) { append(v) }
@@ -146,8 +146,9 @@ struct Fragment: ~Copyable {
         if birth == 0 { birth = o.birth }
     }
 
-    /// Whether `b` holds a strong value or a name this fragment holds.
-    func shares(with b: borrowing Fragment) -> Bool {
+    /// Whether `b` holds a strong value or a name this fragment holds. Both are only read; both
+    /// are lent (`mutating`, `inout`), see `FragmentList.firstJoinable`.
+    mutating func shares(with b: inout Fragment) -> Bool {
         for k in 0..<b.count {
             let v = b.value(k)
             if (isStrong(v.kind) || v.kind == .name) && contains(v) { return true }
@@ -156,7 +157,8 @@ struct Fragment: ~Copyable {
     }
 
     /// Two records of the same kind of document with different numbers are different people.
-    func conflicts(with o: borrowing Fragment) -> Bool {
+    /// (Only reads both; lent as `shares` is.)
+    mutating func conflicts(with o: inout Fragment) -> Bool {
         for i in 0..<count {
             let v = store[i]
             guard isStrong(v.kind) else { continue }
@@ -209,8 +211,8 @@ struct FragmentList: ~Copyable {
         count += 1
     }
 
-    /// Adds what `f` holds to fragment `i`.
-    mutating func absorb(_ f: borrowing Fragment, into i: Int) { items[i].absorb(f) }
+    /// Adds what `f` holds (only read; lent, see `Fragment.absorb`) to fragment `i`.
+    mutating func absorb(_ f: inout Fragment, into i: Int) { items[i].absorb(&f) }
 
     /// Lends slot `i` where it lies (no copy, no reference counting, no uniqueness check).
     @inline(__always) mutating func withFragment<R>(_ i: Int, _ body: (inout Fragment) -> R) -> R {
@@ -224,8 +226,8 @@ struct FragmentList: ~Copyable {
     enum JoinRule { case sharing, named, any }
 
     /// The first fragment `f` may join under `rule`, never one holding a different number of a
-    /// kind of document `f` holds.
-    func firstJoinable(_ f: borrowing Fragment, _ rule: JoinRule) -> Int? {
+    /// kind of document `f` holds. `f` is only read; lent (`inout`) where it lies in its own list.
+    mutating func firstJoinable(_ f: inout Fragment, _ rule: JoinRule) -> Int? {
         // Every value's kind is in its fragment's `kinds`: without a strong kind or a name in
         // common two fragments share no such value, and without a strong kind in common they
         // cannot conflict. Judged on the kinds first, a fragment is rarely looked into.
@@ -233,11 +235,11 @@ struct FragmentList: ~Copyable {
         for i in 0..<count {
             let common = items[i].kinds.bits & fKinds
             switch rule {
-            case .sharing: guard common & sharable != 0, items[i].shares(with: f) else { continue }
+            case .sharing: guard common & sharable != 0, items[i].shares(with: &f) else { continue }
             case .named: guard items[i].hasName else { continue }
             case .any: break
             }
-            if common & strong == 0 || !items[i].conflicts(with: f) { return i }
+            if common & strong == 0 || !items[i].conflicts(with: &f) { return i }
         }
         return nil
     }
@@ -448,7 +450,7 @@ struct SubjectTable {
                         merged.append(taking: &m)
                         mergedAt[t] = slot
                     }
-                    merged.absorb(scratch, into: slot)
+                    merged.absorb(&scratch, into: slot)
                     absorbed.insert(i)
                 }
             }
