@@ -633,8 +633,10 @@ private final class PeopleStore {
         if n > 0 {
             let first = nodeCount
             if nodeCapacity < first + n { reserve(people: 0, nodes: first + n, marks: 0, links: 0) }
-            // A new person's nodes are consecutive: each links to the next.
+            // A new person's nodes are consecutive: each links to the next. (Through a local
+            // pointer: the property would be read again after every node written.)
             var maxID: Int32 = 0
+            let nodes = nodes
             for k in 0..<n {
                 let v = p.value(k)
                 (nodes + first + k).initialize(to: Node(value: v, next: Int32(first + k + 1)))
@@ -674,7 +676,8 @@ private final class PeopleStore {
             marks.update(repeating: Mark(), count: markCount)
             stamp = 1
         }
-        let stamp = stamp
+        // In locals: written through, the properties would be read again after every store.
+        let stamp = stamp, nodes = nodes, marks = marks
         var m = head
         while m >= 0 {
             let v = nodes[Int(m)].value
