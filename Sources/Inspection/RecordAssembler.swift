@@ -281,6 +281,30 @@ final class RecordAssembler {
         default: break
         }
         if v.isEmpty { return }
+        // A value seen before in this body (under the same role) does again what it did then,
+        // found before any pass over it.
+        if memoRoles & (1 << UInt32(role.rawValue)) != 0 && v.count <= ValueMemo.maxLength {
+            memoized(v, role: role, clear: clear)
+        } else {
+            scanned(v, role: role, clear: clear)
+        }
+    }
+
+    /// `inspect`, or the replay of what it did the last time it was given `v` under `role`.
+    @inline(never) private func memoized(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, clear: Int) {
+        let h = memo.hash(v, role: role)
+        var slot = 0
+        let seen = memo.find(v, role: role, hash: h, slot: &slot)
+        if seen >= 0 { replay(seen); return }
+        memo.begin()
+        recording = true
+        scanned(v, role: role, clear: clear)
+        recording = false
+        memo.remember(v, role: role, hash: h, slot: slot)
+    }
+
+    /// `clear`: as `value`'s.
+    @inline(__always) private func scanned(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, clear: Int) {
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
         let first = ByteSkip.scanStart(in: v, from: clear, end: v.count)
@@ -292,25 +316,7 @@ final class RecordAssembler {
             default: return
             }
         }
-        // A value seen before in this body (under the same role) does again what it did then.
-        if memoRoles & (1 << UInt32(role.rawValue)) != 0 && v.count <= ValueMemo.maxLength {
-            memoized(v, role: role, first: first)
-        } else {
-            inspect(v, role: role, first: first)
-        }
-    }
-
-    /// `inspect`, or the replay of what it did the last time it was given `v` under `role`.
-    @inline(never) private func memoized(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, first: Int) {
-        let h = memo.hash(v, role: role)
-        var slot = 0
-        let seen = memo.find(v, role: role, hash: h, slot: &slot)
-        if seen >= 0 { replay(seen); return }
-        memo.begin()
-        recording = true
         inspect(v, role: role, first: first)
-        recording = false
-        memo.remember(v, role: role, hash: h, slot: slot)
     }
 
     /// `first`: where `ByteSkip.scanStart` stopped.
