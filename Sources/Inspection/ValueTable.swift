@@ -313,7 +313,7 @@ enum ValueHash {
         return m.high ^ m.low
     }
 
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8, seed: UInt64) -> UInt64 {
+    @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8, seed: UInt64) -> UInt64 {
         var h = seed ^ (UInt64(tag) << 56) ^ UInt64(bytes.count)
         guard let base = bytes.baseAddress else { return mix(h, 0x9E37_79B9_7F4A_7C15) }
         let raw = UnsafeRawPointer(base)
