@@ -447,7 +447,7 @@ final class JSONParser: BodyParser {
     /// A `\u` escape's code unit as UTF-8, the bytes packed low first (`UTF8.encode` and iterating
     /// its result cost more than the escape's bytes), and their count: 0 for a high surrogate
     /// (kept for its pair) and a lone low one.
-    private func encodeEscaped(_ v: UInt32) -> (packed: UInt32, count: Int) {
+    @inline(__always) private func encodeEscaped(_ v: UInt32) -> (packed: UInt32, count: Int) {
         var scalar = v
         if v >= 0xD800 && v < 0xDC00 { highSurrogate = v; return (0, 0) }
         if v >= 0xDC00 && v < 0xE000 {
