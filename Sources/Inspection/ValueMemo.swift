@@ -8,9 +8,9 @@
 /// replayed from here instead of inspected again. Emptied with the body's `ValueTable`, whose ids
 /// it holds.
 ///
-/// Worth it only where values do repeat: a lookup and an entry cost about a tenth of inspecting
-/// an identifier, and more than a value no field role marks (an amount, an order number; almost
-/// never repeated) costs to inspect. So values of no role are never remembered, and a state
+/// Worth it only where values do repeat: a lookup that finds nothing, and the entry made after,
+/// cost a quarter to a half of inspecting the value, for nothing. Values no field role marks (an
+/// amount, an order number) almost never repeat, so they are never remembered; and a state
 /// learns across the bodies it serves which roles repeat: a role whose values were found less
 /// than a quarter of the times they were looked for (over at least `decideAfter` lookups) is not
 /// remembered in the next bodies, except in every `probeEvery`th, where every role is tried again.
