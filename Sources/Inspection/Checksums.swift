@@ -95,10 +95,44 @@ enum Checksums {
         d[from] == UInt8(ascii: "1") && mobilePrefix(d[from + 1] &- 0x30, d[from + 2] &- 0x30)
     }
 
+    /// The Luhn sum of the eight ASCII digits of `w` (those of `bytes`), the bytes of `doubling`
+    /// doubled: a doubled b becomes 2b less 9 when b is 5 or more (bit 3 of b + 3); no byte passes
+    /// 18, so no step carries into the next byte, and the bytes (at most 9 each) are summed by one
+    /// multiply.
+    @inline(__always) private static func luhnSum(_ w: UInt64, doubling: UInt64, bytes: UInt64 = ~0) -> Int {
+        let x = w &- 0x3030_3030_3030_3030
+        let five = ((x &+ 0x0303_0303_0303_0303) >> 3) & 0x0101_0101_0101_0101
+        let doubled = (x << 1) &- five &* 9
+        let y = ((doubled & doubling) | (x & ~doubling)) & bytes
+        return Int(truncatingIfNeeded: (y &* 0x0101_0101_0101_0101) >> 56)
+    }
+
+    /// `d`: ASCII digits.
     static func luhn(_ d: UnsafeBufferPointer<UInt8>) -> Bool {
-        // Two digits a step from the end: the second is doubled, less 9 when that passes 9.
         var sum = 0
-        var i = d.count - 1
+        var end = d.count
+        #if _endian(little)
+        if let base = d.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            // Eight digits a step from the end, in one word (little-endian: the last digit is its
+            // top byte, and every other byte from its lowest is doubled).
+            while end >= 8 {
+                sum += luhnSum(raw.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self), doubling: 0x00FF_00FF_00FF_00FF)
+                end -= 8
+            }
+            // The first `end` (1–7) digits of a number of eight or more: the word at its start,
+            // bytes past `end` (counted already) masked off; an even number of digits follows
+            // them, so byte k is doubled when `end − 1 − k` is odd.
+            if end > 0 && d.count >= 8 {
+                let doubling: UInt64 = end % 2 == 0 ? 0x00FF_00FF_00FF_00FF : 0xFF00_FF00_FF00_FF00
+                sum += luhnSum(raw.loadUnaligned(as: UInt64.self), doubling: doubling, bytes: (1 << UInt64(8 * end)) &- 1)
+                end = 0
+            }
+        }
+        #endif
+        // The rest two digits a step from its end (an even number of digits follow it): the
+        // second is doubled, less 9 when that passes 9.
+        var i = end - 1
         while i >= 1 {
             let a = Int(d[i] &- 0x30), b = Int(d[i - 1] &- 0x30)
             sum += a + 2 * b - (b >= 5 ? 9 : 0)

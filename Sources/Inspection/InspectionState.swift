@@ -51,7 +51,7 @@ final class InspectionState {
     }
 
     /// Bytes the value and subject tables hold: a state a huge body has grown is not kept.
-    var footprint: Int { assembler.table.footprint }
+    var footprint: Int { assembler.table.footprint + assembler.memoFootprint }
 }
 
 /// States of finished bodies, ready for the next ones. Bounded: at most `capacity` states, none

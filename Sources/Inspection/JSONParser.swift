@@ -351,13 +351,7 @@ final class JSONParser: BodyParser {
                 case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
                     out[used] = 0x20; used += 1; k += 2
                 case UInt8(ascii: "u"):
-                    guard k + 6 <= n else { return k }
-                    var v: UInt32 = 0
-                    for d in 2..<6 {
-                        let h = Self.hexValue(bytes[k + d])
-                        guard h < 16 else { return k }
-                        v = v << 4 | h
-                    }
+                    guard k + 6 <= n, let v = Self.hex4(bytes.baseAddress! + k + 2) else { return k }
                     let (packed, count) = encodeEscaped(v)
                     out.storeBytes(of: packed.littleEndian, toByteOffset: used, as: UInt32.self)
                     used += count
@@ -378,14 +372,26 @@ final class JSONParser: BodyParser {
         for c in s { token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) } }
     }
 
-    /// The value of a hex digit, or 16 for any other byte.
-    @inline(__always) private static func hexValue(_ c: UInt8) -> UInt32 {
-        switch c {
-        case 0x30...0x39: UInt32(c &- 0x30)
-        case 0x41...0x46: UInt32(c &- 0x41 &+ 10)
-        case 0x61...0x66: UInt32(c &- 0x61 &+ 10)
-        default: 16
-        }
+    /// The value of the four hex digits at `p` (of `\uXXXX`), nil when one is not a hex digit.
+    /// Judged and converted four bytes at once: each byte is ASCII, and a digit (0x30–0x39) or,
+    /// with bit 5 set, a letter a–f (0x61–0x66) — each range a pair of additions whose bit 7 says
+    /// which side of a bound the byte is on (no byte passes 0x7F + 0x50, so nothing carries into
+    /// the next byte); a digit's value is its low four bits, a letter's those plus 9.
+    @inline(__always) static func hex4(_ p: UnsafePointer<UInt8>) -> UInt32? {
+        let w = UnsafeRawPointer(p).loadUnaligned(as: UInt32.self)
+        let high: UInt32 = 0x8080_8080
+        guard w & high == 0 else { return nil }
+        let digit = (w &+ 0x5050_5050) & ~(w &+ 0x4646_4646) & high
+        let l = w | 0x2020_2020
+        let letter = (l &+ 0x1F1F_1F1F) & ~(l &+ 0x1919_1919) & high
+        guard digit | letter == high else { return nil }
+        // Per byte, first digit lowest: its value, then the four nibbles in order, first highest.
+        let v = (l & 0x0F0F_0F0F) &+ (letter >> 7) &* 9
+        #if _endian(little)
+        return (v & 0xFF) << 12 | (v >> 8 & 0xFF) << 8 | (v >> 16 & 0xFF) << 4 | v >> 24
+        #else
+        return (v >> 24) << 12 | (v >> 16 & 0xFF) << 8 | (v >> 8 & 0xFF) << 4 | v & 0xFF
+        #endif
     }
 
     @inline(__always) private static func isNumberByte(_ c: UInt8) -> Bool {
@@ -441,7 +447,7 @@ final class JSONParser: BodyParser {
     /// A `\u` escape's code unit as UTF-8, the bytes packed low first (`UTF8.encode` and iterating
     /// its result cost more than the escape's bytes), and their count: 0 for a high surrogate
     /// (kept for its pair) and a lone low one.
-    private func encodeEscaped(_ v: UInt32) -> (packed: UInt32, count: Int) {
+    @inline(__always) private func encodeEscaped(_ v: UInt32) -> (packed: UInt32, count: Int) {
         var scalar = v
         if v >= 0xD800 && v < 0xDC00 { highSurrogate = v; return (0, 0) }
         if v >= 0xDC00 && v < 0xE000 {

@@ -1,4 +1,4 @@
-extension UnsafeMutablePointer {
+extension UnsafeMutablePointer where Pointee: ~Copyable {
     /// Storage for twice `capacity` elements with the first `count` moved into it from this
     /// storage, which is freed: the growth step of the arrays this module keeps behind pointers
     /// (no uniqueness or capacity check per element written).

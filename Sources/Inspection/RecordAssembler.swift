@@ -8,7 +8,7 @@ import Foundation
 /// un-named parts of a record that names one person), and people are joined across records by
 /// identifiers in `SubjectTable`.
 final class RecordAssembler {
-    private struct Scope {
+    private struct Scope: ~Copyable {
         var key: Substring?
         /// Whether a person's name here is someone else's, when the parser resolved it from the
         /// scope's name (then `key` is not kept); nil: decided from `key`.
@@ -104,6 +104,12 @@ final class RecordAssembler {
     private var nameless: [Int] = []
     private var namelessCount = 0
     var table: SubjectTable
+    /// The effects of the values inspected in this body, to replay for a value seen again.
+    private let memo = ValueMemo()
+    /// `memo.roles`, read per value without going through the memo.
+    private var memoRoles: UInt32
+    /// Whether a value's effects are being recorded for the memo (`memoized`).
+    private var recording = false
     private(set) var records = 0
     private var scratch: [UInt8] = []
     /// Set by the inspector while the parser reads bytes the charset decoder has checked as UTF-8.
@@ -117,6 +123,7 @@ final class RecordAssembler {
         todayYMD = Self.civilYMD(configuration.now)
         scanner = ValueScanner(today: todayYMD)
         table = SubjectTable(secret: configuration.secret)
+        memoRoles = memo.roles
         scopes = .allocate(capacity: 16)
         scratch.reserveCapacity(256)
     }
@@ -127,7 +134,7 @@ final class RecordAssembler {
     }
 
     /// A new slot at `scopeSlots` (the open scopes fill every slot before it).
-    private func appendScope(_ s: Scope) {
+    private func appendScope(_ s: consuming Scope) {
         if scopeSlots == scopeCapacity { scopes = scopes.doubled(count: scopeSlots, capacity: &scopeCapacity) }
         (scopes + scopeSlots).initialize(to: s)
         scopeSlots += 1
@@ -147,6 +154,9 @@ final class RecordAssembler {
         merged.removeAll()
         namelessCount = 0
         table.reset()
+        memo.reset()
+        memoRoles = memo.roles
+        recording = false
         records = 0
         inputValidated = false
     }
@@ -271,6 +281,30 @@ final class RecordAssembler {
         default: break
         }
         if v.isEmpty { return }
+        // A value seen before in this body (under the same role) does again what it did then,
+        // found before any pass over it.
+        if memoRoles & (1 << UInt32(role.rawValue)) != 0 && v.count <= ValueMemo.maxLength {
+            memoized(v, role: role, clear: clear)
+        } else {
+            scanned(v, role: role, clear: clear)
+        }
+    }
+
+    /// `inspect`, or the replay of what it did the last time it was given `v` under `role`.
+    @inline(never) private func memoized(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, clear: Int) {
+        let h = memo.hash(v, role: role)
+        var slot = 0
+        let seen = memo.find(v, role: role, hash: h, slot: &slot)
+        if seen >= 0 { replay(seen); return }
+        memo.begin()
+        recording = true
+        scanned(v, role: role, clear: clear)
+        recording = false
+        memo.remember(v, role: role, hash: h, slot: slot)
+    }
+
+    /// `clear`: as `value`'s.
+    @inline(__always) private func scanned(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, clear: Int) {
         // One pass finds the first byte the full-width check or the identifier scan could act on;
         // most names, addresses and notes have none, and then neither reads the value again.
         let first = ByteSkip.scanStart(in: v, from: clear, end: v.count)
@@ -282,11 +316,30 @@ final class RecordAssembler {
             default: return
             }
         }
+        inspect(v, role: role, first: first)
+    }
+
+    /// `first`: where `ByteSkip.scanStart` stopped.
+    @inline(__always) private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, first: Int) {
         if first < v.count && containsFullWidth(v, from: first) {
             foldedValue(v, role: role)
         } else {
             inspect(v, role: role, scanFrom: first)
         }
+    }
+
+    /// What inspecting the memo's entry `i` did, done to the innermost scope.
+    private func replay(_ i: Int) {
+        let (effects, fieldBirth, minor) = memo.entry(i)
+        for v in effects { scopes[depth - 1].add(v.kind, id: v.id) }
+        if fieldBirth != 0 { scopes[depth - 1].fragment.fieldBirth = Int(fieldBirth) }
+        if minor { scopes[depth - 1].fragment.minor = true }
+    }
+
+    /// Adds value `id` to the innermost scope, and to what the memo records of the value inspected.
+    @inline(__always) private func addToScope(_ kind: DetectorKind, id: Int32) {
+        scopes[depth - 1].add(kind, id: id)
+        if recording { memo.added(KeyedValue(kind: kind, id: id)) }
     }
 
     /// The role of a value whose field's name the parser did not resolve, or a name's under a
@@ -295,6 +348,9 @@ final class RecordAssembler {
         if baseRole != nil { return fields.placed(.name, parent: parentKey) }
         return key.map { fields.role(key: $0, parent: parentKey) } ?? .none
     }
+
+    /// Bytes of storage the memo of this body's values holds.
+    var memoFootprint: Int { memo.footprint }
 
     /// A value holding full-width forms, inspected as their ASCII.
     @inline(never) private func foldedValue(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole) {
@@ -352,7 +408,11 @@ final class RecordAssembler {
             if let ymd = parseDate(v) {
                 addDate(ymd)
                 scopes[depth - 1].fragment.fieldBirth = ymd
-                if isMinor(ymd) { scopes[depth - 1].fragment.minor = true }
+                if recording { memo.namedBirth(ymd) }
+                if isMinor(ymd) {
+                    scopes[depth - 1].fragment.minor = true
+                    if recording { memo.madeMinor() }
+                }
             }
         case .health, .biometric, .religion, .financial:
             if let t = trimmed(v), !Self.isEmptyWord(t) { addValue(role.kind!, t) }
@@ -439,7 +499,10 @@ final class RecordAssembler {
             } else {
                 addDate(b)
             }
-            if isMinor(b) { scopes[depth - 1].fragment.minor = true }
+            if isMinor(b) {
+                scopes[depth - 1].fragment.minor = true
+                if recording { memo.madeMinor() }
+            }
         }
     }
 
@@ -456,12 +519,12 @@ final class RecordAssembler {
     /// A birth date already spelled as `String(ymd)` would spell it.
     private func addDate(digits: UnsafeBufferPointer<UInt8>) {
         let id = table.values.intern(.birthDate, digits)
-        scopes[depth - 1].add(.birthDate, id: id)
+        addToScope(.birthDate, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: String) {
         let id = table.values.intern(kind, normalized)
-        scopes[depth - 1].add(kind, id: id)
+        addToScope(kind, id: id)
     }
 
     private func addValue(_ kind: DetectorKind, _ normalized: UnsafeBufferPointer<UInt8>) {
@@ -474,7 +537,7 @@ final class RecordAssembler {
             return
         }
         let id = table.values.intern(kind, normalized)
-        scopes[depth - 1].add(kind, id: id)
+        addToScope(kind, id: id)
     }
 
     /// Under 14 (不满十四周岁) on the flow's civil date (UTC+8). 周岁 are reached the day after the
@@ -691,8 +754,7 @@ final class RecordAssembler {
         guard !fragments.isEmpty else { return }
         if fragments.count == 1 { add(&fragments, 0); return }
         // Join fragments naming the same person or sharing an identifier. Each fragment is lent
-        // where it lies to be judged and moved on (its slot then holds a spent one): `fragments[i]`
-        // of a property would be a copy, retaining and releasing its arrays.
+        // where it lies to be judged and moved on (its slot then holds a spent one).
         groups.removeAll()
         namelessCount = 0
         for i in 0..<fragments.count {
@@ -737,9 +799,7 @@ final class RecordAssembler {
         for k in 0..<merged.count { add(&merged, k) }
     }
 
-    /// Adds fragment `i` to the table. The lists are this object's properties, so passing
-    /// `list[i]` to `table` would copy it (retaining its arrays); lent where it lies, it is not
-    /// (nor moved through a local, whose empty arrays are released after).
+    /// Adds fragment `i` to the table, lent where it lies.
     private func add(_ list: inout FragmentList, _ i: Int) {
         list.withFragment(i) { table.add($0) }
     }

@@ -26,27 +26,55 @@ func identifierRank(_ kind: DetectorKind) -> Int {
 
 /// What one object/row/line says about one person.
 ///
-/// Values and account ids are the first `count` / `linkCount` elements of arrays that only grow:
-/// emptying a fragment for the next scope is two stores, not a uniqueness check per element removed.
-struct Fragment {
-    private var store: [KeyedValue] = []
-    /// How many values are held.
-    private(set) var count = 0
-    var kinds = KindSet()
+/// Values and account ids are the first `count` / `linkCount` elements of memory the fragment
+/// owns, allocated with the first of each, grown by doubling and never shrunk: emptying a fragment
+/// for the next scope is two stores, and a value added is a store, not an array's uniqueness
+/// check. Non-copyable, so that no two fragments ever share that memory; a fragment moves
+/// (`FragmentList.append(taking:)` swaps it with a spent one) or is lent, never copied.
+struct Fragment: ~Copyable {
+    // Counts and capacities are 32-bit and the birth date a plain yyyymmdd (0: none), so that a
+    // fragment is 48 bytes, not 80: it is swapped whole into a list at every scope's end.
+    /// Not read (nor freed) while its capacity is 0: then a placeholder, not memory.
+    private var store = UnsafeMutablePointer<KeyedValue>(bitPattern: MemoryLayout<KeyedValue>.alignment)!
     /// Account ids (`ValueTable` ids): join people within the body, never counted or used as a key.
-    private var linkStore: [Int32] = []
-    private(set) var linkCount = 0
+    private var linkStore = UnsafeMutablePointer<Int32>(bitPattern: MemoryLayout<Int32>.alignment)!
+    private var storedCount: Int32 = 0
+    private var capacity: Int32 = 0
+    private var storedLinkCount: Int32 = 0
+    private var linkCapacity: Int32 = 0
+    var kinds = KindSet()
+    private var birth: Int32 = 0
     var minor = false
-    var fieldBirth: Int?
+    /// How many values are held.
+    var count: Int { Int(storedCount) }
+    var linkCount: Int { Int(storedLinkCount) }
+    /// The birth date (yyyymmdd) a field of the fragment's scope named.
+    var fieldBirth: Int? {
+        get { birth == 0 ? nil : Int(birth) }
+        set { birth = Int32(truncatingIfNeeded: newValue ?? 0) }
+    }
     var isEmpty: Bool { count == 0 && kinds.isEmpty }
     var hasPI: Bool { count != 0 || !kinds.isEmpty }
     var hasName: Bool { kinds.contains(.name) }
 
+    init() {}
+
+    deinit {
+        if capacity > 0 { store.deallocate() }
+        if linkCapacity > 0 { linkStore.deallocate() }
+    }
+
     /// Value `i` (below `count`), in the order added.
-    @inline(__always) func value(_ i: Int) -> KeyedValue { store[i] }
+    @inline(__always) func value(_ i: Int) -> KeyedValue {
+        assert(i >= 0 && i < count)
+        return store[i]
+    }
 
     /// Account id `i` (below `linkCount`).
-    @inline(__always) func link(_ i: Int) -> Int32 { linkStore[i] }
+    @inline(__always) func link(_ i: Int) -> Int32 {
+        assert(i >= 0 && i < linkCount)
+        return linkStore[i]
+    }
 
     func contains(_ v: KeyedValue) -> Bool {
         for i in 0..<count where store[i] == v { return true }
@@ -60,8 +88,9 @@ struct Fragment {
 
     /// Appends `v`, held or not (the caller knows it is not).
     @inline(__always) mutating func append(_ v: KeyedValue) {
-        if count < store.count { store[count] = v } else { store.append(v) }
-        count += 1
+        if storedCount == capacity { grow() }
+        (store + count).initialize(to: v)
+        storedCount += 1
     }
 
     mutating func add(_ kind: DetectorKind, id: Int32) {
@@ -79,21 +108,33 @@ struct Fragment {
     /// Adds account id `l` unless held (`held: false`: the caller knows it is not).
     mutating func addLink(_ l: Int32, held: Bool = true) {
         if held { for i in 0..<linkCount where linkStore[i] == l { return } }
-        if linkCount < linkStore.count { linkStore[linkCount] = l } else { linkStore.append(l) }
-        linkCount += 1
+        if storedLinkCount == linkCapacity { growLinks() }
+        (linkStore + linkCount).initialize(to: l)
+        storedLinkCount += 1
     }
 
-    /// Empty again, keeping the arrays' storage.
+    @inline(never) private mutating func grow() {
+        var c = Int(capacity)
+        if c == 0 { store = .allocate(capacity: 8); c = 8 } else { store = store.doubled(count: count, capacity: &c) }
+        capacity = Int32(c)
+    }
+
+    @inline(never) private mutating func growLinks() {
+        var c = Int(linkCapacity)
+        if c == 0 { linkStore = .allocate(capacity: 4); c = 4 } else { linkStore = linkStore.doubled(count: linkCount, capacity: &c) }
+        linkCapacity = Int32(c)
+    }
+
+    /// Empty again, keeping the storage.
     mutating func reset() {
-        count = 0
-        linkCount = 0
+        storedCount = 0
+        storedLinkCount = 0
         kinds = KindSet()
         minor = false
-        fieldBirth = nil
+        birth = 0
     }
 
-    /// Adds what `o` holds. `o` is only read; it is lent (`inout`) so that a fragment lying in a
-    /// list is not copied (its arrays retained and released) to be passed.
+    /// Adds what `o` holds. `o` is only read; it is lent (`inout`), where it lies in its list.
     mutating func absorb(_ o: inout Fragment) {
         for k in 0..<o.count {
             let v = o.value(k)
@@ -102,7 +143,7 @@ struct Fragment {
         kinds.formUnion(o.kinds)
         for k in 0..<o.linkCount { addLink(o.link(k)) }
         minor = minor || o.minor
-        if fieldBirth == nil { fieldBirth = o.fieldBirth }
+        if birth == 0 { birth = o.birth }
     }
 
     /// Whether `b` holds a strong value or a name this fragment holds. Both are only read; both
@@ -140,18 +181,18 @@ struct Fragment {
 /// reached through a pointer: an array of fragments checked its uniqueness on every slot lent,
 /// absorbed into or moved into. Non-copyable, so that no two lists ever share it.
 struct FragmentList: ~Copyable {
-    private var items: UnsafeMutablePointer<Fragment>
-    private var capacity = 8  // what `init` allocates
+    /// Not read (nor freed) while its capacity is 0: then a placeholder, not memory.
+    private var items = UnsafeMutablePointer<Fragment>(bitPattern: MemoryLayout<Fragment>.alignment)!
+    private var capacity = 0
     /// Slots initialised (spent or in use); those past `count` are kept for their arrays' storage.
     private var slots = 0
     private(set) var count = 0
     var isEmpty: Bool { count == 0 }
 
-    init() {
-        items = .allocate(capacity: 8)
-    }
+    init() {}
 
     deinit {
+        guard capacity > 0 else { return }
         items.deinitialize(count: slots)
         items.deallocate()
     }
@@ -160,7 +201,9 @@ struct FragmentList: ~Copyable {
     /// before it is used again.
     mutating func append(taking f: inout Fragment) {
         if count == slots {
-            if slots == capacity { items = items.doubled(count: slots, capacity: &capacity) }
+            if slots == capacity {
+                if capacity == 0 { items = .allocate(capacity: 8); capacity = 8 } else { items = items.doubled(count: slots, capacity: &capacity) }
+            }
             (items + slots).initialize(to: Fragment())
             slots += 1
         }
@@ -183,14 +226,11 @@ struct FragmentList: ~Copyable {
     enum JoinRule { case sharing, named, any }
 
     /// The first fragment `f` may join under `rule`, never one holding a different number of a
-    /// kind of document `f` holds. `f` is only read; lent (`inout`) where it lies in its own list
-    /// so that it is not copied (its arrays retained and released) to be passed.
+    /// kind of document `f` holds. `f` is only read; lent (`inout`) where it lies in its own list.
     mutating func firstJoinable(_ f: inout Fragment, _ rule: JoinRule) -> Int? {
         // Every value's kind is in its fragment's `kinds`: without a strong kind or a name in
         // common two fragments share no such value, and without a strong kind in common they
-        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into; when it
-        // is, it is lent in place (the checks are `mutating`: called on `items[i]` while `f` is
-        // lent, a non-mutating one copied the element, retaining and releasing its two arrays).
+        // cannot conflict. Judged on the kinds first, a fragment is rarely looked into.
         let fKinds = f.kinds.bits, strong = strongKinds, sharable = strong | nameKind
         for i in 0..<count {
             let common = items[i].kinds.bits & fKinds
@@ -258,7 +298,7 @@ struct SubjectTable {
     var footprint: Int { values.footprint + people.footprint }
 
     /// Adds one person of one record; links them to everyone already seen sharing a linking value.
-    mutating func add(_ p: Fragment) {
+    mutating func add(_ p: borrowing Fragment) {
         guard p.hasPI else { return }
         values.markCounted(p)
         let s = writablePeople()
@@ -290,7 +330,7 @@ struct SubjectTable {
     /// these, the weaker composite of what there is (a name, an address…). Into `links`, strong
     /// ones first; returns how many are strong.
     @discardableResult
-    private mutating func linkingValues(_ p: Fragment, into s: PeopleStore) -> Int {
+    private mutating func linkingValues(_ p: borrowing Fragment, into s: PeopleStore) -> Int {
         // One pass writes the strong values and account ids (room for all values made first) and
         // counts the names and what pairs with them; a second only when there are pairs to write.
         var names = 0, paired = 0
@@ -334,7 +374,7 @@ struct SubjectTable {
 
     /// Identity of a person known only by weak values: the set of their names and addresses, else
     /// their value that sorts first by subject key (as the subject key itself would be chosen).
-    private mutating func linkComposite(_ p: Fragment) -> UInt64 {
+    private mutating func linkComposite(_ p: borrowing Fragment) -> UInt64 {
         var ids: [UInt32] = []
         for k in 0..<p.count where p.value(k).kind == .name || p.value(k).kind == .address { ids.append(UInt32(p.value(k).id)) }
         if ids.isEmpty, p.count > 0 {
@@ -351,7 +391,7 @@ struct SubjectTable {
 
     /// The subject key of a person without a strong identifier: a keyed composite of their names and
     /// addresses (or their value with the smallest key).
-    private mutating func compositeKey(_ p: Fragment) -> SubjectKey {
+    private mutating func compositeKey(_ p: borrowing Fragment) -> SubjectKey {
         var hi: UInt64 = 0x9E37_79B9_7F4A_7C15, lo: UInt64 = 0xC2B2_AE3D_27D4_EB4F
         var keys: [SubjectKey] = []
         for k in 0..<p.count where p.value(k).kind == .name || p.value(k).kind == .address { keys.append(values.subjectKey(p.value(k).id)) }
@@ -381,7 +421,9 @@ struct SubjectTable {
         // name we cannot tell which, but it is one of them, not one more: the count is the same
         // whichever it joins, so it joins the first.
         var named: [Int32: Int] = [:]
-        var merged = [Int: Fragment]()
+        // The people others joined, each in a fragment of `merged`: person → slot.
+        var mergedAt: [Int: Int] = [:]
+        var merged = FragmentList()
         var absorbed = Set<Int>()
         var scratch = Fragment()
         if nameOnlyJoinsNamed {
@@ -400,12 +442,15 @@ struct SubjectTable {
                     if let t = named[scratch.value(k).id] { targets.insert(t) }
                 }
                 if targets.count == 1, let t = targets.first {
-                    if merged[t] == nil {
+                    let slot: Int
+                    if let k = mergedAt[t] { slot = k } else {
                         var m = Fragment()
                         people.fill(&m, person: t)
-                        merged[t] = m
+                        slot = merged.count
+                        merged.append(taking: &m)
+                        mergedAt[t] = slot
                     }
-                    merged[t]!.absorb(&scratch)
+                    merged.absorb(&scratch, into: slot)
                     absorbed.insert(i)
                 }
             }
@@ -415,7 +460,7 @@ struct SubjectTable {
         if values.hashesInPairs {
             var ids: [Int32] = []
             ids.reserveCapacity(roots.count * 2)
-            for i in roots where merged.isEmpty || (!absorbed.contains(i) && merged[i] == nil) {
+            for i in roots where mergedAt.isEmpty || (!absorbed.contains(i) && mergedAt[i] == nil) {
                 people.keyedIDs(person: i, into: &ids)
             }
             values.prepareKeys(ids)
@@ -427,11 +472,13 @@ struct SubjectTable {
         // array's uniqueness and capacity and copied the subject twice).
         let out = [DetectedSubject](unsafeUninitializedCapacity: roots.count) { buffer, written in
             // Only free text merges people here; elsewhere the two tables are empty and not hashed into.
-            for i in roots where merged.isEmpty || !absorbed.contains(i) {
+            for i in roots where mergedAt.isEmpty || !absorbed.contains(i) {
                 let subject: DetectedSubject
-                if !merged.isEmpty, let m = merged[i] {
-                    subject = detected(m, sensitiveKinds: sensitiveKinds)
-                    if m.minor { minors += 1 }
+                if !mergedAt.isEmpty, let k = mergedAt[i] {
+                    subject = merged.withFragment(k) { m in
+                        if m.minor { minors += 1 }
+                        return detected(m, sensitiveKinds: sensitiveKinds)
+                    }
                 } else if let one = people.soleStrongest(person: i) {
                     // Most people: one value of their strongest kind, a document or contact. The key,
                     // mask and kinds are read where they lie; no copy of the person's values is made.
@@ -458,7 +505,7 @@ struct SubjectTable {
                                isSensitive: kindBits.bits & sensitiveKinds.bits != 0, mask: values.maskText(best))
     }
 
-    private mutating func detected(_ p: Fragment, sensitiveKinds: KindSet) -> DetectedSubject {
+    private mutating func detected(_ p: borrowing Fragment, sensitiveKinds: KindSet) -> DetectedSubject {
         // The strongest kind; among values of that rank, the smallest key.
         var best: KeyedValue?
         var bestKey: SubjectKey?
@@ -578,7 +625,7 @@ private final class PeopleStore {
     }
 
     /// Adds `p` as a new person, their own root; returns their index.
-    func append(_ p: Fragment) -> Int32 {
+    func append(_ p: borrowing Fragment) -> Int32 {
         let id = count
         if id == capacity { reserve(people: id + 1, nodes: 0, marks: 0, links: 0) }
         var person = Person(kinds: p.kinds, minor: p.minor)
@@ -586,8 +633,10 @@ private final class PeopleStore {
         if n > 0 {
             let first = nodeCount
             if nodeCapacity < first + n { reserve(people: 0, nodes: first + n, marks: 0, links: 0) }
-            // A new person's nodes are consecutive: each links to the next.
+            // A new person's nodes are consecutive: each links to the next. (Through a local
+            // pointer: the property would be read again after every node written.)
             var maxID: Int32 = 0
+            let nodes = nodes
             for k in 0..<n {
                 let v = p.value(k)
                 (nodes + first + k).initialize(to: Node(value: v, next: Int32(first + k + 1)))
@@ -627,7 +676,8 @@ private final class PeopleStore {
             marks.update(repeating: Mark(), count: markCount)
             stamp = 1
         }
-        let stamp = stamp
+        // In locals: written through, the properties would be read again after every store.
+        let stamp = stamp, nodes = nodes, marks = marks
         var m = head
         while m >= 0 {
             let v = nodes[Int(m)].value

@@ -99,7 +99,7 @@ struct ValueTable {
 
     /// Marks the values of a committed person; counts each once per kind. Most values of a
     /// person are new: the tables are written through one buffer each, not checked per write.
-    @inline(__always) mutating func markCounted(_ p: Fragment) {
+    @inline(__always) mutating func markCounted(_ p: borrowing Fragment) {
         let read = store.entries
         guard p.contains(where: { !read[Int($0.id)].counted }) else { return }
         let entries = writable().entries
@@ -313,7 +313,7 @@ enum ValueHash {
         return m.high ^ m.low
     }
 
-    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8, seed: UInt64) -> UInt64 {
+    @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>, tag: UInt8, seed: UInt64) -> UInt64 {
         var h = seed ^ (UInt64(tag) << 56) ^ UInt64(bytes.count)
         guard let base = bytes.baseAddress else { return mix(h, 0x9E37_79B9_7F4A_7C15) }
         let raw = UnsafeRawPointer(base)
