@@ -271,11 +271,15 @@ struct SubjectTable {
         // person and the root it joins).
         let others = s.links
         byValue.valuesOrInsert(others, id)
+        // A person holds one resident ID (passport, HK/TW ID) at a time, while a phone or e-mail
+        // is often a family's: a child registered under a parent's phone is not the parent.
+        let document = p.kinds.contains(.idNumber) || p.kinds.contains(.passport) || p.kinds.contains(.hkID) || p.kinds.contains(.twID)
         for i in others.indices where others[i] != UInt64.max {
             let a = s.find(Int32(truncatingIfNeeded: others[i])), b = root
             // A shared name (or name + address) is weaker evidence than a document: two people
             // of the same name holding different numbers of one kind stay two people.
             if a != b, i >= strongLinks, s.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
+            if a != b, i < strongLinks, document, s.holdsOtherDocuments(Int(a), than: Int(b), mobiles: false) { continue }
             if a != b {
                 // Keep the older root so component data accumulates in one place.
                 let (keep, drop) = a < b ? (a, b) : (b, a)
@@ -665,13 +669,14 @@ private final class PeopleStore {
 
     /// Two people who each hold a number of a kind one person has only one of (resident ID,
     /// passport, HK/TW ID, mobile) and share none of them are two people, whatever their names say.
-    /// E-mail addresses and bank cards do not count: one person often has several.
-    func holdsOtherDocuments(_ a: Int, than b: Int) -> Bool {
+    /// E-mail addresses and bank cards do not count: one person often has several. `mobiles: false`
+    /// leaves phones out too (people linked by an identifier may have changed phone).
+    func holdsOtherDocuments(_ a: Int, than b: Int, mobiles: Bool = true) -> Bool {
         var n = people[a].head
         while n >= 0 {
             let v = nodes[Int(n)].value
             n = nodes[Int(n)].next
-            guard v.kind == .idNumber || v.kind == .passport || v.kind == .hkID || v.kind == .twID || v.kind == .mobile else { continue }
+            guard v.kind == .idNumber || v.kind == .passport || v.kind == .hkID || v.kind == .twID || (mobiles && v.kind == .mobile) else { continue }
             var sameKind = false
             var m = people[b].head
             while m >= 0 {
