@@ -67,6 +67,15 @@ enum Checksums {
         return y * 10_000 + m * 100 + day
     }
 
+    /// 18 digits laid out as a resident ID (province, birth date) whatever the check digit says. Such
+    /// a number failing the ID check is a mistyped or made-up ID (a hard negative) far more often
+    /// than an 18-digit card whose digits happen to spell a province and a date, so outside a card
+    /// field it is neither.
+    static func residentIDShaped(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Bool {
+        guard d.count == 18, isProvince(number(d, 0, 2)) else { return false }
+        return plausibleBirth(year: number(d, 6, 4), month: number(d, 10, 2), day: number(d, 12, 2), today: today)
+    }
+
     /// Legacy 15-digit resident ID (YYMMDD in the 1900s, no check character).
     static func residentID15(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
         guard d.count == 15 else { return nil }

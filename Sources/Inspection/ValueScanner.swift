@@ -176,12 +176,15 @@ struct ValueScanner {
             Self.mobile(d, from: 4, found: found)
             return true
         }
-        if len >= 13 && len <= 19 && !plus && Checksums.luhn(d) && (role == .bankCard || role == .financial || Checksums.cardIssuer(d)) {
-            found(Identifier(kind: .bankCard, normalized: d))
-            return true
-        }
+        // Before the card test: one legacy ID in ten passes Luhn, and its field says what it is.
         if len == 15 && role == .idNumber, let birth = Checksums.residentID15(d, today: today) {
             found(Identifier(kind: .idNumber, normalized: d, birth: birth))
+            return true
+        }
+        if len >= 13 && len <= 19 && !plus && Checksums.luhn(d)
+            && (role == .bankCard || role == .financial
+                || (Checksums.cardIssuer(d) && !(len == 18 && Checksums.residentIDShaped(d, today: today)))) {
+            found(Identifier(kind: .bankCard, normalized: d))
             return true
         }
         return false
