@@ -572,6 +572,7 @@ def text(g):
         if g.r.random() < 0.15:
             m = g.masked_mobile(g.new_mobile()); b.decoys.append(m)
             notes.append("（系统）尾号验证：%s，流水 %s。" % (m, g.non_mobile11()))
+            b.records += 1  # every note is a record, as pii-sample labels them (a note naming no one too)
     sep = "\n" if g.r.random() < 0.7 else "\n\n"
     return sep.join(notes) + "\n", b, "text"
 

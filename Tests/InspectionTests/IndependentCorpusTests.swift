@@ -43,4 +43,27 @@ struct IndependentCorpusTests {
         // Named a card, it is one.
         #expect(json(#"[{"bankCardNo":"620102194303286861"}]"#)[.bankCard] == 1)
     }
+
+    @Test("an order export row with buyer and receiver columns holds two people")
+    func twoPeopleInARow() {
+        let csv = """
+            order_no,buyer_name,buyer_mobile,receiver_name,receiver_phone,receiver_address
+            A1,张三,13812345678,王五,13712345678,北京市朝阳区建国路1号
+            A2,张三,+86 138 1234 5678,赵六,13612345678,上海市徐汇区漕溪北路2号
+
+            """
+        let r = inspect(csv, type: "text/csv")
+        #expect(r.records == 2)
+        #expect(r.subjects.count == 3)
+        let tsv = "姓名\t手机号\t身份证号\t紧急联系人\t紧急联系人电话\n张三\t13812345678\t11010519491231002X\t李四\t13912345678\n"
+        #expect(inspect(tsv, type: "text/tab-separated-values").subjects.count == 2)
+    }
+
+    @Test("one person's row stays one person whatever its columns' prefixes")
+    func onePersonInARow() {
+        let csv = "姓名,手机号,收货地址,收货人\n张三,13812345678,北京市朝阳区建国路1号,张三\n"
+        #expect(inspect(csv, type: "text/csv").subjects.count == 1)
+        let one = "receiver_name,receiver_phone,receiver_address\n王五,13712345678,北京市朝阳区建国路1号\n"
+        #expect(inspect(one, type: "text/csv").subjects.count == 1)
+    }
 }
