@@ -130,11 +130,12 @@ class Gen:
             style = r.random()
             if style < 0.3: local = self.en.user_name()
             elif style < 0.5: local = "".join(r.choice(string.ascii_lowercase) for _ in range(r.randint(4, 9))) + str(r.randrange(1000))
-            elif style < 0.65: local = str(r.randrange(10 ** 5, 10 ** 10))  # QQ-number mailbox
+            elif style < 0.62: local = str(r.randrange(10 ** 5, 10 ** 10))  # QQ-number mailbox
+            elif style < 0.65: local = r.choice(MOBILE_PREFIXES) + "%08d" % r.randrange(10 ** 8)  # a phone-number mailbox: an e-mail, not a mobile
             elif style < 0.8: local = p_name_en.lower().replace(" ", ".")
             else: local = self.en.first_name().lower() + "_" + self.en.last_name().lower() + str(r.randrange(100))
             local = ".".join(x for x in "".join(c for c in local if c.isalnum() or c in "._-").split(".") if x)
-            if r.random() < 0.05: local += "+shop"
+            if r.random() < 0.05 and not local.isdigit(): local += "+shop"
             return local + "@" + r.choice(MAIL_DOMAINS)
         return self.unique("email", make)
 
@@ -223,12 +224,11 @@ class Gen:
         if x < 0.25: return "ORD" + "".join(r.choice(string.digits) for _ in range(14))
         if x < 0.5: return datetime.datetime(2026, 11, r.randint(1, 28), r.randrange(24), r.randrange(60)).strftime("%Y%m%d%H%M") + "%06d" % r.randrange(10 ** 6)
         if x < 0.75: return "SO-%d-%05d" % (r.randint(2020, 2026), r.randrange(10 ** 5))
-        return self.non_luhn(r.choice([16, 19]))
+        # random digits, Luhn-valid one time in ten like any such number
+        return str(r.randint(1, 9)) + "".join(r.choice(string.digits) for _ in range(r.choice([15, 18])))
 
     def ts_ms(self):
-        while True:
-            t = str(self.r.randint(1_700_000_000_000, 1_800_000_000_000))
-            if not self.luhn_ok(t): return t
+        return str(self.r.randint(1_700_000_000_000, 1_800_000_000_000))
 
     def masked_mobile(self, m):
         return m[:3] + "****" + m[-4:]
@@ -242,7 +242,9 @@ class Gen:
     def decoy_fields(self, d, decoys, person=None):
         """Adds non-PI look-alikes to a record (dict), labelled in `decoys`."""
         r = self.r
-        if r.random() < 0.5: d["order_id"] = v = self.order_id(); decoys.append(v)
+        if r.random() < 0.5:
+            v = self.order_id(); decoys.append(v)
+            d[r.choice(["order_id", "orderNo", "out_trade_no", "transactionId", "tracking_number", "订单号", "流水号"])] = v
         if r.random() < 0.4: d["createdAt"] = v = int(self.ts_ms()); decoys.append(str(v))
         if r.random() < 0.3: d["traceId"] = v = str(uuid.UUID(int=r.getrandbits(128))); decoys.append(v)
         if r.random() < 0.15: d["refNo"] = v = self.bad_id(); decoys.append(v)
@@ -604,6 +606,16 @@ def multipart(g):
     return "".join(out), b, "multipart", "multipart/form-data; boundary=" + boundary
 
 
+def escape_digits(g, text):
+    """Writes some 11- and 18-character digit strings as JSON \\u escapes (legal JSON, as some
+    serialisers emit)."""
+    import re
+    def one(m):
+        if g.r.random() < 0.5: return m.group(0)
+        return '"' + "".join("\\u%04x" % ord(c) for c in m.group(1)) + '"'
+    return re.sub(r'"(1[3-9]\d{9}|\d{17}[\dXx])"', one, text)
+
+
 def merge(b, other):
     b.records += other.records
     b.people.update(other.people)
@@ -641,6 +653,8 @@ def main():
         else:
             esc = g.r.random() < 0.25
             raw_text = json.dumps(obj, ensure_ascii=esc, indent=g_indent())
+            if g.r.random() < 0.15:
+                raw_text = escape_digits(g, raw_text); fmt += "+digitescapes"
             if esc: fmt += "+uescape"
         # character set
         charset = "utf-8"

@@ -130,7 +130,9 @@ struct ValueScanner {
             }
             let plus = start > 0 && v[start - 1] == UInt8(ascii: "+")
             let leftGlue = start > (plus ? 1 : 0) && Self.glues(v[start - (plus ? 2 : 1)])
-            let rightGlue = end < n && Self.glues(v[end]) && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
+            // Digits right before `@` are an e-mail's local part (13812345678@163.com is an e-mail).
+            let rightGlue = end < n && (Self.glues(v[end]) || v[end] == UInt8(ascii: "@"))
+                && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
                 && !(v[end] == UInt8(ascii: ".") && end + 1 < n && !isDigit(v[end + 1]))
             if start > 0 && isAlpha(v[start - 1]) && !grouped {
                 letterPrefixed(v, start: start, end: e, d: d, count: digitCount, role: role, found: found)
@@ -138,7 +140,8 @@ struct ValueScanner {
             }
             if digitCount > 24 || leftGlue || rightGlue { return end }
             let len = digitCount + (x ? 1 : 0)
-            if judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role, found: found) { return end }
+            if judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role,
+                     before: UnsafeBufferPointer(rebasing: v[max(0, start - 24)..<start]), found: found) { return end }
             guard grouped && !x else { return end }
             // The run as a whole is nothing: try its pieces (a date next to a phone number…).
             var p = start
@@ -147,7 +150,7 @@ struct ValueScanner {
                 while q < e && isDigit(v[q]) { q += 1 }
                 if q - p >= 11 {
                     let piece = UnsafeBufferPointer(rebasing: v[p..<q])
-                    _ = judge(piece, plus: false, role: role, found: found)
+                    _ = judge(piece, plus: false, role: role, before: UnsafeBufferPointer(rebasing: v[p..<p]), found: found)
                 }
                 p = q + 1
             }
@@ -156,7 +159,9 @@ struct ValueScanner {
     }
 
     /// Decides what a bare number is. Returns true when it was an identifier.
-    private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, found: (Identifier) -> Void) -> Bool {
+    /// `before`: the bytes just before the number, for what the text calls it (订单号 4632…).
+    private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, before: UnsafeBufferPointer<UInt8>,
+                       found: (Identifier) -> Void) -> Bool {
         let len = d.count
         if len == 18, let birth = Checksums.residentID18(d, today: today) {
             found(Identifier(kind: .idNumber, normalized: d, birth: birth))
@@ -181,9 +186,11 @@ struct ValueScanner {
             found(Identifier(kind: .idNumber, normalized: d, birth: birth))
             return true
         }
+        // By issuer range alone only outside fields named for something else (an order number).
         if len >= 13 && len <= 19 && !plus && Checksums.luhn(d)
             && (role == .bankCard || role == .financial
-                || (Checksums.cardIssuer(d) && !(len == 18 && Checksums.residentIDShaped(d, today: today)))) {
+                || (role != .notPerson && Checksums.cardIssuer(d) && !(len == 18 && Checksums.residentIDShaped(d, today: today))
+                    && !Self.namedBusinessNumber(before))) {
             found(Identifier(kind: .bankCard, normalized: d))
             return true
         }
@@ -192,6 +199,25 @@ struct ValueScanner {
 
     private static func emit(_ kind: DetectorKind, _ bytes: [UInt8], _ found: (Identifier) -> Void) {
         bytes.withUnsafeBufferPointer { found(Identifier(kind: kind, normalized: $0)) }
+    }
+
+    /// Words a note puts before an order or transaction number, each as the text ends with it.
+    static let businessNumberNames: [[UInt8]] = [
+        "订单号", "订单", "单号", "流水号", "交易号", "运单号", "工单号", "发票号", "order", "order no.", "order no", "order #",
+        "order number", "transaction", "txn", "tracking", "invoice", "ref", "ref.", "reference",
+    ].map { Array($0.utf8) }
+
+    /// Whether `before` ends with one of `businessNumberNames` (ASCII case ignored), then spaces, `:`, `：` or `#`.
+    static func namedBusinessNumber(_ before: UnsafeBufferPointer<UInt8>) -> Bool {
+        var e = before.count
+        while e > 0 && (before[e - 1] == 0x20 || before[e - 1] == UInt8(ascii: ":") || before[e - 1] == UInt8(ascii: "#")) { e -= 1 }
+        if e >= 3 && before[e - 3] == 0xEF && before[e - 2] == 0xBC && before[e - 1] == 0x9A { e -= 3 }  // ：
+        while e > 0 && before[e - 1] == 0x20 { e -= 1 }
+        return businessNumberNames.contains { w in
+            guard w.count <= e else { return false }
+            for k in 0..<w.count where before[e - w.count + k] | (isUpper(before[e - w.count + k]) ? 0x20 : 0) != w[k] { return false }
+            return w.count == e || !isAlpha(before[e - w.count - 1]) || w[0] >= 0x80
+        }
     }
 
     /// A mobile number normalised to "+86" and its 11 digits starting at `from`.

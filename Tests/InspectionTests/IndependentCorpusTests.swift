@@ -66,4 +66,27 @@ struct IndependentCorpusTests {
         let one = "receiver_name,receiver_phone,receiver_address\n王五,13712345678,北京市朝阳区建国路1号\n"
         #expect(inspect(one, type: "text/csv").subjects.count == 1)
     }
+
+    @Test("a phone-number mailbox is an e-mail address, not also a mobile")
+    func phoneNumberMailbox() {
+        let r = json(#"[{"email":"13812345678@163.com"},{"note":"写信到 13912345678@qq.com 或打 13712345678"}]"#)
+        #expect(r[.email] == 2)
+        #expect(r[.mobile] == 1)
+    }
+
+    @Test("a Luhn-valid number on a card issuer's range named as an order number is not a card")
+    func orderNumbersAreNotCards() {
+        // 4111111111111111 passes Luhn on Visa's range.
+        for key in ["order_id", "orderNo", "out_trade_no", "transactionId", "tracking_number", "订单号", "流水号"] {
+            #expect(json(#"[{"\#(key)":"4111111111111111"}]"#)[.bankCard] == 0, "\(key)")
+        }
+        #expect(json(#"[{"orderNo":4111111111111111}]"#)[.bankCard] == 0, "as a JSON number")
+        for note in ["订单号 4111111111111111 未发货", "Order #4111111111111111 delayed", "交易号：4111111111111111"] {
+            #expect(inspect(note + "\n", type: "text/plain")[.bankCard] == 0, "\(note)")
+        }
+        // Where nothing names it otherwise, it is a card; so is a card field that mentions payment.
+        #expect(json(#"[{"note":"卡号 4111111111111111"}]"#)[.bankCard] == 1)
+        #expect(json(#"[{"payment_card_no":"4111111111111111"}]"#)[.bankCard] == 1)
+        #expect(inspect("退款到银行卡 4111111111111111\n", type: "text/plain")[.bankCard] == 1)
+    }
 }
