@@ -116,11 +116,13 @@ struct Fragment {
     }
 
     /// Two records of the same kind of document with different numbers are different people.
+    /// E-mail addresses and bank cards do not count (as across records, `holdsOtherDocuments`):
+    /// one person often has several, as a list of card objects under their record shows.
     /// (Only reads both; lent as `shares` is.)
     mutating func conflicts(with o: inout Fragment) -> Bool {
         for i in 0..<count {
             let v = store[i]
-            guard isStrong(v.kind) else { continue }
+            guard isStrong(v.kind), v.kind != .email, v.kind != .bankCard else { continue }
             var sameKind = false
             for j in 0..<o.count {
                 let w = o.store[j]

@@ -89,4 +89,13 @@ struct IndependentCorpusTests {
         #expect(json(#"[{"payment_card_no":"4111111111111111"}]"#)[.bankCard] == 1)
         #expect(inspect("退款到银行卡 4111111111111111\n", type: "text/plain")[.bankCard] == 1)
     }
+
+    @Test("a person's list of card objects is one person with several cards")
+    func cardList() {
+        let r = json(#"[{"name":"张三","idNo":"11010519491231002X","cards":[{"no":"4111111111111111","bank":"ICBC"},{"no":"5500000000000004","bank":"CMB"}]}]"#)
+        #expect(r.subjects.count == 1)
+        #expect(r[.bankCard] == 2)
+        // A sub-object with another phone is still someone else (an unnamed emergency contact).
+        #expect(json(#"[{"name":"张三","mobile":"13812345678","emergency":{"phone":"13912345678"}}]"#).subjects.count == 2)
+    }
 }
