@@ -596,14 +596,24 @@ def multipart(g):
     merge(b, sb)
     if g.r.random() < 0.6:
         text_csv, cb, _ = delimited(g, ",")
-        parts.append(('Content-Disposition: form-data; name="file"; filename="export.csv"\r\nContent-Type: text/csv',
+        ctype = "text/csv"
+        if g.r.random() < 0.3:
+            ctype = "text/csv; charset=GBK"
+            text_csv = RawPart(text_csv.encode("gb18030"))
+        parts.append(('Content-Disposition: form-data; name="file"; filename="export.csv"\r\nContent-Type: ' + ctype,
                       text_csv))
         merge(b, cb)
     out = []
     for head, content in parts:
-        out.append("--" + boundary + "\r\n" + head + "\r\n\r\n" + content + "\r\n")
-    out.append("--" + boundary + "--\r\n")
-    return "".join(out), b, "multipart", "multipart/form-data; boundary=" + boundary
+        data = content.data if isinstance(content, RawPart) else content.encode("utf-8")
+        out.append(("--" + boundary + "\r\n" + head + "\r\n\r\n").encode() + data + b"\r\n")
+    out.append(("--" + boundary + "--\r\n").encode())
+    return RawPart(b"".join(out)), b, "multipart", "multipart/form-data; boundary=" + boundary
+
+
+class RawPart:
+    """Bytes already encoded (a GBK part inside a UTF-8 multipart body)."""
+    def __init__(self, data): self.data = data
 
 
 def escape_digits(g, text):
@@ -624,7 +634,63 @@ def merge(b, other):
     b.decoys += other.decoys
 
 
-WRITERS = [("json_flat", json_flat, 14), ("json_keyed", json_keyed, 5), ("json_orders", json_orders, 12),
+def json_two_people(g):
+    """Flat order objects with buyer_ and receiver_ keys: two people in one object."""
+    b = Body()
+    rows = []
+    for _ in range(g.r.randint(2, 20)):
+        bu, rc = g.person(minor=False), g.person(minor=False, email=False, card=False)
+        style = g.r.random()
+        if style < 0.5:
+            d = {"orderNo": g.order_id(), "buyer_name": bu.name, "buyer_mobile": g.spell_mobile(bu.mobile),
+                 "buyer_id_card": g.spell_id(bu.id), "receiver_name": rc.name, "receiver_phone": g.spell_mobile(rc.mobile),
+                 "receiver_address": rc.addr}
+            b.saw(bu, email=False, card=False); b.saw(rc, ident=False, email=False, card=False)
+        else:
+            d = {"orderNo": g.order_id(), "name": bu.name, "mobile": g.spell_mobile(bu.mobile), "idNo": g.spell_id(bu.id),
+                 "emergencyContactName": rc.name, "emergencyContactPhone": g.spell_mobile(rc.mobile)}
+            b.saw(bu, email=False, card=False); b.saw(rc, ident=False, email=False, card=False)
+        b.decoys.append(d["orderNo"])
+        rows.append(d); b.records += 1
+    return rows, b, "json_two_people"
+
+
+def json_contacts(g):
+    """People with several phones, cards or e-mails, an emergency contact in a sub-object, and
+    foreigners known by passport and e-mail."""
+    b = Body()
+    f = FIELDS[g.r.choice(list(FIELDS))]
+    rows = []
+    for _ in range(g.r.randint(2, 20)):
+        x = g.r.random()
+        if x < 0.35:
+            p = g.person(card=True)
+            p2 = g.new_mobile()
+            d = person_dict(g, p, f, b, ["name", "id"])
+            d["phones"] = [g.spell_mobile(p.mobile), g.spell_mobile(p2)]
+            b.values["mobile"].add("+86" + p.mobile); b.values["mobile"].add("+86" + p2)
+            c2 = g.new_card()
+            d["cards"] = [{"no": g.spell_card(p.card), "bank": "ICBC"}, {"no": g.spell_card(c2), "bank": "CMB"}]
+            b.values["bank_card"].add(p.card); b.values["bank_card"].add(c2)
+        elif x < 0.7:
+            p = g.person(minor=False)
+            d = person_dict(g, p, f, b, ["name", "id", "mobile"])
+            ec = g.person(minor=False, email=False, card=False)
+            d["emergencyContact"] = {"name": ec.name, "relation": g.r.choice(["spouse", "parent", "friend"]),
+                                     "phone": g.spell_mobile(ec.mobile)}
+            b.saw(ec, ident=False)
+        else:
+            p = g.person(minor=False, mobile=g.r.random() < 0.3, email=True, card=False, passport=True)
+            p.id = None
+            d = {"fullName": g.en.name(), "passportNo": p.passport, "nationality": g.r.choice(["US", "GB", "DE", "JP"]),
+                 "email": g.spell_email(p.email)}
+            if p.mobile: d["mobile"] = g.spell_mobile(p.mobile)
+            b.saw(p, ident=False)
+        rows.append(d); b.records += 1
+    return {"data": {"result": {"list": rows}}}, b, "json_contacts"
+
+
+WRITERS = [("json_flat", json_flat, 14), ("json_two_people", json_two_people, 4), ("json_contacts", json_contacts, 6), ("json_keyed", json_keyed, 5), ("json_orders", json_orders, 12),
            ("json_nested_contact", json_nested_contact, 6), ("json_family", json_family, 6), ("ndjson", ndjson, 10),
            ("csv", lambda g: delimited(g, ","), 12), ("tsv", lambda g: delimited(g, "\t"), 5), ("form", form, 8),
            ("text", text, 8), ("multipart", multipart, 6)]
@@ -649,7 +715,8 @@ def main():
                  "text": "text/plain", "multipart": None}
         base = fmt.split("_")[0]
         ct = res[3] if len(res) > 3 else ctype[base]
-        if isinstance(obj, str): raw_text = obj
+        if isinstance(obj, RawPart): raw_text = None
+        elif isinstance(obj, str): raw_text = obj
         else:
             esc = g.r.random() < 0.25
             raw_text = json.dumps(obj, ensure_ascii=esc, indent=g_indent())
@@ -658,7 +725,9 @@ def main():
             if esc: fmt += "+uescape"
         # character set
         charset = "utf-8"
-        if base in ("csv", "tsv", "text", "json") and g.r.random() < 0.2:
+        if raw_text is None:
+            data = obj.data
+        elif base in ("csv", "tsv", "text", "json") and g.r.random() < 0.2:
             charset = g.r.choice(["gbk", "gb18030"])
             try: data = raw_text.encode(charset)
             except UnicodeEncodeError: charset = "gb18030"; data = raw_text.encode(charset)

@@ -98,4 +98,19 @@ struct IndependentCorpusTests {
         // A sub-object with another phone is still someone else (an unnamed emergency contact).
         #expect(json(#"[{"name":"张三","mobile":"13812345678","emergency":{"phone":"13912345678"}}]"#).subjects.count == 2)
     }
+
+    @Test("a multipart body's parts keep their own charsets: a UTF-8 JSON part before a GBK CSV part")
+    func multipartMixedCharsets() {
+        var body = Array("--XB\r\nContent-Disposition: form-data; name=\"p\"; filename=\"u.json\"\r\nContent-Type: application/json\r\n\r\n".utf8)
+        body += Array(#"[{"证件号码":"500103400724572","收货地址":"北京市朝阳区建国路1号"}]"#.utf8)
+        body += Array("\r\n--XB\r\nContent-Disposition: form-data; name=\"f\"; filename=\"e.csv\"\r\nContent-Type: text/csv; charset=GBK\r\n\r\n".utf8)
+        body += Array("realName,id_card\r\n".utf8) + [0xBA, 0xFA, 0xD3, 0xF1, 0xD5, 0xE4] + Array(",360102200604172660\r\n".utf8)
+        body += Array("\r\n--XB--\r\n".utf8)
+        let r = inspect(body, type: "multipart/form-data; boundary=XB")
+        #expect(r.uninspectable == nil)
+        #expect(r[.idNumber] == 2, "the legacy ID under a Chinese key in the UTF-8 part")
+        #expect(r[.address] == 1)
+        #expect(r[.name] == 1)
+        #expect(r.subjects.count == 2)
+    }
 }
