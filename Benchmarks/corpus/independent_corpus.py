@@ -117,6 +117,10 @@ class Gen:
     def new_card(self):
         def make():
             kind = self.r.random()
+            if kind < 0.2:
+                # Faker's card types with 13-19 digits (its 12-digit maestro is no card under issue 4)
+                return self.en.credit_card_number(card_type=self.r.choice(
+                    ["amex", "diners", "discover", "jcb15", "jcb16", "mastercard", "visa13", "visa16", "visa19"]))
             if kind < 0.55: p = "62" + "".join(self.r.choice(string.digits) for _ in range(13))          # 16
             elif kind < 0.75: p = "62" + "".join(self.r.choice(string.digits) for _ in range(16))        # 19
             elif kind < 0.9: p = "4" + "".join(self.r.choice(string.digits) for _ in range(14))          # 16 Visa

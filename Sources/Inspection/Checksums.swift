@@ -125,7 +125,9 @@ enum Checksums {
         switch d[0] &- 0x30 {
         case 4: return n == 13 || n == 16 || n == 19
         case 5: return p2 >= 51 && p2 <= 55 && n == 16
-        case 2: return p4 >= 2221 && p4 <= 2720 && n == 16
+        // JCB's old 15-digit ranges (2131, 1800): card generators (Faker's jcb15) still make them.
+        case 1: return p4 == 1800 && n == 15
+        case 2: return (p4 >= 2221 && p4 <= 2720 && n == 16) || (p4 == 2131 && n == 15)
         case 3:
             if p2 == 34 || p2 == 37 { return n == 15 }
             if p2 == 35 { return n >= 16 && n <= 19 }

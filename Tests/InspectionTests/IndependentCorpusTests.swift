@@ -113,4 +113,10 @@ struct IndependentCorpusTests {
         #expect(r[.name] == 1)
         #expect(r.subjects.count == 2)
     }
+
+    @Test("JCB's 15-digit ranges are cards wherever they stand (Faker's jcb15)")
+    func jcb15() {
+        #expect(inspect("退款到卡 213100000000001，备用 180000000000002\n", type: "text/plain")[.bankCard] == 2)
+        #expect(json(#"[{"note":"213100000000002"}]"#)[.bankCard] == 0, "Luhn fails")
+    }
 }
