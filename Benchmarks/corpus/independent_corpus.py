@@ -543,6 +543,8 @@ NOTE_ZH = [
     "{name}（手机：{mobile}，邮箱 {email}）反馈订单{order}未收到，已登记。",
     "回访：{name}，证件号 {id}，银行卡 {card} 退款已处理，时间戳{ts}。",
     "用户{name}通过电话{mobile}申请注销账号，核验身份证{id}无误。",
+    "{date} {id} 实名认证通过，绑定手机 {mobile}。",
+    "{date} {card} 扣款成功，持卡人{name}。",
 ]
 NOTE_EN = [
     "Customer {name} called from {mobile} about order {order}; e-mail {email}.",
@@ -567,7 +569,8 @@ def text(g):
             continue
         tpl = g.r.choice(NOTE_ZH + NOTE_EN)
         vals = dict(name=p.name, id=g.spell_id(p.id), mobile=g.spell_mobile(p.mobile), email=g.spell_email(p.email),
-                    card=g.spell_card(p.card), order=g.order_id(), ts=g.ts_ms(), bad=g.bad_id())
+                    card=g.spell_card(p.card), order=g.order_id(), ts=g.ts_ms(), bad=g.bad_id(),
+                    date="2026-11-%02d" % g.r.randint(1, 28))
         for k in ("order", "ts", "bad"):
             if "{" + k + "}" in tpl: b.decoys.append(vals[k])
         if g.r.random() < 0.15:

@@ -138,6 +138,9 @@ struct ValueScanner {
                 letterPrefixed(v, start: start, end: e, d: d, count: digitCount, role: role, found: found)
                 return end
             }
+            if grouped && !leftGlue, let rest = Self.afterLeadingDate(v, start: start, firstEnd: firstEnd) {
+                return number(v, at: rest, firstEnd: ByteSkip.digitRunEnd(in: v, from: rest, end: n), role: role, found: found)
+            }
             if digitCount > 24 || leftGlue || rightGlue { return end }
             let len = digitCount + (x ? 1 : 0)
             if judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role,
@@ -159,6 +162,29 @@ struct ValueScanner {
     }
 
     /// Decides what a bare number is. Returns true when it was an identifier.
+    /// Where the rest of a grouped run starts when the run opens with a date (2026-11-29 …,
+    /// 2026 11 29 …, 20261129 …): in a log line or a note the date is one number and what follows
+    /// it another (an ID after a date made one 26-digit run, and was lost).
+    static func afterLeadingDate(_ v: UnsafeBufferPointer<UInt8>, start: Int, firstEnd: Int) -> Int? {
+        let n = v.count
+        var i = firstEnd
+        let month: Int, day: Int
+        if firstEnd - start == 8 {
+            month = Checksums.number(v, start + 4, 2); day = Checksums.number(v, start + 6, 2)
+        } else if firstEnd - start == 4, firstEnd + 6 <= n, v[firstEnd] == UInt8(ascii: " ") || v[firstEnd] == UInt8(ascii: "-"),
+                  isDigit(v[firstEnd + 1]), isDigit(v[firstEnd + 2]), v[firstEnd + 3] == v[firstEnd],
+                  isDigit(v[firstEnd + 4]), isDigit(v[firstEnd + 5]) {
+            month = Checksums.number(v, firstEnd + 1, 2); day = Checksums.number(v, firstEnd + 4, 2)
+            i = firstEnd + 6
+        } else {
+            return nil
+        }
+        let year = Checksums.number(v, start, 4)
+        guard year >= 1900, year <= 2100, month >= 1, month <= 12, day >= 1, day <= 31,
+              i + 1 < n, v[i] == UInt8(ascii: " ") || v[i] == UInt8(ascii: "-"), isDigit(v[i + 1]) else { return nil }
+        return i + 1
+    }
+
     /// `before`: the bytes just before the number, for what the text calls it (订单号 4632…).
     private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, before: UnsafeBufferPointer<UInt8>,
                        found: (Identifier) -> Void) -> Bool {

@@ -119,4 +119,15 @@ struct IndependentCorpusTests {
         #expect(inspect("退款到卡 213100000000001，备用 180000000000002\n", type: "text/plain")[.bankCard] == 2)
         #expect(json(#"[{"note":"213100000000002"}]"#)[.bankCard] == 0, "Luhn fails")
     }
+
+    @Test("an identifier right after a date is read on its own (a log line: 2026-11-29 1101…)")
+    func identifierAfterDate() {
+        let r = inspect("2026-11-29 11010519491231002X 实名认证通过\n2026-11-28 6222021234567890128 扣款成功\n20261127 138 1234 5678\n",
+                        type: "text/plain")
+        #expect(r[.idNumber] == 1)
+        #expect(r[.bankCard] == 1)
+        #expect(r[.mobile] == 1)
+        #expect(inspect("生日 1990-01-01\n2026-13-29 11010519491231002\n", type: "text/plain").subjects.isEmpty,
+                "a date alone, and no date before a number that is nothing")
+    }
 }
