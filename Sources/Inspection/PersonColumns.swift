@@ -3,10 +3,11 @@
 /// several people … each is a subject"), an HR export's `emergency_contact_phone` a second one.
 enum PersonColumns {
     /// Words naming a person other than the row's own one, as normalised names start with them
-    /// (`FieldDictionary.normalize`). The row's own person (customer, buyer, patient, applicant…)
-    /// has no word here: its columns, prefixed or not, stay together.
+    /// (`FieldDictionary.normalize`), one word per person: `emergency` also starts
+    /// `emergency_contact_name`, so `emergency_phone` beside it is the same person. The row's own
+    /// person (customer, buyer, patient, applicant…) has no word here: its columns stay together.
     static let otherPeople: [[UInt8]] = [
-        "receiver", "recipient", "consignee", "sender", "shipper", "payee", "emergencycontact", "emergency",
+        "receiver", "recipient", "consignee", "sender", "shipper", "payee", "emergency",
         "guardian", "parent", "father", "mother", "spouse", "child", "insured", "beneficiary", "referrer",
         "收件人", "收货人", "寄件人", "发件人", "紧急联系人", "监护人", "家长", "父亲", "母亲", "配偶", "子女",
         "被保险人", "受益人", "收款人", "推荐人",

@@ -57,6 +57,8 @@ struct IndependentCorpusTests {
         #expect(r.subjects.count == 3)
         let tsv = "姓名\t手机号\t身份证号\t紧急联系人\t紧急联系人电话\n张三\t13812345678\t11010519491231002X\t李四\t13912345678\n"
         #expect(inspect(tsv, type: "text/tab-separated-values").subjects.count == 2)
+        let hr = "name,mobile,emergency_phone,emergency_contact_name\n张三,13812345678,13912345678,李四\n"
+        #expect(inspect(hr, type: "text/csv").subjects.count == 2, "emergency_phone and emergency_contact_name: one person")
     }
 
     @Test("one person's row stays one person whatever its columns' prefixes")
