@@ -132,4 +132,15 @@ struct IndependentCorpusTests {
         #expect(inspect("生日 1990-01-01\n2026-13-29 11010519491231002\n", type: "text/plain").subjects.isEmpty,
                 "a date alone, and no date before a number that is nothing")
     }
+
+    @Test("the findings read the same fed in small chunks")
+    func chunked() {
+        let csv = "order_no,buyer_name,buyer_mobile,receiver_name,receiver_phone\nA1,张三,13812345678,王五,13712345678\n"
+        let note = "2026-11-29 11010519491231002X 实名认证通过\n订单号 4111111111111111 未发货，写信到 13912345678@qq.com\n"
+        for chunks in [[1], [3], [7, 2], [64]] {
+            #expect(inspect(csv, type: "text/csv", chunks: chunks).subjects.count == 2, "\(chunks)")
+            let r = inspect(note, type: "text/plain", chunks: chunks)
+            #expect(r[.idNumber] == 1 && r[.bankCard] == 0 && r[.mobile] == 0 && r[.email] == 1, "\(chunks)")
+        }
+    }
 }
