@@ -16,8 +16,8 @@ final class DelimitedParser: BodyParser {
     private var rowPerson: UInt8 = 0
     /// The roles of the row being read as the header, and whether any of its cells is non-empty.
     private var pendingRoles: [FieldRole] = []
-    /// The header's names, kept only until the header row ends.
-    private var pendingNames: [[UInt8]] = []
+    /// The header's `PersonColumns.person` per column, until the header row ends.
+    private var pendingPeople: [UInt8] = []
     private var pendingHasName = false
     private var column = 0
     private var rowHasContent = false
@@ -151,7 +151,7 @@ final class DelimitedParser: BodyParser {
         let r = Self.spreadsheetValue(v)
         if !hasHeader {
             pendingRoles.append(assembler.headerRole(UnsafeBufferPointer(rebasing: v[r])))
-            pendingNames.append(Array(v[r]))
+            pendingPeople.append(assembler.headerPerson(UnsafeBufferPointer(rebasing: v[r])))
             if !r.isEmpty { pendingHasName = true }
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
@@ -170,10 +170,10 @@ final class DelimitedParser: BodyParser {
             if pendingHasName {
                 hasHeader = true
                 headerRoles = pendingRoles
-                columnPeople = PersonColumns.people(names: pendingNames, roles: pendingRoles)
+                columnPeople = PersonColumns.people(pendingPeople, roles: pendingRoles)
             }
             pendingRoles.removeAll(keepingCapacity: true)
-            pendingNames.removeAll()
+            pendingPeople.removeAll(keepingCapacity: true)
             pendingHasName = false
         } else if rowOpen {
             if rowPerson != 0 { assembler.closeScope(); rowPerson = 0 }

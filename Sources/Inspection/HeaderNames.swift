@@ -5,6 +5,8 @@
 final class HeaderNames {
     private var slots = FlatMap64()
     private var roles: [FieldRole] = []
+    /// Per name, `PersonColumns.person` of it.
+    private var persons: [UInt8] = []
     private var starts: [Int] = [0]
     private var arena: [UInt8] = []
     private static let maxNames = 1024
@@ -18,15 +20,22 @@ final class HeaderNames {
         let bytes = Array(name.utf8)
         let role = classify(name, bytes, nameHash(bytes))
         if roles.count >= Self.maxNames {
-            slots = FlatMap64(); roles.removeAll(); starts = [0]; arena.removeAll()
+            slots = FlatMap64(); roles.removeAll(); persons.removeAll(); starts = [0]; arena.removeAll()
         }
         if slots[h] == nil {
             slots[h] = Int32(roles.count)
             roles.append(role)
+            persons.append(PersonColumns.person(of: name))
             arena.append(contentsOf: b)
             starts.append(arena.count)
         }
         return role
+    }
+
+    /// `PersonColumns.person` of the name whose bytes are `b`, kept since `role` classified it.
+    func person(_ b: UnsafeBufferPointer<UInt8>) -> UInt8 {
+        if let i = slots[nameHash(b)].map(Int.init), equals(i, b) { return persons[i] }
+        return PersonColumns.person(of: Substring(String(decoding: b, as: UTF8.self)))
     }
 
     private func equals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -13,19 +13,24 @@ enum PersonColumns {
         "被保险人", "受益人", "收款人", "推荐人",
     ].map { Array($0.utf8) }
 
-    /// Per column, 0 for the row's own person or 1 + the index of the word its name starts with;
-    /// empty when fewer than two people each have a name or identifier column (nothing to split).
-    static func people(names: [[UInt8]], roles: [FieldRole]) -> [UInt8] {
-        var people = [UInt8](repeating: 0, count: names.count)
+    /// `people` (per column, `person(of:)` its name) when at least two people each have a name or
+    /// identifier column, else empty (one person: nothing to split).
+    static func people(_ people: [UInt8], roles: [FieldRole]) -> [UInt8] {
+        guard people.contains(where: { $0 != 0 }) else { return [] }
         var identified = Set<UInt8>()
-        for (i, raw) in names.enumerated() {
-            let name = Array(FieldDictionary.normalize(Substring(String(decoding: raw, as: UTF8.self))).utf8)
-            if let w = otherPeople.firstIndex(where: { name.starts(with: $0) }) { people[i] = UInt8(w + 1) }
+        for i in people.indices {
             switch i < roles.count ? roles[i] : .none {
             case .name, .idNumber, .mobile, .email, .passport, .hkID, .twID: identified.insert(people[i])
             default: break
             }
         }
         return identified.count >= 2 ? people : []
+    }
+
+    /// 0 for a field of the record's own person, else 1 + the index in `otherPeople` of the word
+    /// the name starts with (`receiver_phone`, `emergencyContactName`, `紧急联系人电话`).
+    static func person(of name: Substring) -> UInt8 {
+        let n = Array(FieldDictionary.normalize(name).utf8)
+        return otherPeople.firstIndex(where: { n.starts(with: $0) }).map { UInt8($0 + 1) } ?? 0
     }
 }

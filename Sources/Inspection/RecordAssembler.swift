@@ -235,6 +235,9 @@ final class RecordAssembler {
         headerNames.role(b) { name, bytes, hash in sharedBaseRole(name, bytes: bytes, hash: hash) }
     }
 
+    /// Which person of a row the CSV/TSV header name whose bytes are `b` describes (`PersonColumns`).
+    func headerPerson(_ b: UnsafeBufferPointer<UInt8>) -> UInt8 { headerNames.person(b) }
+
     /// `baseRole` of a field name whose bytes hash to `hash` (FNV-1a): without extra field names
     /// a name means the same in every body, so its role is shared across bodies (`SharedNameRoles`).
     func sharedBaseRole(_ name: Substring, bytes: [UInt8], hash: UInt64) -> FieldRole {

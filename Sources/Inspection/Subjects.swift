@@ -281,7 +281,7 @@ struct SubjectTable {
             // A shared name (or name + address) is weaker evidence than a document: two people
             // of the same name holding different numbers of one kind stay two people.
             if a != b, i >= strongLinks, s.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
-            if a != b, i < strongLinks, document, s.holdsOtherDocuments(Int(a), than: Int(b), mobiles: false) { continue }
+            if a != b, i < strongLinks, document, !Self.isDocumentLink(p, i), s.holdsOtherDocuments(Int(a), than: Int(b), mobiles: false) { continue }
             if a != b {
                 // Keep the older root so component data accumulates in one place.
                 let (keep, drop) = a < b ? (a, b) : (b, a)
@@ -290,6 +290,20 @@ struct SubjectTable {
                 root = keep
             }
         }
+    }
+
+    /// Whether strong link `i` of `p` (`linkingValues` writes its strong values first, in order,
+    /// then its account ids) is a document number: people sharing one are one person, unchecked.
+    private static func isDocumentLink(_ p: Fragment, _ i: Int) -> Bool {
+        var k = 0
+        for j in 0..<p.count where isStrong(p.value(j).kind) {
+            if k == i {
+                let kind = p.value(j).kind
+                return kind == .idNumber || kind == .passport || kind == .hkID || kind == .twID
+            }
+            k += 1
+        }
+        return false
     }
 
     /// Strong identifiers, account ids, and name+address / name+birth date pairs link; with none of
