@@ -143,4 +143,18 @@ struct IndependentCorpusTests {
             #expect(r[.idNumber] == 1 && r[.bankCard] == 0 && r[.mobile] == 0 && r[.email] == 1, "\(chunks)")
         }
     }
+
+    @Test("a flat JSON object or form with buyer and receiver (or emergency-contact) fields holds two people")
+    func twoPeopleInAFlatObject() {
+        let order = #"[{"orderNo":"A1","buyer_name":"张三","buyer_mobile":"13812345678","receiver_name":"王五","receiver_phone":"13712345678","receiver_address":"北京市朝阳区建国路1号"}]"#
+        #expect(json(order).subjects.count == 2)
+        let hr = #"[{"name":"张三","mobile":"13812345678","emergencyContactName":"李四","emergencyContactPhone":"13912345678","dept":"IT"}]"#
+        #expect(json(hr).subjects.count == 2)
+        #expect(inspect(hr, type: "application/x-ndjson", chunks: [5]).subjects.count == 2)
+        let form = "name=%E5%BC%A0%E4%B8%89&mobile=13812345678&emergency_contact_name=%E6%9D%8E%E5%9B%9B&emergency_contact_phone=13912345678&captcha=1234"
+        #expect(inspect(form, type: "application/x-www-form-urlencoded").subjects.count == 2)
+        // One person whatever the prefixes: all receiver_ fields, or the row's own person's fields around them.
+        #expect(json(#"[{"receiver_name":"王五","receiver_phone":"13712345678","receiver_address":"北京市朝阳区建国路1号"}]"#).subjects.count == 1)
+        #expect(json(#"[{"name":"张三","receiverAddress":"北京市朝阳区建国路1号","mobile":"13812345678"}]"#).subjects.count == 1)
+    }
 }
