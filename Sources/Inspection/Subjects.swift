@@ -294,7 +294,7 @@ struct SubjectTable {
 
     /// Whether strong link `i` of `p` (`linkingValues` writes its strong values first, in order,
     /// then its account ids) is a document number: people sharing one are one person, unchecked.
-    private static func isDocumentLink(_ p: Fragment, _ i: Int) -> Bool {
+    private static func isDocumentLink(_ p: borrowing Fragment, _ i: Int) -> Bool {
         var k = 0
         for j in 0..<p.count where isStrong(p.value(j).kind) {
             if k == i {
