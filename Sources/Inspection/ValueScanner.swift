@@ -141,12 +141,13 @@ struct ValueScanner {
             if grouped && !leftGlue, let rest = Self.afterLeadingDate(v, start: start, firstEnd: firstEnd) {
                 return number(v, at: rest, firstEnd: ByteSkip.digitRunEnd(in: v, from: rest, end: n), role: role, found: found)
             }
-            if digitCount > 24 || leftGlue || rightGlue { return end }
+            if leftGlue || rightGlue { return end }
             let len = digitCount + (x ? 1 : 0)
-            if judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role,
-                     before: UnsafeBufferPointer(rebasing: v[max(0, start - 24)..<start]), found: found) { return end }
+            if digitCount <= 24, judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role,
+                                       before: UnsafeBufferPointer(rebasing: v[max(0, start - 24)..<start]), found: found) { return end }
             guard grouped && !x else { return end }
-            // The run as a whole is nothing: try its pieces (a date next to a phone number…).
+            // The run as a whole is nothing: try its pieces (a date next to a phone number, a card
+            // number before a date: `6222…128 2026-11-29` is too long to be anything whole).
             var p = start
             while p < e {
                 var q = p
@@ -161,7 +162,6 @@ struct ValueScanner {
         }
     }
 
-    /// Decides what a bare number is. Returns true when it was an identifier.
     /// Where the rest of a grouped run starts when the run opens with a date (2026-11-29 …,
     /// 2026 11 29 …, 20261129 …): in a log line or a note the date is one number and what follows
     /// it another (an ID after a date made one 26-digit run, and was lost).
@@ -185,6 +185,7 @@ struct ValueScanner {
         return i + 1
     }
 
+    /// Decides what a bare number is. Returns true when it was an identifier.
     /// `before`: the bytes just before the number, for what the text calls it (订单号 4632…).
     private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, before: UnsafeBufferPointer<UInt8>,
                        found: (Identifier) -> Void) -> Bool {

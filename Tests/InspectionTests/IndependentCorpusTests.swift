@@ -129,6 +129,8 @@ struct IndependentCorpusTests {
         #expect(r[.idNumber] == 1)
         #expect(r[.bankCard] == 1)
         #expect(r[.mobile] == 1)
+        let after = inspect("6222021234567890128 2026-11-29 到账\n110105201501010025 2026-11-29\n", type: "text/plain")
+        #expect(after[.bankCard] == 1 && after[.idNumber] == 1, "a date after the identifier")
         #expect(inspect("生日 1990-01-01\n2026-13-29 11010519491231002\n", type: "text/plain").subjects.isEmpty,
                 "a date alone, and no date before a number that is nothing")
     }
