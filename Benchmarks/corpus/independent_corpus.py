@@ -485,6 +485,17 @@ def delimited(g, delim=","):
     f = FIELDS[g.r.choice(list(FIELDS))]
     two = g.r.random() < 0.25
     note_col = g.r.random() < 0.3
+    if two and g.r.random() < 0.4:
+        # an HR export with numbered emergency contacts: three people a row
+        hdr = g.r.choice([["姓名", "手机号", "身份证号", "紧急联系人1", "紧急联系人1电话", "紧急联系人2", "紧急联系人2电话"],
+                          ["name", "mobile", "id_no", "contact1_name", "contact1_phone", "contact2_name", "contact2_phone"]])
+        rows = [hdr]
+        for _ in range(g.r.randint(3, 30)):
+            me, c1, c2 = g.person(minor=False), g.person(minor=False, email=False, card=False), g.person(minor=False, email=False, card=False)
+            rows.append([me.name, g.spell_mobile(me.mobile), g.spell_id(me.id), c1.name, g.spell_mobile(c1.mobile), c2.name, g.spell_mobile(c2.mobile)])
+            b.saw(me, email=False, card=False); b.saw(c1, ident=False); b.saw(c2, ident=False)
+            b.records += 1
+        return csv_text(rows, delim), b, "csv_two_people" if delim == "," else "tsv_two_people"
     if two:
         hdr = ["order_no", "buyer_name", "buyer_mobile", "buyer_id_card", "receiver_name", "receiver_phone", "receiver_address"]
         rows = [hdr]

@@ -27,10 +27,26 @@ enum PersonColumns {
         return identified.count >= 2 ? people : []
     }
 
-    /// 0 for a field of the record's own person, else 1 + the index in `otherPeople` of the word
-    /// the name starts with (`receiver_phone`, `emergencyContactName`, `紧急联系人电话`).
+    /// Words that name another person only when numbered (`contact1_name`, `联系人2电话`): bare,
+    /// they are usually the record's own person (`contact_phone`).
+    static let numberedPeople: [[UInt8]] = ["contact", "联系人", "passenger", "乘客", "guest", "traveler", "member", "person"]
+        .map { Array($0.utf8) }
+
+    /// 0 for a field of the record's own person, else a number for the other person the name starts
+    /// with (`receiver_phone`, `emergencyContactName`, `紧急联系人电话`); a digit after the word makes
+    /// one person per number (`emergency1_phone`, `contact2_name`, `紧急联系人2`).
     static func person(of name: Substring) -> UInt8 {
         let n = Array(FieldDictionary.normalize(name).utf8)
-        return otherPeople.firstIndex(where: { n.starts(with: $0) }).map { UInt8($0 + 1) } ?? 0
+        var word = otherPeople.firstIndex(where: { n.starts(with: $0) })
+        var length = word.map { otherPeople[$0].count } ?? 0
+        if word == nil, let k = numberedPeople.firstIndex(where: { n.starts(with: $0) && n.count > $0.count && isDigit(n[$0.count]) }) {
+            word = otherPeople.count + k
+            length = numberedPeople[k].count
+        }
+        guard let word else { return 0 }
+        let words = otherPeople.count + numberedPeople.count
+        // Numbers 1-5 apart (the ids stay below 256); a sixth contact shares the fifth's.
+        let number = length < n.count && isDigit(n[length]) ? min(5, Int(n[length] - 0x30)) : 0
+        return UInt8(1 + word + words * number)
     }
 }

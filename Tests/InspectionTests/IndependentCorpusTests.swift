@@ -57,6 +57,11 @@ struct IndependentCorpusTests {
         #expect(r.subjects.count == 3)
         let tsv = "姓名\t手机号\t身份证号\t紧急联系人\t紧急联系人电话\n张三\t13812345678\t11010519491231002X\t李四\t13912345678\n"
         #expect(inspect(tsv, type: "text/tab-separated-values").subjects.count == 2)
+        let numbered = "姓名,手机号,紧急联系人1,紧急联系人1电话,紧急联系人2,紧急联系人2电话\n张三,13812345678,李四,13912345678,王五,13712345678\n"
+        #expect(inspect(numbered, type: "text/csv").subjects.count == 3, "numbered contacts")
+        let contacts = "name,mobile,contact1_name,contact1_phone,contact2_name,contact2_phone,contact_email\n张三,13812345678,李四,13912345678,王五,13712345678,z@x.cn\n"
+        #expect(inspect(contacts, type: "text/csv").subjects.count == 3, "contact1_, contact2_")
+        #expect(json(#"[{"name":"张三","mobile":"13812345678","contact1Name":"李四","contact1Phone":"13912345678"}]"#).subjects.count == 2)
         let hr = "name,mobile,emergency_phone,emergency_contact_name\n张三,13812345678,13912345678,李四\n"
         #expect(inspect(hr, type: "text/csv").subjects.count == 2, "emergency_phone and emergency_contact_name: one person")
     }
