@@ -150,8 +150,9 @@ final class DelimitedParser: BodyParser {
     private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
         if !hasHeader {
-            pendingRoles.append(assembler.headerRole(UnsafeBufferPointer(rebasing: v[r])))
-            pendingPeople.append(assembler.headerPerson(UnsafeBufferPointer(rebasing: v[r])))
+            let (role, person) = assembler.headerRole(UnsafeBufferPointer(rebasing: v[r]))
+            pendingRoles.append(role)
+            pendingPeople.append(person)
             if !r.isEmpty { pendingHasName = true }
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
