@@ -93,7 +93,9 @@ struct IndependentCorpusTests {
         }
         // Where nothing names it otherwise, it is a card; so is a card field that mentions payment.
         #expect(json(#"[{"note":"卡号 4111111111111111"}]"#)[.bankCard] == 1)
-        #expect(json(#"[{"payment_card_no":"4111111111111111"}]"#)[.bankCard] == 1)
+        for key in ["payment_card_no", "refund_account_no", "payment_acct_no", "交易卡号", "退款账号"] {
+            #expect(json(#"[{"\#(key)":"4111111111111111"}]"#)[.bankCard] == 1, "\(key)")
+        }
         #expect(inspect("退款到银行卡 4111111111111111\n", type: "text/plain")[.bankCard] == 1)
     }
 
