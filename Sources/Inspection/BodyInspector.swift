@@ -54,7 +54,7 @@ public final class BodyInspector {
 
     private func setUp(_ syntax: MediaType.Syntax, charset name: String?) {
         do throws(UninspectableError) {
-            charset = try CharsetDecoder(charset: name)
+            if case .multipart = syntax { charset = CharsetDecoder(passingThrough: ()) } else { charset = try CharsetDecoder(charset: name) }
         } catch {
             failure = error
             return

@@ -44,6 +44,13 @@ final class CharsetDecoder {
         }
     }
 
+    /// Bytes passed on as they are, for a multipart body: each part has its own charset, read by
+    /// the part's own decoder, so the body as a whole is no one text to sniff (a UTF-8 JSON part
+    /// before a GBK CSV part is not GB18030).
+    init(passingThrough: Void) {
+        decided = true
+    }
+
     deinit {
         if let converter { iconv_close(converter) }
         out?.deallocate()

@@ -67,6 +67,15 @@ enum Checksums {
         return y * 10_000 + m * 100 + day
     }
 
+    /// 18 digits laid out as a resident ID (province, birth date) whatever the check digit says. Such
+    /// a number failing the ID check is a mistyped or made-up ID (a hard negative) far more often
+    /// than an 18-digit card whose digits happen to spell a province and a date, so outside a card
+    /// field it is neither.
+    static func residentIDShaped(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Bool {
+        guard d.count == 18, isProvince(number(d, 0, 2)) else { return false }
+        return plausibleBirth(year: number(d, 6, 4), month: number(d, 10, 2), day: number(d, 12, 2), today: today)
+    }
+
     /// Legacy 15-digit resident ID (YYMMDD in the 1900s, no check character).
     static func residentID15(_ d: UnsafeBufferPointer<UInt8>, today: Int) -> Int? {
         guard d.count == 15 else { return nil }
@@ -150,7 +159,9 @@ enum Checksums {
         switch d[0] &- 0x30 {
         case 4: return n == 13 || n == 16 || n == 19
         case 5: return p2 >= 51 && p2 <= 55 && n == 16
-        case 2: return p4 >= 2221 && p4 <= 2720 && n == 16
+        // JCB's old 15-digit ranges (2131, 1800): card generators (Faker's jcb15) still make them.
+        case 1: return p4 == 1800 && n == 15
+        case 2: return (p4 >= 2221 && p4 <= 2720 && n == 16) || (p4 == 2131 && n == 15)
         case 3:
             if p2 == 34 || p2 == 37 { return n == 15 }
             if p2 == 35 { return n >= 16 && n <= 19 }

@@ -10,8 +10,14 @@ final class DelimitedParser: BodyParser {
     private var hasHeader = false
     /// Each header name's role, resolved once.
     private var headerRoles: [FieldRole] = []
+    /// Per column, which person of the row it describes (`PersonColumns`); empty: one person.
+    private var columnPeople: [UInt8] = []
+    /// The person whose scope is open in the row (0: the row's own, no scope of its own).
+    private var rowPerson: UInt8 = 0
     /// The roles of the row being read as the header, and whether any of its cells is non-empty.
     private var pendingRoles: [FieldRole] = []
+    /// The header's `PersonColumns.person` per column, until the header row ends.
+    private var pendingPeople: [UInt8] = []
     private var pendingHasName = false
     private var column = 0
     private var rowHasContent = false
@@ -144,12 +150,17 @@ final class DelimitedParser: BodyParser {
     private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
         if !hasHeader {
-            pendingRoles.append(assembler.headerRole(UnsafeBufferPointer(rebasing: v[r])))
+            let (role, person) = assembler.headerRole(UnsafeBufferPointer(rebasing: v[r]))
+            pendingRoles.append(role)
+            pendingPeople.append(person)
             if !r.isEmpty { pendingHasName = true }
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
             // An empty cell (exports are full of them) tells the assembler nothing, in any role.
-            if !r.isEmpty { assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace) }
+            if !r.isEmpty {
+                if !columnPeople.isEmpty { enterPerson() }
+                assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
+            }
         }
         column += 1
     }
@@ -160,16 +171,29 @@ final class DelimitedParser: BodyParser {
             if pendingHasName {
                 hasHeader = true
                 headerRoles = pendingRoles
+                columnPeople = PersonColumns.people(pendingPeople, roles: pendingRoles)
             }
             pendingRoles.removeAll(keepingCapacity: true)
+            pendingPeople.removeAll(keepingCapacity: true)
             pendingHasName = false
         } else if rowOpen {
+            if rowPerson != 0 { assembler.closeScope(); rowPerson = 0 }
             assembler.closeScope()
             assembler.endRecord()
             rowOpen = false
         }
         column = 0
         rowHasContent = false
+    }
+
+    /// Puts the current column's values in the scope of the person it describes: each other person
+    /// of the row gets a scope of their own inside the row's.
+    private func enterPerson() {
+        let p = column < columnPeople.count ? columnPeople[column] : 0
+        guard p != rowPerson else { return }
+        if rowPerson != 0 { assembler.closeScope() }
+        if p != 0 { assembler.openScope(key: nil) }
+        rowPerson = p
     }
 
     /// Spreadsheet exports keep long numbers as text with `'…`, `="…"` or a leading tab.

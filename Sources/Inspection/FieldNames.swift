@@ -180,6 +180,14 @@ struct FieldDictionary: Sendable {
 
     static let compoundNeedles: [([UInt8], FieldRole)] = compoundRules.map { (Array($0.0.utf8), $0.1) }
 
+    static let businessNumberWords: [[UInt8]] = [
+        "order", "trade", "txn", "transaction", "waybill", "tracking", "invoice", "serial", "trace", "request",
+        "payment", "refund", "shipment", "parcel", "ticket", "booking", "订单", "流水", "运单", "快递", "交易", "发票", "工单",
+    ].map { Array($0.utf8) }
+    /// Words that make a business number someone's account after all (`refund_account_no`, 交易卡号).
+    static let accountWords: [[UInt8]] = ["card", "account", "acct", "卡", "账"].map { Array($0.utf8) }
+    static let numberSuffixes: [[UInt8]] = ["id", "no", "number", "num", "sn", "code", "号", "编号", "号码"].map { Array($0.utf8) }
+
     static let compoundRules: [(String, FieldRole)] = [
         ("idcard", .idNumber), ("idno", .idNumber), ("identityno", .idNumber), ("identitynumber", .idNumber),
         ("身份证", .idNumber), ("证件号", .idNumber), ("sfzh", .idNumber),
@@ -204,6 +212,11 @@ struct FieldDictionary: Sendable {
         // Compound names: receiver_phone, buyerIdCard, home_addr, 收件人手机…
         let bytes = Array(k.utf8)
         for (needle, role) in Self.compoundNeedles where bytes.containsBytes(needle) { return role }
+        // order_id, out_trade_no, tracking_number, 订单号: a business's own numbers, not a person's
+        // (a Luhn-valid one on a card issuer's range is still an order number).
+        if Self.businessNumberWords.contains(where: { bytes.containsBytes($0) })
+            && Self.numberSuffixes.contains(where: { bytes.suffix($0.count).elementsEqual($0) })
+            && !Self.accountWords.contains(where: { bytes.containsBytes($0) }) { return .notPerson }
         if k.hasSuffix("name") && k.count <= 16 {
             let stem = k.dropLast(4)
             let people = ["customer", "receiver", "buyer", "sender", "contact", "holder", "passenger", "patient",

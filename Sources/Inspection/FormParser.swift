@@ -146,6 +146,9 @@ final class FormParser: BodyParser {
             } else {
                 field = name[..<lb]
             }
+        } else if PersonColumns.person(of: field) != 0 {
+            // `emergency_contact_phone` beside the applicant's own fields: another person's.
+            prefix = String(decoding: PersonColumns.otherPeople[Int(PersonColumns.person(of: field)) - 1], as: UTF8.self)
         }
         let fieldBytes = Array(field.utf8)
         let role = assembler.sharedBaseRole(field, bytes: fieldBytes, hash: nameHash(fieldBytes))

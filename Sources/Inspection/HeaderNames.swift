@@ -5,6 +5,8 @@
 final class HeaderNames {
     private var slots = FlatMap64()
     private var roles: [FieldRole] = []
+    /// Per name, `PersonColumns.person` of it.
+    private var persons: [UInt8] = []
     private var starts: [Int] = [0]
     private var arena: [UInt8] = []
     private static let maxNames = 1024
@@ -12,21 +14,28 @@ final class HeaderNames {
     /// The role of the name whose bytes are `b`; `classify` (given the name decoded as the parser
     /// would, its UTF-8 and `nameHash` of that) for a name not seen yet.
     func role(_ b: UnsafeBufferPointer<UInt8>, classify: (Substring, [UInt8], UInt64) -> FieldRole) -> FieldRole {
+        roleAndPerson(b, classify: classify).role
+    }
+
+    /// `role`, and which person of a row the name describes (`PersonColumns.person`).
+    func roleAndPerson(_ b: UnsafeBufferPointer<UInt8>, classify: (Substring, [UInt8], UInt64) -> FieldRole) -> (role: FieldRole, person: UInt8) {
         let h = nameHash(b)
-        if let i = slots[h].map(Int.init), equals(i, b) { return roles[i] }
+        if let i = slots[h].map(Int.init), equals(i, b) { return (roles[i], persons[i]) }
         let name = Substring(String(decoding: b, as: UTF8.self))
         let bytes = Array(name.utf8)
         let role = classify(name, bytes, nameHash(bytes))
+        let person = PersonColumns.person(of: name)
         if roles.count >= Self.maxNames {
-            slots = FlatMap64(); roles.removeAll(); starts = [0]; arena.removeAll()
+            slots = FlatMap64(); roles.removeAll(); persons.removeAll(); starts = [0]; arena.removeAll()
         }
         if slots[h] == nil {
             slots[h] = Int32(roles.count)
             roles.append(role)
+            persons.append(person)
             arena.append(contentsOf: b)
             starts.append(arena.count)
         }
-        return role
+        return (role, person)
     }
 
     private func equals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {

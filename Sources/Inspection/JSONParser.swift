@@ -23,6 +23,9 @@ final class JSONParser: BodyParser {
         /// In an object, the current member's name.
         var memberRole: FieldRole?
         var memberExcludesNames = false
+        /// In an object, the person the current member describes (`PersonColumns.person`); not 0:
+        /// the assembler has a scope open for them inside the object's.
+        var person: UInt8 = 0
 
         /// Both in one write (one access to the stack, not two).
         @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool) {
@@ -38,6 +41,7 @@ final class JSONParser: BodyParser {
     /// (`nameArena[nameStart[i]..<nameStart[i + 1]]`).
     private var nameRole: [FieldRole] = []
     private var nameExcludes: [Bool] = []
+    private var namePerson: [UInt8] = []
     private var nameStart: [Int] = [0]
     private var nameArena: [UInt8] = []
     private static let maxNameBytes = 256
@@ -87,7 +91,7 @@ final class JSONParser: BodyParser {
         lastWasOpen = false
         if nameRole.count >= Self.maxNames {
             names = FlatMap64()
-            nameRole.removeAll(); nameExcludes.removeAll(); nameStart = [0]; nameArena.removeAll()
+            nameRole.removeAll(); nameExcludes.removeAll(); namePerson.removeAll(); nameStart = [0]; nameArena.removeAll()
             recent.clear()
         }
     }
@@ -488,6 +492,7 @@ final class JSONParser: BodyParser {
         let key = NameKey(b)
         if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
             frames[depth - 1].setMember(e.role, excludesNames: e.excludesNames)
+            if e.person != frames[depth - 1].person { enterPerson(e.person) }
             return
         }
         memberNameMissed(b, key)
@@ -499,22 +504,35 @@ final class JSONParser: BodyParser {
         let h = nameHash(b)
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
-            recent.set(key, i, role: nameRole[i], excludesNames: nameExcludes[i])
+            recent.set(key, i, role: nameRole[i], excludesNames: nameExcludes[i], person: namePerson[i])
+            if namePerson[i] != frames[top].person { enterPerson(namePerson[i]) }
         } else {
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
             let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
             let excludes = FieldDictionary.excludesNames(parent: name)
+            let person = PersonColumns.person(of: name)
             if nameRole.count < Self.maxNames && names[h] == nil {
                 names[h] = Int32(nameRole.count)
-                recent.set(key, nameRole.count, role: role, excludesNames: excludes)
+                recent.set(key, nameRole.count, role: role, excludesNames: excludes, person: person)
                 nameRole.append(role)
                 nameExcludes.append(excludes)
+                namePerson.append(person)
                 nameArena.append(contentsOf: b)
                 nameStart.append(nameArena.count)
             }
             frames[top].setMember(role, excludesNames: excludes)
+            if person != frames[top].person { enterPerson(person) }
         }
+    }
+
+    /// The object's members from here on describe `person` (a flat order object's `receiver_*`
+    /// after its `buyer_*`): each other person gets a scope of their own inside the object's.
+    @inline(never) private func enterPerson(_ person: UInt8) {
+        let top = depth - 1
+        if frames[top].person != 0 { assembler.closeScope() }
+        if person != 0 { assembler.openScope(namesExcluded: false) }
+        frames[top].person = person
     }
 
     private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -566,6 +584,7 @@ final class JSONParser: BodyParser {
         depth -= 1
         let isRecord = frames[depth].isRecord
         if object {
+            if frames[depth].person != 0 { assembler.closeScope() }
             assembler.closeScope()
             if isRecord { assembler.endRecord() }
         } else {

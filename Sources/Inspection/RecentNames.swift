@@ -46,12 +46,14 @@ struct NameKey: Equatable {
 /// last name that mapped to it, so a name that collides is simply looked up the slower way. Kept
 /// in memory this object owns, so a hit costs no array uniqueness or bounds check.
 final class RecentNames {
-    /// With the name's role and exclusion bit (in the slot's padding), so a hit reads one slot.
+    /// With the name's role, exclusion bit and person (`PersonColumns.person`), in the slot's
+    /// padding, so a hit reads one slot.
     private struct Entry {
         var key: NameKey
         var index: Int32
         var role: FieldRole
         var excludesNames: Bool
+        var person: UInt8
     }
 
     private static let bits = 8
@@ -59,23 +61,23 @@ final class RecentNames {
 
     init() {
         slots = .allocate(capacity: 1 << Self.bits)
-        slots.initialize(repeating: Entry(key: .none, index: 0, role: .none, excludesNames: false), count: 1 << Self.bits)
+        slots.initialize(repeating: Entry(key: .none, index: 0, role: .none, excludesNames: false, person: 0), count: 1 << Self.bits)
     }
 
     deinit { slots.deallocate() }
 
-    /// The index, role and exclusion bit cached for `key`; nil when its slot holds another name (or none).
-    @inline(__always) func entry(_ key: NameKey) -> (index: Int, role: FieldRole, excludesNames: Bool)? {
+    /// The index, role, exclusion bit and person cached for `key`; nil when its slot holds another name (or none).
+    @inline(__always) func entry(_ key: NameKey) -> (index: Int, role: FieldRole, excludesNames: Bool, person: UInt8)? {
         let e = slots[key.slot(bits: Self.bits)]
-        return e.key == key ? (Int(e.index), e.role, e.excludesNames) : nil
+        return e.key == key ? (Int(e.index), e.role, e.excludesNames, e.person) : nil
     }
 
-    @inline(__always) func set(_ key: NameKey, _ index: Int, role: FieldRole, excludesNames: Bool) {
-        slots[key.slot(bits: Self.bits)] = Entry(key: key, index: Int32(index), role: role, excludesNames: excludesNames)
+    @inline(__always) func set(_ key: NameKey, _ index: Int, role: FieldRole, excludesNames: Bool, person: UInt8) {
+        slots[key.slot(bits: Self.bits)] = Entry(key: key, index: Int32(index), role: role, excludesNames: excludesNames, person: person)
     }
 
     /// Forget every name (the parser's table was emptied, so its indexes mean other names now).
     func clear() {
-        slots.update(repeating: Entry(key: .none, index: 0, role: .none, excludesNames: false), count: 1 << Self.bits)
+        slots.update(repeating: Entry(key: .none, index: 0, role: .none, excludesNames: false, person: 0), count: 1 << Self.bits)
     }
 }

@@ -241,8 +241,9 @@ final class RecordAssembler {
     private let headerNames = HeaderNames()
 
     /// `sharedBaseRole` of the CSV/TSV header name whose bytes are `b`, looked up by its bytes first.
-    func headerRole(_ b: UnsafeBufferPointer<UInt8>) -> FieldRole {
-        headerNames.role(b) { name, bytes, hash in sharedBaseRole(name, bytes: bytes, hash: hash) }
+    /// With it, which person of a row the name describes (`PersonColumns`).
+    func headerRole(_ b: UnsafeBufferPointer<UInt8>) -> (role: FieldRole, person: UInt8) {
+        headerNames.roleAndPerson(b) { name, bytes, hash in sharedBaseRole(name, bytes: bytes, hash: hash) }
     }
 
     /// `baseRole` of a field name whose bytes hash to `hash` (FNV-1a): without extra field names

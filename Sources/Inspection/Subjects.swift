@@ -157,11 +157,13 @@ struct Fragment: ~Copyable {
     }
 
     /// Two records of the same kind of document with different numbers are different people.
+    /// E-mail addresses and bank cards do not count (as across records, `holdsOtherDocuments`):
+    /// one person often has several, as a list of card objects under their record shows.
     /// (Only reads both; lent as `shares` is.)
     mutating func conflicts(with o: inout Fragment) -> Bool {
         for i in 0..<count {
             let v = store[i]
-            guard isStrong(v.kind) else { continue }
+            guard isStrong(v.kind), v.kind != .email, v.kind != .bankCard else { continue }
             var sameKind = false
             for j in 0..<o.count {
                 let w = o.store[j]
@@ -311,11 +313,15 @@ struct SubjectTable {
         // person and the root it joins).
         let others = s.links
         byValue.valuesOrInsert(others, id)
+        // A person holds one resident ID (passport, HK/TW ID) at a time, while a phone or e-mail
+        // is often a family's: a child registered under a parent's phone is not the parent.
+        let document = p.kinds.contains(.idNumber) || p.kinds.contains(.passport) || p.kinds.contains(.hkID) || p.kinds.contains(.twID)
         for i in others.indices where others[i] != UInt64.max {
             let a = s.find(Int32(truncatingIfNeeded: others[i])), b = root
             // A shared name (or name + address) is weaker evidence than a document: two people
             // of the same name holding different numbers of one kind stay two people.
             if a != b, i >= strongLinks, s.holdsOtherDocuments(Int(a), than: Int(b)) { continue }
+            if a != b, i < strongLinks, document, !Self.isDocumentLink(p, i), s.holdsOtherDocuments(Int(a), than: Int(b), mobiles: false) { continue }
             if a != b {
                 // Keep the older root so component data accumulates in one place.
                 let (keep, drop) = a < b ? (a, b) : (b, a)
@@ -324,6 +330,20 @@ struct SubjectTable {
                 root = keep
             }
         }
+    }
+
+    /// Whether strong link `i` of `p` (`linkingValues` writes its strong values first, in order,
+    /// then its account ids) is a document number: people sharing one are one person, unchecked.
+    private static func isDocumentLink(_ p: borrowing Fragment, _ i: Int) -> Bool {
+        var k = 0
+        for j in 0..<p.count where isStrong(p.value(j).kind) {
+            if k == i {
+                let kind = p.value(j).kind
+                return kind == .idNumber || kind == .passport || kind == .hkID || kind == .twID
+            }
+            k += 1
+        }
+        return false
     }
 
     /// Strong identifiers, account ids, and name+address / name+birth date pairs link; with none of
@@ -715,13 +735,14 @@ private final class PeopleStore {
 
     /// Two people who each hold a number of a kind one person has only one of (resident ID,
     /// passport, HK/TW ID, mobile) and share none of them are two people, whatever their names say.
-    /// E-mail addresses and bank cards do not count: one person often has several.
-    func holdsOtherDocuments(_ a: Int, than b: Int) -> Bool {
+    /// E-mail addresses and bank cards do not count: one person often has several. `mobiles: false`
+    /// leaves phones out too (people linked by an identifier may have changed phone).
+    func holdsOtherDocuments(_ a: Int, than b: Int, mobiles: Bool = true) -> Bool {
         var n = people[a].head
         while n >= 0 {
             let v = nodes[Int(n)].value
             n = nodes[Int(n)].next
-            guard v.kind == .idNumber || v.kind == .passport || v.kind == .hkID || v.kind == .twID || v.kind == .mobile else { continue }
+            guard v.kind == .idNumber || v.kind == .passport || v.kind == .hkID || v.kind == .twID || (mobiles && v.kind == .mobile) else { continue }
             var sameKind = false
             var m = people[b].head
             while m >= 0 {

@@ -130,24 +130,31 @@ struct ValueScanner {
             }
             let plus = start > 0 && v[start - 1] == UInt8(ascii: "+")
             let leftGlue = start > (plus ? 1 : 0) && Self.glues(v[start - (plus ? 2 : 1)])
-            let rightGlue = end < n && Self.glues(v[end]) && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
+            // Digits right before `@` are an e-mail's local part (13812345678@163.com is an e-mail).
+            let rightGlue = end < n && (Self.glues(v[end]) || v[end] == UInt8(ascii: "@"))
+                && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
                 && !(v[end] == UInt8(ascii: ".") && end + 1 < n && !isDigit(v[end + 1]))
             if start > 0 && isAlpha(v[start - 1]) && !grouped {
                 letterPrefixed(v, start: start, end: e, d: d, count: digitCount, role: role, found: found)
                 return end
             }
-            if digitCount > 24 || leftGlue || rightGlue { return end }
+            if grouped && !leftGlue, let rest = Self.afterLeadingDate(v, start: start, firstEnd: firstEnd) {
+                return number(v, at: rest, firstEnd: ByteSkip.digitRunEnd(in: v, from: rest, end: n), role: role, found: found)
+            }
+            if leftGlue || rightGlue { return end }
             let len = digitCount + (x ? 1 : 0)
-            if judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role, found: found) { return end }
+            if digitCount <= 24, judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role,
+                                       before: UnsafeBufferPointer(rebasing: v[max(0, start - 24)..<start]), found: found) { return end }
             guard grouped && !x else { return end }
-            // The run as a whole is nothing: try its pieces (a date next to a phone number…).
+            // The run as a whole is nothing: try its pieces (a date next to a phone number, a card
+            // number before a date: `6222…128 2026-11-29` is too long to be anything whole).
             var p = start
             while p < e {
                 var q = p
                 while q < e && isDigit(v[q]) { q += 1 }
                 if q - p >= 11 {
                     let piece = UnsafeBufferPointer(rebasing: v[p..<q])
-                    _ = judge(piece, plus: false, role: role, found: found)
+                    _ = judge(piece, plus: false, role: role, before: UnsafeBufferPointer(rebasing: v[p..<p]), found: found)
                 }
                 p = q + 1
             }
@@ -155,8 +162,33 @@ struct ValueScanner {
         }
     }
 
+    /// Where the rest of a grouped run starts when the run opens with a date (2026-11-29 …,
+    /// 2026 11 29 …, 20261129 …): in a log line or a note the date is one number and what follows
+    /// it another (an ID after a date made one 26-digit run, and was lost).
+    static func afterLeadingDate(_ v: UnsafeBufferPointer<UInt8>, start: Int, firstEnd: Int) -> Int? {
+        let n = v.count
+        var i = firstEnd
+        let month: Int, day: Int
+        if firstEnd - start == 8 {
+            month = Checksums.number(v, start + 4, 2); day = Checksums.number(v, start + 6, 2)
+        } else if firstEnd - start == 4, firstEnd + 6 <= n, v[firstEnd] == UInt8(ascii: " ") || v[firstEnd] == UInt8(ascii: "-"),
+                  isDigit(v[firstEnd + 1]), isDigit(v[firstEnd + 2]), v[firstEnd + 3] == v[firstEnd],
+                  isDigit(v[firstEnd + 4]), isDigit(v[firstEnd + 5]) {
+            month = Checksums.number(v, firstEnd + 1, 2); day = Checksums.number(v, firstEnd + 4, 2)
+            i = firstEnd + 6
+        } else {
+            return nil
+        }
+        let year = Checksums.number(v, start, 4)
+        guard year >= 1900, year <= 2100, month >= 1, month <= 12, day >= 1, day <= 31,
+              i + 1 < n, v[i] == UInt8(ascii: " ") || v[i] == UInt8(ascii: "-"), isDigit(v[i + 1]) else { return nil }
+        return i + 1
+    }
+
     /// Decides what a bare number is. Returns true when it was an identifier.
-    private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, found: (Identifier) -> Void) -> Bool {
+    /// `before`: the bytes just before the number, for what the text calls it (订单号 4632…).
+    private func judge(_ d: UnsafeBufferPointer<UInt8>, plus: Bool, role: FieldRole, before: UnsafeBufferPointer<UInt8>,
+                       found: (Identifier) -> Void) -> Bool {
         let len = d.count
         if len == 18, let birth = Checksums.residentID18(d, today: today) {
             found(Identifier(kind: .idNumber, normalized: d, birth: birth))
@@ -176,12 +208,17 @@ struct ValueScanner {
             Self.mobile(d, from: 4, found: found)
             return true
         }
-        if len >= 13 && len <= 19 && !plus && Checksums.luhn(d) && (role == .bankCard || role == .financial || Checksums.cardIssuer(d)) {
-            found(Identifier(kind: .bankCard, normalized: d))
-            return true
-        }
+        // Before the card test: one legacy ID in ten passes Luhn, and its field says what it is.
         if len == 15 && role == .idNumber, let birth = Checksums.residentID15(d, today: today) {
             found(Identifier(kind: .idNumber, normalized: d, birth: birth))
+            return true
+        }
+        // By issuer range alone only outside fields named for something else (an order number).
+        if len >= 13 && len <= 19 && !plus && Checksums.luhn(d)
+            && (role == .bankCard || role == .financial
+                || (role != .notPerson && Checksums.cardIssuer(d) && !(len == 18 && Checksums.residentIDShaped(d, today: today))
+                    && !Self.namedBusinessNumber(before))) {
+            found(Identifier(kind: .bankCard, normalized: d))
             return true
         }
         return false
@@ -189,6 +226,25 @@ struct ValueScanner {
 
     private static func emit(_ kind: DetectorKind, _ bytes: [UInt8], _ found: (Identifier) -> Void) {
         bytes.withUnsafeBufferPointer { found(Identifier(kind: kind, normalized: $0)) }
+    }
+
+    /// Words a note puts before an order or transaction number, each as the text ends with it.
+    static let businessNumberNames: [[UInt8]] = [
+        "订单号", "订单", "单号", "流水号", "交易号", "运单号", "工单号", "发票号", "order", "order no.", "order no", "order #",
+        "order number", "transaction", "txn", "tracking", "invoice", "ref", "ref.", "reference",
+    ].map { Array($0.utf8) }
+
+    /// Whether `before` ends with one of `businessNumberNames` (ASCII case ignored), then spaces, `:`, `：` or `#`.
+    static func namedBusinessNumber(_ before: UnsafeBufferPointer<UInt8>) -> Bool {
+        var e = before.count
+        while e > 0 && (before[e - 1] == 0x20 || before[e - 1] == UInt8(ascii: ":") || before[e - 1] == UInt8(ascii: "#")) { e -= 1 }
+        if e >= 3 && before[e - 3] == 0xEF && before[e - 2] == 0xBC && before[e - 1] == 0x9A { e -= 3 }  // ：
+        while e > 0 && before[e - 1] == 0x20 { e -= 1 }
+        return businessNumberNames.contains { w in
+            guard w.count <= e else { return false }
+            for k in 0..<w.count where before[e - w.count + k] | (isUpper(before[e - w.count + k]) ? 0x20 : 0) != w[k] { return false }
+            return w.count == e || !isAlpha(before[e - w.count - 1]) || w[0] >= 0x80
+        }
     }
 
     /// A mobile number normalised to "+86" and its 11 digits starting at `from`.
