@@ -146,9 +146,12 @@ final class FormParser: BodyParser {
             } else {
                 field = name[..<lb]
             }
-        } else if PersonColumns.person(of: field) != 0 {
-            // `emergency_contact_phone` beside the applicant's own fields: another person's.
-            prefix = String(decoding: PersonColumns.otherPeople[Int(PersonColumns.person(of: field)) - 1], as: UTF8.self)
+        } else {
+            // `emergency_contact_phone` beside the applicant's own fields: another person's, in a
+            // group of its own (named by its person number: numbered people, `contact2_phone`,
+            // have no word of their own in `otherPeople`).
+            let person = PersonColumns.person(of: field)
+            if person != 0 { prefix = "\u{1}person-\(person)" }
         }
         let fieldBytes = Array(field.utf8)
         let role = assembler.sharedBaseRole(field, bytes: fieldBytes, hash: nameHash(fieldBytes))

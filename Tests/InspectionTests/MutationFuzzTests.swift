@@ -204,6 +204,14 @@ struct MutationFuzzTests {
         }
     }
 
+    @Test("form fields of numbered other people (contact2_, emergency1_) are their own people, not a trap")
+    func numberedPeopleInForms() {
+        let body = "name=Zhang+San&phone=13812345678&contact2_name=Li+Si&contact2_phone=13912345678&emergency1_phone=13712345678"
+        let r = inspect(Array(body.utf8), type: "application/x-www-form-urlencoded")
+        #expect(r.uninspectable == nil)
+        #expect(r.subjects.count == 3 && r[.mobile] == 3)
+    }
+
     @Test("a multipart part's header block has one length limit, however it arrives")
     func multipartHeaderLimit() {
         let long = String(repeating: "X-Filler: 0123456789abcdef\r\n", count: 700)   // ~19 KiB
