@@ -131,16 +131,55 @@ int ck_utf8_valid_narrow(const uint8_t *p, long n, int final) { return utf8_vali
 static CK_AVX2 int utf8_valid_wide(const uint8_t *p, long n, int final) { return utf8_valid(p, n, final, 1); }
 #endif
 
-int ck_utf8_valid(const uint8_t *p, long n, int final) {
 #if CK_WIDE
-    // -1 until asked; a race only asks twice.
+// `ck__avx2()`, asked once: -1 until asked; a race only asks twice.
+static int ck__wide(void) {
     static int avx2 = -1;
     int w = __atomic_load_n(&avx2, __ATOMIC_RELAXED);
     if (w < 0) {
         w = ck__avx2();
         __atomic_store_n(&avx2, w, __ATOMIC_RELAXED);
     }
-    if (w) return utf8_valid_wide(p, n, final);
+    return w;
+}
+#endif
+
+int ck_utf8_valid(const uint8_t *p, long n, int final) {
+#if CK_WIDE
+    if (ck__wide()) return utf8_valid_wide(p, n, final);
 #endif
     return utf8_valid(p, n, final, 0);
+}
+
+#if CK_WIDE
+// 0xFF in each byte of v of `ck_first_value_class`'s class (bytes >= 0x80 only by their top bit).
+static inline CK_AVX2 __m256i value_class32(__m256i v) {
+    __m256i m = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')));
+    m = _mm256_or_si256(m, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('@')));
+    __m256i x = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
+    m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(9)), x));
+    return _mm256_or_si256(m, v);
+}
+
+// Sixty-four bytes a step (AVX2): the first byte of the class in the first block that holds one,
+// else the start of the last (short) block, for the SSE2 scan to finish.
+static CK_AVX2 long value_class_wide(const uint8_t *p, long i, long end) {
+    for (; i + 64 <= end; i += 64) {
+        uint32_t a = (uint32_t)_mm256_movemask_epi8(value_class32(_mm256_loadu_si256((const __m256i *)(p + i))));
+        uint32_t b = (uint32_t)_mm256_movemask_epi8(value_class32(_mm256_loadu_si256((const __m256i *)(p + i + 32))));
+        if (a | b) return i + __builtin_ctzll((uint64_t)a | (uint64_t)b << 32);
+    }
+    return i;
+}
+#endif
+
+long ck_first_value_class(const uint8_t *p, long from, long end) {
+#if CK_WIDE
+    if (ck__wide()) {
+        long i = value_class_wide(p, from, end);
+        if (i + 64 <= end) return i;
+        from = i;
+    }
+#endif
+    return ck__first(p, from, end, 3, '"', '\\', '@', 1, 1);
 }
