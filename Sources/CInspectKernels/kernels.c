@@ -161,25 +161,36 @@ static inline CK_AVX2 __m256i value_class32(__m256i v) {
     return _mm256_or_si256(m, v);
 }
 
-// Sixty-four bytes a step (AVX2): the first byte of the class in the first block that holds one,
-// else the start of the last (short) block, for the SSE2 scan to finish.
-static CK_AVX2 long value_class_wide(const uint8_t *p, long i, long end) {
+// Sixty-four bytes a step (AVX2): the first byte of the class (`value_class32`'s, or with
+// `value` 0 a byte >= 0x80) in the first block that holds one, else the start of the last
+// (short) block, for the SSE2 scan to finish.
+static inline __attribute__((always_inline)) CK_AVX2 long wide_first(const uint8_t *p, long i, long end, int value) {
     for (; i + 64 <= end; i += 64) {
-        uint32_t a = (uint32_t)_mm256_movemask_epi8(value_class32(_mm256_loadu_si256((const __m256i *)(p + i))));
-        uint32_t b = (uint32_t)_mm256_movemask_epi8(value_class32(_mm256_loadu_si256((const __m256i *)(p + i + 32))));
-        if (a | b) return i + __builtin_ctzll((uint64_t)a | (uint64_t)b << 32);
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + i)), b = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+        if (value) { a = value_class32(a); b = value_class32(b); }
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) continue;
+        uint64_t m = (uint32_t)_mm256_movemask_epi8(a) | (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
+        return i + __builtin_ctzll(m);
     }
     return i;
 }
+
+static CK_AVX2 long value_class_wide(const uint8_t *p, long i, long end) { return wide_first(p, i, end, 1); }
+static CK_AVX2 long non_ascii_wide(const uint8_t *p, long i, long end) { return wide_first(p, i, end, 0); }
 #endif
 
-long ck_first_value_class(const uint8_t *p, long from, long end) {
+// The wide scan where the CPU has AVX2 (its last short block, or without it the whole run, SSE2).
+static inline __attribute__((always_inline)) long far_first(const uint8_t *p, long from, long end, int value) {
 #if CK_WIDE
     if (ck__wide()) {
-        long i = value_class_wide(p, from, end);
+        long i = value ? value_class_wide(p, from, end) : non_ascii_wide(p, from, end);
         if (i + 64 <= end) return i;
         from = i;
     }
 #endif
-    return ck__first(p, from, end, 3, '"', '\\', '@', 1, 1);
+    return value ? ck__first(p, from, end, 3, '"', '\\', '@', 1, 1) : ck__first(p, from, end, 0, 0, 0, 0, 0, 1);
 }
+
+long ck_first_value_class(const uint8_t *p, long from, long end) { return far_first(p, from, end, 1); }
+
+long ck_first_non_ascii_far(const uint8_t *p, long from, long end) { return far_first(p, from, end, 0); }
