@@ -87,14 +87,20 @@ struct KeyHasher {
     /// 64-byte pad block and the message. Only when `fitsOneBlock`.
     private func fillBlock(_ b: UnsafeMutableRawBufferPointer, tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) {
         let prefix = prefixRange(tag)
-        b.initializeMemory(as: UInt8.self, repeating: 0)
-        prefixes.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress! + prefix.lowerBound, byteCount: prefix.count) }
+        Self.zero(b)
+        prefixes.withUnsafeBytes { ByteSkip.copy($0.baseAddress! + prefix.lowerBound, to: b.baseAddress!, count: prefix.count) }
         if normalized.count > 0 {
-            (b.baseAddress! + prefix.count).copyMemory(from: normalized.baseAddress!, byteCount: normalized.count)
+            ByteSkip.copy(normalized.baseAddress!, to: b.baseAddress! + prefix.count, count: normalized.count)
         }
         let m = prefix.count + normalized.count
         b[m] = 0x80
         b.storeBytes(of: (UInt64(64 + m) * 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+    }
+
+    /// Zeroes a 64-byte block a word at a time (the short copies and zeroing here were `memset` and
+    /// `memmove` calls, together about as costly as the block's own work outside SHA-256).
+    @inline(__always) private static func zero(_ b: UnsafeMutableRawBufferPointer) {
+        for w in 0..<8 { b.storeBytes(of: 0 as UInt64, toByteOffset: w * 8, as: UInt64.self) }
     }
 
     /// `tag` is `DetectorKind.tag`, or `ValueTable.accountTag` for account ids ("minor:acct:…").
@@ -106,7 +112,7 @@ struct KeyHasher {
             var i = inner
             SHA256_Transform(&i, block.baseAddress!)
             // The outer message: the pad block and the inner digest (32 bytes).
-            b.initializeMemory(as: UInt8.self, repeating: 0)
+            Self.zero(b)
             withUnsafeBytes(of: i.h) { h in
                 for w in 0..<8 { b.storeBytes(of: h.load(fromByteOffset: w * 4, as: UInt32.self).bigEndian, toByteOffset: w * 4, as: UInt32.self) }
             }
