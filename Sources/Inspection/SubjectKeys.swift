@@ -30,7 +30,9 @@ public enum SubjectKeys {
 /// SHA-256 block runs rather than a full HMAC set-up. Same output as `SubjectKeys.key`.
 /// OpenSSL 3 marks the SHA256_* calls deprecated, but its EVP replacement cannot copy a keyed
 /// state without an allocation per value, which is the cost this type exists to avoid.
-struct KeyHasher {
+/// A class: a value table's key requests then pass a reference, not a copy of the two states and
+/// the tables (a `memcpy` per key). Written only in `init`, read-only after (hence Sendable).
+final class KeyHasher: @unchecked Sendable {
     private var inner = SHA256_CTX()
     private var outer = SHA256_CTX()
     /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
