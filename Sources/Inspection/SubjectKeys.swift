@@ -31,15 +31,15 @@ public enum SubjectKeys {
 /// OpenSSL 3 marks the SHA256_* calls deprecated, but its EVP replacement cannot copy a keyed
 /// state without an allocation per value, which is the cost this type exists to avoid.
 /// A class: a value table's key requests then pass a reference, not a copy of the two states and
-/// the tables (a `memcpy` per key). Written only in `init`, read-only after (hence Sendable).
-final class KeyHasher: @unchecked Sendable {
-    private var inner = SHA256_CTX()
-    private var outer = SHA256_CTX()
+/// the tables (a `memcpy` per key). Immutable once made.
+final class KeyHasher: Sendable {
+    private let inner: SHA256_CTX
+    private let outer: SHA256_CTX
     /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
-    private var prefixed: [SHA256_CTX] = []
+    private let prefixed: [SHA256_CTX]
     /// "kind:" per kind, then "minor:acct:" for account ids, back to back; `prefixStart[t]..<prefixStart[t + 1]`.
-    private var prefixes: [UInt8] = []
-    private var prefixStart: [Int] = [0]
+    private let prefixes: [UInt8]
+    private let prefixStart: [Int]
 
     /// The hasher for `secret`, keyed once per process (bodies of one gateway share one secret).
     static func shared(secret: [UInt8]) -> KeyHasher { KeyHasherCache.shared.hasher(secret: secret) }
@@ -53,8 +53,10 @@ final class KeyHasher: @unchecked Sendable {
         }
         key += [UInt8](repeating: 0, count: 64 - key.count)
         let ipad = key.map { $0 ^ 0x36 }, opad = key.map { $0 ^ 0x5c }
+        var inner = SHA256_CTX(), outer = SHA256_CTX()
         SHA256_Init(&inner); SHA256_Update(&inner, ipad, 64)
         SHA256_Init(&outer); SHA256_Update(&outer, opad, 64)
+        var prefixed: [SHA256_CTX] = [], prefixes: [UInt8] = [], prefixStart = [0]
         for kind in DetectorKind.allCases {
             var c = inner
             let p = Array((kind.rawValue + ":").utf8)
@@ -65,6 +67,7 @@ final class KeyHasher: @unchecked Sendable {
         }
         prefixes += Array((DetectorKind.minor.rawValue + ":acct:").utf8)
         prefixStart.append(prefixes.count)
+        (self.inner, self.outer, self.prefixed, self.prefixes, self.prefixStart) = (inner, outer, prefixed, prefixes, prefixStart)
     }
 
     func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
