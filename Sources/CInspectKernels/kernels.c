@@ -131,16 +131,66 @@ int ck_utf8_valid_narrow(const uint8_t *p, long n, int final) { return utf8_vali
 static CK_AVX2 int utf8_valid_wide(const uint8_t *p, long n, int final) { return utf8_valid(p, n, final, 1); }
 #endif
 
-int ck_utf8_valid(const uint8_t *p, long n, int final) {
 #if CK_WIDE
-    // -1 until asked; a race only asks twice.
+// `ck__avx2()`, asked once: -1 until asked; a race only asks twice.
+static int ck__wide(void) {
     static int avx2 = -1;
     int w = __atomic_load_n(&avx2, __ATOMIC_RELAXED);
     if (w < 0) {
         w = ck__avx2();
         __atomic_store_n(&avx2, w, __ATOMIC_RELAXED);
     }
-    if (w) return utf8_valid_wide(p, n, final);
+    return w;
+}
+#endif
+
+int ck_utf8_valid(const uint8_t *p, long n, int final) {
+#if CK_WIDE
+    if (ck__wide()) return utf8_valid_wide(p, n, final);
 #endif
     return utf8_valid(p, n, final, 0);
 }
+
+#if CK_WIDE
+// 0xFF in each byte of v of `ck_first_value_class`'s class (bytes >= 0x80 only by their top bit).
+static inline CK_AVX2 __m256i value_class32(__m256i v) {
+    __m256i m = _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\')));
+    m = _mm256_or_si256(m, _mm256_cmpeq_epi8(v, _mm256_set1_epi8('@')));
+    __m256i x = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
+    m = _mm256_or_si256(m, _mm256_cmpeq_epi8(_mm256_min_epu8(x, _mm256_set1_epi8(9)), x));
+    return _mm256_or_si256(m, v);
+}
+
+// Sixty-four bytes a step (AVX2): the first byte of the class (`value_class32`'s, or with
+// `value` 0 a byte >= 0x80) in the first block that holds one, else the start of the last
+// (short) block, for the SSE2 scan to finish.
+static inline __attribute__((always_inline)) CK_AVX2 long wide_first(const uint8_t *p, long i, long end, int value) {
+    for (; i + 64 <= end; i += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + i)), b = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+        if (value) { a = value_class32(a); b = value_class32(b); }
+        if (_mm256_movemask_epi8(_mm256_or_si256(a, b)) == 0) continue;
+        uint64_t m = (uint32_t)_mm256_movemask_epi8(a) | (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
+        return i + __builtin_ctzll(m);
+    }
+    return i;
+}
+
+static CK_AVX2 long value_class_wide(const uint8_t *p, long i, long end) { return wide_first(p, i, end, 1); }
+static CK_AVX2 long non_ascii_wide(const uint8_t *p, long i, long end) { return wide_first(p, i, end, 0); }
+#endif
+
+// The wide scan where the CPU has AVX2 (its last short block, or without it the whole run, SSE2).
+static inline __attribute__((always_inline)) long far_first(const uint8_t *p, long from, long end, int value) {
+#if CK_WIDE
+    if (ck__wide()) {
+        long i = value ? value_class_wide(p, from, end) : non_ascii_wide(p, from, end);
+        if (i + 64 <= end) return i;
+        from = i;
+    }
+#endif
+    return value ? ck__first(p, from, end, 3, '"', '\\', '@', 1, 1) : ck__first(p, from, end, 0, 0, 0, 0, 0, 1);
+}
+
+long ck_first_value_class(const uint8_t *p, long from, long end) { return far_first(p, from, end, 1); }
+
+long ck_first_non_ascii_far(const uint8_t *p, long from, long end) { return far_first(p, from, end, 0); }

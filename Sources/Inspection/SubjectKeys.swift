@@ -30,14 +30,16 @@ public enum SubjectKeys {
 /// SHA-256 block runs rather than a full HMAC set-up. Same output as `SubjectKeys.key`.
 /// OpenSSL 3 marks the SHA256_* calls deprecated, but its EVP replacement cannot copy a keyed
 /// state without an allocation per value, which is the cost this type exists to avoid.
-struct KeyHasher {
-    private var inner = SHA256_CTX()
-    private var outer = SHA256_CTX()
+/// A class: a value table's key requests then pass a reference, not a copy of the two states and
+/// the tables (a `memcpy` per key). Immutable once made.
+final class KeyHasher: Sendable {
+    private let inner: SHA256_CTX
+    private let outer: SHA256_CTX
     /// The inner state after "kind:", per kind (indexed like `DetectorKind.allCases`).
-    private var prefixed: [SHA256_CTX] = []
+    private let prefixed: [SHA256_CTX]
     /// "kind:" per kind, then "minor:acct:" for account ids, back to back; `prefixStart[t]..<prefixStart[t + 1]`.
-    private var prefixes: [UInt8] = []
-    private var prefixStart: [Int] = [0]
+    private let prefixes: [UInt8]
+    private let prefixStart: [Int]
 
     /// The hasher for `secret`, keyed once per process (bodies of one gateway share one secret).
     static func shared(secret: [UInt8]) -> KeyHasher { KeyHasherCache.shared.hasher(secret: secret) }
@@ -51,8 +53,10 @@ struct KeyHasher {
         }
         key += [UInt8](repeating: 0, count: 64 - key.count)
         let ipad = key.map { $0 ^ 0x36 }, opad = key.map { $0 ^ 0x5c }
+        var inner = SHA256_CTX(), outer = SHA256_CTX()
         SHA256_Init(&inner); SHA256_Update(&inner, ipad, 64)
         SHA256_Init(&outer); SHA256_Update(&outer, opad, 64)
+        var prefixed: [SHA256_CTX] = [], prefixes: [UInt8] = [], prefixStart = [0]
         for kind in DetectorKind.allCases {
             var c = inner
             let p = Array((kind.rawValue + ":").utf8)
@@ -63,6 +67,7 @@ struct KeyHasher {
         }
         prefixes += Array((DetectorKind.minor.rawValue + ":acct:").utf8)
         prefixStart.append(prefixes.count)
+        (self.inner, self.outer, self.prefixed, self.prefixes, self.prefixStart) = (inner, outer, prefixed, prefixes, prefixStart)
     }
 
     func key(kind: DetectorKind, _ normalized: String) -> SubjectKey {
@@ -87,14 +92,20 @@ struct KeyHasher {
     /// 64-byte pad block and the message. Only when `fitsOneBlock`.
     private func fillBlock(_ b: UnsafeMutableRawBufferPointer, tag: UInt8, _ normalized: UnsafeBufferPointer<UInt8>) {
         let prefix = prefixRange(tag)
-        b.initializeMemory(as: UInt8.self, repeating: 0)
-        prefixes.withUnsafeBytes { b.baseAddress!.copyMemory(from: $0.baseAddress! + prefix.lowerBound, byteCount: prefix.count) }
+        Self.zero(b)
+        prefixes.withUnsafeBytes { ByteSkip.copy($0.baseAddress! + prefix.lowerBound, to: b.baseAddress!, count: prefix.count) }
         if normalized.count > 0 {
-            (b.baseAddress! + prefix.count).copyMemory(from: normalized.baseAddress!, byteCount: normalized.count)
+            ByteSkip.copy(normalized.baseAddress!, to: b.baseAddress! + prefix.count, count: normalized.count)
         }
         let m = prefix.count + normalized.count
         b[m] = 0x80
         b.storeBytes(of: (UInt64(64 + m) * 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+    }
+
+    /// Zeroes a 64-byte block a word at a time (the short copies and zeroing here were `memset` and
+    /// `memmove` calls, together about as costly as the block's own work outside SHA-256).
+    @inline(__always) private static func zero(_ b: UnsafeMutableRawBufferPointer) {
+        for w in 0..<8 { b.storeBytes(of: 0 as UInt64, toByteOffset: w * 8, as: UInt64.self) }
     }
 
     /// `tag` is `DetectorKind.tag`, or `ValueTable.accountTag` for account ids ("minor:acct:…").
@@ -106,7 +117,7 @@ struct KeyHasher {
             var i = inner
             SHA256_Transform(&i, block.baseAddress!)
             // The outer message: the pad block and the inner digest (32 bytes).
-            b.initializeMemory(as: UInt8.self, repeating: 0)
+            Self.zero(b)
             withUnsafeBytes(of: i.h) { h in
                 for w in 0..<8 { b.storeBytes(of: h.load(fromByteOffset: w * 4, as: UInt32.self).bigEndian, toByteOffset: w * 4, as: UInt32.self) }
             }

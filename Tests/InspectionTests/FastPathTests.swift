@@ -343,6 +343,9 @@ struct FastPathTests {
         ("non-ASCII", { p, from, end in
             from >= end ? end : from + ByteSkip.asciiPrefix(UnsafeBufferPointer(rebasing: p[from..<end])) }, { $0 >= 0x80 }),
         ("digit-run end", { ByteSkip.digitRunEnd(in: $0, from: $1, end: $2) }, { !isDigit($0) }),
+        // The long-value scan of `stringEnd(clear:)`: AVX2 where the CPU has it.
+        ("value class", { p, from, end in from >= end ? end : ck_first_value_class(p.baseAddress!, from, end) },
+         { $0 == 0x22 || $0 == 0x5C || $0 == 0x40 || isDigit($0) || $0 >= 0x80 }),
     ]
 
     /// Random bytes, mostly of no class so the skips are long, with every class's bytes and their
@@ -419,6 +422,11 @@ struct FastPathTests {
                 var bytes = [UInt8](repeating: UInt8(ascii: "x"), count: 200)
                 bytes[at] = hit
                 guard check(bytes + [0x22]), check(Array(bytes[..<at]) + [0x5C] + Array(bytes[at...])) else { return }
+                // From the start, `clear` is the hit itself (the long scan, past 144 bytes, too).
+                var clear = -1
+                let whole = bytes + [0x22]
+                _ = whole.withUnsafeBufferPointer { ByteSkip.stringEnd(in: $0, from: 0, end: whole.count, clear: &clear) }
+                #expect(clear == at, "hit \(hit) at \(at)")
             }
         }
     }
