@@ -207,6 +207,18 @@ struct FieldDictionary: Sendable {
     ]
 
     private func classify(_ k: String) -> FieldRole {
+        let r = classifyAsWritten(k)
+        // Numbered fields (`name1`, `contact2_name`, `emergency_contact1_phone`): an export's second
+        // contact is named like the first. Read without their digits when as written they say
+        // nothing or no person.
+        if r == .none || r == .notPerson, k.utf8.contains(where: { $0 >= 0x30 && $0 <= 0x39 }) {
+            let plain = String(decoding: k.utf8.filter { !($0 >= 0x30 && $0 <= 0x39) }, as: UTF8.self)
+            if !plain.isEmpty { return classifyAsWritten(plain) }
+        }
+        return r
+    }
+
+    private func classifyAsWritten(_ k: String) -> FieldRole {
         if let r = exact[k] { return r }
         if Self.notPersonNames.contains(k) { return .notPerson }
         // Compound names: receiver_phone, buyerIdCard, home_addr, 收件人手机…
@@ -217,7 +229,7 @@ struct FieldDictionary: Sendable {
         if Self.businessNumberWords.contains(where: { bytes.containsBytes($0) })
             && Self.numberSuffixes.contains(where: { bytes.suffix($0.count).elementsEqual($0) })
             && !Self.accountWords.contains(where: { bytes.containsBytes($0) }) { return .notPerson }
-        if k.hasSuffix("name") && k.count <= 16 {
+        if k.hasSuffix("name") && k.count <= 24 {
             let stem = k.dropLast(4)
             let people = ["customer", "receiver", "buyer", "sender", "contact", "holder", "passenger", "patient",
                           "student", "parent", "guardian", "member", "person", "guest", "owner", "user_real",

@@ -166,4 +166,20 @@ struct IndependentCorpusTests {
         #expect(json(#"[{"receiver_name":"王五","receiver_phone":"13712345678","receiver_address":"北京市朝阳区建国路1号"}]"#).subjects.count == 1)
         #expect(json(#"[{"name":"张三","receiverAddress":"北京市朝阳区建国路1号","mobile":"13812345678"}]"#).subjects.count == 1)
     }
+
+    @Test("numbered fields are named like the first: name1, contact1_name, emergency_contact2_name")
+    func numberedNameFields() {
+        let one = json(#"[{"name1":"张三","address1":"北京市朝阳区建国路88号","phone":"13812345678"}]"#)
+        #expect(one[.name] == 1 && one[.address] == 1 && one.subjects.count == 1)
+        // The record's own person, two numbered contacts (one with only a name): three people, four names.
+        let contacts = json(#"[{"name":"张三","phone":"13812345678","contact_name":"赵六","contact1_name":"王五","contact2_name":"李四","contact2_phone":"13912345678"}]"#)
+        #expect(contacts[.name] == 4 && contacts.subjects.count == 3)
+        let emergency = json(#"[{"emergency_contact2_name":"王五","emergency_contact2_phone":"13812345679"},{"emergencyContactName":"李四"}]"#)
+        #expect(emergency[.name] == 2 && emergency.subjects.count == 2)
+        let form = inspect(Array("name=Zhang+San&phone=13812345678&contact2_name=Li+Si&contact2_phone=13912345678".utf8),
+                           type: "application/x-www-form-urlencoded")
+        #expect(form[.name] == 2 && form.subjects.count == 2)
+        // Digits do not make a person's field of anything else.
+        #expect(json(#"[{"order2_id":"4111111111111111","md5name":"abc"}]"#).subjects.isEmpty)
+    }
 }
