@@ -73,12 +73,23 @@ public func runProcess(_ executable: String, _ arguments: [String], stdin: Data?
     let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
     FileManager.default.createFile(atPath: outURL.path, contents: nil)
     FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    p.standardOutput = try FileHandle(forWritingTo: outURL)
-    p.standardError = try FileHandle(forWritingTo: errURL)
+    // Closed here, not left to the handles' deallocation: Foundation's Process keeps them open,
+    // and the suite's processes leaked hundreds of descriptors, past the 1,024 where Foundation's
+    // own `select` overflows (the test process crashed inside `Process.run`).
+    let outHandle = try FileHandle(forWritingTo: outURL), errHandle = try FileHandle(forWritingTo: errURL)
+    var inHandle: FileHandle?
+    defer {
+        try? outHandle.close()
+        try? errHandle.close()
+        try? inHandle?.close()
+    }
+    p.standardOutput = outHandle
+    p.standardError = errHandle
     if let stdin {
         let inURL = dir.appendingPathComponent("in")
         try stdin.write(to: inURL)
-        p.standardInput = try FileHandle(forReadingFrom: inURL)
+        inHandle = try FileHandle(forReadingFrom: inURL)
+        p.standardInput = inHandle
     } else {
         p.standardInput = FileHandle.nullDevice
     }
@@ -109,6 +120,9 @@ public final class BackgroundProcess: @unchecked Sendable {
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         let h = try FileHandle(forWritingTo: logURL)
+        // The child writes through its own copy of the descriptor; ours is closed at once (see
+        // `runProcess`: left open, such handles added up past Foundation's limit).
+        defer { try? h.close() }
         process.standardOutput = h
         process.standardError = h
         process.standardInput = FileHandle.nullDevice
