@@ -16,7 +16,7 @@ import CustomsTestSupport
         log.close()
         #expect(AuditLogReader.verify(logPath: clean) == .intact(records: 40, files: 1))
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: clean)))
-        let iterations = ProcessInfo.processInfo.environment["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 300
+        let iterations = FuzzSettings.iterations(default: 300)
         var g = SplitMix64(state: 0x4155_4449_54)
         for i in 0..<iterations {
             var bytes = original

@@ -198,3 +198,15 @@ public func requireTool(_ name: String) throws {
     let r = try runProcess("sh", ["-c", "command -v \(name)"], timeout: 10)
     if r.status != 0 { throw TestSupportError.missingTool(name) }
 }
+
+/// How much a mutation test runs. `CUSTOMS_FUZZ_SEED` and `CUSTOMS_FUZZ_ITERATIONS` override a
+/// test's defaults, so a failure seen by hand can be replayed and a longer run asked for.
+public enum FuzzSettings {
+    public static func seed(default value: UInt64) -> UInt64 {
+        ProcessInfo.processInfo.environment["CUSTOMS_FUZZ_SEED"].flatMap { UInt64($0) } ?? value
+    }
+
+    public static func iterations(default value: Int) -> Int {
+        ProcessInfo.processInfo.environment["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? value
+    }
+}

@@ -34,7 +34,7 @@ import Testing
         }
         let dir = try TestPaths.temporaryDirectory("geo-fuzz")
         var g = SplitMix64(state: 0x4745_4F00 &+ UInt64(format.utf8.count))
-        let iterations = ProcessInfo.processInfo.environment["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 300
+        let iterations = FuzzSettings.iterations(default: 300)
         var refused = 0
         for i in 0..<iterations {
             let path = dir.appendingPathComponent("t\(i).\(format)").path

@@ -18,11 +18,16 @@ struct CorpusTests {
         let counts: [String: Count]
     }
 
-    @Test("every body type: exact records, people, minors and distinct identifiers")
-    func generated() throws {
+    /// Both generators are Python with Faker, which the README's test command installs.
+    func requireFaker() throws {
         try requireTool("python3")
         let faker = try runProcess("python3", ["-c", "import faker"], timeout: 30)
         try #require(faker.status == 0, "python3 'faker' is missing: run Deploy/install-deps.sh test")
+    }
+
+    @Test("every body type: exact records, people, minors and distinct identifiers")
+    func generated() throws {
+        try requireFaker()
         let dir = try TestPaths.temporaryDirectory("corpus")
         defer { try? FileManager.default.removeItem(at: dir) }
         let script = TestPaths.packageRoot.appendingPathComponent("Benchmarks/corpus/generate_corpus.py").path
@@ -58,9 +63,7 @@ struct CorpusTests {
     /// `results/inspection.md`).
     @Test("an independently written corpus: every value, every structured body exact")
     func independentCorpus() throws {
-        try requireTool("python3")
-        let faker = try runProcess("python3", ["-c", "import faker"], timeout: 30)
-        try #require(faker.status == 0, "python3 'faker' is missing: run Deploy/install-deps.sh test")
+        try requireFaker()
         let dir = try TestPaths.temporaryDirectory("independent")
         defer { try? FileManager.default.removeItem(at: dir) }
         let corpus = TestPaths.packageRoot.appendingPathComponent("Benchmarks/corpus")

@@ -117,9 +117,8 @@ struct MutationFuzzTests {
 
     @Test("mutated sample bodies: no trap, and the same result whole and in random pieces")
     func mutatedBodies() throws {
-        let env = ProcessInfo.processInfo.environment
-        let seed = env["CUSTOMS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x4355_5354_4F4D_5321
-        let iterations = env["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 160
+        let seed = FuzzSettings.seed(default: 0x4355_5354_4F4D_5321)
+        let iterations = FuzzSettings.iterations(default: 160)
         var g = SplitMix64(state: seed)
         let samples = try Self.samples()
         let longSamples = try Self.samples(long: true)
@@ -224,9 +223,8 @@ struct MutationFuzzTests {
 
     @Test("mutated request targets and header fields: no trap, the same finding every time")
     func mutatedHeads() throws {
-        let env = ProcessInfo.processInfo.environment
-        let seed = env["CUSTOMS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x4845_4144
-        let iterations = env["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 400
+        let seed = FuzzSettings.seed(default: 0x4845_4144)
+        let iterations = FuzzSettings.iterations(default: 400)
         var g = SplitMix64(state: seed)
         let inspector = RequestInspector(configuration: configuration())
         // A JWT whose claims carry a phone and an e-mail, a Basic credential, a cookie jar.

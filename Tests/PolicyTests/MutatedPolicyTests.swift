@@ -72,9 +72,8 @@ import Testing
 
     @Test("mutated site and regime files load or are refused with file, line and reason")
     func mutatedFiles() throws {
-        let env = ProcessInfo.processInfo.environment
-        let seed = env["CUSTOMS_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x504F_4C49_4359
-        let iterations = env["CUSTOMS_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 200
+        let seed = FuzzSettings.seed(default: 0x504F_4C49_4359)
+        let iterations = FuzzSettings.iterations(default: 200)
         var g = SplitMix64(state: seed)
         let policies = TestPaths.packageRoot.appendingPathComponent("Policies")
         let example = try String(contentsOf: policies.appendingPathComponent("example-site.yaml"), encoding: .utf8)
