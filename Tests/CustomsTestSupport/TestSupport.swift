@@ -35,19 +35,68 @@ public enum TestPaths {
     }
 }
 
-/// A loopback TCP port that was free a moment ago.
+/// A loopback TCP port that was free a moment ago, chosen below the kernel's ephemeral range.
+///
+/// Asking the kernel for port 0 hands out an ephemeral port, and between closing the probe and the
+/// child's bind the same port can become the local end of any outgoing connection (curl, the
+/// gateway's own upstream connections): the child then fails to bind, as it did in one CI run.
+/// Ports below `ip_local_port_range` are never picked for outgoing connections, and a port this
+/// process has handed out once is never handed out again.
 public func freeLoopbackPort() -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    precondition(fd >= 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = 0
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-    return UInt16(bigEndian: addr.sin_port)
+    PortPicker.shared.next()
+}
+
+private final class PortPicker: @unchecked Sendable {
+    static let shared = PortPicker()
+    // Guarded by `lock`: tests in one process pick ports from many threads.
+    private let lock = NSLock()
+    private var handedOut = Set<UInt16>()
+    private var generator = SystemRandomNumberGenerator()
+    private let range: ClosedRange<UInt16>
+
+    private init() {
+        // "32768\t60999" on Debian; anything unreadable falls back to that default.
+        let text = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+        let low = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap { UInt16($0) } ?? 32768
+        range = 10_000...max(10_001, low - 1)
+    }
+
+    func next() -> UInt16 {
+        lock.lock(); defer { lock.unlock() }
+        for _ in 0..<10_000 {
+            let port = UInt16.random(in: range, using: &generator)
+            if handedOut.contains(port) || !Self.bindable(port) { continue }
+            handedOut.insert(port)
+            return port
+        }
+        preconditionFailure("no free loopback port in \(range)")
+    }
+
+    /// Whether 127.0.0.1:`port` and [::1]:`port` can both be bound right now (no SO_REUSEADDR, so a
+    /// port still in TIME_WAIT counts as taken).
+    private static func bindable(_ port: UInt16) -> Bool {
+        let v4 = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard v4 >= 0 else { return false }
+        defer { close(v4) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok4 = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(v4, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 } }
+        guard ok4 else { return false }
+        let v6 = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        guard v6 >= 0 else { return true }  // no IPv6 here: the IPv4 answer is all there is
+        defer { close(v6) }
+        var b = sockaddr_in6()
+        b.sin6_family = sa_family_t(AF_INET6)
+        b.sin6_port = port.bigEndian
+        inet_pton(AF_INET6, "::1", &b.sin6_addr)
+        let r = withUnsafePointer(to: &b) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(v6, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) } }
+        // EADDRNOTAVAIL: ::1 is not configured, which is not a conflict.
+        return r == 0 || errno == EADDRNOTAVAIL
+    }
 }
 
 /// The result of a finished child process.
@@ -108,12 +157,15 @@ public final class BackgroundProcess: @unchecked Sendable {
     // Only touched from the test's own task; the lock guards stop() racing deinit.
     public let process = Process()
     public let logURL: URL
+    /// The program's file name, for messages.
+    public let name: String
     private let lock = NSLock()
 
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                 currentDirectory: URL? = nil) throws {
         let dir = try TestPaths.temporaryDirectory("bg")
         logURL = dir.appendingPathComponent("output.log")
+        name = URL(fileURLWithPath: executable).lastPathComponent
         FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
         process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
@@ -151,14 +203,21 @@ public final class BackgroundProcess: @unchecked Sendable {
     deinit { _ = stop(grace: 1) }
 }
 
-/// Waits until something accepts TCP connections on 127.0.0.1:`port` (or ::1), or throws.
-public func waitForListener(port: UInt16, host: String = "127.0.0.1", timeout: TimeInterval = 20) throws {
+/// Waits until something accepts TCP connections on 127.0.0.1:`port` (or ::1), or throws. Given the
+/// child that should be listening, it throws at once, with the child's output, when the child exits.
+public func waitForListener(port: UInt16, host: String = "127.0.0.1", timeout: TimeInterval = 20,
+                            process: BackgroundProcess? = nil) throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if canConnect(host: host, port: port) { return }
+        if let process, !process.process.isRunning {
+            throw TestSupportError.exited("\(process.name) exited with status \(process.process.terminationStatus) "
+                                          + "before listening on \(host):\(port); its output:\n\(process.output.suffix(2000))")
+        }
         usleep(20_000)
     }
-    throw TestSupportError.timeout("nothing listening on \(host):\(port) after \(timeout)s")
+    let output = process.map { "; \($0.name) printed:\n\($0.output.suffix(2000))" } ?? ""
+    throw TestSupportError.timeout("nothing listening on \(host):\(port) after \(timeout)s\(output)")
 }
 
 public func canConnect(host: String, port: UInt16) -> Bool {
@@ -184,10 +243,12 @@ public func canConnect(host: String, port: UInt16) -> Bool {
 
 public enum TestSupportError: Error, CustomStringConvertible {
     case timeout(String)
+    case exited(String)
     case missingTool(String)
     public var description: String {
         switch self {
         case .timeout(let s): return "timeout: \(s)"
+        case .exited(let s): return s
         case .missingTool(let s): return "missing tool: \(s) (the README's test command installs it)"
         }
     }

@@ -44,7 +44,7 @@ final class EnforcementHarness: @unchecked Sendable {
         for host in ["127.0.0.1", "127.0.0.2"] {
             upstreams.append(try BackgroundProcess("python3", [script, "--host", host, "--port", String(upstreamPort),
                                                                "--journal", journal.path, "--lifetime", "600"]))
-            try waitForListener(port: upstreamPort, host: host)
+            try waitForListener(port: upstreamPort, host: host, process: upstreams.last)
         }
         if interception {
             try requireTool("openssl")
@@ -60,7 +60,7 @@ final class EnforcementHarness: @unchecked Sendable {
             upstreams.append(try BackgroundProcess("python3", [script, "--host", "127.0.0.2", "--port", String(tlsPort),
                                                                "--journal", journal.path, "--lifetime", "600",
                                                                "--cert", cert, "--key", key]))
-            try waitForListener(port: tlsPort, host: "127.0.0.2")
+            try waitForListener(port: tlsPort, host: "127.0.0.2", process: upstreams.last)
         }
         try startGateway()
     }
@@ -80,9 +80,7 @@ final class EnforcementHarness: @unchecked Sendable {
             gateway = try BackgroundProcess(TestPaths.customsBinary.path, args)
         }
         // Patient: with every test target running at once on two cores, start-up can take a while.
-        do { try waitForListener(port: proxyPort, timeout: 60) } catch {
-            throw TestSupportError.timeout("gateway did not start: \(gateway?.output ?? "")")
-        }
+        try waitForListener(port: proxyPort, timeout: 60, process: gateway)
     }
 
     func kill9AndRestart() throws {

@@ -103,7 +103,7 @@ final class InProcessGateway: @unchecked Sendable {
                               logger: Logger(label: "customs.test"))
         try gateway.start()
         port = try #require(gateway.boundPorts.first)
-        try waitForListener(port: upstreamPort)
+        try waitForListener(port: upstreamPort, process: upstream)
     }
 
     func curl(_ args: [String]) throws -> ProcessResult {

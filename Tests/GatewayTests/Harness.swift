@@ -116,8 +116,8 @@ final class Harness: @unchecked Sendable {
         if listenV6 { args += ["--listen", "[::1]:\(proxyPort)"] }
         if allowLoopback { args += ["--allow-destination", "127.0.0.0/8", "--allow-destination", "::1/128"] }
         gateway = try BackgroundProcess(TestPaths.customsBinary.path, args + extra)
-        try waitForListener(port: proxyPort)
-        if withUpstream { try waitForListener(port: upstreamPort) }
+        try waitForListener(port: proxyPort, process: gateway)
+        if let upstream { try waitForListener(port: upstreamPort, process: upstream) }
     }
 
     var proxy: String { "http://127.0.0.1:\(proxyPort)" }

@@ -85,7 +85,7 @@ final class RecordingGovernor: FlowGovernor, @unchecked Sendable {
         let gateway = try Gateway(configuration: conf, governor: governor, metrics: registry, logger: Logger(label: "customs.test"))
         try gateway.start()
         let port = try #require(gateway.boundPorts.first)
-        try waitForListener(port: upstreamPort)
+        try waitForListener(port: upstreamPort, process: upstream)
 
         func curl(_ extra: [String]) throws -> ProcessResult {
             try runProcess("curl", ["-sS", "--max-time", "20", "--proxy", "http://127.0.0.1:\(port)",

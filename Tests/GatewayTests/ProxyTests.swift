@@ -129,7 +129,7 @@ private func json(_ s: String) throws -> [String: Any] {
 
     @Test func ipv6Listener() throws {
         let h = try Harness(listenV6: true)
-        try waitForListener(port: h.proxyPort, host: "::1")
+        try waitForListener(port: h.proxyPort, host: "::1", process: h.gateway)
         let r = try runProcess("curl", ["-sS", "-x", "http://[::1]:\(h.proxyPort)", "\(h.origin)/v6"], timeout: 30)
         #expect(try json(r.stdout)["path"] as? String == "/v6")
     }
@@ -141,7 +141,7 @@ private func json(_ s: String) throws -> [String: Any] {
         let server = try BackgroundProcess("python3", ["-m", "http.server", "--bind", "::1", "\(port)",
                                                        "--directory", h.dir.path])
         defer { server.stop(grace: 1) }
-        try waitForListener(port: port, host: "::1")
+        try waitForListener(port: port, host: "::1", process: server)
         let r = try h.curl(["http://[::1]:\(port)/v6.txt"])
         #expect(r.stdout == "over v6\n", "\(r.stderr)")
         let tunnel = try h.curl(["-p", "http://[::1]:\(port)/v6.txt"])

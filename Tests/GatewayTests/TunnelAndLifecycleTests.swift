@@ -17,7 +17,7 @@ import Glibc
         let server = try BackgroundProcess("openssl", ["s_server", "-accept", "127.0.0.1:\(tlsPort)", "-cert", cert,
                                                        "-key", key, "-www", "-quiet"])
         defer { server.stop(grace: 1) }
-        try waitForListener(port: tlsPort)
+        try waitForListener(port: tlsPort, process: server)
         let r = try h.curl(["-k", "-D", "-", "https://127.0.0.1:\(tlsPort)/"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("HTTP/1.1 200 Connection established"))
@@ -72,7 +72,7 @@ import Glibc
         // the gateway must not treat its own address as one (that would loop).
         let tport = freeLoopbackPort()
         let h = try Harness(extra: ["--transparent", "127.0.0.1:\(tport)"])
-        try waitForListener(port: tport)
+        try waitForListener(port: tport, process: h.gateway)
         let c = try RawClient(port: tport)
         c.send("GET / HTTP/1.1\r\nHost: 127.0.0.1:\(h.upstreamPort)\r\n\r\n")
         let (text, closed) = c.readAll()

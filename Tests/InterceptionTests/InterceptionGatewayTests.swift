@@ -66,7 +66,7 @@ import Testing
             try InterceptionGatewayTests.upstreamScript.write(toFile: script, atomically: true, encoding: .utf8)
             upstreamPort = freeLoopbackPort()
             upstream = try BackgroundProcess("python3", [script, "\(upstreamPort)", identity.cert, identity.key])
-            try waitForListener(port: upstreamPort)
+            try waitForListener(port: upstreamPort, process: upstream)
             proxyPort = freeLoopbackPort()
             adminPort = freeLoopbackPort()
             // Loopback is inside the network, and domestic destinations are spliced, so the site
@@ -79,7 +79,7 @@ import Testing
                 "--state", interceptionCA.directory.appendingPathComponent("state").path,
             ] + (trustUpstream ? ["--upstream-ca", upstreamCA.certificateFile] : []) + extraGatewayArguments
               + upstreamCAArguments(upstreamCA.certificateFile))
-            try waitForListener(port: proxyPort)
+            try waitForListener(port: proxyPort, process: gateway)
         }
 
         deinit {

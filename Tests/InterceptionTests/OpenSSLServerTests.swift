@@ -12,7 +12,7 @@ import Testing
         let port = freeLoopbackPort()
         let server = try BackgroundProcess("openssl", ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", identity.cert,
                                                        "-key", identity.key, "-www", "-alpn", "http/1.1"] + extra)
-        try waitForListener(port: port)
+        try waitForListener(port: port, process: server)
         return (server, port)
     }
 
