@@ -204,8 +204,9 @@ public final class BackgroundProcess: @unchecked Sendable {
 }
 
 /// Waits until something accepts TCP connections on 127.0.0.1:`port` (or ::1), or throws. Given the
-/// child that should be listening, it throws at once, with the child's output, when the child exits.
-public func waitForListener(port: UInt16, host: String = "127.0.0.1", timeout: TimeInterval = 20,
+/// child that should be listening, it throws at once, with the child's output, when the child exits;
+/// the timeout is long because start-up on two cores with every test target running can be slow.
+public func waitForListener(port: UInt16, host: String = "127.0.0.1", timeout: TimeInterval = 60,
                             process: BackgroundProcess? = nil) throws {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
