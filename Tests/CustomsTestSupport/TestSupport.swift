@@ -120,8 +120,8 @@ public func runProcess(_ executable: String, _ arguments: [String], stdin: Data?
     let dir = try TestPaths.temporaryDirectory("proc")
     defer { try? FileManager.default.removeItem(at: dir) }
     let outURL = dir.appendingPathComponent("out"), errURL = dir.appendingPathComponent("err")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     // Closed here, not left to the handles' deallocation: Foundation's Process keeps them open,
     // and the suite's processes leaked hundreds of descriptors, past the 1,024 where Foundation's
     // own `select` overflows (the test process crashed inside `Process.run`).
@@ -166,7 +166,7 @@ public final class BackgroundProcess: @unchecked Sendable {
         let dir = try TestPaths.temporaryDirectory("bg")
         logURL = dir.appendingPathComponent("output.log")
         name = URL(fileURLWithPath: executable).lastPathComponent
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
         process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }

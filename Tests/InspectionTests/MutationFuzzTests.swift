@@ -111,7 +111,7 @@ struct MutationFuzzTests {
     static func keep(_ body: [UInt8], _ label: String) -> String {
         let dir = (try? TestPaths.temporaryDirectory("fuzz-failures"))?.path ?? NSTemporaryDirectory()
         let path = dir + "/" + label
-        FileManager.default.createFile(atPath: path, contents: Data(body))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(body))
         return path
     }
 
