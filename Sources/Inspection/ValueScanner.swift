@@ -134,6 +134,10 @@ struct ValueScanner {
             let rightGlue = end < n && (Self.glues(v[end]) || v[end] == UInt8(ascii: "@"))
                 && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
                 && !(v[end] == UInt8(ascii: ".") && end + 1 < n && !isDigit(v[end + 1]))
+            if leftGlue && !plus && !grouped
+                && glued(v, start: start, end: end, d: UnsafeBufferPointer(d), count: digitCount, x: x, found: found) {
+                return end
+            }
             if start > 0 && isAlpha(v[start - 1]) && !grouped {
                 letterPrefixed(v, start: start, end: e, d: d, count: digitCount, role: role, found: found)
                 return end
@@ -222,6 +226,49 @@ struct ValueScanner {
             return true
         }
         return false
+    }
+
+    /// A number glued to the word before it (`ID11010519491231002X`, `Tel13812345678`,
+    /// `phone_13812345678`). Most such tokens are order or customer ids (`SO2026…`), so only what no
+    /// id is mistaken for counts: a resident ID (region, birth date and check character together pass
+    /// a random run of digits about once in 10^11), and a mobile number right after a word for a
+    /// phone. `d` holds the run's digits (and `X`), `count` of them; `end` is past the run.
+    private func glued(_ v: UnsafeBufferPointer<UInt8>, start: Int, end: Int, d: UnsafeBufferPointer<UInt8>, count: Int,
+                       x: Bool, found: (Identifier) -> Void) -> Bool {
+        let n = v.count
+        let left = v[start - 1]
+        guard isAlpha(left) || left == UInt8(ascii: "_") else { return false }
+        // Next may come the token's next word; not more digits, a mask, an e-mail's `@` or decimals.
+        if end < n {
+            let r = v[end]
+            if isDigit(r) || r == UInt8(ascii: "*") || r == UInt8(ascii: "@")
+                || (r == UInt8(ascii: ".") && end + 1 < n && isDigit(v[end + 1])) { return false }
+        }
+        if count == 18 || (count == 17 && x) {
+            let id = UnsafeBufferPointer(rebasing: d[0..<18])
+            guard let birth = Checksums.residentID18(id, today: today) else { return false }
+            found(Identifier(kind: .idNumber, normalized: id, birth: birth))
+            return true
+        }
+        if count == 11 && !x && (end == n || !Self.glues(v[end])) && Self.phoneWord(before: start, in: v)
+            && Checksums.mobile11(d, 0) {
+            Self.mobile(d, from: 0, found: found)
+            return true
+        }
+        return false
+    }
+
+    /// Words for a phone a number can be glued to (`Tel138…`, `mobile_138…`), as a word ends with them.
+    static let phoneWords: [[UInt8]] = ["tel", "phone", "mobile", "mob", "cell", "shouji", "dianhua"].map { Array($0.utf8) }
+
+    /// Whether the letters before `start` (past one `_`) end with one of `phoneWords`, ASCII case ignored.
+    static func phoneWord(before start: Int, in v: UnsafeBufferPointer<UInt8>) -> Bool {
+        let e = start > 0 && v[start - 1] == UInt8(ascii: "_") ? start - 1 : start
+        return phoneWords.contains { w in
+            guard w.count <= e else { return false }
+            for k in 0..<w.count where v[e - w.count + k] | 0x20 != w[k] { return false }
+            return true
+        }
     }
 
     private static func emit(_ kind: DetectorKind, _ bytes: [UInt8], _ found: (Identifier) -> Void) {

@@ -16,8 +16,33 @@ struct DetectorTests {
         #expect(json(#"[{"note":"110105194913310026"}]"#)[.idNumber] == 0, "month 13")
         #expect(json(#"[{"n":"ID 11010519491231002X."}]"#)[.idNumber] == 1, "inside text")
         #expect(json(#"[{"n":"911010519491231002X"}]"#)[.idNumber] == 0, "part of a longer number")
-        #expect(json(#"[{"n":"SO11010519491231002X"}]"#)[.idNumber] == 0, "part of an order id")
+        #expect(json(#"[{"n":"SO110105194912310021"}]"#)[.idNumber] == 0, "an order id whose digits fail the check")
         #expect(json(#"[{"n":"110105 19491231 002X"}]"#)[.idNumber] == 1, "grouped with spaces")
+    }
+
+    /// A resident ID or a phone glued to the word before it is still the person's; a token that
+    /// only looks like one (order ids, hashes, user names) is not.
+    @Test("identifiers glued to letters: IDs always, mobiles after a word for a phone")
+    func gluedToLetters() {
+        #expect(json(#"[{"n":"ID11010519491231002X"}]"#)[.idNumber] == 1)
+        #expect(json(#"[{"n":"id_11010519491231002x, thanks"}]"#)[.idNumber] == 1)
+        #expect(json(#"[{"n":"SO11010519491231002X"}]"#)[.idNumber] == 1, "an order id holding a resident ID carries it")
+        #expect(json(#"[{"n":"ref11010519491231002Xcn"}]"#)[.idNumber] == 1, "letters after it too")
+        #expect(json(#"[{"n":"Tel13812345678"}]"#)[.mobile] == 1)
+        #expect(json(#"[{"n":"MOBILE13812345678; call after 6"}]"#)[.mobile] == 1)
+        #expect(json(#"[{"n":"phone_13812345678"}]"#)[.mobile] == 1)
+        #expect(json(#"[{"n":"shouji13812345678"}]"#)[.mobile] == 1)
+        // Not identifiers: no word for a phone, glued on the right, longer runs, masks, decimals.
+        #expect(json(#"[{"n":"user13812345678"}]"#)[.mobile] == 0)
+        #expect(json(#"[{"n":"SO13812345678"}]"#)[.mobile] == 0)
+        #expect(json(#"[{"n":"a9b13812345678"}]"#)[.mobile] == 0, "a piece of a hex hash")
+        #expect(json(#"[{"n":"Tel13812345678x"}]"#)[.mobile] == 0)
+        #expect(json(#"[{"n":"Tel138123456789"}]"#)[.mobile] == 0)
+        #expect(json(#"[{"n":"ID11010519491231002X1"}]"#)[.idNumber] == 0)
+        #expect(json(#"[{"n":"ID11010519491231002X*"}]"#)[.idNumber] == 0)
+        #expect(json(#"[{"n":"v110105194912310003"}]"#)[.idNumber] == 1, "the same check, all digits")
+        #expect(json(#"[{"n":"v110105194912310003.5"}]"#)[.idNumber] == 0, "a decimal")
+        #expect(json(#"[{"n":"ID110105194912310021"}]"#)[.idNumber] == 0, "wrong check character")
     }
 
     @Test("legacy 15-digit IDs only where the field says ID")
