@@ -1,8 +1,10 @@
 import Foundation
 
 /// Streaming JSON / NDJSON parser (RFC 8259) as an explicit state machine, so a token may be split
-/// anywhere between two `feed` calls. Records are objects that are array elements (the outermost
-/// such objects), or, in NDJSON, each line's value.
+/// anywhere between two `feed` calls. Records are objects and arrays that are array elements (the
+/// outermost such; an array of arrays is rows, as a spreadsheet's values are), or, in NDJSON, each
+/// line's value. A member name that holds an identifier (a map keyed by phone number or ID) is read
+/// as a value, in a scope of its own with the member's value: each entry is its own person.
 final class JSONParser: BodyParser {
     /// A plain byte (a `\uXXXX` escape's digits so far are kept apart, in `escapeDigits` and
     /// `escapeCode`): the round of the machine per structural byte loads and dispatches on one byte.
@@ -17,6 +19,8 @@ final class JSONParser: BodyParser {
     private struct Frame {
         var isObject: Bool
         var isRecord: Bool
+        /// The assembler has a scope open for this container: every object, and an array in an array.
+        var isScoped = false
         /// The field name this container sits under (arrays pass their parent's down to elements).
         var keyRole: FieldRole?
         var keyExcludesNames = false
@@ -26,6 +30,9 @@ final class JSONParser: BodyParser {
         /// In an object, the person the current member describes (`PersonColumns.person`); not 0:
         /// the assembler has a scope open for them inside the object's.
         var person: UInt8 = 0
+        /// In an object, the current member's name holds an identifier: the assembler has a scope
+        /// open for the name and its value, inside the person's (closed at the next name or the end).
+        var keyScope = false
 
         /// Both in one write (one access to the stack, not two).
         @inline(__always) mutating func setMember(_ role: FieldRole, excludesNames: Bool) {
@@ -489,6 +496,7 @@ final class JSONParser: BodyParser {
     /// (kept apart: its registers and frame made every call pay a long prologue). The caller moves
     /// the state on (the string cycle keeps it in locals).
     @inline(__always) private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
+        if frames[depth - 1].keyScope { closeKeyScope() }
         let key = NameKey(b)
         if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
             frames[depth - 1].setMember(e.role, excludesNames: e.excludesNames)
@@ -501,6 +509,7 @@ final class JSONParser: BodyParser {
     /// A name not in `recent`: looked up by its hash, classified and interned when new.
     @inline(never) private func memberNameMissed(_ b: UnsafeBufferPointer<UInt8>, _ key: NameKey) {
         let top = depth - 1
+        if Self.holdsIdentifier(b) { identifierName(b); return }
         let h = nameHash(b)
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
@@ -524,6 +533,35 @@ final class JSONParser: BodyParser {
             frames[top].setMember(role, excludesNames: excludes)
             if person != frames[top].person { enterPerson(person) }
         }
+    }
+
+    /// Whether a member name may hold an identifier rather than name a field: an `@`, or a run of
+    /// six or more digits (every identifier has one; field names almost never do).
+    static func holdsIdentifier(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        var run = 0
+        for c in b {
+            if c == UInt8(ascii: "@") { return true }
+            run = isDigit(c) ? run + 1 : 0
+            if run == 6 { return true }
+        }
+        return false
+    }
+
+    /// A member name holding an identifier (`{"13812345678": {...}}`): not interned (such names
+    /// rarely repeat) and not classified; its value takes the role of the object's own name (a map
+    /// under `contacts`), and the name is inspected as a value in a scope shared with that value.
+    @inline(never) private func identifierName(_ b: UnsafeBufferPointer<UInt8>) {
+        let top = depth - 1
+        frames[top].memberRole = frames[top].keyRole
+        frames[top].memberExcludesNames = frames[top].keyExcludesNames
+        assembler.openScope(namesExcluded: false)
+        frames[top].keyScope = true
+        assembler.value(key: nil, baseRole: FieldRole.none, b)
+    }
+
+    @inline(never) private func closeKeyScope() {
+        frames[depth - 1].keyScope = false
+        assembler.closeScope()
     }
 
     /// The object's members from here on describe `person` (a flat order object's `receiver_*`
@@ -567,13 +605,14 @@ final class JSONParser: BodyParser {
         guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
         let parentIsArray = topIsObject == false
         let excludes = valueExcludesNames, keyRole = valueRole
+        let scoped = object || parentIsArray
         var isRecord = false
-        if object && !assembler.inRecord && (parentIsArray || (lines && depth == 0)) {
+        if scoped && !assembler.inRecord && (parentIsArray || (lines && depth == 0)) {
             assembler.beginRecord()
             isRecord = true
         }
-        if object { assembler.openScope(namesExcluded: excludes) }
-        frames[depth] = Frame(isObject: object, isRecord: isRecord, keyRole: keyRole, keyExcludesNames: excludes)
+        if scoped { assembler.openScope(namesExcluded: excludes) }
+        frames[depth] = Frame(isObject: object, isRecord: isRecord, isScoped: scoped, keyRole: keyRole, keyExcludesNames: excludes)
         depth += 1
         state = object ? .firstKeyOrEnd : .value
         lastWasOpen = !object
@@ -584,11 +623,16 @@ final class JSONParser: BodyParser {
         depth -= 1
         let isRecord = frames[depth].isRecord
         if object {
+            if frames[depth].keyScope { assembler.closeScope() }
             if frames[depth].person != 0 { assembler.closeScope() }
             assembler.closeScope()
             if isRecord { assembler.endRecord() }
         } else {
             assembler.closeGeoArray()
+            if frames[depth].isScoped {
+                assembler.closeScope()
+                if isRecord { assembler.endRecord() }
+            }
         }
         lastWasOpen = false
         try valueDone()
