@@ -96,6 +96,7 @@ final class JSONParser: BodyParser {
         offset = 0
         documents = 0
         lastWasOpen = false
+        keyScopes = 0
         if nameRole.count >= Self.maxNames {
             names = FlatMap64()
             nameRole.removeAll(); nameExcludes.removeAll(); namePerson.removeAll(); nameStart = [0]; nameArena.removeAll()
@@ -295,6 +296,8 @@ final class JSONParser: BodyParser {
     }
 
     private var lastWasOpen = false
+    /// Frames with `keyScope` set: names and closing objects look at their frame's only when some are.
+    private var keyScopes = 0
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
@@ -496,7 +499,7 @@ final class JSONParser: BodyParser {
     /// (kept apart: its registers and frame made every call pay a long prologue). The caller moves
     /// the state on (the string cycle keeps it in locals).
     @inline(__always) private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
-        if frames[depth - 1].keyScope { closeKeyScope() }
+        if keyScopes != 0 && frames[depth - 1].keyScope { closeKeyScope() }
         let key = NameKey(b)
         if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
             frames[depth - 1].setMember(e.role, excludesNames: e.excludesNames)
@@ -556,11 +559,13 @@ final class JSONParser: BodyParser {
         frames[top].memberExcludesNames = frames[top].keyExcludesNames
         assembler.openScope(namesExcluded: false)
         frames[top].keyScope = true
+        keyScopes += 1
         assembler.value(key: nil, baseRole: FieldRole.none, b)
     }
 
     @inline(never) private func closeKeyScope() {
         frames[depth - 1].keyScope = false
+        keyScopes -= 1
         assembler.closeScope()
     }
 
@@ -623,7 +628,7 @@ final class JSONParser: BodyParser {
         depth -= 1
         let isRecord = frames[depth].isRecord
         if object {
-            if frames[depth].keyScope { assembler.closeScope() }
+            if keyScopes != 0 && frames[depth].keyScope { keyScopes -= 1; assembler.closeScope() }
             if frames[depth].person != 0 { assembler.closeScope() }
             assembler.closeScope()
             if isRecord { assembler.endRecord() }

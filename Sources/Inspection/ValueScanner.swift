@@ -134,7 +134,8 @@ struct ValueScanner {
             let rightGlue = end < n && (Self.glues(v[end]) || v[end] == UInt8(ascii: "@"))
                 && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
                 && !(v[end] == UInt8(ascii: ".") && end + 1 < n && !isDigit(v[end + 1]))
-            if leftGlue && !plus && !grouped
+            // Out of line, its own tests included: grown by them, `number` stopped inlining `judge`.
+            if leftGlue && digitCount >= 11 && !plus && !grouped
                 && glued(v, start: start, end: end, d: UnsafeBufferPointer(d), count: digitCount, x: x, found: found) {
                 return end
             }
@@ -233,8 +234,9 @@ struct ValueScanner {
     /// id is mistaken for counts: a resident ID (region, birth date and check character together pass
     /// a random run of digits about once in 10^11), and a mobile number right after a word for a
     /// phone. `d` holds the run's digits (and `X`), `count` of them; `end` is past the run.
-    private func glued(_ v: UnsafeBufferPointer<UInt8>, start: Int, end: Int, d: UnsafeBufferPointer<UInt8>, count: Int,
-                       x: Bool, found: (Identifier) -> Void) -> Bool {
+    @inline(never) private func glued(_ v: UnsafeBufferPointer<UInt8>, start: Int, end: Int, d: UnsafeBufferPointer<UInt8>, count: Int,
+                                      x: Bool, found: (Identifier) -> Void) -> Bool {
+        guard count == 11 || count == 18 || (count == 17 && x) else { return false }
         let n = v.count
         let left = v[start - 1]
         guard isAlpha(left) || left == UInt8(ascii: "_") else { return false }
@@ -244,18 +246,15 @@ struct ValueScanner {
             if isDigit(r) || r == UInt8(ascii: "*") || r == UInt8(ascii: "@")
                 || (r == UInt8(ascii: ".") && end + 1 < n && isDigit(v[end + 1])) { return false }
         }
-        if count == 18 || (count == 17 && x) {
+        if count != 11 {
             let id = UnsafeBufferPointer(rebasing: d[0..<18])
             guard let birth = Checksums.residentID18(id, today: today) else { return false }
             found(Identifier(kind: .idNumber, normalized: id, birth: birth))
             return true
         }
-        if count == 11 && !x && (end == n || !Self.glues(v[end])) && Self.phoneWord(before: start, in: v)
-            && Checksums.mobile11(d, 0) {
-            Self.mobile(d, from: 0, found: found)
-            return true
-        }
-        return false
+        guard !x, end == n || !Self.glues(v[end]), Self.phoneWord(before: start, in: v), Checksums.mobile11(d, 0) else { return false }
+        Self.mobile(d, from: 0, found: found)
+        return true
     }
 
     /// Words for a phone a number can be glued to (`Tel138…`, `mobile_138…`), as a word ends with them.
