@@ -30,25 +30,41 @@ final class RecordAssembler {
         /// addresses) would cost a pass over all of them per value; past `indexedFrom`, whether
         /// one is held is asked of a set. A value of a kind not held yet is new without asking
         /// (such values, at most one a kind, join the set when it is next asked).
-        @inline(__always) mutating func add(_ kind: DetectorKind, id: Int32) {
+        /// Not added, and `false`, when `kind` is a document (`isDocument`) and the fragment holds
+        /// another: a second resident ID is a second person (the caller starts their fragment).
+        @inline(__always) @discardableResult
+        mutating func add(_ kind: DetectorKind, id: Int32) -> Bool {
             let v = KeyedValue(kind: kind, id: id)
             if !fragment.kinds.contains(kind) {
                 fragment.kinds.insert(kind)
                 fragment.append(v)
             } else if fragment.count < RecordAssembler.indexedFrom {
-                if !fragment.contains(v) { fragment.append(v) }
+                if !fragment.contains(v) {
+                    if isDocument(kind) { return false }
+                    fragment.append(v)
+                }
             } else {
-                addIndexed(v)
+                return addIndexed(v)
             }
+            return true
         }
 
-        @inline(never) private mutating func addIndexed(_ v: KeyedValue) {
+        @inline(never) private mutating func addIndexed(_ v: KeyedValue) -> Bool {
             if valueIndex == nil { valueIndex = []; indexedValues = 0 }
             while indexedValues < fragment.count { valueIndex!.insert(fragment.value(indexedValues)); indexedValues += 1 }
-            if valueIndex!.insert(v).inserted {
-                fragment.append(v)
-                indexedValues += 1
-            }
+            if valueIndex!.contains(v) { return true }
+            if isDocument(v.kind) { return false }
+            valueIndex!.insert(v)
+            fragment.append(v)
+            indexedValues += 1
+            return true
+        }
+
+        /// An empty fragment for the next person in this scope (the last one's was moved out).
+        mutating func nextFragment() {
+            fragment.reset()
+            if valueIndex != nil { valueIndex = nil }
+            if linkIndex != nil { linkIndex = nil }
         }
 
         /// `fragment.addLink`, past `indexedFrom` account ids by a set (as `add`).
@@ -110,6 +126,8 @@ final class RecordAssembler {
     private var memoRoles: UInt32
     /// Whether a value's effects are being recorded for the memo (`memoized`).
     private var recording = false
+    /// A person was started (`nextPerson`) while recording.
+    private var startedPerson = false
     private(set) var records = 0
     private var scratch: [UInt8] = []
     /// Set by the inspector while the parser reads bytes the charset decoder has checked as UTF-8.
@@ -299,9 +317,10 @@ final class RecordAssembler {
         if seen >= 0 { replay(seen); return }
         memo.begin()
         recording = true
+        startedPerson = false
         scanned(v, role: role, clear: clear)
         recording = false
-        memo.remember(v, role: role, hash: h, slot: slot)
+        if !startedPerson { memo.remember(v, role: role, hash: h, slot: slot) }
     }
 
     /// `clear`: as `value`'s.
@@ -332,15 +351,28 @@ final class RecordAssembler {
     /// What inspecting the memo's entry `i` did, done to the innermost scope.
     private func replay(_ i: Int) {
         let (effects, fieldBirth, minor) = memo.entry(i)
-        for v in effects { scopes[depth - 1].add(v.kind, id: v.id) }
+        for v in effects where !scopes[depth - 1].add(v.kind, id: v.id) { nextPerson(v.kind, id: v.id) }
         if fieldBirth != 0 { scopes[depth - 1].fragment.fieldBirth = Int(fieldBirth) }
         if minor { scopes[depth - 1].fragment.minor = true }
     }
 
     /// Adds value `id` to the innermost scope, and to what the memo records of the value inspected.
     @inline(__always) private func addToScope(_ kind: DetectorKind, id: Int32) {
-        scopes[depth - 1].add(kind, id: id)
+        if !scopes[depth - 1].add(kind, id: id) { nextPerson(kind, id: id) }
         if recording { memo.added(KeyedValue(kind: kind, id: id)) }
+    }
+
+    /// A second document of one kind in one scope (`张三 110… 李四 110…` on one line,
+    /// `"ids":"110…;110…"`, `{"idNo":…,"spouseIdNo":…}`): what the scope held so far is one
+    /// person, and `kind`/`id` and what follows it are the next one's.
+    @inline(never) private func nextPerson(_ kind: DetectorKind, id: Int32) {
+        let i = depth - 1
+        if recordOpen { recordFragments.append(taking: &scopes[i].fragment) } else { looseFragments.append(taking: &scopes[i].fragment) }
+        scopes[i].nextFragment()
+        scopes[i].add(kind, id: id)
+        // A replay sets the value's minor flag after all its values: right only if the value
+        // started no person of its own, so such a value is not remembered.
+        if recording { startedPerson = true }
     }
 
     /// The role of a value whose field's name the parser did not resolve, or a name's under a

@@ -21,6 +21,11 @@ func identifierRank(_ kind: DetectorKind) -> Int {
     }
 }
 
+/// Identity documents: one person holds one number of each, so two numbers are two people.
+@inline(__always) func isDocument(_ kind: DetectorKind) -> Bool {
+    kind == .idNumber || kind == .passport || kind == .hkID || kind == .twID
+}
+
 /// Kinds that on their own single out one person across records.
 @inline(__always) func isStrong(_ kind: DetectorKind) -> Bool { identifierRank(kind) <= 5 }
 
