@@ -1,4 +1,5 @@
 /// Streaming CSV/TSV (RFC 4180 quoting). The first row names the fields; every later row is a record.
+/// A first row holding an identifier is no header: it is the first record, and no field is named.
 final class DelimitedParser: BodyParser {
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
 
@@ -19,6 +20,11 @@ final class DelimitedParser: BodyParser {
     /// The header's `PersonColumns.person` per column, until the header row ends.
     private var pendingPeople: [UInt8] = []
     private var pendingHasName = false
+    /// The first row's cells as written (`pendingCells[pendingEnds[k-1]..<pendingEnds[k]]`), read
+    /// again as a record if one of them holds an identifier (`pendingHoldsIdentifier`).
+    private var pendingCells: [UInt8] = []
+    private var pendingEnds: [Int] = []
+    private var pendingHoldsIdentifier = false
     private var column = 0
     private var rowHasContent = false
     private var rowOpen = false
@@ -150,10 +156,14 @@ final class DelimitedParser: BodyParser {
     private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
         if !hasHeader {
-            let (role, person) = assembler.headerRole(UnsafeBufferPointer(rebasing: v[r]))
+            let name = UnsafeBufferPointer(rebasing: v[r])
+            let (role, person) = assembler.headerRole(name)
             pendingRoles.append(role)
             pendingPeople.append(person)
             if !r.isEmpty { pendingHasName = true }
+            if JSONParser.holdsIdentifier(name) { pendingHoldsIdentifier = true }
+            pendingCells.append(contentsOf: v)
+            pendingEnds.append(pendingCells.count)
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
             // An empty cell (exports are full of them) tells the assembler nothing, in any role.
@@ -166,6 +176,20 @@ final class DelimitedParser: BodyParser {
     }
 
     private func endRow() {
+        if !hasHeader && pendingHoldsIdentifier {
+            // Headerless: the first row is a record, every field unnamed.
+            hasHeader = true
+            let cells = pendingCells, ends = pendingEnds
+            pendingRoles.removeAll(); pendingPeople.removeAll(); pendingCells.removeAll(); pendingEnds.removeAll()
+            column = 0
+            cells.withUnsafeBufferPointer { all in
+                var start = 0
+                for end in ends {
+                    endCell(UnsafeBufferPointer(rebasing: all[start..<end]))
+                    start = end
+                }
+            }
+        }
         if !hasHeader {
             // Export headers repeat from body to body: each name is classified once per state.
             if pendingHasName {
@@ -175,6 +199,8 @@ final class DelimitedParser: BodyParser {
             }
             pendingRoles.removeAll(keepingCapacity: true)
             pendingPeople.removeAll(keepingCapacity: true)
+            pendingCells.removeAll()
+            pendingEnds.removeAll()
             pendingHasName = false
         } else if rowOpen {
             if rowPerson != 0 { assembler.closeScope(); rowPerson = 0 }
