@@ -71,13 +71,24 @@ struct ValueScanner {
         while e > at + 1 && (v[e - 1] == UInt8(ascii: ".") || v[e - 1] == UInt8(ascii: "-")) { e -= 1 }
         if lastDot >= e { lastDot = -1; for k in (at + 1)..<e where v[k] == UInt8(ascii: ".") { lastDot = k } }
         guard lastDot > at + 1, e - lastDot - 1 >= 2 else { return at + 1 }
-        for k in (lastDot + 1)..<e where !isAlpha(v[k]) { return at + 1 }
+        if !Self.punycodeLabel(v, from: lastDot + 1, to: e) {
+            for k in (lastDot + 1)..<e where !isAlpha(v[k]) { return at + 1 }
+        }
         if e < v.count && v[e] == UInt8(ascii: "*") { return at + 1 }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: e - s) { bytes in
             for k in s..<e { bytes[k - s] = isUpper(v[k]) ? v[k] | 0x20 : v[k] }
             found(Identifier(kind: .email, normalized: UnsafeBufferPointer(bytes)))
         }
         return e
+    }
+
+    /// An internationalised top-level domain as DNS carries it (`xn--fiqs8s`, 中国): `xn--`, then
+    /// letters, digits and hyphens.
+    static func punycodeLabel(_ v: UnsafeBufferPointer<UInt8>, from: Int, to: Int) -> Bool {
+        guard to - from > 4, v[from] | 0x20 == UInt8(ascii: "x"), v[from + 1] | 0x20 == UInt8(ascii: "n"),
+              v[from + 2] == UInt8(ascii: "-"), v[from + 3] == UInt8(ascii: "-") else { return false }
+        for k in (from + 4)..<to where !(isAlpha(v[k]) || isDigit(v[k]) || v[k] == UInt8(ascii: "-")) { return false }
+        return true
     }
 
     // MARK: numbers

@@ -76,6 +76,9 @@ struct DetectorTests {
         let r = json(#"[{"e":"Zhang.San@Example.COM"},{"x":"mail zhang.san@example.com, thanks"}]"#)
         #expect(r[.email] == 1)
         #expect(json(#"[{"e":"not-an-email@localhost"}]"#)[.email] == 0)
+        // An internationalised domain as DNS writes it (例子.中国).
+        #expect(json(#"[{"e":"li@xn--fsqu00a.xn--fiqs8s"}]"#)[.email] == 1)
+        #expect(json(#"[{"e":"li@example.c0m"}]"#)[.email] == 0)
     }
 
     @Test("bank cards: Luhn, issuer ranges, separators; not IDs, not order numbers")
