@@ -287,8 +287,11 @@ final class JSONParser: BodyParser {
                 case 0x7D: try close(object: true)
                 case 0x5D: try close(object: false)
                 default:
-                    if depth == 0 && lines { state = .value; continue }
-                    throw fail(depth == 0 ? "data after the JSON value" : "expected ',' or a closing bracket")
+                    // Another top-level value: NDJSON's next line, or JSON values one after another
+                    // under `application/json` (an Elasticsearch bulk body, a JSON text sequence),
+                    // each read as a document of its own.
+                    if depth == 0 { state = .value; continue }
+                    throw fail("expected ',' or a closing bracket")
                 }
             }
             i += 1; offset += 1

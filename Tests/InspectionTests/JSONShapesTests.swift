@@ -58,6 +58,20 @@ struct JSONShapesTests {
         #expect(fields[.name] == 1)
     }
 
+    /// Elasticsearch's bulk API and log shippers send NDJSON as `application/json`: it was
+    /// uninspectable (and so blocked, or let out uncounted where a site allows that).
+    @Test("JSON values one after another under application/json: each a document")
+    func concatenated() {
+        let bulk = counted(#"{"index":{}}\#n{"idNo":"\#(Self.id1)"}\#n{"index":{}}\#n{"idNo":"\#(Self.id2)"}\#n"#)
+        #expect(bulk.uninspectable == nil)
+        #expect(bulk.subjects.count == 2)
+        #expect(counted(#"{"idNo":"\#(Self.id1)"} {"idNo":"\#(Self.id2)"}"#).subjects.count == 2)
+        // Still malformed: what follows a value is not another value.
+        #expect(json(#"{"a":1} x"#).uninspectable != nil)
+        #expect(json(#"{"a":1},{"b":2}"#).uninspectable != nil)
+        #expect(json(#"{"a":1}}"#).uninspectable != nil)
+    }
+
     @Test("a name with six digits in a row or an @ may hold an identifier; others are field names")
     func identifierNameTest() {
         func holds(_ s: String) -> Bool { Array(s.utf8).withUnsafeBufferPointer { JSONParser.holdsIdentifier($0) } }
