@@ -19,7 +19,8 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
     private let flow: FlowContext
     private let country: CountryCode?
     private let recipient: RecipientMatch
-    private let head: RequestInspector.Finding
+    /// The target and header fields, and the trailer fields once a chunked body has ended.
+    private var head: RequestInspector.Finding
     /// Nil for a request without a body (the head alone is judged), and once the body was judged whole.
     private var inspector: BodyInspector?
     private let hasBody: Bool
@@ -50,6 +51,14 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
     }
 
     func consume(_ bytes: UnsafeRawBufferPointer) { inspector?.feed(bytes) }
+
+    /// Trailer fields are read as header fields are, and are part of the head's record.
+    func trailers(_ fields: [(name: String, value: String)]) {
+        let found = runtime.requestInspector.inspect(path: "", query: "", headers: fields, now: flow.startedAt)
+        guard !found.isEmpty else { return }
+        head.result = head.isEmpty ? found.result : head.result.merging(found.result, sensitivity: runtime.inspection.sensitivity)
+        head.foundIn += found.foundIn.map { $0.hasPrefix("header:") ? "trailer:" + $0.dropFirst(7) : $0 }
+    }
 
     func verdict(final: Bool, completion: @escaping @Sendable (BodyVerdict) -> Void) {
         if !final && runtime.overHoldLimit == .block {

@@ -55,6 +55,9 @@ struct BodyMeter {
         }
     }
 
+    /// The trailer fields of a complete chunked body (empty for any other).
+    var trailers: HTTPHeaders { decoder.trailers }
+
     /// End of stream from the sender: complete only for close-delimited bodies.
     mutating func endOfStream() -> Bool {
         if case .untilClose = framing { isComplete = true }

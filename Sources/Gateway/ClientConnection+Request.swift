@@ -424,6 +424,8 @@ extension ClientConnection {
         let rest = UnsafeRawBufferPointer(rebasing: buf[used...])
         ex.requestDone = ex.request.isComplete
         if ex.requestDone {
+            // Trailer fields are forwarded with the body's last bytes: inspected as they are.
+            if let inspection, !ex.request.trailers.isEmpty { inspection.trailers(ex.request.trailers.fields) }
             headBuffer.append(contentsOf: rest)   // the next pipelined request
         } else if !rest.isEmpty {
             carry.append(contentsOf: rest)

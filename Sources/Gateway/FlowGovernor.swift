@@ -88,6 +88,13 @@ public protocol BodyInspection: AnyObject, Sendable {
     /// final=true at end of body. final=false when the held bytes reached the hold limit: the gateway
     /// asks again before forwarding each further piece. completion may run on any queue.
     func verdict(final: Bool, completion: @escaping @Sendable (BodyVerdict) -> Void)
+    /// The trailer fields after a chunked body's last chunk, when there are any: they go out with
+    /// the body. Called on the connection's queue before the final `verdict`.
+    func trailers(_ fields: [(name: String, value: String)])
+}
+
+extension BodyInspection {
+    public func trailers(_ fields: [(name: String, value: String)]) {}
 }
 
 public enum TunnelPlan: Sendable {
