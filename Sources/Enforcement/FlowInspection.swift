@@ -52,12 +52,15 @@ final class FlowInspection: BodyInspection, @unchecked Sendable {
 
     func consume(_ bytes: UnsafeRawBufferPointer) { inspector?.feed(bytes) }
 
-    /// Trailer fields are read as header fields are, and are part of the head's record.
-    func trailers(_ fields: [(name: String, value: String)]) {
+    /// Chunk extensions and trailer fields are read as header fields are, part of the head's record.
+    func framingFields(_ fields: [(name: String, value: String)]) {
         let found = runtime.requestInspector.inspect(path: "", query: "", headers: fields, now: flow.startedAt)
         guard !found.isEmpty else { return }
         head.result = head.isEmpty ? found.result : head.result.merging(found.result, sensitivity: runtime.inspection.sensitivity)
-        head.foundIn += found.foundIn.map { $0.hasPrefix("header:") ? "trailer:" + $0.dropFirst(7) : $0 }
+        head.foundIn += found.foundIn.map { place in
+            guard place.hasPrefix("header:") else { return place }
+            return place == "header:chunk-extension" ? "chunk-extension" : "trailer:" + place.dropFirst(7)
+        }
     }
 
     func verdict(final: Bool, completion: @escaping @Sendable (BodyVerdict) -> Void) {

@@ -55,8 +55,19 @@ struct BodyMeter {
         }
     }
 
-    /// The trailer fields of a complete chunked body (empty for any other).
-    var trailers: HTTPHeaders { decoder.trailers }
+    /// Keep the text of chunk extensions for `framingFields` (an inspected body).
+    mutating func keepExtensions() { decoder.keepsExtensions = true }
+
+    /// What the framing carried besides the body, as fields: chunk extensions since the last call
+    /// (as one `chunk-extension` field), and at the end the trailer fields.
+    mutating func framingFields() -> [(name: String, value: String)] {
+        guard case .chunked = framing else { return [] }
+        var fields: [(name: String, value: String)] = []
+        let ext = decoder.takeExtensions()
+        if ext.contains(where: { $0 != 0x20 }) { fields.append(("chunk-extension", String(decoding: ext, as: UTF8.self))) }
+        if isComplete { fields += decoder.trailers.fields }
+        return fields
+    }
 
     /// End of stream from the sender: complete only for close-delimited bodies.
     mutating func endOfStream() -> Bool {

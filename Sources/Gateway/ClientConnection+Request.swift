@@ -157,6 +157,7 @@ extension ClientConnection {
             case .inspect(let inspection):
                 ex.mode = .holding
                 ex.inspection = inspection
+                ex.request.keepExtensions()
                 if ex.head.headers.containsToken("Expect", "100-continue") && !ex.clientIsHTTP10 {
                     let cont = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
                     cont.withUnsafeBytes { _ = client.send($0) }
@@ -424,8 +425,6 @@ extension ClientConnection {
         let rest = UnsafeRawBufferPointer(rebasing: buf[used...])
         ex.requestDone = ex.request.isComplete
         if ex.requestDone {
-            // Trailer fields are forwarded with the body's last bytes: inspected as they are.
-            if let inspection, !ex.request.trailers.isEmpty { inspection.trailers(ex.request.trailers.fields) }
             headBuffer.append(contentsOf: rest)   // the next pipelined request
         } else if !rest.isEmpty {
             carry.append(contentsOf: rest)
@@ -460,6 +459,9 @@ extension ClientConnection {
         guard let inspection = ex.inspection else { return }
         ex.awaitingVerdict = true
         setDeadline(.none, 0)
+        // Chunk extensions and trailer fields are forwarded with the body: judged with it.
+        let fields = ex.request.framingFields()
+        if !fields.isEmpty { inspection.framingFields(fields) }
         let queue = loop.queue
         inspection.verdict(final: final) { verdict in
             queue.async {

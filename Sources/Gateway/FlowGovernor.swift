@@ -88,13 +88,14 @@ public protocol BodyInspection: AnyObject, Sendable {
     /// final=true at end of body. final=false when the held bytes reached the hold limit: the gateway
     /// asks again before forwarding each further piece. completion may run on any queue.
     func verdict(final: Bool, completion: @escaping @Sendable (BodyVerdict) -> Void)
-    /// The trailer fields after a chunked body's last chunk, when there are any: they go out with
-    /// the body. Called on the connection's queue before the final `verdict`.
-    func trailers(_ fields: [(name: String, value: String)])
+    /// What a chunked body's framing carries besides its bytes, which goes out with them: chunk
+    /// extensions (one `chunk-extension` field) and, at the end, the trailer fields. Called on the
+    /// connection's queue before a `verdict`, when there are any.
+    func framingFields(_ fields: [(name: String, value: String)])
 }
 
 extension BodyInspection {
-    public func trailers(_ fields: [(name: String, value: String)]) {}
+    public func framingFields(_ fields: [(name: String, value: String)]) {}
 }
 
 public enum TunnelPlan: Sendable {

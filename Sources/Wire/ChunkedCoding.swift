@@ -31,6 +31,10 @@ public struct ChunkedDecoder: Sendable {
     private var line: [UInt8] = []
     /// The trailer fields received after the last chunk.
     public private(set) var trailers = HTTPHeaders()
+    /// Whether to keep the text of chunk extensions (`takeExtensions`), for a reader that inspects
+    /// all a message carries; kept text is bounded like the trailer section.
+    public var keepsExtensions = false
+    private var extensionText: [UInt8] = []
     /// Body bytes delivered so far.
     public private(set) var bodyBytes: UInt64 = 0
 
@@ -38,6 +42,13 @@ public struct ChunkedDecoder: Sendable {
         self.maxChunkSizeDigits = maxChunkSizeDigits
         self.maxTrailerBytes = maxTrailerBytes
         self.maxExtensionBytes = maxExtensionBytes
+    }
+
+    /// The text of the chunk extensions kept since the last call (each chunk's after its `;`,
+    /// separated by spaces), emptied.
+    public mutating func takeExtensions() -> [UInt8] {
+        defer { extensionText = [] }
+        return extensionText
     }
 
     /// True once the last chunk and the trailer section have been consumed.
@@ -68,7 +79,7 @@ public struct ChunkedDecoder: Sendable {
             case .afterSize:
                 switch b {
                 case ByteClass.sp, ByteClass.htab: state = .sizeWhitespace
-                case UInt8(ascii: ";"): state = .extensions
+                case UInt8(ascii: ";"): state = .extensions; if keepsExtensions { try keepExtension(0x20) }
                 case ByteClass.cr: state = .sizeLF
                 default: throw .malformed("invalid chunk size")
                 }
@@ -77,7 +88,7 @@ public struct ChunkedDecoder: Sendable {
                 case ByteClass.sp, ByteClass.htab:
                     extensionBytes += 1
                     guard extensionBytes <= maxExtensionBytes else { throw .malformed("chunk extensions too long") }
-                case UInt8(ascii: ";"): state = .extensions
+                case UInt8(ascii: ";"): state = .extensions; if keepsExtensions { try keepExtension(0x20) }
                 default: throw .malformed("invalid chunk size")
                 }
             case .extensions:
@@ -87,6 +98,7 @@ public struct ChunkedDecoder: Sendable {
                     extensionBytes += 1
                     guard ByteClass.isFieldValue(b) else { throw .malformed("control character in chunk extension") }
                     guard extensionBytes <= maxExtensionBytes else { throw .malformed("chunk extensions too long") }
+                    if keepsExtensions { try keepExtension(b) }
                 }
             case .sizeLF:
                 guard b == ByteClass.lf else { throw .malformed("chunk size line not ended by CRLF") }
@@ -133,6 +145,11 @@ public struct ChunkedDecoder: Sendable {
             i += 1
         }
         return i
+    }
+
+    private mutating func keepExtension(_ b: UInt8) throws(WireError) {
+        guard extensionText.count < maxTrailerBytes else { throw .malformed("chunk extensions too long") }
+        extensionText.append(b)
     }
 }
 

@@ -86,6 +86,28 @@ import Wire
         }
     }
 
+    /// An inspecting reader keeps the extensions' text (they go out with the body), in pieces too.
+    @Test(arguments: [1, 3, 64])
+    func keptExtensions(_ step: Int) throws {
+        var d = ChunkedDecoder()
+        d.keepsExtensions = true
+        var i = 0
+        while i < Self.sample.count && !d.isComplete {
+            let end = min(Self.sample.count, i + step)
+            i += try Self.sample[i..<end].withUnsafeBytes { raw throws(WireError) in try d.decode(raw) { _ in } }
+        }
+        #expect(String(decoding: d.takeExtensions(), as: UTF8.self) == " name=value;quoted=\"a b\"  ext")
+        #expect(d.takeExtensions().isEmpty, "taken once")
+        var off = ChunkedDecoder()
+        _ = try Self.sample.withUnsafeBytes { raw throws(WireError) in try off.decode(raw) { _ in } }
+        #expect(off.takeExtensions().isEmpty, "kept only when asked")
+        // Many chunks' extensions, never taken, are bounded as the trailer section is.
+        var many = ChunkedDecoder()
+        many.keepsExtensions = true
+        let body = Array((String(repeating: "1;" + String(repeating: "e", count: 100) + "\r\nx\r\n", count: 200) + "0\r\n\r\n").utf8)
+        #expect(throws: WireError.self) { _ = try body.withUnsafeBytes { raw throws(WireError) in try many.decode(raw) { _ in } } }
+    }
+
     @Test func extensionAndTrailerBounds() {
         let longExt = "5;" + String(repeating: "e", count: 5000) + "\r\nhello\r\n0\r\n\r\n"
         #expect(throws: WireError.self) { try decodeChunked(Array(longExt.utf8)) }
