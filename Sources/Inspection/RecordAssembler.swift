@@ -330,7 +330,7 @@ final class RecordAssembler {
     }
 
     /// What inspecting the memo's entry `i` did, done to the innermost scope.
-    private func replay(_ i: Int) {
+    @inline(__always) private func replay(_ i: Int) {
         let (effects, fieldBirth, minor) = memo.entry(i)
         for v in effects { scopes[depth - 1].add(v.kind, id: v.id) }
         if fieldBirth != 0 { scopes[depth - 1].fragment.fieldBirth = Int(fieldBirth) }
