@@ -67,7 +67,7 @@ final class RecordAssembler {
 
         /// Reused for the next scope at this depth, keeping the arrays' storage. Fields that are
         /// already empty are not written: each write releases the old value, even a nil one.
-        mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
+        @inline(__always) mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
             if self.key != nil || key != nil { self.key = key }
             self.namesExcluded = namesExcluded
             fragment.reset()
@@ -204,7 +204,7 @@ final class RecordAssembler {
     }
 
     /// A scope whose name the parser has already judged (see `Scope.namesExcluded`).
-    func openScope(namesExcluded: Bool) {
+    @inline(__always) func openScope(namesExcluded: Bool) {
         if depth < scopeSlots {
             scopes[depth].reset(key: nil, namesExcluded: namesExcluded)
         } else {
