@@ -213,7 +213,7 @@ final class RecordAssembler {
         depth += 1
     }
 
-    func closeScope() {
+    @inline(__always) func closeScope() {
         guard depth > 0 else { return }
         depth -= 1
         // Most scopes hold no coordinates: `finishGeo` is called only when it has a point to make.
