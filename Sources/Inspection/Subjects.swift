@@ -201,16 +201,19 @@ struct FragmentList: ~Copyable {
 
     /// Moves `f` in without copying its values: `f` gets the storage of a spent slot, to be reset
     /// before it is used again.
-    mutating func append(taking f: inout Fragment) {
-        if count == slots {
-            if slots == capacity {
-                if capacity == 0 { items = .allocate(capacity: 8); capacity = 8 } else { items = items.doubled(count: slots, capacity: &capacity) }
-            }
-            (items + slots).initialize(to: Fragment())
-            slots += 1
-        }
+    @inline(__always) mutating func append(taking f: inout Fragment) {
+        if count == slots { addSlot() }
         swap(&items[count], &f)
         count += 1
+    }
+
+    /// One more initialised slot (grown first when full).
+    @inline(never) private mutating func addSlot() {
+        if slots == capacity {
+            if capacity == 0 { items = .allocate(capacity: 8); capacity = 8 } else { items = items.doubled(count: slots, capacity: &capacity) }
+        }
+        (items + slots).initialize(to: Fragment())
+        slots += 1
     }
 
     /// Adds what `f` holds (only read; lent, see `Fragment.absorb`) to fragment `i`.
