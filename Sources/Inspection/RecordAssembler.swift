@@ -382,7 +382,7 @@ final class RecordAssembler {
     }
 
     /// `scanFrom`: where the identifier scan starts (no digit or `@` before it); `v.count` skips it.
-    private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
+    @inline(__always) private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
         var identified = false
         // The closure does not outlive this call; self used as a guaranteed unmanaged reference
         // spares a retain and release per identifier found (an `unowned(unsafe)` capture is still
