@@ -55,7 +55,7 @@ struct FlatMap64 {
     /// overwritten with the value it had (`UInt64.max` where it was absent and is now `v`).
     /// Returns how many were absent.
     @discardableResult
-    mutating func valuesOrInsert(_ keys: UnsafeMutableBufferPointer<UInt64>, _ v: Int32) -> Int {
+    @inline(__always) mutating func valuesOrInsert(_ keys: UnsafeMutableBufferPointer<UInt64>, _ v: Int32) -> Int {
         // Room for every key first, so no growth happens while the slots are lent.
         while (count + keys.count) * 2 > slots.count { grow() }
         let g = generation
