@@ -679,7 +679,7 @@ private final class PeopleStore {
     }
 
     /// Adds `p` as a new person, their own root; returns their index.
-    func append(_ p: borrowing Fragment) -> Int32 {
+    @inline(__always) func append(_ p: borrowing Fragment) -> Int32 {
         let id = count
         if id == capacity { reserve(people: id + 1, nodes: 0, marks: 0, links: 0) }
         var person = Person(kinds: p.kinds, minor: p.minor)
@@ -769,7 +769,7 @@ private final class PeopleStore {
 
     /// The one root every linking value (as `FlatMap64.valuesOrInsert` answered: all known) leads
     /// to; nil when two lead to different people.
-    func soleRoot(of links: UnsafeMutableBufferPointer<UInt64>) -> Int32? {
+    @inline(__always) func soleRoot(of links: UnsafeMutableBufferPointer<UInt64>) -> Int32? {
         let root = find(Int32(truncatingIfNeeded: links[0]))
         for l in links.dropFirst() where find(Int32(truncatingIfNeeded: l)) != root { return nil }
         return root
@@ -777,7 +777,7 @@ private final class PeopleStore {
 
     /// Whether the chain of `root` holds every value of `p` that no linking value of `p` stands
     /// for (`linked`); false also when that takes more than `maxWalk` nodes to tell.
-    func holdsAll(_ p: borrowing Fragment, root: Int32, linked: LinkedValues) -> Bool {
+    @inline(__always) func holdsAll(_ p: borrowing Fragment, root: Int32, linked: LinkedValues) -> Bool {
         let nodes = nodes, head = people[Int(root)].head
         for k in 0..<p.count {
             let v = p.value(k)
