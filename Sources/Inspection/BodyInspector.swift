@@ -38,15 +38,15 @@ public final class BodyInspector {
             sniffing = true
             return
         }
-        if let last = state.lastContentType, last.header == ct {
-            setUp(last.syntax, charset: last.charset)
+        if let known = state.knownContentType(ct) {
+            setUp(known.syntax, charset: known.charset)
             return
         }
         guard let media = MediaType(ct), let syntax = media.syntax else {
             failure = UninspectableError("content type '\(ct)' is not inspectable")
             return
         }
-        state.lastContentType = (ct, syntax, media.parameters["charset"])
+        state.rememberContentType(ct, syntax: syntax, charset: media.parameters["charset"])
         setUp(syntax, charset: media.parameters["charset"])
     }
 

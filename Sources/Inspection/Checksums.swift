@@ -87,7 +87,7 @@ enum Checksums {
     }
 
     /// Mainland mobile prefixes in service: 13x, 145-149, 15x but 154, 162/5/6/7, 170-178, 18x, 19x but 194.
-    static func mobilePrefix(_ a: UInt8, _ b: UInt8) -> Bool {
+    @inline(__always) static func mobilePrefix(_ a: UInt8, _ b: UInt8) -> Bool {
         switch (a, b) {
         case (3, _), (8, _): return true
         case (4, _): return b >= 5

@@ -53,7 +53,9 @@ struct FlatMap64 {
 
     /// `valueOrInsert(keys[i], v)` for every key in turn, under one access check: each key is
     /// overwritten with the value it had (`UInt64.max` where it was absent and is now `v`).
-    mutating func valuesOrInsert(_ keys: UnsafeMutableBufferPointer<UInt64>, _ v: Int32) {
+    /// Returns how many were absent.
+    @discardableResult
+    @inline(__always) mutating func valuesOrInsert(_ keys: UnsafeMutableBufferPointer<UInt64>, _ v: Int32) -> Int {
         // Room for every key first, so no growth happens while the slots are lent.
         while (count + keys.count) * 2 > slots.count { grow() }
         let g = generation
@@ -72,6 +74,7 @@ struct FlatMap64 {
             }
         }
         count += added
+        return added
     }
 
     /// Sets `k` to `v` (an existing value only when `replacing`); returns the value it had.

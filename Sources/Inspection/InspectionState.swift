@@ -17,9 +17,24 @@ final class InspectionState {
     private var json: JSONParser?
     private var ndjson: JSONParser?
     private var form: FormParser?
-    /// The last content type this state's bodies had, as read: a client sends one type over and
-    /// over, and parsing it (strings, a dictionary) costs more than a small body's tables.
-    var lastContentType: (header: String, syntax: MediaType.Syntax, charset: String?)?
+    /// The last content types this state's bodies had, as read, the latest first: clients send a
+    /// few types over and over (an API's JSON beside its CSV exports and forms), and parsing one
+    /// (strings, a dictionary) costs more than a small body's tables.
+    private var contentTypes: [(header: String, syntax: MediaType.Syntax, charset: String?)] = []
+    static let contentTypesKept = 4
+
+    /// The syntax and charset of content type `header` when one of the last few.
+    func knownContentType(_ header: String) -> (syntax: MediaType.Syntax, charset: String?)? {
+        for i in contentTypes.indices where contentTypes[i].header == header {
+            return (contentTypes[i].syntax, contentTypes[i].charset)
+        }
+        return nil
+    }
+
+    func rememberContentType(_ header: String, syntax: MediaType.Syntax, charset: String?) {
+        if contentTypes.count == Self.contentTypesKept { contentTypes.removeLast() }
+        contentTypes.insert((header, syntax, charset), at: 0)
+    }
 
     init(configuration: InspectionConfiguration, key: Key?) {
         assembler = RecordAssembler(configuration: configuration)

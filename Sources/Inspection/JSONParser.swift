@@ -609,7 +609,7 @@ final class JSONParser: BodyParser {
 
     // MARK: containers
 
-    private func open(object: Bool) throws(UninspectableError) {
+    @inline(__always) private func open(object: Bool) throws(UninspectableError) {
         guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
         let parentIsArray = topIsObject == false
         let excludes = valueExcludesNames, keyRole = valueRole

@@ -83,7 +83,7 @@ final class RecordAssembler {
 
         /// Reused for the next scope at this depth, keeping the arrays' storage. Fields that are
         /// already empty are not written: each write releases the old value, even a nil one.
-        mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
+        @inline(__always) mutating func reset(key: Substring?, namesExcluded: Bool? = nil) {
             if self.key != nil || key != nil { self.key = key }
             self.namesExcluded = namesExcluded
             fragment.reset()
@@ -222,7 +222,7 @@ final class RecordAssembler {
     }
 
     /// A scope whose name the parser has already judged (see `Scope.namesExcluded`).
-    func openScope(namesExcluded: Bool) {
+    @inline(__always) func openScope(namesExcluded: Bool) {
         if depth < scopeSlots {
             scopes[depth].reset(key: nil, namesExcluded: namesExcluded)
         } else {
@@ -231,7 +231,7 @@ final class RecordAssembler {
         depth += 1
     }
 
-    func closeScope() {
+    @inline(__always) func closeScope() {
         guard depth > 0 else { return }
         depth -= 1
         // Most scopes hold no coordinates: `finishGeo` is called only when it has a point to make.
@@ -349,7 +349,7 @@ final class RecordAssembler {
     }
 
     /// What inspecting the memo's entry `i` did, done to the innermost scope.
-    private func replay(_ i: Int) {
+    @inline(__always) private func replay(_ i: Int) {
         let (effects, fieldBirth, minor) = memo.entry(i)
         for v in effects where !scopes[depth - 1].add(v.kind, id: v.id) { nextPerson(v.kind, id: v.id) }
         if fieldBirth != 0 { scopes[depth - 1].fragment.fieldBirth = Int(fieldBirth) }
@@ -414,7 +414,7 @@ final class RecordAssembler {
     }
 
     /// `scanFrom`: where the identifier scan starts (no digit or `@` before it); `v.count` skips it.
-    private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
+    @inline(__always) private func inspect(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, scanFrom: Int) {
         var identified = false
         // The closure does not outlive this call; self used as a guaranteed unmanaged reference
         // spares a retain and release per identifier found (an `unowned(unsafe)` capture is still

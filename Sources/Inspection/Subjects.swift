@@ -206,16 +206,19 @@ struct FragmentList: ~Copyable {
 
     /// Moves `f` in without copying its values: `f` gets the storage of a spent slot, to be reset
     /// before it is used again.
-    mutating func append(taking f: inout Fragment) {
-        if count == slots {
-            if slots == capacity {
-                if capacity == 0 { items = .allocate(capacity: 8); capacity = 8 } else { items = items.doubled(count: slots, capacity: &capacity) }
-            }
-            (items + slots).initialize(to: Fragment())
-            slots += 1
-        }
+    @inline(__always) mutating func append(taking f: inout Fragment) {
+        if count == slots { addSlot() }
         swap(&items[count], &f)
         count += 1
+    }
+
+    /// One more initialised slot (grown first when full).
+    @inline(never) private mutating func addSlot() {
+        if slots == capacity {
+            if capacity == 0 { items = .allocate(capacity: 8); capacity = 8 } else { items = items.doubled(count: slots, capacity: &capacity) }
+        }
+        (items + slots).initialize(to: Fragment())
+        slots += 1
     }
 
     /// Adds what `f` holds (only read; lent, see `Fragment.absorb`) to fragment `i`.
@@ -279,6 +282,11 @@ struct SubjectTable {
     var nameOnlyJoinsNamed = false
     /// In free text the same name in two notes is, far more often than not, the same person.
     var nameLinks = false
+    /// A person who repeats one already held is not appended (`add`); off only in tests, which
+    /// compare the two ways.
+    var repeatsJoinDirectly = true
+    /// People appended so far (joined ones included).
+    var peopleAppended: Int { people.count }
     /// At most this many name + address / birth date pairs link one fragment's person.
     static let maxPairLinks = 1024
     /// The mask of a subject without an identifier value.
@@ -309,18 +317,33 @@ struct SubjectTable {
         guard p.hasPI else { return }
         values.markCounted(p)
         let s = writablePeople()
-        let id = s.append(p)
-        // Always a root: it starts as one, and a join keeps the older of two roots.
-        var root = id
-        let strongLinks = linkingValues(p, into: s)
-        // Every linking value looked up at once, those seen first here linked to this person: a
-        // later join does not change whom they lead to (`find` answers the same root for the
-        // person and the root it joins).
+        let (strongLinks, linked) = linkingValues(p, into: s)
+        // Every linking value looked up at once, those seen first here linked to this person (the
+        // index `append` gives them): a later join does not change whom they lead to (`find`
+        // answers the same root for the person and the root it joins).
+        let id = Int32(s.count)
         let others = s.links
-        byValue.valuesOrInsert(others, id)
+        let unknown = byValue.valuesOrInsert(others, id)
         // A person holds one resident ID (passport, HK/TW ID) at a time, while a phone or e-mail
         // is often a family's: a child registered under a parent's phone is not the parent.
         let document = p.kinds.contains(.idNumber) || p.kinds.contains(.passport) || p.kinds.contains(.hkID) || p.kinds.contains(.twID)
+        // Most people of a body come again (a customer on every order): every linking value known
+        // and leading to one person who holds every value already. Appended, they would join that
+        // person (below: a strong link joins unless this person holds a document and it is not
+        // one; then their document numbers are known, so a document link joins, or they hold none,
+        // so none differs) and add nothing but kinds; so only the kinds are added. A person never
+        // appended changes no other person's index order, so every later join keeps the same
+        // root. A value a known linking value stands for is held: the person who first had that
+        // link held it, and a root's chain holds every value its people held.
+        if repeatsJoinDirectly, unknown == 0, strongLinks > 0, let r = s.soleRoot(of: others),
+           s.holdsAll(p, root: r, linked: linked) {
+            s.addKinds(of: p, to: r)
+            return
+        }
+        let appended = s.append(p)
+        assert(appended == id)
+        // Always a root: it starts as one, and a join keeps the older of two roots.
+        var root = id
         for i in others.indices where others[i] != UInt64.max {
             let a = s.find(Int32(truncatingIfNeeded: others[i])), b = root
             // A shared name (or name + address) is weaker evidence than a document: two people
@@ -353,9 +376,9 @@ struct SubjectTable {
 
     /// Strong identifiers, account ids, and name+address / name+birth date pairs link; with none of
     /// these, the weaker composite of what there is (a name, an address…). Into `links`, strong
-    /// ones first; returns how many are strong.
-    @discardableResult
-    private mutating func linkingValues(_ p: borrowing Fragment, into s: PeopleStore) -> Int {
+    /// ones first; returns how many are strong, and which kinds of value are written as (or in)
+    /// a linking value.
+    private mutating func linkingValues(_ p: borrowing Fragment, into s: PeopleStore) -> (strong: Int, linked: LinkedValues) {
         // One pass writes the strong values and account ids (room for all values made first) and
         // counts the names and what pairs with them; a second only when there are pairs to write.
         var names = 0, paired = 0
@@ -380,9 +403,9 @@ struct SubjectTable {
             let composite = linkComposite(p)
             s.linkRoom(1, from: 0)[0] = composite
             s.linkCount = 1
-            return 0
+            return (0, LinkedValues())
         }
-        guard extra > 0 else { return strong }
+        guard extra > 0 else { return (strong, LinkedValues()) }
         out = s.linkRoom(extra, from: strong)
         var k = 0
         for j in 0..<p.count where p.value(j).kind == .name {
@@ -394,7 +417,7 @@ struct SubjectTable {
             }
         }
         s.linkCount = strong + k
-        return strong
+        return (strong, LinkedValues(names: true, paired: paired > 0))
     }
 
     /// Identity of a person known only by weak values: the set of their names and addresses, else
@@ -559,6 +582,17 @@ struct SubjectTable {
     }
 }
 
+/// Which values of a person `SubjectTable.linkingValues` wrote a linking value for: always the
+/// strong ones; names when they link (alone or paired); addresses and birth dates when paired.
+struct LinkedValues {
+    var names = false
+    var paired = false
+
+    @inline(__always) func covers(_ kind: DetectorKind) -> Bool {
+        isStrong(kind) || (kind == .name ? names : paired && (kind == .address || kind == .birthDate))
+    }
+}
+
 /// The union-find's people in flat storage the table owns (no arrays per person to allocate, copy
 /// and free): each person's values are a chain of `nodes`; a person joined into another hands
 /// their nodes over. Everything only grows; the first `count` people and `nodeCount` nodes are in
@@ -650,7 +684,7 @@ private final class PeopleStore {
     }
 
     /// Adds `p` as a new person, their own root; returns their index.
-    func append(_ p: borrowing Fragment) -> Int32 {
+    @inline(__always) func append(_ p: borrowing Fragment) -> Int32 {
         let id = count
         if id == capacity { reserve(people: id + 1, nodes: 0, marks: 0, links: 0) }
         var person = Person(kinds: p.kinds, minor: p.minor)
@@ -736,6 +770,42 @@ private final class PeopleStore {
         people[drop].tail = -1
         people[keep].kinds.formUnion(people[drop].kinds)
         people[keep].minor = people[keep].minor || people[drop].minor
+    }
+
+    /// The one root every linking value (as `FlatMap64.valuesOrInsert` answered: all known) leads
+    /// to; nil when two lead to different people.
+    @inline(__always) func soleRoot(of links: UnsafeMutableBufferPointer<UInt64>) -> Int32? {
+        let root = find(Int32(truncatingIfNeeded: links[0]))
+        for l in links.dropFirst() where find(Int32(truncatingIfNeeded: l)) != root { return nil }
+        return root
+    }
+
+    /// Whether the chain of `root` holds every value of `p` that no linking value of `p` stands
+    /// for (`linked`); false also when that takes more than `maxWalk` nodes to tell.
+    @inline(__always) func holdsAll(_ p: borrowing Fragment, root: Int32, linked: LinkedValues) -> Bool {
+        let nodes = nodes, head = people[Int(root)].head
+        for k in 0..<p.count {
+            let v = p.value(k)
+            guard !linked.covers(v.kind) else { continue }
+            var m = head, walked = 0
+            while m >= 0 && nodes[Int(m)].value != v {
+                m = nodes[Int(m)].next
+                walked += 1
+                if walked == Self.maxWalk { return false }
+            }
+            if m < 0 { return false }
+        }
+        return true
+    }
+
+    /// Nodes of a chain `holdsAll` reads for one value before leaving the person to `append` and
+    /// `absorb` (which read it whole anyway).
+    static let maxWalk = 64
+
+    /// What joining `p` into `root` adds when `root` holds all of `p`'s values.
+    func addKinds(of p: borrowing Fragment, to root: Int32) {
+        people[Int(root)].kinds.formUnion(p.kinds)
+        people[Int(root)].minor = people[Int(root)].minor || p.minor
     }
 
     /// Two people who each hold a number of a kind one person has only one of (resident ID,

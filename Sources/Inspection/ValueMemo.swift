@@ -174,9 +174,23 @@ final class ValueMemo {
 
     /// Remembers what was recorded since `begin` as the effects of (`v`, `role`), at `slot` (from
     /// the `find` that missed; nothing was remembered since).
-    func remember(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, hash h: UInt64, slot: Int) {
+    @inline(__always) func remember(_ v: UnsafeBufferPointer<UInt8>, role: FieldRole, hash h: UInt64, slot: Int) {
         guard count < Self.maxEntries else { return }
         let n = v.count
+        if count == entryCapacity || arenaCapacity < arenaUsed + n { grow(adding: n) }
+        if let from = v.baseAddress { ByteSkip.copy(from, to: arena + arenaUsed, count: n) }
+        (entries + count).initialize(to: Entry(
+            hash: h, start: Int32(arenaUsed), length: Int32(n), effectStart: Int32(pendingStart),
+            effectCount: Int32(effectCount - pendingStart), fieldBirth: pendingBirth, role: role.rawValue, minor: pendingMinor))
+        arenaUsed += n
+        count += 1
+        pendingStart = effectCount
+        slots[slot] = Int32(count)
+        if count * 2 > slotCount { growSlots() }
+    }
+
+    /// Room for one more entry of `n` bytes.
+    @inline(never) private func grow(adding n: Int) {
         if count == entryCapacity { entries = entries.doubled(count: count, capacity: &entryCapacity) }
         if arenaCapacity < arenaUsed + n {
             var capacity = arenaCapacity
@@ -187,15 +201,6 @@ final class ValueMemo {
             arena = bigger
             arenaCapacity = capacity
         }
-        if let from = v.baseAddress { ByteSkip.copy(from, to: arena + arenaUsed, count: n) }
-        (entries + count).initialize(to: Entry(
-            hash: h, start: Int32(arenaUsed), length: Int32(n), effectStart: Int32(pendingStart),
-            effectCount: Int32(effectCount - pendingStart), fieldBirth: pendingBirth, role: role.rawValue, minor: pendingMinor))
-        arenaUsed += n
-        count += 1
-        pendingStart = effectCount
-        slots[slot] = Int32(count)
-        if count * 2 > slotCount { growSlots() }
     }
 
     private func growSlots() {

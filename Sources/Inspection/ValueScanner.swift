@@ -230,10 +230,12 @@ struct ValueScanner {
             return true
         }
         // By issuer range alone only outside fields named for something else (an order number).
-        if len >= 13 && len <= 19 && !plus && Checksums.luhn(d)
-            && (role == .bankCard || role == .financial
-                || (role != .notPerson && Checksums.cardIssuer(d) && !(len == 18 && Checksums.residentIDShaped(d, today: today))
-                    && !Self.namedBusinessNumber(before))) {
+        // The issuer (a few compares) before the Luhn sum: most such runs are order numbers,
+        // outside every issuer's range.
+        guard len >= 13 && len <= 19 && !plus else { return false }
+        let cardField = role == .bankCard || role == .financial
+        if (cardField || (role != .notPerson && Checksums.cardIssuer(d))) && Checksums.luhn(d)
+            && (cardField || (!(len == 18 && Checksums.residentIDShaped(d, today: today)) && !Self.namedBusinessNumber(before))) {
             found(Identifier(kind: .bankCard, normalized: d))
             return true
         }

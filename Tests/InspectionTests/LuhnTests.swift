@@ -41,4 +41,40 @@ struct LuhnTests {
         #expect(Checksums.luhnString("4111111111111111"))
         #expect(!Checksums.luhnString("4111111111111112"))
     }
+
+    /// A number of 13–19 digits is a card when Luhn-valid and, outside a card field, in an issuer's
+    /// range (the scanner asks the issuer first): numbers in and out of the ranges, Luhn-valid or
+    /// not, under a field of no role and a card field.
+    @Test("cards: Luhn-valid in a card field, and in an issuer's range elsewhere; the issuer asked first changes nothing")
+    func cardsByIssuerAndLuhn() {
+        var rng = SplitMix64(state: 18)
+        let prefixes = ["4", "51", "55", "56", "2221", "2720", "2131", "1800", "34", "37", "35", "30", "62", "60", "65", "95", "9", "7", "8", "1"]
+        let today = RecordAssembler.civilYMD(evaluationDate)
+        var cards = 0
+        for _ in 0..<600 {
+            let n = 13 + Int(rng.next() % 7)
+            var d = Array(prefixes[Int(rng.next() % UInt64(prefixes.count))].utf8)
+            while d.count < n { d.append(UInt8(0x30 + rng.next() % 10)) }
+            // Luhn-valid half the time: the last digit that makes it so.
+            if rng.next() % 2 == 0 {
+                for c in UInt8(0x30)...UInt8(0x39) {
+                    d[n - 1] = c
+                    if reference(d) { break }
+                }
+            }
+            // Numbers the scanner takes for something else first (mobiles, resident IDs) are not the point.
+            let other = d.withUnsafeBufferPointer { b in
+                (n == 18 && Checksums.residentID18(b, today: today) != nil) || (n == 13 && d[0] == 0x38 && d[1] == 0x36)
+            }
+            if other || d.last == UInt8(ascii: "X") { continue }
+            let text = String(decoding: d, as: UTF8.self)
+            let issuer = d.withUnsafeBufferPointer { Checksums.cardIssuer($0) }
+            let shaped = n == 18 && d.withUnsafeBufferPointer { Checksums.residentIDShaped($0, today: today) }
+            let plain = reference(d) && issuer && !shaped
+            #expect(json(#"[{"c":"\#(text)"}]"#)[.bankCard] == (plain ? 1 : 0), "\(text)")
+            #expect(json(#"[{"bank_card":"\#(text)"}]"#)[.bankCard] == (reference(d) ? 1 : 0), "\(text) in a card field")
+            if plain { cards += 1 }
+        }
+        #expect(cards > 50)
+    }
 }

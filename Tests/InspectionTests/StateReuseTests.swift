@@ -50,6 +50,43 @@ struct StateReuseTests {
         }
     }
 
+    @Test("a state's last few content types answer as parsing them does, the oldest forgotten past the kept few")
+    func contentTypesKept() {
+        let state = InspectionState(configuration: isolated(), key: nil)
+        #expect(state.knownContentType("application/json") == nil)
+        let types = ["application/json", "text/csv; charset=GBK", "application/x-www-form-urlencoded",
+                     "application/x-ndjson", "text/plain; charset=\"utf-8\""]
+        for t in types {
+            let media = MediaType(t)!
+            state.rememberContentType(t, syntax: media.syntax!, charset: media.parameters["charset"])
+        }
+        // The first was forgotten (four are kept); the others answer as parsing them does.
+        #expect(InspectionState.contentTypesKept == 4)
+        #expect(state.knownContentType(types[0]) == nil)
+        #expect(state.knownContentType("application/json; charset=utf-8") == nil)
+        for t in types.dropFirst() {
+            let known = state.knownContentType(t), media = MediaType(t)!
+            #expect(known.map { "\($0.syntax)" } == "\(media.syntax!)", "\(t)")
+            #expect(known?.charset == media.parameters["charset"], "\(t)")
+        }
+
+        // Bodies of alternating types on one configuration (their states remember each type)
+        // read as on a fresh configuration.
+        let c = isolated()
+        let bodies: [(String, String)] = [(Self.order, "application/json"), (Self.form, "application/x-www-form-urlencoded"),
+                                          (Self.ndjson, "application/x-ndjson"), ("姓名,手机\n张三,13800138000\n", "text/csv; charset=utf-8"),
+                                          ("张三 13800138000", "text/plain")]
+        // A field name no body uses: every body of this configuration gets a new state.
+        var unshared = c
+        unshared.extraFieldNames = [.name: ["未用字段"]]
+        let fresh = bodies.map { digest(inspect($0.0, type: $0.1, configuration: unshared)) }
+        for round in 0..<3 {
+            for (k, b) in bodies.enumerated() {
+                #expect(digest(inspect(b.0, type: b.1, configuration: c)) == fresh[k], "\(b.1), round \(round)")
+            }
+        }
+    }
+
     @Test("the pool hands a state back only to bodies of the same secret, date and value limit")
     func poolKeys() {
         let pool = InspectionStatePool()
