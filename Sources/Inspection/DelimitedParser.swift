@@ -1,5 +1,6 @@
 /// Streaming CSV/TSV (RFC 4180 quoting). The first row names the fields; every later row is a record.
 /// A first row holding an identifier is no header: it is the first record, and no field is named.
+/// (The cells before the first that may hold one are not read again: they cannot hold one.)
 final class DelimitedParser: BodyParser {
     private enum State { case fieldStart, unquoted, quoted, quoteInQuoted }
 
@@ -20,11 +21,6 @@ final class DelimitedParser: BodyParser {
     /// The header's `PersonColumns.person` per column, until the header row ends.
     private var pendingPeople: [UInt8] = []
     private var pendingHasName = false
-    /// The first row's cells as written (`pendingCells[pendingEnds[k-1]..<pendingEnds[k]]`), read
-    /// again as a record if one of them holds an identifier (`pendingHoldsIdentifier`).
-    private var pendingCells: [UInt8] = []
-    private var pendingEnds: [Int] = []
-    private var pendingHoldsIdentifier = false
     private var column = 0
     private var rowHasContent = false
     private var rowOpen = false
@@ -155,15 +151,8 @@ final class DelimitedParser: BodyParser {
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
     private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
-        if !hasHeader {
-            let name = UnsafeBufferPointer(rebasing: v[r])
-            let (role, person) = assembler.headerRole(name)
-            pendingRoles.append(role)
-            pendingPeople.append(person)
-            if !r.isEmpty { pendingHasName = true }
-            if JSONParser.holdsIdentifier(name) { pendingHoldsIdentifier = true }
-            pendingCells.append(contentsOf: v)
-            pendingEnds.append(pendingCells.count)
+        if !hasHeader && headerCell(UnsafeBufferPointer(rebasing: v[r])) {
+            // A field name.
         } else {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
             // An empty cell (exports are full of them) tells the assembler nothing, in any role.
@@ -175,21 +164,45 @@ final class DelimitedParser: BodyParser {
         column += 1
     }
 
-    private func endRow() {
-        if !hasHeader && pendingHoldsIdentifier {
-            // Headerless: the first row is a record, every field unnamed.
+    /// A cell of the first row: a field name (true), or one that may hold an identifier (false):
+    /// then the row is the first record, no field is named, and the row is read from here on.
+    @inline(never) private func headerCell(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        if Self.mayHoldIdentifier(name) {
             hasHeader = true
-            let cells = pendingCells, ends = pendingEnds
-            pendingRoles.removeAll(); pendingPeople.removeAll(); pendingCells.removeAll(); pendingEnds.removeAll()
-            column = 0
-            cells.withUnsafeBufferPointer { all in
-                var start = 0
-                for end in ends {
-                    endCell(UnsafeBufferPointer(rebasing: all[start..<end]))
-                    start = end
-                }
-            }
+            pendingRoles.removeAll()
+            pendingPeople.removeAll()
+            pendingHasName = false
+            return false
         }
+        let (role, person) = assembler.headerRole(name)
+        pendingRoles.append(role)
+        pendingPeople.append(person)
+        if !name.isEmpty { pendingHasName = true }
+        return true
+    }
+
+    /// Whether a first-row cell may hold an identifier, so the row is no header: every identifier
+    /// has six digits in a row, eleven in all (a phone or card in groups) or an `@`; full-width
+    /// digits count. A header's dates and numbered names (`2026-11-29`, `phone2`) have fewer.
+    static func mayHoldIdentifier(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        var run = 0, total = 0, i = 0
+        while i < v.count {
+            let c = v[i]
+            var digit = isDigit(c)
+            if c == 0xEF && i + 2 < v.count && v[i + 1] == 0xBC && v[i + 2] &- 0x90 < 10 { digit = true; i += 2 }
+            if c == UInt8(ascii: "@") { return true }
+            if digit {
+                run += 1; total += 1
+                if run >= 6 || total >= 11 { return true }
+            } else {
+                run = 0
+            }
+            i += 1
+        }
+        return false
+    }
+
+    private func endRow() {
         if !hasHeader {
             // Export headers repeat from body to body: each name is classified once per state.
             if pendingHasName {
@@ -199,8 +212,6 @@ final class DelimitedParser: BodyParser {
             }
             pendingRoles.removeAll(keepingCapacity: true)
             pendingPeople.removeAll(keepingCapacity: true)
-            pendingCells.removeAll()
-            pendingEnds.removeAll()
             pendingHasName = false
         } else if rowOpen {
             if rowPerson != 0 { assembler.closeScope(); rowPerson = 0 }

@@ -30,8 +30,9 @@ final class JSONParser: BodyParser {
         /// In an object, the person the current member describes (`PersonColumns.person`); not 0:
         /// the assembler has a scope open for them inside the object's.
         var person: UInt8 = 0
-        /// In an object, the current member's name holds an identifier: the assembler has a scope
-        /// open for the name and its value, inside the person's (closed at the next name or the end).
+        /// In an object, a member's name held an identifier: the assembler has a scope open for the
+        /// name and its value, inside the person's, until the next such name, another person's
+        /// member or the object's end (a name that follows is not looked at for it: names are hot).
         var keyScope = false
 
         /// Both in one write (one access to the stack, not two).
@@ -96,7 +97,6 @@ final class JSONParser: BodyParser {
         offset = 0
         documents = 0
         lastWasOpen = false
-        keyScopes = 0
         if nameRole.count >= Self.maxNames {
             names = FlatMap64()
             nameRole.removeAll(); nameExcludes.removeAll(); namePerson.removeAll(); nameStart = [0]; nameArena.removeAll()
@@ -299,8 +299,6 @@ final class JSONParser: BodyParser {
     }
 
     private var lastWasOpen = false
-    /// Frames with `keyScope` set: names and closing objects look at their frame's only when some are.
-    private var keyScopes = 0
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
@@ -502,7 +500,6 @@ final class JSONParser: BodyParser {
     /// (kept apart: its registers and frame made every call pay a long prologue). The caller moves
     /// the state on (the string cycle keeps it in locals).
     @inline(__always) private func memberName(_ b: UnsafeBufferPointer<UInt8>) {
-        if keyScopes != 0 && frames[depth - 1].keyScope { closeKeyScope() }
         let key = NameKey(b)
         if let e = recent.entry(key), key.count <= NameKey.wholeBytes || nameEquals(e.index, b) {
             frames[depth - 1].setMember(e.role, excludesNames: e.excludesNames)
@@ -515,13 +512,14 @@ final class JSONParser: BodyParser {
     /// A name not in `recent`: looked up by its hash, classified and interned when new.
     @inline(never) private func memberNameMissed(_ b: UnsafeBufferPointer<UInt8>, _ key: NameKey) {
         let top = depth - 1
-        if Self.holdsIdentifier(b) { identifierName(b); return }
         let h = nameHash(b)
         if let i = names[h].map(Int.init), nameEquals(i, b) {
             frames[top].setMember(nameRole[i], excludesNames: nameExcludes[i])
             recent.set(key, i, role: nameRole[i], excludesNames: nameExcludes[i], person: namePerson[i])
             if namePerson[i] != frames[top].person { enterPerson(namePerson[i]) }
         } else {
+            // Never interned, so a name found above holds none.
+            if Self.holdsIdentifier(b) { identifierName(b); return }
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
             let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
@@ -560,22 +558,17 @@ final class JSONParser: BodyParser {
         let top = depth - 1
         frames[top].memberRole = frames[top].keyRole
         frames[top].memberExcludesNames = frames[top].keyExcludesNames
+        if frames[top].keyScope { assembler.closeScope() }
         assembler.openScope(namesExcluded: false)
         frames[top].keyScope = true
-        keyScopes += 1
         assembler.value(key: nil, baseRole: FieldRole.none, b)
-    }
-
-    @inline(never) private func closeKeyScope() {
-        frames[depth - 1].keyScope = false
-        keyScopes -= 1
-        assembler.closeScope()
     }
 
     /// The object's members from here on describe `person` (a flat order object's `receiver_*`
     /// after its `buyer_*`): each other person gets a scope of their own inside the object's.
     @inline(never) private func enterPerson(_ person: UInt8) {
         let top = depth - 1
+        if frames[top].keyScope { assembler.closeScope(); frames[top].keyScope = false }
         if frames[top].person != 0 { assembler.closeScope() }
         if person != 0 { assembler.openScope(namesExcluded: false) }
         frames[top].person = person
@@ -631,7 +624,7 @@ final class JSONParser: BodyParser {
         depth -= 1
         let isRecord = frames[depth].isRecord
         if object {
-            if keyScopes != 0 && frames[depth].keyScope { keyScopes -= 1; assembler.closeScope() }
+            if frames[depth].keyScope { assembler.closeScope() }
             if frames[depth].person != 0 { assembler.closeScope() }
             assembler.closeScope()
             if isRecord { assembler.endRecord() }

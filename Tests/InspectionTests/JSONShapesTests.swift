@@ -52,6 +52,10 @@ struct JSONShapesTests {
         #expect(merged.subjects.count == 1)
         #expect(merged[.mobile] == 1 && merged[.idNumber] == 1)
         #expect(counted(#"{"a@example.com":true}"#)[.email] == 1)
+        // Another person's members after such a name: their own person still (the scopes nest right).
+        let receiver = counted(#"[{"13812345678":"张三","receiverPhone":"13912345678","receiverName":"李四"},{"idNo":"\#(Self.id1)"}]"#)
+        #expect(receiver.subjects.count == 3)
+        #expect(receiver.records == 2)
         // Names that only carry digits are still field names where they hold no identifier.
         let fields = counted(#"[{"name1":"张三","idNo":"\#(Self.id1)","20261129":1,"v12345":"x"}]"#)
         #expect(fields.subjects.count == 1)
