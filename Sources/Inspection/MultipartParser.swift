@@ -16,6 +16,9 @@ final class MultipartParser: BodyParser {
     private var field: ValueBuffer
     private var sub: BodyParser?
     private var subCharset: CharsetDecoder?
+    /// The part's transfer coding (nil: as written), and its output for the chunk at hand.
+    private var transfer: TransferDecoder?
+    private var transferred: [UInt8] = []
     private var skipping = false
     private var formOpen = false
 
@@ -99,11 +102,13 @@ final class MultipartParser: BodyParser {
         var name: String?
         var contentType: String?
         var filename: String?
+        var transferCoding: String?
         for line in text.split(separator: "\r\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let h = line[..<colon].lowercased()
             let v = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
             if h == "content-type" { contentType = v }
+            if h == "content-transfer-encoding" { transferCoding = v }
             if h == "content-disposition" {
                 let params = MediaType(v)?.parameters ?? [:]
                 name = params["name"]; filename = params["filename"]
@@ -113,6 +118,13 @@ final class MultipartParser: BodyParser {
         sub = nil
         subCharset = nil
         fieldName = name.map { Substring($0) }
+        do throws(UninspectableError) {
+            transfer = try TransferDecoder(header: transferCoding)
+        } catch {
+            partFailure("multipart part '\(name ?? "?")': \(error.reason)")
+            skipping = true
+            return
+        }
         guard let contentType, let media = MediaType(contentType) else {
             if filename == nil { return }  // a plain form field
             partFailure("multipart part '\(name ?? "?")' (file \(filename!)) has no type")
@@ -140,12 +152,26 @@ final class MultipartParser: BodyParser {
         guard e > s, !skipping else { return }
         try pending.withUnsafeBufferPointer { p throws(UninspectableError) in
             let chunk = UnsafeBufferPointer(rebasing: p[s..<e])
-            if let sub, let subCharset {
-                try subCharset.feed(chunk) { u throws(UninspectableError) in try sub.feed(u) }
-            } else {
-                let key = fieldName
-                field.append(chunk) { c in self.fieldValue(key, c) }
+            guard transfer != nil else { try partBytes(chunk); return }
+            transferred.removeAll(keepingCapacity: true)
+            do throws(UninspectableError) {
+                try transfer!.decode(chunk, into: &transferred)
+            } catch {
+                partFailure("multipart part '\(fieldName ?? "?")': \(error.reason)")
+                skipping = true
+                return
             }
+            try transferred.withUnsafeBufferPointer { d throws(UninspectableError) in try partBytes(d) }
+        }
+    }
+
+    /// A part's bytes with any transfer coding undone.
+    private func partBytes(_ chunk: UnsafeBufferPointer<UInt8>) throws(UninspectableError) {
+        if let sub, let subCharset {
+            try subCharset.feed(chunk) { u throws(UninspectableError) in try sub.feed(u) }
+        } else {
+            let key = fieldName
+            field.append(chunk) { c in self.fieldValue(key, c) }
         }
     }
 
@@ -155,14 +181,29 @@ final class MultipartParser: BodyParser {
     }
 
     private func endPart() throws(UninspectableError) {
-        if let sub, let subCharset {
+        if !skipping, transfer != nil {
+            transferred.removeAll(keepingCapacity: true)
             do throws(UninspectableError) {
-                try subCharset.finish { u throws(UninspectableError) in try sub.feed(u) }
-                try sub.finish()
+                try transfer!.finish(into: &transferred)
+                try transferred.withUnsafeBufferPointer { d throws(UninspectableError) in if !d.isEmpty { try partBytes(d) } }
             } catch {
-                partFailure("multipart part '\(fieldName ?? "?")': \(error)")
+                partFailure("multipart part '\(fieldName ?? "?")': \(error.reason)")
+                skipping = true
             }
-        } else if !skipping {
+        }
+        transfer = nil
+        if let sub, let subCharset {
+            // A typed part whose transfer coding broke is not finished: its failure is reported.
+            if !skipping {
+                do throws(UninspectableError) {
+                    try subCharset.finish { u throws(UninspectableError) in try sub.feed(u) }
+                    try sub.finish()
+                } catch {
+                    partFailure("multipart part '\(fieldName ?? "?")': \(error)")
+                }
+            }
+        } else if !skipping || !field.isEmpty {
+            // A plain field, or what of it was decoded before its transfer coding broke.
             let key = fieldName
             field.take { v in fieldValue(key, v) }
         }
