@@ -167,7 +167,7 @@ final class DelimitedParser: BodyParser {
     /// A cell of the first row: a field name (true), or one that may hold an identifier (false):
     /// then the row is the first record, no field is named, and the row is read from here on.
     @inline(never) private func headerCell(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        if Self.mayHoldIdentifier(name) {
+        if ValueScanner.mayHoldIdentifier(name) {
             hasHeader = true
             pendingRoles.removeAll()
             pendingPeople.removeAll()
@@ -179,27 +179,6 @@ final class DelimitedParser: BodyParser {
         pendingPeople.append(person)
         if !name.isEmpty { pendingHasName = true }
         return true
-    }
-
-    /// Whether a first-row cell may hold an identifier, so the row is no header: every identifier
-    /// has six digits in a row, eleven in all (a phone or card in groups) or an `@`; full-width
-    /// digits count. A header's dates and numbered names (`2026-11-29`, `phone2`) have fewer.
-    static func mayHoldIdentifier(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
-        var run = 0, total = 0, i = 0
-        while i < v.count {
-            let c = v[i]
-            var digit = isDigit(c)
-            if c == 0xEF && i + 2 < v.count && v[i + 1] == 0xBC && v[i + 2] &- 0x90 < 10 { digit = true; i += 2 }
-            if c == UInt8(ascii: "@") { return true }
-            if digit {
-                run += 1; total += 1
-                if run >= 6 || total >= 11 { return true }
-            } else {
-                run = 0
-            }
-            i += 1
-        }
-        return false
     }
 
     private func endRow() {

@@ -519,7 +519,7 @@ final class JSONParser: BodyParser {
             if namePerson[i] != frames[top].person { enterPerson(namePerson[i]) }
         } else {
             // Never interned, so a name found above holds none.
-            if Self.holdsIdentifier(b) { identifierName(b); return }
+            if ValueScanner.mayHoldIdentifier(b) { identifierName(b); return }
             let bytes = Array(b)
             let name = Substring(String(decoding: bytes, as: UTF8.self))
             let role = assembler.sharedBaseRole(name, bytes: bytes, hash: h)
@@ -537,18 +537,6 @@ final class JSONParser: BodyParser {
             frames[top].setMember(role, excludesNames: excludes)
             if person != frames[top].person { enterPerson(person) }
         }
-    }
-
-    /// Whether a member name may hold an identifier rather than name a field: an `@`, or a run of
-    /// six or more digits (every identifier has one; field names almost never do).
-    static func holdsIdentifier(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        var run = 0
-        for c in b {
-            if c == UInt8(ascii: "@") { return true }
-            run = isDigit(c) ? run + 1 : 0
-            if run == 6 { return true }
-        }
-        return false
     }
 
     /// A member name holding an identifier (`{"13812345678": {...}}`): not interned (such names

@@ -37,6 +37,27 @@ struct ValueScanner {
         inSet(c, low: 0x03FF_4400_0000_0000, high: 0x07FF_FFFE_87FF_FFFE)
     }
 
+    /// Whether a field name or a header cell may hold an identifier rather than name a field: every
+    /// identifier has six digits in a row, eleven in all (a phone or card written in groups) or an
+    /// `@`; full-width digits count. Names (`phone2`, `2026-11-29`, `line12345`) have fewer.
+    static func mayHoldIdentifier(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
+        var run = 0, total = 0, i = 0
+        while i < v.count {
+            let c = v[i]
+            var digit = isDigit(c)
+            if c == 0xEF && i + 2 < v.count && v[i + 1] == 0xBC && v[i + 2] &- 0x90 < 10 { digit = true; i += 2 }
+            if c == UInt8(ascii: "@") { return true }
+            if digit {
+                run += 1; total += 1
+                if run >= 6 || total >= 11 { return true }
+            } else {
+                run = 0
+            }
+            i += 1
+        }
+        return false
+    }
+
     /// Identifiers in `v`, looked for from `from` on (bytes before it, if any, must hold no digit
     /// and no `@`; they are still read as context: a `+` or letters before a number).
     func scan(_ v: UnsafeBufferPointer<UInt8>, from: Int = 0, role: FieldRole, found: (Identifier) -> Void) {

@@ -76,10 +76,10 @@ struct JSONShapesTests {
         #expect(json(#"{"a":1}}"#).uninspectable != nil)
     }
 
-    @Test("a name with six digits in a row or an @ may hold an identifier; others are field names")
+    @Test("a name with six digits in a row, eleven in all, or an @ may hold an identifier; others are field names")
     func identifierNameTest() {
-        func holds(_ s: String) -> Bool { Array(s.utf8).withUnsafeBufferPointer { JSONParser.holdsIdentifier($0) } }
-        #expect(holds("13812345678") && holds("a@b.cn") && holds("id_123456"))
-        #expect(!holds("name1") && !holds("line12345") && !holds("2026-11-29") && !holds(""))
+        func holds(_ s: String) -> Bool { Array(s.utf8).withUnsafeBufferPointer { ValueScanner.mayHoldIdentifier($0) } }
+        #expect(holds("13812345678") && holds("a@b.cn") && holds("id_123456") && holds("138 1234 5678") && holds("１３８１２３"))
+        #expect(!holds("name1") && !holds("line12345") && !holds("2026-11-29") && !holds("１２３４５") && !holds(""))
     }
 }
