@@ -54,6 +54,15 @@ struct MutationFuzzTests {
             + "--XyZ\r\nContent-Disposition: form-data; name=\"rows\"; filename=\"a.csv\"\r\nContent-Type: text/csv\r\n\r\n"
             + "姓名,手机号,邮箱\n李四,13912345678,li.si@example.com\n\r\n--XyZ--\r\n"
         out.append(Sample(name: "multipart", type: "multipart/form-data; boundary=XyZ", bytes: Array(multipart.utf8)))
+        // The shapes session 10 taught the parsers: rows as arrays, names holding identifiers,
+        // values one after another, two documents in one value, a headerless export, transfer codings.
+        let shapes = #"{"values":[["姓名","手机"],["张三","13812345678"]],"users":{"11010519491231002X":{"city":"北京"},"#
+            + #""a@example.cn":true},"ids":"110105194912310003;11010519491231002X","n":"Tel13912345678"} [["ID11010519491231002X"]]"#
+        out.append(Sample(name: "shapes", type: "application/json", bytes: Array(shapes.utf8)))
+        out.append(Sample(name: "headerless", type: "text/csv", bytes: Array("11010519491231002X,张三,13812345678\n110105194912310003,李四,a@b.cn\n".utf8)))
+        let coded = "--B\r\nContent-Disposition: form-data; name=\"idNo\"\r\nContent-Transfer-Encoding: base64\r\n\r\nMTEwMTA1MTk0OTEyMzEwMDJY\r\n"
+            + "--B\r\nContent-Disposition: form-data; name=\"tel\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=31381234=\r\n5678\r\n--B--\r\n"
+        out.append(Sample(name: "transfer-coded", type: "multipart/form-data; boundary=B", bytes: Array(coded.utf8)))
         return out
     }
 
