@@ -11,7 +11,8 @@ import Synchronization
 /// One request on its way out: the people in its target and header fields (inspected before it
 /// was planned) and in its body (inspected as it arrives), judged together. The gateway calls
 /// `consume` and `verdict` on the connection's queue and never calls `verdict` again before the
-/// previous completion ran, so the inspector is confined to that queue; `counted` is shared with
+/// previous completion ran (`framingFields` too comes before a `verdict`), so the inspector and
+/// `head` are confined to that queue; `counted` is shared with
 /// completions that run on the ledger's queue, hence the Mutex.
 final class FlowInspection: BodyInspection, @unchecked Sendable {
     private let governor: EnforcementGovernor

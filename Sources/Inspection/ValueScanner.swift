@@ -166,7 +166,8 @@ struct ValueScanner {
             let rightGlue = end < n && (Self.glues(v[end]) || v[end] == UInt8(ascii: "@"))
                 && !(end + 1 >= n && v[end] == UInt8(ascii: "."))
                 && !(v[end] == UInt8(ascii: ".") && end + 1 < n && !isDigit(v[end + 1]))
-            // Out of line, its own tests included: grown by them, `number` stopped inlining `judge`.
+            // `glued` keeps its tests out of line: written here, they grew `number` until the
+            // compiler stopped inlining `judge` into it.
             if leftGlue && digitCount >= 11 && !plus && !grouped
                 && glued(v, start: start, end: end, d: UnsafeBufferPointer(d), count: digitCount, x: x, found: found) {
                 return end
