@@ -13,6 +13,22 @@ public enum AuditLogReader {
         case broken(file: String, line: Int, reason: String)
     }
 
+    /// The hash of the chain's last record (nil without one).
+    public static func lastHash(logPath: String) -> String? {
+        for file in AuditLogFiles.chain(for: logPath).reversed() {
+            if let hash = lastHash(ofFile: file) { return hash }
+        }
+        return nil
+    }
+
+    /// The hash of the last record in one file (nil if it holds none, or cannot be read): for an
+    /// archived file, what the first record left after it follows.
+    public static func lastHash(ofFile file: String) -> String? {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: file)),
+              let line = data.split(separator: UInt8(ascii: "\n")).last else { return nil }
+        return AuditChain.unseal(Array(line))?.hash
+    }
+
     /// Every record of the chain, oldest first. Lines that do not parse are skipped here;
     /// `verify` is the place that reports them.
     public static func entries(logPath: String) throws(AuditError) -> [Entry] {
@@ -40,10 +56,12 @@ public enum AuditLogReader {
     }
 
     /// Walks the whole chain and names the first record that does not hold.
-    public static func verify(logPath: String) -> Verification {
+    /// `after`: the hash the first record present must follow — the chain's start, or, once the
+    /// oldest files were archived, the hash of the last record they held.
+    public static func verify(logPath: String, after anchor: String = AuditChain.genesis) -> Verification {
         let files = AuditLogFiles.chain(for: logPath)
         if files.isEmpty { return .broken(file: logPath, line: 0, reason: "no audit log found") }
-        var prev = AuditChain.genesis
+        var prev = anchor
         var count = 0
         for file in files {
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: file)) else {
@@ -69,6 +87,12 @@ public enum AuditLogReader {
                     return .broken(file: file, line: lineNo, reason: "no prev field before the hash")
                 }
                 if p != prev {
+                    if count == 0 {
+                        return .broken(file: file, line: lineNo, reason: prev == AuditChain.genesis
+                            ? "the first record follows \(p), not the chain's start: older files were moved away "
+                              + "(verify the rest with --after and the hash of the last record they held) or records deleted"
+                            : "the first record follows \(p), not \(prev): records are missing between the two")
+                    }
                     return .broken(file: file, line: lineNo,
                                    reason: "prev does not match the hash of the record before it (deleted, inserted or reordered)")
                 }

@@ -10,7 +10,9 @@ struct ReviewCommand: ParsableCommand {
         Reads the hash-chained audit log (the current file and its rotated predecessors) and \
         prints the records that match the filters, oldest first. --verify walks the whole chain \
         instead and names the first record that was edited, deleted, inserted or reordered; the \
-        exit status is 0 when the chain holds and 1 when it does not.
+        exit status is 0 when the chain holds and 1 when it does not. Once the oldest rotated \
+        files are archived (moved away), verify the files left with --after and the newest archived \
+        file (or the hash of its last record).
         """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case table, json, csv }
@@ -26,13 +28,30 @@ struct ReviewCommand: ParsableCommand {
     @Option(help: "Output format: table, json or csv.") var format: Format = .table
     @Option(help: "Summarise instead of listing: recipient, rule, day or client.") var summary: String?
     @Flag(help: "Verify the hash chain and report the first broken record.") var verify = false
+    @Option(help: "With --verify: the newest archived file, or its last record's hash: what the first record left follows.")
+    var after: String?
 
     func run() throws {
         let path = log ?? (state as NSString).appendingPathComponent("audit.jsonl")
+        if let after, !verify { throw ValidationError("--after \(after): only with --verify") }
         if verify {
-            switch AuditLogReader.verify(logPath: path) {
+            var anchor = AuditChain.genesis
+            if let after {
+                if after.count == 64 && after.allSatisfy(\.isHexDigit) {
+                    anchor = after.lowercased()
+                } else if FileManager.default.fileExists(atPath: after) {
+                    guard let hash = AuditLogReader.lastHash(ofFile: after) else {
+                        throw ValidationError("--after \(after): the file holds no sealed audit record")
+                    }
+                    anchor = hash
+                } else {
+                    throw ValidationError("--after \(after): neither a record's hash (64 hex digits) nor a file")
+                }
+            }
+            switch AuditLogReader.verify(logPath: path, after: anchor) {
             case .intact(let records, let files):
-                print("ok: \(records) record\(records == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s"), chain intact")
+                print("ok: \(records) record\(records == 1 ? "" : "s") in \(files) file\(files == 1 ? "" : "s"), chain intact"
+                      + (AuditLogReader.lastHash(logPath: path).map { "; last record's hash \($0)" } ?? ""))
                 return
             case .broken(let file, let line, let reason):
                 FileHandle.standardError.write(Data("\(file):\(line): chain broken: \(reason)\n".utf8))

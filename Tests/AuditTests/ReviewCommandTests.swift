@@ -28,6 +28,41 @@ import CustomsTestSupport
         #expect(bad.stderr.contains("audit.jsonl:1: chain broken"), "\(bad.stderr)")
     }
 
+    /// Retention: the oldest rotated files archived (moved away), the rest verifies from the last
+    /// record they held, named by the newest archived file or by its hash.
+    @Test func verifiesWhatIsLeftAfterTheOldestFilesAreArchived() throws {
+        let dir = try TestPaths.temporaryDirectory("review")
+        let path = dir.appendingPathComponent("audit.jsonl").path
+        let log = try AuditLog(path: path, options: .init(maxFileBytes: 4096, rotateDaily: false))
+        for i in 0..<20 { try log.appendAndWait(sampleRecord(i)) }
+        log.close()
+        let files = AuditLogFiles.chain(for: path)
+        #expect(files.count >= 4, "\(files)")
+        let last = try #require(AuditLogReader.lastHash(logPath: path))
+        let whole = try runProcess(TestPaths.customsBinary.path, ["review", "--log", path, "--verify"])
+        #expect(whole.stdout.contains("ok: 20 records") && whole.stdout.contains("last record's hash \(last)"), "\(whole.stdout)")
+        // Archive the two oldest rotated files.
+        let vault = try TestPaths.temporaryDirectory("vault")
+        let archived = files[0..<2].map { vault.appendingPathComponent(($0 as NSString).lastPathComponent).path }
+        for (from, to) in zip(files[0..<2], archived) { try FileManager.default.moveItem(atPath: from, toPath: to) }
+        let anchor = try #require(AuditLogReader.lastHash(ofFile: archived[1]))
+        let left = try AuditLogReader.entries(logPath: path).count
+        #expect(left > 0 && left < 20)
+        let plain = try runProcess(TestPaths.customsBinary.path, ["review", "--log", path, "--verify"])
+        #expect(plain.status == 1)
+        #expect(plain.stderr.contains("older files were moved away"), "\(plain.stderr)")
+        for after in [anchor, archived[1]] {
+            let anchored = try runProcess(TestPaths.customsBinary.path, ["review", "--log", path, "--verify", "--after", after])
+            #expect(anchored.status == 0, "\(anchored.stderr)")
+            #expect(anchored.stdout.contains("ok: \(left) records"), "\(anchored.stdout)")
+        }
+        // The older archived file is not what the files left follow.
+        let older = try runProcess(TestPaths.customsBinary.path, ["review", "--log", path, "--verify", "--after", archived[0]])
+        #expect(older.status == 1 && older.stderr.contains("records are missing"), "\(older.stderr)")
+        let malformed = try runProcess(TestPaths.customsBinary.path, ["review", "--log", path, "--verify", "--after", "xyz"])
+        #expect(malformed.status != 0 && malformed.stderr.contains("neither a record's hash"), "\(malformed.stderr)")
+    }
+
     @Test func listsFiltersAndSummarises() throws {
         let path = try makeLog()
         let table = try runProcess(TestPaths.customsBinary.path, ["review", "--log", path, "--action", "block"])
