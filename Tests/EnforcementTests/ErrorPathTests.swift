@@ -105,13 +105,15 @@ import CustomsTestSupport
     }
 
     /// Hostile clients (`Fixtures/hostile_client.py`): 300 mutated requests — uploads with people
-    /// in them, chunked, pipelined, Expect, CONNECT, conflicting lengths, bytes flipped, lines cut
+    /// in them, chunked (with extensions and trailers), pipelined, Expect, CONNECT, conflicting lengths, bytes flipped, lines cut
     /// or doubled, connections dropped mid-request. The gateway must answer or close each, stay up,
     /// keep its audit chain whole, and go on serving and counting a well-formed upload.
     @Test func hostileClientsLeaveTheGatewayServing() throws {
         let h = try EnforcementHarness(site: site())
         let script = TestPaths.packageRoot.appendingPathComponent("Tests/EnforcementTests/Fixtures/hostile_client.py").path
-        let r = try runProcess("python3", [script, String(h.proxyPort), String(h.upstreamPort), "300", "7"], timeout: 240)
+        let iterations = FuzzSettings.iterations(default: 300), seed = FuzzSettings.seed(default: 7)
+        let r = try runProcess("python3", [script, String(h.proxyPort), String(h.upstreamPort), String(iterations), String(seed)],
+                               timeout: 240 + Double(iterations) / 5)
         #expect(r.status == 0, "\(r.stderr)")
         let outcomes = try #require(try JSONSerialization.jsonObject(with: r.stdoutData) as? [String: Int], "\(r.stdout)")
         #expect(outcomes["HTTP/1.1 400", default: 0] > 0, "malformed requests get 400: \(outcomes)")

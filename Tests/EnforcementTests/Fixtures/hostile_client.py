@@ -36,6 +36,9 @@ def seeds(n):
         ("CONNECT 127.0.0.2:%d HTTP/1.1\r\nHost: 127.0.0.2:%d\r\n\r\n" % (up, up)).encode() + b[:50],
         (head + "Content-Length: %d\r\nContent-Length: %d\r\n\r\n" % (len(b), len(b) + 1)).encode() + b,
         (head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n").encode() + chunked,
+        # Chunk extensions and trailer fields, which carry people of their own.
+        (head + "Transfer-Encoding: chunked\r\nTrailer: X-Id-Card\r\n\r\n").encode()
+            + chunked.replace(b"\r\n", (";for=%s\r\n" % rid(n + 7)).encode(), 1)[:-2] + ("X-Id-Card: %s\r\n\r\n" % rid(n + 8)).encode(),
     ]
 
 def mutate(data):
