@@ -161,17 +161,25 @@ final class JSONParser: BodyParser {
                         // left where it is, for the machine. Inside a container every one of
                         // these is white space, in every state met here.
                         var k = j + 1
-                        var b = Self.skipSpaces(bytes, &k)
-                        guard b == (isKey ? 0x3A : 0x2C) else {
-                            state = isKey ? .colon : .afterValue; i = k; inString = false; break cycle
-                        }
+                        let separator: UInt8 = isKey ? 0x3A : 0x2C
                         let nextIsKey = isKey ? false : frames[depth - 1].isObject
-                        separated = true
-                        k += 1
-                        b = Self.skipSpaces(bytes, &k)
-                        guard b == 0x22 else {
-                            state = nextIsKey ? .key : .value; i = k; inString = false; break cycle
+                        // `": "` / `", "` (and `":"`, `","`), the closing quote with them, in one load.
+                        let pattern = Self.separatorPattern(separator)
+                        if j + 4 <= n, let skip = Self.separatorRun(UnsafeRawPointer(base + j).loadUnaligned(as: UInt32.self), pattern) {
+                            k = j + skip
+                        } else {
+                            var b = Self.skipSpaces(bytes, &k)
+                            guard b == separator else {
+                                state = isKey ? .colon : .afterValue; i = k; inString = false; break cycle
+                            }
+                            separated = true
+                            k += 1
+                            b = Self.skipSpaces(bytes, &k)
+                            guard b == 0x22 else {
+                                state = nextIsKey ? .key : .value; i = k; inString = false; break cycle
+                            }
                         }
+                        separated = true
                         isKey = nextIsKey
                         i = k + 1
                         guard i < n else { break cycle }
@@ -299,6 +307,22 @@ final class JSONParser: BodyParser {
     }
 
     private var lastWasOpen = false
+
+    /// `"`, `separator`, a space and `"`, as a little-endian word of four bytes.
+    @inline(__always) static func separatorPattern(_ separator: UInt8) -> UInt32 {
+        0x2220_0022 | UInt32(separator) << 8
+    }
+
+    /// The four bytes `w` from a string's closing quote on (`pattern`: `separatorPattern`): where
+    /// the next string's opening quote lies from that one when they are `"<sep> "` (3) or `"<sep>"`
+    /// (2); nil for anything else (the general path reads it).
+    @inline(__always) static func separatorRun(_ w: UInt32, _ pattern: UInt32) -> Int? {
+        #if _endian(little)
+        if w == pattern { return 3 }
+        if w & 0xFF_FFFF == pattern & 0xFFFF | 0x22_0000 { return 2 }
+        #endif
+        return nil
+    }
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
