@@ -58,11 +58,40 @@ struct JSONCycleTests {
         #expect(same(whole, inspect(b, type: "application/x-ndjson", chunks: [1])))
     }
 
+    @Test("a closing quote, separator and opening quote read in one word: exactly `\"<sep> \"` and `\"<sep>\"`")
+    func separatorWords() {
+        let alphabet: [UInt8] = Array("\":, \na".utf8)
+        for separator in [UInt8(ascii: ":"), UInt8(ascii: ",")] {
+            let pattern = JSONParser.separatorPattern(separator)
+            for a in alphabet { for b in alphabet { for c in alphabet { for d in alphabet {
+                let w = UInt32(a) | UInt32(b) << 8 | UInt32(c) << 16 | UInt32(d) << 24
+                let expected: Int? = a == 0x22 && b == separator && c == 0x20 && d == 0x22 ? 3
+                    : a == 0x22 && b == separator && c == 0x22 ? 2 : nil
+                #expect(JSONParser.separatorRun(w, pattern) == expected, "\([a, b, c, d])")
+            } } } }
+        }
+    }
+
+    @Test("a body cut at every byte gives the result of the whole, separators read in one word or not")
+    func everyCut() {
+        let bodies = [Self.body(colon: ": ", comma: ", "), Self.body(colon: ":", comma: ","),
+                      "{\"a\":\"b\":\"c\"}", "{\"a\",\"b\"}", "[\"a\":\"b\"]", "{\"a\": \"b\",\"c\"}"]
+        for text in bodies {
+            let b = Array(text.utf8)
+            let whole = inspect(b, type: "application/json")
+            for cut in 1..<b.count {
+                let split = inspect(b, type: "application/json", chunks: [cut, b.count])
+                #expect(same(whole, split) && whole.uninspectable == split.uninspectable, "\(text) cut at \(cut)")
+            }
+        }
+    }
+
     @Test("malformed bodies are reported at the same byte, whole or a byte at a time")
     func malformed() {
         for text in ["{\"name\" \"张三\"}", "{\"name\": \"张三\" \"id\": \"x\"}", "[\"a\", \"b\" \"c\"]",
                      "{\"a\": \"b\",, \"c\": \"d\"}", "{\"a\": \"b\", }", "{\"a\"  :  \"b\"  ,  \"c\"  \"d\"}",
-                     "[\"a\",\n\n  \"b\",\n  ]"] {
+                     "[\"a\",\n\n  \"b\",\n  ]", "{\"a\":\"b\":\"c\"}", "{\"a\",\"b\"}", "[\"a\":\"b\"]",
+                     "{\"a\": \"b\", 1}", "{\"a\": 1, 2}"] {
             let b = Array(text.utf8)
             let whole = inspect(b, type: "application/json")
             #expect(whole.uninspectable != nil, "\(text)")
