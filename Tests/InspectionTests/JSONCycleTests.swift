@@ -72,6 +72,23 @@ struct JSONCycleTests {
         }
     }
 
+    @Test("names of up to three bytes have keys of their own, and a name's key does not depend on where it lies")
+    func shortNameKeys() {
+        let alphabet: [UInt8] = Array("ab\"é".utf8)
+        var names: [[UInt8]] = [[]]
+        for length in 1...3 {
+            names += names.filter { $0.count == length - 1 }.flatMap { n in alphabet.map { n + [$0] } }
+        }
+        func key(_ name: [UInt8], at shift: Int) -> NameKey {
+            let padded = Array(repeating: UInt8(0x7A), count: shift) + name + [0x22]
+            return padded.withUnsafeBufferPointer { NameKey(UnsafeBufferPointer(rebasing: $0[shift..<(shift + name.count)])) }
+        }
+        for a in names {
+            #expect(key(a, at: 0) == key(a, at: 5))
+            for b in names where a != b { #expect(key(a, at: 0) != key(b, at: 3), "\(a) \(b)") }
+        }
+    }
+
     @Test("a body cut at every byte gives the result of the whole, separators read in one word or not")
     func everyCut() {
         let bodies = [Self.body(colon: ": ", comma: ", "), Self.body(colon: ":", comma: ","),
