@@ -246,7 +246,10 @@ final class JSONParser: BodyParser {
             case .value:
                 switch c {
                 case 0x20, 0x09, 0x0D, 0x0A: break
-                case 0x7B: try open(object: true)
+                case 0x7B:
+                    try open(object: true)
+                    // `{"`: the first name's string entered in this round.
+                    if i + 1 < n && bytes[i + 1] == 0x22 { stringIsKey = true; state = .string; i += 2; offset += 2; continue }
                 case 0x5B: try open(object: false)
                 case 0x22: stringIsKey = false; state = .string
                 case 0x2D, 0x30...0x39:
