@@ -295,7 +295,13 @@ final class JSONParser: BodyParser {
                     guard let isObject = topIsObject else { throw fail("',' outside a container") }
                     state = isObject ? .key : .value
                     lastWasOpen = false
-                case 0x7D: try close(object: true)
+                case 0x7D:
+                    try close(object: true)
+                    // `},`: the separator read in this round.
+                    if depth != 0 && i + 1 < n && bytes[i + 1] == 0x2C {
+                        state = frames[depth - 1].isObject ? .key : .value
+                        i += 2; offset += 2; continue
+                    }
                 case 0x5D: try close(object: false)
                 default:
                     // Another top-level value: NDJSON's next line, or JSON values one after another
