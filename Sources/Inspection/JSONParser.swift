@@ -297,10 +297,11 @@ final class JSONParser: BodyParser {
                     lastWasOpen = false
                 case 0x7D:
                     try close(object: true)
-                    // `},`: the separator read in this round.
+                    // `},` and `}, `: the separator (and one space) read in this round.
                     if depth != 0 && i + 1 < n && bytes[i + 1] == 0x2C {
                         state = frames[depth - 1].isObject ? .key : .value
-                        i += 2; offset += 2; continue
+                        let step = i + 2 < n && bytes[i + 2] == 0x20 ? 3 : 2
+                        i += step; offset += step; continue
                     }
                 case 0x5D: try close(object: false)
                 default:
