@@ -88,7 +88,7 @@ final class DelimitedParser: BodyParser {
                     else if e == 0x0A { endCell(); endRow(); state = .fieldStart }
                 }
             case .quoted:
-                let j = ByteSkip.byte(0x22, in: bytes, from: i, end: n)
+                let j = ByteSkip.quotedCellEnd(in: bytes, from: i, end: n)
                 // A whole quoted cell without doubled quotes, ended by a delimiter or LF inside this
                 // chunk, is inspected where it lies (what the copy would hold, read in place).
                 if cell.isEmpty && j + 1 < n && (bytes[j + 1] == d || bytes[j + 1] == 0x0A) && j - i <= cell.limit {

@@ -105,6 +105,23 @@ static inline __attribute__((always_inline)) long ck__first(const uint8_t *p, lo
     return end;
 }
 
+/// `ck__first` with the second sixteen bytes tested on their own before the 64-byte steps: for runs
+/// that mostly end within 32 bytes (CSV cells: IDs, phones, short addresses), which would otherwise
+/// pay a 64-byte step and then find the byte again sixteen bytes a step.
+static inline __attribute__((always_inline)) long ck__first_near(const uint8_t *p, long i, long end, int neq, uint8_t a,
+                                                                 uint8_t b, uint8_t c, int digits, int high) {
+#if defined(__SSE2__)
+    if (end - i >= 32) {
+        unsigned m0 = ck__mask16(_mm_loadu_si128((const __m128i *)(p + i)), neq, a, b, c, digits, high);
+        if (m0) return i + __builtin_ctz(m0);
+        unsigned m1 = ck__mask16(_mm_loadu_si128((const __m128i *)(p + i + 16)), neq, a, b, c, digits, high);
+        if (m1) return i + 16 + __builtin_ctz(m1);
+        return ck__first(p, i + 32, end, neq, a, b, c, digits, high);
+    }
+#endif
+    return ck__first(p, i, end, neq, a, b, c, digits, high);
+}
+
 /// A JSON string's plain run ends at `"` or `\`.
 static inline long ck_first_string_end(const uint8_t *p, long from, long end) {
     return ck__first(p, from, end, 2, '"', '\\', 0, 0, 0);
@@ -192,7 +209,12 @@ static inline long ck_first_name_check(const uint8_t *p, long from, long end) {
 
 /// An unquoted CSV/TSV cell ends at its delimiter, LF or CR.
 static inline long ck_first_cell_end(const uint8_t *p, long from, long end, uint8_t delimiter) {
-    return ck__first(p, from, end, 3, delimiter, '\n', '\r', 0, 0);
+    return ck__first_near(p, from, end, 3, delimiter, '\n', '\r', 0, 0);
+}
+
+/// A quoted CSV/TSV cell's run ends at its next `"`.
+static inline long ck_first_quote_near(const uint8_t *p, long from, long end) {
+    return ck__first_near(p, from, end, 1, '"', 0, 0, 0, 0);
 }
 
 /// The first byte equal to `c`.
