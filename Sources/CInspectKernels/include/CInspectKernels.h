@@ -136,6 +136,11 @@ long ck_first_value_class(const uint8_t *p, long from, long end);
 /// past their next 64 bytes.
 #define CK_FAR_VALUE 128
 
+/// `ck_first_string_end` past a value's first sixteen bytes, where most values end within 32 more.
+static inline long ck_first_string_end_near(const uint8_t *p, long from, long end) {
+    return ck__first_near(p, from, end, 2, '"', '\\', 0, 0, 0);
+}
+
 /// `ck_first_string_end` of a string value, and *clear: no byte of `ck_first_scan_start`'s class
 /// lies in p[from, *clear). A run ended in its first sixteen bytes is only found (*clear = from:
 /// short values are scanned cheaply again); past them the run's end and the first digit, `@` or
@@ -151,7 +156,7 @@ static inline __attribute__((always_inline)) long ck_first_string_end_clear(cons
         unsigned s = ck__mask16(v, 1, '@', 0, 0, 1, 1);
         if (s) {
             *clear = from + __builtin_ctz(s);
-            return ck_first_string_end(p, from + 16, end);
+            return ck_first_string_end_near(p, from + 16, end);
         }
         // Past the next 64 bytes (a note, a blob), thirty-two bytes a compare where the CPU has AVX2.
         long k;
@@ -163,7 +168,7 @@ static inline __attribute__((always_inline)) long ck_first_string_end_clear(cons
         }
         *clear = k;
         if (k == end || p[k] == '"' || p[k] == '\\') return k;
-        return ck_first_string_end(p, k, end);
+        return ck_first_string_end_near(p, k, end);
     }
 #endif
     return ck_first_string_end(p, from, end);
