@@ -76,8 +76,8 @@ final class DelimitedParser: BodyParser {
                 if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
                     endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
                     if bytes[j] == 0x0A { endRow() }
-                    state = .fieldStart
                     i = j + 1
+                    state = startField(bytes, &i, delimiter: d)
                     continue
                 }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
@@ -94,8 +94,8 @@ final class DelimitedParser: BodyParser {
                 if cell.isEmpty && j + 1 < n && (bytes[j + 1] == d || bytes[j + 1] == 0x0A) && j - i <= cell.limit {
                     endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
                     if bytes[j + 1] == 0x0A { endRow() }
-                    state = .fieldStart
                     i = j + 2
+                    state = startField(bytes, &i, delimiter: d)
                     continue
                 }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
@@ -110,6 +110,17 @@ final class DelimitedParser: BodyParser {
             }
             i += 1
         }
+    }
+
+    /// The state after a cell read in place, its next cell's first byte (at `i`) read in the same
+    /// round as `.fieldStart` would read it when it opens a cell (a quote is consumed).
+    @inline(__always) private func startField(_ bytes: UnsafeBufferPointer<UInt8>, _ i: inout Int, delimiter d: UInt8) -> State {
+        guard i < bytes.count else { return .fieldStart }
+        let c = bytes[i]
+        if c == 0x22 { rowHasContent = true; i += 1; return .quoted }
+        if c == d || c == 0x0A || c == 0x0D { return .fieldStart }
+        rowHasContent = true
+        return .unquoted
     }
 
     func finish() throws(UninspectableError) {
