@@ -160,7 +160,7 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
-    private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
+    @inline(__always) private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
         let r = Self.spreadsheetValue(v)
         if !hasHeader && headerCell(UnsafeBufferPointer(rebasing: v[r])) {
             // A field name.
