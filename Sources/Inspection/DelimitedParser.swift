@@ -142,13 +142,13 @@ final class DelimitedParser: BodyParser {
     private func appendCell(_ s: UnsafeBufferPointer<UInt8>) {
         let role = currentRole
         let a = Unmanaged.passUnretained(assembler)
-        cell.append(s) { chunk in a._withUnsafeGuaranteedRef { $0.value(key: nil, baseRole: role, chunk) } }
+        cell.append(s) { chunk in a._withUnsafeGuaranteedRef { $0.value(baseRole: role, chunk) } }
     }
 
     private func appendCell(_ c: UInt8) {
         let role = currentRole
         let a = Unmanaged.passUnretained(assembler)
-        cell.append(c) { chunk in a._withUnsafeGuaranteedRef { $0.value(key: nil, baseRole: role, chunk) } }
+        cell.append(c) { chunk in a._withUnsafeGuaranteedRef { $0.value(baseRole: role, chunk) } }
     }
 
     private func endCell() {
@@ -169,7 +169,7 @@ final class DelimitedParser: BodyParser {
             // An empty cell (exports are full of them) tells the assembler nothing, in any role.
             if !r.isEmpty {
                 if !columnPeople.isEmpty { enterPerson() }
-                assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
+                assembler.value(baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
             }
         }
         column += 1

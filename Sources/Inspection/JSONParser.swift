@@ -153,7 +153,7 @@ final class JSONParser: BodyParser {
                         if isKey {
                             memberName(UnsafeBufferPointer(start: base + i, count: j - i))
                         } else {
-                            assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(start: base + i, count: j - i), inPlace: true,
+                            assembler.value(baseRole: valueRole, UnsafeBufferPointer(start: base + i, count: j - i), inPlace: true,
                                             clear: clear - i)
                             if depth == 0 { state = .afterValue; topLevelDone(); i = j + 1; inString = false; break cycle }
                         }
@@ -257,7 +257,7 @@ final class JSONParser: BodyParser {
                     var j = i + 1
                     while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
                     if j < n && token.isEmpty && j - i <= token.limit {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)
+                        assembler.value(baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)
                         state = .afterValue
                         if depth == 0 { topLevelDone() }
                         j = towardNextString(bytes, from: j)
@@ -425,7 +425,7 @@ final class JSONParser: BodyParser {
     private func appendDecoded(_ s: UnsafeBufferPointer<UInt8>) {
         if stringIsKey || token.count + s.count <= token.limit { appendToken(s); return }
         let role = valueRole
-        for c in s { token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) } }
+        for c in s { token.append(c) { chunk in assembler.value(baseRole: role, chunk) } }
     }
 
     /// The value of the four hex digits at `p` (of `\uXXXX`), nil when one is not a hex digit.
@@ -476,13 +476,13 @@ final class JSONParser: BodyParser {
     @inline(__always) private func appendByte(_ c: UInt8) {
         if stringIsKey { if token.count < Self.maxNameBytes { token.appendUnlimited(c) }; return }
         let role = valueRole
-        token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+        token.append(c) { chunk in assembler.value(baseRole: role, chunk) }
     }
 
     @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
         if stringIsKey { token.appendUnlimited(UnsafeBufferPointer(rebasing: s.prefix(max(0, Self.maxNameBytes - token.count)))); return }
         let role = valueRole
-        token.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+        token.append(s) { chunk in assembler.value(baseRole: role, chunk) }
     }
 
     private func appendScalar(_ v: UInt32) {
@@ -495,7 +495,7 @@ final class JSONParser: BodyParser {
         }
         let role = valueRole
         for _ in 0..<count {
-            token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+            token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(baseRole: role, chunk) }
             packed >>= 8
         }
     }
@@ -531,7 +531,7 @@ final class JSONParser: BodyParser {
         }
         let role = valueRole, whole = token.whole
         // A string that never spilled is whole: as good as in place for the UTF-8 check.
-        token.take { assembler.value(key: nil, baseRole: role, $0, inPlace: whole) }
+        token.take { assembler.value(baseRole: role, $0, inPlace: whole) }
         try valueDone()
     }
 
@@ -602,7 +602,7 @@ final class JSONParser: BodyParser {
         if frames[top].keyScope { assembler.closeScope() }
         assembler.openScope(namesExcluded: false)
         frames[top].keyScope = true
-        assembler.value(key: nil, baseRole: FieldRole.none, b)
+        assembler.value(baseRole: FieldRole.none, b)
     }
 
     /// The object's members from here on describe `person` (a flat order object's `receiver_*`
@@ -625,7 +625,7 @@ final class JSONParser: BodyParser {
 
     private func endNumber() {
         let role = valueRole
-        token.take { assembler.value(key: nil, baseRole: role, $0, isNumber: true) }
+        token.take { assembler.value(baseRole: role, $0, isNumber: true) }
         // A number ends at a delimiter, which is then read in .afterValue.
         state = .afterValue
         if depth == 0 { topLevelDone() }

@@ -281,6 +281,17 @@ final class RecordAssembler {
     /// (the parser found that while finding the value's end).
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false,
                inPlace: Bool = false, clear: Int = 0) {
+        take(key: key, baseRole: baseRole, v, isNumber: isNumber, inPlace: inPlace, clear: clear)
+    }
+
+    /// `value(key: nil, …)`, the parsers' entry (every JSON and CSV value): without the name's four
+    /// words every argument travels in a register.
+    func value(baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false, inPlace: Bool = false, clear: Int = 0) {
+        take(key: nil, baseRole: baseRole, v, isNumber: isNumber, inPlace: inPlace, clear: clear)
+    }
+
+    @inline(__always) private func take(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool,
+                                        inPlace: Bool, clear: Int) {
         valueValidated = inPlace && inputValidated
         defer { valueValidated = false }
         if depth == 0 { openScope(key: nil) }
