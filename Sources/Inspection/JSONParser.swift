@@ -390,33 +390,46 @@ final class JSONParser: BodyParser {
     /// reads it, and reports a malformed one where it lies).
     private func escapes(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
         let n = bytes.count
-        var k = j
+        let p = bytes.baseAddress!
         // The decoded bytes gather on the stack and go to the token together.
         var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &buffer) { out -> Int in
+            // The index and count stay in registers (a captured index was stored at every escape).
+            var k = j
             var used = 0
-            defer { if used > 0 { appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used)) } }
-            while k + 1 < n && bytes[k] == 0x5C {
+            let o = out.baseAddress!
+            escaped: while k + 1 < n && p[k] == 0x5C {
                 if used > out.count - 4 {
-                    appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used))
+                    appendDecoded(UnsafeBufferPointer(start: o.assumingMemoryBound(to: UInt8.self), count: used))
                     used = 0
                 }
-                let c = bytes[k + 1]
+                let c = p[k + 1]
                 switch c {
-                case 0x22, 0x5C, 0x2F: out[used] = c; used += 1; k += 2
-                case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
-                    out[used] = 0x20; used += 1; k += 2
                 case UInt8(ascii: "u"):
-                    guard k + 6 <= n, let v = Self.hex4(bytes.baseAddress! + k + 2) else { return k }
-                    let (packed, count) = encodeEscaped(v)
-                    out.storeBytes(of: packed.littleEndian, toByteOffset: used, as: UInt32.self)
+                    guard k + 6 <= n, let v = Self.hex4(p + k + 2) else { break escaped }
+                    // Escaped text is mostly the Basic Multilingual Plane outside the surrogates,
+                    // which needs no pairing: encoded straight away.
+                    let (packed, count) = v &- 0xD800 < 0x800 ? encodeEscaped(v) : Self.encodeBMP(v)
+                    o.storeBytes(of: packed.littleEndian, toByteOffset: used, as: UInt32.self)
                     used += count
                     k += 6
-                default: return k
+                case 0x22, 0x5C, 0x2F: o.storeBytes(of: c, toByteOffset: used, as: UInt8.self); used += 1; k += 2
+                case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+                    o.storeBytes(of: 0x20, toByteOffset: used, as: UInt8.self); used += 1; k += 2
+                default: break escaped
                 }
             }
+            if used > 0 { appendDecoded(UnsafeBufferPointer(start: o.assumingMemoryBound(to: UInt8.self), count: used)) }
             return k
         }
+    }
+
+    /// A code unit below 0x10000 that is no surrogate, as UTF-8 packed low first, and its count
+    /// (what `encodeEscaped` gives for it, whatever surrogate is pending).
+    @inline(__always) static func encodeBMP(_ v: UInt32) -> (packed: UInt32, count: Int) {
+        if v < 0x80 { return (v, 1) }
+        if v < 0x800 { return ((0xC0 | v >> 6) | (0x80 | v & 0x3F) << 8, 2) }
+        return ((0xE0 | v >> 12) | (0x80 | v >> 6 & 0x3F) << 8 | (0x80 | v & 0x3F) << 16, 3)
     }
 
     /// Bytes decoded from escapes, into the token as the per-byte appends would put them: a name
