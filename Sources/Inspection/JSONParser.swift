@@ -148,7 +148,6 @@ final class JSONParser: BodyParser {
                 if j < n && bytes[j] == 0x22 && token.isEmpty {
                     let start = i
                     var inString = true
-                    var separated = false
                     cycle: while j - i <= (isKey ? Self.maxNameBytes : token.limit) {
                         if isKey {
                             memberName(UnsafeBufferPointer(start: base + i, count: j - i))
@@ -172,14 +171,12 @@ final class JSONParser: BodyParser {
                             guard b == separator else {
                                 state = isKey ? .colon : .afterValue; i = k; inString = false; break cycle
                             }
-                            separated = true
                             k += 1
                             b = Self.skipSpaces(bytes, &k)
                             guard b == 0x22 else {
                                 state = nextIsKey ? .key : .value; i = k; inString = false; break cycle
                             }
                         }
-                        separated = true
                         isKey = nextIsKey
                         i = k + 1
                         guard i < n else { break cycle }
@@ -188,7 +185,9 @@ final class JSONParser: BodyParser {
                     }
                     offset += i - start
                     stringIsKey = isKey
-                    if separated { lastWasOpen = false }
+                    // Only the `.value` state reads it, and the cycle leaves in that state only
+                    // after a separator; every other way there passes `,` or `:`, which clear it.
+                    lastWasOpen = false
                     if !inString { continue }
                 }
                 // Inside a string cut by the chunk's end, an escape, or too long to read in place.
