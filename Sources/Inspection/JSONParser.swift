@@ -71,6 +71,8 @@ final class JSONParser: BodyParser {
     private var escapeDigits = 0
     private var escapeCode: UInt32 = 0
     private var literal: [UInt8] = []
+    /// The body offset of the chunk being read's first byte (during `feed`; after it, of the next
+    /// chunk's): a byte's offset is this plus its index, so the loops keep none of their own.
     private var offset = 0
     private var documents = 0
     private static let maxDepth = 256
@@ -104,8 +106,10 @@ final class JSONParser: BodyParser {
         }
     }
 
-    private func fail(_ why: String) -> UninspectableError {
-        UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
+    /// `at`: the index in the chunk being read of the byte at fault (0 once the body has ended).
+    private func fail(_ why: String, at i: Int = 0) -> UninspectableError {
+        offset += i
+        return UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
     }
 
     /// Whether a person's name in a container opened here would be someone else's.
@@ -143,10 +147,9 @@ final class JSONParser: BodyParser {
                 // A whole value inside this chunk is inspected where it lies, without a copy. The
                 // cycle name → `: "` → value → `, "` → name… stays in this loop while strings lie
                 // whole in the chunk, instead of one round of the machine per string. Its state
-                // (which string, the offset) is kept in locals and stored once, when it leaves:
+                // (which string) is kept in locals and stored once, when it leaves:
                 // nothing it calls reads them, and the token stays empty throughout.
                 if j < n && bytes[j] == 0x22 && token.isEmpty {
-                    let start = i
                     var inString = true
                     cycle: while j - i <= (isKey ? Self.maxNameBytes : token.limit) {
                         if isKey {
@@ -183,7 +186,6 @@ final class JSONParser: BodyParser {
                         j = isKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
                         guard j < n && bytes[j] == 0x22 else { break cycle }
                     }
-                    offset += i - start
                     stringIsKey = isKey
                     // Only the `.value` state reads it, and the cycle leaves in that state only
                     // after a separator; every other way there passes `,` or `:`, which clear it.
@@ -204,7 +206,7 @@ final class JSONParser: BodyParser {
                         if k == j { state = .escape; j += 1 } else { j = k }
                     }
                 }
-                offset += j - i; i = j
+                i = j
                 continue
             case .escape:
                 switch c {
@@ -212,7 +214,7 @@ final class JSONParser: BodyParser {
                 case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
                     appendByte(0x20); state = .string
                 case UInt8(ascii: "u"): state = .unicode; escapeDigits = 0; escapeCode = 0
-                default: throw fail("bad escape \\\(Character(Unicode.Scalar(c)))")
+                default: throw fail("bad escape \\\(Character(Unicode.Scalar(c)))", at: i)
                 }
             case .unicode:
                 let h: UInt32
@@ -220,7 +222,7 @@ final class JSONParser: BodyParser {
                 case 0x30...0x39: h = UInt32(c - 0x30)
                 case 0x41...0x46: h = UInt32(c - 0x41 + 10)
                 case 0x61...0x66: h = UInt32(c - 0x61 + 10)
-                default: throw fail("bad \\u escape")
+                default: throw fail("bad \\u escape", at: i)
                 }
                 escapeCode = escapeCode << 4 | h
                 escapeDigits += 1
@@ -229,15 +231,15 @@ final class JSONParser: BodyParser {
                 var j = i
                 while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
-                offset += j - i; i = j
+                i = j
                 // A number ends at a delimiter, which is then read in .afterValue.
                 if j < n { endNumber() }
                 continue
             case .literal:
-                if c >= 0x61 && c <= 0x7A { literal.append(c); if literal.count > 5 { throw fail("bad literal") } }
+                if c >= 0x61 && c <= 0x7A { literal.append(c); if literal.count > 5 { throw fail("bad literal", at: i) } }
                 else {
                     guard literal == Array("true".utf8) || literal == Array("false".utf8) || literal == Array("null".utf8)
-                    else { throw fail("bad literal") }
+                    else { throw fail("bad literal", at: i) }
                     literal.removeAll(keepingCapacity: true)
                     try valueDone()
                     continue
@@ -246,10 +248,10 @@ final class JSONParser: BodyParser {
                 switch c {
                 case 0x20, 0x09, 0x0D, 0x0A: break
                 case 0x7B:
-                    try open(object: true)
+                    try open(object: true, at: i)
                     // `{"`: the first name's string entered in this round.
-                    if i + 1 < n && bytes[i + 1] == 0x22 { stringIsKey = true; state = .string; i += 2; offset += 2; continue }
-                case 0x5B: try open(object: false)
+                    if i + 1 < n && bytes[i + 1] == 0x22 { stringIsKey = true; state = .string; i += 2; continue }
+                case 0x5B: try open(object: false, at: i)
                 case 0x22: stringIsKey = false; state = .string
                 case 0x2D, 0x30...0x39:
                     // A whole number inside this chunk is inspected where it lies.
@@ -260,59 +262,60 @@ final class JSONParser: BodyParser {
                         state = .afterValue
                         if depth == 0 { topLevelDone() }
                         j = towardNextString(bytes, from: j)
-                        offset += j - i; i = j
+                        i = j
                         continue
                     }
                     appendByte(c); state = .number
                 case 0x74, 0x66, 0x6E: literal.append(c); state = .literal
                 case 0x5D where topIsObject == false && lastWasOpen:
-                    try close(object: false)
+                    try close(object: false, at: i)
                 default:
-                    if depth == 0 && documents > 0 && !lines { throw fail("data after the JSON value") }
-                    throw fail("unexpected '\(Character(Unicode.Scalar(c)))'")
+                    if depth == 0 && documents > 0 && !lines { throw fail("data after the JSON value", at: i) }
+                    throw fail("unexpected '\(Character(Unicode.Scalar(c)))'", at: i)
                 }
             case .firstKeyOrEnd, .key:
                 switch c {
                 case 0x20, 0x09, 0x0D, 0x0A: break
                 case 0x22: stringIsKey = true; state = .string
                 case 0x7D:
-                    guard case .firstKeyOrEnd = state else { throw fail("trailing comma") }
-                    try close(object: true)
-                default: throw fail("expected a member name")
+                    guard case .firstKeyOrEnd = state else { throw fail("trailing comma", at: i) }
+                    try close(object: true, at: i)
+                default: throw fail("expected a member name", at: i)
                 }
             case .colon:
                 switch c {
                 case 0x20, 0x09, 0x0D, 0x0A: break
                 case 0x3A: state = .value; lastWasOpen = false
-                default: throw fail("expected ':'")
+                default: throw fail("expected ':'", at: i)
                 }
             case .afterValue:
                 switch c {
                 case 0x20, 0x09, 0x0D: break
                 case 0x0A: if depth == 0 && lines { state = .value }
                 case 0x2C:
-                    guard let isObject = topIsObject else { throw fail("',' outside a container") }
+                    guard let isObject = topIsObject else { throw fail("',' outside a container", at: i) }
                     state = isObject ? .key : .value
                     lastWasOpen = false
                 case 0x7D:
-                    try close(object: true)
+                    try close(object: true, at: i)
                     // `},` and `}, `: the separator (and one space) read in this round.
                     if depth != 0 && i + 1 < n && bytes[i + 1] == 0x2C {
                         state = frames[depth - 1].isObject ? .key : .value
                         let step = i + 2 < n && bytes[i + 2] == 0x20 ? 3 : 2
-                        i += step; offset += step; continue
+                        i += step; continue
                     }
-                case 0x5D: try close(object: false)
+                case 0x5D: try close(object: false, at: i)
                 default:
                     // Another top-level value: NDJSON's next line, or JSON values one after another
                     // under `application/json` (an Elasticsearch bulk body, a JSON text sequence),
                     // each read as a document of its own.
                     if depth == 0 { state = .value; continue }
-                    throw fail("expected ',' or a closing bracket")
+                    throw fail("expected ',' or a closing bracket", at: i)
                 }
             }
-            i += 1; offset += 1
+            i += 1
         }
+        offset += n
     }
 
     private var lastWasOpen = false
@@ -655,8 +658,9 @@ final class JSONParser: BodyParser {
 
     // MARK: containers
 
-    @inline(__always) private func open(object: Bool) throws(UninspectableError) {
-        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
+    /// `at`: its bracket's index in the chunk being read.
+    @inline(__always) private func open(object: Bool, at i: Int) throws(UninspectableError) {
+        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)", at: i) }
         let parentIsArray = topIsObject == false
         let excludes = valueExcludesNames, keyRole = valueRole
         let scoped = object || parentIsArray
@@ -672,8 +676,9 @@ final class JSONParser: BodyParser {
         lastWasOpen = !object
     }
 
-    private func close(object: Bool) throws(UninspectableError) {
-        guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
+    /// `at`: its bracket's index in the chunk being read.
+    private func close(object: Bool, at i: Int) throws(UninspectableError) {
+        guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'", at: i) }
         depth -= 1
         let isRecord = frames[depth].isRecord
         if object {

@@ -103,6 +103,26 @@ struct JSONCycleTests {
         }
     }
 
+    @Test("a malformed body is reported at the byte at fault, in whatever chunks it comes")
+    func faultOffsets() {
+        // The byte at fault is the one after the marker `|`, which is not part of the body.
+        for marked in [#"{"a": "b",|, "c": "d"}"#, #"[1, 2|}"#, #"{"a": "b"|]"#, #"{"a" |"b"}"#, #"["a" |"b"]"#,
+                       #"{"a": |xyz}"#, #"{"a": "\|q"}"#, #"{"a": "\u12|g4"}"#, #"{"a": tru|}"#, #"{"a": 1}|x"#,
+                       #"{"a": 1,|}"#, #"[{"a": "b"}, {"c": "d"}|}"#] {
+            let at = marked.utf8.firstIndex(of: UInt8(ascii: "|")).map { marked.utf8.distance(from: marked.utf8.startIndex, to: $0) }!
+            let b = Array(marked.utf8.filter { $0 != UInt8(ascii: "|") })
+            for chunks in [nil, [1], [3], [5, 2]] as [[Int]?] {
+                let r = inspect(b, type: "application/json", chunks: chunks)
+                #expect(r.uninspectable?.hasSuffix("(at byte \(at))") == true, "\(marked) \(String(describing: chunks)): \(r.uninspectable ?? "-")")
+            }
+        }
+        // At the end: the body's length.
+        for text in [#"{"a": "b""#, #"[1, 2"#, #"{"a": nul"#] {
+            let r = inspect(text, type: "application/json", chunks: [4])
+            #expect(r.uninspectable?.hasSuffix("(at byte \(text.utf8.count))") == true, "\(text): \(r.uninspectable ?? "-")")
+        }
+    }
+
     @Test("malformed bodies are reported at the same byte, whole or a byte at a time")
     func malformed() {
         for text in ["{\"name\" \"张三\"}", "{\"name\": \"张三\" \"id\": \"x\"}", "[\"a\", \"b\" \"c\"]",
