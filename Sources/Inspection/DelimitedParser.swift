@@ -160,7 +160,19 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
+    /// A cell of an open record row of one person, the common case, calls nothing but the
+    /// assembler, last (so this function saves no registers); the rest is `endCellOtherwise`.
     @inline(__always) private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
+        guard hasHeader && rowOpen && columnPeople.isEmpty else { endCellOtherwise(v, inPlace: inPlace); return }
+        let r = Self.spreadsheetValue(v)
+        let role = currentRole
+        column += 1
+        // An empty cell (exports are full of them) tells the assembler nothing, in any role.
+        if !r.isEmpty { assembler.value(baseRole: role, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace) }
+    }
+
+    /// `endCell` of a header cell, a row's first cell, or a row of several people.
+    @inline(never) private func endCellOtherwise(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool) {
         let r = Self.spreadsheetValue(v)
         if !hasHeader && headerCell(UnsafeBufferPointer(rebasing: v[r])) {
             // A field name.
