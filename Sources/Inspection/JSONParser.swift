@@ -255,7 +255,8 @@ final class JSONParser: BodyParser {
                 case 0x22: stringIsKey = false; state = .string
                 case 0x2D, 0x30...0x39:
                     // A whole number inside this chunk is inspected where it lies.
-                    var j = i + 1
+                    // Its digits a word at a time, then any fraction or exponent a byte at a time.
+                    var j = ByteSkip.digitRunEnd(in: bytes, from: i + 1, end: n)
                     while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
                     if j < n && token.isEmpty && j - i <= token.limit {
                         assembler.value(baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)

@@ -92,7 +92,8 @@ struct JSONCycleTests {
     @Test("a body cut at every byte gives the result of the whole, separators read in one word or not")
     func everyCut() {
         let bodies = [Self.body(colon: ": ", comma: ", "), Self.body(colon: ":", comma: ","),
-                      "{\"a\":\"b\":\"c\"}", "{\"a\",\"b\"}", "[\"a\":\"b\"]", "{\"a\": \"b\",\"c\"}"]
+                      "{\"a\":\"b\":\"c\"}", "{\"a\",\"b\"}", "[\"a\":\"b\"]", "{\"a\": \"b\",\"c\"}",
+                      "{\"ids\": [13812345678, 110105194912310021, -1.5e+10, 0, 1234567890.25, 99999999], \"t\": 1705819194306}"]
         for text in bodies {
             let b = Array(text.utf8)
             let whole = inspect(b, type: "application/json")
