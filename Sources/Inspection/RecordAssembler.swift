@@ -313,7 +313,8 @@ final class RecordAssembler {
         if v.isEmpty { return }
         // A value seen before in this body (under the same role) does again what it did then,
         // found before any pass over it.
-        if memoRoles & (1 << UInt32(role.rawValue)) != 0 && v.count <= ValueMemo.maxLength {
+        // (A role's raw value is below 32: the masking shift needs no range check.)
+        if v.count <= ValueMemo.maxLength && memoRoles &>> UInt32(role.rawValue) & 1 != 0 {
             memoized(v, role: role, clear: clear)
         } else {
             scanned(v, role: role, clear: clear)

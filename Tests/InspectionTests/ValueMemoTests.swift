@@ -49,6 +49,13 @@ struct ValueMemoTests {
         }
     }
 
+    @Test("every field role's raw value is below 32: a bit of the memo's role mask, read with a masking shift")
+    func roleBits() {
+        let roles = (0...255).compactMap { FieldRole(rawValue: UInt8($0)) }
+        #expect(roles.count >= 20)
+        #expect(roles.allSatisfy { $0.rawValue < 32 })
+    }
+
     @Test("entries and their effects survive growth; the role is part of the key; reset forgets")
     func storage() {
         let memo = ValueMemo()
