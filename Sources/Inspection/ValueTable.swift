@@ -295,8 +295,9 @@ extension DetectorKind {
 /// A set of detector kinds as one word (a `Set` per fragment costs an allocation and hashing).
 struct KindSet: Equatable {
     private(set) var bits: UInt32 = 0
-    @inline(__always) mutating func insert(_ k: DetectorKind) { bits |= 1 << UInt32(k.tag) }
-    @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 << UInt32(k.tag)) != 0 }
+    // Fewer than 32 kinds: the masking shifts need no range check.
+    @inline(__always) mutating func insert(_ k: DetectorKind) { bits |= 1 &<< UInt32(k.tag) }
+    @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 &<< UInt32(k.tag)) != 0 }
     @inline(__always) mutating func formUnion(_ o: KindSet) { bits |= o.bits }
     var isEmpty: Bool { bits == 0 }
     /// `allCases` builds a new array on every call.
