@@ -18,7 +18,7 @@ struct ValueScanner {
     /// Whether ASCII byte `c` is in the set whose bits are `low` (bytes 0x00–0x3F) and `high`
     /// (0x40–0x7F): a shift and a test instead of a comparison per member.
     @inline(__always) private static func inSet(_ c: UInt8, low: UInt64, high: UInt64) -> Bool {
-        c < 0x80 && ((c < 0x40 ? low : high) >> UInt64(c & 0x3F)) & 1 != 0
+        c < 0x80 && ((c < 0x40 ? low : high) &>> UInt64(c)) & 1 != 0
     }
 
     /// Letters, digits and `. _ % + -`.
