@@ -113,6 +113,12 @@ enum ByteSkip {
         return ck_first_cell_end(p.baseAddress!, from, end, delimiter)
     }
 
+    /// `"`: where a quoted CSV/TSV cell's run ends.
+    @inline(__always) static func quotedCellEnd(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end else { return end }
+        return ck_first_quote_near(p.baseAddress!, from, end)
+    }
+
     /// A `*` or a byte that can start one of `RecordAssembler.organisationWords`.
     @inline(__always) static func nameCheck(in p: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
         guard from < end else { return end }

@@ -53,12 +53,18 @@ struct Coordinate {
         if fromDigits {
             // Up to six decimals as written are that text exactly (a degree has at most nine
             // significant digits here, far inside a Double's precision).
-            var k = 0
-            if negative { put(UInt8(ascii: "-"), at: &k) }
-            if s == dot { put(UInt8(ascii: "0"), at: &k) }
-            for j in s..<n { put(v[j], at: &k) }
-            for _ in decimals..<6 { put(UInt8(ascii: "0"), at: &k) }
-            sixCount = k
+            // At most 16 bytes: a sign, eight digits or a zero, the dot and six decimals.
+            var words: (UInt64, UInt64) = (0, 0)
+            sixCount = withUnsafeMutableBytes(of: &words) { out -> Int in
+                var k = 0
+                if negative { out[k] = UInt8(ascii: "-"); k += 1 }
+                if s == dot { out[k] = UInt8(ascii: "0"); k += 1 }
+                ByteSkip.copy(v.baseAddress! + s, to: out.baseAddress!.assumingMemoryBound(to: UInt8.self) + k, count: n - s)
+                k += n - s
+                for _ in decimals..<6 { out[k] = UInt8(ascii: "0"); k += 1 }
+                return k
+            }
+            six = (UInt64(littleEndian: words.0), UInt64(littleEndian: words.1))
         } else {
             let f = String(format: "%.6f", exact).utf8
             if f.count <= 16 {

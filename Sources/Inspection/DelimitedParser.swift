@@ -76,8 +76,8 @@ final class DelimitedParser: BodyParser {
                 if cell.isEmpty && j < n && (bytes[j] == d || bytes[j] == 0x0A) && j - i <= cell.limit {
                     endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
                     if bytes[j] == 0x0A { endRow() }
-                    state = .fieldStart
                     i = j + 1
+                    state = startField(bytes, &i, delimiter: d)
                     continue
                 }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
@@ -88,14 +88,14 @@ final class DelimitedParser: BodyParser {
                     else if e == 0x0A { endCell(); endRow(); state = .fieldStart }
                 }
             case .quoted:
-                let j = ByteSkip.byte(0x22, in: bytes, from: i, end: n)
+                let j = ByteSkip.quotedCellEnd(in: bytes, from: i, end: n)
                 // A whole quoted cell without doubled quotes, ended by a delimiter or LF inside this
                 // chunk, is inspected where it lies (what the copy would hold, read in place).
                 if cell.isEmpty && j + 1 < n && (bytes[j + 1] == d || bytes[j + 1] == 0x0A) && j - i <= cell.limit {
                     endCell(UnsafeBufferPointer(rebasing: bytes[i..<j]), inPlace: true)
                     if bytes[j + 1] == 0x0A { endRow() }
-                    state = .fieldStart
                     i = j + 2
+                    state = startField(bytes, &i, delimiter: d)
                     continue
                 }
                 appendCell(UnsafeBufferPointer(rebasing: bytes[i..<j]))
@@ -110,6 +110,17 @@ final class DelimitedParser: BodyParser {
             }
             i += 1
         }
+    }
+
+    /// The state after a cell read in place, its next cell's first byte (at `i`) read in the same
+    /// round as `.fieldStart` would read it when it opens a cell (a quote is consumed).
+    @inline(__always) private func startField(_ bytes: UnsafeBufferPointer<UInt8>, _ i: inout Int, delimiter d: UInt8) -> State {
+        guard i < bytes.count else { return .fieldStart }
+        let c = bytes[i]
+        if c == 0x22 { rowHasContent = true; i += 1; return .quoted }
+        if c == d || c == 0x0A || c == 0x0D { return .fieldStart }
+        rowHasContent = true
+        return .unquoted
     }
 
     func finish() throws(UninspectableError) {
@@ -131,13 +142,13 @@ final class DelimitedParser: BodyParser {
     private func appendCell(_ s: UnsafeBufferPointer<UInt8>) {
         let role = currentRole
         let a = Unmanaged.passUnretained(assembler)
-        cell.append(s) { chunk in a._withUnsafeGuaranteedRef { $0.value(key: nil, baseRole: role, chunk) } }
+        cell.append(s) { chunk in a._withUnsafeGuaranteedRef { $0.value(baseRole: role, chunk) } }
     }
 
     private func appendCell(_ c: UInt8) {
         let role = currentRole
         let a = Unmanaged.passUnretained(assembler)
-        cell.append(c) { chunk in a._withUnsafeGuaranteedRef { $0.value(key: nil, baseRole: role, chunk) } }
+        cell.append(c) { chunk in a._withUnsafeGuaranteedRef { $0.value(baseRole: role, chunk) } }
     }
 
     private func endCell() {
@@ -149,7 +160,19 @@ final class DelimitedParser: BodyParser {
     }
 
     /// Ends a cell whose bytes are `v` (the cell buffer, or the input itself for a whole cell).
-    private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
+    /// A cell of an open record row of one person, the common case, calls nothing but the
+    /// assembler, last (so this function saves no registers); the rest is `endCellOtherwise`.
+    @inline(__always) private func endCell(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool = false) {
+        guard hasHeader && rowOpen && columnPeople.isEmpty else { endCellOtherwise(v, inPlace: inPlace); return }
+        let r = Self.spreadsheetValue(v)
+        let role = currentRole
+        column += 1
+        // An empty cell (exports are full of them) tells the assembler nothing, in any role.
+        if !r.isEmpty { assembler.value(baseRole: role, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace) }
+    }
+
+    /// `endCell` of a header cell, a row's first cell, or a row of several people.
+    @inline(never) private func endCellOtherwise(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool) {
         let r = Self.spreadsheetValue(v)
         if !hasHeader && headerCell(UnsafeBufferPointer(rebasing: v[r])) {
             // A field name.
@@ -158,7 +181,7 @@ final class DelimitedParser: BodyParser {
             // An empty cell (exports are full of them) tells the assembler nothing, in any role.
             if !r.isEmpty {
                 if !columnPeople.isEmpty { enterPerson() }
-                assembler.value(key: nil, baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
+                assembler.value(baseRole: currentRole, UnsafeBufferPointer(rebasing: v[r]), inPlace: inPlace)
             }
         }
         column += 1

@@ -18,7 +18,8 @@ public struct DetectorKinds: SetAlgebra, Sequence, Hashable, Sendable, CustomStr
         for k in elements { bits |= Self.bit(k) }
     }
 
-    @inline(__always) private static func bit(_ k: DetectorKind) -> UInt32 { 1 << UInt32(k.ordinal) }
+    /// (Fewer than 32 kinds: the masking shift needs no range check.)
+    @inline(__always) private static func bit(_ k: DetectorKind) -> UInt32 { 1 &<< UInt32(k.ordinal) }
 
     @inline(__always) public func contains(_ k: DetectorKind) -> Bool { bits & Self.bit(k) != 0 }
     public var isEmpty: Bool { bits == 0 }

@@ -95,7 +95,7 @@ final class FormParser: BodyParser {
         }
         // Decoded where it lies (decoding never lengthens; the buffer is emptied after the pair).
         let count = Self.percentDecodeInPlace(value.mutableBytes)
-        assembler.value(key: nil, baseRole: info.role, UnsafeBufferPointer(rebasing: value.bytes[..<count]))
+        assembler.value(baseRole: info.role, UnsafeBufferPointer(rebasing: value.bytes[..<count]))
     }
 
     /// `percentDecode` written over its own input, from the start; returns the decoded length.

@@ -71,6 +71,8 @@ final class JSONParser: BodyParser {
     private var escapeDigits = 0
     private var escapeCode: UInt32 = 0
     private var literal: [UInt8] = []
+    /// The body offset of the chunk being read's first byte (during `feed`; after it, of the next
+    /// chunk's): a byte's offset is this plus its index, so the loops keep none of their own.
     private var offset = 0
     private var documents = 0
     private static let maxDepth = 256
@@ -104,8 +106,10 @@ final class JSONParser: BodyParser {
         }
     }
 
-    private func fail(_ why: String) -> UninspectableError {
-        UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
+    /// `at`: the index in the chunk being read of the byte at fault (0 once the body has ended).
+    private func fail(_ why: String, at i: Int = 0) -> UninspectableError {
+        offset += i
+        return UninspectableError("malformed \(lines ? "NDJSON" : "JSON"): \(why)", offset: offset)
     }
 
     /// Whether a person's name in a container opened here would be someone else's.
@@ -143,17 +147,15 @@ final class JSONParser: BodyParser {
                 // A whole value inside this chunk is inspected where it lies, without a copy. The
                 // cycle name → `: "` → value → `, "` → name… stays in this loop while strings lie
                 // whole in the chunk, instead of one round of the machine per string. Its state
-                // (which string, the offset) is kept in locals and stored once, when it leaves:
+                // (which string) is kept in locals and stored once, when it leaves:
                 // nothing it calls reads them, and the token stays empty throughout.
                 if j < n && bytes[j] == 0x22 && token.isEmpty {
-                    let start = i
                     var inString = true
-                    var separated = false
                     cycle: while j - i <= (isKey ? Self.maxNameBytes : token.limit) {
                         if isKey {
                             memberName(UnsafeBufferPointer(start: base + i, count: j - i))
                         } else {
-                            assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(start: base + i, count: j - i), inPlace: true,
+                            assembler.value(baseRole: valueRole, UnsafeBufferPointer(start: base + i, count: j - i), inPlace: true,
                                             clear: clear - i)
                             if depth == 0 { state = .afterValue; topLevelDone(); i = j + 1; inString = false; break cycle }
                         }
@@ -161,16 +163,22 @@ final class JSONParser: BodyParser {
                         // left where it is, for the machine. Inside a container every one of
                         // these is white space, in every state met here.
                         var k = j + 1
-                        var b = Self.skipSpaces(bytes, &k)
-                        guard b == (isKey ? 0x3A : 0x2C) else {
-                            state = isKey ? .colon : .afterValue; i = k; inString = false; break cycle
-                        }
+                        let separator: UInt8 = isKey ? 0x3A : 0x2C
                         let nextIsKey = isKey ? false : frames[depth - 1].isObject
-                        separated = true
-                        k += 1
-                        b = Self.skipSpaces(bytes, &k)
-                        guard b == 0x22 else {
-                            state = nextIsKey ? .key : .value; i = k; inString = false; break cycle
+                        // `": "` / `", "` (and `":"`, `","`), the closing quote with them, in one load.
+                        let pattern = Self.separatorPattern(separator)
+                        if j + 4 <= n, let skip = Self.separatorRun(UnsafeRawPointer(base + j).loadUnaligned(as: UInt32.self), pattern) {
+                            k = j + skip
+                        } else {
+                            var b = Self.skipSpaces(bytes, &k)
+                            guard b == separator else {
+                                state = isKey ? .colon : .afterValue; i = k; inString = false; break cycle
+                            }
+                            k += 1
+                            b = Self.skipSpaces(bytes, &k)
+                            guard b == 0x22 else {
+                                state = nextIsKey ? .key : .value; i = k; inString = false; break cycle
+                            }
                         }
                         isKey = nextIsKey
                         i = k + 1
@@ -178,9 +186,10 @@ final class JSONParser: BodyParser {
                         j = isKey ? ByteSkip.stringEnd(in: bytes, from: i, end: n) : ByteSkip.stringEnd(in: bytes, from: i, end: n, clear: &clear)
                         guard j < n && bytes[j] == 0x22 else { break cycle }
                     }
-                    offset += i - start
                     stringIsKey = isKey
-                    if separated { lastWasOpen = false }
+                    // Only the `.value` state reads it, and the cycle leaves in that state only
+                    // after a separator; every other way there passes `,` or `:`, which clear it.
+                    lastWasOpen = false
                     if !inString { continue }
                 }
                 // Inside a string cut by the chunk's end, an escape, or too long to read in place.
@@ -197,7 +206,7 @@ final class JSONParser: BodyParser {
                         if k == j { state = .escape; j += 1 } else { j = k }
                     }
                 }
-                offset += j - i; i = j
+                i = j
                 continue
             case .escape:
                 switch c {
@@ -205,7 +214,7 @@ final class JSONParser: BodyParser {
                 case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
                     appendByte(0x20); state = .string
                 case UInt8(ascii: "u"): state = .unicode; escapeDigits = 0; escapeCode = 0
-                default: throw fail("bad escape \\\(Character(Unicode.Scalar(c)))")
+                default: throw fail("bad escape \\\(Character(Unicode.Scalar(c)))", at: i)
                 }
             case .unicode:
                 let h: UInt32
@@ -213,7 +222,7 @@ final class JSONParser: BodyParser {
                 case 0x30...0x39: h = UInt32(c - 0x30)
                 case 0x41...0x46: h = UInt32(c - 0x41 + 10)
                 case 0x61...0x66: h = UInt32(c - 0x61 + 10)
-                default: throw fail("bad \\u escape")
+                default: throw fail("bad \\u escape", at: i)
                 }
                 escapeCode = escapeCode << 4 | h
                 escapeDigits += 1
@@ -222,15 +231,15 @@ final class JSONParser: BodyParser {
                 var j = i
                 while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
                 if j > i { appendToken(UnsafeBufferPointer(rebasing: bytes[i..<j])) }
-                offset += j - i; i = j
+                i = j
                 // A number ends at a delimiter, which is then read in .afterValue.
                 if j < n { endNumber() }
                 continue
             case .literal:
-                if c >= 0x61 && c <= 0x7A { literal.append(c); if literal.count > 5 { throw fail("bad literal") } }
+                if c >= 0x61 && c <= 0x7A { literal.append(c); if literal.count > 5 { throw fail("bad literal", at: i) } }
                 else {
                     guard literal == Array("true".utf8) || literal == Array("false".utf8) || literal == Array("null".utf8)
-                    else { throw fail("bad literal") }
+                    else { throw fail("bad literal", at: i) }
                     literal.removeAll(keepingCapacity: true)
                     try valueDone()
                     continue
@@ -238,67 +247,95 @@ final class JSONParser: BodyParser {
             case .value:
                 switch c {
                 case 0x20, 0x09, 0x0D, 0x0A: break
-                case 0x7B: try open(object: true)
-                case 0x5B: try open(object: false)
+                case 0x7B:
+                    try open(object: true, at: i)
+                    // `{"`: the first name's string entered in this round.
+                    if i + 1 < n && bytes[i + 1] == 0x22 { stringIsKey = true; state = .string; i += 2; continue }
+                case 0x5B: try open(object: false, at: i)
                 case 0x22: stringIsKey = false; state = .string
                 case 0x2D, 0x30...0x39:
                     // A whole number inside this chunk is inspected where it lies.
-                    var j = i + 1
+                    // Its digits a word at a time, then any fraction or exponent a byte at a time.
+                    var j = ByteSkip.digitRunEnd(in: bytes, from: i + 1, end: n)
                     while j < n && Self.isNumberByte(bytes[j]) { j += 1 }
                     if j < n && token.isEmpty && j - i <= token.limit {
-                        assembler.value(key: nil, baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)
+                        assembler.value(baseRole: valueRole, UnsafeBufferPointer(rebasing: bytes[i..<j]), isNumber: true, inPlace: true)
                         state = .afterValue
                         if depth == 0 { topLevelDone() }
                         j = towardNextString(bytes, from: j)
-                        offset += j - i; i = j
+                        i = j
                         continue
                     }
                     appendByte(c); state = .number
                 case 0x74, 0x66, 0x6E: literal.append(c); state = .literal
                 case 0x5D where topIsObject == false && lastWasOpen:
-                    try close(object: false)
+                    try close(object: false, at: i)
                 default:
-                    if depth == 0 && documents > 0 && !lines { throw fail("data after the JSON value") }
-                    throw fail("unexpected '\(Character(Unicode.Scalar(c)))'")
+                    if depth == 0 && documents > 0 && !lines { throw fail("data after the JSON value", at: i) }
+                    throw fail("unexpected '\(Character(Unicode.Scalar(c)))'", at: i)
                 }
             case .firstKeyOrEnd, .key:
                 switch c {
                 case 0x20, 0x09, 0x0D, 0x0A: break
                 case 0x22: stringIsKey = true; state = .string
                 case 0x7D:
-                    guard case .firstKeyOrEnd = state else { throw fail("trailing comma") }
-                    try close(object: true)
-                default: throw fail("expected a member name")
+                    guard case .firstKeyOrEnd = state else { throw fail("trailing comma", at: i) }
+                    try close(object: true, at: i)
+                default: throw fail("expected a member name", at: i)
                 }
             case .colon:
                 switch c {
                 case 0x20, 0x09, 0x0D, 0x0A: break
                 case 0x3A: state = .value; lastWasOpen = false
-                default: throw fail("expected ':'")
+                default: throw fail("expected ':'", at: i)
                 }
             case .afterValue:
                 switch c {
                 case 0x20, 0x09, 0x0D: break
                 case 0x0A: if depth == 0 && lines { state = .value }
                 case 0x2C:
-                    guard let isObject = topIsObject else { throw fail("',' outside a container") }
+                    guard let isObject = topIsObject else { throw fail("',' outside a container", at: i) }
                     state = isObject ? .key : .value
                     lastWasOpen = false
-                case 0x7D: try close(object: true)
-                case 0x5D: try close(object: false)
+                case 0x7D:
+                    try close(object: true, at: i)
+                    // `},` and `}, `: the separator (and one space) read in this round.
+                    if depth != 0 && i + 1 < n && bytes[i + 1] == 0x2C {
+                        state = frames[depth - 1].isObject ? .key : .value
+                        let step = i + 2 < n && bytes[i + 2] == 0x20 ? 3 : 2
+                        i += step; continue
+                    }
+                case 0x5D: try close(object: false, at: i)
                 default:
                     // Another top-level value: NDJSON's next line, or JSON values one after another
                     // under `application/json` (an Elasticsearch bulk body, a JSON text sequence),
                     // each read as a document of its own.
                     if depth == 0 { state = .value; continue }
-                    throw fail("expected ',' or a closing bracket")
+                    throw fail("expected ',' or a closing bracket", at: i)
                 }
             }
-            i += 1; offset += 1
+            i += 1
         }
+        offset += n
     }
 
     private var lastWasOpen = false
+
+    /// `"`, `separator`, a space and `"`, as a little-endian word of four bytes.
+    @inline(__always) static func separatorPattern(_ separator: UInt8) -> UInt32 {
+        0x2220_0022 | UInt32(separator) << 8
+    }
+
+    /// The four bytes `w` from a string's closing quote on (`pattern`: `separatorPattern`): where
+    /// the next string's opening quote lies from that one when they are `"<sep> "` (3) or `"<sep>"`
+    /// (2); nil for anything else (the general path reads it).
+    @inline(__always) static func separatorRun(_ w: UInt32, _ pattern: UInt32) -> Int? {
+        #if _endian(little)
+        if w == pattern { return 3 }
+        if w & 0xFF_FFFF == pattern & 0xFFFF | 0x22_0000 { return 2 }
+        #endif
+        return nil
+    }
 
     @inline(__always) private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 
@@ -329,9 +366,16 @@ final class JSONParser: BodyParser {
     @inline(__always) private func towardNextString(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
         guard depth != 0 else { return j }
         var k = j
+        let nextIsKey = frames[depth - 1].isObject
+        // `, "` (and `,"`) in one load, as the string cycle reads its separators.
+        if j + 4 <= bytes.count, let skip = Self.separatorRun(UnsafeRawPointer(bytes.baseAddress! + j - 1).loadUnaligned(as: UInt32.self) | 0xFF, Self.separatorPattern(0x2C) | 0xFF) {
+            stringIsKey = nextIsKey
+            state = .string
+            lastWasOpen = false
+            return j + skip
+        }
         // Inside a container every one of these is white space, in every state met here.
         guard Self.skipSpaces(bytes, &k) == 0x2C else { return k }
-        let nextIsKey = frames[depth - 1].isObject
         state = nextIsKey ? .key : .value
         lastWasOpen = false
         k += 1
@@ -349,33 +393,46 @@ final class JSONParser: BodyParser {
     /// reads it, and reports a malformed one where it lies).
     private func escapes(_ bytes: UnsafeBufferPointer<UInt8>, from j: Int) -> Int {
         let n = bytes.count
-        var k = j
+        let p = bytes.baseAddress!
         // The decoded bytes gather on the stack and go to the token together.
         var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &buffer) { out -> Int in
+            // The index and count stay in registers (a captured index was stored at every escape).
+            var k = j
             var used = 0
-            defer { if used > 0 { appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used)) } }
-            while k + 1 < n && bytes[k] == 0x5C {
+            let o = out.baseAddress!
+            escaped: while k + 1 < n && p[k] == 0x5C {
                 if used > out.count - 4 {
-                    appendDecoded(UnsafeBufferPointer(start: out.baseAddress!.assumingMemoryBound(to: UInt8.self), count: used))
+                    appendDecoded(UnsafeBufferPointer(start: o.assumingMemoryBound(to: UInt8.self), count: used))
                     used = 0
                 }
-                let c = bytes[k + 1]
+                let c = p[k + 1]
                 switch c {
-                case 0x22, 0x5C, 0x2F: out[used] = c; used += 1; k += 2
-                case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
-                    out[used] = 0x20; used += 1; k += 2
                 case UInt8(ascii: "u"):
-                    guard k + 6 <= n, let v = Self.hex4(bytes.baseAddress! + k + 2) else { return k }
-                    let (packed, count) = encodeEscaped(v)
-                    out.storeBytes(of: packed.littleEndian, toByteOffset: used, as: UInt32.self)
+                    guard k + 6 <= n, let v = Self.hex4(p + k + 2) else { break escaped }
+                    // Escaped text is mostly the Basic Multilingual Plane outside the surrogates,
+                    // which needs no pairing: encoded straight away.
+                    let (packed, count) = v &- 0xD800 < 0x800 ? encodeEscaped(v) : Self.encodeBMP(v)
+                    o.storeBytes(of: packed.littleEndian, toByteOffset: used, as: UInt32.self)
                     used += count
                     k += 6
-                default: return k
+                case 0x22, 0x5C, 0x2F: o.storeBytes(of: c, toByteOffset: used, as: UInt8.self); used += 1; k += 2
+                case UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "b"), UInt8(ascii: "f"):
+                    o.storeBytes(of: 0x20, toByteOffset: used, as: UInt8.self); used += 1; k += 2
+                default: break escaped
                 }
             }
+            if used > 0 { appendDecoded(UnsafeBufferPointer(start: o.assumingMemoryBound(to: UInt8.self), count: used)) }
             return k
         }
+    }
+
+    /// A code unit below 0x10000 that is no surrogate, as UTF-8 packed low first, and its count
+    /// (what `encodeEscaped` gives for it, whatever surrogate is pending).
+    @inline(__always) static func encodeBMP(_ v: UInt32) -> (packed: UInt32, count: Int) {
+        if v < 0x80 { return (v, 1) }
+        if v < 0x800 { return ((0xC0 | v >> 6) | (0x80 | v & 0x3F) << 8, 2) }
+        return ((0xE0 | v >> 12) | (0x80 | v >> 6 & 0x3F) << 8 | (0x80 | v & 0x3F) << 16, 3)
     }
 
     /// Bytes decoded from escapes, into the token as the per-byte appends would put them: a name
@@ -384,7 +441,7 @@ final class JSONParser: BodyParser {
     private func appendDecoded(_ s: UnsafeBufferPointer<UInt8>) {
         if stringIsKey || token.count + s.count <= token.limit { appendToken(s); return }
         let role = valueRole
-        for c in s { token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) } }
+        for c in s { token.append(c) { chunk in assembler.value(baseRole: role, chunk) } }
     }
 
     /// The value of the four hex digits at `p` (of `\uXXXX`), nil when one is not a hex digit.
@@ -435,13 +492,13 @@ final class JSONParser: BodyParser {
     @inline(__always) private func appendByte(_ c: UInt8) {
         if stringIsKey { if token.count < Self.maxNameBytes { token.appendUnlimited(c) }; return }
         let role = valueRole
-        token.append(c) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+        token.append(c) { chunk in assembler.value(baseRole: role, chunk) }
     }
 
     @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
         if stringIsKey { token.appendUnlimited(UnsafeBufferPointer(rebasing: s.prefix(max(0, Self.maxNameBytes - token.count)))); return }
         let role = valueRole
-        token.append(s) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+        token.append(s) { chunk in assembler.value(baseRole: role, chunk) }
     }
 
     private func appendScalar(_ v: UInt32) {
@@ -454,7 +511,7 @@ final class JSONParser: BodyParser {
         }
         let role = valueRole
         for _ in 0..<count {
-            token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(key: nil, baseRole: role, chunk) }
+            token.append(UInt8(truncatingIfNeeded: packed)) { chunk in assembler.value(baseRole: role, chunk) }
             packed >>= 8
         }
     }
@@ -490,7 +547,7 @@ final class JSONParser: BodyParser {
         }
         let role = valueRole, whole = token.whole
         // A string that never spilled is whole: as good as in place for the UTF-8 check.
-        token.take { assembler.value(key: nil, baseRole: role, $0, inPlace: whole) }
+        token.take { assembler.value(baseRole: role, $0, inPlace: whole) }
         try valueDone()
     }
 
@@ -549,7 +606,7 @@ final class JSONParser: BodyParser {
         if frames[top].keyScope { assembler.closeScope() }
         assembler.openScope(namesExcluded: false)
         frames[top].keyScope = true
-        assembler.value(key: nil, baseRole: FieldRole.none, b)
+        assembler.value(baseRole: FieldRole.none, b)
     }
 
     /// The object's members from here on describe `person` (a flat order object's `receiver_*`
@@ -572,7 +629,7 @@ final class JSONParser: BodyParser {
 
     private func endNumber() {
         let role = valueRole
-        token.take { assembler.value(key: nil, baseRole: role, $0, isNumber: true) }
+        token.take { assembler.value(baseRole: role, $0, isNumber: true) }
         // A number ends at a delimiter, which is then read in .afterValue.
         state = .afterValue
         if depth == 0 { topLevelDone() }
@@ -590,8 +647,9 @@ final class JSONParser: BodyParser {
 
     // MARK: containers
 
-    @inline(__always) private func open(object: Bool) throws(UninspectableError) {
-        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
+    /// `at`: its bracket's index in the chunk being read.
+    @inline(__always) private func open(object: Bool, at i: Int) throws(UninspectableError) {
+        guard depth < Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)", at: i) }
         let parentIsArray = topIsObject == false
         let excludes = valueExcludesNames, keyRole = valueRole
         let scoped = object || parentIsArray
@@ -607,8 +665,9 @@ final class JSONParser: BodyParser {
         lastWasOpen = !object
     }
 
-    private func close(object: Bool) throws(UninspectableError) {
-        guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'") }
+    /// `at`: its bracket's index in the chunk being read.
+    private func close(object: Bool, at i: Int) throws(UninspectableError) {
+        guard topIsObject == object else { throw fail("mismatched '\(object ? "}" : "]")'", at: i) }
         depth -= 1
         let isRecord = frames[depth].isRecord
         if object {

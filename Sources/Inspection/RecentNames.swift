@@ -28,9 +28,8 @@ struct NameKey: Equatable {
             head = UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
             tail = 0
         } else {
-            var w: UInt64 = 0
-            for k in 0..<n { w |= UInt64(base[k]) << (8 * UInt64(k)) }
-            head = w
+            // First, middle and last byte: with the count, every byte of a name of 1–3 bytes.
+            head = UInt64(base[0]) | UInt64(base[n >> 1]) << 8 | UInt64(base[n - 1]) << 16
             tail = 0
         }
     }

@@ -281,6 +281,17 @@ final class RecordAssembler {
     /// (the parser found that while finding the value's end).
     func value(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false,
                inPlace: Bool = false, clear: Int = 0) {
+        take(key: key, baseRole: baseRole, v, isNumber: isNumber, inPlace: inPlace, clear: clear)
+    }
+
+    /// `value(key: nil, …)`, the parsers' entry (every JSON and CSV value): without the name's four
+    /// words every argument travels in a register.
+    func value(baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool = false, inPlace: Bool = false, clear: Int = 0) {
+        take(key: nil, baseRole: baseRole, v, isNumber: isNumber, inPlace: inPlace, clear: clear)
+    }
+
+    @inline(__always) private func take(key: Substring?, baseRole: FieldRole?, _ v: UnsafeBufferPointer<UInt8>, isNumber: Bool,
+                                        inPlace: Bool, clear: Int) {
         valueValidated = inPlace && inputValidated
         defer { valueValidated = false }
         if depth == 0 { openScope(key: nil) }
@@ -302,7 +313,8 @@ final class RecordAssembler {
         if v.isEmpty { return }
         // A value seen before in this body (under the same role) does again what it did then,
         // found before any pass over it.
-        if memoRoles & (1 << UInt32(role.rawValue)) != 0 && v.count <= ValueMemo.maxLength {
+        // (A role's raw value is below 32: the masking shift needs no range check.)
+        if v.count <= ValueMemo.maxLength && memoRoles &>> UInt32(role.rawValue) & 1 != 0 {
             memoized(v, role: role, clear: clear)
         } else {
             scanned(v, role: role, clear: clear)

@@ -78,7 +78,7 @@ struct TextNames {
     private func part(_ v: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, _ assembler: RecordAssembler) {
         guard e > s else { return }
         let seg = UnsafeBufferPointer(rebasing: v[s..<e])
-        assembler.value(key: nil, seg)
+        assembler.value(baseRole: nil, seg)
         // An address after 地址：… up to the end of the clause.
         var i = 0
         while i < seg.count {

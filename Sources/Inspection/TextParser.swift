@@ -18,7 +18,7 @@ final class TextParser: BodyParser {
         while i < n {
             var j = i
             while j < n && bytes[j] != 0x0A { j += 1 }
-            line.append(UnsafeBufferPointer(rebasing: bytes[i..<j])) { chunk in assembler.value(key: nil, chunk) }
+            line.append(UnsafeBufferPointer(rebasing: bytes[i..<j])) { chunk in assembler.value(baseRole: nil, chunk) }
             if j < n { endLine() }
             i = j + 1
         }

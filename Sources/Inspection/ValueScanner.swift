@@ -18,7 +18,7 @@ struct ValueScanner {
     /// Whether ASCII byte `c` is in the set whose bits are `low` (bytes 0x00–0x3F) and `high`
     /// (0x40–0x7F): a shift and a test instead of a comparison per member.
     @inline(__always) private static func inSet(_ c: UInt8, low: UInt64, high: UInt64) -> Bool {
-        c < 0x80 && ((c < 0x40 ? low : high) >> UInt64(c & 0x3F)) & 1 != 0
+        c < 0x80 && ((c < 0x40 ? low : high) &>> UInt64(c)) & 1 != 0
     }
 
     /// Letters, digits and `. _ % + -`.
@@ -184,19 +184,25 @@ struct ValueScanner {
             if digitCount <= 24, judge(UnsafeBufferPointer(rebasing: d[0..<len]), plus: plus, role: role,
                                        before: UnsafeBufferPointer(rebasing: v[max(0, start - 24)..<start]), found: found) { return end }
             guard grouped && !x else { return end }
-            // The run as a whole is nothing: try its pieces (a date next to a phone number, a card
-            // number before a date: `6222…128 2026-11-29` is too long to be anything whole).
-            var p = start
-            while p < e {
-                var q = p
-                while q < e && isDigit(v[q]) { q += 1 }
-                if q - p >= 11 {
-                    let piece = UnsafeBufferPointer(rebasing: v[p..<q])
-                    _ = judge(piece, plus: false, role: role, before: UnsafeBufferPointer(rebasing: v[p..<p]), found: found)
-                }
-                p = q + 1
-            }
+            pieces(v, start: start, end: e, role: role, found: found)
             return end
+        }
+    }
+
+    /// A grouped run that as a whole is nothing: its pieces are tried (a date next to a phone
+    /// number, a card number before a date: `6222…128 2026-11-29` is too long to be anything
+    /// whole). Out of line: rare, and `number` stays small enough to take `judge` in line.
+    @inline(never) private func pieces(_ v: UnsafeBufferPointer<UInt8>, start: Int, end e: Int, role: FieldRole,
+                                       found: (Identifier) -> Void) {
+        var p = start
+        while p < e {
+            var q = p
+            while q < e && isDigit(v[q]) { q += 1 }
+            if q - p >= 11 {
+                let piece = UnsafeBufferPointer(rebasing: v[p..<q])
+                _ = judge(piece, plus: false, role: role, before: UnsafeBufferPointer(rebasing: v[p..<p]), found: found)
+            }
+            p = q + 1
         }
     }
 

@@ -295,8 +295,9 @@ extension DetectorKind {
 /// A set of detector kinds as one word (a `Set` per fragment costs an allocation and hashing).
 struct KindSet: Equatable {
     private(set) var bits: UInt32 = 0
-    @inline(__always) mutating func insert(_ k: DetectorKind) { bits |= 1 << UInt32(k.tag) }
-    @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 << UInt32(k.tag)) != 0 }
+    // Fewer than 32 kinds: the masking shifts need no range check.
+    @inline(__always) mutating func insert(_ k: DetectorKind) { bits |= 1 &<< UInt32(k.tag) }
+    @inline(__always) func contains(_ k: DetectorKind) -> Bool { bits & (1 &<< UInt32(k.tag)) != 0 }
     @inline(__always) mutating func formUnion(_ o: KindSet) { bits |= o.bits }
     var isEmpty: Bool { bits == 0 }
     /// `allCases` builds a new array on every call.
@@ -332,9 +333,8 @@ enum ValueHash {
             } else if n >= 4 {
                 last = UInt64(raw.loadUnaligned(as: UInt32.self)) | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
             } else {
-                var b: UInt64 = 0
-                for k in 0..<n { b |= UInt64(base[k]) << (8 * UInt64(k)) }
-                last = b
+                // First, middle and last byte: with the length, every byte of 1–3.
+                last = UInt64(base[0]) | UInt64(base[n >> 1]) << 8 | UInt64(base[n - 1]) << 16
             }
             h = mix(h ^ last, 0xC2B2_AE3D_27D4_EB4F)
         }

@@ -339,6 +339,7 @@ struct FastPathTests {
         ("cell end ,", { ByteSkip.cellEnd(in: $0, from: $1, end: $2, delimiter: 0x2C) }, { $0 == 0x2C || $0 == 0x0A || $0 == 0x0D }),
         ("cell end tab", { ByteSkip.cellEnd(in: $0, from: $1, end: $2, delimiter: 0x09) }, { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }),
         ("byte \"", { ByteSkip.byte(0x22, in: $0, from: $1, end: $2) }, { $0 == 0x22 }),
+        ("quoted cell end", { ByteSkip.quotedCellEnd(in: $0, from: $1, end: $2) }, { $0 == 0x22 }),
         ("byte EF", { ByteSkip.byte(0xEF, in: $0, from: $1, end: $2) }, { $0 == 0xEF }),
         ("non-ASCII", { p, from, end in
             from >= end ? end : from + ByteSkip.asciiPrefix(UnsafeBufferPointer(rebasing: p[from..<end])) }, { $0 >= 0x80 }),

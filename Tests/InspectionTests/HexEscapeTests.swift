@@ -36,6 +36,29 @@ struct HexEscapeTests {
         }
     }
 
+    @Test("a code unit of the Basic Multilingual Plane outside the surrogates encodes as its scalar's UTF-8")
+    func bmpEncoding() {
+        for v in UInt32(0)..<0x1_0000 where v < 0xD800 || v >= 0xE000 {
+            var (packed, count) = JSONParser.encodeBMP(v)
+            var bytes: [UInt8] = []
+            for _ in 0..<count { bytes.append(UInt8(truncatingIfNeeded: packed)); packed >>= 8 }
+            #expect(bytes == Array(String(Unicode.Scalar(v)!).utf8), "\(v)")
+        }
+    }
+
+    @Test("runs of escapes with surrogates, pairs split by other characters and lone halves read as the machine reads them")
+    func escapeRuns() {
+        let names = [#"\u5f20\u4e09"#, #"\ud83d\ude00\u5f20\u4e09"#, #"\ud83d\u5f20\ude00\u4e09"#, #"\ude00\u5f20\u00e9\u0041\u4e09"#,
+                     #"\u5f20\ud83d\u4e09\u0000\n\"\u674e"#, #"\u674e\u56db\ud800"#]
+        for name in names {
+            let text = #"[{"name": ""# + name + #"", "mobile": "13800138000", "id": "11010519491231002X"}]"#
+            let whole = json(text)
+            let bytes = inspect(text, type: "application/json", chunks: [1])
+            #expect(whole.uninspectable == nil && whole.subjects.count == 1, "\(name)")
+            #expect(Set(whole.subjects) == Set(bytes.subjects) && whole.kindCounts == bytes.kindCounts, "\(name)")
+        }
+    }
+
     @Test("escaped names in either case key as the plain text")
     func escapedNames() {
         let plain = json(#"[{"name": "张三", "mobile": "13800138000"}, {"name": "李四", "mobile": "13900139000"}]"#)

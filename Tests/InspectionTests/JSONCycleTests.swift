@@ -58,11 +58,78 @@ struct JSONCycleTests {
         #expect(same(whole, inspect(b, type: "application/x-ndjson", chunks: [1])))
     }
 
+    @Test("a closing quote, separator and opening quote read in one word: exactly `\"<sep> \"` and `\"<sep>\"`")
+    func separatorWords() {
+        let alphabet: [UInt8] = Array("\":, \na".utf8)
+        for separator in [UInt8(ascii: ":"), UInt8(ascii: ",")] {
+            let pattern = JSONParser.separatorPattern(separator)
+            for a in alphabet { for b in alphabet { for c in alphabet { for d in alphabet {
+                let w = UInt32(a) | UInt32(b) << 8 | UInt32(c) << 16 | UInt32(d) << 24
+                let expected: Int? = a == 0x22 && b == separator && c == 0x20 && d == 0x22 ? 3
+                    : a == 0x22 && b == separator && c == 0x22 ? 2 : nil
+                #expect(JSONParser.separatorRun(w, pattern) == expected, "\([a, b, c, d])")
+            } } } }
+        }
+    }
+
+    @Test("names of up to three bytes have keys of their own, and a name's key does not depend on where it lies")
+    func shortNameKeys() {
+        let alphabet: [UInt8] = Array("ab\"é".utf8)
+        var names: [[UInt8]] = [[]]
+        for length in 1...3 {
+            names += names.filter { $0.count == length - 1 }.flatMap { n in alphabet.map { n + [$0] } }
+        }
+        func key(_ name: [UInt8], at shift: Int) -> NameKey {
+            let padded = Array(repeating: UInt8(0x7A), count: shift) + name + [0x22]
+            return padded.withUnsafeBufferPointer { NameKey(UnsafeBufferPointer(rebasing: $0[shift..<(shift + name.count)])) }
+        }
+        for a in names {
+            #expect(key(a, at: 0) == key(a, at: 5))
+            for b in names where a != b { #expect(key(a, at: 0) != key(b, at: 3), "\(a) \(b)") }
+        }
+    }
+
+    @Test("a body cut at every byte gives the result of the whole, separators read in one word or not")
+    func everyCut() {
+        let bodies = [Self.body(colon: ": ", comma: ", "), Self.body(colon: ":", comma: ","),
+                      "{\"a\":\"b\":\"c\"}", "{\"a\",\"b\"}", "[\"a\":\"b\"]", "{\"a\": \"b\",\"c\"}",
+                      "{\"ids\": [13812345678, 110105194912310021, -1.5e+10, 0, 1234567890.25, 99999999], \"t\": 1705819194306}"]
+        for text in bodies {
+            let b = Array(text.utf8)
+            let whole = inspect(b, type: "application/json")
+            for cut in 1..<b.count {
+                let split = inspect(b, type: "application/json", chunks: [cut, b.count])
+                #expect(same(whole, split) && whole.uninspectable == split.uninspectable, "\(text) cut at \(cut)")
+            }
+        }
+    }
+
+    @Test("a malformed body is reported at the byte at fault, in whatever chunks it comes")
+    func faultOffsets() {
+        // The byte at fault is the one after the marker `|`, which is not part of the body.
+        for marked in [#"{"a": "b",|, "c": "d"}"#, #"[1, 2|}"#, #"{"a": "b"|]"#, #"{"a" |"b"}"#, #"["a" |"b"]"#,
+                       #"{"a": |xyz}"#, #"{"a": "\|q"}"#, #"{"a": "\u12|g4"}"#, #"{"a": tru|}"#, #"{"a": 1}|x"#,
+                       #"{"a": 1,|}"#, #"[{"a": "b"}, {"c": "d"}|}"#] {
+            let at = marked.utf8.firstIndex(of: UInt8(ascii: "|")).map { marked.utf8.distance(from: marked.utf8.startIndex, to: $0) }!
+            let b = Array(marked.utf8.filter { $0 != UInt8(ascii: "|") })
+            for chunks in [nil, [1], [3], [5, 2]] as [[Int]?] {
+                let r = inspect(b, type: "application/json", chunks: chunks)
+                #expect(r.uninspectable?.hasSuffix("(at byte \(at))") == true, "\(marked) \(String(describing: chunks)): \(r.uninspectable ?? "-")")
+            }
+        }
+        // At the end: the body's length.
+        for text in [#"{"a": "b""#, #"[1, 2"#, #"{"a": nul"#] {
+            let r = inspect(text, type: "application/json", chunks: [4])
+            #expect(r.uninspectable?.hasSuffix("(at byte \(text.utf8.count))") == true, "\(text): \(r.uninspectable ?? "-")")
+        }
+    }
+
     @Test("malformed bodies are reported at the same byte, whole or a byte at a time")
     func malformed() {
         for text in ["{\"name\" \"张三\"}", "{\"name\": \"张三\" \"id\": \"x\"}", "[\"a\", \"b\" \"c\"]",
                      "{\"a\": \"b\",, \"c\": \"d\"}", "{\"a\": \"b\", }", "{\"a\"  :  \"b\"  ,  \"c\"  \"d\"}",
-                     "[\"a\",\n\n  \"b\",\n  ]"] {
+                     "[\"a\",\n\n  \"b\",\n  ]", "{\"a\":\"b\":\"c\"}", "{\"a\",\"b\"}", "[\"a\":\"b\"]",
+                     "{\"a\": \"b\", 1}", "{\"a\": 1, 2}"] {
             let b = Array(text.utf8)
             let whole = inspect(b, type: "application/json")
             #expect(whole.uninspectable != nil, "\(text)")

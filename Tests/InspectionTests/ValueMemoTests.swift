@@ -49,6 +49,16 @@ struct ValueMemoTests {
         }
     }
 
+    @Test("every field role's raw value and every detector kind's tag is below 32: bits of masks read with masking shifts")
+    func roleBits() {
+        let roles = (0...255).compactMap { FieldRole(rawValue: UInt8($0)) }
+        #expect(roles.count >= 20)
+        #expect(roles.allSatisfy { $0.rawValue < 32 })
+        // The same for detector kinds, bits of `KindSet` and `DetectorKinds`.
+        #expect(DetectorKind.allCases.count <= 32)
+        #expect(DetectorKind.allCases.allSatisfy { $0.tag < 32 })
+    }
+
     @Test("entries and their effects survive growth; the role is part of the key; reset forgets")
     func storage() {
         let memo = ValueMemo()
