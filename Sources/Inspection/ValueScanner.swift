@@ -79,13 +79,17 @@ struct ValueScanner {
 
     private func email(_ v: UnsafeBufferPointer<UInt8>, at: Int, found: (Identifier) -> Void) -> Int {
         var s = at
-        while s > 0 && at - s < 64 && Self.isLocalPart(v[s - 1]) { s -= 1 }
+        // At most 64 bytes of local part and 254 of domain: each bound made once, not tested a
+        // byte at a time beside the buffer's ends.
+        let lowest = max(0, at - 64)
+        while s > lowest && Self.isLocalPart(v[s - 1]) { s -= 1 }
         while s < at && (v[s] == UInt8(ascii: ".") || v[s] == UInt8(ascii: "-") || v[s] == UInt8(ascii: "+")) { s += 1 }
         // A masked local part (`z***@qq.com`) identifies no one.
         if s == at || (s > 0 && v[s - 1] == UInt8(ascii: "*")) || v[at - 1] == UInt8(ascii: ".") { return at + 1 }
         var e = at + 1
         var lastDot = -1
-        while e < v.count && e - at < 255 && Self.isDomain(v[e]) {
+        let limit = min(v.count, at + 255)
+        while e < limit && Self.isDomain(v[e]) {
             if v[e] == UInt8(ascii: ".") { if v[e - 1] == UInt8(ascii: ".") { break }; lastDot = e }
             e += 1
         }

@@ -276,6 +276,31 @@ struct FastPathTests {
         }
     }
 
+    @Test("e-mail bounds: at most the 64 bytes before the @ and 254 after it are read, wherever the value starts")
+    func emailBounds() {
+        let scanner = ValueScanner(today: 20261130)
+        for localLength in 60...68 {
+            for hostLength in 245...256 {
+                let local = String(repeating: "a", count: localLength)
+                let domain = String(repeating: "b", count: hostLength) + ".com"
+                for prefix in ["", "x ", String(repeating: "y", count: 70) + " "] {
+                    var found: [String] = []
+                    let bytes = Array((prefix + local + "@" + domain + " z").utf8)
+                    bytes.withUnsafeBufferPointer { b in
+                        scanner.scan(b, role: .none) { id in
+                            if id.kind == .email { found.append(String(decoding: id.normalized, as: UTF8.self)) }
+                        }
+                    }
+                    // The definition: the domain cut to 254 bytes keeps a letters-only top label of two or more.
+                    let kept = String(domain.prefix(254))
+                    let top = kept.split(separator: ".", omittingEmptySubsequences: false).last ?? ""
+                    let expected = kept.contains(".") && top.count >= 2 ? [String(local.suffix(64)) + "@" + kept] : []
+                    #expect(found == expected, "\(localLength) \(hostLength) \(prefix.count)")
+                }
+            }
+        }
+    }
+
     @Test("header names: a name is classified once per table, then read back by its bytes; past the bound it is emptied, never wrong")
     func headerNames() {
         func role(_ k: Int) -> FieldRole { k % 3 == 0 ? .name : k % 3 == 1 ? .address : .none }
