@@ -97,6 +97,7 @@ final class JSONParser: BodyParser {
         highSurrogate = 0
         literal.removeAll(keepingCapacity: true)
         offset = 0
+        longName = false
         documents = 0
         lastWasOpen = false
         if nameRole.count >= Self.maxNames {
@@ -320,6 +321,8 @@ final class JSONParser: BodyParser {
     }
 
     private var lastWasOpen = false
+    /// The string being read is a name past `maxNameBytes`, read as a value (`nameTooLong`).
+    private var longName = false
 
     /// `"`, `separator`, a space and `"`, as a little-endian word of four bytes.
     @inline(__always) static func separatorPattern(_ separator: UInt8) -> UInt32 {
@@ -490,13 +493,19 @@ final class JSONParser: BodyParser {
     // MARK: tokens
 
     @inline(__always) private func appendByte(_ c: UInt8) {
-        if stringIsKey { if token.count < Self.maxNameBytes { token.appendUnlimited(c) }; return }
+        if stringIsKey {
+            if token.count < Self.maxNameBytes { token.appendUnlimited(c); return }
+            nameTooLong()
+        }
         let role = valueRole
         token.append(c) { chunk in assembler.value(baseRole: role, chunk) }
     }
 
     @inline(__always) private func appendToken(_ s: UnsafeBufferPointer<UInt8>) {
-        if stringIsKey { token.appendUnlimited(UnsafeBufferPointer(rebasing: s.prefix(max(0, Self.maxNameBytes - token.count)))); return }
+        if stringIsKey {
+            if token.count + s.count <= Self.maxNameBytes { token.appendUnlimited(s); return }
+            nameTooLong()
+        }
         let role = valueRole
         token.append(s) { chunk in assembler.value(baseRole: role, chunk) }
     }
@@ -504,10 +513,11 @@ final class JSONParser: BodyParser {
     private func appendScalar(_ v: UInt32) {
         var (packed, count) = encodeEscaped(v)
         if stringIsKey {
-            for _ in 0..<count where token.count < Self.maxNameBytes {
-                token.appendUnlimited(UInt8(truncatingIfNeeded: packed)); packed >>= 8
+            if token.count + count <= Self.maxNameBytes {
+                for _ in 0..<count { token.appendUnlimited(UInt8(truncatingIfNeeded: packed)); packed >>= 8 }
+                return
             }
-            return
+            nameTooLong()
         }
         let role = valueRole
         for _ in 0..<count {
@@ -538,6 +548,13 @@ final class JSONParser: BodyParser {
     }
 
     private func endString() throws(UninspectableError) {
+        if longName {
+            token.take { assembler.value(baseRole: FieldRole.none, $0) }
+            longName = false
+            frames[depth - 1].memberRole = frames[depth - 1].keyRole
+            state = .colon
+            return
+        }
         if stringIsKey {
             memberName(token.bytes)
             token.removeAll()
@@ -600,13 +617,29 @@ final class JSONParser: BodyParser {
     /// rarely repeat) and not classified; its value takes the role of the object's own name (a map
     /// under `contacts`), and the name is inspected as a value in a scope shared with that value.
     @inline(never) private func identifierName(_ b: UnsafeBufferPointer<UInt8>) {
+        openNameScope()
+        assembler.value(baseRole: FieldRole.none, b)
+    }
+
+    /// A name longer than any field's (`maxNameBytes`) is read whole as a value, as a name holding
+    /// an identifier is (cut to its first bytes, it hid whatever came after): the rest of it goes
+    /// through the value path, in no role, and `endString` ends it as a name (`longName`).
+    @inline(never) private func nameTooLong() {
+        openNameScope()
+        frames[depth - 1].memberRole = FieldRole.none
+        stringIsKey = false
+        longName = true
+    }
+
+    /// The scope of a name read as a value and of its member's value, which takes the role of the
+    /// object's own name.
+    private func openNameScope() {
         let top = depth - 1
         frames[top].memberRole = frames[top].keyRole
         frames[top].memberExcludesNames = frames[top].keyExcludesNames
         if frames[top].keyScope { assembler.closeScope() }
         assembler.openScope(namesExcluded: false)
         frames[top].keyScope = true
-        assembler.value(baseRole: FieldRole.none, b)
     }
 
     /// The object's members from here on describe `person` (a flat order object's `receiver_*`

@@ -62,6 +62,23 @@ struct JSONShapesTests {
         #expect(fields[.name] == 1)
     }
 
+    /// Names are kept to their first 256 bytes as field names; what came after was dropped unread.
+    @Test("a member name longer than any field name is read whole")
+    func longNames() {
+        let pad = String(repeating: "a", count: 300)
+        let plain = counted(#"{"users":{"\#(pad) \#(Self.id1)":{"city":"北京"},"\#(pad)\#(Self.id2)":1},"n":"x"}"#)
+        #expect(plain.uninspectable == nil)
+        #expect(plain.subjects.count == 2)
+        #expect(plain[.idNumber] == 2)
+        // Written with escapes (the name's bytes arrive one scalar at a time).
+        let escaped = "\\u0031\\u0033\\u0038\\u0031\\u0032\\u0033\\u0034\\u0035\\u0036\\u0037\\u0038"
+        let viaEscapes = counted(#"[{"\#(pad) \#(escaped)":true,"name":"张三"}]"#)
+        #expect(viaEscapes[.mobile] == 1)
+        #expect(viaEscapes.subjects.count == 1)
+        // A long name holding nothing leaves the rest of the object as it was.
+        #expect(counted(#"[{"\#(pad)":1,"idNo":"\#(Self.id1)"}]"#).subjects.count == 1)
+    }
+
     /// Elasticsearch's bulk API and log shippers send NDJSON as `application/json`: it was
     /// uninspectable (and so blocked, or let out uncounted where a site allows that).
     @Test("JSON values one after another under application/json: each a document")
