@@ -1,8 +1,11 @@
 /// application/x-www-form-urlencoded. The form is one record; bracketed names
-/// (`contacts[0][name]`) group fields into one scope per person.
+/// (`contacts[0][name]`) group fields into one scope per person. A name that may hold an identifier
+/// (`contacts[13812345678]`, a bare `11010519491231002X`) is also read as a value.
 final class FormParser: BodyParser {
     private let assembler: RecordAssembler
     private var key: [UInt8] = []
+    /// The name outgrew the scan window: what was cut off was read as a value (`spillKey`).
+    private var keySpilled = false
     private var value: ValueBuffer
     private var inValue = false
     private var group: String?
@@ -32,6 +35,8 @@ final class FormParser: BodyParser {
     }
 
     private static let maxNames = 1024
+    /// The bytes of a name its role is judged by.
+    private static let maxNameBytes = 1024
 
     init(assembler: RecordAssembler, maxValueBytes: Int) {
         self.assembler = assembler
@@ -46,11 +51,11 @@ final class FormParser: BodyParser {
             if c == UInt8(ascii: "&") { pair(); i += 1; continue }
             if !inValue {
                 if c == UInt8(ascii: "=") { inValue = true; i += 1; continue }
-                // The name's run up to `=` or `&`, in one go (a name keeps its first 1024 bytes).
+                // The name's run up to `=` or `&`, in one go.
                 var j = i + 1
                 while j < n && bytes[j] != UInt8(ascii: "=") && bytes[j] != UInt8(ascii: "&") { j += 1 }
-                let room = max(0, 1024 - key.count)
-                if room > 0 { key.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<min(j, i + room)])) }
+                key.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<j]))
+                if key.count > value.limit { spillKey() }
                 i = j
                 continue
             }
@@ -83,15 +88,31 @@ final class FormParser: BodyParser {
         Self.percentDecode(ArraySlice(chunk)).withUnsafeBufferPointer { assembler.value(key: Substring(name), $0) }
     }
 
+    /// A name longer than the scan window is no field's: read as a value, all but the last bytes
+    /// (kept, as a value's are, so that an identifier cut there is read whole with what follows).
+    @inline(never) private func spillKey() {
+        if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
+        Self.percentDecode(key[...]).withUnsafeBufferPointer { assembler.value(baseRole: FieldRole.none, $0) }
+        key.removeFirst(key.count - ValueBuffer.overlap)
+        keySpilled = true
+    }
+
     private func pair() {
-        defer { key.removeAll(keepingCapacity: true); value.removeAll(); inValue = false }
+        defer { key.removeAll(keepingCapacity: true); value.removeAll(); inValue = false; keySpilled = false }
         guard !key.isEmpty else { return }
         if !opened { assembler.beginRecord(); assembler.openScope(key: nil); opened = true }
-        let info = key.withUnsafeBufferPointer { nameInfo($0) }
+        // Names are classified by their first bytes (a long one is no field's anyway).
+        let info = key.withUnsafeBufferPointer { nameInfo(UnsafeBufferPointer(rebasing: $0.prefix(Self.maxNameBytes))) }
         if info.prefix != group {
             if group != nil { assembler.closeScope() }
             group = info.prefix
             if let prefix = info.prefix { assembler.openScope(key: Substring(prefix)) }
+        }
+        if keySpilled || key.count > Self.maxNameBytes {
+            // Longer than any field's name: all of it is read, not just the part judged above.
+            Self.percentDecode(key[...]).withUnsafeBufferPointer { assembler.value(baseRole: FieldRole.none, $0) }
+        } else if let identifier = info.identifier {
+            identifier.withUnsafeBufferPointer { assembler.value(baseRole: FieldRole.none, $0) }
         }
         // Decoded where it lies (decoding never lengthens; the buffer is emptied after the pair).
         let count = Self.percentDecodeInPlace(value.mutableBytes)
@@ -125,12 +146,16 @@ final class FormParser: BodyParser {
         }
     }
 
-    private func nameInfo(_ raw: UnsafeBufferPointer<UInt8>) -> (prefix: String?, role: FieldRole) {
+    /// The name's group, its field's role, and its decoded bytes when they may hold an identifier.
+    private func nameInfo(_ raw: UnsafeBufferPointer<UInt8>) -> (prefix: String?, role: FieldRole, identifier: [UInt8]?) {
         let h = nameHash(raw)
         if let i = names[h].map(Int.init), nameEquals(i, raw) {
-            return (namePrefix[i], nameRole[i])
+            return (namePrefix[i], nameRole[i], nil)
         }
-        let name = String(decoding: Self.percentDecode(ArraySlice(raw)), as: UTF8.self)
+        let decoded = Self.percentDecode(ArraySlice(raw))
+        // Such names are not interned (they rarely repeat), so a name found above holds none.
+        let identifier = decoded.withUnsafeBufferPointer { ValueScanner.mayHoldIdentifier($0) } ? decoded : nil
+        let name = String(decoding: decoded, as: UTF8.self)
         var field = Substring(name)
         var prefix: String?
         // Searched as a byte: a Character search walks grapheme clusters.
@@ -155,14 +180,14 @@ final class FormParser: BodyParser {
         }
         let fieldBytes = Array(field.utf8)
         let role = assembler.sharedBaseRole(field, bytes: fieldBytes, hash: nameHash(fieldBytes))
-        if nameRole.count < Self.maxNames && names[h] == nil {
+        if identifier == nil && nameRole.count < Self.maxNames && names[h] == nil {
             names[h] = Int32(nameRole.count)
             namePrefix.append(prefix)
             nameRole.append(role)
             nameArena.append(contentsOf: raw)
             nameStart.append(nameArena.count)
         }
-        return (prefix, role)
+        return (prefix, role, identifier)
     }
 
     private func nameEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {

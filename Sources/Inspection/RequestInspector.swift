@@ -342,6 +342,9 @@ public struct RequestInspector: Sendable {
         } else {
             field = String(rawField)
         }
+        // A name holding an identifier (`?13812345678=1`, `contacts[13812345678]`) is read as one too.
+        var name = field
+        if name.withUTF8({ ValueScanner.mayHoldIdentifier($0) }) { parts.add(label, field: "value", value: Array(field.utf8)) }
         let leaf = Self.leafName(field)
         var v = value
         guard !v.isEmpty, v.withUTF8({ Self.mayHoldIdentifier($0, decode: decode) }) || namesPersonalData(leaf) else { return }

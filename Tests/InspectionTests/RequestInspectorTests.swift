@@ -36,6 +36,14 @@ struct RequestInspectorTests {
         #expect(Set(f.result.subjects.map(\.key)) == [Self.key(Self.id, .idNumber), Self.key(Self.otherID, .idNumber)])
     }
 
+    @Test("query: a parameter's name holding an identifier is read as one")
+    func identifierNames() {
+        let f = head(query: "\(Self.id)=1&contacts%5B13812345678%5D=x&v2=1")
+        #expect(f.result[.idNumber] == 1 && f.result[.mobile] == 1, "\(f.result)")
+        #expect(f.foundIn == ["query"])
+        #expect(head(query: "page2=1&q=shoes").isEmpty)
+    }
+
     @Test("percent-encoding and + as a space: %2B86, %20, %40, UTF-8 escapes")
     func percentEncoding() {
         let phoneKey = json(#"[{"phone":"13812345678"}]"#).subjects.first?.key
