@@ -118,6 +118,11 @@ final class MultipartParser: BodyParser {
         sub = nil
         subCharset = nil
         fieldName = name.map { Substring($0) }
+        // A part's name and file name go out with it (`身份证_110105….jpg`): read as the form's values.
+        for label in [name, filename] {
+            guard var label else { continue }
+            label.withUTF8 { if ValueScanner.mayHoldIdentifier($0) { fieldValue(nil, $0) } }
+        }
         do throws(UninspectableError) {
             transfer = try TransferDecoder(header: transferCoding)
         } catch {
