@@ -174,9 +174,8 @@ final class DelimitedParser: BodyParser {
     /// `endCell` of a header cell, a row's first cell, or a row of several people.
     @inline(never) private func endCellOtherwise(_ v: UnsafeBufferPointer<UInt8>, inPlace: Bool) {
         let r = Self.spreadsheetValue(v)
-        if !hasHeader && headerCell(UnsafeBufferPointer(rebasing: v[r])) {
-            // A field name.
-        } else {
+        // A header cell names its field; any other (or a first-row cell holding an identifier) is a value.
+        if hasHeader || !headerCell(UnsafeBufferPointer(rebasing: v[r])) {
             if !rowOpen { assembler.beginRecord(); assembler.openScope(key: nil); rowOpen = true }
             // An empty cell (exports are full of them) tells the assembler nothing, in any role.
             if !r.isEmpty {

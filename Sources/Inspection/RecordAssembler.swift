@@ -240,7 +240,12 @@ final class RecordAssembler {
         }
         guard scopes[depth].fragment.hasPI || scopes[depth].fragment.linkCount > 0 else { return }
         // The closed slot is reset when a scope opens there again, so its fragment is moved, not copied.
-        if recordOpen { recordFragments.append(taking: &scopes[depth].fragment) } else { looseFragments.append(taking: &scopes[depth].fragment) }
+        setAside(&scopes[depth].fragment)
+    }
+
+    /// A person's fragment, moved to the open record's list (or the loose one outside records).
+    @inline(__always) private func setAside(_ fragment: inout Fragment) {
+        if recordOpen { recordFragments.append(taking: &fragment) } else { looseFragments.append(taking: &fragment) }
     }
 
     private var parentKey: Substring? { depth > 0 ? scopes[depth - 1].key : nil }
@@ -379,7 +384,7 @@ final class RecordAssembler {
     /// person, and `kind`/`id` and what follows it are the next one's.
     @inline(never) private func nextPerson(_ kind: DetectorKind, id: Int32) {
         let i = depth - 1
-        if recordOpen { recordFragments.append(taking: &scopes[i].fragment) } else { looseFragments.append(taking: &scopes[i].fragment) }
+        setAside(&scopes[i].fragment)
         scopes[i].nextFragment()
         scopes[i].add(kind, id: id)
         // A replay sets the value's minor flag after all its values: right only if the value

@@ -40,6 +40,8 @@ struct ValueScanner {
     /// Whether a field name or a header cell may hold an identifier rather than name a field: every
     /// identifier has six digits in a row, eleven in all (a phone or card written in groups) or an
     /// `@`; full-width digits count. Names (`phone2`, `2026-11-29`, `line12345`) have fewer.
+    /// (`RequestInspector.mayHoldIdentifier` asks of values, and takes any non-ASCII text: names
+    /// are often Chinese, so here it does not count.)
     static func mayHoldIdentifier(_ v: UnsafeBufferPointer<UInt8>) -> Bool {
         var run = 0, total = 0, i = 0
         while i < v.count {
